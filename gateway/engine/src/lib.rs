@@ -1,0 +1,6 @@
+//! Weft's execution engine: runs query plans against subgraphs over HTTP. For now it holds the
+//! subgraph transport; plan execution builds on it.
+
+pub mod transport;
+
+pub use transport::{FetchError, GraphQLRequest, SubgraphClient, SubgraphResponse};

@@ -1,0 +1,87 @@
+//! Sending GraphQL requests to subgraphs: one pooled HTTP client, bodies written and read as
+//! bytes, errors that say which stage failed.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+/// A GraphQL request as sent to a subgraph.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphQLRequest<'a> {
+    pub query: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variables: Option<&'a serde_json::Value>,
+}
+
+/// A subgraph's answer: status and the raw body, parsed only when asked.
+#[derive(Debug, Clone)]
+pub struct SubgraphResponse {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+impl SubgraphResponse {
+    pub fn json(&self) -> Result<serde_json::Value, FetchError> {
+        serde_json::from_slice(&self.body).map_err(FetchError::InvalidJson)
+    }
+}
+
+/// Why a subgraph request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("could not reach the subgraph: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("the subgraph answered HTTP {status}")]
+    Status { status: u16, body: Bytes },
+    #[error("the subgraph's response is not JSON: {0}")]
+    InvalidJson(serde_json::Error),
+    #[error("could not encode the request: {0}")]
+    Encode(serde_json::Error),
+}
+
+/// A pooled HTTP client for subgraph requests (cheap to clone; clones share the pool).
+#[derive(Debug, Clone)]
+pub struct SubgraphClient {
+    http: reqwest::Client,
+}
+
+impl SubgraphClient {
+    /// A client whose requests time out after `timeout`.
+    pub fn new(timeout: Duration) -> Result<SubgraphClient, FetchError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(SubgraphClient { http })
+    }
+
+    /// POSTs `request` to `url`; a non-2xx status is an error carrying the body.
+    pub async fn post(
+        &self,
+        url: &str,
+        request: &GraphQLRequest<'_>,
+    ) -> Result<SubgraphResponse, FetchError> {
+        let body = serde_json::to_vec(request).map_err(FetchError::Encode)?;
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header(
+                "accept",
+                "application/graphql-response+json, application/json",
+            )
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await?;
+        if !(200..300).contains(&status) {
+            return Err(FetchError::Status { status, body });
+        }
+        Ok(SubgraphResponse { status, body })
+    }
+}

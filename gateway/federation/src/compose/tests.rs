@@ -1,0 +1,129 @@
+//! Composition unit tests on small inline subgraphs.
+
+use super::*;
+
+const LINK: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@override", "@interfaceObject", "@inaccessible"])"#;
+
+fn run(subgraphs: &[(&str, &str)]) -> Result<Composed, CompositionErrors> {
+    let inputs: Vec<SubgraphInput> = subgraphs
+        .iter()
+        .map(|(name, sdl)| SubgraphInput {
+            name: (*name).to_owned(),
+            url: format!("http://{name}"),
+            sdl: format!("{LINK}\n{sdl}"),
+            source: format!("{name}.graphql"),
+        })
+        .collect();
+    compose(&inputs)
+}
+
+fn codes(result: Result<Composed, CompositionErrors>) -> Vec<&'static str> {
+    match result {
+        Ok(_) => Vec::new(),
+        Err(e) => e.errors.iter().map(|d| d.code).collect(),
+    }
+}
+
+#[test]
+fn value_type_field_only_in_another_subgraph_is_unsatisfiable() {
+    let result = run(&[
+        ("a", "type Query { a: T } type T @shareable { id: ID! }"),
+        (
+            "b",
+            "type Query { b: Int } type T @shareable { id: ID! y: Int }",
+        ),
+    ]);
+    let err = result.expect_err("unsatisfiable");
+    assert_eq!(err.errors[0].code, "SATISFIABILITY_ERROR");
+    let message = &err.errors[0].message;
+    assert!(message.contains("{\n  a {\n    y\n  }\n}"), "{message}");
+    assert!(
+        message.contains("from subgraph \"a\": cannot find field \"T.y\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_key_makes_it_satisfiable() {
+    let result = run(&[
+        (
+            "a",
+            "type Query { a: T } type T @key(fields: \"id\") { id: ID! }",
+        ),
+        (
+            "b",
+            "type Query { b: Int } type T @key(fields: \"id\") { id: ID! y: Int }",
+        ),
+    ]);
+    assert_eq!(codes(result), Vec::<&str>::new());
+}
+
+#[test]
+fn a_non_resolvable_key_does_not() {
+    let result = run(&[
+        (
+            "a",
+            "type Query { a: T } type T @key(fields: \"id\") { id: ID! x: Int }",
+        ),
+        (
+            "b",
+            "type Query { t: T } type T @key(fields: \"id\", resolvable: false) { id: ID! }",
+        ),
+    ]);
+    // From b's `t`, the gateway can jump to a (a's key is resolvable): fine.
+    assert_eq!(codes(result), Vec::<&str>::new());
+    let result = run(&[
+        (
+            "a",
+            "type Query { a: T } type T @key(fields: \"id\", resolvable: false) { id: ID! }",
+        ),
+        (
+            "b",
+            "type Query { b: Int } type T @key(fields: \"id\", resolvable: false) { id: ID! y: Int }",
+        ),
+    ]);
+    assert_eq!(codes(result), ["SATISFIABILITY_ERROR"]);
+}
+
+#[test]
+fn requires_must_be_collectable() {
+    let ok = run(&[
+        (
+            "a",
+            "type Query { a: T } type T @key(fields: \"id\") { id: ID! w: Int }",
+        ),
+        (
+            "b",
+            "type T @key(fields: \"id\") { id: ID! w: Int @external s: Int @requires(fields: \"w\") }",
+        ),
+    ]);
+    assert_eq!(codes(ok), Vec::<&str>::new());
+}
+
+#[test]
+fn provides_makes_external_fields_reachable() {
+    let ok = run(&[
+        (
+            "a",
+            "type Query { u: U } type U @key(fields: \"id\", resolvable: false) { id: ID! }",
+        ),
+        (
+            "b",
+            "type Query { r: R } type R @shareable { u: U @provides(fields: \"name\") } type U @key(fields: \"id\", resolvable: false) { id: ID! name: String @external }",
+        ),
+        ("c", "type U @key(fields: \"id\") { id: ID! name: String }"),
+    ]);
+    assert_eq!(codes(ok), Vec::<&str>::new());
+}
+
+#[test]
+fn every_error_of_a_run_is_reported() {
+    let result = run(&[
+        ("a", "type Query { x: Int y: String }"),
+        ("b", "type Query { x: Int y: String }"),
+    ]);
+    assert_eq!(
+        codes(result),
+        ["INVALID_FIELD_SHARING", "INVALID_FIELD_SHARING"]
+    );
+}

@@ -1,0 +1,7 @@
+//! Client operations: the normalized form the planner and the engine share.
+
+pub mod model;
+pub mod normalize;
+
+pub use model::*;
+pub use normalize::{NormalizeError, normalize};

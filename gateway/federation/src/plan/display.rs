@@ -1,0 +1,87 @@
+//! Apollo-style text rendering of a query plan, for `weft plan` and snapshots.
+
+use std::fmt::{self, Write};
+
+use super::model::*;
+
+impl fmt::Display for QueryPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::from("QueryPlan {\n");
+        if let Some(node) = &self.node {
+            render(&mut out, node, 1);
+        }
+        out.push('}');
+        f.write_str(&out)
+    }
+}
+
+fn render(out: &mut String, node: &PlanNode, depth: usize) {
+    let pad = "  ".repeat(depth);
+    match node {
+        PlanNode::Fetch(fetch) => {
+            let _ = writeln!(out, "{pad}Fetch(service: \"{}\") {{", fetch.subgraph);
+            if !fetch.requires.is_empty() {
+                let _ = writeln!(out, "{pad}  {} =>", requires_text(&fetch.requires));
+            }
+            let _ = writeln!(out, "{pad}  {}", fetch.operation);
+            let _ = writeln!(out, "{pad}}},");
+        }
+        PlanNode::Flatten(flatten) => {
+            let _ = writeln!(out, "{pad}Flatten(path: \"{}\") {{", flatten.path.join("."));
+            render(out, &flatten.node, depth + 1);
+            let _ = writeln!(out, "{pad}}},");
+        }
+        PlanNode::Sequence { nodes } | PlanNode::Parallel { nodes } => {
+            let name = if matches!(node, PlanNode::Sequence { .. }) {
+                "Sequence"
+            } else {
+                "Parallel"
+            };
+            let _ = writeln!(out, "{pad}{name} {{");
+            for n in nodes {
+                render(out, n, depth + 1);
+            }
+            let _ = writeln!(out, "{pad}}},");
+        }
+        PlanNode::Condition {
+            condition,
+            if_clause,
+            else_clause,
+        } => {
+            let _ = writeln!(out, "{pad}Include(if: ${condition}) {{");
+            if let Some(n) = if_clause {
+                render(out, n, depth + 1);
+            }
+            if let Some(n) = else_clause {
+                let _ = writeln!(out, "{pad}}} Else {{");
+                render(out, n, depth + 1);
+            }
+            let _ = writeln!(out, "{pad}}},");
+        }
+    }
+}
+
+fn requires_text(selections: &[Selection]) -> String {
+    let mut out = String::from("{");
+    for s in selections {
+        out.push(' ');
+        match s {
+            Selection::Field { name, selections } => {
+                out.push_str(name);
+                if !selections.is_empty() {
+                    out.push(' ');
+                    out.push_str(&requires_text(selections));
+                }
+            }
+            Selection::InlineFragment {
+                type_condition,
+                selections,
+                ..
+            } => {
+                let _ = write!(out, "... on {type_condition} {}", requires_text(selections));
+            }
+        }
+    }
+    out.push_str(" }");
+    out
+}

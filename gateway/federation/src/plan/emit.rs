@@ -1,0 +1,234 @@
+//! Planned steps → the [`QueryPlan`]: fetches ordered by their dependencies (each level of
+//! the dependency DAG in parallel), entity fetches under `Flatten`, mutation root fields in
+//! order; every step's subgraph operation printed.
+
+use std::fmt::Write;
+
+use super::model::*;
+use super::steps::{Step, SubSel};
+use crate::operation::Operation;
+use crate::supergraph::{Supergraph, TypeKind};
+
+pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
+    let mut level = vec![0usize; steps.len()];
+    // Steps are created after their dependencies, except when a shared entity fetch gains a
+    // dependency later: iterate to a fixed point.
+    loop {
+        let mut changed = false;
+        for (i, s) in steps.iter().enumerate() {
+            let l = s.deps.iter().map(|d| level[*d] + 1).max().unwrap_or(0);
+            if l > level[i] {
+                level[i] = l;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let fetch = |i: usize| -> PlanNode {
+        let step = &steps[i];
+        let node = PlanNode::Fetch(fetch_node(sg, op, step, i));
+        if step.entity.is_some() {
+            PlanNode::Flatten(FlattenNode {
+                path: step.path.clone(),
+                node: Box::new(node),
+            })
+        } else {
+            node
+        }
+    };
+    let mut groups: Vec<usize> = steps.iter().map(|s| s.group).collect();
+    groups.sort();
+    groups.dedup();
+    let mut sequence = Vec::new();
+    for g in groups {
+        let max = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.group == g)
+            .map(|(i, _)| level[i])
+            .max()
+            .unwrap_or(0);
+        for l in 0..=max {
+            let nodes: Vec<PlanNode> = (0..steps.len())
+                .filter(|i| steps[*i].group == g && level[*i] == l)
+                .map(fetch)
+                .collect();
+            match nodes.len() {
+                0 => {}
+                1 => sequence.extend(nodes),
+                _ => sequence.push(PlanNode::Parallel { nodes }),
+            }
+        }
+    }
+    QueryPlan {
+        node: match sequence.len() {
+            0 => None,
+            1 => sequence.pop(),
+            _ => Some(PlanNode::Sequence { nodes: sequence }),
+        },
+    }
+}
+
+fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> FetchNode {
+    let subgraph = sg.subgraph(step.graph).name.clone();
+    let variables: Vec<String> = step.variables.iter().cloned().collect();
+    let mut defs = String::new();
+    if step.entity.is_some() {
+        defs.push_str("$representations: [_Any!]!");
+    }
+    for v in &variables {
+        if let Some(def) = op.variables.iter().find(|d| d.name == *v) {
+            if !defs.is_empty() {
+                defs.push_str(", ");
+            }
+            let _ = write!(defs, "${}: {}", def.name, def.ty);
+            if let Some(default) = &def.default_value {
+                let _ = write!(defs, " = {default}");
+            }
+        }
+    }
+    let kind = match (op.kind, step.entity) {
+        (_, Some(_)) => OperationKind::Query,
+        (k, None) => k,
+    };
+    let mut text = String::from(match kind {
+        OperationKind::Query => "query",
+        OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
+    });
+    if let Some(name) = &op.name {
+        let _ = write!(text, " {name}__{}__{index}", sanitize(&subgraph));
+    }
+    if !defs.is_empty() {
+        let _ = write!(text, "({defs})");
+    }
+    let mut requires = Vec::new();
+    let mut input_rewrites = Vec::new();
+    match step.entity {
+        Some(ty) => {
+            let type_name = sg.type_def(ty).name.to_string();
+            text.push_str(" { _entities(representations: $representations) { ... on ");
+            text.push_str(&type_name);
+            print_selections(&mut text, &step.selections);
+            text.push_str(" } }");
+            let def = sg.type_def(ty);
+            let mut possible_types = match def.kind {
+                TypeKind::Object => vec![type_name.clone()],
+                _ => sg
+                    .types()
+                    .filter(|(_, t)| {
+                        t.kind == TypeKind::Object
+                            && (t.interfaces.contains(&ty)
+                                || def.members.contains(&sg.type_id(&t.name).unwrap_or(ty)))
+                    })
+                    .map(|(_, t)| t.name.to_string())
+                    .collect(),
+            };
+            // Values from an @interfaceObject carry the interface's own name.
+            if def.kind == TypeKind::Interface {
+                possible_types.push(type_name.clone());
+            }
+            // An @interfaceObject knows only the interface: representations of the
+            // implementations go in under the interface's name.
+            if def.kind == TypeKind::Interface
+                && def
+                    .join_types
+                    .iter()
+                    .any(|j| j.graph == step.graph && j.is_interface_object)
+            {
+                for p in &possible_types {
+                    input_rewrites.push(Rewrite::ValueSetter {
+                        path: vec![format!("... on {p}"), "__typename".to_owned()],
+                        set_value_to: serde_json::Value::String(type_name.clone()),
+                    });
+                }
+            }
+            requires.push(Selection::InlineFragment {
+                type_condition: type_name,
+                possible_types,
+                selections: to_requires(&step.representation),
+            });
+        }
+        None => print_selections(&mut text, &step.selections),
+    }
+    FetchNode {
+        subgraph,
+        operation: text,
+        operation_kind: kind,
+        variable_usages: variables,
+        requires,
+        key_fields: step.key_fields.iter().cloned().collect(),
+        input_rewrites,
+        output_rewrites: Vec::new(),
+        id: Some(index as u32),
+    }
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn print_selections(out: &mut String, selections: &[SubSel]) {
+    out.push_str(" {");
+    for s in selections {
+        out.push(' ');
+        match s {
+            SubSel::Field {
+                alias,
+                name,
+                args,
+                directives,
+                children,
+            } => {
+                if let Some(a) = alias {
+                    let _ = write!(out, "{a}: ");
+                }
+                out.push_str(name);
+                out.push_str(args);
+                out.push_str(directives);
+                if !children.is_empty() {
+                    print_selections(out, children);
+                }
+            }
+            SubSel::Fragment {
+                on,
+                directives,
+                children,
+            } => {
+                out.push_str("...");
+                if let Some(t) = on {
+                    let _ = write!(out, " on {t}");
+                }
+                out.push_str(directives);
+                print_selections(out, children);
+            }
+        }
+    }
+    out.push_str(" }");
+}
+
+fn to_requires(selections: &[SubSel]) -> Vec<Selection> {
+    selections
+        .iter()
+        .map(|s| match s {
+            SubSel::Field {
+                alias,
+                name,
+                children,
+                ..
+            } => Selection::Field {
+                name: alias.clone().unwrap_or_else(|| name.clone()),
+                selections: to_requires(children),
+            },
+            SubSel::Fragment { on, children, .. } => Selection::InlineFragment {
+                type_condition: on.clone().unwrap_or_default(),
+                possible_types: on.iter().cloned().collect(),
+                selections: to_requires(children),
+            },
+        })
+        .collect()
+}

@@ -1,0 +1,124 @@
+//! The query plan: what the engine runs. Apollo's shape — `Fetch`, `Flatten`, `Sequence`,
+//! `Parallel`, `Condition` — so plans read the same in every tool, serialized to JSON with
+//! Apollo's field names.
+
+use serde::{Deserialize, Serialize};
+
+/// A plan for one operation. `node` is `None` when nothing needs fetching (e.g. only
+/// `__typename` or introspection).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryPlan {
+    pub node: Option<PlanNode>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum PlanNode {
+    Fetch(FetchNode),
+    Flatten(FlattenNode),
+    Sequence {
+        nodes: Vec<PlanNode>,
+    },
+    Parallel {
+        nodes: Vec<PlanNode>,
+    },
+    /// Runs `if_clause` when the boolean variable is true, else `else_clause`.
+    Condition {
+        condition: String,
+        #[serde(rename = "ifClause", skip_serializing_if = "Option::is_none")]
+        if_clause: Option<Box<PlanNode>>,
+        #[serde(rename = "elseClause", skip_serializing_if = "Option::is_none")]
+        else_clause: Option<Box<PlanNode>>,
+    },
+}
+
+/// Runs `node` (an entity fetch) for every object found at `path` in the response so far.
+/// Path elements are response keys; `"@"` (never a GraphQL name) means every list element.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlattenNode {
+    pub path: Vec<String>,
+    pub node: Box<PlanNode>,
+}
+
+/// The path element for "every element of the list here".
+pub const LIST: &str = "@";
+
+/// One request to one subgraph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FetchNode {
+    /// Subgraph name, as in the supergraph's `join__Graph`.
+    #[serde(rename = "serviceName")]
+    pub subgraph: String,
+    /// The GraphQL document sent to the subgraph.
+    pub operation: String,
+    pub operation_kind: OperationKind,
+    /// Client variables the operation uses; the engine forwards their values.
+    pub variable_usages: Vec<String>,
+    /// Entity fetches only: how to build each representation from an object at the flatten
+    /// path. The engine sends them as `$representations`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub requires: Vec<Selection>,
+    /// Entity fetches: the top-level key fields. An object whose key field is null identifies
+    /// no entity and is not sent.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub key_fields: Vec<String>,
+    /// Applied to each representation before sending (e.g. `__typename` rewritten to an
+    /// `@interfaceObject` interface's name).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub input_rewrites: Vec<Rewrite>,
+    /// Applied to each result before merging.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub output_rewrites: Vec<Rewrite>,
+    /// Stable id within the plan (for debugging and `weft plan` output).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<u32>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperationKind {
+    Query,
+    Mutation,
+    Subscription,
+}
+
+/// A selection used to build representations: fields read from the response data, under type
+/// conditions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Selection {
+    Field {
+        /// The key in the response data to read.
+        #[serde(rename = "responseName")]
+        name: String,
+        #[serde(skip_serializing_if = "Vec::is_empty", default)]
+        selections: Vec<Selection>,
+    },
+    InlineFragment {
+        /// Applies when the object's `__typename` is this type, or a possible type of it.
+        #[serde(rename = "typeCondition")]
+        type_condition: String,
+        /// Every concrete type the condition matches (filled by the planner, so the engine
+        /// needs no schema).
+        #[serde(rename = "possibleTypes", default)]
+        possible_types: Vec<String>,
+        selections: Vec<Selection>,
+    },
+}
+
+/// A change applied to a JSON object at `path` (keys; `... on T` limits to objects of type T).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Rewrite {
+    ValueSetter {
+        path: Vec<String>,
+        #[serde(rename = "setValueTo")]
+        set_value_to: serde_json::Value,
+    },
+    KeyRenamer {
+        path: Vec<String>,
+        #[serde(rename = "renameKeyTo")]
+        rename_key_to: String,
+    },
+}

@@ -1,0 +1,157 @@
+//! Fetch steps under construction: one request to one subgraph each, with its selections
+//! as a tree we can keep adding to, and the representation it needs (entity fetches).
+
+use std::collections::BTreeSet;
+
+use crate::graph::selection::FieldSetItem;
+use crate::supergraph::{SubgraphId, TypeId};
+
+/// A selection in a subgraph operation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubSel {
+    Field {
+        alias: Option<String>,
+        name: String,
+        /// Printed arguments, `(a: 1, b: $v)`, or empty.
+        args: String,
+        /// Printed directives, ` @include(if: $v)`, or empty.
+        directives: String,
+        children: Vec<SubSel>,
+    },
+    Fragment {
+        on: Option<String>,
+        directives: String,
+        children: Vec<SubSel>,
+    },
+}
+
+/// Identifies a selection within its parent: fields by response key (and what they fetch),
+/// fragments by type condition and directives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SelKey {
+    Field(String, String, String),
+    Fragment(Option<String>, String),
+}
+
+impl SubSel {
+    pub fn key(&self) -> SelKey {
+        match self {
+            SubSel::Field {
+                alias, name, args, ..
+            } => SelKey::Field(
+                alias.clone().unwrap_or_else(|| name.clone()),
+                name.clone(),
+                args.clone(),
+            ),
+            SubSel::Fragment { on, directives, .. } => {
+                SelKey::Fragment(on.clone(), directives.clone())
+            }
+        }
+    }
+
+    fn children_mut(&mut self) -> &mut Vec<SubSel> {
+        match self {
+            SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => children,
+        }
+    }
+
+    /// A plain field selection (no alias, arguments or directives), for keys and requirements.
+    pub fn plain(name: &str) -> SubSel {
+        SubSel::Field {
+            alias: None,
+            name: name.to_owned(),
+            args: String::new(),
+            directives: String::new(),
+            children: Vec::new(),
+        }
+    }
+}
+
+/// Adds `sel` under the selection at `at`, merging with an identical selection there.
+/// Returns false if `at` does not exist.
+pub fn insert(list: &mut Vec<SubSel>, at: &[SelKey], sel: SubSel) -> bool {
+    let Some((first, rest)) = at.split_first() else {
+        merge_into(list, sel);
+        return true;
+    };
+    match list.iter_mut().find(|s| s.key() == *first) {
+        Some(parent) => insert(parent.children_mut(), rest, sel),
+        None => false,
+    }
+}
+
+fn merge_into(list: &mut Vec<SubSel>, sel: SubSel) {
+    let key = sel.key();
+    let same = list.iter_mut().find(|s| {
+        s.key() == key
+            && match (&**s, &sel) {
+                (SubSel::Field { directives: a, .. }, SubSel::Field { directives: b, .. }) => {
+                    a == b
+                }
+                (SubSel::Fragment { .. }, SubSel::Fragment { .. }) => true,
+                _ => false,
+            }
+    });
+    match same {
+        Some(existing) => {
+            let children = match sel {
+                SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => children,
+            };
+            for c in children {
+                merge_into(existing.children_mut(), c);
+            }
+        }
+        None => list.push(sel),
+    }
+}
+
+/// Field-set items (keys, requirements) as plain selections.
+pub fn field_set_selections(items: &[FieldSetItem]) -> Vec<SubSel> {
+    items
+        .iter()
+        .map(|item| match item {
+            FieldSetItem::Field {
+                name,
+                arguments,
+                children,
+            } => SubSel::Field {
+                alias: None,
+                name: name.clone(),
+                args: crate::graph::selection::print_arguments(arguments),
+                directives: String::new(),
+                children: field_set_selections(children),
+            },
+            FieldSetItem::Fragment {
+                type_condition,
+                children,
+            } => SubSel::Fragment {
+                on: Some(type_condition.clone()),
+                directives: String::new(),
+                children: field_set_selections(children),
+            },
+        })
+        .collect()
+}
+
+/// One subgraph request being planned.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub graph: SubgraphId,
+    /// Entity fetches: the type fetched through `_entities` (selections are inside
+    /// `... on Type`). `None` for root fetches.
+    pub entity: Option<TypeId>,
+    /// Entity fetches: what each representation carries (`__typename`, key and required
+    /// fields), as selections on the entity type.
+    pub representation: Vec<SubSel>,
+    /// Entity fetches: top-level fields of the key(s) it is entered by.
+    pub key_fields: BTreeSet<String>,
+    /// Response path the results merge at (`"@"` for list elements).
+    pub path: Vec<String>,
+    pub selections: Vec<SubSel>,
+    /// Steps whose results this one needs.
+    pub deps: BTreeSet<usize>,
+    /// Client variables the selections use.
+    pub variables: BTreeSet<String>,
+    /// For mutations: which root field group this step belongs to (ordering).
+    pub group: usize,
+}

@@ -1,0 +1,414 @@
+//! `weft check`: what a proposed subgraph change does. Composition errors first, then the
+//! classified API diff, federation-only changes, and client operations that stop validating.
+//! Exit status: 0 clean, 1 breaking (or composition error, or broken operation), 2 bad input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use weft_federation::Supergraph;
+use weft_federation::check::operations::{OperationVerdict, check as check_operation};
+use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff};
+use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
+use weft_federation::supergraph::SubgraphId;
+use weft_federation::supergraph::extract::subgraph_sdl;
+
+use crate::report::{self, INPUT_ERROR};
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The current supergraph SDL.
+    #[arg(long)]
+    supergraph: PathBuf,
+    /// A proposed subgraph schema: NAME=FILE (repeatable). A new NAME adds a subgraph.
+    #[arg(long = "subgraph", value_name = "NAME=FILE", required = true)]
+    subgraphs: Vec<String>,
+    /// Client operations to check, as glob patterns (`'ops/**/*.graphql'`; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    operations: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    ok: bool,
+    composition: CompositionReport,
+    changes: Vec<ChangeReport>,
+    operations: Vec<OperationReport>,
+    summary: Summary,
+}
+
+#[derive(Debug, Serialize)]
+struct CompositionReport {
+    ok: bool,
+    errors: Vec<DiagnosticReport>,
+    hints: Vec<DiagnosticReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct DiagnosticReport {
+    code: &'static str,
+    message: String,
+    locations: Vec<LocationReport>,
+    hint: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LocationReport {
+    subgraph: String,
+    file: String,
+    line: usize,
+    column: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct ChangeReport {
+    severity: &'static str,
+    category: &'static str,
+    code: &'static str,
+    path: String,
+    message: String,
+}
+
+#[derive(Debug, Serialize)]
+struct OperationReport {
+    file: String,
+    /// `valid`, `broken` or `already-invalid`.
+    status: &'static str,
+    problems: Vec<ProblemReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProblemReport {
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    breaking: usize,
+    dangerous: usize,
+    safe: usize,
+    federation: usize,
+    broken_operations: usize,
+}
+
+pub fn run(args: CheckArgs) -> ExitCode {
+    match build_report(&args) {
+        Ok(report) => {
+            match args.format {
+                Format::Text => print_text(&report),
+                Format::Json => match serde_json::to_string_pretty(&report) {
+                    Ok(json) => println!("{json}"),
+                    Err(e) => eprintln!("error: {e}"),
+                },
+                Format::Github => print_github(&report),
+            }
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(INPUT_ERROR)
+        }
+    }
+}
+
+fn build_report(args: &CheckArgs) -> Result<Report, String> {
+    let name = args.supergraph.display().to_string();
+    let sdl = std::fs::read_to_string(&args.supergraph).map_err(|e| format!("{name}: {e}"))?;
+    let current = Supergraph::parse(&sdl, &name).map_err(|e| {
+        report::supergraph_error(&e);
+        format!("{name} is not a valid supergraph")
+    })?;
+    let mut proposed: Vec<(String, PathBuf, String)> = Vec::new();
+    for spec in &args.subgraphs {
+        let Some((sg, file)) = spec.split_once('=') else {
+            return Err(format!("--subgraph `{spec}`: expected NAME=FILE"));
+        };
+        let path = PathBuf::from(file);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("--subgraph {sg}: {file}: {e}"))?;
+        proposed.push((sg.to_owned(), path, text));
+    }
+    let mut inputs: Vec<SubgraphInput> = current
+        .subgraphs()
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let replaced = proposed.iter().find(|(n, _, _)| *n == g.name);
+            SubgraphInput {
+                name: g.name.clone(),
+                url: g.url.clone(),
+                sdl: replaced.map_or_else(
+                    || subgraph_sdl(&current, SubgraphId(i as u16)),
+                    |(_, _, t)| t.clone(),
+                ),
+                source: replaced.map_or_else(
+                    || format!("{name} (subgraph {})", g.name),
+                    |(_, p, _)| p.display().to_string(),
+                ),
+            }
+        })
+        .collect();
+    for (sg, path, text) in &proposed {
+        if !inputs.iter().any(|i| i.name == *sg) {
+            inputs.push(SubgraphInput {
+                name: sg.clone(),
+                url: format!("http://{sg}/graphql"),
+                sdl: text.clone(),
+                source: path.display().to_string(),
+            });
+        }
+    }
+    let mut report = Report {
+        ok: true,
+        composition: CompositionReport {
+            ok: true,
+            errors: Vec::new(),
+            hints: Vec::new(),
+        },
+        changes: Vec::new(),
+        operations: Vec::new(),
+        summary: Summary::default(),
+    };
+    let next = match compose(&inputs) {
+        Ok(composed) => {
+            report.composition.hints = composed.hints.iter().map(diagnostic).collect();
+            Supergraph::parse(&composed.supergraph_sdl, "proposed supergraph")
+                .map_err(|e| e.to_string())?
+        }
+        Err(failed) => {
+            report.ok = false;
+            report.composition.ok = false;
+            report.composition.errors = failed.errors.iter().map(diagnostic).collect();
+            report.composition.hints = failed.hints.iter().map(diagnostic).collect();
+            return Ok(report);
+        }
+    };
+    let mut changes: Vec<Change> = api_diff::diff(current.api_schema(), next.api_schema());
+    changes.extend(federation_diff::diff(&current, &next));
+    changes.sort_by_key(|c| std::cmp::Reverse(c.severity));
+    for c in &changes {
+        match (c.category, c.severity) {
+            (Category::Federation, _) => report.summary.federation += 1,
+            (_, Severity::Breaking) => report.summary.breaking += 1,
+            (_, Severity::Dangerous) => report.summary.dangerous += 1,
+            (_, Severity::Safe) => report.summary.safe += 1,
+        }
+    }
+    report.changes = changes
+        .into_iter()
+        .map(|c| ChangeReport {
+            severity: c.severity.as_str(),
+            category: match c.category {
+                Category::Api => "api",
+                Category::Federation => "federation",
+            },
+            code: c.code,
+            path: c.path,
+            message: c.message,
+        })
+        .collect();
+    for pattern in &args.operations {
+        let paths = glob::glob(pattern).map_err(|e| format!("--operations `{pattern}`: {e}"))?;
+        for path in paths {
+            let path = path.map_err(|e| e.to_string())?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let file = path.display().to_string();
+            let (status, problems) =
+                match check_operation(current.api_schema(), next.api_schema(), &file, &text) {
+                    OperationVerdict::StillValid => ("valid", Vec::new()),
+                    OperationVerdict::Broken(p) => ("broken", p),
+                    OperationVerdict::AlreadyInvalid(p) => ("already-invalid", p),
+                };
+            if status == "broken" {
+                report.summary.broken_operations += 1;
+            }
+            report.operations.push(OperationReport {
+                file,
+                status,
+                problems: problems
+                    .into_iter()
+                    .map(|p| ProblemReport {
+                        line: p.line,
+                        column: p.column,
+                        message: p.message,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    report.ok = report.summary.breaking == 0 && report.summary.broken_operations == 0;
+    Ok(report)
+}
+
+fn diagnostic(d: &CompositionDiagnostic) -> DiagnosticReport {
+    DiagnosticReport {
+        code: d.code,
+        message: d.message.clone(),
+        locations: d
+            .places
+            .iter()
+            .map(|p| LocationReport {
+                subgraph: p.subgraph.clone(),
+                file: p.source.clone(),
+                line: p.line,
+                column: p.column,
+            })
+            .collect(),
+        hint: d.hint.clone(),
+    }
+}
+
+fn print_text(r: &Report) {
+    if !r.composition.ok {
+        println!(
+            "Composition failed ({} errors):",
+            r.composition.errors.len()
+        );
+        for e in &r.composition.errors {
+            let at = e
+                .locations
+                .first()
+                .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
+                .unwrap_or_default();
+            println!("  {at}[{}] {}", e.code, e.message);
+            if let Some(h) = &e.hint {
+                println!("    hint: {h}");
+            }
+        }
+        println!("Result: composition error");
+        return;
+    }
+    println!("Composition: ok");
+    for (label, severity, category) in [
+        ("Breaking changes", "breaking", "api"),
+        ("Dangerous changes", "dangerous", "api"),
+        ("Safe changes", "safe", "api"),
+    ] {
+        let list: Vec<&ChangeReport> = r
+            .changes
+            .iter()
+            .filter(|c| c.severity == severity && c.category == category)
+            .collect();
+        if !list.is_empty() {
+            println!("{label} ({}):", list.len());
+            for c in list {
+                println!("  [{}] {}: {}", c.code, c.path, c.message);
+            }
+        }
+    }
+    let federation: Vec<&ChangeReport> = r
+        .changes
+        .iter()
+        .filter(|c| c.category == "federation")
+        .collect();
+    if !federation.is_empty() {
+        println!(
+            "Federation changes, which affect query plans ({}):",
+            federation.len()
+        );
+        for c in federation {
+            println!("  [{}] ({}) {}: {}", c.code, c.severity, c.path, c.message);
+        }
+    }
+    if !r.operations.is_empty() {
+        println!(
+            "Operations: {} checked, {} broken",
+            r.operations.len(),
+            r.summary.broken_operations
+        );
+        for op in r.operations.iter().filter(|o| o.status != "valid") {
+            for p in &op.problems {
+                println!(
+                    "  {}:{}:{}: {}{}",
+                    op.file,
+                    p.line,
+                    p.column,
+                    p.message,
+                    if op.status == "already-invalid" {
+                        " (already invalid)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    if r.changes.is_empty() {
+        println!("No changes.");
+    }
+    println!(
+        "Result: {}",
+        if r.summary.breaking > 0 || r.summary.broken_operations > 0 {
+            "breaking"
+        } else if r.summary.dangerous > 0 || r.summary.federation > 0 {
+            "dangerous"
+        } else {
+            "safe"
+        }
+    );
+}
+
+/// GitHub Actions workflow commands, escaped as the runner expects.
+fn print_github(r: &Report) {
+    let esc = |s: &str| {
+        s.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let prop = |s: &str| esc(s).replace(':', "%3A").replace(',', "%2C");
+    for e in &r.composition.errors {
+        match e.locations.first() {
+            Some(l) => println!(
+                "::error file={},line={},col={},title={}::{}",
+                prop(&l.file),
+                l.line,
+                l.column,
+                prop(e.code),
+                esc(&e.message)
+            ),
+            None => println!("::error title={}::{}", prop(e.code), esc(&e.message)),
+        }
+    }
+    for c in &r.changes {
+        let level = match c.severity {
+            "breaking" => "error",
+            "dangerous" => "warning",
+            _ => "notice",
+        };
+        println!(
+            "::{level} title={}::{}",
+            prop(&format!("{} {} ({})", c.severity, c.category, c.code)),
+            esc(&c.message)
+        );
+    }
+    for op in r.operations.iter().filter(|o| o.status == "broken") {
+        for p in &op.problems {
+            println!(
+                "::error file={},line={},col={},title=operation broken::{}",
+                prop(&op.file),
+                p.line,
+                p.column,
+                esc(&p.message)
+            );
+        }
+    }
+}

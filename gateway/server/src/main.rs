@@ -1,0 +1,51 @@
+//! `weft`: the Weft GraphQL federation gateway's one binary.
+
+mod api_schema;
+mod check_cmd;
+mod compose_cmd;
+mod compose_config;
+mod demo;
+mod plan_cmd;
+mod report;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Weft: a GraphQL federation gateway.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, propagate_version = true)]
+#[command(about = "Weft: a GraphQL federation gateway.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve a supergraph: the federation gateway.
+    Serve(serve::ServeArgs),
+    /// Start the reference subgraphs (accounts, products, inventory, reviews) in one process.
+    Demo(demo::DemoArgs),
+    /// Compose subgraph schemas into a supergraph SDL.
+    Compose(compose_cmd::ComposeArgs),
+    /// Check a proposed subgraph change against the current supergraph.
+    Check(check_cmd::CheckArgs),
+    /// Print the query plan of an operation.
+    Plan(plan_cmd::PlanArgs),
+    /// Validate a supergraph SDL and print its API schema (what clients see).
+    ApiSchema(api_schema::ApiSchemaArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Compose(args) => compose_cmd::run(args),
+        Command::Check(args) => check_cmd::run(args),
+        Command::Plan(args) => plan_cmd::run(args),
+        Command::ApiSchema(args) => api_schema::run(args),
+    }
+}

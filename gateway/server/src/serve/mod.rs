@@ -1,0 +1,154 @@
+//! `weft serve --supergraph FILE --listen HOST:PORT`: the gateway. GraphQL at `/graphql`
+//! (POST, and GET for queries), `GET /health` once the schema is loaded.
+
+mod engine;
+mod exec;
+mod pipeline;
+mod request;
+mod runtime;
+mod shape;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use clap::Args;
+use weft_federation::Supergraph;
+
+use crate::report;
+use request::Parsed;
+use runtime::SchemaRuntime;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The supergraph SDL to serve.
+    #[arg(long)]
+    pub supergraph: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4000")]
+    pub listen: SocketAddr,
+    /// Per-subgraph request timeout, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    pub subgraph_timeout_ms: u64,
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    weft_subgraph_kit::cli::init_logging();
+    let name = args.supergraph.display().to_string();
+    let sdl = match std::fs::read_to_string(&args.supergraph) {
+        Ok(sdl) => sdl,
+        Err(e) => {
+            eprintln!(
+                "error: {name}: {e}\n  hint: pass --supergraph with a supergraph .graphql file"
+            );
+            return ExitCode::from(report::INPUT_ERROR);
+        }
+    };
+    let supergraph = match Supergraph::parse(&sdl, &name) {
+        Ok(s) => s,
+        Err(e) => {
+            report::supergraph_error(&e);
+            return ExitCode::from(report::INPUT_ERROR);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let schema =
+            match SchemaRuntime::new(supergraph, Duration::from_millis(args.subgraph_timeout_ms)) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "error: cannot listen on {}: {e}\n  hint: pick a free address with --listen",
+                    args.listen
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let addr = listener.local_addr().unwrap_or(args.listen);
+        tracing::info!(listen = %addr, supergraph = %name, "weft gateway ready");
+        println!("weft serving {name} at http://{addr}/graphql");
+        let server = axum::serve(listener, router(schema)).with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        match server.await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: server failed: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Serves `supergraph` on `listener` until `shutdown` resolves (used by `weft demo`).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    supergraph: Supergraph,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let schema = Arc::new(SchemaRuntime::new(supergraph, Duration::from_secs(30))?);
+    axum::serve(listener, router(schema))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The gateway's HTTP routes over one schema runtime.
+pub fn router(schema: Arc<SchemaRuntime>) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql).post(graphql))
+        .route("/", get(graphql).post(graphql))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(schema)
+}
+
+async fn graphql(
+    State(schema): State<Arc<SchemaRuntime>>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let Some(media) = request::negotiate(&headers) else {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "Accept application/graphql-response+json or application/json",
+        )
+            .into_response();
+    };
+    let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
+        Parsed::Request(req) => pipeline::run(&schema, &method, req, media).await,
+        Parsed::Invalid(why) => pipeline::Outcome {
+            status: StatusCode::BAD_REQUEST,
+            body: serde_json::json!({ "errors": [{ "message": why, "extensions": { "code": "BAD_REQUEST" } }] }),
+        },
+    };
+    let body = serde_json::to_vec(&outcome.body)
+        .unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"serialization failed\"}]}".to_vec());
+    let mut response = (outcome.status, body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}

@@ -1,0 +1,267 @@
+//! One GraphQL request through the gateway: parse and validate against the API schema
+//! (cached), coerce variables, plan (cached), execute, shape, and answer introspection from
+//! the API schema. Errors carry locations and a stable `extensions.code`.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use apollo_compiler::response::JsonMap;
+use axum::http::{Method, StatusCode};
+use serde_json::{Map, Value, json};
+use weft_federation::operation::{self, OperationKind, normalize};
+use weft_federation::plan::plan;
+
+use super::request::{GraphQLRequest, MediaType};
+use super::runtime::{Prepared, SchemaRuntime};
+
+/// An HTTP status and a GraphQL response body.
+pub struct Outcome {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+/// A request error: no `data`, status 400 for `application/graphql-response+json`.
+fn request_error(media: MediaType, code: &str, errors: Vec<Value>) -> Outcome {
+    let errors = errors
+        .into_iter()
+        .map(|mut e| {
+            if let Some(obj) = e.as_object_mut() {
+                obj.entry("extensions")
+                    .or_insert_with(|| json!({}))
+                    .as_object_mut()
+                    .map(|x| x.insert("code".to_owned(), json!(code)));
+            }
+            e
+        })
+        .collect::<Vec<_>>();
+    Outcome {
+        status: match media {
+            MediaType::GraphQLResponse => StatusCode::BAD_REQUEST,
+            MediaType::Json => StatusCode::BAD_REQUEST,
+        },
+        body: json!({ "errors": errors }),
+    }
+}
+
+fn message(text: impl Into<String>) -> Value {
+    json!({ "message": text.into() })
+}
+
+fn diagnostics(list: &apollo_compiler::validation::DiagnosticList) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    for e in list.iter().map(|d| {
+        let e = d.to_json();
+        let mut v = json!({ "message": e.message });
+        if !e.locations.is_empty() {
+            v["locations"] = e
+                .locations
+                .iter()
+                .map(|l| json!({ "line": l.line, "column": l.column }))
+                .collect();
+        }
+        v
+    }) {
+        if !out.contains(&e) {
+            out.push(e);
+        }
+    }
+    out
+}
+
+pub async fn run(
+    rt: &SchemaRuntime,
+    method: &Method,
+    req: GraphQLRequest,
+    media: MediaType,
+) -> Outcome {
+    let Some(query) = req.query.as_deref().filter(|q| !q.trim().is_empty()) else {
+        return request_error(
+            media,
+            "BAD_REQUEST",
+            vec![message("Must provide query string.")],
+        );
+    };
+    let prepared = match prepare(rt, query, req.operation_name.as_deref()) {
+        Ok(p) => p,
+        Err(outcome) => return outcome(media),
+    };
+    if method == Method::GET && prepared.operation.kind != OperationKind::Query {
+        return Outcome {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            body: json!({ "errors": [{ "message": "Mutations and subscriptions cannot be sent with GET; use POST.", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }),
+        };
+    }
+    let variables = match req.variables {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    let Ok(executable_op) = prepared
+        .document
+        .operations
+        .get(req.operation_name.as_deref())
+    else {
+        return request_error(
+            media,
+            "GRAPHQL_UNKNOWN_OPERATION_NAME",
+            vec![message("Unknown operation.")],
+        );
+    };
+    let api = rt.supergraph.api_schema();
+    let coerced = match serde_json::from_value::<JsonMap>(Value::Object(variables))
+        .map_err(|e| e.to_string())
+        .and_then(|map| {
+            apollo_compiler::request::coerce_variable_values(api, executable_op, &map)
+                .map_err(|e| e.message().to_string())
+        }) {
+        Ok(v) => v,
+        Err(e) => {
+            return request_error(media, "VALIDATION_INVALID_TYPE_VARIABLE", vec![message(e)]);
+        }
+    };
+    let variables: Map<String, Value> = match serde_json::to_value(coerced.clone().into_inner()) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+
+    let (data, mut errors) = rt
+        .engine
+        .run(&prepared.plan, &prepared.operation, &variables, api)
+        .await;
+    let mut data = data;
+    // Introspection is answered from the API schema.
+    if has_introspection(&prepared.operation)
+        && let Ok(resp) = apollo_compiler::introspection::partial_execute(
+            api,
+            &rt.implementers,
+            &prepared.document,
+            executable_op,
+            &coerced,
+        )
+    {
+        if let Ok(Value::Object(intro)) = serde_json::to_value(&resp.data) {
+            data = merge_root(&prepared.operation, data, intro);
+        }
+        for e in &resp.errors {
+            errors
+                .push(serde_json::to_value(e).unwrap_or_else(|_| message("introspection failed")));
+        }
+    }
+    let mut body = Map::new();
+    if !errors.is_empty() {
+        body.insert("errors".to_owned(), Value::Array(errors));
+    }
+    body.insert("data".to_owned(), data);
+    Outcome {
+        status: StatusCode::OK,
+        body: Value::Object(body),
+    }
+}
+
+type ErrorOutcome = Box<dyn FnOnce(MediaType) -> Outcome>;
+
+/// Parsed, validated, normalized and planned, from the cache when seen before.
+fn prepare(
+    rt: &SchemaRuntime,
+    query: &str,
+    operation_name: Option<&str>,
+) -> Result<Arc<Prepared>, ErrorOutcome> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    query.hash(&mut hasher);
+    let labels = rt.pick_labels();
+    let key = (
+        hasher.finish(),
+        operation_name.map(str::to_owned),
+        labels.iter().cloned().collect(),
+    );
+    if let Some(hit) = rt.prepared.get(&key) {
+        return Ok(hit);
+    }
+    let api = rt.supergraph.api_schema();
+    // Syntax first (GRAPHQL_PARSE_FAILED), then everything the schema says
+    // (GRAPHQL_VALIDATION_FAILED).
+    let ast = match apollo_compiler::ast::Document::parse(query, "query.graphql") {
+        Ok(ast) => ast,
+        Err(with_errors) => {
+            let errors = diagnostics(&with_errors.errors);
+            return Err(Box::new(move |media| {
+                request_error(media, "GRAPHQL_PARSE_FAILED", errors)
+            }));
+        }
+    };
+    let document = match ast.to_executable_validate(api) {
+        Ok(doc) => doc,
+        Err(with_errors) => {
+            let errors = diagnostics(&with_errors.errors);
+            return Err(Box::new(move |media| {
+                request_error(media, "GRAPHQL_VALIDATION_FAILED", errors)
+            }));
+        }
+    };
+    let operation = match normalize(api, &document, operation_name) {
+        Ok(op) => op,
+        Err(e) => {
+            let code = e.code();
+            let text = e.to_string();
+            return Err(Box::new(move |media| {
+                request_error(media, code, vec![message(text)])
+            }));
+        }
+    };
+    let plan = match plan(&rt.graph, &operation, &labels) {
+        Ok(p) => p,
+        Err(e) => {
+            let code = e.code();
+            let text = e.to_string();
+            return Err(Box::new(move |media| {
+                request_error(media, code, vec![message(text)])
+            }));
+        }
+    };
+    let prepared = Arc::new(Prepared {
+        document,
+        operation,
+        plan,
+    });
+    rt.prepared.insert(key, prepared.clone());
+    Ok(prepared)
+}
+
+fn has_introspection(op: &operation::Operation) -> bool {
+    root_fields(&op.selection_set)
+        .iter()
+        .any(|f| f.name == "__schema" || f.name == "__type")
+}
+
+fn root_fields(set: &operation::SelectionSet) -> Vec<&operation::Field> {
+    let mut out = Vec::new();
+    for item in &set.items {
+        match item {
+            operation::Selection::Field(f) => out.push(f),
+            operation::Selection::InlineFragment(i) => out.extend(root_fields(&i.selection_set)),
+        }
+    }
+    out
+}
+
+/// The root object with introspection results placed in the operation's field order.
+fn merge_root(op: &operation::Operation, data: Value, intro: Map<String, Value>) -> Value {
+    let Value::Object(shaped) = data else {
+        return data;
+    };
+    let mut out = Map::new();
+    for f in root_fields(&op.selection_set) {
+        let key = &f.response_key;
+        if out.contains_key(key) {
+            continue;
+        }
+        if let Some(v) = intro
+            .get(key)
+            .filter(|_| f.name == "__schema" || f.name == "__type")
+        {
+            out.insert(key.clone(), v.clone());
+        } else if let Some(v) = shaped.get(key) {
+            out.insert(key.clone(), v.clone());
+        }
+    }
+    Value::Object(out)
+}

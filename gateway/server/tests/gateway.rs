@@ -1,0 +1,275 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: failing loudly is the point
+//! The gateway end to end: the real reference subgraphs on ephemeral ports, a supergraph
+//! composed for them, `weft serve` as a real process, answers compared with what the
+//! subgraphs' own data implies, and every subgraph request counted and inspected.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use weft_accounts::{Accounts, demo_user};
+use weft_federation::compose::{SubgraphInput, compose};
+use weft_inventory::{Inventory, shipping_estimate};
+use weft_products::{Products, demo_product};
+use weft_reviews::{REVIEWS, Reviews, demo_review};
+use weft_subgraph_kit::subgraph::open;
+use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+
+struct Gateway(Child, String);
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn subgraph<S: Subgraph>() -> Running {
+    let db = open::<S>(None).await.expect("db");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    spawn_with::<S>(listener, db, true).expect("spawn")
+}
+
+struct Stack {
+    subgraphs: Vec<Running>,
+    gateway: Gateway,
+}
+
+impl Stack {
+    async fn start() -> Stack {
+        let subgraphs = vec![
+            subgraph::<Accounts>().await,
+            subgraph::<Products>().await,
+            subgraph::<Inventory>().await,
+            subgraph::<Reviews>().await,
+        ];
+        Self::with(subgraphs, &[])
+    }
+
+    /// A stack whose supergraph routes `broken` subgraphs to a closed port.
+    fn with(subgraphs: Vec<Running>, broken: &[&str]) -> Stack {
+        let sdl = |name: &str| match name {
+            "accounts" => Accounts::sdl(),
+            "products" => Products::sdl(),
+            "inventory" => Inventory::sdl(),
+            _ => Reviews::sdl(),
+        };
+        let inputs: Vec<SubgraphInput> = subgraphs
+            .iter()
+            .map(|s| SubgraphInput {
+                name: s.name.to_owned(),
+                url: if broken.contains(&s.name) {
+                    "http://127.0.0.1:9/graphql".to_owned()
+                } else {
+                    s.url()
+                },
+                sdl: sdl(s.name),
+                source: s.name.to_owned(),
+            })
+            .collect();
+        let supergraph = compose(&inputs).expect("compose").supergraph_sdl;
+        let dir = std::env::temp_dir().join(format!(
+            "weft-gw-{}-{}",
+            std::process::id(),
+            subgraphs[0].addr.port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("supergraph.graphql");
+        std::fs::write(&path, supergraph).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--supergraph"])
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start weft serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let url = line.split_whitespace().last().expect("url").to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        Stack {
+            subgraphs,
+            gateway: Gateway(child, url),
+        }
+    }
+
+    async fn query(&self, query: &str) -> Value {
+        reqwest::Client::new()
+            .post(&self.gateway.1)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    fn requests(&self) -> u64 {
+        self.subgraphs.iter().map(|s| s.requests.count()).sum()
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.subgraphs
+            .iter()
+            .flat_map(|s| s.requests.bodies())
+            .collect()
+    }
+}
+
+// What the subgraphs' data implies, computed from their own demo-data functions.
+fn reviews_where(
+    pred: impl Fn(&weft_reviews::data::ReviewRow) -> bool,
+) -> Vec<weft_reviews::data::ReviewRow> {
+    (1..=REVIEWS).map(demo_review).filter(|r| pred(r)).collect()
+}
+
+fn n(id: &str) -> usize {
+    id.parse().unwrap()
+}
+
+fn expected_product_leaf(upc: &str) -> Value {
+    let p = demo_product(n(upc));
+    json!({ "name": p.name, "shippingEstimate": shipping_estimate(p.price.unwrap(), p.weight.unwrap()) })
+}
+
+fn expected_author(id: &str) -> Value {
+    json!({
+        "username": demo_user(n(id)).username,
+        "reviews": reviews_where(|r| r.author_id == id).iter().map(|r| json!({ "product": expected_product_leaf(&r.product_upc) })).collect::<Vec<_>>(),
+    })
+}
+
+fn expected_classic() -> Value {
+    let users: Vec<Value> = (1..=weft_accounts::USERS)
+        .map(|i| {
+            let id = i.to_string();
+            json!({
+                "name": demo_user(i).name,
+                "reviews": reviews_where(|r| r.author_id == id).iter().map(|r| {
+                    let p = demo_product(n(&r.product_upc));
+                    json!({
+                        "body": r.body,
+                        "product": {
+                            "upc": p.upc,
+                            "name": p.name,
+                            "reviews": reviews_where(|x| x.product_upc == r.product_upc).iter().map(|x| json!({ "author": expected_author(&x.author_id) })).collect::<Vec<_>>(),
+                        }
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let top: Vec<Value> = (1..=2)
+        .map(|i| json!({ "name": demo_product(i).name }))
+        .collect();
+    json!({ "data": { "users": users, "topProducts": top } })
+}
+
+const CLASSIC: &str = "{ users { name reviews { body product { upc name reviews { author { username reviews { product { name shippingEstimate } } } } } } } topProducts(first: 2) { name } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_nested_query_is_exact_with_at_most_7_subgraph_requests() {
+    let stack = Stack::start().await;
+    let body = stack.query(CLASSIC).await;
+    assert!(body.get("errors").is_none(), "{}", body["errors"]);
+    assert!(
+        body == expected_classic(),
+        "the gateway's answer differs from what the subgraphs' data implies"
+    );
+    let requests = stack.requests();
+    assert!(requests <= 7, "{requests} subgraph requests");
+    // One `_entities` call per fetch, no representation twice in one call.
+    for b in stack.bodies() {
+        if let Some(reps) = b["variables"]["representations"].as_array() {
+            let unique: HashSet<String> = reps.iter().map(|r| r.to_string()).collect();
+            assert_eq!(
+                unique.len(),
+                reps.len(),
+                "duplicate representation in {}",
+                b["query"]
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_have_codes_and_locations() {
+    let stack = Stack::start().await;
+    let body = stack.query("{ me { nme } }").await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{body}"
+    );
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["locations"][0]["column"] == 8),
+        "{body}"
+    );
+    assert!(body.get("data").is_none());
+    let body = stack.query("{ me { name ").await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED",
+        "{body}"
+    );
+    assert_eq!(stack.requests(), 0, "invalid operations reach no subgraph");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typename_and_introspection_are_answered_by_the_gateway() {
+    let stack = Stack::start().await;
+    let body = stack.query("{ __typename __schema { queryType { name } } __type(name: \"Product\") { name fields { name } } }").await;
+    assert_eq!(body["data"]["__typename"], "Query");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    let fields: Vec<&str> = body["data"]["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"shippingEstimate") && fields.contains(&"reviews"),
+        "{fields:?}"
+    );
+    assert!(!fields.contains(&"_entities"));
+    assert_eq!(stack.requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subgraph_down_yields_partial_data_and_a_precise_error() {
+    let subgraphs = vec![
+        subgraph::<Accounts>().await,
+        subgraph::<Products>().await,
+        subgraph::<Inventory>().await,
+        subgraph::<Reviews>().await,
+    ];
+    let stack = Stack::with(subgraphs, &["inventory"]);
+    let body = stack
+        .query("{ topProducts(first: 2) { name inStock } }")
+        .await;
+    // inStock is nullable: the products' names survive, inStock is null, one error names inventory.
+    assert_eq!(
+        body["data"]["topProducts"][0]["name"],
+        json!(demo_product(1).name),
+        "{body}"
+    );
+    assert!(
+        body["data"]["topProducts"][0]["inStock"].is_null(),
+        "{body}"
+    );
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(
+        errors[0]["extensions"]["serviceName"], "inventory",
+        "{body}"
+    );
+    assert_eq!(
+        errors[0]["extensions"]["code"], "SUBREQUEST_HTTP_ERROR",
+        "{body}"
+    );
+}

@@ -1,0 +1,4 @@
+CREATE TABLE inventory (
+    upc TEXT PRIMARY KEY,
+    in_stock BIGINT NOT NULL
+);

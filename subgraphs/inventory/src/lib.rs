@@ -1,0 +1,37 @@
+//! The `inventory` subgraph: owns stock levels.
+//!
+//! Extends `Product` with `inStock` and `shippingEstimate @requires(fields: "price weight")`:
+//! the gateway fetches price and weight from `products` and passes them in the representation.
+
+mod data;
+mod schema;
+
+use axum::Router;
+use weft_subgraph_kit::{Db, DbError, Migration, Subgraph};
+
+pub use schema::{InventorySchema, Product, build_schema, shipping_estimate};
+
+/// The inventory subgraph.
+pub struct Inventory;
+
+impl Subgraph for Inventory {
+    const NAME: &'static str = "inventory";
+    const DEFAULT_PORT: u16 = 4003;
+    const MIGRATIONS: &'static [Migration] = &[Migration {
+        version: 1,
+        name: "inventory",
+        sql: include_str!("../migrations/0001_inventory.sql"),
+    }];
+
+    async fn seed(db: &Db) -> Result<(), DbError> {
+        data::seed(db).await
+    }
+
+    fn router(db: Db) -> Router {
+        weft_subgraph_kit::http::router(build_schema(db))
+    }
+
+    fn sdl() -> String {
+        schema::sdl()
+    }
+}

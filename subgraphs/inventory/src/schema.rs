@@ -1,0 +1,100 @@
+//! The inventory GraphQL schema.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{
+    ComplexObject, Context, EmptyMutation, EmptySubscription, Object, Result, Schema, SimpleObject,
+};
+use weft_subgraph_kit::{Db, DbError};
+
+use crate::data;
+
+// A product, as inventory sees it: price and weight belong to `products`. (Plain comment:
+// only the owning subgraph describes the type.)
+#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[graphql(complex)]
+pub struct Product {
+    pub upc: String,
+    #[graphql(external)]
+    pub price: Option<i32>,
+    #[graphql(external)]
+    pub weight: Option<i32>,
+    /// Whether the product can be ordered now.
+    pub in_stock: Option<bool>,
+}
+
+#[ComplexObject]
+impl Product {
+    /// Estimated shipping cost in cents, computed from price and weight.
+    #[graphql(requires = "price weight")]
+    async fn shipping_estimate(&self) -> Option<i32> {
+        shipping_estimate(self.price?, self.weight?)
+    }
+}
+
+/// Free shipping above 1000; otherwise half the weight. Pure, so tests can predict it.
+pub fn shipping_estimate(price: i32, weight: i32) -> Option<i32> {
+    Some(if price > 1000 { 0 } else { weight / 2 })
+}
+
+pub type InventorySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// Batches stock look-ups by upc into one query.
+pub struct StockLoader(Db);
+
+impl Loader<String> for StockLoader {
+    type Value = bool;
+    type Error = Arc<DbError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, bool>, Self::Error> {
+        data::stock_by_upc(&self.0, keys).await.map_err(Arc::new)
+    }
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Whether inventory tracks the product with this upc.
+    async fn tracked(&self, ctx: &Context<'_>, upc: String) -> Result<bool> {
+        let loader = ctx.data::<DataLoader<StockLoader>>()?;
+        Ok(loader.load_one(upc).await?.is_some())
+    }
+
+    #[graphql(entity)]
+    async fn find_product_by_upc(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(key)] upc: String,
+        price: Option<i32>,
+        weight: Option<i32>,
+    ) -> Result<Option<Product>> {
+        let loader = ctx.data::<DataLoader<StockLoader>>()?;
+        let in_stock = loader.load_one(upc.clone()).await?;
+        Ok(in_stock.map(|in_stock| Product {
+            upc,
+            price,
+            weight,
+            in_stock: Some(in_stock),
+        }))
+    }
+}
+
+/// The executable schema over `db`.
+pub fn build_schema(db: Db) -> InventorySchema {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .enable_federation()
+        .data(weft_subgraph_kit::loader(StockLoader(db.clone())))
+        .data(db)
+        .finish()
+}
+
+/// The federation SDL (what `{ _service { sdl } }` returns).
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .enable_federation()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
+}

@@ -1,0 +1,159 @@
+//! The contract each reference subgraph crate fulfils, and how to run one.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::db::{Db, DbError, Migration, database_url};
+
+/// A reference subgraph: its name, default port, database schema, demo data and GraphQL API.
+pub trait Subgraph {
+    /// The subgraph's name as used in the supergraph (`accounts`, `products`, ...).
+    const NAME: &'static str;
+    /// The port its binary listens on when none is given.
+    const DEFAULT_PORT: u16;
+    /// Its own database schema, in version order.
+    const MIGRATIONS: &'static [Migration];
+
+    /// Loads the deterministic demo data when the database is empty.
+    fn seed(db: &Db) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// The HTTP router serving its GraphQL API over `db`.
+    fn router(db: Db) -> Router;
+
+    /// Its federation SDL, as `{ _service { sdl } }` returns it.
+    fn sdl() -> String;
+}
+
+/// Opens the subgraph's database (`None`: a fresh in-memory SQLite), migrates and seeds it.
+pub async fn open<S: Subgraph>(database: Option<&str>) -> Result<Db, DbError> {
+    let db = Db::connect(&database_url(database)).await?;
+    db.migrate(S::MIGRATIONS).await?;
+    S::seed(&db).await?;
+    Ok(db)
+}
+
+/// The GraphQL requests a subgraph received (bodies kept only when asked for: tests).
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog {
+    count: Arc<AtomicU64>,
+    bodies: Option<Arc<Mutex<Vec<serde_json::Value>>>>,
+}
+
+impl RequestLog {
+    /// How many `POST /graphql` requests arrived.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The request bodies, in arrival order (empty unless recording).
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies
+            .as_ref()
+            .and_then(|b| b.lock().ok().map(|v| v.clone()))
+            .unwrap_or_default()
+    }
+}
+
+/// A subgraph serving in the background of this process; stops when dropped.
+#[derive(Debug)]
+pub struct Running {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub requests: RequestLog,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// The subgraph's GraphQL endpoint.
+    pub fn url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    /// Stops serving and waits for the server task to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Serves subgraph `S` over `db` on `listener` in a background task.
+pub fn spawn<S: Subgraph>(listener: TcpListener, db: Db) -> std::io::Result<Running> {
+    spawn_with::<S>(listener, db, false)
+}
+
+/// Like [`spawn`]; with `record`, every request body is kept in [`Running::requests`].
+pub fn spawn_with<S: Subgraph>(
+    listener: TcpListener,
+    db: Db,
+    record: bool,
+) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let requests = RequestLog {
+        count: Arc::new(AtomicU64::new(0)),
+        bodies: record.then(|| Arc::new(Mutex::new(Vec::new()))),
+    };
+    let app = S::router(db.clone()).layer(axum::middleware::from_fn_with_state(
+        requests.clone(),
+        record_request,
+    ));
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = rx.await;
+        });
+        if let Err(err) = server.await {
+            tracing::error!(subgraph = S::NAME, %err, "subgraph server failed");
+        }
+    });
+    Ok(Running {
+        name: S::NAME,
+        addr,
+        db,
+        requests,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// Counts `POST /graphql` requests and, when recording, keeps their JSON bodies.
+async fn record_request(State(log): State<RequestLog>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    log.count.fetch_add(1, Ordering::Relaxed);
+    let Some(bodies) = &log.bodies else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default();
+    if let (Ok(json), Ok(mut list)) = (serde_json::from_slice(&bytes), bodies.lock()) {
+        list.push(json);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
