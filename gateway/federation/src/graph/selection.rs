@@ -118,6 +118,20 @@ fn items(tokens: &[&str], i: &mut usize) -> Vec<FieldSetItem> {
     out
 }
 
+/// `(a: 1, b: "x")`, or empty for no arguments.
+pub fn print_arguments(
+    arguments: &[(String, apollo_compiler::Node<apollo_compiler::ast::Value>)],
+) -> String {
+    if arguments.is_empty() {
+        return String::new();
+    }
+    let printed: Vec<String> = arguments
+        .iter()
+        .map(|(n, v)| format!("{n}: {}", v.serialize().no_indent()))
+        .collect();
+    format!("({})", printed.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,18 +162,4 @@ mod tests {
             [f("a", vec![f("b", vec![f("c", vec![])])])]
         );
     }
-}
-
-/// `(a: 1, b: "x")`, or empty for no arguments.
-pub fn print_arguments(
-    arguments: &[(String, apollo_compiler::Node<apollo_compiler::ast::Value>)],
-) -> String {
-    if arguments.is_empty() {
-        return String::new();
-    }
-    let printed: Vec<String> = arguments
-        .iter()
-        .map(|(n, v)| format!("{n}: {}", v.serialize().no_indent()))
-        .collect();
-    format!("({})", printed.join(", "))
 }
