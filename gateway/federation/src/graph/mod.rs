@@ -36,6 +36,9 @@ pub struct Step {
 struct Placement {
     graph: SubgraphId,
     external: bool,
+    /// `@external` in the subgraph's schema (not merely overridden): the subgraph cannot
+    /// even provide it as a key.
+    declared_external: bool,
     requires: Option<Vec<FieldSetItem>>,
     /// The `@provides` context the field's value gets in this subgraph (0: none).
     provides: u32,
@@ -142,6 +145,7 @@ impl QueryGraph {
                         // Overridden without a label: still there for keys, never resolved.
                         external: place.external
                             || (place.used_overridden && place.override_label.is_none()),
+                        declared_external: place.external,
                         requires: place
                             .requires
                             .as_deref()
@@ -341,7 +345,11 @@ impl QueryGraph {
                 let Some(f) = self.sg.field_id(node.ty, name) else {
                     return name == "__typename";
                 };
-                if !self.resolves_here(node, f) && !self.is_key_field(node, name) {
+                let key_here = self.is_key_field(node, name)
+                    && !self
+                        .placement(f, node.graph)
+                        .is_some_and(|p| p.declared_external);
+                if !self.resolves_here(node, f) && !key_here {
                     return false;
                 }
                 children.is_empty()

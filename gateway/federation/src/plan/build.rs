@@ -118,10 +118,59 @@ impl<'a> Builder<'a> {
                     .iter()
                     .position(|s| s.entity.is_none() && candidates.contains(&s.graph))
             };
+            // Try the shared fetch first, then each subgraph in turn: the first one the whole
+            // sub-selection can be planned from wins.
+            let mut options: Vec<(Option<usize>, SubgraphId)> = Vec::new();
+            if let Some(i) = existing {
+                options.push((Some(i), self.steps[i].graph));
+            }
+            for graph in &candidates {
+                if existing.is_none_or(|i| self.steps[i].graph != *graph) {
+                    options.push((None, *graph));
+                }
+            }
+            let mut first_error = None;
+            let mut planned = false;
+            for (option, graph) in options {
+                let saved = (self.steps.clone(), self.touched.clone());
+                match self.plan_root_field(option, graph, group, mutation, field, &conditions, root)
+                {
+                    Ok(()) => {
+                        planned = true;
+                        break;
+                    }
+                    Err(e) => {
+                        (self.steps, self.touched) = saved;
+                        self.reentry_at = None;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if !planned {
+                if let Some(e) = first_error {
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans one root field in `graph`: in the existing root fetch `existing`, or a new one.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_root_field(
+        &mut self,
+        existing: Option<usize>,
+        graph: SubgraphId,
+        group: usize,
+        mutation: bool,
+        field: &op::Field,
+        conditions: &[op::Condition],
+        root: TypeId,
+    ) -> Result<(), PlanError> {
+        {
             let step = match existing {
                 Some(i) => i,
                 None => {
-                    let graph = candidates[0];
                     self.steps.push(Step {
                         graph,
                         entity: None,
@@ -141,9 +190,8 @@ impl<'a> Builder<'a> {
                 graph: self.steps[step].graph,
                 provided: 0,
             };
-            self.plan_field(step, &[], node, field, &conditions, &[])?;
+            self.plan_field(step, &[], node, field, conditions, &[])
         }
-        Ok(())
     }
 
     fn plan_set(
@@ -197,6 +245,22 @@ impl<'a> Builder<'a> {
             return self.plan_set(step, &inner, node, &frag.selection_set, path);
         }
         let Some(target) = target else { return Ok(()) };
+        if self.graph.is_interface_object(node.ty, node.graph) {
+            // An @interfaceObject knows no implementations: ask a subgraph where the
+            // interface is a real entity interface for the concrete type, and plan the
+            // fragment there.
+            if let Some((entity_step, entity_node)) =
+                self.typename_from_interface_entity(step, at, node, path)
+            {
+                insert(
+                    self.selections_mut(entity_step),
+                    &[],
+                    SubSel::plain("__typename"),
+                );
+                return self.plan_fragment(entity_step, &[], entity_node, frag, path);
+            }
+            return Ok(());
+        }
         let target_def = self.sg.type_def(target);
         let mut nodes: Vec<Node> = Vec::new();
         if target_def.kind == TypeKind::Object {
@@ -655,6 +719,11 @@ impl<'a> Builder<'a> {
                     if self.op.kind != OperationKind::Query {
                         continue; // replaying a mutation field would run it twice
                     }
+                    // Entities are reached through their keys; fetching one again through a
+                    // shared root field would trust that field to return the same entity.
+                    if self.is_entity(self.sg.field(fid).parent) {
+                        continue;
+                    }
                     self.root_step(graph)
                 } else {
                     let from = Node {
@@ -872,13 +941,42 @@ impl<'a> Builder<'a> {
             if !self.graph.collectable_locally(node, &key) {
                 continue;
             }
+            // The interface object's `@requires` are read from the object, like any other.
+            let requires = self.graph.requires(iface_field, graph).map(|r| r.to_vec());
+            let mut requirement_deps: BTreeSet<usize> = BTreeSet::new();
+            if let Some(requires) = &requires {
+                let outer = std::mem::take(&mut self.touched);
+                let before = self.steps.len();
+                for item in requires {
+                    self.plan_requirement(step, at, node, item, path)?;
+                }
+                requirement_deps.extend(before..self.steps.len());
+                requirement_deps.extend(self.touched.iter().copied());
+                let inner = std::mem::replace(&mut self.touched, outer);
+                self.touched.extend(inner);
+            }
             insert(self.selections_mut(step), at, SubSel::plain("__typename"));
             for sel in field_set_selections(&key) {
                 insert(self.selections_mut(step), at, sel);
             }
             let mut representation = vec![SubSel::plain("__typename")];
             representation.extend(field_set_selections(&key));
-            let next = self.entity_step(graph, iface, path, step, representation);
+            if let Some(requires) = &requires {
+                representation.extend(field_set_selections(requires));
+            }
+            let next = self.entity_step_avoiding(
+                graph,
+                iface,
+                path,
+                step,
+                representation,
+                &requirement_deps,
+            );
+            for d in requirement_deps {
+                if d != next && !self.depends_on(d, next) {
+                    self.steps[next].deps.insert(d);
+                }
+            }
             return Ok((
                 next,
                 Node {
@@ -972,6 +1070,15 @@ impl<'a> Builder<'a> {
                 _ => None,
             },
         }))
+    }
+
+    /// Whether some subgraph can fetch `ty` by a `@key`.
+    fn is_entity(&self, ty: TypeId) -> bool {
+        self.sg
+            .type_def(ty)
+            .join_types
+            .iter()
+            .any(|j| j.resolvable && j.key.is_some())
     }
 
     fn any_key(&self, ty: TypeId, graph: SubgraphId) -> Option<Vec<FieldSetItem>> {
