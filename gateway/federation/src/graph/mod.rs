@@ -20,6 +20,9 @@ pub struct Node {
     pub ty: TypeId,
     pub graph: SubgraphId,
     pub provided: u32,
+    /// Reached through an entity fetch: the fields of the keys it was fetched by are in the
+    /// response already, even where this subgraph has them only as `@external`.
+    pub entered: bool,
 }
 
 /// How a field is reached from a node.
@@ -180,6 +183,7 @@ impl QueryGraph {
                 ty: root,
                 graph,
                 provided: 0,
+                entered: false,
             })
             .collect()
     }
@@ -324,6 +328,7 @@ impl QueryGraph {
                     ty: n.ty,
                     graph: g,
                     provided: 0,
+                    entered: true,
                 });
             }
         }
@@ -346,9 +351,10 @@ impl QueryGraph {
                     return name == "__typename";
                 };
                 let key_here = self.is_key_field(node, name)
-                    && !self
-                        .placement(f, node.graph)
-                        .is_some_and(|p| p.declared_external);
+                    && (node.entered
+                        || !self
+                            .placement(f, node.graph)
+                            .is_some_and(|p| p.declared_external));
                 if !self.resolves_here(node, f) && !key_here {
                     return false;
                 }
@@ -421,6 +427,7 @@ impl QueryGraph {
             ty,
             graph: node.graph,
             provided,
+            entered: false,
         })
     }
 
@@ -459,6 +466,7 @@ impl QueryGraph {
                 ty: node.ty,
                 graph: g,
                 provided: 0,
+                entered: false,
             };
             let next = match cache.direct.get(&from) {
                 Some(d) => d.clone(),
@@ -505,6 +513,7 @@ impl QueryGraph {
                     ty: node.ty,
                     graph: p.graph,
                     provided: 0,
+                    entered: false,
                 }
             };
             let ok = match &p.requires {
@@ -558,6 +567,7 @@ impl QueryGraph {
                     ty: *iface,
                     graph: j.graph,
                     provided: 0,
+                    entered: false,
                 };
                 let key_items = parse_field_set(key);
                 let from_here = self.closure(node, cache).iter().any(|g| {
@@ -566,6 +576,7 @@ impl QueryGraph {
                             ty: node.ty,
                             graph: g,
                             provided: 0,
+                            entered: false,
                         },
                         &key_items,
                     )
@@ -591,6 +602,7 @@ impl QueryGraph {
             ty: object,
             graph: node.graph,
             provided: node.provided,
+            entered: false,
         };
         let object_graphs = &self.type_graphs[object.0 as usize];
         let member_here = |graph: SubgraphId| {
@@ -624,6 +636,7 @@ impl QueryGraph {
                 ty: object,
                 graph,
                 provided: 0,
+                entered: false,
             })
             .collect()
     }

@@ -146,10 +146,8 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
-            if !planned {
-                if let Some(e) = first_error {
-                    return Err(e);
-                }
+            if !planned && let Some(e) = first_error {
+                return Err(e);
             }
         }
         Ok(())
@@ -189,6 +187,7 @@ impl<'a> Builder<'a> {
                 ty: root,
                 graph: self.steps[step].graph,
                 provided: 0,
+                entered: false,
             };
             self.plan_field(step, &[], node, field, conditions, &[])
         }
@@ -270,6 +269,7 @@ impl<'a> Builder<'a> {
                 ty: target,
                 graph: node.graph,
                 provided: node.provided,
+                entered: false,
             });
         } else {
             // An abstract condition this subgraph does not know: spell it per object type.
@@ -374,9 +374,24 @@ impl<'a> Builder<'a> {
             // ask for it type by type.
             return self.plan_field_per_type(step, at, node, f, conditions, path);
         }
+        let mut exclude: BTreeSet<SubgraphId> = BTreeSet::new();
+        let mut first_error = None;
         if local {
             self.note_conditions(step, conditions);
-            return self.add_local_field(step, at, node, fid, f, directives, path);
+            if f.selection_set.is_none() {
+                return self.add_local_field(step, at, node, fid, f, directives, path);
+            }
+            let saved = self.snapshot();
+            match self.add_local_field(step, at, node, fid, f, directives.clone(), path) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    // The sub-selections cannot all be planned from here: try the field in
+                    // another subgraph.
+                    self.restore(saved);
+                    first_error = Some(e);
+                    exclude.insert(node.graph);
+                }
+            }
         }
         // A field of an interface that this subgraph cannot resolve for the interface as a
         // whole: resolve it per concrete type (each an entity with its own keys).
@@ -393,25 +408,54 @@ impl<'a> Builder<'a> {
         if abstract_here {
             return self.plan_field_per_type(step, at, node, f, conditions, path);
         }
-        let (target_step, target_node) = self.entity_step_for(step, at, node, fid, path)?;
-        let target_at = self.reentry_at.take().unwrap_or_default();
-        // The conditions travel with the field into the fetch that resolves it.
-        self.note_conditions(target_step, conditions);
-        // Through an interface object the field is the interface's.
-        let fid = if target_node.ty == node.ty {
-            fid
-        } else {
-            self.sg.field_id(target_node.ty, &f.name).unwrap_or(fid)
-        };
-        self.add_local_field(
-            target_step,
-            &target_at,
-            target_node,
-            fid,
-            f,
-            directives,
-            path,
-        )
+        // Each subgraph that can resolve the field in turn, until its sub-selections plan too.
+        loop {
+            let saved = self.snapshot();
+            let (target_step, target_node) =
+                match self.entity_step_for(step, at, node, fid, path, &exclude) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        self.restore(saved);
+                        return Err(first_error.unwrap_or(e));
+                    }
+                };
+            let target_at = self.reentry_at.take().unwrap_or_default();
+            // The conditions travel with the field into the fetch that resolves it.
+            self.note_conditions(target_step, conditions);
+            // Through an interface object the field is the interface's.
+            let target_fid = if target_node.ty == node.ty {
+                fid
+            } else {
+                self.sg.field_id(target_node.ty, &f.name).unwrap_or(fid)
+            };
+            let result = self.add_local_field(
+                target_step,
+                &target_at,
+                target_node,
+                target_fid,
+                f,
+                directives.clone(),
+                path,
+            );
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) if f.selection_set.is_some() && exclude.insert(target_node.graph) => {
+                    self.restore(saved);
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => return Err(first_error.unwrap_or(e)),
+            }
+        }
+    }
+
+    /// The planning state to go back to when an alternative fails.
+    fn snapshot(&self) -> (Vec<Step>, BTreeSet<usize>) {
+        (self.steps.clone(), self.touched.clone())
+    }
+
+    fn restore(&mut self, saved: (Vec<Step>, BTreeSet<usize>)) {
+        (self.steps, self.touched) = saved;
+        self.reentry_at = None;
     }
 
     /// For an interface node: whether every implementation this subgraph can return resolves
@@ -475,6 +519,7 @@ impl<'a> Builder<'a> {
                     ty: node.ty,
                     graph: j.graph,
                     provided: 0,
+                    entered: true,
                 },
             ));
         }
@@ -591,17 +636,22 @@ impl<'a> Builder<'a> {
         node: Node,
         fid: FieldId,
         path: &[String],
+        exclude: &BTreeSet<SubgraphId>,
     ) -> Result<(usize, Node), PlanError> {
         let ty = node.ty;
         let field_name = self.sg.field(fid).name.to_string();
         let type_name = self.sg.type_def(ty).name.to_string();
         // Prefer a subgraph an entity fetch at this path already goes to.
         let mut options: Vec<(usize, SubgraphId, Hops)> = Vec::new();
-        let resolving: Vec<SubgraphId> =
-            self.graph.resolving_graphs_with(fid, self.labels).collect();
-        if resolving.is_empty() {
+        let all: Vec<SubgraphId> = self.graph.resolving_graphs_with(fid, self.labels).collect();
+        if all.is_empty() && exclude.is_empty() {
             return self.interface_object_step(step, at, node, fid, path);
         }
+        let resolving: Vec<SubgraphId> = all
+            .iter()
+            .copied()
+            .filter(|g| !exclude.contains(g))
+            .collect();
         for g in resolving {
             let hops = if g == node.graph {
                 // Resolved here but with @requires: fetch it again through its own key.
@@ -617,10 +667,10 @@ impl<'a> Builder<'a> {
         }
         options.sort_by_key(|(cost, g, _)| (*cost, *g));
         let Some((_, target, hops)) = options.into_iter().next() else {
-            if let Some(found) = self.jump_with_gathered_key(step, at, node, fid, path)? {
+            if let Some(found) = self.jump_with_gathered_key(step, at, node, fid, path, exclude)? {
                 return Ok(found);
             }
-            if let Some(found) = self.reenter_from_root(fid) {
+            if let Some(found) = self.reenter_from_root(fid, exclude) {
                 return Ok(found);
             }
             return fail(format!(
@@ -673,6 +723,7 @@ impl<'a> Builder<'a> {
                 ty,
                 graph,
                 provided: 0,
+                entered: true,
             };
         }
         if let Some(requires) = &requires {
@@ -693,7 +744,11 @@ impl<'a> Builder<'a> {
     /// nearest ancestor it can be entered at — by the ancestor entity's `@key`, or from the
     /// root for queries (shared root fields) — and replay the client's path from there.
     /// Returns the step and node to add the field at; [`Self::reentry_at`] says where.
-    fn reenter_from_root(&mut self, fid: FieldId) -> Option<(usize, Node)> {
+    fn reenter_from_root(
+        &mut self,
+        fid: FieldId,
+        exclude: &BTreeSet<SubgraphId>,
+    ) -> Option<(usize, Node)> {
         let chain = self.chain.clone();
         for start in (0..chain.len()).rev() {
             let anchor = &chain[start];
@@ -702,7 +757,7 @@ impl<'a> Builder<'a> {
                 .resolving_graphs_with(fid, self.labels)
                 .collect::<Vec<_>>()
             {
-                if graph == anchor.parent.graph {
+                if graph == anchor.parent.graph || exclude.contains(&graph) {
                     continue;
                 }
                 let Some((node, at, sels)) = self.replay(&chain[start..], anchor.parent.ty, graph)
@@ -784,11 +839,13 @@ impl<'a> Builder<'a> {
         node: Node,
         fid: FieldId,
         path: &[String],
+        exclude: &BTreeSet<SubgraphId>,
     ) -> Result<Option<(usize, Node)>, PlanError> {
         let ty = node.ty;
         for graph in self
             .graph
             .resolving_graphs_with(fid, self.labels)
+            .filter(|g| !exclude.contains(g))
             .collect::<Vec<_>>()
         {
             for key in self.graph.keys_in(ty, graph) {
@@ -826,6 +883,7 @@ impl<'a> Builder<'a> {
                         ty,
                         graph,
                         provided: 0,
+                        entered: true,
                     },
                 )));
             }
@@ -869,6 +927,7 @@ impl<'a> Builder<'a> {
             ty,
             graph,
             provided: 0,
+            entered: false,
         };
         let mut at: Vec<SelKey> = Vec::new();
         let mut sels: Vec<(Vec<SelKey>, SubSel)> = Vec::new();
@@ -983,6 +1042,7 @@ impl<'a> Builder<'a> {
                     ty: iface,
                     graph,
                     provided: 0,
+                    entered: true,
                 },
             ));
         }
