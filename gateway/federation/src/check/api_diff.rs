@@ -2,7 +2,7 @@
 //! `findDangerousChanges`; everything else (additions, descriptions, deprecations) is safe.
 
 use apollo_compiler::Schema;
-use apollo_compiler::ast::{DirectiveList, Type};
+use apollo_compiler::ast::{DirectiveList, Type, Value};
 use apollo_compiler::schema::{ExtendedType, InputValueDefinition};
 use apollo_compiler::{Name, Node};
 
@@ -74,6 +74,11 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             );
         }
         d.arguments(&path, &old_dir.arguments, &new_dir.arguments);
+        d.description(
+            &path,
+            old_dir.description.as_deref(),
+            new_dir.description.as_deref(),
+        );
     }
     for (name, dir) in &new.directive_definitions {
         if !dir.is_built_in() && !old.directive_definitions.contains_key(name) {
@@ -86,6 +91,34 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
         }
     }
     d.out
+}
+
+/// A default value as graphql-js compares them (as introspection shows them, after input
+/// coercion): object fields sorted, a single value given for a list wrapped in a list.
+fn canonical_value(value: &Value, ty: &Type) -> String {
+    match (value, ty) {
+        (Value::List(items), Type::List(inner) | Type::NonNullList(inner)) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|v| canonical_value(v, inner))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (Value::Null, _) => "null".to_owned(),
+        (other, Type::List(inner) | Type::NonNullList(inner)) => {
+            format!("[{}]", canonical_value(other, inner))
+        }
+        (Value::Object(fields), _) => {
+            let mut printed: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", canonical_value(v, &Type::Named(k.clone()))))
+                .collect();
+            printed.sort();
+            format!("{{{}}}", printed.join(", "))
+        }
+        (other, _) => other.serialize().no_indent().to_string(),
+    }
 }
 
 fn kind(ty: &ExtendedType) -> &'static str {
@@ -424,10 +457,18 @@ impl Differ {
                 format!("`{path}` changed type from `{}` to `{}`", old.ty, new.ty),
             );
         }
-        let default = |v: &InputValueDefinition| v.default_value.as_ref().map(|d| d.to_string());
+        let default =
+            |v: &InputValueDefinition| v.default_value.as_ref().map(|d| canonical_value(d, &v.ty));
         if default(old) != default(new) {
+            // A default on a field that was required changes nothing for values that were
+            // valid before (they all set it).
+            let severity = if old.ty.is_non_null() && old.default_value.is_none() {
+                Severity::Safe
+            } else {
+                Severity::Dangerous
+            };
             self.push(
-                Severity::Dangerous,
+                severity,
                 "DEFAULT_VALUE_CHANGED",
                 path,
                 format!(

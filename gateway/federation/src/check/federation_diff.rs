@@ -121,8 +121,15 @@ pub fn diff(old: &Supergraph, new: &Supergraph) -> Vec<Change> {
                         if let Some(pr) = p.provides {
                             v.push(format!("@provides(fields: \"{pr}\") in `{g}`"));
                         }
-                        if let Some(l) = p.override_label {
-                            v.push(format!("@override(label: \"{l}\") in `{g}`"));
+                        // Only the overriding subgraph has `override:`; the overridden one
+                        // carries the label too, but gained nothing.
+                        if let Some(from) = p.override_from {
+                            match p.override_label {
+                                Some(l) => v.push(format!(
+                                    "@override(from: \"{from}\", label: \"{l}\") in `{g}`"
+                                )),
+                                None => v.push(format!("@override(from: \"{from}\") in `{g}`")),
+                            }
                         }
                         v
                     })
@@ -139,9 +146,16 @@ pub fn diff(old: &Supergraph, new: &Supergraph) -> Vec<Change> {
                 );
             }
             for x in nd.difference(&od) {
+                // A new @provides only lets plans skip a fetch; @requires and @override
+                // change which subgraph does what.
+                let severity = if x.starts_with("@provides") {
+                    Severity::Safe
+                } else {
+                    Severity::Dangerous
+                };
                 push(
                     &mut out,
-                    Severity::Dangerous,
+                    severity,
                     "FEDERATION_DIRECTIVE_ADDED",
                     path.clone(),
                     format!("`{path}` gained {x}"),

@@ -206,6 +206,7 @@ impl Supergraph {
                     external: false,
                     requires: None,
                     provides: None,
+                    override_from: None,
                     override_label: None,
                     used_overridden: false,
                 })
@@ -220,6 +221,7 @@ impl Supergraph {
                     external: j.external,
                     requires: j.requires.clone(),
                     provides: j.provides.clone(),
+                    override_from: j.override_from.clone(),
                     override_label: j.override_label.clone(),
                     used_overridden: j.used_overridden,
                 })
@@ -239,6 +241,7 @@ impl Supergraph {
                         external: false,
                         requires: None,
                         provides: None,
+                        override_from: None,
                         override_label: None,
                         used_overridden: false,
                     });

@@ -183,6 +183,8 @@ pub struct FieldInSubgraph {
     pub external: bool,
     pub requires: Option<String>,
     pub provides: Option<String>,
+    /// `@override(from:)`: the subgraph this one took the field over from.
+    pub override_from: Option<String>,
     pub override_label: Option<String>,
     /// Overridden by another subgraph: kept only for this subgraph's keys and requirements
     /// (or, with a progressive-override label, for requests where the label is off).

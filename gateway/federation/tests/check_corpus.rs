@@ -1,0 +1,381 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: failing loudly is the point
+//! The `weft check` classification corpus: pairs of schemas under `tests/check_corpus/`, each
+//! with the classification a GraphQL schema-diff user expects (`expected.json`, written from
+//! graphql-js's `findBreakingChanges`/`findDangerousChanges` and docs/check.md, not from
+//! Weft's output).
+//!
+//! A case directory holds either
+//! - `before.graphql` / `after.graphql`: two API schemas, compared with [`api_diff::diff`]; or
+//! - `before/` / `after/`: subgraph SDLs (`<name>.graphql`, optional `routing_urls.json`
+//!   mapping names to URLs), composed by Weft into two supergraphs and compared with
+//!   [`api_diff::diff`] on their API schemas and [`federation_diff::diff`] on the supergraphs.
+//!   When no subgraph is removed and no URL changes, the case is also run the way `weft check`
+//!   runs it (unchanged subgraphs recovered from the current supergraph), which must give the
+//!   same changes.
+//!
+//! `expected.json`: `{"breaking": ["CODE path"], "dangerous": [...], "safe": [...],
+//! "federation": ["severity CODE path"], "notes": "..."}`; lists are compared as sets. An
+//! optional `"check_style_known_issue": "why"` records that the `weft check`-style run is
+//! known to differ for that case (the test then insists that it still does).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use apollo_compiler::Schema;
+use weft_federation::Supergraph;
+use weft_federation::check::{Category, Change, api_diff, federation_diff};
+use weft_federation::compose::{SubgraphInput, compose};
+use weft_federation::supergraph::SubgraphId;
+use weft_federation::supergraph::extract::subgraph_sdl;
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/check_corpus")
+}
+
+/// Every case directory, sorted by name.
+fn cases() -> Vec<(String, PathBuf)> {
+    let mut cases: Vec<(String, PathBuf)> = std::fs::read_dir(corpus())
+        .expect("tests/check_corpus")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_dir())
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            (name, p)
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// What a case produced: the changes, plus problems met on the way (which are disagreements
+/// too, e.g. the `weft check`-style run giving something else).
+struct Outcome {
+    changes: Vec<Change>,
+    problems: Vec<String>,
+}
+
+fn run(dir: &Path) -> Result<Outcome, String> {
+    if dir.join("before.graphql").is_file() {
+        let parse = |file: &str| {
+            let path = dir.join(file);
+            Schema::parse_and_validate(read(&path), &path)
+                .map_err(|e| format!("{file} is not a valid schema:\n{}", e.errors))
+        };
+        let (old, new) = (parse("before.graphql")?, parse("after.graphql")?);
+        Ok(Outcome {
+            changes: api_diff::diff(&old, &new),
+            problems: Vec::new(),
+        })
+    } else if dir.join("before").is_dir() {
+        federation_case(dir)
+    } else {
+        Err("neither before.graphql nor before/".to_owned())
+    }
+}
+
+/// The subgraphs of one side: `<name>.graphql` files, URLs from `routing_urls.json` if given.
+fn subgraphs(dir: &Path) -> Vec<SubgraphInput> {
+    let urls: BTreeMap<String, String> =
+        match std::fs::read_to_string(dir.join("routing_urls.json")) {
+            Ok(text) => serde_json::from_str(&text).expect("routing_urls.json: {name: url}"),
+            Err(_) => BTreeMap::new(),
+        };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "graphql"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_stem()
+                .expect("stem")
+                .to_string_lossy()
+                .into_owned();
+            SubgraphInput {
+                url: urls
+                    .get(&name)
+                    .cloned()
+                    .unwrap_or_else(|| format!("http://{name}/graphql")),
+                sdl: read(&path),
+                source: path.display().to_string(),
+                name,
+            }
+        })
+        .collect()
+}
+
+fn supergraph(inputs: &[SubgraphInput], label: &str) -> Result<Supergraph, String> {
+    let composed = compose(inputs).map_err(|e| format!("{label} does not compose: {e}"))?;
+    Supergraph::parse(&composed.supergraph_sdl, label)
+        .map_err(|e| format!("{label} supergraph does not load: {e}"))
+}
+
+fn all_changes(old: &Supergraph, new: &Supergraph) -> Vec<Change> {
+    let mut changes = api_diff::diff(old.api_schema(), new.api_schema());
+    changes.extend(federation_diff::diff(old, new));
+    changes
+}
+
+fn federation_case(dir: &Path) -> Result<Outcome, String> {
+    let (before, after) = (
+        subgraphs(&dir.join("before")),
+        subgraphs(&dir.join("after")),
+    );
+    let old = supergraph(&before, "before")?;
+    let new = supergraph(&after, "after")?;
+    let changes = all_changes(&old, &new);
+    let mut problems = Vec::new();
+    // As `weft check --subgraph NAME=FILE` for the changed and added subgraphs: the others are
+    // recovered from the current supergraph. Only possible without removals or URL changes.
+    let comparable = before
+        .iter()
+        .all(|b| after.iter().any(|a| a.name == b.name && a.url == b.url));
+    if comparable {
+        let mut inputs: Vec<SubgraphInput> = old
+            .subgraphs()
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let b = before.iter().find(|b| b.name == g.name).expect("subgraph");
+                let a = after.iter().find(|a| a.name == g.name).expect("subgraph");
+                if a.sdl == b.sdl {
+                    SubgraphInput {
+                        name: g.name.clone(),
+                        url: g.url.clone(),
+                        sdl: subgraph_sdl(&old, SubgraphId(u16::try_from(i).expect("id"))),
+                        source: format!("before supergraph (subgraph {})", g.name),
+                    }
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        inputs.extend(
+            after
+                .iter()
+                .filter(|a| !before.iter().any(|b| b.name == a.name))
+                .cloned(),
+        );
+        match supergraph(&inputs, "after (weft check style)") {
+            Ok(via_check) => {
+                let checked = keys(&all_changes(&old, &via_check));
+                let direct = keys(&changes);
+                for k in direct.difference(&checked) {
+                    problems.push(format!(
+                        "`{k}` is found composing after/ but not when unchanged subgraphs are recovered from the before supergraph (as `weft check` does)"
+                    ));
+                }
+                for k in checked.difference(&direct) {
+                    problems.push(format!(
+                        "`{k}` is reported only when unchanged subgraphs are recovered from the before supergraph (as `weft check` does)"
+                    ));
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    Ok(Outcome { changes, problems })
+}
+
+/// `severity category CODE path` for each change.
+fn keys(changes: &[Change]) -> BTreeSet<String> {
+    changes
+        .iter()
+        .map(|c| format!("{} {} {} {}", c.severity, category(c), c.code, c.path))
+        .collect()
+}
+
+fn category(c: &Change) -> &'static str {
+    match c.category {
+        Category::Api => "api",
+        Category::Federation => "federation",
+    }
+}
+
+/// What `expected.json` says.
+struct Expected {
+    /// `"CODE path"` (API) or `"federation CODE path"` keys, each with the severities it is
+    /// expected at.
+    changes: BTreeMap<String, BTreeSet<String>>,
+    /// Why the `weft check`-style run is known to differ, if it is.
+    check_style_known_issue: Option<String>,
+}
+
+fn expected(dir: &Path) -> Result<Expected, String> {
+    let text = read(&dir.join("expected.json"));
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("expected.json: {e}"))?;
+    let object = json.as_object().ok_or("expected.json: not an object")?;
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut check_style_known_issue = None;
+    for (section, value) in object {
+        match section.as_str() {
+            "notes" => continue,
+            "check_style_known_issue" => {
+                check_style_known_issue = Some(value.as_str().unwrap_or_default().to_owned());
+                continue;
+            }
+            _ => {}
+        }
+        let entries = value
+            .as_array()
+            .ok_or_else(|| format!("expected.json: `{section}` is not a list"))?;
+        for entry in entries {
+            let entry = entry
+                .as_str()
+                .ok_or_else(|| format!("expected.json: `{section}` holds a non-string"))?;
+            let (severity, key) = match section.as_str() {
+                "breaking" | "dangerous" | "safe" => (section.clone(), entry.to_owned()),
+                "federation" => {
+                    let (severity, rest) = entry.split_once(' ').ok_or_else(|| {
+                        format!("expected.json: `{entry}`: expected `severity CODE path`")
+                    })?;
+                    (severity.to_owned(), format!("federation {rest}"))
+                }
+                other => return Err(format!("expected.json: unknown section `{other}`")),
+            };
+            if !["breaking", "dangerous", "safe"].contains(&severity.as_str()) {
+                return Err(format!("expected.json: unknown severity in `{entry}`"));
+            }
+            out.entry(key).or_default().insert(severity);
+        }
+    }
+    Ok(Expected {
+        changes: out,
+        check_style_known_issue,
+    })
+}
+
+fn actual(changes: &[Change]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for c in changes {
+        let key = match c.category {
+            Category::Api => format!("{} {}", c.code, c.path),
+            Category::Federation => format!("federation {} {}", c.code, c.path),
+        };
+        out.entry(key).or_default().insert(c.severity.to_string());
+    }
+    out
+}
+
+fn severities(s: Option<&BTreeSet<String>>) -> String {
+    match s {
+        None => "(not reported)".to_owned(),
+        Some(s) => s.iter().cloned().collect::<Vec<_>>().join("+"),
+    }
+}
+
+/// The full change list as `weft check` orders it (most severe first, then schema order).
+fn render(changes: &[Change]) -> String {
+    let mut sorted: Vec<&Change> = changes.iter().collect();
+    sorted.sort_by_key(|c| std::cmp::Reverse(c.severity));
+    if sorted.is_empty() {
+        return "(no changes)\n".to_owned();
+    }
+    let mut out = String::new();
+    for c in sorted {
+        let _ = writeln!(
+            out,
+            "{:<9} {:<10} {} {}\n    {}",
+            c.severity.as_str(),
+            category(c),
+            c.code,
+            c.path,
+            c.message
+        );
+    }
+    out
+}
+
+#[test]
+fn corpus_is_large_enough() {
+    let cases = cases();
+    let federation = cases
+        .iter()
+        .filter(|(_, d)| d.join("before").is_dir())
+        .count();
+    assert!(cases.len() >= 44, "only {} cases", cases.len());
+    assert!(federation >= 8, "only {federation} federation cases");
+}
+
+#[test]
+fn classifications_match_expected() {
+    let mut disagreements = Vec::new();
+    for (name, dir) in cases() {
+        let outcome = match run(&dir) {
+            Ok(o) => o,
+            Err(e) => {
+                disagreements.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let want = match expected(&dir) {
+            Ok(w) => w,
+            Err(e) => {
+                disagreements.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let got = actual(&outcome.changes);
+        let all: BTreeSet<&String> = want.changes.keys().chain(got.keys()).collect();
+        for key in all {
+            let (w, g) = (want.changes.get(key), got.get(key));
+            if w != g {
+                disagreements.push(format!(
+                    "{name}: `{key}`: expected {}, Weft reports {}",
+                    severities(w),
+                    severities(g)
+                ));
+            }
+        }
+        match want.check_style_known_issue {
+            None => {
+                for p in outcome.problems {
+                    disagreements.push(format!("{name}: {p}"));
+                }
+            }
+            Some(_) if outcome.problems.is_empty() => disagreements.push(format!(
+                "{name}: the known `weft check`-style difference is gone: drop check_style_known_issue"
+            )),
+            Some(_) => {}
+        }
+    }
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements with the corpus's expected classification:\n  {}",
+        disagreements.len(),
+        disagreements.join("\n  ")
+    );
+}
+
+#[test]
+fn change_lists_match_snapshots() {
+    let mut failed = Vec::new();
+    for (name, dir) in cases() {
+        let rendered = match run(&dir) {
+            Ok(o) => render(&o.changes),
+            Err(e) => format!("error: {e}\n"),
+        };
+        let result = std::panic::catch_unwind(|| {
+            insta::with_settings!({ prepend_module_to_snapshot => true, omit_expression => true }, {
+                insta::assert_snapshot!(name.clone(), rendered);
+            });
+        });
+        if result.is_err() {
+            failed.push(name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "snapshots differ for: {}",
+        failed.join(", ")
+    );
+}
