@@ -118,6 +118,25 @@ fn items(tokens: &[&str], i: &mut usize) -> Vec<FieldSetItem> {
     out
 }
 
+/// The alias a required field with arguments is fetched under, so that it never collides
+/// with the client's own selection of that field with other arguments (nor with another
+/// requirement): the name plus a hash of the arguments, stable across runs.
+pub fn requirement_alias(
+    name: &str,
+    arguments: &[(String, apollo_compiler::Node<apollo_compiler::ast::Value>)],
+) -> Option<String> {
+    if arguments.is_empty() {
+        return None;
+    }
+    // FNV-1a: tiny, deterministic, good enough to tell argument lists apart.
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in print_arguments(arguments).bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    Some(format!("{name}__req_{hash:08x}"))
+}
+
 /// `(a: 1, b: "x")`, or empty for no arguments.
 pub fn print_arguments(
     arguments: &[(String, apollo_compiler::Node<apollo_compiler::ast::Value>)],

@@ -711,6 +711,11 @@ impl<'a> Builder<'a> {
             let mut representation = vec![SubSel::plain("__typename")];
             representation.extend(field_set_selections(&key));
             let avoid = if i + 1 == hop_count {
+                // The fetch must take these requirements in its representations: it can only
+                // be shared with one whose representations agree on them.
+                if let Some(requires) = &requires {
+                    representation.extend(field_set_selections(requires));
+                }
                 requirement_deps.clone()
             } else {
                 BTreeSet::new()
@@ -1075,7 +1080,8 @@ impl<'a> Builder<'a> {
                 };
                 let ty = self.sg.field(fid).ty.clone();
                 let field = op::Field {
-                    response_key: name.clone(),
+                    response_key: crate::graph::selection::requirement_alias(name, arguments)
+                        .unwrap_or_else(|| name.clone()),
                     name: name.clone(),
                     arguments: arguments.clone(),
                     ty,
@@ -1113,7 +1119,8 @@ impl<'a> Builder<'a> {
             None => apollo_compiler::ast::Type::Named(apollo_compiler::name!("String")).non_null(),
         };
         Some(op::Selection::Field(op::Field {
-            response_key: name.clone(),
+            response_key: crate::graph::selection::requirement_alias(name, arguments)
+                .unwrap_or_else(|| name.clone()),
             name: name.clone(),
             arguments: arguments.clone(),
             ty,
@@ -1185,6 +1192,7 @@ impl<'a> Builder<'a> {
                 && i != parent
                 && !self.depends_on(parent, i)
                 && !avoid.iter().any(|a| *a == i || self.depends_on(*a, i))
+                && !representations_conflict(&s.representation, &representation)
         });
         let key_fields: BTreeSet<String> = representation
             .iter()
@@ -1297,6 +1305,42 @@ fn flatten_root<'o>(
             }
         }
     }
+}
+
+/// Whether two representations would put different values under one key: the same field
+/// read from different aliases (a required field with different arguments).
+fn representations_conflict(a: &[SubSel], b: &[SubSel]) -> bool {
+    a.iter().any(|x| {
+        b.iter().any(|y| match (x, y) {
+            (
+                SubSel::Field {
+                    name: n1,
+                    alias: a1,
+                    children: c1,
+                    ..
+                },
+                SubSel::Field {
+                    name: n2,
+                    alias: a2,
+                    children: c2,
+                    ..
+                },
+            ) if n1 == n2 => a1 != a2 || representations_conflict(c1, c2),
+            (
+                SubSel::Fragment {
+                    on: o1,
+                    children: c1,
+                    ..
+                },
+                SubSel::Fragment {
+                    on: o2,
+                    children: c2,
+                    ..
+                },
+            ) if o1 == o2 => representations_conflict(c1, c2),
+            _ => false,
+        })
+    })
 }
 
 fn extend(at: &[SelKey], key: SelKey) -> Vec<SelKey> {

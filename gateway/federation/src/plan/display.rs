@@ -66,8 +66,16 @@ fn requires_text(selections: &[Selection]) -> String {
     for s in selections {
         out.push(' ');
         match s {
-            Selection::Field { name, selections } => {
-                out.push_str(name);
+            Selection::Field {
+                name,
+                alias,
+                selections,
+            } => {
+                if let Some(alias) = alias {
+                    let _ = write!(out, "{name}: {alias}");
+                } else {
+                    out.push_str(name);
+                }
                 if !selections.is_empty() {
                     out.push(' ');
                     out.push_str(&requires_text(selections));

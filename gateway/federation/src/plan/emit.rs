@@ -221,7 +221,8 @@ fn to_requires(selections: &[SubSel]) -> Vec<Selection> {
                 children,
                 ..
             } => Selection::Field {
-                name: alias.clone().unwrap_or_else(|| name.clone()),
+                name: name.clone(),
+                alias: alias.clone(),
                 selections: to_requires(children),
             },
             SubSel::Fragment { on, children, .. } => Selection::InlineFragment {

@@ -89,9 +89,13 @@ pub enum OperationKind {
 #[serde(tag = "kind")]
 pub enum Selection {
     Field {
-        /// The key in the response data to read.
+        /// The field's name: the key the representation gets.
         #[serde(rename = "responseName")]
         name: String,
+        /// The key to read in the response data when it differs from `name` (a required
+        /// field with arguments is fetched under an alias).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        alias: Option<String>,
         #[serde(skip_serializing_if = "Vec::is_empty", default)]
         selections: Vec<Selection>,
     },

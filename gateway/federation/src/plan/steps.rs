@@ -115,7 +115,7 @@ pub fn field_set_selections(items: &[FieldSetItem]) -> Vec<SubSel> {
                 arguments,
                 children,
             } => SubSel::Field {
-                alias: None,
+                alias: crate::graph::selection::requirement_alias(name, arguments),
                 name: name.clone(),
                 args: crate::graph::selection::print_arguments(arguments),
                 directives: String::new(),

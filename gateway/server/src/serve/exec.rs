@@ -329,9 +329,14 @@ fn select(object: &Map<String, Value>, selections: &[Selection]) -> Option<Map<S
     let mut matched = false;
     for s in selections {
         match s {
-            Selection::Field { name, selections } => {
+            Selection::Field {
+                name,
+                alias,
+                selections,
+            } => {
                 matched = true;
-                let value = object.get(name).cloned().unwrap_or(Value::Null);
+                let read = alias.as_ref().unwrap_or(name);
+                let value = object.get(read).cloned().unwrap_or(Value::Null);
                 let value = if selections.is_empty() {
                     value
                 } else {
