@@ -1079,6 +1079,8 @@ impl<'a> Builder<'a> {
                     return Ok(());
                 };
                 let ty = self.sg.field(fid).ty.clone();
+                let child_name = ty.inner_named_type().to_string();
+                let child_ty = self.sg.type_id(&child_name);
                 let field = op::Field {
                     response_key: crate::graph::selection::requirement_alias(name, arguments)
                         .unwrap_or_else(|| name.clone()),
@@ -1088,10 +1090,10 @@ impl<'a> Builder<'a> {
                     conditions: Vec::new(),
                     directives: Vec::new(),
                     selection_set: (!children.is_empty()).then(|| op::SelectionSet {
-                        parent_type: self.sg.field(fid).ty.inner_named_type().to_string(),
+                        parent_type: child_name.clone(),
                         items: children
                             .iter()
-                            .filter_map(|c| self.requirement_item(c, fid))
+                            .filter_map(|c| self.requirement_item(c, child_ty?))
                             .collect(),
                     }),
                 };
@@ -1101,42 +1103,65 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn requirement_item(&self, item: &FieldSetItem, parent: FieldId) -> Option<op::Selection> {
-        let FieldSetItem::Field {
-            name,
-            children,
-            arguments,
-        } = item
-        else {
-            return None;
-        };
-        let parent_ty = self
-            .sg
-            .type_id(self.sg.field(parent).ty.inner_named_type())?;
-        let fid = self.sg.field_id(parent_ty, name);
-        let ty = match fid {
-            Some(f) => self.sg.field(f).ty.clone(),
-            None => apollo_compiler::ast::Type::Named(apollo_compiler::name!("String")).non_null(),
-        };
-        Some(op::Selection::Field(op::Field {
-            response_key: crate::graph::selection::requirement_alias(name, arguments)
-                .unwrap_or_else(|| name.clone()),
-            name: name.clone(),
-            arguments: arguments.clone(),
-            ty,
-            conditions: Vec::new(),
-            directives: Vec::new(),
-            selection_set: match fid {
-                Some(f) if !children.is_empty() => Some(op::SelectionSet {
-                    parent_type: self.sg.field(f).ty.inner_named_type().to_string(),
-                    items: children
-                        .iter()
-                        .filter_map(|c| self.requirement_item(c, f))
+    /// A required field set item as a client selection on `parent_ty`.
+    fn requirement_item(&self, item: &FieldSetItem, parent_ty: TypeId) -> Option<op::Selection> {
+        match item {
+            FieldSetItem::Field {
+                name,
+                children,
+                arguments,
+            } => {
+                let fid = self.sg.field_id(parent_ty, name);
+                let ty = match fid {
+                    Some(f) => self.sg.field(f).ty.clone(),
+                    None => apollo_compiler::ast::Type::Named(apollo_compiler::name!("String"))
+                        .non_null(),
+                };
+                let child_ty =
+                    fid.and_then(|f| self.sg.type_id(self.sg.field(f).ty.inner_named_type()));
+                Some(op::Selection::Field(op::Field {
+                    response_key: crate::graph::selection::requirement_alias(name, arguments)
+                        .unwrap_or_else(|| name.clone()),
+                    name: name.clone(),
+                    arguments: arguments.clone(),
+                    ty,
+                    conditions: Vec::new(),
+                    directives: Vec::new(),
+                    selection_set: match child_ty {
+                        Some(t) if !children.is_empty() => Some(op::SelectionSet {
+                            parent_type: self.sg.type_def(t).name.to_string(),
+                            items: children
+                                .iter()
+                                .filter_map(|c| self.requirement_item(c, t))
+                                .collect(),
+                        }),
+                        _ => None,
+                    },
+                }))
+            }
+            FieldSetItem::Fragment {
+                type_condition,
+                children,
+            } => {
+                let t = self.sg.type_id(type_condition)?;
+                Some(op::Selection::InlineFragment(op::InlineFragment {
+                    type_condition: Some(type_condition.clone()),
+                    possible_types: self
+                        .possible_objects(t)
+                        .into_iter()
+                        .map(|o| self.sg.type_def(o).name.to_string())
                         .collect(),
-                }),
-                _ => None,
-            },
-        }))
+                    conditions: Vec::new(),
+                    selection_set: op::SelectionSet {
+                        parent_type: type_condition.clone(),
+                        items: children
+                            .iter()
+                            .filter_map(|c| self.requirement_item(c, t))
+                            .collect(),
+                    },
+                }))
+            }
+        }
     }
 
     /// Whether some subgraph can fetch `ty` by a `@key`.

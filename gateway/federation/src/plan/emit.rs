@@ -148,7 +148,7 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
             requires.push(Selection::InlineFragment {
                 type_condition: type_name,
                 possible_types,
-                selections: to_requires(&step.representation),
+                selections: to_requires(sg, &step.representation),
             });
         }
         None => print_selections(&mut text, &step.selections),
@@ -211,7 +211,7 @@ fn print_selections(out: &mut String, selections: &[SubSel]) {
     out.push_str(" }");
 }
 
-fn to_requires(selections: &[SubSel]) -> Vec<Selection> {
+fn to_requires(sg: &Supergraph, selections: &[SubSel]) -> Vec<Selection> {
     selections
         .iter()
         .map(|s| match s {
@@ -223,13 +223,37 @@ fn to_requires(selections: &[SubSel]) -> Vec<Selection> {
             } => Selection::Field {
                 name: name.clone(),
                 alias: alias.clone(),
-                selections: to_requires(children),
+                selections: to_requires(sg, children),
             },
             SubSel::Fragment { on, children, .. } => Selection::InlineFragment {
                 type_condition: on.clone().unwrap_or_default(),
-                possible_types: on.iter().cloned().collect(),
-                selections: to_requires(children),
+                possible_types: on
+                    .as_deref()
+                    .map(|t| object_types(sg, t))
+                    .unwrap_or_default(),
+                selections: to_requires(sg, children),
             },
         })
         .collect()
+}
+
+/// The object types a type condition matches.
+fn object_types(sg: &Supergraph, name: &str) -> Vec<String> {
+    let Some(id) = sg.type_id(name) else {
+        return vec![name.to_owned()];
+    };
+    let def = sg.type_def(id);
+    match def.kind {
+        TypeKind::Object => vec![name.to_owned()],
+        TypeKind::Union => def
+            .members
+            .iter()
+            .map(|m| sg.type_def(*m).name.to_string())
+            .collect(),
+        _ => sg
+            .types()
+            .filter(|(_, t)| t.kind == TypeKind::Object && t.interfaces.contains(&id))
+            .map(|(_, t)| t.name.to_string())
+            .collect(),
+    }
 }

@@ -185,6 +185,16 @@ impl Shaper<'_> {
                     self.leaf(ty, raw, path)
                 } else {
                     match raw {
+                        // An object of a type clients cannot see (`@inaccessible`) is null
+                        // to them.
+                        Value::Object(map)
+                            if map
+                                .get("__typename")
+                                .and_then(Value::as_str)
+                                .is_some_and(|t| !self.api.types.contains_key(t)) =>
+                        {
+                            Err(Bubble)
+                        }
                         Value::Object(map) => {
                             let declared = ty.inner_named_type().as_str();
                             self.object(subsets, map, declared, path).map(Value::Object)
