@@ -10,6 +10,7 @@ use apollo_compiler::schema::{ExtendedType, FieldDefinition};
 
 use super::errors::Diagnostics;
 use super::subgraph::Subgraph;
+use super::usage::{Usage, fields_arg, implementations, parse_lenient};
 
 /// Which directive a field set belongs to, for messages and codes.
 #[derive(Clone, Copy)]
@@ -20,7 +21,6 @@ enum Use {
 
 pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
     let n = &sg.names;
-    let mut used: HashSet<(Name, Name)> = HashSet::new();
     for (tname, ty) in &sg.schema.types {
         if ty.is_built_in() || n.is_federation_type(tname) {
             continue;
@@ -31,28 +31,7 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
             _ => continue,
         };
         for key in ty.directives().get_all(&n.key) {
-            let Some(fields_arg) = key
-                .specified_argument_by_name("fields")
-                .and_then(|v| v.as_str())
-            else {
-                continue;
-            };
-            let context = format!(
-                "On type \"{tname}\", for @{}(fields: \"{fields_arg}\")",
-                n.key
-            );
-            if let Some(set) = field_set(
-                sg,
-                tname,
-                fields_arg,
-                &context,
-                "KEY_INVALID_FIELDS",
-                key.location(),
-                d,
-            ) {
-                check_key_fields(sg, &set.selection_set, &context, key.location(), d);
-                mark_used(&set.selection_set, &mut used);
-            }
+            validate_key(sg, tname, key, d);
         }
         for (fname, field) in fields {
             for (directive, usage) in [(&n.requires, Use::Requires), (&n.provides, Use::Provides)] {
@@ -107,12 +86,209 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
                         dir.location(),
                         d,
                     );
-                    mark_used(&set.selection_set, &mut used);
                 }
             }
         }
     }
-    check_unused_external(sg, &used, d);
+    check_unused_external(sg, &Usage::of(sg).used, d);
+    check_root_type_names(sg, d);
+    if sg.fed2 {
+        check_interface_keys(sg, d);
+    }
+}
+
+/// A `@key`: its fields exist, take no arguments, and are not of an abstract type.
+fn validate_key(
+    sg: &Subgraph,
+    tname: &Name,
+    key: &apollo_compiler::Node<apollo_compiler::ast::Directive>,
+    d: &mut Diagnostics,
+) {
+    let Some(fields_arg) = fields_arg(key) else {
+        return;
+    };
+    let context = format!(
+        "On type \"{tname}\", for @{}(fields: \"{fields_arg}\")",
+        sg.names.key
+    );
+    // Apollo rejects an interface or union field as soon as it meets it, before looking at
+    // the rest of the selection (which is then usually invalid too: it lacks a subselection).
+    if let Some(set) = parse_lenient(sg, tname, fields_arg)
+        && let Some((path, kind)) = first_abstract_field(sg, &set.selection_set)
+    {
+        d.error(
+            "KEY_FIELDS_SELECT_INVALID_TYPE",
+            format!(
+                "[{}] {context}: field \"{path}\" is a {kind} type which is not allowed in @key",
+                sg.name
+            ),
+            vec![sg.place(key.location())],
+        );
+        return;
+    }
+    if let Some(set) = field_set(
+        sg,
+        tname,
+        fields_arg,
+        &context,
+        "KEY_INVALID_FIELDS",
+        key.location(),
+        d,
+    ) {
+        check_key_fields(sg, &set.selection_set, &context, key.location(), d);
+    }
+}
+
+/// The first field (depth first) of interface or union type, with its kind's name.
+fn first_abstract_field(sg: &Subgraph, set: &SelectionSet) -> Option<(String, &'static str)> {
+    for selection in &set.selections {
+        let found = match selection {
+            Selection::Field(f) => match sg.schema.types.get(f.definition.ty.inner_named_type()) {
+                Some(ExtendedType::Interface(_)) => {
+                    Some((format!("{}.{}", set.ty, f.name), "Interface"))
+                }
+                Some(ExtendedType::Union(_)) => Some((format!("{}.{}", set.ty, f.name), "Union")),
+                _ => first_abstract_field(sg, &f.selection_set),
+            },
+            Selection::InlineFragment(i) => first_abstract_field(sg, &i.selection_set),
+            Selection::FragmentSpread(_) => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// Federation names root types by their kind: a subgraph whose query root is `RootQuery`
+/// cannot also have a type called `Query` (it would take the root's name in the supergraph).
+fn check_root_type_names(sg: &Subgraph, d: &mut Diagnostics) {
+    const KINDS: [(&str, &str, &str); 3] = [
+        ("query", "Query", "ROOT_QUERY_USED"),
+        ("mutation", "Mutation", "ROOT_MUTATION_USED"),
+        ("subscription", "Subscription", "ROOT_SUBSCRIPTION_USED"),
+    ];
+    for (root, (kind, default, code)) in sg.roots.iter().zip(KINDS) {
+        let Some(root) = root else {
+            continue;
+        };
+        if root == default {
+            continue;
+        }
+        let Some(existing) = sg.schema.types.get(default) else {
+            continue;
+        };
+        let root_place = sg.place(sg.schema.types.get(root).and_then(|t| t.location()));
+        d.error(
+            code,
+            format!(
+                "[{}] The schema has a type named \"{default}\" but it is not set as the {kind} root type (\"{root}\" is instead): this is not supported by federation. If a root type does not use its default name, there should be no other type with that default name.",
+                sg.name
+            ),
+            vec![root_place, sg.place(existing.location())],
+        );
+    }
+}
+
+/// A `@key` on an interface is a promise that every implementation (in this subgraph) can be
+/// fetched by that key: each must carry the same key, resolvable if the interface's is.
+fn check_interface_keys(sg: &Subgraph, d: &mut Diagnostics) {
+    let n = &sg.names;
+    for (iname, ty) in &sg.schema.types {
+        let ExtendedType::Interface(_) = ty else {
+            continue;
+        };
+        let implementations = implementations(sg, iname);
+        for key in ty.directives().get_all(&n.key) {
+            let Some(fields) = fields_arg(key) else {
+                continue;
+            };
+            let Some(wanted) = canonical_field_set(sg, iname, fields) else {
+                continue;
+            };
+            let resolvable = is_resolvable(key);
+            let mut missing = Vec::new();
+            let mut not_resolvable = Vec::new();
+            for implementation in &implementations {
+                let Some(object) = sg.schema.types.get(implementation) else {
+                    continue;
+                };
+                let matching = object.directives().get_all(&n.key).find(|k| {
+                    fields_arg(k).and_then(|f| canonical_field_set(sg, implementation, f))
+                        == Some(wanted.clone())
+                });
+                match matching {
+                    None => missing.push(object),
+                    Some(k) if resolvable && !is_resolvable(k) => not_resolvable.push(object),
+                    Some(_) => {}
+                }
+            }
+            let key_str = format!("@{}(fields: {})", n.key, super::applied::quote(fields));
+            if !missing.is_empty() {
+                d.error(
+                    "INTERFACE_KEY_NOT_ON_IMPLEMENTATION",
+                    format!(
+                        "[{}] Key {key_str} on interface type \"{iname}\" is missing on implementation {}.",
+                        sg.name,
+                        types_list(&missing)
+                    ),
+                    missing.iter().map(|t| sg.place(t.location())).collect(),
+                );
+            } else if !not_resolvable.is_empty() {
+                d.error(
+                    "INTERFACE_KEY_NOT_ON_IMPLEMENTATION",
+                    format!(
+                        "[{}] Key {key_str} on interface type \"{iname}\" should be resolvable on all implementation types, but is declared with argument \"@key(resolvable:)\" set to false in {}.",
+                        sg.name,
+                        types_list(&not_resolvable)
+                    ),
+                    not_resolvable.iter().map(|t| sg.place(t.location())).collect(),
+                );
+            }
+        }
+    }
+}
+
+fn is_resolvable(key: &apollo_compiler::Node<apollo_compiler::ast::Directive>) -> bool {
+    key.specified_argument_by_name("resolvable")
+        .and_then(|v| v.to_bool())
+        .unwrap_or(true)
+}
+
+/// `type "A"` or `types "A" and "B"`, as Apollo lists types.
+fn types_list(types: &[&ExtendedType]) -> String {
+    let names: Vec<String> = types.iter().map(|t| format!("\"{}\"", t.name())).collect();
+    let prefix = if names.len() == 1 { "type" } else { "types" };
+    format!("{prefix} {}", super::merge::join_and(&names))
+}
+
+/// A field set printed in a canonical form (fields sorted at every level), so that keys
+/// written differently but selecting the same fields compare equal.
+pub fn canonical_field_set(sg: &Subgraph, type_name: &Name, fields: &str) -> Option<String> {
+    let set = FieldSet::parse(&sg.schema, type_name.clone(), fields, "fields").ok()?;
+    Some(canonical_selections(&set.selection_set))
+}
+
+fn canonical_selections(set: &SelectionSet) -> String {
+    let mut items: Vec<String> = set
+        .selections
+        .iter()
+        .map(|s| match s {
+            Selection::Field(f) if f.selection_set.selections.is_empty() => f.name.to_string(),
+            Selection::Field(f) => {
+                format!("{} {{{}}}", f.name, canonical_selections(&f.selection_set))
+            }
+            Selection::InlineFragment(i) => format!(
+                "... on {} {{{}}}",
+                i.type_condition.as_ref().map_or("", |t| t.as_str()),
+                canonical_selections(&i.selection_set)
+            ),
+            Selection::FragmentSpread(f) => format!("...{}", f.fragment_name),
+        })
+        .collect();
+    items.sort();
+    items.dedup();
+    items.join(" ")
 }
 
 /// Parses and validates a field set against `type_name`; errors reported under `code`.
@@ -161,20 +337,6 @@ fn check_key_fields(
                     d.error(
                         "KEY_FIELDS_HAS_ARGS",
                         format!("[{}] {context}: field {path} cannot be included because it has arguments (fields with argument are not allowed in @key)", sg.name),
-                        vec![sg.place(location)],
-                    );
-                }
-                let inner = f.definition.ty.inner_named_type();
-                let kind = match sg.schema.types.get(inner) {
-                    Some(ExtendedType::Interface(_)) => Some("Interface"),
-                    Some(ExtendedType::Union(_)) => Some("Union"),
-                    _ if f.definition.ty.is_list() => Some("List"),
-                    _ => None,
-                };
-                if let Some(kind) = kind {
-                    d.error(
-                        "KEY_FIELDS_SELECT_INVALID_TYPE",
-                        format!("[{}] {context}: field \"{path}\" is a {kind} type which is not allowed in @key", sg.name),
                         vec![sg.place(location)],
                     );
                 }
@@ -240,19 +402,6 @@ fn check_external(
                 location,
                 d,
             ),
-            Selection::FragmentSpread(_) => {}
-        }
-    }
-}
-
-fn mark_used(set: &SelectionSet, used: &mut HashSet<(Name, Name)>) {
-    for selection in &set.selections {
-        match selection {
-            Selection::Field(f) => {
-                used.insert((set.ty.clone(), f.name.clone()));
-                mark_used(&f.selection_set, used);
-            }
-            Selection::InlineFragment(i) => mark_used(&i.selection_set, used),
             Selection::FragmentSpread(_) => {}
         }
     }

@@ -411,7 +411,18 @@ impl QueryGraph {
     /// The node a field's value continues at, if its type is composite.
     pub fn field_target(&self, node: Node, field: FieldId) -> Option<Node> {
         let def = self.sg.field(field);
-        let ty = self.sg.type_id(def.ty.inner_named_type())?;
+        // The subgraph may declare a narrower type (`@join__field(type:)`), e.g. an object
+        // where the supergraph has a union: type conditions must follow the subgraph's.
+        let local = def
+            .join_fields
+            .iter()
+            .find(|j| j.graph == Some(node.graph))
+            .and_then(|j| j.ty.as_deref())
+            .map(|t| t.trim_matches(|c: char| c == '[' || c == ']' || c == '!'));
+        let ty = match local.and_then(|t| self.sg.type_id(t)) {
+            Some(t) => t,
+            None => self.sg.type_id(def.ty.inner_named_type())?,
+        };
         let kind = self.sg.type_def(ty).kind;
         if !matches!(
             kind,
