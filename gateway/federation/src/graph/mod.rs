@@ -672,10 +672,14 @@ fn collect_named(sg: &Supergraph, ty: TypeId, items: &[FieldSetItem], out: &mut 
     for item in items {
         match item {
             FieldSetItem::Field { name, children, .. } => {
-                if let Some(f) = sg.field_id(ty, name) {
-                    out.insert(f);
-                    if let Some(inner) = sg.type_id(sg.field(f).ty.inner_named_type()) {
-                        collect_named(sg, inner, children, out);
+                // A field provided on an interface is provided on whichever implementation
+                // the value turns out to be.
+                for t in with_implementations(sg, ty) {
+                    if let Some(f) = sg.field_id(t, name) {
+                        out.insert(f);
+                        if let Some(inner) = sg.type_id(sg.field(f).ty.inner_named_type()) {
+                            collect_named(sg, inner, children, out);
+                        }
                     }
                 }
             }
@@ -688,4 +692,17 @@ fn collect_named(sg: &Supergraph, ty: TypeId, items: &[FieldSetItem], out: &mut 
             }
         }
     }
+}
+
+/// `ty` and, for an interface, every object type implementing it.
+fn with_implementations(sg: &Supergraph, ty: TypeId) -> Vec<TypeId> {
+    let mut out = vec![ty];
+    if sg.type_def(ty).kind == TypeKind::Interface {
+        out.extend(
+            sg.types()
+                .filter(|(_, t)| t.kind == TypeKind::Object && t.interfaces.contains(&ty))
+                .map(|(id, _)| id),
+        );
+    }
+    out
 }

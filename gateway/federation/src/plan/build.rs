@@ -129,25 +129,51 @@ impl<'a> Builder<'a> {
                     options.push((None, *graph));
                 }
             }
+            // Plan the field from every candidate and keep the plan with the fewest fetches
+            // (the first one on a tie: the shared fetch, then subgraph order).
             let mut first_error = None;
-            let mut planned = false;
+            let mut best: Option<((usize, usize), (Vec<Step>, BTreeSet<usize>))> = None;
+            let single = options.len() == 1;
             for (option, graph) in options {
-                let saved = (self.steps.clone(), self.touched.clone());
-                match self.plan_root_field(option, graph, group, mutation, field, &conditions, root)
-                {
-                    Ok(()) => {
-                        planned = true;
+                let saved = self.snapshot();
+                let result =
+                    self.plan_root_field(option, graph, group, mutation, field, &conditions, root);
+                match result {
+                    Ok(()) if single => {
+                        best = None;
+                        first_error = None;
                         break;
                     }
+                    Ok(()) => {
+                        // Fewest fetches; then the least fetched (fields asked twice, from two
+                        // subgraphs, cost twice).
+                        let cost = (
+                            self.steps.len(),
+                            self.steps
+                                .iter()
+                                .map(|s| selection_count(&s.selections))
+                                .sum::<usize>(),
+                        );
+                        let state = std::mem::replace(&mut self.steps, Vec::new());
+                        let touched = std::mem::take(&mut self.touched);
+                        if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+                            best = Some((cost, (state, touched)));
+                        }
+                        self.restore(saved);
+                    }
                     Err(e) => {
-                        (self.steps, self.touched) = saved;
-                        self.reentry_at = None;
+                        self.restore(saved);
                         first_error.get_or_insert(e);
                     }
                 }
             }
-            if !planned && let Some(e) = first_error {
-                return Err(e);
+            match best {
+                Some((_, state)) => self.restore(state),
+                None => {
+                    if let Some(e) = first_error {
+                        return Err(e);
+                    }
+                }
             }
         }
         Ok(())
@@ -264,7 +290,9 @@ impl<'a> Builder<'a> {
         let mut nodes: Vec<Node> = Vec::new();
         if target_def.kind == TypeKind::Object {
             nodes = self.graph.downcast(node, target, &mut self.cache);
-        } else if self.sg.type_subgraphs(target).contains(&node.graph) {
+        } else if self.sg.type_subgraphs(target).contains(&node.graph)
+            && self.implements_everywhere_here(target, node.graph)
+        {
             nodes.push(Node {
                 ty: target,
                 graph: node.graph,
@@ -1164,6 +1192,24 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Whether every object type of the supergraph implementing interface `iface` that
+    /// `graph` knows implements it in `graph` too (otherwise `... on Iface` in that
+    /// subgraph would miss some of them: the condition is spelled per object type).
+    fn implements_everywhere_here(&self, iface: TypeId, graph: SubgraphId) -> bool {
+        if self.sg.type_def(iface).kind != TypeKind::Interface {
+            return true;
+        }
+        self.possible_objects(iface).into_iter().all(|o| {
+            let def = self.sg.type_def(o);
+            !self.sg.type_subgraphs(o).contains(&graph)
+                || def.join_implements.is_empty()
+                || def
+                    .join_implements
+                    .iter()
+                    .any(|(g, i)| *g == graph && *i == iface)
+        })
+    }
+
     /// Whether some subgraph can fetch `ty` by a `@key`.
     fn is_entity(&self, ty: TypeId) -> bool {
         self.sg
@@ -1330,6 +1376,17 @@ fn flatten_root<'o>(
             }
         }
     }
+}
+
+fn selection_count(selections: &[SubSel]) -> usize {
+    selections
+        .iter()
+        .map(|s| match s {
+            SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => {
+                1 + selection_count(children)
+            }
+        })
+        .sum()
 }
 
 /// Whether two representations would put different values under one key: the same field

@@ -106,12 +106,24 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
     }
     let mut requires = Vec::new();
     let mut input_rewrites = Vec::new();
+    let parent = step.entity.or_else(|| {
+        sg.root(match kind {
+            OperationKind::Query => apollo_compiler::ast::OperationType::Query,
+            OperationKind::Mutation => apollo_compiler::ast::OperationType::Mutation,
+            OperationKind::Subscription => apollo_compiler::ast::OperationType::Subscription,
+        })
+    });
+    let mut selections = step.selections.clone();
+    let output_rewrites = match parent {
+        Some(parent) => super::conflicts::resolve(sg, step.graph, parent, &mut selections),
+        None => Vec::new(),
+    };
     match step.entity {
         Some(ty) => {
             let type_name = sg.type_def(ty).name.to_string();
             text.push_str(" { _entities(representations: $representations) { ... on ");
             text.push_str(&type_name);
-            print_selections(&mut text, &step.selections);
+            print_selections(&mut text, &selections);
             text.push_str(" } }");
             let def = sg.type_def(ty);
             let mut possible_types = match def.kind {
@@ -151,7 +163,7 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
                 selections: to_requires(sg, &step.representation),
             });
         }
-        None => print_selections(&mut text, &step.selections),
+        None => print_selections(&mut text, &selections),
     }
     FetchNode {
         subgraph,
@@ -161,7 +173,7 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
         requires,
         key_fields: step.key_fields.iter().cloned().collect(),
         input_rewrites,
-        output_rewrites: Vec::new(),
+        output_rewrites,
         id: Some(index as u32),
     }
 }
@@ -172,9 +184,18 @@ fn sanitize(name: &str) -> String {
         .collect()
 }
 
+/// Whether a selection prints as nothing: a fragment with nothing (printable) inside. Such
+/// fragments are left behind when every field planned under them went to another fetch.
+fn is_empty(selection: &SubSel) -> bool {
+    match selection {
+        SubSel::Fragment { children, .. } => children.iter().all(is_empty),
+        SubSel::Field { .. } => false,
+    }
+}
+
 fn print_selections(out: &mut String, selections: &[SubSel]) {
     out.push_str(" {");
-    for s in selections {
+    for s in selections.iter().filter(|s| !is_empty(s)) {
         out.push(' ');
         match s {
             SubSel::Field {

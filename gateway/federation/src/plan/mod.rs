@@ -5,6 +5,7 @@
 //! operation, `display` renders the plan as text.
 
 mod build;
+mod conflicts;
 mod display;
 mod emit;
 pub mod model;

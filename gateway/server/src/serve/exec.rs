@@ -236,7 +236,9 @@ impl Executor {
             return;
         };
         if !r.entity {
-            deep_merge(&mut out.data, data.clone());
+            let mut data = data.clone();
+            apply_output_rewrites(&mut data, &r.fetch.output_rewrites);
+            deep_merge(&mut out.data, data);
             return;
         }
         let entities = data.get("_entities").and_then(Value::as_array);
@@ -395,18 +397,44 @@ fn rewrite(rep: &mut Map<String, Value>, object: &Map<String, Value>, rewrites: 
     }
 }
 
-fn apply_output_rewrites(entity: &mut Value, rewrites: &[Rewrite]) {
-    let Value::Object(map) = entity else { return };
+/// Output rewrites: a `KeyRenamer` renames the last key of its path in every object the path
+/// reaches (lists are walked through; `... on T` keeps only objects of type T).
+fn apply_output_rewrites(value: &mut Value, rewrites: &[Rewrite]) {
     for r in rewrites {
         if let Rewrite::KeyRenamer {
             path,
             rename_key_to,
         } = r
-            && let Some(key) = path.last()
-            && let Some(v) = map.remove(key)
         {
-            map.insert(rename_key_to.clone(), v);
+            rename_at(value, path, rename_key_to);
         }
+    }
+}
+
+fn rename_at(value: &mut Value, path: &[String], to: &str) {
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_at(v, path, to)),
+        Value::Object(map) => match path {
+            [] => {}
+            [key] => {
+                if let Some(v) = map.remove(key) {
+                    map.insert(to.to_owned(), v);
+                }
+            }
+            [first, rest @ ..] => match first.strip_prefix("... on ") {
+                Some(ty) => {
+                    if map.get("__typename").and_then(Value::as_str) == Some(ty) {
+                        rename_at(value, rest, to);
+                    }
+                }
+                None => {
+                    if let Some(next) = map.get_mut(first) {
+                        rename_at(next, rest, to);
+                    }
+                }
+            },
+        },
+        _ => {}
     }
 }
 
