@@ -50,6 +50,11 @@ impl Stack {
 
     /// A stack whose supergraph routes `broken` subgraphs to a closed port.
     fn with(subgraphs: Vec<Running>, broken: &[&str]) -> Stack {
+        Self::with_args(subgraphs, broken, &[])
+    }
+
+    /// Like [`Stack::with`], with extra `weft serve` arguments.
+    fn with_args(subgraphs: Vec<Running>, broken: &[&str], args: &[&str]) -> Stack {
         let sdl = |name: &str| match name {
             "accounts" => Accounts::sdl(),
             "products" => Products::sdl(),
@@ -81,6 +86,8 @@ impl Stack {
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
             .args(["serve", "--listen", "127.0.0.1:0", "--supergraph"])
             .arg(&path)
+            .args(args)
+            .env_remove("WEFT_EXPOSE_QUERY_PLANS")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -99,6 +106,19 @@ impl Stack {
     async fn query(&self, query: &str) -> Value {
         reqwest::Client::new()
             .post(&self.gateway.1)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn query_with_header(&self, query: &str, name: &str, value: &str) -> Value {
+        reqwest::Client::new()
+            .post(&self.gateway.1)
+            .header(name, value)
             .json(&json!({ "query": query }))
             .send()
             .await
@@ -270,6 +290,47 @@ async fn a_subgraph_down_yields_partial_data_and_a_precise_error() {
     );
     assert_eq!(
         errors[0]["extensions"]["code"], "SUBREQUEST_HTTP_ERROR",
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_plans_are_shown_on_request_only_when_enabled() {
+    let query = "{ topProducts(first: 2) { name reviews { body } } }";
+    // Off by default: the header is ignored.
+    let stack = Stack::start().await;
+    let body = stack
+        .query_with_header(query, "weft-query-plan", "include")
+        .await;
+    assert!(body.get("extensions").is_none(), "{body}");
+    drop(stack);
+
+    let subgraphs = vec![
+        subgraph::<Accounts>().await,
+        subgraph::<Products>().await,
+        subgraph::<Inventory>().await,
+        subgraph::<Reviews>().await,
+    ];
+    let stack = Stack::with_args(subgraphs, &[], &["--expose-query-plans"]);
+    let body = stack
+        .query_with_header(query, "weft-query-plan", "include")
+        .await;
+    assert_eq!(body["data"], stack.query(query).await["data"]);
+    let plan = &body["extensions"]["queryPlan"];
+    let text = plan["text"].as_str().expect("plan text");
+    assert!(text.contains("Fetch(service: \"products\")"), "{text}");
+    assert!(text.contains("Fetch(service: \"reviews\")"), "{text}");
+    assert_eq!(plan["object"]["node"]["kind"], "Sequence", "{plan}");
+
+    // A dry run plans and sends nothing to the subgraphs.
+    let before = stack.requests();
+    let body = stack
+        .query_with_header(query, "weft-query-plan", "dry-run")
+        .await;
+    assert_eq!(stack.requests(), before);
+    assert!(body.get("data").is_none(), "{body}");
+    assert!(
+        body["extensions"]["queryPlan"]["text"].is_string(),
         "{body}"
     );
 }

@@ -38,6 +38,11 @@ pub struct ServeArgs {
     /// Per-subgraph request timeout, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub subgraph_timeout_ms: u64,
+    /// Let clients ask for the query plan with the request header
+    /// `weft-query-plan: include` (plan in `extensions.queryPlan`) or `dry-run` (plan only,
+    /// nothing executed). Off by default: plans describe the subgraphs behind the gateway.
+    #[arg(long, env = "WEFT_EXPOSE_QUERY_PLANS")]
+    pub expose_query_plans: bool,
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
@@ -69,7 +74,10 @@ pub fn run(args: ServeArgs) -> ExitCode {
     runtime.block_on(async move {
         let schema =
             match SchemaRuntime::new(supergraph, Duration::from_millis(args.subgraph_timeout_ms)) {
-                Ok(s) => Arc::new(s),
+                Ok(mut s) => {
+                    s.expose_plans = args.expose_query_plans;
+                    Arc::new(s)
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::FAILURE;
@@ -107,7 +115,10 @@ pub async fn serve_on(
     supergraph: Supergraph,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let schema = Arc::new(SchemaRuntime::new(supergraph, Duration::from_secs(30))?);
+    let mut schema = SchemaRuntime::new(supergraph, Duration::from_secs(30))?;
+    // The demo is for exploring: plans are on.
+    schema.expose_plans = true;
+    let schema = Arc::new(schema);
     axum::serve(listener, router(schema))
         .with_graceful_shutdown(shutdown)
         .await
@@ -138,7 +149,10 @@ async fn graphql(
             .into_response();
     };
     let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
-        Parsed::Request(req) => pipeline::run(&schema, &method, req, media).await,
+        Parsed::Request(req) => {
+            let exposure = pipeline::PlanExposure::from_headers(&headers, schema.expose_plans);
+            pipeline::run(&schema, &method, req, media, exposure).await
+        }
         Parsed::Invalid(why) => pipeline::Outcome {
             status: StatusCode::BAD_REQUEST,
             body: serde_json::json!({ "errors": [{ "message": why, "extensions": { "code": "BAD_REQUEST" } }] }),

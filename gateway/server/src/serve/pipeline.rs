@@ -68,11 +68,49 @@ fn diagnostics(list: &apollo_compiler::validation::DiagnosticList) -> Vec<Value>
     out
 }
 
+/// What the client asked to see of the query plan (`weft-query-plan` request header).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PlanExposure {
+    None,
+    /// Execute, and add the plan to `extensions.queryPlan`.
+    Include,
+    /// Plan only: nothing is sent to subgraphs.
+    DryRun,
+}
+
+impl PlanExposure {
+    /// The header's value, when plans may be exposed at all (ignored otherwise).
+    pub fn from_headers(headers: &axum::http::HeaderMap, allowed: bool) -> PlanExposure {
+        if !allowed {
+            return PlanExposure::None;
+        }
+        match headers
+            .get("weft-query-plan")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("include" | "true") => PlanExposure::Include,
+            Some("dry-run") => PlanExposure::DryRun,
+            _ => PlanExposure::None,
+        }
+    }
+}
+
+/// `extensions.queryPlan`: the plan as JSON (Apollo's node shapes) and as text.
+fn plan_extension(plan: &weft_federation::plan::model::QueryPlan) -> Value {
+    json!({
+        "object": serde_json::to_value(plan).unwrap_or(Value::Null),
+        "text": plan.to_string(),
+    })
+}
+
 pub async fn run(
     rt: &SchemaRuntime,
     method: &Method,
     req: GraphQLRequest,
     media: MediaType,
+    exposure: PlanExposure,
 ) -> Outcome {
     let Some(query) = req.query.as_deref().filter(|q| !q.trim().is_empty()) else {
         return request_error(
@@ -123,6 +161,12 @@ pub async fn run(
         _ => Map::new(),
     };
 
+    if exposure == PlanExposure::DryRun {
+        return Outcome {
+            status: StatusCode::OK,
+            body: json!({ "extensions": { "queryPlan": plan_extension(&prepared.plan) } }),
+        };
+    }
     let (data, mut errors) = rt
         .engine
         .run(&prepared.plan, &prepared.operation, &variables, api)
@@ -151,6 +195,12 @@ pub async fn run(
         body.insert("errors".to_owned(), Value::Array(errors));
     }
     body.insert("data".to_owned(), data);
+    if exposure == PlanExposure::Include {
+        body.insert(
+            "extensions".to_owned(),
+            json!({ "queryPlan": plan_extension(&prepared.plan) }),
+        );
+    }
     Outcome {
         status: StatusCode::OK,
         body: Value::Object(body),

@@ -36,6 +36,8 @@ pub struct SchemaRuntime {
     pub labels: BTreeSet<String>,
     pub engine: Engine,
     pub prepared: moka::sync::Cache<CacheKey, Arc<Prepared>>,
+    /// Whether clients may ask for the query plan (`weft-query-plan` request header).
+    pub expose_plans: bool,
 }
 
 impl SchemaRuntime {
@@ -57,6 +59,7 @@ impl SchemaRuntime {
             engine: Engine::new(urls, subgraph_timeout)?,
             prepared: moka::sync::Cache::new(10_000),
             supergraph,
+            expose_plans: false,
         })
     }
 }
