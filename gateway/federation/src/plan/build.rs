@@ -132,7 +132,7 @@ impl<'a> Builder<'a> {
             // Plan the field from every candidate and keep the plan with the fewest fetches
             // (the first one on a tie: the shared fetch, then subgraph order).
             let mut first_error = None;
-            let mut best: Option<((usize, usize), (Vec<Step>, BTreeSet<usize>))> = None;
+            let mut best: Option<((usize, usize), Snapshot)> = None;
             let single = options.len() == 1;
             for (option, graph) in options {
                 let saved = self.snapshot();
@@ -154,7 +154,7 @@ impl<'a> Builder<'a> {
                                 .map(|s| selection_count(&s.selections))
                                 .sum::<usize>(),
                         );
-                        let state = std::mem::replace(&mut self.steps, Vec::new());
+                        let state = std::mem::take(&mut self.steps);
                         let touched = std::mem::take(&mut self.touched);
                         if best.as_ref().is_none_or(|(c, _)| cost < *c) {
                             best = Some((cost, (state, touched)));
@@ -477,11 +477,11 @@ impl<'a> Builder<'a> {
     }
 
     /// The planning state to go back to when an alternative fails.
-    fn snapshot(&self) -> (Vec<Step>, BTreeSet<usize>) {
+    fn snapshot(&self) -> Snapshot {
         (self.steps.clone(), self.touched.clone())
     }
 
-    fn restore(&mut self, saved: (Vec<Step>, BTreeSet<usize>)) {
+    fn restore(&mut self, saved: Snapshot) {
         (self.steps, self.touched) = saved;
         self.reentry_at = None;
     }
@@ -1352,6 +1352,9 @@ impl<'a> Builder<'a> {
         format!("({})", printed.join(", "))
     }
 }
+
+/// The planning state an alternative can be rolled back to: the steps and the steps touched.
+type Snapshot = (Vec<Step>, BTreeSet<usize>);
 
 /// A chain of `@key` jumps: each hop's subgraph and the key fields it is entered by.
 type Hops = Vec<(SubgraphId, Vec<FieldSetItem>)>;
