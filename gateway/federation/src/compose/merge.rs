@@ -1,7 +1,9 @@
 //! Merging subgraph types into supergraph types (Federation 2 rules): kinds must agree; object
 //! fields are shareable or owned by one subgraph; field types widen (outputs) or narrow
 //! (inputs); arguments and input fields intersect; enums merge by how they are used; unions and
-//! implementations unite; `@override` moves a field; the result carries join metadata.
+//! implementations unite; `@override` moves a field (see `overrides`); defaults intersect
+//! (see `defaults`); a field needs a non-`@external` definition somewhere, and `@external`
+//! definitions must agree with its type; the result carries join metadata.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -12,16 +14,20 @@ use apollo_compiler::{Name, Node};
 use indexmap::IndexMap;
 
 use super::applied::Carried;
+use super::defaults::{Element, Source};
 use super::errors::Diagnostics;
+use super::external;
 use super::merged::*;
+use super::mismatch::{join_and, subgraphs_list};
 use super::subgraph::Subgraph;
 use super::typeref::{merge_input, merge_output};
+use super::usage::Usage;
 
 /// One subgraph's definition of a named type.
-struct Occurrence<'a> {
-    graph: usize,
-    sg: &'a Subgraph,
-    ty: &'a ExtendedType,
+pub(super) struct Occurrence<'a> {
+    pub graph: usize,
+    pub sg: &'a Subgraph,
+    pub ty: &'a ExtendedType,
 }
 
 /// Graph enum values: upper-case, non-alphanumerics as `_`, unique.
@@ -99,15 +105,20 @@ pub fn merge(subgraphs: &[Subgraph], d: &mut Diagnostics) -> Merged {
 }
 
 /// Supergraph-wide facts the per-type merge needs.
-struct Context {
+pub(super) struct Context<'a> {
+    pub subgraphs: &'a [Subgraph],
     /// (object or interface, interface) pairs from every subgraph, plus union memberships.
     subtypes: HashSet<(String, String)>,
+    /// Interfaces (and unions) each type belongs to in some subgraph, sorted.
+    supertypes: HashMap<String, Vec<String>>,
     input_enums: HashSet<String>,
     output_enums: HashSet<String>,
+    /// What each subgraph's federation directives use, by graph index.
+    pub usages: Vec<Usage>,
 }
 
-impl Context {
-    fn new(subgraphs: &[Subgraph]) -> Context {
+impl<'a> Context<'a> {
+    fn new(subgraphs: &'a [Subgraph]) -> Context<'a> {
         let mut subtypes = HashSet::new();
         let mut input_enums = HashSet::new();
         let mut output_enums = HashSet::new();
@@ -166,15 +177,75 @@ impl Context {
                 }
             }
         }
+        let mut supertypes: HashMap<String, Vec<String>> = HashMap::new();
+        for (sub, sup) in &subtypes {
+            supertypes.entry(sub.clone()).or_default().push(sup.clone());
+        }
+        supertypes.values_mut().for_each(|v| v.sort());
         Context {
+            subgraphs,
             subtypes,
+            supertypes,
             input_enums,
             output_enums,
+            usages: subgraphs.iter().map(Usage::of).collect(),
         }
     }
 
-    fn is_subtype(&self, a: &str, b: &str) -> bool {
+    pub fn is_subtype(&self, a: &str, b: &str) -> bool {
         self.subtypes.contains(&(a.to_owned(), b.to_owned()))
+    }
+
+    /// The object types implementing `interface` in some subgraph: its implementations in the
+    /// supergraph, sorted.
+    pub fn implementations(&self, interface: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .subtypes
+            .iter()
+            .filter(|(sub, sup)| sup == interface && self.is_object_somewhere(sub))
+            .map(|(sub, _)| sub.clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn is_object_somewhere(&self, name: &str) -> bool {
+        self.subgraphs.iter().any(|sg| {
+            matches!(sg.schema.types.get(name), Some(ExtendedType::Object(o)) if !o.directives.has(&sg.names.interface_object))
+        })
+    }
+
+    /// In a subgraph that does not define `type_name`, the fields named `field` of the
+    /// `@interfaceObject`s standing for its interfaces: through them the subgraph resolves
+    /// the field for `type_name` too. Returns (interface name, definition).
+    pub fn abstracting_fields(
+        &self,
+        type_name: &str,
+        field: &str,
+        graph: usize,
+    ) -> Vec<(
+        String,
+        &'a apollo_compiler::schema::Component<FieldDefinition>,
+    )> {
+        let Some(sg) = self.subgraphs.get(graph) else {
+            return Vec::new();
+        };
+        if sg.schema.types.contains_key(type_name) {
+            return Vec::new();
+        }
+        let Some(supertypes) = self.supertypes.get(type_name) else {
+            return Vec::new();
+        };
+        supertypes
+            .iter()
+            .filter_map(|iname| match sg.schema.types.get(iname.as_str()) {
+                Some(ExtendedType::Object(o)) if o.directives.has(&sg.names.interface_object) => {
+                    o.fields.get(field).map(|f| (iname.clone(), f))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     fn merge_type(
@@ -229,9 +300,11 @@ impl Context {
             }
         }
         match kinds[0] {
-            Kind::Object | Kind::Interface => {
+            Kind::Interface => {
+                super::interfaces::check_interface_type(self, name, occurrences, d);
                 self.merge_composite(name, occurrences, &mut ty, features, d)
             }
+            Kind::Object => self.merge_composite(name, occurrences, &mut ty, features, d),
             Kind::Union => merge_union(occurrences, &mut ty),
             Kind::Enum => self.merge_enum(name, occurrences, &mut ty, features, d),
             Kind::InputObject => merge_input_object(name, occurrences, &mut ty, features, d),
@@ -274,11 +347,21 @@ impl Context {
                 _ => continue,
             };
             let key_fields = key_field_names(o.sg, o.ty);
+            let usage = &self.usages[o.graph];
+            // Federation 2 lets `@external` on a type mark all its fields.
+            let type_external = o.sg.fed2
+                && matches!(o.ty, ExtendedType::Object(x) if x.directives.has(&o.sg.names.external));
             for (fname, def) in defs {
                 if fname == "_service" || fname == "_entities" {
                     continue;
                 }
                 let n = &o.sg.names;
+                let coord = (o.ty.name().clone(), fname.clone());
+                // Federation 1 marks key fields of type extensions @external; they are
+                // resolvable there all the same.
+                let external = (def.directives.has(&n.external) || type_external)
+                    && (o.sg.fed2 || !key_fields.contains(fname.as_str()));
+                let provided = external && usage.provided.contains(&coord);
                 let override_ = def.directives.get(&n.override_).map(|dir| {
                     let arg = |a: &str| {
                         dir.specified_argument_by_name(a)
@@ -291,26 +374,29 @@ impl Context {
                     graph: o.graph,
                     sg: o.sg,
                     def,
-                    // Federation 1 marks key fields of type extensions @external; they are
-                    // resolvable there all the same.
-                    external: def.directives.has(&n.external)
-                        && (o.sg.fed2 || !key_fields.contains(fname.as_str())),
+                    parent: o.ty,
+                    external,
+                    provided,
+                    // Key fields, and external fields a `@provides` names, are shareable
+                    // without saying so.
                     shareable: !o.sg.fed2
                         || type_shareable
                         || def.directives.has(&n.shareable)
-                        || key_fields.contains(fname.as_str()),
-                    used_in_key: key_fields.contains(fname.as_str()),
+                        || usage.key_fields.contains(&coord)
+                        || provided,
+                    used: usage.used.contains(&coord),
                     requires: fieldset_arg(def, &n.requires),
                     provides: fieldset_arg(def, &n.provides),
                     override_,
                     overridden: None,
+                    label: None,
                 });
             }
         }
         let type_graphs: HashSet<usize> = occurrences.iter().map(|o| o.graph).collect();
         let is_object = ty.kind == Kind::Object;
         for (fname, mut occs) in fields {
-            apply_overrides(type_name, &fname, &mut occs, d);
+            super::overrides::apply(self, type_name, &fname, &mut occs, d);
             if let Some(field) = self.merge_field(
                 type_name,
                 &fname,
@@ -336,57 +422,26 @@ impl Context {
         features: &mut Features,
         d: &mut Diagnostics,
     ) -> Option<MergedField> {
-        // Overridden without a label and not needed by a key: the old owner drops out.
-        occs.retain(|o| !matches!(&o.overridden, Some(None)) || o.used_in_key);
+        if external::every_source_is_external(self, type_name, fname, occs, d) {
+            return None;
+        }
+        // Overridden without a label and used by no federation directive: the old owner
+        // drops out entirely.
+        occs.retain(|o| o.overridden.is_none() || o.used || o.label.is_some());
         let owners: Vec<&FieldOcc> = occs
             .iter()
             .filter(|o| !o.external && o.overridden.is_none())
             .collect();
-        let is_sub = |a: &str, b: &str| self.is_subtype(a, b);
         let candidates: Vec<&FieldOcc> = if owners.is_empty() {
             occs.iter().collect()
         } else {
             owners.clone()
         };
-        let mut merged_ty = candidates.first()?.def.ty.clone();
-        for o in candidates.iter().skip(1) {
-            match merge_output(&merged_ty, &o.def.ty, &is_sub) {
-                Some(t) => merged_ty = t,
-                None => {
-                    let first = candidates[0];
-                    d.error(
-                        "FIELD_TYPE_MISMATCH",
-                        format!(
-                            "Type of field \"{type_name}.{fname}\" is incompatible across subgraphs: it has type \"{}\" in subgraph \"{}\" but type \"{}\" in subgraph \"{}\"",
-                            first.def.ty, first.sg.name, o.def.ty, o.sg.name
-                        ),
-                        vec![first.sg.place(first.def.location()), o.sg.place(o.def.location())],
-                    );
-                    return None;
-                }
-            }
-        }
-        if is_object && owners.len() > 1 && owners.iter().any(|o| !o.shareable) {
-            let resolving: Vec<String> = owners
-                .iter()
-                .map(|o| format!("\"{}\"", o.sg.name))
-                .collect();
-            let non_shareable: Vec<String> = owners
-                .iter()
-                .filter(|o| !o.shareable)
-                .map(|o| format!("\"{}\"", o.sg.name))
-                .collect();
-            let all = non_shareable.len() == owners.len();
-            d.error_with_hint(
-                "INVALID_FIELD_SHARING",
-                format!(
-                    "Non-shareable field \"{type_name}.{fname}\" is resolved from multiple subgraphs: it is resolved from subgraphs {} and defined as non-shareable in {}",
-                    join_and(&resolving),
-                    if all { "all of them".to_owned() } else if non_shareable.len() == 1 { format!("subgraph {}", non_shareable[0]) } else { format!("subgraphs {}", join_and(&non_shareable)) }
-                ),
-                owners.iter().map(|o| o.sg.place(o.def.location())).collect(),
-                "mark the field @shareable in every subgraph that resolves it, or @override it",
-            );
+        let merged_ty = self.merge_field_type(type_name, fname, &candidates, d)?;
+        let all_types_equal = candidates.iter().all(|o| o.def.ty == merged_ty);
+        external::check_types(self, type_name, fname, occs, &merged_ty, all_types_equal, d);
+        if is_object {
+            self.check_sharing(type_name, fname, occs, d);
         }
         let mut carried = Carried::default();
         let mut description = None;
@@ -399,6 +454,7 @@ impl Context {
             }
         }
         let arguments = merge_arguments(type_name, fname, &owners, features, d);
+        external::check_arguments(type_name, fname, occs, &arguments, d);
         let mut join_directives = Vec::new();
         for o in occs.iter() {
             add_join_directives(&mut join_directives, o.graph, o.sg, o.def.directives.iter());
@@ -410,14 +466,16 @@ impl Context {
         let merged_str = merged_ty.to_string();
         let any_type_differs = occs.iter().any(|o| o.def.ty.to_string() != merged_str);
         let field_graphs: HashSet<usize> = occs.iter().map(|o| o.graph).collect();
+        // As Apollo: `@join__field`s are needed when the field is not simply wherever its
+        // type is, or some subgraph says something particular about it.
         let needs_join = any_type_differs
             || field_graphs != *type_graphs
             || occs.iter().any(|o| {
                 o.external
                     || o.requires.is_some()
                     || o.provides.is_some()
-                    || o.override_.is_some()
-                    || o.overridden.is_some()
+                    || o.label.is_some()
+                    || (o.overridden.is_some() && o.used)
             })
             || context_args.iter().any(|c| !c.is_empty());
         let joins = if needs_join {
@@ -431,12 +489,10 @@ impl Context {
                     ty: any_type_differs.then(|| o.def.ty.to_string()),
                     external: o.external,
                     override_from: o.override_.as_ref().map(|(from, _)| from.clone()),
-                    override_label: o
-                        .override_
-                        .as_ref()
-                        .and_then(|(_, l)| l.clone())
-                        .or_else(|| o.overridden.clone().flatten()),
-                    used_overridden: o.overridden.is_some(),
+                    override_label: o.label.clone(),
+                    // Only an overridden field that federation directives still use stays
+                    // in its old subgraph (Apollo's `usedOverridden`).
+                    used_overridden: o.overridden.is_some() && o.used,
                 })
                 .collect()
         } else {
@@ -451,6 +507,100 @@ impl Context {
             join_directives,
             directives: carried.applied(features),
         })
+    }
+
+    /// The field's supergraph type: the common supertype of what the resolving subgraphs say.
+    fn merge_field_type(
+        &self,
+        type_name: &str,
+        fname: &str,
+        candidates: &[&FieldOcc],
+        d: &mut Diagnostics,
+    ) -> Option<Type> {
+        let is_sub = |a: &str, b: &str| self.is_subtype(a, b);
+        let first = candidates.first()?;
+        let mut merged_ty = first.def.ty.clone();
+        for o in candidates.iter().skip(1) {
+            match merge_output(&merged_ty, &o.def.ty, &is_sub) {
+                Some(t) => merged_ty = t,
+                None => {
+                    d.error(
+                        "FIELD_TYPE_MISMATCH",
+                        format!(
+                            "Type of field \"{type_name}.{fname}\" is incompatible across subgraphs: it has type \"{}\" in subgraph \"{}\" but type \"{}\" in subgraph \"{}\"",
+                            first.def.ty, first.sg.name, o.def.ty, o.sg.name
+                        ),
+                        vec![first.sg.place(first.def.location()), o.sg.place(o.def.location())],
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(merged_ty)
+    }
+
+    /// A field resolved by several subgraphs must be `@shareable` in each of them. Resolvers
+    /// are the subgraphs defining it without `@external` (or with `@external` but named in a
+    /// `@provides`), and those whose `@interfaceObject` of the type's interface defines it;
+    /// overridden definitions are not resolvers.
+    fn check_sharing(&self, type_name: &str, fname: &str, occs: &[FieldOcc], d: &mut Diagnostics) {
+        // (subgraph as printed, shareable, place)
+        let mut resolving: Vec<(String, bool, super::errors::Place)> = Vec::new();
+        for (graph, sg) in self.subgraphs.iter().enumerate() {
+            if let Some(o) = occs.iter().find(|o| o.graph == graph) {
+                if o.overridden.is_none() && (!o.external || o.provided) {
+                    resolving.push((
+                        format!("\"{}\"", sg.name),
+                        o.shareable,
+                        sg.place(o.def.location()),
+                    ));
+                }
+                continue;
+            }
+            for (iname, f) in self.abstracting_fields(type_name, fname, graph) {
+                let n = &sg.names;
+                if f.directives.has(&n.external) {
+                    continue;
+                }
+                let shareable = f.directives.has(&n.shareable)
+                    || self.usages[graph]
+                        .key_fields
+                        .iter()
+                        .any(|(t, k)| t == iname.as_str() && k == fname)
+                    || matches!(sg.schema.types.get(iname.as_str()), Some(ExtendedType::Object(o)) if o.directives.has(&n.shareable));
+                resolving.push((
+                    format!(
+                        "\"{}\" (through @interfaceObject field \"{iname}.{fname}\")",
+                        sg.name
+                    ),
+                    shareable,
+                    sg.place(f.location()),
+                ));
+            }
+        }
+        let non_shareable: Vec<String> = resolving
+            .iter()
+            .filter(|(_, shareable, _)| !shareable)
+            .map(|(s, _, _)| s.clone())
+            .collect();
+        if non_shareable.is_empty() || resolving.len() < 2 {
+            return;
+        }
+        let all: Vec<String> = resolving.iter().map(|(s, _, _)| s.clone()).collect();
+        let in_which = if non_shareable.len() == all.len() {
+            "all of them".to_owned()
+        } else {
+            subgraphs_list(&non_shareable)
+        };
+        d.error_with_hint(
+            "INVALID_FIELD_SHARING",
+            format!(
+                "Non-shareable field \"{type_name}.{fname}\" is resolved from multiple subgraphs: it is resolved from {} and defined as non-shareable in {in_which}",
+                subgraphs_list(&all)
+            ),
+            resolving.into_iter().map(|(_, _, p)| p).collect(),
+            "mark the field @shareable in every subgraph that resolves it, or @override it",
+        );
     }
 
     fn merge_enum(
@@ -522,55 +672,26 @@ impl Context {
 }
 
 /// One subgraph's definition of an object or interface field.
-struct FieldOcc<'a> {
-    graph: usize,
-    sg: &'a Subgraph,
-    def: &'a Component<FieldDefinition>,
-    external: bool,
-    shareable: bool,
-    used_in_key: bool,
-    requires: Option<String>,
-    provides: Option<String>,
+pub(super) struct FieldOcc<'a> {
+    pub graph: usize,
+    pub sg: &'a Subgraph,
+    pub def: &'a Component<FieldDefinition>,
+    /// The type defining it, in that subgraph.
+    pub parent: &'a ExtendedType,
+    pub external: bool,
+    /// `@external`, but named in a `@provides` of the subgraph (resolved there on that path).
+    pub provided: bool,
+    pub shareable: bool,
+    /// Named by a federation directive of its subgraph, or implementing an interface field.
+    pub used: bool,
+    pub requires: Option<String>,
+    pub provides: Option<String>,
     /// `@override(from:, label:)` on this definition.
-    override_: Option<(String, Option<String>)>,
-    /// Overridden by another subgraph: `Some(label)`.
-    overridden: Option<Option<String>>,
-}
-
-fn apply_overrides(type_name: &str, fname: &str, occs: &mut [FieldOcc], d: &mut Diagnostics) {
-    let overrides: Vec<(usize, String, Option<String>)> = occs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| {
-            o.override_
-                .as_ref()
-                .map(|(from, label)| (i, from.clone(), label.clone()))
-        })
-        .collect();
-    for (i, from, label) in overrides {
-        if occs[i].sg.name == from {
-            d.error(
-                "OVERRIDE_FROM_SELF_ERROR",
-                format!("Source and destination subgraphs \"{from}\" are the same for overridden field \"{type_name}.{fname}\""),
-                vec![occs[i].sg.place(occs[i].def.location())],
-            );
-            continue;
-        }
-        if let Some(j) = occs.iter().position(|o| o.sg.name == from) {
-            if occs[j].override_.is_some() {
-                d.error(
-                    "OVERRIDE_SOURCE_HAS_OVERRIDE",
-                    format!(
-                        "Field \"{type_name}.{fname}\" on subgraph \"{}\" is also marked with directive @override in subgraph \"{from}\". Only one @override directive is allowed per field.",
-                        occs[i].sg.name
-                    ),
-                    vec![occs[i].sg.place(occs[i].def.location()), occs[j].sg.place(occs[j].def.location())],
-                );
-                continue;
-            }
-            occs[j].overridden = Some(label);
-        }
-    }
+    pub override_: Option<(String, Option<String>)>,
+    /// Overridden by another subgraph: that subgraph's name.
+    pub overridden: Option<String>,
+    /// The valid progressive-override label of an `@override` this definition takes part in.
+    pub label: Option<String>,
 }
 
 fn kind_of(sg: &Subgraph, ty: &ExtendedType) -> Kind {
@@ -693,7 +814,6 @@ fn merge_arguments(
         let mut ty: Type = (*defs[0].1.ty).clone();
         let mut carried = Carried::default();
         let mut description = None;
-        let mut default_value: Option<String> = None;
         for (o, a) in &defs {
             match merge_input(&ty, &a.ty) {
                 Some(t) => ty = t,
@@ -712,20 +832,21 @@ fn merge_arguments(
             if description.is_none() {
                 description = a.description.as_ref().map(|s| s.to_string());
             }
-            let this_default = a.default_value.as_ref().map(|v| v.to_string());
-            match (&default_value, &this_default) {
-                (None, Some(_)) => default_value = this_default,
-                (Some(x), Some(y)) if x != y => d.error(
-                    "FIELD_ARGUMENT_DEFAULT_MISMATCH",
-                    format!(
-                        "Argument \"{type_name}.{fname}({aname}:)\" has incompatible default values across subgraphs: it has default value {x} in subgraph \"{}\" but default value {y} in subgraph \"{}\"",
-                        defs[0].0.sg.name, o.sg.name
-                    ),
-                    vec![defs[0].0.sg.place(defs[0].1.location()), o.sg.place(a.location())],
-                ),
-                _ => {}
-            }
         }
+        let coordinate = format!("{type_name}.{fname}({aname}:)");
+        let sources: Vec<Source> = defs
+            .iter()
+            .map(|(o, a)| Source {
+                subgraph: &o.sg.name,
+                default: a.default_value.as_ref(),
+                place: o.sg.place(a.location()),
+            })
+            .collect();
+        let element = Element {
+            argument: true,
+            coordinate: &coordinate,
+        };
+        let default_value = super::defaults::merge(&element, &sources, d);
         out.insert(
             aname.to_string(),
             MergedArgument {
@@ -797,7 +918,6 @@ fn merge_input_object(
         let mut merged_ty: Type = (*defs[0].1.ty).clone();
         let mut carried = Carried::default();
         let mut description = None;
-        let mut default_value = None;
         for (o, f) in &defs {
             match merge_input(&merged_ty, &f.ty) {
                 Some(t) => merged_ty = t,
@@ -814,10 +934,21 @@ fn merge_input_object(
             if description.is_none() {
                 description = f.description.as_ref().map(|s| s.to_string());
             }
-            if default_value.is_none() {
-                default_value = f.default_value.as_ref().map(|v| v.to_string());
-            }
         }
+        let coordinate = format!("{name}.{fname}");
+        let sources: Vec<Source> = defs
+            .iter()
+            .map(|(o, f)| Source {
+                subgraph: &o.sg.name,
+                default: f.default_value.as_ref(),
+                place: o.sg.place(f.location()),
+            })
+            .collect();
+        let element = Element {
+            argument: false,
+            coordinate: &coordinate,
+        };
+        let default_value = super::defaults::merge(&element, &sources, d);
         let merged_str = merged_ty.to_string();
         let differs = defs.iter().any(|(_, f)| f.ty.to_string() != merged_str);
         let joins = if differs {
@@ -976,14 +1107,5 @@ fn composed_directives(subgraphs: &[Subgraph], features: &mut Features) {
                 }
             }
         }
-    }
-}
-
-/// `"a", "b" and "c"`.
-fn join_and(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }

@@ -68,7 +68,7 @@ pub type Applied = Vec<String>;
 pub struct MergedArgument {
     pub description: Option<String>,
     pub ty: String,
-    pub default_value: Option<String>,
+    pub default_value: Option<apollo_compiler::Node<apollo_compiler::ast::Value>>,
     pub directives: Applied,
 }
 
@@ -78,7 +78,7 @@ pub struct MergedField {
     pub ty: String,
     pub arguments: IndexMap<String, MergedArgument>,
     /// Input fields: default value.
-    pub default_value: Option<String>,
+    pub default_value: Option<apollo_compiler::Node<apollo_compiler::ast::Value>>,
     /// Empty when the field is wherever its type is, with nothing subgraph-specific.
     pub joins: Vec<JoinFieldOut>,
     pub join_directives: Vec<JoinDirectiveOut>,

@@ -7,10 +7,18 @@ pub mod subgraph;
 pub use errors::{CompositionDiagnostic, CompositionErrors, Place};
 pub use subgraph::{Subgraph, SubgraphInput};
 pub mod applied;
+pub mod composed;
+pub mod defaults;
 pub mod emit;
+pub mod external;
+pub mod inaccessible;
+pub mod interfaces;
 pub mod merge;
 pub mod merged;
+pub mod mismatch;
+pub mod overrides;
 pub mod typeref;
+pub mod usage;
 pub mod validate;
 
 use errors::Diagnostics;
@@ -22,8 +30,10 @@ pub struct Composed {
     pub hints: Vec<CompositionDiagnostic>,
 }
 
-/// Composes subgraphs into a supergraph. Subgraphs are merged in name order, as Apollo does;
-/// every error of the run is reported.
+/// Composes subgraphs into a supergraph. Subgraphs are merged in name order, as Apollo does.
+/// Like Apollo, composition goes in phases (load, validate each subgraph, merge, validate the
+/// merged result, check satisfiability) and stops after the first phase that finds errors:
+/// later phases would only report consequences of them. Every error of that phase is reported.
 pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> {
     let mut d = Diagnostics::default();
     let mut inputs: Vec<&SubgraphInput> = inputs.iter().collect();
@@ -32,22 +42,19 @@ pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> 
         .iter()
         .filter_map(|input| subgraph::load(input, &mut d))
         .collect();
-    if d.has_errors() {
-        return Err(CompositionErrors {
-            errors: d.errors,
-            hints: d.hints,
-        });
-    }
+    stop_on_errors(&mut d)?;
     for sg in &subgraphs {
         validate::validate(sg, &mut d);
     }
+    stop_on_errors(&mut d)?;
+    composed::validate(&subgraphs, &mut d);
+    stop_on_errors(&mut d)?;
     let merged = merge::merge(&subgraphs, &mut d);
-    if d.has_errors() {
-        return Err(CompositionErrors {
-            errors: d.errors,
-            hints: d.hints,
-        });
-    }
+    stop_on_errors(&mut d)?;
+    interfaces::post_merge(&subgraphs, &merged, &mut d);
+    stop_on_errors(&mut d)?;
+    inaccessible::validate(&subgraphs, &merged, &mut d);
+    stop_on_errors(&mut d)?;
     let supergraph_sdl = emit::emit(&merged);
     // Satisfiability runs on the supergraph as any reader of it sees it.
     match crate::supergraph::Supergraph::parse(&supergraph_sdl, "composed supergraph") {
@@ -58,16 +65,22 @@ pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> 
             Vec::new(),
         ),
     }
-    if d.has_errors() {
-        return Err(CompositionErrors {
-            errors: d.errors,
-            hints: d.hints,
-        });
-    }
+    stop_on_errors(&mut d)?;
     Ok(Composed {
         supergraph_sdl,
         hints: d.hints,
     })
+}
+
+/// Ends composition with every error (and hint) found so far, if there is any error.
+fn stop_on_errors(d: &mut Diagnostics) -> Result<(), CompositionErrors> {
+    if d.has_errors() {
+        return Err(CompositionErrors {
+            errors: std::mem::take(&mut d.errors),
+            hints: std::mem::take(&mut d.hints),
+        });
+    }
+    Ok(())
 }
 pub mod satisfiability;
 

@@ -242,6 +242,9 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         .iter()
         .find(|l| l.identity == "https://specs.apollo.dev/federation")
         .cloned();
+    if let Some(spec) = &federation {
+        check_federation_imports(spec, input, &doc, diagnostics);
+    }
     let mut names = FedNames::resolve(federation.as_ref());
     for def in &doc.definitions {
         let directives = match def {
@@ -254,7 +257,12 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
                 .specified_argument_by_name("name")
                 .and_then(|v| v.as_str())
             {
-                names.composed.push(name.trim_start_matches('@').to_owned());
+                // Federation's own directives are carried by their own rules, never as
+                // custom ones (`composed::validate` reports composing them).
+                let name = name.trim_start_matches('@');
+                if !names.is_federation_directive(name) {
+                    names.composed.push(name.to_owned());
+                }
             }
         }
     }
@@ -340,6 +348,104 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         roots,
         extension_only,
     })
+}
+
+/// The elements (directives with `@`, types without) a federation spec version defines.
+fn federation_elements(version: (u32, u32)) -> Vec<&'static str> {
+    let mut known = vec![
+        "FieldSet",
+        "@key",
+        "@requires",
+        "@provides",
+        "@external",
+        "@tag",
+        "@extends",
+        "@shareable",
+        "@inaccessible",
+        "@override",
+    ];
+    let since: [((u32, u32), &[&'static str]); 7] = [
+        ((2, 1), &["@composeDirective"]),
+        ((2, 3), &["@interfaceObject"]),
+        ((2, 5), &["@authenticated", "@requiresScopes", "Scope"]),
+        ((2, 6), &["@policy", "Policy"]),
+        ((2, 8), &["@context", "@fromContext", "ContextFieldValue"]),
+        ((2, 9), &["@cost", "@listSize"]),
+        ((2, 12), &["@cacheTag"]),
+    ];
+    for (min, elements) in since {
+        if version >= min {
+            known.extend_from_slice(elements);
+        }
+    }
+    known
+}
+
+/// Every name a `@link` to the federation spec imports must be one that version defines.
+fn check_federation_imports(
+    spec: &LinkedSpec,
+    input: &SubgraphInput,
+    doc: &Document,
+    diagnostics: &mut Diagnostics,
+) {
+    let known = federation_elements(spec.version);
+    let link = doc.definitions.iter().find_map(|def| {
+        let directives = match def {
+            Definition::SchemaDefinition(s) => &s.directives,
+            Definition::SchemaExtension(s) => &s.directives,
+            _ => return None,
+        };
+        directives.get_all("link").find(|d| {
+            d.specified_argument_by_name("url")
+                .and_then(|v| v.as_str())
+                .is_some_and(|u| u == spec.url)
+        })
+    });
+    let (line, column) = link
+        .and_then(|l| span_location(l.location(), &doc.sources))
+        .unwrap_or((1, 1));
+    let latest = federation_elements((2, u32::MAX));
+    let place = Place {
+        subgraph: input.name.clone(),
+        source: input.source.clone(),
+        line,
+        column,
+    };
+    for (element, _) in &spec.imports {
+        if known.contains(&element.as_str()) {
+            continue;
+        }
+        let (major, minor) = spec.version;
+        if latest.contains(&element.as_str()) {
+            // A later federation version defines it. Apollo rejects this too, but subgraph
+            // SDL written by tools that link an older version while importing newer
+            // directives is common, and the element's meaning is unambiguous: warn.
+            diagnostics.hint(
+                "INVALID_LINK_DIRECTIVE_USAGE",
+                format!(
+                    "[{}] Federation v{major}.{minor} does not define \"{element}\" (a later version does); Apollo composition rejects this import: link a federation version that defines it.",
+                    input.name
+                ),
+                vec![place.clone()],
+            );
+            continue;
+        }
+        let details =
+            if !element.starts_with('@') && known.contains(&format!("@{element}").as_str()) {
+                format!(" Did you mean directive \"@{element}\"?")
+            } else {
+                String::new()
+            };
+        diagnostics.error_with_hint(
+            "INVALID_LINK_DIRECTIVE_USAGE",
+            format!(
+                "[{}] Cannot import unknown element \"{element}\".{details}",
+                input.name
+            ),
+            vec![place.clone()],
+            format!("federation v{major}.{minor} defines: {}", known.join(", ")),
+        );
+    }
 }
 
 /// Object and interface types that appear only as `extend type` in the document.

@@ -111,7 +111,11 @@ fn provides_makes_external_fields_reachable() {
             "b",
             "type Query { r: R } type R @shareable { u: U @provides(fields: \"name\") } type U @key(fields: \"id\", resolvable: false) { id: ID! name: String @external }",
         ),
-        ("c", "type U @key(fields: \"id\") { id: ID! name: String }"),
+        // A field another subgraph provides is resolved there too: it must be shareable.
+        (
+            "c",
+            "type U @key(fields: \"id\") { id: ID! name: String @shareable }",
+        ),
     ]);
     assert_eq!(codes(ok), Vec::<&str>::new());
 }
@@ -125,5 +129,93 @@ fn every_error_of_a_run_is_reported() {
     assert_eq!(
         codes(result),
         ["INVALID_FIELD_SHARING", "INVALID_FIELD_SHARING"]
+    );
+}
+
+#[test]
+fn merge_errors_stop_before_satisfiability() {
+    // `weight` is @external everywhere: no subgraph resolves it. Only the merge error is
+    // reported, not the unsatisfiable queries that follow from it.
+    let result = run(&[
+        (
+            "a",
+            "type Query { p: P } type P @key(fields: \"id\") { id: ID! }",
+        ),
+        (
+            "b",
+            "type P @key(fields: \"id\") { id: ID! weight: Int @external s: Int @requires(fields: \"weight\") }",
+        ),
+    ]);
+    assert_eq!(codes(result), ["EXTERNAL_MISSING_ON_BASE"]);
+}
+
+#[test]
+fn external_arguments_must_match() {
+    let result = run(&[
+        (
+            "a",
+            "type Query { p: P } type P @key(fields: \"id\") { id: ID! w(unit: String): Int }",
+        ),
+        (
+            "b",
+            "type P @key(fields: \"id\") { id: ID! w: Int @external s: Int @requires(fields: \"w\") }",
+        ),
+    ]);
+    assert_eq!(codes(result), ["EXTERNAL_ARGUMENT_MISSING"]);
+}
+
+#[test]
+fn defaults_in_only_some_subgraphs_are_dropped_with_a_hint() {
+    let composed = run(&[
+        ("a", "type Query { a(f: F): Int } input F { n: Int = 1 }"),
+        ("b", "type Query { b(f: F): Int } input F { n: Int }"),
+    ])
+    .expect("composes");
+    assert!(composed.supergraph_sdl.contains("  n: Int\n"));
+    assert_eq!(
+        composed.hints[0].code,
+        "INCONSISTENT_DEFAULT_VALUE_PRESENCE"
+    );
+}
+
+#[test]
+fn unused_progressive_override_source_is_kept_with_its_label_only() {
+    let composed = run(&[
+        (
+            "a",
+            "type Query { p: P } type P @key(fields: \"id\") { id: ID! n: String }",
+        ),
+        (
+            "b",
+            "type P @key(fields: \"id\") { id: ID! n: String @override(from: \"a\", label: \"beta\") }",
+        ),
+    ])
+    .expect("composes");
+    let field = composed
+        .supergraph_sdl
+        .lines()
+        .find(|l| l.trim_start().starts_with("n: String"))
+        .unwrap_or_default();
+    assert_eq!(
+        field.trim(),
+        "n: String @join__field(graph: A, overrideLabel: \"beta\") @join__field(graph: B, override: \"a\", overrideLabel: \"beta\")"
+    );
+}
+
+#[test]
+fn inaccessible_must_leave_a_valid_api_schema() {
+    let result = run(&[(
+        "a",
+        "type Query { a: Int b(x: Int! @inaccessible): Int } enum E { X @inaccessible } type T { e(v: E = X): Int }",
+    )]);
+    let mut got = codes(result);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "DEFAULT_VALUE_USES_INACCESSIBLE",
+            "ONLY_INACCESSIBLE_CHILDREN",
+            "REQUIRED_INACCESSIBLE"
+        ]
     );
 }

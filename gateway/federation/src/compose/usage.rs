@@ -159,7 +159,10 @@ fn from_context_fields(sg: &Subgraph) -> HashSet<FieldCoord> {
     let mut contexts: Vec<(String, Name)> = Vec::new();
     for (tname, ty) in &sg.schema.types {
         for c in ty.directives().get_all(&n.context) {
-            if let Some(name) = c.specified_argument_by_name("name").and_then(|v| v.as_str()) {
+            if let Some(name) = c
+                .specified_argument_by_name("name")
+                .and_then(|v| v.as_str())
+            {
                 contexts.push((name.to_owned(), tname.clone()));
             }
         }

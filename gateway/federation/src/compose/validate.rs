@@ -1,6 +1,8 @@
 //! Federation rules inside one subgraph, checked before merging: `@key` field sets select
-//! valid fields; `@requires` and `@provides` select `@external` fields that exist;
-//! `@provides` sits on a field of composite type; every `@external` field is used.
+//! valid fields (not of interface or union type, without arguments); `@requires` and
+//! `@provides` select `@external` fields that exist; `@provides` sits on a field of composite
+//! type; every `@external` field is used; a root type not named `Query` (`Mutation`,
+//! `Subscription`) leaves that name free; a `@key` on an interface is on its implementations.
 
 use std::collections::HashSet;
 
@@ -259,7 +261,7 @@ fn is_resolvable(key: &apollo_compiler::Node<apollo_compiler::ast::Directive>) -
 fn types_list(types: &[&ExtendedType]) -> String {
     let names: Vec<String> = types.iter().map(|t| format!("\"{}\"", t.name())).collect();
     let prefix = if names.len() == 1 { "type" } else { "types" };
-    format!("{prefix} {}", super::merge::join_and(&names))
+    format!("{prefix} {}", super::mismatch::join_and(&names))
 }
 
 /// A field set printed in a canonical form (fields sorted at every level), so that keys
@@ -423,12 +425,6 @@ fn check_unused_external(sg: &Subgraph, used: &HashSet<(Name, Name)>, d: &mut Di
                 continue;
             }
             if used.contains(&(tname.clone(), fname.clone())) {
-                continue;
-            }
-            let for_interface = o.implements_interfaces.iter().any(|i| {
-                matches!(sg.schema.types.get(&i.name), Some(ExtendedType::Interface(it)) if it.fields.contains_key(fname))
-            });
-            if for_interface {
                 continue;
             }
             d.error(

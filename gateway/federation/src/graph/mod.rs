@@ -154,10 +154,15 @@ impl QueryGraph {
                             .as_deref()
                             .map(|r| selection::parse_field_set_in(sg.schema(), &ty.name, r)),
                         provides: ctx,
+                        // Progressive override: the new owner (the one with
+                        // `override:`) resolves the field when the label is on, the old owner
+                        // when it is off. Apollo writes `usedOverridden` on the old owner only
+                        // when its federation directives still use the field, so it does not
+                        // tell the two apart.
                         label: place
                             .override_label
                             .clone()
-                            .map(|l| (l, !place.used_overridden)),
+                            .map(|l| (l, place.override_from.is_some())),
                     });
                 }
                 if let Some(slot) = placements.get_mut(f.0 as usize) {

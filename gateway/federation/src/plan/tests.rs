@@ -148,3 +148,227 @@ snapshot!(
     "fed2-features",
     "{ latestReviews { author { username } } }"
 );
+
+// The `planner` fixture: a bookstore of five subgraphs written for these snapshots (see
+// tests/fixtures/planner/subgraphs/). Book is keyed by "id" in catalog and stores, by "isbn"
+// in catalog, inventory and pricing; Shelf by the compound "storeId aisle"; Printing by the
+// nested "edition { code year }"; Media is an entity interface in catalog and an
+// @interfaceObject in reviews.
+
+/// The plan as JSON (Apollo's field names: `keyFields`, `requires`, `inputRewrites`, ...).
+pub(crate) fn plan_json(fixture: &str, query: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/{fixture}/supergraph.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sdl = std::fs::read_to_string(&path).expect("fixture");
+    let sg = Supergraph::parse(&sdl, fixture).expect("supergraph");
+    let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
+        .expect("valid query");
+    let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
+    let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
+    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    format!(
+        "{query}\n\n{}",
+        serde_json::to_string_pretty(&plan).expect("serializes")
+    )
+}
+
+macro_rules! snapshot_json {
+    ($name:ident, $fixture:expr, $query:expr) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(plan_json($fixture, $query));
+        }
+    };
+}
+
+// Entity jumps.
+snapshot!(
+    entity_jump_by_compound_key,
+    "planner",
+    "{ book(id: \"1\") { location { humidity label } } }"
+);
+snapshot!(
+    entity_jump_by_nested_key,
+    "planner",
+    "{ book(id: \"1\") { printings { copies inWarehouse } } }"
+);
+snapshot!(
+    entity_jumps_use_each_subgraphs_own_key,
+    "planner",
+    "{ book(id: \"1\") { stock availableIn { name } } }"
+);
+snapshot!(
+    entity_jump_through_a_middle_subgraph_for_another_key,
+    "planner",
+    "{ stores { books { price(currency: EUR) } } }"
+);
+snapshot!(
+    entity_jump_through_a_middle_subgraph_the_other_way,
+    "planner",
+    "{ lowStock { availableIn { name } } }"
+);
+snapshot!(
+    entity_jump_never_enters_a_non_resolvable_key,
+    "planner",
+    "{ topReviews { author { name born } } }"
+);
+
+// @requires.
+snapshot!(
+    requires_chain,
+    "planner",
+    "{ book(id: \"1\") { shippingCost } }"
+);
+snapshot!(
+    requires_with_field_arguments,
+    "planner",
+    "{ book(id: \"1\") { insuredValue } }"
+);
+snapshot!(
+    requires_arguments_conflicting_with_the_client_selection,
+    "planner",
+    "{ book(id: \"1\") { price(currency: GBP) insuredValue } }"
+);
+snapshot!(
+    requires_same_field_with_two_argument_sets,
+    "planner",
+    "{ book(id: \"1\") { insuredValue customsValue } }"
+);
+snapshot!(
+    requires_on_an_interface_object_field_of_an_implementation,
+    "planner",
+    "{ book(id: \"1\") { reviewDigest } }"
+);
+snapshot!(
+    requires_on_an_interface_object_field_of_the_interface,
+    "planner",
+    "{ media { id reviewDigest } }"
+);
+snapshot!(
+    requires_on_an_interface_object_value_from_its_own_subgraph,
+    "planner",
+    "{ mostReviewed { reviewDigest } }"
+);
+
+// @provides.
+snapshot!(
+    provides_nested,
+    "planner",
+    "{ stores { bestseller { title author { name } } } }"
+);
+snapshot!(
+    provides_nested_and_a_field_beyond_it,
+    "planner",
+    "{ stores { bestseller { title author { name born } } } }"
+);
+snapshot!(
+    provides_on_an_interface_typed_field,
+    "planner",
+    "{ stores { staffPick { title } } }"
+);
+snapshot!(
+    provides_on_a_union_typed_field,
+    "planner",
+    "{ stores { recommendations { ... on Book { title } ... on Magazine { title } } } }"
+);
+
+snapshot!(
+    provides_on_a_union_typed_field_and_a_field_beyond_it,
+    "planner",
+    "{ stores { recommendations { ... on Book { title pageCount } } } }"
+);
+
+// @external and @shareable.
+snapshot!(
+    external_field_used_only_by_provides_is_fetched_from_its_owner,
+    "planner",
+    "{ stores { books { title } } }"
+);
+snapshot!(
+    external_field_used_only_by_requires_is_fetched_from_its_owner,
+    "planner",
+    "{ lowStock { pageCount weight } }"
+);
+snapshot!(
+    shareable_field_from_the_fetch_already_made,
+    "planner",
+    "{ lowStock { title stock } }"
+);
+snapshot!(
+    shareable_field_from_a_subgraph_already_on_the_path,
+    "planner",
+    "{ stores { books { stock title } } }"
+);
+
+// @interfaceObject.
+snapshot!(
+    interface_object_typename_from_the_entity_interface,
+    "planner",
+    "{ mostReviewed { __typename id } }"
+);
+// The representation of a Book goes in as a `Media` (`inputRewrites`), keyed by `id`.
+snapshot_json!(
+    interface_object_field_of_an_implementation_json,
+    "planner",
+    "{ book(id: \"1\") { averageRating } }"
+);
+snapshot!(
+    interface_object_value_with_concrete_fragments,
+    "planner",
+    "{ mostReviewed { averageRating ... on Book { isbn title } ... on Magazine { issue } } }"
+);
+
+// Interfaces and unions spread over subgraphs.
+snapshot!(
+    partial_union_members_of_the_resolving_subgraph,
+    "planner",
+    "{ storeSearch(text: \"x\") { __typename ... on Book { title } ... on Store { name } ... on Author { name } } }"
+);
+snapshot!(
+    type_condition_on_a_type_only_another_subgraph_knows,
+    "planner",
+    "{ search(text: \"x\") { ... on Store { name } ... on Magazine { title } } }"
+);
+snapshot!(
+    interface_condition_an_implementation_lacks_in_the_subgraph,
+    "planner",
+    "{ storeSearch(text: \"x\") { ... on Node { id } } }"
+);
+snapshot!(
+    interface_condition_the_subgraph_does_not_know,
+    "planner",
+    "{ search(text: \"x\") { ... on Publication { title } } }"
+);
+
+// Enum and input-object intersections.
+snapshot!(
+    enum_and_input_object_arguments,
+    "planner",
+    "{ books(filter: { genre: SCIENCE, minPages: 100 }, sort: YEAR) { title } storeBooks(filter: { genre: FICTION }) { id } }"
+);
+snapshot!(
+    enum_and_input_object_variables,
+    "planner",
+    "query Q($f: BookFilter, $s: SortOrder = YEAR) { books(filter: $f, sort: $s) { title } storeBooks(filter: $f) { id } }"
+);
+
+// Circular references.
+snapshot!(
+    circular_references_in_one_subgraph,
+    "planner",
+    "{ book(id: \"1\") { related { title related { title author { books { author { name } } } } } } }"
+);
+snapshot!(
+    circular_references_across_subgraphs,
+    "planner",
+    "{ book(id: \"1\") { title reviews { body media { title reviews { body author { name books { title } } } } } } }"
+);
+
+// Key fields that may be null (`isbn` is nullable): `keyFields` on the entity fetches.
+snapshot_json!(
+    nullable_key_fields_json,
+    "planner",
+    "{ book(id: \"1\") { stock printings { inWarehouse } } }"
+);

@@ -2,7 +2,7 @@
 //! federation directives the join metadata says it has, printed as a Federation 2 subgraph SDL.
 //! `weft check` recomposes them with a proposed change; the planner reads the same facts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use super::Supergraph;
@@ -13,6 +13,7 @@ const LINK: &str = "extend schema @link(url: \"https://specs.apollo.dev/federati
 /// The SDL of subgraph `graph` as the supergraph describes it.
 pub fn subgraph_sdl(sg: &Supergraph, graph: SubgraphId) -> String {
     let externals = implied_externals(sg, graph);
+    let provided = provided_fields(sg);
     let mut out = String::from(LINK);
     for (id, ty) in sg.types() {
         if !sg.type_subgraphs(id).contains(&graph) {
@@ -22,7 +23,7 @@ pub fn subgraph_sdl(sg: &Supergraph, graph: SubgraphId) -> String {
         match ty.kind {
             TypeKind::Object | TypeKind::Interface => {
                 for f in &ty.fields {
-                    if let Some(line) = field_in(sg, *f, graph, &externals) {
+                    if let Some(line) = field_in(sg, *f, graph, &externals, &provided) {
                         body.push_str(&line);
                     }
                 }
@@ -161,6 +162,7 @@ fn field_in(
     field: FieldId,
     graph: SubgraphId,
     externals: &HashSet<FieldId>,
+    provided: &HashMap<FieldId, HashSet<SubgraphId>>,
 ) -> Option<String> {
     let def = sg.field(field);
     let parent = sg.type_def(def.parent);
@@ -238,7 +240,7 @@ fn field_in(
         }
     }
     let external = join.is_some_and(|j| j.external);
-    if parent.kind == TypeKind::Object && !external && resolvers(sg, def) > 1 {
+    if parent.kind == TypeKind::Object && !external && resolvers(sg, field, provided) > 1 {
         line.push_str(" @shareable");
     }
     for jd in def
@@ -254,7 +256,12 @@ fn field_in(
 }
 
 /// How many subgraphs resolve a field themselves (not external, not overridden away).
-fn resolvers(sg: &Supergraph, def: &FieldDef) -> usize {
+fn resolvers(
+    sg: &Supergraph,
+    field: FieldId,
+    provided: &HashMap<FieldId, HashSet<SubgraphId>>,
+) -> usize {
+    let def = sg.field(field);
     if def.join_fields.is_empty() {
         let parent = sg.type_def(def.parent);
         return if parent.owner.is_some() {
@@ -265,8 +272,11 @@ fn resolvers(sg: &Supergraph, def: &FieldDef) -> usize {
     }
     def.join_fields
         .iter()
-        .filter(|j| j.graph.is_some() && !j.external && !j.used_overridden)
-        .count()
+        .filter(|j| !j.external && !j.used_overridden)
+        .filter_map(|j| j.graph)
+        .chain(provided.get(&field).into_iter().flatten().copied())
+        .collect::<HashSet<_>>()
+        .len()
 }
 
 fn is_key_field(ty: &TypeDef, graph: SubgraphId, name: &str) -> bool {
@@ -364,6 +374,29 @@ fn implied_externals(sg: &Supergraph, graph: SubgraphId) -> HashSet<FieldId> {
                     && let Some(target) = sg.type_id(def.ty.inner_named_type())
                 {
                     select_fields(sg, target, provides, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Fields each subgraph's `@provides` select: that subgraph resolves them too (on those
+/// paths), so composition requires their other resolvers to be `@shareable`.
+fn provided_fields(sg: &Supergraph) -> HashMap<FieldId, HashSet<SubgraphId>> {
+    let mut out: HashMap<FieldId, HashSet<SubgraphId>> = HashMap::new();
+    for (_, ty) in sg.types() {
+        for f in &ty.fields {
+            let def = sg.field(*f);
+            for j in &def.join_fields {
+                if let (Some(graph), Some(provides)) = (j.graph, &j.provides)
+                    && let Some(target) = sg.type_id(def.ty.inner_named_type())
+                {
+                    let mut selected = HashSet::new();
+                    select_fields(sg, target, provides, &mut selected);
+                    for s in selected {
+                        out.entry(s).or_default().insert(graph);
+                    }
                 }
             }
         }
