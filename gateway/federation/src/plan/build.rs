@@ -200,6 +200,7 @@ impl<'a> Builder<'a> {
                         entity: None,
                         representation: Vec::new(),
                         key_fields: BTreeSet::new(),
+                        only_types: None,
                         path: Vec::new(),
                         selections: Vec::new(),
                         deps: BTreeSet::new(),
@@ -254,7 +255,15 @@ impl<'a> Builder<'a> {
             .type_condition
             .as_deref()
             .and_then(|t| self.sg.type_id(t));
-        let same_type = target.is_none_or(|t| t == node.ty);
+        // On an object, a condition either holds (the object's type, or an abstract type it
+        // belongs to) or never does.
+        let node_is_object = self.sg.type_def(node.ty).kind == TypeKind::Object;
+        let same_type = target.is_none_or(|t| {
+            t == node.ty || (node_is_object && self.possible_objects(t).contains(&node.ty))
+        });
+        if node_is_object && !same_type {
+            return Ok(());
+        }
         if same_type {
             if directives.is_empty() {
                 return self.plan_set(step, at, node, &frag.selection_set, path);
@@ -738,18 +747,24 @@ impl<'a> Builder<'a> {
             }
             let mut representation = vec![SubSel::plain("__typename")];
             representation.extend(field_set_selections(&key));
-            let avoid = if i + 1 == hop_count {
-                // The fetch must take these requirements in its representations: it can only
-                // be shared with one whose representations agree on them.
-                if let Some(requires) = &requires {
-                    representation.extend(field_set_selections(requires));
+            // The last fetch takes the requirements in its representations: it can only be
+            // shared with one whose representations agree on them.
+            let (requirements, avoid) = match &requires {
+                Some(requires) if i + 1 == hop_count => {
+                    (field_set_selections(requires), requirement_deps.clone())
                 }
-                requirement_deps.clone()
-            } else {
-                BTreeSet::new()
+                _ => (Vec::new(), BTreeSet::new()),
             };
-            let next =
-                self.entity_step_avoiding(graph, ty, path, prev_step, representation, &avoid);
+            let next = self.entity_step_avoiding(
+                graph,
+                ty,
+                path,
+                prev_step,
+                representation,
+                requirements,
+                &avoid,
+                None,
+            );
             prev_step = next;
             prev_at = Vec::new();
             current = Node {
@@ -938,6 +953,7 @@ impl<'a> Builder<'a> {
             entity: None,
             representation: Vec::new(),
             key_fields: BTreeSet::new(),
+            only_types: None,
             path: Vec::new(),
             selections: Vec::new(),
             deps: BTreeSet::new(),
@@ -1030,12 +1046,30 @@ impl<'a> Builder<'a> {
             let Some((graph, key)) = self.graph.interface_object_for(iface, iface_field) else {
                 continue;
             };
-            if !self.graph.collectable_locally(node, &key) {
+            let local = self.graph.collectable_locally(node, &key);
+            let unentered = Node {
+                provided: 0,
+                entered: false,
+                ..node
+            };
+            if !local && !self.graph.collectable(unentered, &key, &mut self.cache) {
                 continue;
             }
             // The interface object's `@requires` are read from the object, like any other.
             let requires = self.graph.requires(iface_field, graph).map(|r| r.to_vec());
             let mut requirement_deps: BTreeSet<usize> = BTreeSet::new();
+            if !local {
+                // The key is not all here: gather it from wherever it resolves first.
+                let outer = std::mem::take(&mut self.touched);
+                let before = self.steps.len();
+                for item in &key {
+                    self.plan_requirement(step, at, node, item, path)?;
+                }
+                requirement_deps.extend(before..self.steps.len());
+                requirement_deps.extend(self.touched.iter().copied());
+                let inner = std::mem::replace(&mut self.touched, outer);
+                self.touched.extend(inner);
+            }
             if let Some(requires) = &requires {
                 let outer = std::mem::take(&mut self.touched);
                 let before = self.steps.len();
@@ -1048,21 +1082,26 @@ impl<'a> Builder<'a> {
                 self.touched.extend(inner);
             }
             insert(self.selections_mut(step), at, SubSel::plain("__typename"));
-            for sel in field_set_selections(&key) {
-                insert(self.selections_mut(step), at, sel);
+            if local {
+                for sel in field_set_selections(&key) {
+                    insert(self.selections_mut(step), at, sel);
+                }
             }
             let mut representation = vec![SubSel::plain("__typename")];
             representation.extend(field_set_selections(&key));
-            if let Some(requires) = &requires {
-                representation.extend(field_set_selections(requires));
-            }
+            let requirements = requires
+                .as_deref()
+                .map(field_set_selections)
+                .unwrap_or_default();
             let next = self.entity_step_avoiding(
                 graph,
                 iface,
                 path,
                 step,
                 representation,
+                requirements,
                 &requirement_deps,
+                Some(node.ty),
             );
             for d in requirement_deps {
                 if d != next && !self.depends_on(d, next) {
@@ -1242,20 +1281,42 @@ impl<'a> Builder<'a> {
         parent: usize,
         representation: Vec<SubSel>,
     ) -> usize {
-        self.entity_step_avoiding(graph, ty, path, parent, representation, &BTreeSet::new())
+        self.entity_step_avoiding(
+            graph,
+            ty,
+            path,
+            parent,
+            representation,
+            Vec::new(),
+            &BTreeSet::new(),
+            None,
+        )
     }
 
     /// Like [`Self::entity_step`], but never shares a fetch that one of `avoid` is or
     /// depends on (the new fetch will wait for `avoid`).
+    #[allow(clippy::too_many_arguments)]
     fn entity_step_avoiding(
         &mut self,
         graph: SubgraphId,
         ty: TypeId,
         path: &[String],
         parent: usize,
-        representation: Vec<SubSel>,
+        mut representation: Vec<SubSel>,
+        requirements: Vec<SubSel>,
         avoid: &BTreeSet<usize>,
+        for_type: Option<TypeId>,
     ) -> usize {
+        // Only key fields identify an entity (a null one: no entity); required fields may
+        // well be null.
+        let key_fields: BTreeSet<String> = representation
+            .iter()
+            .filter_map(|s| match s {
+                SubSel::Field { name, .. } if name != "__typename" => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        representation.extend(requirements);
         let shareable = self.steps.iter().enumerate().position(|(i, s)| {
             s.graph == graph
                 && s.entity == Some(ty)
@@ -1265,16 +1326,16 @@ impl<'a> Builder<'a> {
                 && !avoid.iter().any(|a| *a == i || self.depends_on(*a, i))
                 && !representations_conflict(&s.representation, &representation)
         });
-        let key_fields: BTreeSet<String> = representation
-            .iter()
-            .filter_map(|s| match s {
-                SubSel::Field { name, .. } if name != "__typename" => Some(name.clone()),
-                _ => None,
-            })
-            .collect();
         if let Some(existing) = shareable {
             self.steps[existing].deps.insert(parent);
             self.steps[existing].key_fields.extend(key_fields);
+            let only = &mut self.steps[existing].only_types;
+            match (only.as_mut(), for_type) {
+                (Some(types), Some(t)) => {
+                    types.insert(t);
+                }
+                _ => *only = None,
+            }
             for sel in representation {
                 insert(&mut self.steps[existing].representation, &[], sel);
             }
@@ -1286,6 +1347,7 @@ impl<'a> Builder<'a> {
             entity: Some(ty),
             representation,
             key_fields,
+            only_types: for_type.map(|t| BTreeSet::from([t])),
             path: path.to_vec(),
             selections: Vec::new(),
             deps: BTreeSet::from([parent]),

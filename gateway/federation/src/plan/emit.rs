@@ -138,8 +138,13 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
                     .map(|(_, t)| t.name.to_string())
                     .collect(),
             };
-            // Values from an @interfaceObject carry the interface's own name.
-            if def.kind == TypeKind::Interface {
+            if let Some(only) = &step.only_types {
+                possible_types = only
+                    .iter()
+                    .map(|t| sg.type_def(*t).name.to_string())
+                    .collect();
+            } else if def.kind == TypeKind::Interface {
+                // Values from an @interfaceObject carry the interface's own name.
                 possible_types.push(type_name.clone());
             }
             // An @interfaceObject knows only the interface: representations of the

@@ -145,6 +145,9 @@ pub struct Step {
     pub representation: Vec<SubSel>,
     /// Entity fetches: top-level fields of the key(s) it is entered by.
     pub key_fields: BTreeSet<String>,
+    /// Entity fetches of an interface: the object types whose values it is for, when not
+    /// all of them (an `@interfaceObject` field asked under `... on Book` is for books only).
+    pub only_types: Option<BTreeSet<TypeId>>,
     /// Response path the results merge at (`"@"` for list elements).
     pub path: Vec<String>,
     pub selections: Vec<SubSel>,
