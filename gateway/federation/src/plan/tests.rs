@@ -372,3 +372,31 @@ snapshot_json!(
     "planner",
     "{ book(id: \"1\") { stock printings { inWarehouse } } }"
 );
+
+// A condition on an abstract type over an object value: it holds or it never does.
+snapshot!(
+    interface_condition_on_an_object_value,
+    "planner",
+    "{ stores { books { ... on Node { id } } } book(id: \"1\") { ... on Publication { title } } }"
+);
+
+// An @interfaceObject field whose key this subgraph lacks: the key is gathered first.
+snapshot!(
+    interface_object_field_with_a_gathered_key,
+    "planner",
+    "{ lowStock { reviews { body } } }"
+);
+
+// An @interfaceObject field asked under one implementation: representations of that type only.
+snapshot_json!(
+    interface_object_field_under_a_type_condition_json,
+    "planner",
+    "{ media { id ... on Magazine { averageRating } } }"
+);
+
+// `keyFields` hold the key only: a null required field still goes to the subgraph.
+snapshot_json!(
+    key_fields_exclude_required_fields_json,
+    "planner",
+    "{ book(id: \"1\") { shippingCost } }"
+);
