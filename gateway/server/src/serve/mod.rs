@@ -1,6 +1,7 @@
 //! `weft serve --supergraph FILE --listen HOST:PORT`: the gateway. GraphQL at `/graphql`
 //! (POST, and GET for queries), `GET /health` once the schema is loaded.
 
+mod csrf;
 mod engine;
 mod exec;
 mod pipeline;
@@ -24,7 +25,7 @@ use clap::Args;
 use weft_federation::Supergraph;
 
 use crate::report;
-use request::Parsed;
+use request::{MediaType, Parsed};
 use runtime::SchemaRuntime;
 
 #[derive(Debug, Args)]
@@ -134,6 +135,9 @@ pub fn router(schema: Arc<SchemaRuntime>) -> Router {
         .with_state(schema)
 }
 
+/// One GraphQL-over-HTTP request: the response media type from `Accept` (406 if none fits),
+/// CSRF prevention (400 `CSRF_ERROR`), the request itself (415 for other content types, 400 for
+/// malformed ones), then the pipeline. See docs/http.md.
 async fn graphql(
     State(schema): State<Arc<SchemaRuntime>>,
     method: Method,
@@ -141,26 +145,48 @@ async fn graphql(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let Some(media) = request::negotiate(&headers) else {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "Accept application/graphql-response+json or application/json",
-        )
-            .into_response();
+    // HEAD is a GET whose answer has no body (axum drops it): same rules, queries only.
+    let method = if method == Method::HEAD {
+        Method::GET
+    } else {
+        method
     };
-    let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
+    let Some(media) = request::negotiate(&headers) else {
+        let body = serde_json::json!({ "errors": [{
+            "message": "Accept application/graphql-response+json or application/json",
+            "extensions": { "code": "NOT_ACCEPTABLE" },
+        }] });
+        return respond(MediaType::Json, StatusCode::NOT_ACCEPTABLE, &body);
+    };
+    let parsed = match csrf::check(&headers) {
+        Ok(()) => request::parse(&method, &headers, query.as_deref(), &body),
+        Err(rejection) => Parsed::Invalid(rejection),
+    };
+    let outcome = match parsed {
         Parsed::Request(req) => {
             let exposure = pipeline::PlanExposure::from_headers(&headers, schema.expose_plans);
             pipeline::run(&schema, &method, req, media, exposure).await
         }
-        Parsed::Invalid(why) => pipeline::Outcome {
-            status: StatusCode::BAD_REQUEST,
-            body: serde_json::json!({ "errors": [{ "message": why, "extensions": { "code": "BAD_REQUEST" } }] }),
+        Parsed::Invalid(rejection) => pipeline::Outcome {
+            status: rejection.status,
+            body: rejection.body(),
         },
     };
-    let body = serde_json::to_vec(&outcome.body)
+    let mut response = respond(media, outcome.status, &outcome.body);
+    if outcome.status == StatusCode::METHOD_NOT_ALLOWED {
+        // Only a mutation or subscription sent with GET gets here: it needs POST.
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+/// A JSON body with `Content-Type: <media>; charset=utf-8`.
+fn respond(media: MediaType, status: StatusCode, body: &serde_json::Value) -> Response {
+    let body = serde_json::to_vec(body)
         .unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"serialization failed\"}]}".to_vec());
-    let mut response = (outcome.status, body).into_response();
+    let mut response = (status, body).into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }

@@ -20,7 +20,10 @@ pub struct Outcome {
     pub body: Value,
 }
 
-/// A request error: no `data`, status 400 for `application/graphql-response+json`.
+/// A GraphQL request error (the document does not parse or validate, unknown operation,
+/// variables that do not coerce, no plan): no `data`. Status 400 for
+/// `application/graphql-response+json`; 200 for `application/json`, whose clients read the
+/// errors from a 200 (GraphQL-over-HTTP, "application/json" responses).
 fn request_error(media: MediaType, code: &str, errors: Vec<Value>) -> Outcome {
     let errors = errors
         .into_iter()
@@ -37,7 +40,7 @@ fn request_error(media: MediaType, code: &str, errors: Vec<Value>) -> Outcome {
     Outcome {
         status: match media {
             MediaType::GraphQLResponse => StatusCode::BAD_REQUEST,
-            MediaType::Json => StatusCode::BAD_REQUEST,
+            MediaType::Json => StatusCode::OK,
         },
         body: json!({ "errors": errors }),
     }
@@ -113,11 +116,11 @@ pub async fn run(
     exposure: PlanExposure,
 ) -> Outcome {
     let Some(query) = req.query.as_deref().filter(|q| !q.trim().is_empty()) else {
-        return request_error(
-            media,
-            "BAD_REQUEST",
-            vec![message("Must provide query string.")],
-        );
+        // Not a GraphQL request at all: 400 for both media types.
+        return Outcome {
+            status: StatusCode::BAD_REQUEST,
+            body: json!({ "errors": [{ "message": "Must provide query string.", "extensions": { "code": "BAD_REQUEST" } }] }),
+        };
     };
     let prepared = match prepare(rt, query, req.operation_name.as_deref()) {
         Ok(p) => p,

@@ -1,7 +1,7 @@
 //! GraphQL over HTTP, the request side: a GraphQL request from a POST JSON body or GET query
 //! parameters, and which response media type the client accepts.
 
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -21,7 +21,39 @@ pub struct GraphQLRequest {
 #[derive(Debug)]
 pub enum Parsed {
     Request(GraphQLRequest),
-    Invalid(String),
+    Invalid(Rejection),
+}
+
+/// An HTTP request refused before any GraphQL processing: the status (400 or 415 whatever the
+/// response media type: the request is not a well-formed GraphQL request), and one error.
+#[derive(Debug)]
+pub struct Rejection {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Rejection {
+    fn bad_request(message: impl Into<String>) -> Rejection {
+        Rejection {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+
+    fn unsupported(message: impl Into<String>) -> Rejection {
+        Rejection {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "UNSUPPORTED_MEDIA_TYPE",
+            message: message.into(),
+        }
+    }
+
+    /// The GraphQL response body for this rejection.
+    pub fn body(&self) -> Value {
+        serde_json::json!({ "errors": [{ "message": self.message, "extensions": { "code": self.code } }] })
+    }
 }
 
 /// Media types of responses.
@@ -42,104 +74,188 @@ impl MediaType {
     }
 }
 
-/// The response type for an `Accept` header: `application/graphql-response+json` when listed
-/// (or for `*/*`-only clients per spec guidance, `application/json`), `None` if neither fits.
+/// The response type for an `Accept` header, `None` when it allows neither (406).
+///
+/// No header, or an empty one, means `application/json`. Otherwise the supported type with the
+/// highest `q` wins: `application/graphql-response+json`, `application/json`, and
+/// `application/*` or `*/*` standing for `application/json`. On equal `q`,
+/// `application/graphql-response+json` wins, then an exact `application/json` over a wildcard.
+/// `q=0` excludes a type, and so does a `charset` other than UTF-8 (we answer in UTF-8 only).
 pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+    let values: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if values.iter().all(|v| v.trim().is_empty()) {
         return Some(MediaType::Json);
-    };
-    let mut json = false;
-    let mut any = false;
-    for part in accept.split(',') {
-        let media = part
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match media.as_str() {
-            "application/graphql-response+json" => return Some(MediaType::GraphQLResponse),
-            "application/json" => json = true,
-            "*/*" | "application/*" => any = true,
-            _ => {}
+    }
+    // (q in thousandths, rank on ties, type): the greatest wins.
+    let mut best: Option<(u16, u8, MediaType)> = None;
+    for range in values.iter().flat_map(|v| v.split(',')) {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let (rank, kind) = match media.as_str() {
+            "application/graphql-response+json" => (2, MediaType::GraphQLResponse),
+            "application/json" => (1, MediaType::Json),
+            "application/*" | "*/*" => (0, MediaType::Json),
+            _ => continue,
+        };
+        let mut q = 1000;
+        let mut charset_ok = true;
+        for param in parts {
+            let Some((name, value)) = param.split_once('=') else {
+                continue;
+            };
+            let value = value.trim().trim_matches('"');
+            match name.trim().to_ascii_lowercase().as_str() {
+                "q" => q = parse_q(value).unwrap_or(0),
+                "charset" => charset_ok = is_utf8(value),
+                _ => {}
+            }
+        }
+        if q == 0 || !charset_ok {
+            continue;
+        }
+        if best.is_none_or(|(bq, br, _)| (q, rank) > (bq, br)) {
+            best = Some((q, rank, kind));
         }
     }
-    if json || any || accept.trim().is_empty() {
-        Some(MediaType::Json)
-    } else {
-        None
+    best.map(|(_, _, kind)| kind)
+}
+
+/// `q` as thousandths (`0.5` → 500), `None` if it is not a valid qvalue.
+fn parse_q(value: &str) -> Option<u16> {
+    let (int, frac) = value.split_once('.').unwrap_or((value, ""));
+    if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{frac:0<3}").parse::<u16>().ok()?;
+    match int {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
     }
 }
 
+fn is_utf8(charset: &str) -> bool {
+    charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+}
+
 /// Reads a GraphQL request from a GET query string or a POST body.
+///
+/// POST bodies must be `application/json` (or `application/graphql-response+json`) in UTF-8,
+/// else 415. A body that is not a JSON object, or whose `query`, `operationName`, `variables`
+/// or `extensions` has the wrong type, is a 400 whatever the response media type. The presence
+/// of `query` is checked later (a persisted-query extension could stand for it).
 pub fn parse(
     method: &Method,
     headers: &HeaderMap,
     query_string: Option<&str>,
     body: &[u8],
 ) -> Parsed {
+    match parse_request(method, headers, query_string, body) {
+        Ok(req) => Parsed::Request(req),
+        Err(rejection) => Parsed::Invalid(rejection),
+    }
+}
+
+fn parse_request(
+    method: &Method,
+    headers: &HeaderMap,
+    query_string: Option<&str>,
+    body: &[u8],
+) -> Result<GraphQLRequest, Rejection> {
     if method == Method::GET {
-        let mut req = GraphQLRequest::default();
+        let mut map = Map::new();
         for (k, v) in url_pairs(query_string.unwrap_or("")) {
             match k.as_str() {
-                "query" => req.query = Some(v),
-                "operationName" => req.operation_name = Some(v),
-                "variables" => match serde_json::from_str(&v) {
-                    Ok(value) => req.variables = Some(value),
-                    Err(e) => return Parsed::Invalid(format!("`variables` is not JSON: {e}")),
-                },
-                "extensions" => match serde_json::from_str(&v) {
-                    Ok(value) => req.extensions = Some(value),
-                    Err(e) => return Parsed::Invalid(format!("`extensions` is not JSON: {e}")),
+                "query" | "operationName" => {
+                    map.insert(k, Value::String(v));
+                }
+                // An empty parameter is an absent one.
+                "variables" | "extensions" if v.trim().is_empty() => {}
+                "variables" | "extensions" => match serde_json::from_str(&v) {
+                    Ok(value) => {
+                        map.insert(k, value);
+                    }
+                    Err(e) => {
+                        return Err(Rejection::bad_request(format!(
+                            "`{k}` is not URL-encoded JSON: {e}"
+                        )));
+                    }
                 },
                 _ => {}
             }
         }
-        return Parsed::Request(req);
+        return from_object(map);
     }
-    let content_type = headers
+    let Some(content_type) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if content_type != "application/json" && content_type != "application/graphql-response+json" {
-        return Parsed::Invalid(format!(
-            "unsupported content type `{content_type}`: send application/json"
+    else {
+        return Err(Rejection::unsupported(
+            "missing content-type: send the request as application/json",
+        ));
+    };
+    let mut parts = content_type.split(';');
+    let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    if media != "application/json" && media != "application/graphql-response+json" {
+        return Err(Rejection::unsupported(format!(
+            "unsupported content-type `{media}`: send the request as application/json"
+        )));
+    }
+    for param in parts {
+        if let Some((name, value)) = param.split_once('=')
+            && name.trim().eq_ignore_ascii_case("charset")
+            && !is_utf8(value.trim().trim_matches('"'))
+        {
+            return Err(Rejection::unsupported(format!(
+                "unsupported charset `{}`: send the request in utf-8",
+                value.trim()
+            )));
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Rejection::bad_request(
+            "the request body is empty: send a JSON object with `query`",
         ));
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => from_object(map),
-        Ok(_) => Parsed::Invalid("the body must be a JSON object".to_owned()),
-        Err(e) => Parsed::Invalid(format!("the body is not valid JSON: {e}")),
+        Ok(_) => Err(Rejection::bad_request(
+            "the request body must be a JSON object",
+        )),
+        Err(e) => Err(Rejection::bad_request(format!(
+            "the request body is not valid JSON: {e}"
+        ))),
     }
 }
 
-fn from_object(map: Map<String, Value>) -> Parsed {
+fn from_object(map: Map<String, Value>) -> Result<GraphQLRequest, Rejection> {
     let mut req = GraphQLRequest::default();
     for (k, v) in map {
         match (k.as_str(), v) {
             ("query", Value::String(s)) => req.query = Some(s),
             ("query", Value::Null) => {}
-            ("query", _) => return Parsed::Invalid("`query` must be a string".to_owned()),
+            ("query", _) => return Err(Rejection::bad_request("`query` must be a string")),
             ("operationName", Value::String(s)) => req.operation_name = Some(s),
             ("operationName", Value::Null) => {}
             ("operationName", _) => {
-                return Parsed::Invalid("`operationName` must be a string".to_owned());
+                return Err(Rejection::bad_request("`operationName` must be a string"));
             }
             ("variables", v @ (Value::Object(_) | Value::Null)) => req.variables = Some(v),
-            ("variables", _) => return Parsed::Invalid("`variables` must be an object".to_owned()),
+            ("variables", _) => {
+                return Err(Rejection::bad_request("`variables` must be an object"));
+            }
             ("extensions", v @ (Value::Object(_) | Value::Null)) => req.extensions = Some(v),
             ("extensions", _) => {
-                return Parsed::Invalid("`extensions` must be an object".to_owned());
+                return Err(Rejection::bad_request("`extensions` must be an object"));
             }
             _ => {}
         }
     }
-    Parsed::Request(req)
+    Ok(req)
 }
 
 /// `a=1&b=x%20y` → pairs, percent-decoded (`+` as space).
@@ -209,5 +325,106 @@ mod tests {
         assert_eq!(negotiate(&h), Some(MediaType::GraphQLResponse));
         h.insert(header::ACCEPT, "text/html".parse().unwrap());
         assert_eq!(negotiate(&h), None);
+    }
+
+    fn accept(value: &'static str) -> Option<MediaType> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, value.parse().unwrap());
+        negotiate(&h)
+    }
+
+    #[test]
+    fn negotiates_by_quality() {
+        use MediaType::{GraphQLResponse, Json};
+        assert_eq!(accept("*/*"), Some(Json));
+        assert_eq!(accept(""), Some(Json));
+        assert_eq!(accept("application/*"), Some(Json));
+        assert_eq!(accept("application/json"), Some(Json));
+        assert_eq!(
+            accept("application/json, application/graphql-response+json"),
+            Some(GraphQLResponse)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json;q=0.9, application/json"),
+            Some(Json)
+        );
+        assert_eq!(
+            accept("application/json;q=0.5, application/graphql-response+json;q=0.51"),
+            Some(GraphQLResponse)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json;q=0, */*;q=0.1"),
+            Some(Json)
+        );
+        assert_eq!(accept("application/json; charset=utf-8"), Some(Json));
+        assert_eq!(accept("application/json; charset=latin1"), None);
+        assert_eq!(accept("application/json;q=0"), None);
+        assert_eq!(accept("text/html, application/xml;q=0.9"), None);
+        assert_eq!(parse_q("0.005"), Some(5));
+        assert_eq!(parse_q("1.000"), Some(1000));
+        assert_eq!(parse_q("1.5"), None);
+        assert_eq!(parse_q("0.1234"), None);
+    }
+
+    fn post(content_type: Option<&'static str>, body: &str) -> Result<GraphQLRequest, Rejection> {
+        let mut h = HeaderMap::new();
+        if let Some(ct) = content_type {
+            h.insert(header::CONTENT_TYPE, ct.parse().unwrap());
+        }
+        parse_request(&Method::POST, &h, None, body.as_bytes())
+    }
+
+    #[test]
+    fn post_bodies() {
+        let json = Some("application/json");
+        let ok = post(
+            json,
+            r#"{"query":"{ a }","variables":null,"operationName":null}"#,
+        );
+        assert_eq!(ok.unwrap().query.as_deref(), Some("{ a }"));
+        assert!(
+            post(
+                Some("application/json; charset=UTF-8"),
+                r#"{"query":"{ a }"}"#
+            )
+            .is_ok()
+        );
+        for (ct, body, status) in [
+            (None, r#"{"query":"{ a }"}"#, 415),
+            (Some("text/plain"), r#"{"query":"{ a }"}"#, 415),
+            (Some("application/graphql"), "{ a }", 415),
+            (Some("application/json; charset=utf-16"), "{}", 415),
+            (json, "", 400),
+            (json, r#"{ "not a JSON"#, 400),
+            (json, "[]", 400),
+            (json, r#"{"query":1}"#, 400),
+            (json, r#"{"query":"{ a }","variables":"x"}"#, 400),
+            (json, r#"{"query":"{ a }","variables":[]}"#, 400),
+            (json, r#"{"query":"{ a }","extensions":false}"#, 400),
+            (json, r#"{"query":"{ a }","operationName":{}}"#, 400),
+        ] {
+            let err = post(ct, body).unwrap_err();
+            assert_eq!(
+                err.status.as_u16(),
+                status,
+                "{ct:?} {body}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn get_parameters() {
+        let get = |qs: &str| parse_request(&Method::GET, &HeaderMap::new(), Some(qs), b"");
+        let req = get("query=query%20T(%24n%3AString!)%7B__type(name%3A%24n)%7Bname%7D%7D&variables=%7B%22n%22%3A%22x%22%7D&operationName=T&extensions=").unwrap();
+        assert_eq!(req.variables, Some(serde_json::json!({ "n": "x" })));
+        assert_eq!(req.operation_name.as_deref(), Some("T"));
+        assert!(req.extensions.is_none());
+        assert_eq!(
+            get("query=%7Ba%7D&variables=%5B%5D").unwrap_err().status,
+            400
+        );
+        assert_eq!(get("query=%7Ba%7D&variables=%7B").unwrap_err().status, 400);
+        assert_eq!(get("query=%7Ba%7D&extensions=1").unwrap_err().status, 400);
     }
 }
