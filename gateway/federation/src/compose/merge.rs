@@ -546,7 +546,17 @@ impl<'a> Context<'a> {
     fn check_sharing(&self, type_name: &str, fname: &str, occs: &[FieldOcc], d: &mut Diagnostics) {
         // (subgraph as printed, shareable, place)
         let mut resolving: Vec<(String, bool, super::errors::Place)> = Vec::new();
+        // Only a type with interfaces can be resolved through an @interfaceObject by
+        // subgraphs that do not define it; otherwise the defining subgraphs are all there is
+        // to look at (this runs for every field: keep it proportional to the definitions).
+        let through_interfaces = self
+            .supertypes
+            .get(type_name)
+            .is_some_and(|s| !s.is_empty());
         for (graph, sg) in self.subgraphs.iter().enumerate() {
+            if !through_interfaces && !occs.iter().any(|o| o.graph == graph) {
+                continue;
+            }
             if let Some(o) = occs.iter().find(|o| o.graph == graph) {
                 if o.overridden.is_none() && (!o.external || o.provided) {
                     resolving.push((

@@ -355,12 +355,15 @@ impl QueryGraph {
                 let Some(f) = self.sg.field_id(node.ty, name) else {
                     return name == "__typename";
                 };
-                let key_here = self.is_key_field(node, name)
-                    && (node.entered
-                        || !self
-                            .placement(f, node.graph)
-                            .is_some_and(|p| p.declared_external));
-                if !self.resolves_here(node, f) && !key_here {
+                // Checked only when needed: `is_key_field` reads the key strings.
+                let key_here = || {
+                    self.is_key_field(node, name)
+                        && (node.entered
+                            || !self
+                                .placement(f, node.graph)
+                                .is_some_and(|p| p.declared_external))
+                };
+                if !self.resolves_here(node, f) && !key_here() {
                     return false;
                 }
                 children.is_empty()
