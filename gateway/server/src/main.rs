@@ -4,6 +4,7 @@ mod api_schema;
 mod check_cmd;
 mod compose_cmd;
 mod compose_config;
+mod config;
 mod demo;
 mod plan_cmd;
 mod report;
@@ -36,6 +37,8 @@ enum Command {
     Plan(plan_cmd::PlanArgs),
     /// Validate a supergraph SDL and print its API schema (what clients see).
     ApiSchema(api_schema::ApiSchemaArgs),
+    /// The configuration file of `weft serve`: print its JSON Schema, or check a file.
+    Config(config::cmd::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +50,6 @@ fn main() -> ExitCode {
         Command::Check(args) => check_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
         Command::ApiSchema(args) => api_schema::run(args),
+        Command::Config(args) => config::cmd::run(args),
     }
 }

@@ -38,6 +38,7 @@ fn help_lists_only_commands_that_exist() {
             "check",
             "plan",
             "api-schema",
+            "config",
             "help"
         ]
     );

@@ -4,16 +4,19 @@
 //! A browser sends a "simple" request (GET or POST, no preflight) when the page sets no header
 //! outside the CORS safelist and the `Content-Type`, if any, is `text/plain`,
 //! `application/x-www-form-urlencoded` or `multipart/form-data`. Such a request is refused
-//! unless it carries a non-empty header no browser adds by itself ([`REQUIRED_HEADERS`]). A
+//! unless it carries a non-empty header no browser adds by itself (`csrf.required_headers`,
+//! by default [`REQUIRED_HEADERS`]). A
 //! `Content-Type` that is none of the three (e.g. `application/json`, on a POST or a GET) means
 //! the browser preflighted, so the request passes. A `Content-Type` we cannot read counts as
-//! simple: when unsure, ask for the header.
+//! simple: when unsure, ask for the header. `csrf.enabled: false` turns the check off.
 
 use axum::http::{HeaderMap, StatusCode, header};
 
 use super::request::Rejection;
+use crate::config::CsrfConfig;
 
 /// Headers that make a simple request acceptable: setting any of them forces a preflight.
+/// The default of `csrf.required_headers`.
 pub const REQUIRED_HEADERS: &[&str] = &[
     "apollo-require-preflight",
     "x-apollo-operation-name",
@@ -31,19 +34,28 @@ const SIMPLE_CONTENT_TYPES: &[&str] = &[
 pub const CODE: &str = "CSRF_ERROR";
 
 /// `Ok` if the request would have been preflighted by a browser; the 400 to answer otherwise.
-pub fn check(headers: &HeaderMap) -> Result<(), Rejection> {
-    if content_type_requires_preflight(headers) || has_required_header(headers) {
+pub fn check(headers: &HeaderMap, config: &CsrfConfig) -> Result<(), Rejection> {
+    if !config.enabled
+        || content_type_requires_preflight(headers)
+        || has_required_header(headers, &config.required_headers)
+    {
         return Ok(());
     }
+    let headers = if config.required_headers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", or a non-empty value for one of these headers: {}",
+            config.required_headers.join(", ")
+        )
+    };
     Err(Rejection {
         status: StatusCode::BAD_REQUEST,
         code: CODE,
         message: format!(
             "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). \
-             Send a `content-type` header other than {}, or a non-empty value for one of these \
-             headers: {}.",
+             Send a `content-type` header other than {}{headers}.",
             SIMPLE_CONTENT_TYPES.join(", "),
-            REQUIRED_HEADERS.join(", ")
         ),
     })
 }
@@ -80,10 +92,10 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn has_required_header(headers: &HeaderMap) -> bool {
-    REQUIRED_HEADERS.iter().any(|name| {
+fn has_required_header(headers: &HeaderMap, required: &[String]) -> bool {
+    required.iter().any(|name| {
         headers
-            .get_all(*name)
+            .get_all(name.as_str())
             .iter()
             .any(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
     })
@@ -118,7 +130,7 @@ mod tests {
             headers(&[("apollo-require-preflight", "")]),
             headers(&[("accept", "application/json")]),
         ] {
-            let err = check(&h).unwrap_err();
+            let err = check(&h, &CsrfConfig::default()).unwrap_err();
             assert_eq!(err.code, CODE, "{h:?}");
             assert_eq!(err.status, StatusCode::BAD_REQUEST);
         }
@@ -137,7 +149,41 @@ mod tests {
                 ("weft-require-preflight", "1"),
             ]),
         ] {
-            assert!(check(&h).is_ok(), "{h:?}");
+            assert!(check(&h, &CsrfConfig::default()).is_ok(), "{h:?}");
         }
+    }
+
+    #[test]
+    fn the_default_message_is_unchanged() {
+        let err = check(&headers(&[]), &CsrfConfig::default()).unwrap_err();
+        assert_eq!(
+            err.message,
+            "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). \
+             Send a `content-type` header other than application/x-www-form-urlencoded, \
+             multipart/form-data, text/plain, or a non-empty value for one of these headers: \
+             apollo-require-preflight, x-apollo-operation-name, weft-require-preflight."
+        );
+    }
+
+    #[test]
+    fn the_header_list_and_the_switch_are_configurable() {
+        let mine = CsrfConfig {
+            enabled: true,
+            required_headers: vec!["x-mine".to_owned()],
+        };
+        assert!(check(&headers(&[("x-mine", "1")]), &mine).is_ok());
+        let err = check(&headers(&[("apollo-require-preflight", "1")]), &mine).unwrap_err();
+        assert!(err.message.ends_with("headers: x-mine."), "{}", err.message);
+        let none = CsrfConfig {
+            required_headers: Vec::new(),
+            ..mine.clone()
+        };
+        let err = check(&headers(&[("x-mine", "1")]), &none).unwrap_err();
+        assert!(err.message.ends_with("text/plain."), "{}", err.message);
+        let off = CsrfConfig {
+            enabled: false,
+            ..mine
+        };
+        assert!(check(&headers(&[("content-type", "text/plain")]), &off).is_ok());
     }
 }

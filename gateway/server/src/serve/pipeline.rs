@@ -1,6 +1,7 @@
 //! One GraphQL request through the gateway: parse and validate against the API schema
 //! (cached), coerce variables, plan (cached), execute, shape, and answer introspection from
-//! the API schema. Errors carry locations and a stable `extensions.code`.
+//! the API schema. Errors carry locations and a stable `extensions.code`. The configuration
+//! can turn introspection off and limit operations' size, checked before planning.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use weft_federation::plan::plan;
 
 use super::request::{GraphQLRequest, MediaType};
 use super::runtime::{Prepared, SchemaRuntime};
+use crate::config::limits;
 
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
@@ -126,6 +128,15 @@ pub async fn run(
         Ok(p) => p,
         Err(outcome) => return outcome(media),
     };
+    if !rt.config.introspection && has_introspection(&prepared.operation) {
+        return request_error(
+            media,
+            "INTROSPECTION_DISABLED",
+            vec![message(
+                "Introspection is disabled on this gateway (`introspection: false`).",
+            )],
+        );
+    }
     if method == Method::GET && prepared.operation.kind != OperationKind::Query {
         return Outcome {
             status: StatusCode::METHOD_NOT_ALLOWED,
@@ -250,6 +261,13 @@ fn prepare(
             }));
         }
     };
+    // Before normalizing and planning, whose cost the limits bound. Cached operations passed
+    // them: the cache belongs to this runtime, and so do the limits.
+    if let Err(e) = limits::check(&rt.config.limits, &document, operation_name) {
+        return Err(Box::new(move |media| {
+            request_error(media, e.code, vec![message(e.message)])
+        }));
+    }
     let operation = match normalize(api, &document, operation_name) {
         Ok(op) => op,
         Err(e) => {

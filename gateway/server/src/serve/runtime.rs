@@ -1,9 +1,10 @@
-//! Everything that depends on one supergraph, built once and shared by every request:
-//! the model, its query graph, the executor with one HTTP pool per subgraph, and the caches
-//! of validated documents and plans. Swapped whole when the schema changes.
+//! Everything that depends on one supergraph and one configuration, built once and shared by
+//! every request: the model, its query graph, the executor with one HTTP pool per subgraph,
+//! the caches of validated documents and plans, and the request policy (CSRF, introspection,
+//! limits). [`Live`] holds the one being served; a reload builds a new one and swaps it whole.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use apollo_compiler::schema::Implementers;
@@ -15,6 +16,7 @@ use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
 use super::engine::Engine;
+use crate::config::Config;
 
 /// A validated, normalized and planned operation, cached by document and operation name.
 pub struct Prepared {
@@ -36,31 +38,73 @@ pub struct SchemaRuntime {
     pub labels: BTreeSet<String>,
     pub engine: Engine,
     pub prepared: moka::sync::Cache<CacheKey, Arc<Prepared>>,
-    /// Whether clients may ask for the query plan (`weft-query-plan` request header).
-    pub expose_plans: bool,
+    /// The configuration this runtime serves with: a request sees one config throughout.
+    pub config: Arc<Config>,
 }
 
 impl SchemaRuntime {
-    pub fn new(
-        supergraph: Supergraph,
-        subgraph_timeout: Duration,
-    ) -> Result<SchemaRuntime, String> {
-        let supergraph = Arc::new(supergraph);
+    pub fn new(supergraph: Arc<Supergraph>, config: Arc<Config>) -> Result<SchemaRuntime, String> {
+        let names: Vec<&str> = supergraph
+            .subgraphs()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        for name in config.subgraphs.named.keys() {
+            if !names.contains(&name.as_str()) {
+                tracing::warn!(
+                    "subgraphs.{name}: the supergraph has no subgraph `{name}` (it has {})",
+                    names.join(", ")
+                );
+            }
+        }
         let urls: HashMap<String, String> = supergraph
             .subgraphs()
             .iter()
-            .map(|s| (s.name.clone(), s.url.clone()))
+            .map(|s| {
+                let url = config.subgraphs.url_for(&s.name).unwrap_or(&s.url);
+                (s.name.clone(), url.to_owned())
+            })
             .collect();
+        let timeout = Duration::from_millis(config.subgraphs.all.timeout_ms.get());
         let graph = QueryGraph::new(supergraph.clone());
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
             graph,
-            engine: Engine::new(urls, subgraph_timeout)?,
+            engine: Engine::new(urls, timeout)?,
             prepared: moka::sync::Cache::new(10_000),
             supergraph,
-            expose_plans: false,
+            config,
         })
+    }
+}
+
+/// The runtime being served. Each request clones the `Arc` once and keeps it to the end, so a
+/// swap never disturbs a request in flight; the old runtime (and its caches) is dropped when
+/// its last request finishes.
+pub struct Live(RwLock<Arc<SchemaRuntime>>);
+
+impl Live {
+    pub fn new(runtime: SchemaRuntime) -> Live {
+        Live(RwLock::new(Arc::new(runtime)))
+    }
+
+    pub fn current(&self) -> Arc<SchemaRuntime> {
+        // A poisoned lock still holds a whole `Arc` (assignment cannot be half done).
+        match self.0.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn replace(&self, runtime: SchemaRuntime) {
+        let new = Arc::new(runtime);
+        let old = match self.0.write() {
+            Ok(mut guard) => std::mem::replace(&mut *guard, new),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), new),
+        };
+        // Dropped after the lock is released: freeing caches must not stall readers.
+        drop(old);
     }
 }
 

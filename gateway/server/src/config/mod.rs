@@ -1,0 +1,205 @@
+//! `weft.yaml`, the configuration of `weft serve`: read from a file (with `${VAR}` expansion),
+//! then `WEFT_*` environment variables, then command-line flags, each overriding the one
+//! before. Every key is listed in [`model::KEYS`] and in docs/configuration.md.
+
+pub mod cmd;
+mod env;
+pub mod error;
+mod expand;
+pub mod limits;
+pub mod log;
+pub mod model;
+pub mod reload;
+pub mod schema;
+pub mod watch;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+
+pub use error::ConfigError;
+pub use model::{Config, CsrfConfig};
+
+/// Flags of `weft serve` that override the configuration; `None` (or `false`) leaves it be.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub supergraph: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub subgraph_timeout_ms: Option<NonZeroU64>,
+    pub expose_query_plans: bool,
+}
+
+/// Where the configuration comes from, kept so a reload reads it the same way.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub file: Option<PathBuf>,
+    pub flags: Flags,
+}
+
+impl Sources {
+    /// Reads the file (if any) and applies the environment and the flags.
+    pub fn load(&self) -> Result<Config, Vec<ConfigError>> {
+        let text = match &self.file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| unreadable(path, &e))?),
+            None => None,
+        };
+        self.load_text(text.as_deref())
+    }
+
+    /// Like [`Sources::load`], with the file's contents already read.
+    pub fn load_text(&self, text: Option<&str>) -> Result<Config, Vec<ConfigError>> {
+        let mut config = match (&self.file, text) {
+            (Some(path), Some(text)) => parse_text(text, path)?,
+            _ => Config::default(),
+        };
+        env::apply(&mut config, &env::vars())?;
+        let flags = &self.flags;
+        if let Some(path) = &flags.supergraph {
+            config.supergraph.path = Some(path.clone());
+        }
+        if let Some(listen) = flags.listen {
+            config.listen = listen;
+        }
+        if let Some(ms) = flags.subgraph_timeout_ms {
+            config.subgraphs.all.timeout_ms = ms;
+        }
+        if flags.expose_query_plans {
+            config.query_plan.expose = true;
+        }
+        Ok(config)
+    }
+}
+
+/// The error for a config file that cannot be read.
+pub fn unreadable(path: &Path, err: &std::io::Error) -> Vec<ConfigError> {
+    vec![ConfigError {
+        hint: Some("pass --config with a readable YAML file".into()),
+        ..ConfigError::new(&path.display().to_string(), err.to_string())
+    }]
+}
+
+/// Parses the text of the config file at `path`: `${VAR}` expansion, then YAML. A relative
+/// `supergraph.path` is resolved against the file's directory.
+pub fn parse_text(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
+    let origin = path.display().to_string();
+    let expanded = expand::expand(text, &origin, |name| std::env::var(name).ok())?;
+    // An empty file (or only comments) is the default configuration; YAML calls it null.
+    let blank = expanded
+        .text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    let mut config: Config = if blank {
+        Config::default()
+    } else {
+        serde_yaml_ng::from_str(&expanded.text)
+            .map_err(|e| vec![ConfigError::from_yaml(&origin, &e, &expanded)])?
+    };
+    if let (Some(file), Some(dir)) = (&config.supergraph.path, path.parent())
+        && file.is_relative()
+    {
+        config.supergraph.path = Some(dir.join(file));
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        parse_text(text, Path::new("conf/weft.yaml")).map_err(|errs| {
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    #[test]
+    fn defaults_and_a_full_file() {
+        assert_eq!(parse("# nothing\n").unwrap(), Config::default());
+        let c = parse(
+            "supergraph:\n  path: sg.graphql\nlisten: 0.0.0.0:4100\nsubgraphs:\n  all:\n    timeout_ms: 100\n  products:\n    url: http://p:4002/graphql\ncsrf:\n  required_headers: [X-Mine]\nlimits:\n  max_depth: 3\nlog:\n  format: json\n  level: debug\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.supergraph.path.as_deref(),
+            Some(Path::new("conf/sg.graphql"))
+        );
+        assert_eq!(c.listen.port(), 4100);
+        assert_eq!(c.subgraphs.all.timeout_ms.get(), 100);
+        assert_eq!(
+            c.subgraphs.url_for("products"),
+            Some("http://p:4002/graphql")
+        );
+        assert_eq!(c.csrf.required_headers, ["x-mine"]);
+        assert!(c.csrf.enabled && c.introspection);
+    }
+
+    #[test]
+    fn unknown_keys_are_located_with_the_valid_keys() {
+        let err =
+            parse("listen: 127.0.0.1:1\ncsrf:\n  enabled: true\n  enable: false\n").unwrap_err();
+        assert!(
+            err.starts_with("conf/weft.yaml:4:3: unknown key `enable` at `csrf`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("hint: valid keys at `csrf`: enabled, required_headers"),
+            "{err}"
+        );
+        let err = parse("introspection: true\nlisten_on: x\n").unwrap_err();
+        assert!(
+            err.starts_with("conf/weft.yaml:2:1: unknown key `listen_on` at the top level"),
+            "{err}"
+        );
+        assert!(err.contains("supergraph, listen, subgraphs"), "{err}");
+        let err = parse("subgraphs:\n  products:\n    timeout_ms: 5\n").unwrap_err();
+        assert!(
+            err.starts_with("conf/weft.yaml:3:5: unknown key `timeout_ms` at `subgraphs.products`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("valid keys at `subgraphs.products`: url"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        for (text, at) in [
+            ("listen: localhost\n", "1:9"),
+            ("subgraphs:\n  a:\n    url: ftp://x\n", "3:10"),
+            ("csrf:\n  required_headers: [ok, \"bad header\"]\n", "2:26"),
+            ("log:\n  level: verbose\n", "2:10"),
+            ("log:\n  format: xml\n", "2:11"),
+            ("limits:\n  max_depth: 0\n", "2:14"),
+            ("introspection: yes\n", "1:16"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("conf/weft.yaml:{at}: ")),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn variables_expand_before_parsing() {
+        // A variable nobody sets, so the defaults apply and the bare reference fails.
+        let name = "WEFT_TEST_CONFIG_EXPAND_PORT";
+        let c = parse(&format!(
+            "listen: 127.0.0.1:${{{name}:-4321}}\nintrospection: ${{{name}_BOOL:-false}}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.listen.port(), 4321);
+        assert!(!c.introspection);
+        let err = parse(&format!("log:\n  level: ${{{name}_UNSET}}\n")).unwrap_err();
+        assert!(
+            err.starts_with(&format!(
+                "conf/weft.yaml:2:10: environment variable `{name}_UNSET` is not set"
+            )),
+            "{err}"
+        );
+    }
+}
