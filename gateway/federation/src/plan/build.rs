@@ -296,6 +296,12 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let target_def = self.sg.type_def(target);
+        if target_def.kind == TypeKind::Object && !self.member_wherever_reachable(node, target) {
+            // Another subgraph the same (shared) field could be resolved from would never
+            // return this type: the type condition is not planned (as Hive Router does), and
+            // its fields are null.
+            return Ok(());
+        }
         let mut nodes: Vec<Node> = Vec::new();
         if target_def.kind == TypeKind::Object {
             nodes = self.graph.downcast(node, target, &mut self.cache);
@@ -1246,6 +1252,48 @@ impl<'a> Builder<'a> {
                     .join_implements
                     .iter()
                     .any(|(g, i)| *g == graph && *i == iface)
+        })
+    }
+
+    /// For a union value: whether `object` is a member of the union in every subgraph that
+    /// resolves the field the value came from and that the plan could reach from the
+    /// nearest ancestor entity (by its keys). A member only some of those subgraphs know is
+    /// not asked for in any of them.
+    fn member_wherever_reachable(&mut self, node: Node, object: TypeId) -> bool {
+        let def = self.sg.type_def(node.ty);
+        if def.kind != TypeKind::Union || def.join_members.is_empty() {
+            return true;
+        }
+        let Some(link) = self.chain.last() else {
+            return true;
+        };
+        let LinkKind::Field(f) = &link.kind else {
+            return true;
+        };
+        let Some(fid) = self.sg.field_id(link.parent.ty, &f.name) else {
+            return true;
+        };
+        let members = def.join_members.clone();
+        let chain = self.chain.clone();
+        let graphs: Vec<SubgraphId> = self.graph.resolving_graphs_with(fid, self.labels).collect();
+        graphs.into_iter().all(|g| {
+            members.contains(&(g, object))
+                || (g != node.graph && !self.reachable_along_path(&chain, g))
+        })
+    }
+
+    /// Whether subgraph `g` could resolve the path in `chain`: entered by a key at some
+    /// ancestor on it, and following the fields from there.
+    fn reachable_along_path(&mut self, chain: &[Link], g: SubgraphId) -> bool {
+        (0..chain.len()).any(|start| {
+            let anchor = &chain[start];
+            let from = Node {
+                provided: 0,
+                entered: false,
+                ..anchor.parent
+            };
+            let enters = self.graph.direct_keys(from).iter().any(|(k, _)| *k == g);
+            enters && self.replay(&chain[start..], anchor.parent.ty, g).is_some()
         })
     }
 
