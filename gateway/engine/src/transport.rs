@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use reqwest::header::{HeaderName, HeaderValue};
 use serde::Serialize;
 
 /// A GraphQL request as sent to a subgraph.
@@ -43,6 +44,13 @@ pub enum FetchError {
     Encode(serde_json::Error),
 }
 
+impl FetchError {
+    /// Whether the request (or reading its answer) ran out of time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, FetchError::Transport(e) if e.is_timeout())
+    }
+}
+
 /// A pooled HTTP client for subgraph requests (cheap to clone; clones share the pool).
 #[derive(Debug, Clone)]
 pub struct SubgraphClient {
@@ -65,10 +73,24 @@ impl SubgraphClient {
         url: &str,
         request: &GraphQLRequest<'_>,
     ) -> Result<SubgraphResponse, FetchError> {
+        self.post_with_headers(url, request, &[]).await
+    }
+
+    /// Like [`SubgraphClient::post`], with extra request headers (a name may repeat). The
+    /// caller keeps `content-type`, `accept` and other transport headers out of `headers`:
+    /// the client sets those itself.
+    pub async fn post_with_headers(
+        &self,
+        url: &str,
+        request: &GraphQLRequest<'_>,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<SubgraphResponse, FetchError> {
         let body = serde_json::to_vec(request).map_err(FetchError::Encode)?;
-        let response = self
-            .http
-            .post(url)
+        let mut builder = self.http.post(url);
+        for (name, value) in headers {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        let response = builder
             .header("content-type", "application/json")
             .header(
                 "accept",

@@ -55,6 +55,15 @@ impl Stack {
 
     /// Like [`Stack::with`], with extra `weft serve` arguments.
     fn with_args(subgraphs: Vec<Running>, broken: &[&str], args: &[&str]) -> Stack {
+        let overrides: Vec<(&str, String)> = broken
+            .iter()
+            .map(|b| (*b, "http://127.0.0.1:9/graphql".to_owned()))
+            .collect();
+        Self::with_urls(subgraphs, &overrides, args)
+    }
+
+    /// A stack whose supergraph routes some subgraphs to other URLs.
+    fn with_urls(subgraphs: Vec<Running>, urls: &[(&str, String)], args: &[&str]) -> Stack {
         let sdl = |name: &str| match name {
             "accounts" => Accounts::sdl(),
             "products" => Products::sdl(),
@@ -65,11 +74,10 @@ impl Stack {
             .iter()
             .map(|s| SubgraphInput {
                 name: s.name.to_owned(),
-                url: if broken.contains(&s.name) {
-                    "http://127.0.0.1:9/graphql".to_owned()
-                } else {
-                    s.url()
-                },
+                url: urls
+                    .iter()
+                    .find(|(name, _)| *name == s.name)
+                    .map_or_else(|| s.url(), |(_, url)| url.clone()),
                 sdl: sdl(s.name),
                 source: s.name.to_owned(),
             })
@@ -333,4 +341,77 @@ async fn query_plans_are_shown_on_request_only_when_enabled() {
         body["extensions"]["queryPlan"]["text"].is_string(),
         "{body}"
     );
+}
+
+/// A stand-in for the inventory subgraph that answers too late, or with garbage.
+async fn misbehaving_subgraph(mode: &'static str) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/graphql",
+        post(move || async move {
+            match mode {
+                "slow" => {
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    "{}".to_owned()
+                }
+                _ => "<html>this is not GraphQL</html>".to_owned(),
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/graphql")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_or_garbled_subgraph_yields_partial_data_and_a_precise_error() {
+    for mode in ["slow", "garbage"] {
+        let subgraphs = vec![
+            subgraph::<Accounts>().await,
+            subgraph::<Products>().await,
+            subgraph::<Inventory>().await,
+            subgraph::<Reviews>().await,
+        ];
+        let url = misbehaving_subgraph(mode).await;
+        let stack = Stack::with_urls(
+            subgraphs,
+            &[("inventory", url)],
+            &["--subgraph-timeout-ms", "500"],
+        );
+        let started = std::time::Instant::now();
+        let body = stack
+            .query("{ topProducts(first: 2) { name inStock } }")
+            .await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(4),
+            "{mode}: the gateway waited for the slow subgraph"
+        );
+        // The fields products owns survive; inventory's are null, with one error naming it.
+        assert_eq!(
+            body["data"]["topProducts"][1]["name"],
+            json!(demo_product(2).name),
+            "{mode}: {body}"
+        );
+        assert!(
+            body["data"]["topProducts"][1]["inStock"].is_null(),
+            "{mode}: {body}"
+        );
+        let errors = body["errors"].as_array().expect("errors");
+        assert!(
+            errors
+                .iter()
+                .all(|e| e["extensions"]["serviceName"] == "inventory"),
+            "{mode}: {body}"
+        );
+        let message = errors[0]["message"].as_str().unwrap_or_default();
+        let why = if mode == "slow" {
+            "did not answer in time"
+        } else {
+            "not JSON"
+        };
+        assert!(message.contains(why), "{mode}: {body}");
+    }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use tokio::net::TcpListener;
@@ -43,11 +44,13 @@ pub async fn open<S: Subgraph>(database: Option<&str>) -> Result<Db, DbError> {
     Ok(db)
 }
 
-/// The GraphQL requests a subgraph received (bodies kept only when asked for: tests).
+/// The GraphQL requests a subgraph received (bodies and headers kept only when asked for:
+/// tests).
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog {
     count: Arc<AtomicU64>,
     bodies: Option<Arc<Mutex<Vec<serde_json::Value>>>>,
+    headers: Option<Arc<Mutex<Vec<HeaderMap>>>>,
 }
 
 impl RequestLog {
@@ -61,6 +64,15 @@ impl RequestLog {
         self.bodies
             .as_ref()
             .and_then(|b| b.lock().ok().map(|v| v.clone()))
+            .unwrap_or_default()
+    }
+
+    /// The request headers of every `POST /graphql`, in arrival order (empty unless
+    /// recording).
+    pub fn headers(&self) -> Vec<HeaderMap> {
+        self.headers
+            .as_ref()
+            .and_then(|h| h.lock().ok().map(|v| v.clone()))
             .unwrap_or_default()
     }
 }
@@ -104,7 +116,8 @@ pub fn spawn<S: Subgraph>(listener: TcpListener, db: Db) -> std::io::Result<Runn
     spawn_with::<S>(listener, db, false)
 }
 
-/// Like [`spawn`]; with `record`, every request body is kept in [`Running::requests`].
+/// Like [`spawn`]; with `record`, every request's body and headers are kept in
+/// [`Running::requests`].
 pub fn spawn_with<S: Subgraph>(
     listener: TcpListener,
     db: Db,
@@ -115,6 +128,7 @@ pub fn spawn_with<S: Subgraph>(
     let requests = RequestLog {
         count: Arc::new(AtomicU64::new(0)),
         bodies: record.then(|| Arc::new(Mutex::new(Vec::new()))),
+        headers: record.then(|| Arc::new(Mutex::new(Vec::new()))),
     };
     let app = S::router(db.clone()).layer(axum::middleware::from_fn_with_state(
         requests.clone(),
@@ -138,12 +152,15 @@ pub fn spawn_with<S: Subgraph>(
     })
 }
 
-/// Counts `POST /graphql` requests and, when recording, keeps their JSON bodies.
+/// Counts `POST /graphql` requests and, when recording, keeps their headers and JSON bodies.
 async fn record_request(State(log): State<RequestLog>, request: Request, next: Next) -> Response {
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
     }
     log.count.fetch_add(1, Ordering::Relaxed);
+    if let Some(Ok(mut list)) = log.headers.as_ref().map(|h| h.lock()) {
+        list.push(request.headers().clone());
+    }
     let Some(bodies) = &log.bodies else {
         return next.run(request).await;
     };

@@ -140,6 +140,7 @@ mod tests {
             max_depth: NonZeroU32::new(depth),
             max_aliases: NonZeroU32::new(aliases),
             max_root_fields: NonZeroU32::new(root),
+            ..Limits::default()
         }
     }
 

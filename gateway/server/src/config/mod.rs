@@ -9,6 +9,7 @@ mod expand;
 pub mod limits;
 pub mod log;
 pub mod model;
+pub mod persisted;
 pub mod reload;
 pub mod schema;
 pub mod watch;
@@ -66,7 +67,43 @@ impl Sources {
         if flags.expose_query_plans {
             config.query_plan.expose = true;
         }
+        check_and_read(&mut config)?;
         Ok(config)
+    }
+}
+
+/// Checks across keys, and reads the files the configuration names (the safelist).
+fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let cors = &config.cors;
+    if cors.allow_credentials && cors.allow_origins.iter().any(|o| o == "*") {
+        errors.push(ConfigError {
+            hint: Some("list the origins allowed to send credentials".into()),
+            ..ConfigError::new(
+                "cors",
+                "`allow_credentials: true` cannot be used with `allow_origins: [\"*\"]`",
+            )
+        });
+    }
+    let pd = &mut config.persisted_documents;
+    match &pd.safelist {
+        Some(path) => match persisted::load(path) {
+            Ok(list) => pd.documents = Some(std::sync::Arc::new(list)),
+            Err(e) => errors.push(ConfigError {
+                hint: Some("`persisted_documents.safelist` names this file".into()),
+                ..ConfigError::new(&path.display().to_string(), e)
+            }),
+        },
+        None if pd.require => errors.push(ConfigError {
+            hint: Some("set `persisted_documents.safelist` to a manifest file".into()),
+            ..ConfigError::new("persisted_documents", "`require: true` needs a `safelist`")
+        }),
+        None => {}
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
     }
 }
 
@@ -98,6 +135,11 @@ pub fn parse_text(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         && file.is_relative()
     {
         config.supergraph.path = Some(dir.join(file));
+    }
+    if let (Some(file), Some(dir)) = (&config.persisted_documents.safelist, path.parent())
+        && file.is_relative()
+    {
+        config.persisted_documents.safelist = Some(dir.join(file));
     }
     Ok(config)
 }

@@ -2,12 +2,13 @@
 //! environment overrides and the docs' key list are derived. A test walks the schema and feeds
 //! every key back to the parser, so the two cannot drift.
 
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,13 @@ pub struct Config {
     pub csrf: CsrfConfig,
     pub introspection: bool,
     pub limits: Limits,
+    pub batching: BatchingConfig,
+    pub compression: CompressionConfig,
+    pub cors: CorsConfig,
+    pub apq: ApqConfig,
+    pub persisted_documents: PersistedDocumentsConfig,
     pub log: LogConfig,
+    pub headers: crate::serve::headers::HeaderRules,
 }
 
 impl Default for Config {
@@ -38,7 +45,13 @@ impl Default for Config {
             csrf: CsrfConfig::default(),
             introspection: true,
             limits: Limits::default(),
+            batching: BatchingConfig::default(),
+            compression: CompressionConfig::default(),
+            cors: CorsConfig::default(),
+            apq: ApqConfig::default(),
+            persisted_documents: PersistedDocumentsConfig::default(),
             log: LogConfig::default(),
+            headers: crate::serve::headers::HeaderRules::default(),
         }
     }
 }
@@ -156,12 +169,142 @@ impl Default for CsrfConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub max_depth: Option<NonZeroU32>,
     pub max_aliases: Option<NonZeroU32>,
     pub max_root_fields: Option<NonZeroU32>,
+    /// The largest request body read, in bytes; over it: 413.
+    pub max_body_bytes: NonZeroU64,
+    /// The most bytes of request headers (names and values) accepted; over it: 431.
+    pub max_header_bytes: NonZeroU64,
+}
+
+const fn nonzero64(n: u64) -> NonZeroU64 {
+    match NonZeroU64::new(n) {
+        Some(n) => n,
+        None => NonZeroU64::MIN,
+    }
+}
+
+const fn nonzero32(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => NonZeroU32::MIN,
+    }
+}
+
+/// 2 MiB, axum's default body limit.
+pub const DEFAULT_MAX_BODY_BYTES: NonZeroU64 = nonzero64(2 * 1024 * 1024);
+pub const DEFAULT_MAX_HEADER_BYTES: NonZeroU64 = nonzero64(32 * 1024);
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: None,
+            max_aliases: None,
+            max_root_fields: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+        }
+    }
+}
+
+/// Several operations in one POST, as a JSON array (docs/http.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchingConfig {
+    pub enabled: bool,
+    pub max_size: NonZeroU32,
+}
+
+impl Default for BatchingConfig {
+    fn default() -> BatchingConfig {
+        BatchingConfig {
+            enabled: false,
+            max_size: nonzero32(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompressionConfig {
+    pub enabled: bool,
+}
+
+impl Default for CompressionConfig {
+    fn default() -> CompressionConfig {
+        CompressionConfig { enabled: true }
+    }
+}
+
+/// The default `cors.allow_headers`.
+pub const CORS_ALLOW_HEADERS: &[&str] = &[
+    "content-type",
+    "apollo-require-preflight",
+    "weft-query-plan",
+    "authorization",
+];
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsConfig {
+    /// Origins (`https://app.example.com`) or `*`; empty: no CORS headers at all.
+    #[serde(deserialize_with = "origins")]
+    pub allow_origins: Vec<String>,
+    pub allow_credentials: bool,
+    #[serde(deserialize_with = "header_names")]
+    pub allow_headers: Vec<String>,
+    pub max_age_secs: Option<NonZeroU64>,
+}
+
+impl Default for CorsConfig {
+    fn default() -> CorsConfig {
+        CorsConfig {
+            allow_origins: Vec::new(),
+            allow_credentials: false,
+            allow_headers: CORS_ALLOW_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+            max_age_secs: None,
+        }
+    }
+}
+
+/// Automatic persisted queries (docs/http.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApqConfig {
+    pub enabled: bool,
+    /// How many documents the in-memory store keeps (least recently used go first).
+    pub cache_size: NonZeroU64,
+}
+
+impl Default for ApqConfig {
+    fn default() -> ApqConfig {
+        ApqConfig {
+            enabled: true,
+            cache_size: nonzero64(512),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersistedDocumentsConfig {
+    /// The manifest file; relative to the config file when it comes from the file.
+    pub safelist: Option<PathBuf>,
+    pub require: bool,
+    /// The manifest's documents, read by [`super::Sources::load_text`].
+    #[serde(skip)]
+    pub documents: Option<Arc<Safelist>>,
+}
+
+/// A persisted-document manifest: documents by id (sha256 hex), and their bodies.
+#[derive(Debug, Default, PartialEq)]
+pub struct Safelist {
+    pub by_id: HashMap<String, Arc<str>>,
+    pub bodies: HashSet<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -290,6 +433,45 @@ fn header_names<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error
         .collect())
 }
 
+/// A CORS origin: `*`, or `scheme://host[:port]` with nothing after (lower-cased).
+pub fn parse_origin(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v == "*" {
+        return Ok(v.to_owned());
+    }
+    let lower = v.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => Ok(lower),
+        _ => Err(format!(
+            "`{v}` is not an origin (`https://app.example.com`, `http://localhost:3000`, or `*`)"
+        )),
+    }
+}
+
+fn origins<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct Origin(String);
+    impl<'de> Deserialize<'de> for Origin {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Origin, D::Error> {
+            parse_with(d, parse_origin).map(Origin)
+        }
+    }
+    Ok(Vec::<Origin>::deserialize(d)?
+        .into_iter()
+        .map(|o| o.0)
+        .collect())
+}
+
+fn parse_origins(v: &str) -> Result<Vec<String>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(parse_origin)
+        .collect()
+}
+
 /// A comma-separated list, for environment variables.
 fn parse_headers(v: &str) -> Result<Vec<String>, String> {
     v.split(',')
@@ -322,6 +504,8 @@ pub enum Type {
     Integer,
     Strings,
     Enum(&'static [&'static str]),
+    /// A list of header rules (docs/headers.md).
+    HeaderRules,
 }
 
 /// Sets a key from an environment variable's value.
@@ -356,9 +540,29 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("csrf", "CSRF prevention (docs/http.md)."),
     (
         "limits",
-        "Operation limits, checked before planning; absent means no limit.",
+        "Request limits: operation limits (checked before planning; absent means no limit) \
+         and HTTP sizes.",
+    ),
+    (
+        "batching",
+        "Several operations in one POST, as a JSON array.",
+    ),
+    ("compression", "Response compression (gzip, br)."),
+    ("cors", "Cross-origin requests from browsers (CORS)."),
+    ("apq", "Automatic persisted queries (Apollo's APQ)."),
+    (
+        "persisted_documents",
+        "A safelist of persisted documents (trusted documents).",
     ),
     ("log", "Logging to stderr."),
+    (
+        "headers",
+        "Which client request headers reach which subgraph (docs/headers.md).",
+    ),
+    (
+        "headers.subgraphs",
+        "Header rules per subgraph name, applied after `headers.all`.",
+    ),
 ];
 
 pub const KEYS: &[Key] = &[
@@ -492,6 +696,162 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        path: "limits.max_body_bytes",
+        ty: Type::Integer,
+        default: Some("2097152"),
+        example: "65536",
+        doc: "The largest request body, in bytes (2 MiB by default). Over it: 413 with \
+              `PAYLOAD_TOO_LARGE`.",
+        env: Some(|c, v| {
+            c.limits.max_body_bytes = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_header_bytes",
+        ty: Type::Integer,
+        default: Some("32768"),
+        example: "8192",
+        doc: "The most bytes of request headers (names and values together). Over it: 431 \
+              with `REQUEST_HEADER_FIELDS_TOO_LARGE`.",
+        env: Some(|c, v| {
+            c.limits.max_header_bytes = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "batching.enabled",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Accept a JSON array of requests in one POST and answer an array of results, in \
+              order. Off: an array gets 400 `BATCHING_NOT_ENABLED`.",
+        env: Some(|c, v| {
+            c.batching.enabled = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "batching.max_size",
+        ty: Type::Integer,
+        default: Some("10"),
+        example: "20",
+        doc: "The most requests in one batch. Over it: 400 `BATCH_LIMIT_EXCEEDED`.",
+        env: Some(|c, v| {
+            c.batching.max_size = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "compression.enabled",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Compress responses (gzip or br, as `Accept-Encoding` asks) of 1 KiB or more.",
+        env: Some(|c, v| {
+            c.compression.enabled = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "cors.allow_origins",
+        ty: Type::Strings,
+        default: Some("[]"),
+        example: "[\"https://app.example.com\"]",
+        doc: "Origins allowed to call the gateway from a browser (`scheme://host[:port]`, or \
+              `*` for any). Empty: no CORS headers (same-origin only). In the environment: \
+              comma-separated.",
+        env: Some(|c, v| {
+            c.cors.allow_origins = parse_origins(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "cors.allow_credentials",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Send `Access-Control-Allow-Credentials: true` (cookies); not with `*`.",
+        env: Some(|c, v| {
+            c.cors.allow_credentials = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "cors.allow_headers",
+        ty: Type::Strings,
+        default: Some(
+            "[\"content-type\", \"apollo-require-preflight\", \"weft-query-plan\", \"authorization\"]",
+        ),
+        example: "[\"content-type\", \"x-my-client\"]",
+        doc: "Request headers a browser may send cross-origin (answered to preflights). In the \
+              environment: comma-separated.",
+        env: Some(|c, v| {
+            c.cors.allow_headers = parse_headers(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "cors.max_age_secs",
+        ty: Type::Integer,
+        default: None,
+        example: "600",
+        doc: "How long a browser may cache a preflight's answer (`Access-Control-Max-Age`). \
+              Absent: the browser's default.",
+        env: Some(|c, v| {
+            c.cors.max_age_secs = Some(parse_nonzero(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "apq.enabled",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Automatic persisted queries: register a document by its sha256, then send only \
+              the hash. Off: hash-only requests get `PERSISTED_QUERY_NOT_SUPPORTED`.",
+        env: Some(|c, v| {
+            c.apq.enabled = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "apq.cache_size",
+        ty: Type::Integer,
+        default: Some("512"),
+        example: "10000",
+        doc: "How many registered documents the in-memory store keeps (least recently used \
+              leave first).",
+        env: Some(|c, v| {
+            c.apq.cache_size = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "persisted_documents.safelist",
+        ty: Type::String,
+        default: None,
+        example: "\"persisted-documents.json\"",
+        doc: "A manifest of documents, relative to this file: `{ \"<sha256>\": \"query\" }` or \
+              Apollo's persisted query manifest. Its ids can be sent instead of the query.",
+        env: Some(|c, v| {
+            c.persisted_documents.safelist = Some(PathBuf::from(v));
+            Ok(())
+        }),
+    },
+    Key {
+        path: "persisted_documents.require",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Run only the safelist's documents (by id, or by exact body). Others: 400 \
+              `PERSISTED_QUERY_NOT_IN_LIST`.",
+        env: Some(|c, v| {
+            c.persisted_documents.require = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
         path: "log.format",
         ty: Type::Enum(&["pretty", "json"]),
         default: Some("\"pretty\""),
@@ -514,6 +874,24 @@ pub const KEYS: &[Key] = &[
             c.log.level = Some(parse_level(v)?);
             Ok(())
         }),
+    },
+    Key {
+        path: "headers.all",
+        ty: Type::HeaderRules,
+        default: Some("[]"),
+        example: "[{\"propagate\": {\"named\": \"x-tenant\"}}]",
+        doc: "Header rules for every subgraph: `propagate` (`named` or `prefix`), `rename` \
+              (`from`, `to`), `insert` (`name`, `value`), `remove` (`name`). Hop-by-hop headers \
+              are never sent; `traceparent`/`tracestate` always are.",
+        env: None,
+    },
+    Key {
+        path: "headers.subgraphs.<name>",
+        ty: Type::HeaderRules,
+        default: None,
+        example: "[{\"insert\": {\"name\": \"x-from\", \"value\": \"weft\"}}]",
+        doc: "Header rules for the subgraph with this name, applied after `headers.all`.",
+        env: None,
     },
 ];
 

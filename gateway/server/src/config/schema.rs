@@ -73,6 +73,25 @@ fn leaf(key: &Key) -> Value {
         Type::Integer => json!({ "type": "integer", "minimum": 1 }),
         Type::Strings => json!({ "type": "array", "items": { "type": "string" } }),
         Type::Enum(values) => json!({ "type": "string", "enum": values }),
+        Type::HeaderRules => json!({
+            "type": "array",
+            "items": {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": {
+                    "propagate": { "type": "object", "properties": {
+                        "named": { "type": "string" }, "prefix": { "type": "string" } } },
+                    "rename": { "type": "object", "required": ["from", "to"], "properties": {
+                        "from": { "type": "string" }, "to": { "type": "string" } } },
+                    "insert": { "type": "object", "required": ["name", "value"], "properties": {
+                        "name": { "type": "string" }, "value": { "type": "string" } } },
+                    "remove": { "type": "object", "required": ["name"], "properties": {
+                        "name": { "type": "string" } } }
+                },
+                "additionalProperties": false
+            }
+        }),
     };
     let env = if key.path.contains("<name>") {
         format!("{} (the name upper-cased)", env_name(key.path))
@@ -164,6 +183,19 @@ mod tests {
         assert!(config.limits.max_root_fields.is_some());
         assert_ne!(config.log.format, defaults.log.format);
         assert_ne!(config.log.level, defaults.log.level);
+        assert_ne!(config.limits, defaults.limits);
+        assert_ne!(config.batching, defaults.batching);
+        assert_ne!(config.compression, defaults.compression);
+        assert_ne!(config.cors.allow_origins, defaults.cors.allow_origins);
+        assert_ne!(
+            config.cors.allow_credentials,
+            defaults.cors.allow_credentials
+        );
+        assert_ne!(config.cors.allow_headers, defaults.cors.allow_headers);
+        assert!(config.cors.max_age_secs.is_some());
+        assert_ne!(config.apq, defaults.apq);
+        assert!(config.persisted_documents.safelist.is_some());
+        assert!(config.persisted_documents.require);
         assert_eq!(config.subgraphs.all.timeout_ms.get(), 5000);
         assert!(config.subgraphs.url_for("products").is_some());
     }

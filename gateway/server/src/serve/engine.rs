@@ -2,39 +2,59 @@
 //! client's response.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
+use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use weft_engine::SubgraphClient;
 use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
 use super::exec::Executor;
+use super::headers::HeaderRules;
+use super::metrics::Metrics;
 use super::shape::shape;
 
 pub struct Engine {
     executor: Executor,
+    metrics: Arc<Metrics>,
 }
 
 impl Engine {
-    pub fn new(urls: HashMap<String, String>, timeout: Duration) -> Result<Engine, String> {
+    /// An engine sending subgraph requests with `timeout`, recording them in `metrics` (shared
+    /// by every runtime of the process), with the request headers `rules` give each subgraph.
+    pub fn build(
+        urls: HashMap<String, String>,
+        timeout: Duration,
+        metrics: Arc<Metrics>,
+        rules: HeaderRules,
+    ) -> Result<Engine, String> {
         let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
         Ok(Engine {
-            executor: Executor::new(client, urls),
+            executor: Executor::new(client, urls, metrics.clone(), rules),
+            metrics,
         })
     }
 
-    /// Executes `plan` and shapes the result: `(data, errors)`.
-    pub async fn run(
+    /// The metrics this engine records into (the process's registry).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Executes `plan` for a client request with headers `headers` and shapes the result:
+    /// `(data, errors)`.
+    pub async fn execute(
         &self,
         plan: &QueryPlan,
         operation: &Operation,
         variables: &Map<String, Value>,
         api: &Valid<Schema>,
+        headers: &HeaderMap,
     ) -> (Value, Vec<Value>) {
-        let output = self.executor.execute(plan, variables).await;
+        let output = self.executor.execute(plan, variables, headers).await;
         let mut errors = output.errors;
         let data = shape(operation, &output.data, variables, api, &mut errors);
         (data, errors)

@@ -3,13 +3,21 @@
 //! one `_entities` request, and merge each result into every object that needed it. One task
 //! owns the response data; parallel fetches are sent together and merged one at a time.
 //! A failed fetch leaves only its own fields missing, with an error naming the subgraph.
+//! Each subgraph request carries the headers the rules give it (`headers.rs`) and is timed and
+//! counted in the metrics (`metrics.rs`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
+use axum::http::HeaderMap;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
 use weft_engine::{FetchError, GraphQLRequest, SubgraphClient};
 use weft_federation::plan::model::{FetchNode, LIST, PlanNode, QueryPlan, Rewrite, Selection};
+
+use super::headers::{self, HeaderRules};
+use super::metrics::{FetchErrorKind, Metrics};
 
 /// A step of a concrete response path.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +44,16 @@ pub struct Output {
 pub struct Executor {
     client: SubgraphClient,
     urls: HashMap<String, String>,
+    metrics: Arc<Metrics>,
+    rules: HeaderRules,
+}
+
+/// What one execution shares across its fetches.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    variables: &'a Map<String, Value>,
+    /// The client's request headers, from which each subgraph's are computed.
+    headers: &'a HeaderMap,
 }
 
 /// A fetch ready to send: its request and where results go.
@@ -51,17 +69,34 @@ struct Ready<'p> {
 }
 
 impl Executor {
-    pub fn new(client: SubgraphClient, urls: HashMap<String, String>) -> Executor {
-        Executor { client, urls }
+    pub fn new(
+        client: SubgraphClient,
+        urls: HashMap<String, String>,
+        metrics: Arc<Metrics>,
+        rules: HeaderRules,
+    ) -> Executor {
+        Executor {
+            client,
+            urls,
+            metrics,
+            rules,
+        }
     }
 
-    pub async fn execute(&self, plan: &QueryPlan, variables: &Map<String, Value>) -> Output {
+    /// Runs `plan` for a client request with `variables` and request headers `headers`.
+    pub async fn execute(
+        &self,
+        plan: &QueryPlan,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+    ) -> Output {
         let mut out = Output {
             data: Value::Object(Map::new()),
             errors: Vec::new(),
         };
         if let Some(node) = &plan.node {
-            self.run(node, variables, &mut out).await;
+            let request = Request { variables, headers };
+            self.run(node, request, &mut out).await;
         }
         out
     }
@@ -69,14 +104,15 @@ impl Executor {
     fn run<'a>(
         &'a self,
         node: &'a PlanNode,
-        variables: &'a Map<String, Value>,
+        request: Request<'a>,
         out: &'a mut Output,
     ) -> BoxFuture<'a, ()> {
+        let variables = request.variables;
         Box::pin(async move {
             match node {
                 PlanNode::Sequence { nodes } => {
                     for n in nodes {
-                        self.run(n, variables, out).await;
+                        self.run(n, request, out).await;
                     }
                 }
                 PlanNode::Parallel { nodes } => {
@@ -91,12 +127,13 @@ impl Executor {
                             None => nested.push(n),
                         }
                     }
-                    let responses = join_all(ready.iter().map(|r| self.send(r))).await;
+                    let responses =
+                        join_all(ready.iter().map(|r| self.send(r, request.headers))).await;
                     for (r, response) in ready.iter().zip(responses) {
                         self.merge(r, response, out);
                     }
                     for n in nested {
-                        self.run(n, variables, out).await;
+                        self.run(n, request, out).await;
                     }
                 }
                 PlanNode::Condition {
@@ -110,14 +147,14 @@ impl Executor {
                         .unwrap_or(false);
                     let branch = if on { if_clause } else { else_clause };
                     if let Some(n) = branch {
-                        self.run(n, variables, out).await;
+                        self.run(n, request, out).await;
                     }
                 }
                 PlanNode::Fetch(_) | PlanNode::Flatten(_) => {
                     if let Some((fetch, path)) = leaf(node)
                         && let Some(r) = self.prepare(fetch, path, variables, &out.data)
                     {
-                        let response = self.send(&r).await;
+                        let response = self.send(&r, request.headers).await;
                         self.merge(&r, response, out);
                     }
                 }
@@ -194,9 +231,11 @@ impl Executor {
         })
     }
 
-    async fn send(&self, r: &Ready<'_>) -> Result<Value, String> {
-        let Some(url) = self.urls.get(&r.fetch.subgraph) else {
-            return Err(format!("no URL for subgraph `{}`", r.fetch.subgraph));
+    /// Sends one fetch with the headers the rules give its subgraph; times and counts it.
+    async fn send(&self, r: &Ready<'_>, client_headers: &HeaderMap) -> Result<Value, String> {
+        let subgraph = &r.fetch.subgraph;
+        let Some(url) = self.urls.get(subgraph) else {
+            return Err(format!("no URL for subgraph `{subgraph}`"));
         };
         let variables = Value::Object(r.variables.clone());
         let request = GraphQLRequest {
@@ -204,11 +243,37 @@ impl Executor {
             operation_name: None,
             variables: Some(&variables),
         };
-        let response = self.client.post(url, &request).await.map_err(|e| match e {
-            FetchError::Status { status, .. } => format!("the subgraph answered HTTP {status}"),
-            other => other.to_string(),
-        })?;
-        response.json().map_err(|e| e.to_string())
+        let headers = headers::outgoing(&self.rules, subgraph, client_headers);
+        let started = Instant::now();
+        let answer = self
+            .client
+            .post_with_headers(url, &request, &headers)
+            .await
+            .and_then(|response| response.json());
+        self.metrics.record_fetch(subgraph, started.elapsed());
+        answer.map_err(|e| {
+            let kind = match &e {
+                _ if e.is_timeout() => FetchErrorKind::Timeout,
+                FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
+                FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
+            };
+            self.metrics.record_fetch_error(subgraph, kind);
+            match e {
+                FetchError::Status { status, .. } => {
+                    format!("the subgraph answered HTTP {status}")
+                }
+                timeout if timeout.is_timeout() => "the subgraph did not answer in time".to_owned(),
+                other => other.to_string(),
+            }
+        })
+    }
+
+    /// A subgraph answer the gateway cannot use: an error for the client, and a count.
+    fn unusable(&self, r: &Ready<'_>, why: &str, out: &mut Output) {
+        self.metrics
+            .record_fetch_error(&r.fetch.subgraph, FetchErrorKind::Invalid);
+        out.errors
+            .push(fetch_error(&r.fetch.subgraph, why, &r.error_path));
     }
 
     fn merge(&self, r: &Ready<'_>, response: Result<Value, String>, out: &mut Output) {
@@ -227,11 +292,7 @@ impl Executor {
         }
         let Some(data) = body.get("data").filter(|d| !d.is_null()) else {
             if body.get("errors").is_none() {
-                out.errors.push(fetch_error(
-                    service,
-                    "the response has no data",
-                    &r.error_path,
-                ));
+                self.unusable(r, "the response has no data", out);
             }
             return;
         };
@@ -243,23 +304,16 @@ impl Executor {
         }
         let entities = data.get("_entities").and_then(Value::as_array);
         let Some(entities) = entities else {
-            out.errors.push(fetch_error(
-                service,
-                "the response has no `_entities`",
-                &r.error_path,
-            ));
+            self.unusable(r, "the response has no `_entities`", out);
             return;
         };
         if entities.len() != r.slots.len() {
-            out.errors.push(fetch_error(
-                service,
-                &format!(
-                    "`_entities` returned {} results for {} representations",
-                    entities.len(),
-                    r.slots.len()
-                ),
-                &r.error_path,
-            ));
+            let why = format!(
+                "`_entities` returned {} results for {} representations",
+                entities.len(),
+                r.slots.len()
+            );
+            self.unusable(r, &why, out);
         }
         for (entity, paths) in entities.iter().zip(&r.slots) {
             let mut entity = entity.clone();

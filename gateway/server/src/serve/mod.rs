@@ -2,7 +2,13 @@
 //! GraphQL at `/graphql` (POST, and GET for queries), `GET /health` once the schema is loaded.
 //! The supergraph and config files are watched and reloaded (`crate::config::reload`).
 
+pub(crate) mod headers;
+pub(crate) mod health;
+pub(crate) mod metrics;
+
+mod apq;
 pub(crate) mod csrf;
+mod edge;
 mod engine;
 mod exec;
 mod pipeline;
@@ -17,12 +23,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
+use futures::StreamExt;
+use serde_json::{Value, json};
 use weft_federation::Supergraph;
 
 use crate::config::reload::Reloader;
@@ -118,7 +126,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let live = match SchemaRuntime::new(supergraph.clone(), config.clone()) {
+        let metrics = Arc::new(metrics::Metrics::new());
+        let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
             Ok(s) => Arc::new(Live::new(s)),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -148,9 +157,8 @@ pub fn run(args: ServeArgs) -> ExitCode {
             log,
         };
         let watching = tokio::spawn(reloader.run());
-        let server = axum::serve(listener, router(live)).with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        });
+        let server = axum::serve(listener, router(live))
+            .with_graceful_shutdown(health::shutdown_signal(std::time::Duration::ZERO));
         let result = server.await;
         watching.abort();
         match result {
@@ -172,34 +180,65 @@ pub async fn serve_on(
     let mut config = Config::default();
     // The demo is for exploring: plans are on.
     config.query_plan.expose = true;
-    let schema = SchemaRuntime::new(Arc::new(supergraph), Arc::new(config))?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let schema = SchemaRuntime::new(Arc::new(supergraph), Arc::new(config), metrics)?;
     axum::serve(listener, router(Arc::new(Live::new(schema))))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async {
+            shutdown.await;
+            health::begin_shutdown();
+        })
         .await
         .map_err(|e| e.to_string())
 }
 
-/// The gateway's HTTP routes over the runtime being served.
+/// What the routes share: the runtime being served, and the APQ store (which outlives
+/// reloads while its size stays the same).
+struct Gateway {
+    live: Arc<Live>,
+    apq: apq::ApqStore,
+}
+
+/// The gateway's HTTP routes over the runtime being served, behind the edge: header limit,
+/// CORS and response compression (`edge.rs`).
 pub fn router(live: Arc<Live>) -> Router {
-    Router::new()
+    let apq = apq::ApqStore::new(live.current().config.apq.cache_size.get());
+    let state = Arc::new(Gateway {
+        live: live.clone(),
+        apq,
+    });
+    // Metrics count every GraphQL answer (the routes above the layer); /metrics, /health
+    // and /ready are not GraphQL and are not counted.
+    let observed = Router::new()
         .route("/graphql", get(graphql).post(graphql))
         .route("/", get(graphql).post(graphql))
+        .route_layer(axum::middleware::from_fn_with_state(
+            live.clone(),
+            metrics::track,
+        ))
+        .with_state(state);
+    Router::new()
         .route("/health", get(|| async { "ok" }))
-        .with_state(live)
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics_handler))
+        .with_state(live.clone())
+        .merge(observed)
+        .layer(edge::compression())
+        .layer(axum::middleware::from_fn_with_state(live, edge::edge))
 }
 
 /// One GraphQL-over-HTTP request: the response media type from `Accept` (406 if none fits),
-/// CSRF prevention (400 `CSRF_ERROR`), the request itself (415 for other content types, 400 for
-/// malformed ones), then the pipeline. See docs/http.md.
+/// CSRF prevention (400 `CSRF_ERROR`), the body within `limits.max_body_bytes` (413), the
+/// request itself (415 for other content types, 400 for malformed ones), then persisted
+/// documents and the pipeline, once or for each request of a batch. See docs/http.md.
 async fn graphql(
-    State(live): State<Arc<Live>>,
+    State(gateway): State<Arc<Gateway>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     // This request's runtime to the end, even if a reload swaps another in meanwhile.
-    let schema = live.current();
+    let schema = gateway.live.current();
     // HEAD is a GET whose answer has no body (axum drops it): same rules, queries only.
     let method = if method == Method::HEAD {
         Method::GET
@@ -213,16 +252,21 @@ async fn graphql(
         }] });
         return respond(MediaType::Json, StatusCode::NOT_ACCEPTABLE, &body);
     };
-    let parsed = match csrf::check(&headers, &schema.config.csrf) {
-        Ok(()) => request::parse(&method, &headers, query.as_deref(), &body),
-        Err(rejection) => Parsed::Invalid(rejection),
-    };
-    let outcome = match parsed {
-        Parsed::Request(req) => {
-            let exposure =
-                pipeline::PlanExposure::from_headers(&headers, schema.config.query_plan.expose);
-            pipeline::run(&schema, &method, req, media, exposure).await
+    if let Err(rejection) = csrf::check(&headers, &schema.config.csrf) {
+        return respond(media, rejection.status, &rejection.body());
+    }
+    // GET (and HEAD) requests are in the query string; a body they may have is not read.
+    let body = if method == Method::GET {
+        Bytes::new()
+    } else {
+        match read_body(&headers, body, schema.config.limits.max_body_bytes.get()).await {
+            Ok(bytes) => bytes,
+            Err(rejection) => return respond(media, rejection.status, &rejection.body()),
         }
+    };
+    let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
+        Parsed::Request(req) => one(&gateway, &schema, &method, &headers, req, media).await,
+        Parsed::Batch(items) => batch(&gateway, &schema, &method, &headers, items, media).await,
         Parsed::Invalid(rejection) => pipeline::Outcome {
             status: rejection.status,
             body: rejection.body(),
@@ -238,11 +282,116 @@ async fn graphql(
     response
 }
 
+/// The body, up to `limit` bytes: over it (by `Content-Length` or as read), 413.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> Result<Bytes, request::Rejection> {
+    let too_large = || {
+        request::Rejection::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "The request body is over the limit of {limit} bytes (`limits.max_body_bytes`)."
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::with_capacity(declared.unwrap_or(0).min(limit) as usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            request::Rejection::new(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the request body could not be read: {e}"),
+            )
+        })?;
+        if (out.len() + chunk.len()) as u64 > limit {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(out))
+}
+
+/// One GraphQL request: persisted documents (APQ, safelist), then the pipeline.
+async fn one(
+    gateway: &Gateway,
+    schema: &SchemaRuntime,
+    method: &Method,
+    headers: &HeaderMap,
+    mut req: request::GraphQLRequest,
+    media: MediaType,
+) -> pipeline::Outcome {
+    if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, &mut req) {
+        return outcome;
+    }
+    let exposure = pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose);
+    pipeline::run(schema, method, req, media, exposure, headers).await
+}
+
+/// A batch (a JSON array body): refused unless `batching.enabled`, or when over
+/// `batching.max_size`; otherwise every request runs (concurrently) and the answer is 200
+/// with their results in order, each what it would have been alone without its status.
+async fn batch(
+    gateway: &Gateway,
+    schema: &SchemaRuntime,
+    method: &Method,
+    headers: &HeaderMap,
+    items: Vec<Result<request::GraphQLRequest, request::Rejection>>,
+    media: MediaType,
+) -> pipeline::Outcome {
+    let config = &schema.config.batching;
+    let refuse = |code: &str, message: String| pipeline::Outcome {
+        status: StatusCode::BAD_REQUEST,
+        body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+    };
+    if !config.enabled {
+        return refuse(
+            "BATCHING_NOT_ENABLED",
+            "Batched requests (a JSON array body) are not enabled on this gateway \
+             (`batching.enabled`)."
+                .to_owned(),
+        );
+    }
+    let max = config.max_size.get() as usize;
+    if items.len() > max {
+        return refuse(
+            "BATCH_LIMIT_EXCEEDED",
+            format!(
+                "The batch has {} requests, over the limit of {max} (`batching.max_size`).",
+                items.len()
+            ),
+        );
+    }
+    let results = futures::future::join_all(items.into_iter().map(|item| async move {
+        match item {
+            Ok(req) => one(gateway, schema, method, headers, req, media).await.body,
+            Err(rejection) => rejection.body(),
+        }
+    }))
+    .await;
+    pipeline::Outcome {
+        status: StatusCode::OK,
+        body: Value::Array(results),
+    }
+}
+
 /// A JSON body with `Content-Type: <media>; charset=utf-8`.
 fn respond(media: MediaType, status: StatusCode, body: &serde_json::Value) -> Response {
+    let codes = metrics::ErrorCodes::of(body);
     let body = serde_json::to_vec(body)
         .unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"serialization failed\"}]}".to_vec());
     let mut response = (status, body).into_response();
+    response.extensions_mut().insert(codes);
     if let Ok(value) = HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }

@@ -116,6 +116,7 @@ pub async fn run(
     req: GraphQLRequest,
     media: MediaType,
     exposure: PlanExposure,
+    headers: &axum::http::HeaderMap,
 ) -> Outcome {
     let Some(query) = req.query.as_deref().filter(|q| !q.trim().is_empty()) else {
         // Not a GraphQL request at all: 400 for both media types.
@@ -183,7 +184,13 @@ pub async fn run(
     }
     let (data, mut errors) = rt
         .engine
-        .run(&prepared.plan, &prepared.operation, &variables, api)
+        .execute(
+            &prepared.plan,
+            &prepared.operation,
+            &variables,
+            api,
+            headers,
+        )
         .await;
     let mut data = data;
     // Introspection is answered from the API schema.
@@ -238,8 +245,10 @@ fn prepare(
         labels.iter().cloned().collect(),
     );
     if let Some(hit) = rt.prepared.get(&key) {
+        rt.engine.metrics().plan_cache(true);
         return Ok(hit);
     }
+    rt.engine.metrics().plan_cache(false);
     let api = rt.supergraph.api_schema();
     // Syntax first (GRAPHQL_PARSE_FAILED), then everything the schema says
     // (GRAPHQL_VALIDATION_FAILED).

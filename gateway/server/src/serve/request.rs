@@ -21,7 +21,15 @@ pub struct GraphQLRequest {
 #[derive(Debug)]
 pub enum Parsed {
     Request(GraphQLRequest),
+    /// A POST body that is a non-empty JSON array: each item a request, or why it is not one.
+    Batch(Vec<Result<GraphQLRequest, Rejection>>),
     Invalid(Rejection),
+}
+
+/// A POST body: one request or a batch.
+enum Shape {
+    One(GraphQLRequest),
+    Batch(Vec<Result<GraphQLRequest, Rejection>>),
 }
 
 /// An HTTP request refused before any GraphQL processing: the status (400 or 415 whatever the
@@ -34,6 +42,14 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Rejection {
+        Rejection {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
     fn bad_request(message: impl Into<String>) -> Rejection {
         Rejection {
             status: StatusCode::BAD_REQUEST,
@@ -147,25 +163,43 @@ fn is_utf8(charset: &str) -> bool {
 /// POST bodies must be `application/json` (or `application/graphql-response+json`) in UTF-8,
 /// else 415. A body that is not a JSON object, or whose `query`, `operationName`, `variables`
 /// or `extensions` has the wrong type, is a 400 whatever the response media type. The presence
-/// of `query` is checked later (a persisted-query extension could stand for it).
+/// of `query` is checked later (a persisted-query extension could stand for it). A POST body
+/// that is a non-empty JSON array is a batch, each item checked as a body of its own.
 pub fn parse(
     method: &Method,
     headers: &HeaderMap,
     query_string: Option<&str>,
     body: &[u8],
 ) -> Parsed {
-    match parse_request(method, headers, query_string, body) {
-        Ok(req) => Parsed::Request(req),
+    match parse_shape(method, headers, query_string, body) {
+        Ok(Shape::One(req)) => Parsed::Request(req),
+        Ok(Shape::Batch(items)) => Parsed::Batch(items),
         Err(rejection) => Parsed::Invalid(rejection),
     }
 }
 
+/// One request; a batch is refused as a body that is not an object.
+#[cfg(test)]
 fn parse_request(
     method: &Method,
     headers: &HeaderMap,
     query_string: Option<&str>,
     body: &[u8],
 ) -> Result<GraphQLRequest, Rejection> {
+    match parse_shape(method, headers, query_string, body)? {
+        Shape::One(req) => Ok(req),
+        Shape::Batch(_) => Err(Rejection::bad_request(
+            "the request body must be a JSON object",
+        )),
+    }
+}
+
+fn parse_shape(
+    method: &Method,
+    headers: &HeaderMap,
+    query_string: Option<&str>,
+    body: &[u8],
+) -> Result<Shape, Rejection> {
     if method == Method::GET {
         let mut map = Map::new();
         for (k, v) in url_pairs(query_string.unwrap_or("")) {
@@ -188,7 +222,7 @@ fn parse_request(
                 _ => {}
             }
         }
-        return from_object(map);
+        return from_object(map).map(Shape::One);
     }
     let Some(content_type) = headers
         .get(header::CONTENT_TYPE)
@@ -222,7 +256,18 @@ fn parse_request(
         ));
     }
     match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => from_object(map),
+        Ok(Value::Object(map)) => from_object(map).map(Shape::One),
+        Ok(Value::Array(items)) if !items.is_empty() => Ok(Shape::Batch(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    Value::Object(map) => from_object(map),
+                    _ => Err(Rejection::bad_request(
+                        "each request of a batch must be a JSON object",
+                    )),
+                })
+                .collect(),
+        )),
         Ok(_) => Err(Rejection::bad_request(
             "the request body must be a JSON object",
         )),

@@ -43,7 +43,11 @@ pub struct SchemaRuntime {
 }
 
 impl SchemaRuntime {
-    pub fn new(supergraph: Arc<Supergraph>, config: Arc<Config>) -> Result<SchemaRuntime, String> {
+    pub fn new(
+        supergraph: Arc<Supergraph>,
+        config: Arc<Config>,
+        metrics: Arc<super::metrics::Metrics>,
+    ) -> Result<SchemaRuntime, String> {
         let names: Vec<&str> = supergraph
             .subgraphs()
             .iter()
@@ -71,7 +75,7 @@ impl SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
             graph,
-            engine: Engine::new(urls, timeout)?,
+            engine: Engine::build(urls, timeout, metrics, config.headers.clone())?,
             prepared: moka::sync::Cache::new(10_000),
             supergraph,
             config,

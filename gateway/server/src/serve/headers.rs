@@ -1,0 +1,500 @@
+//! Which client request headers reach each subgraph (docs/headers.md). The configuration's
+//! `headers:` key holds rules for `all` subgraphs and per subgraph name; a subgraph's own rules
+//! run after the `all` rules, in order, over the headers the client sent. Hop-by-hop and
+//! transport headers are never propagated. W3C trace context (`traceparent`, `tracestate`) is
+//! always forwarded when the client sent it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+/// `headers:` in weft.yaml.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeaderRules {
+    /// Rules for every subgraph, applied first.
+    pub all: Vec<HeaderRule>,
+    /// Rules for one subgraph (by its name in the supergraph), applied after `all`.
+    pub subgraphs: BTreeMap<String, Vec<HeaderRule>>,
+}
+
+/// One rule. YAML: `- propagate: { named: x-tenant }`, `- propagate: { prefix: x-acme- }`,
+/// `- rename: { from: x-user, to: x-account-user }`, `- insert: { name: x-from, value: weft }`,
+/// `- remove: { name: x-debug }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawRule")]
+pub enum HeaderRule {
+    /// Send the client's header (or headers) on.
+    Propagate(Propagate),
+    /// Send the header `from` as `to`: the one already going out if an earlier rule
+    /// propagated it, else the client's.
+    Rename { from: Name, to: Name },
+    /// Send `name: value` (replacing any `name` going out).
+    Insert { name: Name, value: Value },
+    /// Do not send `name` (undoes earlier rules; `traceparent`/`tracestate` still go out).
+    Remove { name: Name },
+}
+
+/// What `propagate` matches: one header name, or every name starting with a prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RawPropagate")]
+pub enum Propagate {
+    Named(Name),
+    Prefix(Prefix),
+}
+
+// serde_yaml_ng reads enums from YAML tags (`!propagate`) only, so each rule is read as a
+// one-key mapping and checked to have exactly one key.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    propagate: Option<Propagate>,
+    rename: Option<RawRename>,
+    insert: Option<RawInsert>,
+    remove: Option<RawRemove>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRename {
+    from: Name,
+    to: Name,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInsert {
+    name: Name,
+    value: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemove {
+    name: Name,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPropagate {
+    named: Option<Name>,
+    prefix: Option<Prefix>,
+}
+
+impl TryFrom<RawRule> for HeaderRule {
+    type Error = String;
+
+    fn try_from(raw: RawRule) -> Result<HeaderRule, String> {
+        let mut rules = Vec::new();
+        rules.extend(raw.propagate.map(HeaderRule::Propagate));
+        rules.extend(raw.rename.map(|r| HeaderRule::Rename {
+            from: r.from,
+            to: r.to,
+        }));
+        rules.extend(raw.insert.map(|r| HeaderRule::Insert {
+            name: r.name,
+            value: r.value,
+        }));
+        rules.extend(raw.remove.map(|r| HeaderRule::Remove { name: r.name }));
+        match (rules.pop(), rules.is_empty()) {
+            (Some(rule), true) => Ok(rule),
+            _ => Err(
+                "a header rule has exactly one of `propagate`, `rename`, `insert`, `remove` \
+                 (write several rules as several list items)"
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
+impl TryFrom<RawPropagate> for Propagate {
+    type Error = String;
+
+    fn try_from(raw: RawPropagate) -> Result<Propagate, String> {
+        match (raw.named, raw.prefix) {
+            (Some(name), None) => Ok(Propagate::Named(name)),
+            (None, Some(prefix)) => Ok(Propagate::Prefix(prefix)),
+            _ => Err("`propagate` takes exactly one of `named` and `prefix`".to_owned()),
+        }
+    }
+}
+
+/// A header name from the configuration: valid, lower-case, and not a hop-by-hop or transport
+/// header (those are never propagated, so naming one is a mistake worth reporting).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(pub HeaderName);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        let text = String::deserialize(d)?;
+        let name = HeaderName::from_bytes(text.trim().as_bytes())
+            .map_err(|_| de::Error::custom(format!("`{text}` is not a valid header name")))?;
+        if is_hop_by_hop(&name) {
+            return Err(de::Error::custom(format!(
+                "`{name}` is a hop-by-hop or transport header; the gateway sets it itself and \
+                 never propagates it"
+            )));
+        }
+        Ok(Name(name))
+    }
+}
+
+/// A non-empty header-name prefix, lower-case (names are compared lower-case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix(pub String);
+
+impl<'de> Deserialize<'de> for Prefix {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Prefix, D::Error> {
+        let text = String::deserialize(d)?;
+        let prefix = text.trim().to_ascii_lowercase();
+        if prefix.is_empty() || HeaderName::from_bytes(prefix.as_bytes()).is_err() {
+            return Err(de::Error::custom(format!(
+                "`{text}` is not a header-name prefix (letters, digits, `-`, no spaces)"
+            )));
+        }
+        Ok(Prefix(prefix))
+    }
+}
+
+/// A header value from the configuration. Marked sensitive: inserted values are often
+/// credentials, and a sensitive value is not printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Value(pub HeaderValue);
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Value(..)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        let text = String::deserialize(d)?;
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            de::Error::custom("not a valid header value (visible ASCII, spaces and tabs only)")
+        })?;
+        value.set_sensitive(true);
+        Ok(Value(value))
+    }
+}
+
+/// W3C Trace Context headers: forwarded to every subgraph when the client sent them.
+const TRACE_CONTEXT: [&str; 2] = ["traceparent", "tracestate"];
+
+/// Headers that describe one connection or one message body, not the request: never
+/// propagated, whatever the rules say (RFC 9110 §7.6.1, plus those the gateway sets itself).
+const HOP_BY_HOP: [&str; 12] = [
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "content-type",
+    "accept",
+    "accept-encoding",
+];
+
+/// Whether `name` is never propagated: the fixed list and every `proxy-*` header.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    HOP_BY_HOP.contains(&name) || name.starts_with("proxy-")
+}
+
+/// The headers to send to `subgraph` for a client request with headers `client`: the `all`
+/// rules, then the subgraph's, then the client's trace context. Hop-by-hop headers, and any
+/// the client's `Connection` header names, are never in the result.
+pub fn outgoing(
+    rules: &HeaderRules,
+    subgraph: &str,
+    client: &HeaderMap,
+) -> Vec<(HeaderName, HeaderValue)> {
+    // Names listed in `Connection` are hop-by-hop for this request (RFC 9110 §7.6.1).
+    let connection: Vec<String> = client
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let blocked =
+        |name: &HeaderName| is_hop_by_hop(name) || connection.iter().any(|c| c == name.as_str());
+    let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    let own = rules.subgraphs.get(subgraph).map(Vec::as_slice);
+    for rule in rules.all.iter().chain(own.unwrap_or_default()) {
+        match rule {
+            HeaderRule::Propagate(Propagate::Named(Name(name))) => {
+                if !blocked(name) {
+                    out.retain(|(n, _)| n != name);
+                    out.extend(
+                        client
+                            .get_all(name)
+                            .iter()
+                            .map(|v| (name.clone(), v.clone())),
+                    );
+                }
+            }
+            HeaderRule::Propagate(Propagate::Prefix(Prefix(prefix))) => {
+                for name in client.keys() {
+                    if name.as_str().starts_with(prefix.as_str()) && !blocked(name) {
+                        out.retain(|(n, _)| n != name);
+                        out.extend(
+                            client
+                                .get_all(name)
+                                .iter()
+                                .map(|v| (name.clone(), v.clone())),
+                        );
+                    }
+                }
+            }
+            HeaderRule::Rename {
+                from: Name(from),
+                to: Name(to),
+            } => {
+                let mut values: Vec<HeaderValue> = Vec::new();
+                out.retain(|(n, v)| {
+                    if n == from {
+                        values.push(v.clone());
+                    }
+                    n != from
+                });
+                if values.is_empty() && !blocked(from) {
+                    values = client.get_all(from).iter().cloned().collect();
+                }
+                if !values.is_empty() {
+                    out.retain(|(n, _)| n != to);
+                    out.extend(values.into_iter().map(|v| (to.clone(), v)));
+                }
+            }
+            HeaderRule::Insert {
+                name: Name(name),
+                value: Value(value),
+            } => {
+                out.retain(|(n, _)| n != name);
+                out.push((name.clone(), value.clone()));
+            }
+            HeaderRule::Remove { name: Name(name) } => out.retain(|(n, _)| n != name),
+        }
+    }
+    for trace in TRACE_CONTEXT {
+        let name = HeaderName::from_static(trace);
+        out.retain(|(n, _)| *n != name);
+        out.extend(
+            client
+                .get_all(&name)
+                .iter()
+                .map(|v| (name.clone(), v.clone())),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+
+    fn rules(yaml: &str) -> HeaderRules {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    fn client(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (n, v) in pairs {
+            map.append(
+                HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    fn sent(rules: &HeaderRules, subgraph: &str, client: &HeaderMap) -> Vec<(String, String)> {
+        outgoing(rules, subgraph, client)
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_is_propagated_without_rules_except_trace_context() {
+        let headers = client(&[
+            ("x-tenant", "acme"),
+            ("authorization", "Bearer t"),
+            (
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+            ("tracestate", "congo=t61rcWkgMzE"),
+        ]);
+        assert_eq!(
+            sent(&HeaderRules::default(), "accounts", &headers),
+            pairs(&[
+                (
+                    "traceparent",
+                    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                ),
+                ("tracestate", "congo=t61rcWkgMzE"),
+            ])
+        );
+        assert!(sent(&HeaderRules::default(), "accounts", &client(&[])).is_empty());
+    }
+
+    #[test]
+    fn subgraph_rules_apply_only_to_their_subgraph_and_after_all() {
+        let r = rules(
+            "all:\n  - propagate: { named: x-request-id }\nsubgraphs:\n  accounts:\n    - propagate: { named: X-Tenant }\n    - remove: { name: x-request-id }\n",
+        );
+        let headers = client(&[("x-tenant", "acme"), ("x-request-id", "r1")]);
+        assert_eq!(
+            sent(&r, "accounts", &headers),
+            pairs(&[("x-tenant", "acme")])
+        );
+        assert_eq!(
+            sent(&r, "products", &headers),
+            pairs(&[("x-request-id", "r1")])
+        );
+    }
+
+    #[test]
+    fn prefix_matches_case_insensitively_and_keeps_every_value() {
+        let r = rules("all:\n  - propagate: { prefix: X-Acme- }\n");
+        let headers = client(&[
+            ("x-acme-a", "1"),
+            ("x-acme-a", "2"),
+            ("x-acme-b", "3"),
+            ("x-other", "4"),
+        ]);
+        let mut got = sent(&r, "s", &headers);
+        got.sort();
+        assert_eq!(
+            got,
+            pairs(&[("x-acme-a", "1"), ("x-acme-a", "2"), ("x-acme-b", "3")])
+        );
+    }
+
+    #[test]
+    fn rename_takes_the_outgoing_header_or_else_the_clients() {
+        let headers = client(&[("x-user", "u1"), ("x-plan", "gold")]);
+        let r = rules(
+            "all:\n  - propagate: { prefix: x- }\n  - rename: { from: x-user, to: x-account-user }\n",
+        );
+        let mut got = sent(&r, "s", &headers);
+        got.sort();
+        assert_eq!(got, pairs(&[("x-account-user", "u1"), ("x-plan", "gold")]));
+        let r = rules("all:\n  - rename: { from: x-user, to: x-account-user }\n");
+        assert_eq!(sent(&r, "s", &headers), pairs(&[("x-account-user", "u1")]));
+        let r = rules("all:\n  - rename: { from: x-missing, to: x-account-user }\n");
+        assert!(sent(&r, "s", &headers).is_empty());
+    }
+
+    #[test]
+    fn insert_replaces_and_remove_undoes() {
+        let r = rules(
+            "all:\n  - propagate: { named: x-source }\n  - insert: { name: x-source, value: weft }\n  - insert: { name: x-gone, value: v }\nsubgraphs:\n  s:\n    - remove: { name: x-gone }\n",
+        );
+        let headers = client(&[("x-source", "client")]);
+        assert_eq!(sent(&r, "s", &headers), pairs(&[("x-source", "weft")]));
+        assert_eq!(
+            sent(&r, "t", &headers),
+            pairs(&[("x-source", "weft"), ("x-gone", "v")])
+        );
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_never_propagated() {
+        // Prefixes that cover hop-by-hop names still skip them.
+        let r = rules(
+            "all:\n  - propagate: { prefix: t }\n  - propagate: { prefix: proxy }\n  - propagate: { prefix: c }\n  - propagate: { prefix: x- }\n",
+        );
+        let headers = client(&[
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-authorization", "Basic x"),
+            ("content-type", "application/json"),
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "secret"),
+            ("x-ok", "1"),
+            ("custom", "yes"),
+        ]);
+        let mut got = sent(&r, "s", &headers);
+        got.sort();
+        assert_eq!(got, pairs(&[("custom", "yes"), ("x-ok", "1")]));
+    }
+
+    #[test]
+    fn configuration_errors_are_refused() {
+        for (yaml, expected) in [
+            ("all:\n  - propagate: { named: host }\n", "hop-by-hop"),
+            (
+                "all:\n  - propagate: { named: Proxy-Authorization }\n",
+                "hop-by-hop",
+            ),
+            (
+                "all:\n  - insert: { name: content-type, value: x }\n",
+                "hop-by-hop",
+            ),
+            (
+                "all:\n  - rename: { from: x-a, to: connection }\n",
+                "hop-by-hop",
+            ),
+            (
+                "all:\n  - propagate: { named: \"bad name\" }\n",
+                "not a valid header name",
+            ),
+            (
+                "all:\n  - propagate: { prefix: \"\" }\n",
+                "not a header-name prefix",
+            ),
+            (
+                "all:\n  - insert: { name: x-a, value: \"a\\nb\" }\n",
+                "not a valid header value",
+            ),
+            (
+                "all:\n  - propagate: { named: x-a, prefix: x- }\n",
+                "exactly one of `named` and `prefix`",
+            ),
+            (
+                "all:\n  - propagate: { named: x-a }\n    remove: { name: x-b }\n",
+                "exactly one of `propagate`",
+            ),
+            ("all:\n  - {}\n", "exactly one of `propagate`"),
+            ("all:\n  - copy: { name: x-a }\n", "unknown field `copy`"),
+            (
+                "all:\n  - remove: { name: x-a, value: b }\n",
+                "unknown field",
+            ),
+            ("everything: []\n", "unknown field"),
+        ] {
+            let err = serde_yaml_ng::from_str::<HeaderRules>(yaml)
+                .map(|r| format!("{r:?}"))
+                .expect_err(yaml)
+                .to_string();
+            assert!(err.contains(expected), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn inserted_values_are_not_printed() {
+        let r = rules("all:\n  - insert: { name: authorization, value: Bearer s3cret }\n");
+        assert!(!format!("{r:?}").contains("s3cret"));
+        assert_eq!(
+            sent(&r, "s", &HeaderMap::new()),
+            pairs(&[("authorization", "Bearer s3cret")])
+        );
+    }
+}
