@@ -3,34 +3,19 @@
 //! composed for them, `weft serve` as a real process, answers compared with what the
 //! subgraphs' own data implies, and every subgraph request counted and inspected.
 
-use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use serde_json::{Value, json};
+use std::collections::HashSet;
 use tokio::net::TcpListener;
-use weft_accounts::{Accounts, demo_user};
-use weft_federation::compose::{SubgraphInput, compose};
-use weft_inventory::{Inventory, shipping_estimate};
-use weft_products::{Products, demo_product};
-use weft_reviews::{REVIEWS, Reviews, demo_review};
-use weft_subgraph_kit::subgraph::open;
-use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+use weft_accounts::demo_user;
+use weft_inventory::shipping_estimate;
+use weft_products::demo_product;
+use weft_reviews::{REVIEWS, demo_review};
+use weft_subgraph_kit::Running;
 
-struct Gateway(Child, String);
+mod support;
 
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn subgraph<S: Subgraph>() -> Running {
-    let db = open::<S>(None).await.expect("db");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    spawn_with::<S>(listener, db, true).expect("spawn")
-}
+/// The gateway process (killed on drop) and its GraphQL URL.
+struct Gateway(#[allow(dead_code)] support::Process, String);
 
 struct Stack {
     subgraphs: Vec<Running>,
@@ -39,13 +24,7 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Stack {
-        let subgraphs = vec![
-            subgraph::<Accounts>().await,
-            subgraph::<Products>().await,
-            subgraph::<Inventory>().await,
-            subgraph::<Reviews>().await,
-        ];
-        Self::with(subgraphs, &[])
+        Self::with(support::reference_subgraphs().await, &[])
     }
 
     /// A stack whose supergraph routes `broken` subgraphs to a closed port.
@@ -64,50 +43,21 @@ impl Stack {
 
     /// A stack whose supergraph routes some subgraphs to other URLs.
     fn with_urls(subgraphs: Vec<Running>, urls: &[(&str, String)], args: &[&str]) -> Stack {
-        let sdl = |name: &str| match name {
-            "accounts" => Accounts::sdl(),
-            "products" => Products::sdl(),
-            "inventory" => Inventory::sdl(),
-            _ => Reviews::sdl(),
-        };
-        let inputs: Vec<SubgraphInput> = subgraphs
-            .iter()
-            .map(|s| SubgraphInput {
-                name: s.name.to_owned(),
-                url: urls
-                    .iter()
-                    .find(|(name, _)| *name == s.name)
-                    .map_or_else(|| s.url(), |(_, url)| url.clone()),
-                sdl: sdl(s.name),
-                source: s.name.to_owned(),
-            })
-            .collect();
-        let supergraph = compose(&inputs).expect("compose").supergraph_sdl;
-        let dir = std::env::temp_dir().join(format!(
-            "weft-gw-{}-{}",
-            std::process::id(),
-            subgraphs[0].addr.port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let mut inputs = support::inputs(&subgraphs);
+        for input in &mut inputs {
+            if let Some((_, url)) = urls.iter().find(|(name, _)| *name == input.name) {
+                input.url = url.clone();
+            }
+        }
+        let dir = support::scratch("gw", subgraphs[0].addr.port());
         let path = dir.join("supergraph.graphql");
-        std::fs::write(&path, supergraph).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--supergraph"])
-            .arg(&path)
-            .args(args)
-            .env_remove("WEFT_EXPOSE_QUERY_PLANS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start weft serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line.split_whitespace().last().expect("url").to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        std::fs::write(&path, support::supergraph(&inputs)).unwrap();
+        let mut all = vec!["--supergraph".to_owned(), path.display().to_string()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let (process, url) = support::serve(all);
         Stack {
             subgraphs,
-            gateway: Gateway(child, url),
+            gateway: Gateway(process, url),
         }
     }
 
@@ -271,12 +221,7 @@ async fn typename_and_introspection_are_answered_by_the_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subgraph_down_yields_partial_data_and_a_precise_error() {
-    let subgraphs = vec![
-        subgraph::<Accounts>().await,
-        subgraph::<Products>().await,
-        subgraph::<Inventory>().await,
-        subgraph::<Reviews>().await,
-    ];
+    let subgraphs = support::reference_subgraphs().await;
     let stack = Stack::with(subgraphs, &["inventory"]);
     let body = stack
         .query("{ topProducts(first: 2) { name inStock } }")
@@ -313,12 +258,7 @@ async fn query_plans_are_shown_on_request_only_when_enabled() {
     assert!(body.get("extensions").is_none(), "{body}");
     drop(stack);
 
-    let subgraphs = vec![
-        subgraph::<Accounts>().await,
-        subgraph::<Products>().await,
-        subgraph::<Inventory>().await,
-        subgraph::<Reviews>().await,
-    ];
+    let subgraphs = support::reference_subgraphs().await;
     let stack = Stack::with_args(subgraphs, &[], &["--expose-query-plans"]);
     let body = stack
         .query_with_header(query, "weft-query-plan", "include")
@@ -369,12 +309,7 @@ async fn misbehaving_subgraph(mode: &'static str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_or_garbled_subgraph_yields_partial_data_and_a_precise_error() {
     for mode in ["slow", "garbage"] {
-        let subgraphs = vec![
-            subgraph::<Accounts>().await,
-            subgraph::<Products>().await,
-            subgraph::<Inventory>().await,
-            subgraph::<Reviews>().await,
-        ];
+        let subgraphs = support::reference_subgraphs().await;
         let url = misbehaving_subgraph(mode).await;
         let stack = Stack::with_urls(
             subgraphs,

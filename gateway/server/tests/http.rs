@@ -4,19 +4,13 @@
 //! status codes (GraphQL-over-HTTP), 405/406/415, malformed bodies, and CSRF prevention. Every
 //! refused request is checked to have reached no subgraph.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod support;
 
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use weft_accounts::Accounts;
-use weft_federation::compose::{SubgraphInput, compose};
-use weft_inventory::Inventory;
-use weft_products::{Products, demo_product};
-use weft_reviews::Reviews;
-use weft_subgraph_kit::subgraph::open;
-use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+use weft_federation::compose::SubgraphInput;
+use weft_products::demo_product;
+use weft_subgraph_kit::Running;
 
 const GQL: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -29,25 +23,10 @@ type Query { noteCount: Int }
 type Mutation { addNote(text: String!): Int }
 "#;
 
-struct Gateway(Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn subgraph<S: Subgraph>() -> Running {
-    let db = open::<S>(None).await.expect("db");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    spawn_with::<S>(listener, db, true).expect("spawn")
-}
-
 struct Stack {
     subgraphs: Vec<Running>,
     url: String,
-    _gateway: Gateway,
+    _gateway: support::Process,
 }
 
 /// An answer: status, `Content-Type`, `Allow`, and the body as JSON (`Null` when it is not).
@@ -69,58 +48,23 @@ impl Answer {
 
 impl Stack {
     async fn start() -> Stack {
-        let subgraphs = vec![
-            subgraph::<Accounts>().await,
-            subgraph::<Products>().await,
-            subgraph::<Inventory>().await,
-            subgraph::<Reviews>().await,
-        ];
-        let mut inputs: Vec<SubgraphInput> = subgraphs
-            .iter()
-            .map(|s| SubgraphInput {
-                name: s.name.to_owned(),
-                url: s.url(),
-                sdl: match s.name {
-                    "accounts" => Accounts::sdl(),
-                    "products" => Products::sdl(),
-                    "inventory" => Inventory::sdl(),
-                    _ => Reviews::sdl(),
-                },
-                source: s.name.to_owned(),
-            })
-            .collect();
+        let subgraphs = support::reference_subgraphs().await;
+        let mut inputs = support::inputs(&subgraphs);
         inputs.push(SubgraphInput {
             name: "notes".to_owned(),
             url: "http://127.0.0.1:9/graphql".to_owned(),
             sdl: NOTES_SDL.to_owned(),
             source: "notes".to_owned(),
         });
-        let supergraph = compose(&inputs).expect("compose").supergraph_sdl;
-        let dir = std::env::temp_dir().join(format!(
-            "weft-http-{}-{}",
-            std::process::id(),
-            subgraphs[0].addr.port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = support::scratch("http", subgraphs[0].addr.port());
         let path = dir.join("supergraph.graphql");
-        std::fs::write(&path, supergraph).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--supergraph"])
-            .arg(&path)
-            .env_remove("WEFT_EXPOSE_QUERY_PLANS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start weft serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line.split_whitespace().last().expect("url").to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        std::fs::write(&path, support::supergraph(&inputs)).unwrap();
+        let supergraph_arg = path.display().to_string();
+        let (gateway, url) = support::serve(["--supergraph", supergraph_arg.as_str()]);
         Stack {
             subgraphs,
             url,
-            _gateway: Gateway(child),
+            _gateway: gateway,
         }
     }
 

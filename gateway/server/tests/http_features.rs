@@ -4,19 +4,15 @@
 //! Batching, body and header size limits, response compression, CORS, automatic persisted
 //! queries, and the persisted-document safelist.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use weft_accounts::Accounts;
-use weft_federation::compose::{SubgraphInput, compose};
-use weft_inventory::Inventory;
-use weft_products::{Products, demo_product};
-use weft_reviews::Reviews;
-use weft_subgraph_kit::subgraph::open;
-use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+use weft_products::demo_product;
+use weft_subgraph_kit::Running;
 
 const JSON: &str = "application/json";
 const GQL: &str = "application/graphql-response+json";
@@ -39,25 +35,10 @@ cors:
   max_age_secs: 600
 ";
 
-struct Gateway(Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn subgraph<S: Subgraph>() -> Running {
-    let db = open::<S>(None).await.expect("db");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    spawn_with::<S>(listener, db, true).expect("spawn")
-}
-
 struct Stack {
     subgraphs: Vec<Running>,
     url: String,
-    _gateway: Gateway,
+    _gateway: support::Process,
 }
 
 /// Status, headers and the raw body bytes (not decoded: reqwest here has no decompression).
@@ -89,33 +70,9 @@ impl Stack {
     /// The four reference subgraphs and `weft serve --config` with `config` (YAML); `files`
     /// are written beside the config file.
     async fn start(config: &str, files: &[(&str, &str)]) -> Stack {
-        let subgraphs = vec![
-            subgraph::<Accounts>().await,
-            subgraph::<Products>().await,
-            subgraph::<Inventory>().await,
-            subgraph::<Reviews>().await,
-        ];
-        let inputs: Vec<SubgraphInput> = subgraphs
-            .iter()
-            .map(|s| SubgraphInput {
-                name: s.name.to_owned(),
-                url: s.url(),
-                sdl: match s.name {
-                    "accounts" => Accounts::sdl(),
-                    "products" => Products::sdl(),
-                    "inventory" => Inventory::sdl(),
-                    _ => Reviews::sdl(),
-                },
-                source: s.name.to_owned(),
-            })
-            .collect();
-        let supergraph = compose(&inputs).expect("compose").supergraph_sdl;
-        let dir = std::env::temp_dir().join(format!(
-            "weft-http-features-{}-{}",
-            std::process::id(),
-            subgraphs[0].addr.port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let subgraphs = support::reference_subgraphs().await;
+        let supergraph = support::supergraph(&support::inputs(&subgraphs));
+        let dir = support::scratch("http-features", subgraphs[0].addr.port());
         std::fs::write(dir.join("supergraph.graphql"), supergraph).unwrap();
         for (name, text) in files {
             std::fs::write(dir.join(name), text).unwrap();
@@ -126,23 +83,12 @@ impl Stack {
             format!("supergraph:\n  path: supergraph.graphql\n{config}"),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(&config_path)
-            .env_remove("WEFT_EXPOSE_QUERY_PLANS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start weft serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line.split_whitespace().last().expect("url").to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        let config_arg = config_path.display().to_string();
+        let (gateway, url) = support::serve(["--config", config_arg.as_str()]);
         Stack {
             subgraphs,
             url,
-            _gateway: Gateway(child),
+            _gateway: gateway,
         }
     }
 

@@ -1,0 +1,104 @@
+//! What the end-to-end test files share: the reference subgraphs on ephemeral ports, their
+//! composition, a scratch folder per test, and `weft` run as a real process. Each test file
+//! uses part of it (`mod support;`), hence the `dead_code` allowance.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use tokio::net::TcpListener;
+use weft_accounts::Accounts;
+use weft_federation::compose::{SubgraphInput, compose};
+use weft_inventory::Inventory;
+use weft_products::Products;
+use weft_reviews::Reviews;
+use weft_subgraph_kit::subgraph::open;
+use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+
+/// A child process killed (and reaped) when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One reference subgraph with its own in-memory database, recording its requests.
+pub async fn subgraph<S: Subgraph>() -> Running {
+    let db = open::<S>(None).await.expect("db");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    spawn_with::<S>(listener, db, true).expect("spawn")
+}
+
+/// The four reference subgraphs.
+pub async fn reference_subgraphs() -> Vec<Running> {
+    vec![
+        subgraph::<Accounts>().await,
+        subgraph::<Products>().await,
+        subgraph::<Inventory>().await,
+        subgraph::<Reviews>().await,
+    ]
+}
+
+/// A reference subgraph's SDL by name.
+pub fn sdl_of(name: &str) -> String {
+    match name {
+        "accounts" => Accounts::sdl(),
+        "products" => Products::sdl(),
+        "inventory" => Inventory::sdl(),
+        _ => Reviews::sdl(),
+    }
+}
+
+/// Composition inputs for running subgraphs, at their own URLs.
+pub fn inputs(subgraphs: &[Running]) -> Vec<SubgraphInput> {
+    subgraphs
+        .iter()
+        .map(|s| SubgraphInput {
+            name: s.name.to_owned(),
+            url: s.url(),
+            sdl: sdl_of(s.name),
+            source: s.name.to_owned(),
+        })
+        .collect()
+}
+
+/// The supergraph of `inputs`, composed by Weft.
+pub fn supergraph(inputs: &[SubgraphInput]) -> String {
+    compose(inputs).expect("compose").supergraph_sdl
+}
+
+/// A fresh scratch folder for one test (`tag`), unique per process and `port`.
+pub fn scratch(tag: &str, port: u16) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("weft-{tag}-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `weft serve --listen 127.0.0.1:0` with `args` (plus `--supergraph FILE` or
+/// `--config FILE` given by the caller), without the environment's `WEFT_*` plan switch; the
+/// process and the GraphQL URL it prints once it listens.
+pub fn serve<I, A>(args: I) -> (Process, String)
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<OsStr>,
+{
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("WEFT_EXPOSE_QUERY_PLANS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start weft serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().last().expect("url").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (Process(child), url)
+}
