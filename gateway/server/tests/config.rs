@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use weft_accounts::Accounts;
-use weft_federation::compose::{SubgraphInput, compose};
+use weft_federation::compose::SubgraphInput;
 use weft_inventory::Inventory;
 use weft_products::{Products, demo_product};
-use weft_subgraph_kit::subgraph::open;
-use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+use weft_subgraph_kit::Running;
+
+mod support;
 
 const GQL: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -43,12 +43,6 @@ fn dir(test: &str) -> PathBuf {
     dir
 }
 
-async fn subgraph<S: Subgraph>() -> Running {
-    let db = open::<S>(None).await.expect("db");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    spawn_with::<S>(listener, db, true).expect("spawn")
-}
-
 /// The supergraph of `subgraphs`, composed here.
 fn supergraph(subgraphs: &[&Running]) -> String {
     let inputs: Vec<SubgraphInput> = subgraphs
@@ -56,15 +50,11 @@ fn supergraph(subgraphs: &[&Running]) -> String {
         .map(|s| SubgraphInput {
             name: s.name.to_owned(),
             url: s.url(),
-            sdl: match s.name {
-                "accounts" => Accounts::sdl(),
-                "products" => Products::sdl(),
-                _ => Inventory::sdl(),
-            },
+            sdl: support::sdl_of(s.name),
             source: s.name.to_owned(),
         })
         .collect();
-    compose(&inputs).expect("compose").supergraph_sdl
+    support::supergraph(&inputs)
 }
 
 /// `weft serve` as a process; its stderr is collected as it comes.
@@ -198,7 +188,7 @@ fn config_check_locates_unknown_keys_and_lists_the_valid_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn variables_expand_in_the_config_file() {
-    let products = subgraph::<Products>().await;
+    let products = support::subgraph::<Products>().await;
     let dir = dir("expand");
     let sg = dir.join("elsewhere.graphql");
     write(&sg, &supergraph(&[&products]));
@@ -244,7 +234,7 @@ async fn variables_expand_in_the_config_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_environment_overrides_the_file_and_flags_override_both() {
-    let products = subgraph::<Products>().await;
+    let products = support::subgraph::<Products>().await;
     let dir = dir("env");
     write(&dir.join("supergraph.graphql"), &supergraph(&[&products]));
     let file = dir.join("weft.yaml");
@@ -307,7 +297,7 @@ async fn the_environment_overrides_the_file_and_flags_override_both() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn introspection_can_be_turned_off() {
-    let products = subgraph::<Products>().await;
+    let products = support::subgraph::<Products>().await;
     let dir = dir("introspection");
     write(&dir.join("supergraph.graphql"), &supergraph(&[&products]));
     let file = dir.join("weft.yaml");
@@ -339,8 +329,8 @@ async fn introspection_can_be_turned_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_over_a_limit_are_refused_before_planning() {
-    let accounts = subgraph::<Accounts>().await;
-    let products = subgraph::<Products>().await;
+    let accounts = support::subgraph::<Accounts>().await;
+    let products = support::subgraph::<Products>().await;
     let dir = dir("limits");
     write(
         &dir.join("supergraph.graphql"),
@@ -400,7 +390,7 @@ async fn operations_over_a_limit_are_refused_before_planning() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn depth_over_the_limit_is_refused() {
-    let products = subgraph::<Products>().await;
+    let products = support::subgraph::<Products>().await;
     let dir = dir("depth");
     write(&dir.join("supergraph.graphql"), &supergraph(&[&products]));
     let file = dir.join("weft.yaml");
@@ -479,9 +469,9 @@ async fn eventually(gw: &Gateway, query: &str, deadline: Duration) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_supergraph_reloads_under_load_without_a_failed_request() {
-    let accounts = subgraph::<Accounts>().await;
-    let products = subgraph::<Products>().await;
-    let inventory = subgraph::<Inventory>().await;
+    let accounts = support::subgraph::<Accounts>().await;
+    let products = support::subgraph::<Products>().await;
+    let inventory = support::subgraph::<Inventory>().await;
     let before = supergraph(&[&accounts, &products]);
     let after = supergraph(&[&accounts, &products, &inventory]);
     let dir = dir("reload");
@@ -551,7 +541,7 @@ async fn the_supergraph_reloads_under_load_without_a_failed_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_config_is_applied_and_a_broken_one_is_not() {
-    let products = subgraph::<Products>().await;
+    let products = support::subgraph::<Products>().await;
     let dir = dir("config-reload");
     write(&dir.join("supergraph.graphql"), &supergraph(&[&products]));
     let file = dir.join("weft.yaml");

@@ -9,30 +9,23 @@ use std::process::{Child, Command, Stdio};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use weft_accounts::Accounts;
-use weft_federation::compose::{SubgraphInput, compose};
 use weft_inventory::Inventory;
 use weft_products::Products;
-use weft_subgraph_kit::subgraph::open;
-use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+use weft_subgraph_kit::Running;
+
+mod support;
 
 /// Touches all three subgraphs: products (root), inventory (`shippingEstimate`), accounts.
 const QUERY: &str = "{ topProducts(first: 2) { name shippingEstimate } users { name } }";
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 const TRACESTATE: &str = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
 
-async fn subgraph<S: Subgraph>() -> Running {
-    let db = open::<S>(None).await.expect("db");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    spawn_with::<S>(listener, db, true).expect("spawn")
-}
-
 async fn subgraphs() -> Vec<Running> {
     vec![
-        subgraph::<Accounts>().await,
-        subgraph::<Products>().await,
-        subgraph::<Inventory>().await,
+        support::subgraph::<Accounts>().await,
+        support::subgraph::<Products>().await,
+        support::subgraph::<Inventory>().await,
     ]
 }
 
@@ -41,20 +34,7 @@ fn dir(test: &str, subgraphs: &[Running]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("weft-obs-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let inputs: Vec<SubgraphInput> = subgraphs
-        .iter()
-        .map(|s| SubgraphInput {
-            name: s.name.to_owned(),
-            url: s.url(),
-            sdl: match s.name {
-                "accounts" => Accounts::sdl(),
-                "products" => Products::sdl(),
-                _ => Inventory::sdl(),
-            },
-            source: s.name.to_owned(),
-        })
-        .collect();
-    let supergraph = compose(&inputs).expect("compose").supergraph_sdl;
+    let supergraph = support::supergraph(&support::inputs(subgraphs));
     std::fs::write(dir.join("supergraph.graphql"), supergraph).unwrap();
     dir
 }

@@ -25,6 +25,7 @@ pub struct Config {
     pub query_plan: QueryPlanConfig,
     pub csrf: CsrfConfig,
     pub introspection: bool,
+    pub playground: PlaygroundConfig,
     pub limits: Limits,
     pub batching: BatchingConfig,
     pub compression: CompressionConfig,
@@ -44,6 +45,7 @@ impl Default for Config {
             query_plan: QueryPlanConfig::default(),
             csrf: CsrfConfig::default(),
             introspection: true,
+            playground: PlaygroundConfig::default(),
             limits: Limits::default(),
             batching: BatchingConfig::default(),
             compression: CompressionConfig::default(),
@@ -166,6 +168,19 @@ impl Default for CsrfConfig {
                 .map(|h| (*h).to_owned())
                 .collect(),
         }
+    }
+}
+
+/// The browser playground (`serve/playground.rs`, docs/playground.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlaygroundConfig {
+    pub enabled: bool,
+}
+
+impl Default for PlaygroundConfig {
+    fn default() -> PlaygroundConfig {
+        PlaygroundConfig { enabled: true }
     }
 }
 
@@ -539,6 +554,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("query_plan", "Query plans as clients may see them."),
     ("csrf", "CSRF prevention (docs/http.md)."),
     (
+        "playground",
+        "The GraphQL playground for browsers (docs/playground.md).",
+    ),
+    (
         "limits",
         "Request limits: operation limits (checked before planning; absent means no limit) \
          and HTTP sizes.",
@@ -656,6 +675,18 @@ pub const KEYS: &[Key] = &[
               `INTROSPECTION_DISABLED`; `__typename` still works.",
         env: Some(|c, v| {
             c.introspection = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "playground.enabled",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Serve the playground page to browsers: a GET of `/` or `/graphql` that prefers \
+              `text/html`. Off: those requests are answered as GraphQL requests.",
+        env: Some(|c, v| {
+            c.playground.enabled = parse_bool(v)?;
             Ok(())
         }),
     },

@@ -1,5 +1,6 @@
 //! `weft serve [--config weft.yaml] [--supergraph FILE] [--listen HOST:PORT]`: the gateway.
-//! GraphQL at `/graphql` (POST, and GET for queries), `GET /health` once the schema is loaded.
+//! GraphQL at `/graphql` (POST, and GET for queries), `GET /health` once the schema is loaded,
+//! and for browsers the playground (`playground.rs`).
 //! The supergraph and config files are watched and reloaded (`crate::config::reload`).
 
 pub(crate) mod headers;
@@ -12,6 +13,7 @@ mod edge;
 mod engine;
 mod exec;
 mod pipeline;
+mod playground;
 mod request;
 pub(crate) mod runtime;
 mod shape;
@@ -215,11 +217,19 @@ pub fn router(live: Arc<Live>) -> Router {
             live.clone(),
             metrics::track,
         ))
+        // A browser navigating to `/` or `/graphql` gets the playground page, outside the
+        // metrics: it is not a GraphQL request.
+        .layer(axum::middleware::from_fn_with_state(
+            live.clone(),
+            playground::intercept,
+        ))
         .with_state(state);
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics_handler))
+        .route("/playground/playground.js", get(playground::script))
+        .route("/playground/playground.css", get(playground::stylesheet))
         .with_state(live.clone())
         .merge(observed)
         .layer(edge::compression())
