@@ -5,93 +5,41 @@
 //! and the console messages it logs are checked. Chromium must be installed (`.ci/run`
 //! installs it): without it these tests fail rather than pass silently.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::net::TcpListener;
-use weft_accounts::Accounts;
-use weft_federation::compose::{SubgraphInput, compose};
-use weft_inventory::Inventory;
-use weft_products::{Products, demo_product};
-use weft_reviews::Reviews;
-use weft_subgraph_kit::subgraph::open;
-use weft_subgraph_kit::{Running, Subgraph, spawn_with};
+use weft_products::demo_product;
+use weft_subgraph_kit::Running;
+
+mod support;
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,\
      image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
 
-struct Gateway(Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn subgraph<S: Subgraph>() -> Running {
-    let db = open::<S>(None).await.expect("db");
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    spawn_with::<S>(listener, db, true).expect("spawn")
-}
-
 /// The four subgraphs and `weft serve` over their composition (as in `tests/gateway.rs`).
 struct Stack {
     _subgraphs: Vec<Running>,
-    _gateway: Gateway,
+    _gateway: support::Process,
     /// `http://127.0.0.1:PORT` (no path).
     origin: String,
 }
 
 impl Stack {
     async fn start(args: &[&str]) -> Stack {
-        let subgraphs = vec![
-            subgraph::<Accounts>().await,
-            subgraph::<Products>().await,
-            subgraph::<Inventory>().await,
-            subgraph::<Reviews>().await,
-        ];
-        let sdl = |name: &str| match name {
-            "accounts" => Accounts::sdl(),
-            "products" => Products::sdl(),
-            "inventory" => Inventory::sdl(),
-            _ => Reviews::sdl(),
-        };
-        let inputs: Vec<SubgraphInput> = subgraphs
-            .iter()
-            .map(|s| SubgraphInput {
-                name: s.name.to_owned(),
-                url: s.url(),
-                sdl: sdl(s.name),
-                source: s.name.to_owned(),
-            })
-            .collect();
-        let supergraph = compose(&inputs).expect("compose").supergraph_sdl;
+        let subgraphs = support::reference_subgraphs().await;
+        let supergraph = support::supergraph(&support::inputs(&subgraphs));
         let dir = scratch(&format!("sg-{}", subgraphs[0].addr.port()));
         let path = dir.join("supergraph.graphql");
         std::fs::write(&path, supergraph).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--supergraph"])
-            .arg(&path)
-            .args(args)
-            .env_remove("WEFT_EXPOSE_QUERY_PLANS")
-            .env_remove("WEFT_PLAYGROUND_ENABLED")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start weft serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let url = line.split_whitespace().last().expect("url").to_owned();
+        let mut all = vec!["--supergraph".to_owned(), path.display().to_string()];
+        all.extend(args.iter().map(|a| (*a).to_owned()));
+        let (gateway, url) = support::serve(all);
         let origin = url.trim_end_matches("/graphql").to_owned();
-        assert!(origin.starts_with("http://127.0.0.1:"), "{line}");
         Stack {
             _subgraphs: subgraphs,
-            _gateway: Gateway(child),
+            _gateway: gateway,
             origin,
         }
     }

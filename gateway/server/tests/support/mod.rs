@@ -80,17 +80,22 @@ pub fn scratch(tag: &str, port: u16) -> PathBuf {
 }
 
 /// Runs `weft serve --listen 127.0.0.1:0` with `args` (plus `--supergraph FILE` or
-/// `--config FILE` given by the caller), without the environment's `WEFT_*` plan switch; the
-/// process and the GraphQL URL it prints once it listens.
+/// `--config FILE` given by the caller), without any `WEFT_*` variable of the environment;
+/// the process and the GraphQL URL it prints once it listens.
 pub fn serve<I, A>(args: I) -> (Process, String)
 where
     I: IntoIterator<Item = A>,
     A: AsRef<OsStr>,
 {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WEFT_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
-        .env_remove("WEFT_EXPOSE_QUERY_PLANS")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
