@@ -726,16 +726,8 @@ impl<'a> Builder<'a> {
         let requires = self.graph.requires(fid, target).map(|r| r.to_vec());
         let mut requirement_deps: BTreeSet<usize> = BTreeSet::new();
         if let Some(requires) = &requires {
-            let outer = std::mem::take(&mut self.touched);
-            let before = self.steps.len();
-            for item in requires {
-                self.plan_requirement(step, at, node, item, path)?;
-            }
-            requirement_deps.extend(before..self.steps.len());
-            requirement_deps.extend(self.touched.iter().copied());
+            requirement_deps = self.plan_first(step, at, node, requires, path)?;
             requirement_deps.insert(step);
-            let inner = std::mem::replace(&mut self.touched, outer);
-            self.touched.extend(inner);
         }
         let mut prev_step = step;
         let mut prev_at: Vec<SelKey> = at.to_vec();
@@ -913,16 +905,8 @@ impl<'a> Builder<'a> {
                 ) {
                     continue;
                 }
-                let outer = std::mem::take(&mut self.touched);
-                let before = self.steps.len();
-                for item in &key {
-                    self.plan_requirement(step, at, node, item, path)?;
-                }
+                let deps = self.plan_first(step, at, node, &key, path)?;
                 insert(self.selections_mut(step), at, SubSel::plain("__typename"));
-                let mut deps: Vec<usize> = (before..self.steps.len()).collect();
-                deps.extend(self.touched.iter().copied());
-                let inner = std::mem::replace(&mut self.touched, outer);
-                self.touched.extend(inner);
                 let mut representation = vec![SubSel::plain("__typename")];
                 representation.extend(field_set_selections(&key));
                 let target = self.entity_step(graph, ty, path, step, representation);
@@ -1066,26 +1050,10 @@ impl<'a> Builder<'a> {
             let mut requirement_deps: BTreeSet<usize> = BTreeSet::new();
             if !local {
                 // The key is not all here: gather it from wherever it resolves first.
-                let outer = std::mem::take(&mut self.touched);
-                let before = self.steps.len();
-                for item in &key {
-                    self.plan_requirement(step, at, node, item, path)?;
-                }
-                requirement_deps.extend(before..self.steps.len());
-                requirement_deps.extend(self.touched.iter().copied());
-                let inner = std::mem::replace(&mut self.touched, outer);
-                self.touched.extend(inner);
+                requirement_deps = self.plan_first(step, at, node, &key, path)?;
             }
             if let Some(requires) = &requires {
-                let outer = std::mem::take(&mut self.touched);
-                let before = self.steps.len();
-                for item in requires {
-                    self.plan_requirement(step, at, node, item, path)?;
-                }
-                requirement_deps.extend(before..self.steps.len());
-                requirement_deps.extend(self.touched.iter().copied());
-                let inner = std::mem::replace(&mut self.touched, outer);
-                self.touched.extend(inner);
+                requirement_deps.extend(self.plan_first(step, at, node, requires, path)?);
             }
             insert(self.selections_mut(step), at, SubSel::plain("__typename"));
             if local {
@@ -1128,6 +1096,33 @@ impl<'a> Builder<'a> {
             "no subgraph resolves `{}.{name}`",
             self.sg.type_def(node.ty).name
         ))
+    }
+
+    /// Plans `items` (requirements, or a key gathered from elsewhere) at `node` as if the
+    /// client had selected them; returns every fetch they landed in, which the fetch reading
+    /// them must wait for.
+    fn plan_first(
+        &mut self,
+        step: usize,
+        at: &[SelKey],
+        node: Node,
+        items: &[FieldSetItem],
+        path: &[String],
+    ) -> Result<BTreeSet<usize>, PlanError> {
+        let outer = std::mem::take(&mut self.touched);
+        let before = self.steps.len();
+        let mut result = Ok(());
+        for item in items {
+            result = self.plan_requirement(step, at, node, item, path);
+            if result.is_err() {
+                break;
+            }
+        }
+        let mut deps: BTreeSet<usize> = (before..self.steps.len()).collect();
+        deps.extend(self.touched.iter().copied());
+        let inner = std::mem::replace(&mut self.touched, outer);
+        self.touched.extend(inner);
+        result.map(|()| deps)
     }
 
     /// Plans one required field as if the client had selected it (no alias, no arguments).

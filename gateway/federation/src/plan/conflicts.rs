@@ -176,7 +176,7 @@ fn expand(sg: &Supergraph, path: &[String]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = vec![Vec::new()];
     for segment in path {
         let types: Vec<String> = match segment.strip_prefix("... on ") {
-            Some(name) => object_types(sg, name)
+            Some(name) => super::emit::object_types(sg, name)
                 .into_iter()
                 .map(|t| format!("... on {t}"))
                 .collect(),
@@ -194,26 +194,6 @@ fn expand(sg: &Supergraph, path: &[String]) -> Vec<Vec<String>> {
             .collect();
     }
     out
-}
-
-fn object_types(sg: &Supergraph, name: &str) -> Vec<String> {
-    let Some(id) = sg.type_id(name) else {
-        return vec![name.to_owned()];
-    };
-    let def = sg.type_def(id);
-    match def.kind {
-        TypeKind::Union => def
-            .members
-            .iter()
-            .map(|m| sg.type_def(*m).name.to_string())
-            .collect(),
-        TypeKind::Interface => sg
-            .types()
-            .filter(|(_, t)| t.kind == TypeKind::Object && t.interfaces.contains(&id))
-            .map(|(_, t)| t.name.to_string())
-            .collect(),
-        _ => vec![name.to_owned()],
-    }
 }
 
 fn node_at<'a>(root: &'a mut [SubSel], at: &[usize]) -> Option<&'a mut SubSel> {

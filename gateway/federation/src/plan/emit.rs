@@ -264,7 +264,7 @@ fn to_requires(sg: &Supergraph, selections: &[SubSel]) -> Vec<Selection> {
 }
 
 /// The object types a type condition matches.
-fn object_types(sg: &Supergraph, name: &str) -> Vec<String> {
+pub(super) fn object_types(sg: &Supergraph, name: &str) -> Vec<String> {
     let Some(id) = sg.type_id(name) else {
         return vec![name.to_owned()];
     };
