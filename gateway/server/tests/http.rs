@@ -81,19 +81,14 @@ impl Stack {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Answer {
-        let url = if query_string.is_empty() {
-            self.url.clone()
-        } else {
-            format!("{}?{query_string}", self.url)
-        };
-        let mut req = reqwest::Client::new().request(method, url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(body) = body {
-            req = req.body(body.to_owned());
-        }
-        let res = req.send().await.unwrap();
+        let res = support::send(
+            &self.url,
+            method,
+            query_string,
+            headers,
+            body.map(str::to_owned),
+        )
+        .await;
         let status = res.status();
         let content_type = res
             .headers()
@@ -129,25 +124,12 @@ impl Stack {
     async fn get(&self, query: &str, headers: &[(&str, &str)]) -> Answer {
         self.send(
             Method::GET,
-            &format!("query={}", encode(query)),
+            &format!("query={}", support::encode(query)),
             headers,
             None,
         )
         .await
     }
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 const TOP2: &str = "{ topProducts(first: 2) { name } }";
@@ -222,13 +204,18 @@ async fn csrf_prevention_refuses_simple_requests_before_any_work() {
     assert_eq!(a.body, top2(), "{a:?}");
     // HEAD follows GET's rules.
     let a = stack
-        .send(Method::HEAD, &format!("query={}", encode(TOP2)), &[], None)
+        .send(
+            Method::HEAD,
+            &format!("query={}", support::encode(TOP2)),
+            &[],
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{a:?}");
     let a = stack
         .send(
             Method::HEAD,
-            &format!("query={}", encode(TOP2)),
+            &format!("query={}", support::encode(TOP2)),
             &[("apollo-require-preflight", "true")],
             None,
         )
@@ -365,7 +352,7 @@ async fn mutations_over_get_are_405_and_other_methods_too() {
     let a = stack
         .send(
             Method::GET,
-            &format!("query={}&operationName=M", encode(&doc)),
+            &format!("query={}&operationName=M", support::encode(&doc)),
             &[("apollo-require-preflight", "true")],
             None,
         )
@@ -492,7 +479,13 @@ async fn malformed_requests_are_400_in_both_media_types() {
     // GET: variables and extensions are URL-encoded JSON objects.
     let preflight = ("apollo-require-preflight", "true");
     let q = "query Top($n: Int) { topProducts(first: $n) { name } }";
-    let with = |vars: &str| format!("query={}&variables={}", encode(q), encode(vars));
+    let with = |vars: &str| {
+        format!(
+            "query={}&variables={}",
+            support::encode(q),
+            support::encode(vars)
+        )
+    };
     let a = stack
         .send(Method::GET, &with(r#"{"n":2}"#), &[preflight], None)
         .await;
@@ -511,7 +504,7 @@ async fn malformed_requests_are_400_in_both_media_types() {
     let a = stack
         .send(
             Method::GET,
-            &format!("query={}&extensions=1", encode(TOP2)),
+            &format!("query={}&extensions=1", support::encode(TOP2)),
             &[preflight],
             None,
         )

@@ -103,19 +103,7 @@ impl Stack {
         headers: &[(&str, &str)],
         body: Option<String>,
     ) -> Answer {
-        let url = if query_string.is_empty() {
-            self.url.clone()
-        } else {
-            format!("{}?{query_string}", self.url)
-        };
-        let mut req = reqwest::Client::new().request(method, url);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(body) = body {
-            req = req.body(body);
-        }
-        let res = req.send().await.unwrap();
+        let res = support::send(&self.url, method, query_string, headers, body).await;
         Answer {
             status: res.status(),
             headers: res.headers().clone(),
@@ -134,19 +122,6 @@ impl Stack {
 
 fn top(n: usize) -> Value {
     json!({ "data": { "topProducts": (1..=n).map(|i| json!({ "name": demo_product(i).name })).collect::<Vec<_>>() } })
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn sha256(text: &str) -> String {
@@ -382,7 +357,7 @@ async fn apq_miss_register_hit() {
     // Hit: the hash alone, POST or GET (a GET still needs the CSRF preflight header).
     let a = stack.post(&json!({ "extensions": extension }), &[]).await;
     assert_eq!(a.json(), top(2), "{a:?}");
-    let qs = format!("extensions={}", encode(&extension.to_string()));
+    let qs = format!("extensions={}", support::encode(&extension.to_string()));
     let a = stack
         .send(
             Method::GET,

@@ -156,22 +156,11 @@ fn page_problems(stderr: &str) -> Vec<&str> {
         .collect()
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_playground_runs_an_operation_and_shows_its_plan_in_chromium() {
     let stack = Stack::start(&["--expose-query-plans"]).await;
     let query = "{ topProducts(first: 2) { name } }";
-    let url = format!("{}/?query={}&run=1", stack.origin, encode(query));
+    let url = format!("{}/?query={}&run=1", stack.origin, support::encode(query));
     let (dom, stderr) = dump_dom(url).await;
 
     let result = element(&dom, "pre", "result");
@@ -217,7 +206,7 @@ async fn without_exposed_plans_the_plan_pane_says_so_in_chromium() {
     let url = format!(
         "{}/graphql?query={}&run=1",
         stack.origin,
-        encode("{ topProducts(first: 1) { upc } }")
+        support::encode("{ topProducts(first: 1) { upc } }")
     );
     let (dom, stderr) = dump_dom(url).await;
     let result = element(&dom, "pre", "result");

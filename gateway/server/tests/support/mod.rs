@@ -107,3 +107,40 @@ where
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     (Process(child), url)
 }
+
+/// Percent-encodes everything but unreserved characters (for query strings).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Sends `method` to `url` (with `query_string` if not empty), exactly these headers (reqwest
+/// adds `accept: */*` when none is given, and no `content-type` for a raw body) and `body`.
+pub async fn send(
+    url: &str,
+    method: reqwest::Method,
+    query_string: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> reqwest::Response {
+    let url = if query_string.is_empty() {
+        url.to_owned()
+    } else {
+        format!("{url}?{query_string}")
+    };
+    let mut req = reqwest::Client::new().request(method, url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(body) = body {
+        req = req.body(body);
+    }
+    req.send().await.unwrap()
+}
