@@ -16,6 +16,9 @@ pub struct GraphQLRequest<'a> {
     pub operation_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variables: Option<&'a serde_json::Value>,
+    /// Request extensions (e.g. forwarded token claims).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<&'a serde_json::Value>,
 }
 
 /// A subgraph's answer: status and the raw body, parsed only when asked.

@@ -127,6 +127,7 @@ fn introspect(url: &str) -> Result<String, String> {
             query: "{ _service { sdl } }",
             operation_name: None,
             variables: None,
+            extensions: None,
         };
         let response = client
             .post(url, &request)

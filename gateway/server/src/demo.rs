@@ -92,6 +92,7 @@ async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, String> {
         query: "{ _service { sdl } }",
         operation_name: None,
         variables: None,
+        extensions: None,
     };
     for sg in &running {
         let response = client

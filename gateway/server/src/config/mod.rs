@@ -100,6 +100,15 @@ fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
         }),
         None => {}
     }
+    if config.auth.require_authentication && !config.auth.verifies_tokens() {
+        errors.push(ConfigError {
+            hint: Some("list JWKS URLs or files in `auth.jwks`".into()),
+            ..ConfigError::new(
+                "auth",
+                "`require_authentication: true` needs keys to verify tokens with",
+            )
+        });
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -140,6 +149,9 @@ pub fn parse_text(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
         && file.is_relative()
     {
         config.persisted_documents.safelist = Some(dir.join(file));
+    }
+    if let Some(dir) = path.parent() {
+        config.auth.resolve_files(dir);
     }
     Ok(config)
 }

@@ -34,6 +34,7 @@ pub struct Config {
     pub persisted_documents: PersistedDocumentsConfig,
     pub log: LogConfig,
     pub headers: crate::serve::headers::HeaderRules,
+    pub auth: crate::serve::auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -54,6 +55,7 @@ impl Default for Config {
             persisted_documents: PersistedDocumentsConfig::default(),
             log: LogConfig::default(),
             headers: crate::serve::headers::HeaderRules::default(),
+            auth: crate::serve::auth::AuthConfig::default(),
         }
     }
 }
@@ -521,6 +523,8 @@ pub enum Type {
     Enum(&'static [&'static str]),
     /// A list of header rules (docs/headers.md).
     HeaderRules,
+    /// A list of `@policy` rules (docs/auth.md).
+    PolicyRules,
 }
 
 /// Sets a key from an environment variable's value.
@@ -581,6 +585,11 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "headers.subgraphs",
         "Header rules per subgraph name, applied after `headers.all`.",
+    ),
+    (
+        "auth",
+        "JWT authentication and the `@authenticated`, `@requiresScopes` and `@policy` \
+         directives (docs/auth.md).",
     ),
 ];
 
@@ -924,7 +933,175 @@ pub const KEYS: &[Key] = &[
         doc: "Header rules for the subgraph with this name, applied after `headers.all`.",
         env: None,
     },
+    Key {
+        path: "auth.jwks",
+        ty: Type::Strings,
+        default: Some("[]"),
+        example: "[\"https://issuer.example.com/.well-known/jwks.json\"]",
+        doc: "Where the keys that verify tokens come from: JWKS URLs (`http(s)://`) or files \
+              (relative to this file), re-read every `poll_interval_secs` and when a token \
+              names an unknown key id. Empty: tokens are not read. In the environment: \
+              comma-separated.",
+        env: Some(|c, v| {
+            c.auth.jwks = split_list(v);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.issuers",
+        ty: Type::Strings,
+        default: Some("[]"),
+        example: "[\"https://issuer.example.com/\"]",
+        doc: "Accepted `iss` claims; a token must carry one of them. Empty: not checked. In \
+              the environment: comma-separated.",
+        env: Some(|c, v| {
+            c.auth.issuers = split_list(v);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.audiences",
+        ty: Type::Strings,
+        default: Some("[]"),
+        example: "[\"weft\"]",
+        doc: "Accepted `aud` claims; a token must carry one of them. Empty: not checked. In \
+              the environment: comma-separated.",
+        env: Some(|c, v| {
+            c.auth.audiences = split_list(v);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.algorithms",
+        ty: Type::Strings,
+        default: Some(
+            "[\"RS256\", \"RS384\", \"RS512\", \"PS256\", \"PS384\", \"PS512\", \"ES256\", \"ES384\", \"EdDSA\"]",
+        ),
+        example: "[\"RS256\", \"HS256\"]",
+        doc: "Accepted signing algorithms (`none` never is). HMAC (`HS256`...) only when \
+              listed, with an `oct` key in the JWKS. In the environment: comma-separated.",
+        env: Some(|c, v| {
+            c.auth.algorithms = split_list(v)
+                .iter()
+                .map(|a| crate::serve::auth::settings::parse_algorithm(a))
+                .collect::<Result<_, _>>()?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.header_name",
+        ty: Type::String,
+        default: Some("\"authorization\""),
+        example: "\"x-token\"",
+        doc: "The request header that carries the token.",
+        env: Some(|c, v| {
+            c.auth.header_name = parse_header(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.header_prefix",
+        ty: Type::String,
+        default: Some("\"Bearer\""),
+        example: "\"\"",
+        doc: "The scheme before the token in that header (compared without case). Empty: \
+              the whole value is the token.",
+        env: Some(|c, v| {
+            c.auth.header_prefix = v.trim().to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.cookie",
+        ty: Type::String,
+        default: None,
+        example: "\"session\"",
+        doc: "A cookie that carries the token when the header is absent.",
+        env: Some(|c, v| {
+            c.auth.cookie = Some(v.trim().to_owned());
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.poll_interval_secs",
+        ty: Type::Integer,
+        default: Some("300"),
+        example: "60",
+        doc: "How often the JWKS sources are re-read, in seconds.",
+        env: Some(|c, v| {
+            c.auth.poll_interval_secs = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.require_authentication",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Refuse requests without a token (401 `AUTH_ERROR`). Off: they run anonymously \
+              and only the directives restrict them. An invalid token is always refused.",
+        env: Some(|c, v| {
+            c.auth.require_authentication = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.reject_unauthorized",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "When an operation selects fields the request may not see: refuse it whole (403, \
+              no data). Off: run the rest, those fields `null` with an \
+              `UNAUTHORIZED_FIELD_OR_TYPE` error each.",
+        env: Some(|c, v| {
+            c.auth.reject_unauthorized = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.forward_header",
+        ty: Type::String,
+        default: None,
+        example: "\"x-weft-claims\"",
+        doc: "Send a verified token's claims to every subgraph in this header, as JSON \
+              (non-ASCII escaped).",
+        env: Some(|c, v| {
+            c.auth.forward_header = Some(parse_header(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.forward_extensions",
+        ty: Type::String,
+        default: None,
+        example: "\"jwt\"",
+        doc: "Send a verified token's claims to every subgraph in the request's `extensions`, \
+              under this key.",
+        env: Some(|c, v| {
+            c.auth.forward_extensions = Some(v.trim().to_owned());
+            Ok(())
+        }),
+    },
+    Key {
+        path: "auth.policies",
+        ty: Type::PolicyRules,
+        default: Some("[]"),
+        example: "[{\"name\": \"admin\", \"claim\": \"roles\", \"any_of\": [\"admin\"]}]",
+        doc: "What earns each `@policy` name: the token's claim `claim` holds one of `any_of` \
+              (a string, space-separated words, or a list); with `any_of` empty, the claim is \
+              present and not false. A policy without a rule is never granted.",
+        env: None,
+    },
 ];
+
+/// A comma-separated list, for environment variables.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
 
 /// `WEFT_` + the key's path upper-cased, `.` → `_` (`<name>` stays a placeholder).
 pub fn env_name(path: &str) -> String {

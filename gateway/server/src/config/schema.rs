@@ -92,6 +92,19 @@ fn leaf(key: &Key) -> Value {
                 "additionalProperties": false
             }
         }),
+        Type::PolicyRules => json!({
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "claim"],
+                "properties": {
+                    "name": { "type": "string" },
+                    "claim": { "type": "string" },
+                    "any_of": { "type": "array", "items": { "type": "string" } }
+                },
+                "additionalProperties": false
+            }
+        }),
     };
     let env = if key.path.contains("<name>") {
         format!("{} (the name upper-cased)", env_name(key.path))

@@ -13,6 +13,7 @@ use weft_engine::SubgraphClient;
 use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
+use super::auth::Forwarded;
 use super::exec::Executor;
 use super::headers::HeaderRules;
 use super::metrics::Metrics;
@@ -53,8 +54,12 @@ impl Engine {
         variables: &Map<String, Value>,
         api: &Valid<Schema>,
         headers: &HeaderMap,
+        forwarded: &Forwarded,
     ) -> (Value, Vec<Value>) {
-        let output = self.executor.execute(plan, variables, headers).await;
+        let output = self
+            .executor
+            .execute(plan, variables, headers, forwarded)
+            .await;
         let mut errors = output.errors;
         let data = shape(operation, &output.data, variables, api, &mut errors);
         (data, errors)

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use weft_engine::{FetchError, GraphQLRequest, SubgraphClient};
 use weft_federation::plan::model::{FetchNode, LIST, PlanNode, QueryPlan, Rewrite, Selection};
 
+use super::auth::Forwarded;
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
 
@@ -54,6 +55,8 @@ struct Request<'a> {
     variables: &'a Map<String, Value>,
     /// The client's request headers, from which each subgraph's are computed.
     headers: &'a HeaderMap,
+    /// The verified token's claims, as configured to reach subgraphs.
+    forwarded: &'a Forwarded,
 }
 
 /// A fetch ready to send: its request and where results go.
@@ -89,13 +92,18 @@ impl Executor {
         plan: &QueryPlan,
         variables: &Map<String, Value>,
         headers: &HeaderMap,
+        forwarded: &Forwarded,
     ) -> Output {
         let mut out = Output {
             data: Value::Object(Map::new()),
             errors: Vec::new(),
         };
         if let Some(node) = &plan.node {
-            let request = Request { variables, headers };
+            let request = Request {
+                variables,
+                headers,
+                forwarded,
+            };
             self.run(node, request, &mut out).await;
         }
         out
@@ -127,8 +135,7 @@ impl Executor {
                             None => nested.push(n),
                         }
                     }
-                    let responses =
-                        join_all(ready.iter().map(|r| self.send(r, request.headers))).await;
+                    let responses = join_all(ready.iter().map(|r| self.send(r, request))).await;
                     for (r, response) in ready.iter().zip(responses) {
                         self.merge(r, response, out);
                     }
@@ -154,7 +161,7 @@ impl Executor {
                     if let Some((fetch, path)) = leaf(node)
                         && let Some(r) = self.prepare(fetch, path, variables, &out.data)
                     {
-                        let response = self.send(&r, request.headers).await;
+                        let response = self.send(&r, request).await;
                         self.merge(&r, response, out);
                     }
                 }
@@ -232,7 +239,7 @@ impl Executor {
     }
 
     /// Sends one fetch with the headers the rules give its subgraph; times and counts it.
-    async fn send(&self, r: &Ready<'_>, client_headers: &HeaderMap) -> Result<Value, String> {
+    async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Value, String> {
         let subgraph = &r.fetch.subgraph;
         let Some(url) = self.urls.get(subgraph) else {
             return Err(format!("no URL for subgraph `{subgraph}`"));
@@ -242,8 +249,13 @@ impl Executor {
             query: &r.fetch.operation,
             operation_name: None,
             variables: Some(&variables),
+            extensions: client.forwarded.extensions.as_ref(),
         };
-        let headers = headers::outgoing(&self.rules, subgraph, client_headers);
+        let mut headers = headers::outgoing(&self.rules, subgraph, client.headers);
+        if let Some((name, value)) = &client.forwarded.header {
+            headers.retain(|(n, _)| n != name);
+            headers.push((name.clone(), value.clone()));
+        }
         let started = Instant::now();
         let answer = self
             .client

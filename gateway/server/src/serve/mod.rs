@@ -3,6 +3,7 @@
 //! and for browsers the playground (`playground.rs`).
 //! The supergraph and config files are watched and reloaded (`crate::config::reload`).
 
+pub(crate) mod auth;
 pub(crate) mod headers;
 pub(crate) mod health;
 pub(crate) mod metrics;
@@ -265,6 +266,11 @@ async fn graphql(
     if let Err(rejection) = csrf::check(&headers, &schema.config.csrf) {
         return respond(media, rejection.status, &rejection.body());
     }
+    // The token, once per HTTP request (a batch shares it).
+    let identity = match schema.auth.authenticate(&headers).await {
+        Ok(identity) => identity,
+        Err(rejection) => return respond(media, rejection.status, &rejection.body),
+    };
     // GET (and HEAD) requests are in the query string; a body they may have is not read.
     let body = if method == Method::GET {
         Bytes::new()
@@ -275,8 +281,15 @@ async fn graphql(
         }
     };
     let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
-        Parsed::Request(req) => one(&gateway, &schema, &method, &headers, req, media).await,
-        Parsed::Batch(items) => batch(&gateway, &schema, &method, &headers, items, media).await,
+        Parsed::Request(req) => {
+            one(&gateway, &schema, &method, &headers, &identity, req, media).await
+        }
+        Parsed::Batch(items) => {
+            batch(
+                &gateway, &schema, &method, &headers, &identity, items, media,
+            )
+            .await
+        }
         Parsed::Invalid(rejection) => pipeline::Outcome {
             status: rejection.status,
             body: rejection.body(),
@@ -338,6 +351,7 @@ async fn one(
     schema: &SchemaRuntime,
     method: &Method,
     headers: &HeaderMap,
+    identity: &auth::Identity,
     mut req: request::GraphQLRequest,
     media: MediaType,
 ) -> pipeline::Outcome {
@@ -345,7 +359,7 @@ async fn one(
         return outcome;
     }
     let exposure = pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose);
-    pipeline::run(schema, method, req, media, exposure, headers).await
+    pipeline::run(schema, method, req, media, exposure, headers, identity).await
 }
 
 /// A batch (a JSON array body): refused unless `batching.enabled`, or when over
@@ -356,6 +370,7 @@ async fn batch(
     schema: &SchemaRuntime,
     method: &Method,
     headers: &HeaderMap,
+    identity: &auth::Identity,
     items: Vec<Result<request::GraphQLRequest, request::Rejection>>,
     media: MediaType,
 ) -> pipeline::Outcome {
@@ -384,7 +399,11 @@ async fn batch(
     }
     let results = futures::future::join_all(items.into_iter().map(|item| async move {
         match item {
-            Ok(req) => one(gateway, schema, method, headers, req, media).await.body,
+            Ok(req) => {
+                one(gateway, schema, method, headers, identity, req, media)
+                    .await
+                    .body
+            }
             Err(rejection) => rejection.body(),
         }
     }))

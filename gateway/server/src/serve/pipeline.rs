@@ -12,8 +12,9 @@ use serde_json::{Map, Value, json};
 use weft_federation::operation::{self, OperationKind, normalize};
 use weft_federation::plan::plan;
 
+use super::auth::{self, Identity, access};
 use super::request::{GraphQLRequest, MediaType};
-use super::runtime::{Prepared, SchemaRuntime};
+use super::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
 use crate::config::limits;
 
 /// An HTTP status and a GraphQL response body.
@@ -117,6 +118,7 @@ pub async fn run(
     media: MediaType,
     exposure: PlanExposure,
     headers: &axum::http::HeaderMap,
+    identity: &Identity,
 ) -> Outcome {
     let Some(query) = req.query.as_deref().filter(|q| !q.trim().is_empty()) else {
         // Not a GraphQL request at all: 400 for both media types.
@@ -125,7 +127,7 @@ pub async fn run(
             body: json!({ "errors": [{ "message": "Must provide query string.", "extensions": { "code": "BAD_REQUEST" } }] }),
         };
     };
-    let prepared = match prepare(rt, query, req.operation_name.as_deref()) {
+    let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref()) {
         Ok(p) => p,
         Err(outcome) => return outcome(media),
     };
@@ -176,22 +178,47 @@ pub async fn run(
         _ => Map::new(),
     };
 
+    // Authorization: what this request may not see is removed before planning, and answered
+    // with null and an error (or the whole request refused, by configuration).
+    let allowed = |access: &access::Access| rt.auth.allows(identity, access);
+    let mut auth_errors = Vec::new();
+    let restricted = match access::filter(&prepared.operation, &rt.auth.requirements, &allowed) {
+        None => None,
+        Some((operation, removed)) => {
+            if rt.auth.config.reject_unauthorized {
+                return Outcome {
+                    status: StatusCode::FORBIDDEN,
+                    body: json!({ "errors": auth::unauthorized_errors(&removed) }),
+                };
+            }
+            auth_errors = auth::unauthorized_errors(&removed);
+            match restrict(rt, &key, operation, removed) {
+                Ok(r) => Some(r),
+                Err(outcome) => return outcome(media),
+            }
+        }
+    };
+    let plan = restricted.as_ref().map_or(&prepared.plan, |r| &r.plan);
+
     if exposure == PlanExposure::DryRun {
         return Outcome {
             status: StatusCode::OK,
-            body: json!({ "extensions": { "queryPlan": plan_extension(&prepared.plan) } }),
+            body: json!({ "extensions": { "queryPlan": plan_extension(plan) } }),
         };
     }
-    let (data, mut errors) = rt
+    let forwarded = rt.auth.forwarded(identity);
+    let (data, errors) = rt
         .engine
         .execute(
-            &prepared.plan,
+            plan,
             &prepared.operation,
             &variables,
             api,
             headers,
+            &forwarded,
         )
         .await;
+    let mut errors = [auth_errors, errors].concat();
     let mut data = data;
     // Introspection is answered from the API schema.
     if has_introspection(&prepared.operation)
@@ -219,7 +246,7 @@ pub async fn run(
     if exposure == PlanExposure::Include {
         body.insert(
             "extensions".to_owned(),
-            json!({ "queryPlan": plan_extension(&prepared.plan) }),
+            json!({ "queryPlan": plan_extension(plan) }),
         );
     }
     Outcome {
@@ -230,12 +257,40 @@ pub async fn run(
 
 type ErrorOutcome = Box<dyn FnOnce(MediaType) -> Outcome>;
 
+/// The plan of `operation` (the request's operation, cached under `key`, minus the paths
+/// `removed`), from the cache when seen before.
+fn restrict(
+    rt: &SchemaRuntime,
+    key: &CacheKey,
+    operation: operation::Operation,
+    removed: Vec<Vec<String>>,
+) -> Result<Arc<Restricted>, ErrorOutcome> {
+    let cache_key = (key.clone(), removed);
+    if let Some(hit) = rt.restricted.get(&cache_key) {
+        return Ok(hit);
+    }
+    // Nothing left at the root: nothing to fetch.
+    let plan = if operation.selection_set.items.is_empty() {
+        weft_federation::plan::model::QueryPlan::default()
+    } else {
+        let labels = key.2.iter().cloned().collect();
+        plan(&rt.graph, &operation, &labels).map_err(|e| -> ErrorOutcome {
+            let code = e.code();
+            let text = e.to_string();
+            Box::new(move |media| request_error(media, code, vec![message(text)]))
+        })?
+    };
+    let restricted = Arc::new(Restricted { plan });
+    rt.restricted.insert(cache_key, restricted.clone());
+    Ok(restricted)
+}
+
 /// Parsed, validated, normalized and planned, from the cache when seen before.
 fn prepare(
     rt: &SchemaRuntime,
     query: &str,
     operation_name: Option<&str>,
-) -> Result<Arc<Prepared>, ErrorOutcome> {
+) -> Result<(Arc<Prepared>, CacheKey), ErrorOutcome> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     query.hash(&mut hasher);
     let labels = rt.pick_labels();
@@ -246,7 +301,7 @@ fn prepare(
     );
     if let Some(hit) = rt.prepared.get(&key) {
         rt.engine.metrics().plan_cache(true);
-        return Ok(hit);
+        return Ok((hit, key));
     }
     rt.engine.metrics().plan_cache(false);
     let api = rt.supergraph.api_schema();
@@ -302,8 +357,8 @@ fn prepare(
         operation,
         plan,
     });
-    rt.prepared.insert(key, prepared.clone());
-    Ok(prepared)
+    rt.prepared.insert(key.clone(), prepared.clone());
+    Ok((prepared, key))
 }
 
 fn has_introspection(op: &operation::Operation) -> bool {

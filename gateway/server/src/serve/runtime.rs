@@ -15,6 +15,7 @@ use weft_federation::graph::QueryGraph;
 use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
+use super::auth::Auth;
 use super::engine::Engine;
 use crate::config::Config;
 
@@ -30,6 +31,12 @@ pub struct Prepared {
 /// together with it on reload.
 pub type CacheKey = (u64, Option<String>, Vec<String>);
 
+/// An operation with the fields a request may not see removed (`auth::access`), planned:
+/// cached by the full operation's key and the removed paths.
+pub struct Restricted {
+    pub plan: QueryPlan,
+}
+
 pub struct SchemaRuntime {
     pub supergraph: Arc<Supergraph>,
     pub graph: QueryGraph,
@@ -38,6 +45,8 @@ pub struct SchemaRuntime {
     pub labels: BTreeSet<String>,
     pub engine: Engine,
     pub prepared: moka::sync::Cache<CacheKey, Arc<Prepared>>,
+    pub restricted: moka::sync::Cache<(CacheKey, Vec<Vec<String>>), Arc<Restricted>>,
+    pub auth: Auth,
     /// The configuration this runtime serves with: a request sees one config throughout.
     pub config: Arc<Config>,
 }
@@ -71,12 +80,15 @@ impl SchemaRuntime {
             .collect();
         let timeout = Duration::from_millis(config.subgraphs.all.timeout_ms.get());
         let graph = QueryGraph::new(supergraph.clone());
+        let auth = Auth::new(&config.auth, &supergraph)?;
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
             graph,
             engine: Engine::build(urls, timeout, metrics, config.headers.clone())?,
             prepared: moka::sync::Cache::new(10_000),
+            restricted: moka::sync::Cache::new(1_000),
+            auth,
             supergraph,
             config,
         })

@@ -1,0 +1,187 @@
+//! The keys tokens are verified with: JWKS documents from files and URLs, re-read every
+//! `auth.poll_interval_secs` and when a token names a key id the store does not know (the
+//! issuer rotated its keys). A source that fails to load keeps its previous keys.
+
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey};
+
+use super::settings::Source;
+
+/// One verification key.
+#[derive(Clone)]
+pub struct Key {
+    pub kid: Option<String>,
+    /// The algorithm the JWK pins (`alg`), if it does.
+    pub alg: Option<Algorithm>,
+    pub key: DecodingKey,
+    pub family: jsonwebtoken::AlgorithmFamily,
+}
+
+/// On-demand refreshes (unknown key id) are at most this frequent, so tokens with made-up key
+/// ids cannot make the gateway hammer the issuer.
+const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+pub struct KeyStore {
+    sources: Vec<Source>,
+    /// The keys of each source, in source order.
+    keys: RwLock<Vec<Arc<Vec<Key>>>>,
+    last_refresh: Mutex<Option<Instant>>,
+    /// One refresh at a time; a token waiting on one reuses its result.
+    refreshing: tokio::sync::Mutex<()>,
+    http: reqwest::Client,
+}
+
+impl KeyStore {
+    /// A store for `sources`; files are read now (an unreadable or invalid file is an error),
+    /// URLs by [`KeyStore::refresh`].
+    pub fn new(sources: Vec<Source>) -> Result<KeyStore, String> {
+        let mut keys = Vec::with_capacity(sources.len());
+        for source in &sources {
+            match source {
+                Source::File(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| format!("cannot read JWKS file {}: {e}", path.display()))?;
+                    let set = parse_set(&text)
+                        .map_err(|e| format!("JWKS file {}: {e}", path.display()))?;
+                    keys.push(Arc::new(set));
+                }
+                Source::Url(_) => keys.push(Arc::new(Vec::new())),
+            }
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(KeyStore {
+            sources,
+            keys: RwLock::new(keys),
+            last_refresh: Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+            http,
+        })
+    }
+
+    /// Every key, from every source.
+    pub fn all(&self) -> Vec<Key> {
+        let guard = match self.keys.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.iter().flat_map(|k| k.iter().cloned()).collect()
+    }
+
+    /// Whether some key has id `kid`.
+    pub fn knows(&self, kid: &str) -> bool {
+        self.all().iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+
+    /// Re-reads every source now. Failures are logged and keep the source's previous keys.
+    pub async fn refresh(&self) {
+        let _one_at_a_time = self.refreshing.lock().await;
+        self.load_all().await;
+    }
+
+    /// Refreshes because a token named key `kid` the store lacks, unless another refresh ran
+    /// within [`MIN_REFRESH_INTERVAL`] (or one finished while this one waited and found it).
+    pub async fn refresh_for_unknown(&self, kid: &str) {
+        let _one_at_a_time = self.refreshing.lock().await;
+        if self.knows(kid) {
+            return;
+        }
+        let recent = self
+            .last_refresh
+            .lock()
+            .map(|t| t.is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL))
+            .unwrap_or(false);
+        if !recent {
+            tracing::info!(
+                kid,
+                "token signed with an unknown key id: refreshing the JWKS"
+            );
+            self.load_all().await;
+        }
+    }
+
+    async fn load_all(&self) {
+        for (i, source) in self.sources.iter().enumerate() {
+            let loaded = match source {
+                Source::File(path) => std::fs::read_to_string(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|text| parse_set(&text)),
+                Source::Url(url) => self.fetch(url).await,
+            };
+            match loaded {
+                Ok(keys) => {
+                    let mut guard = match self.keys.write() {
+                        Ok(g) => g,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    if let Some(slot) = guard.get_mut(i) {
+                        *slot = Arc::new(keys);
+                    }
+                }
+                Err(e) => tracing::warn!(source = ?source, "JWKS not refreshed: {e}"),
+            }
+        }
+        if let Ok(mut t) = self.last_refresh.lock() {
+            *t = Some(Instant::now());
+        }
+    }
+
+    async fn fetch(&self, url: &str) -> Result<Vec<Key>, String> {
+        let response = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("{url} answered HTTP {}", response.status()));
+        }
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        parse_set(&text)
+    }
+
+    /// Loads the URL sources now and every `every` after, for as long as the store lives
+    /// (the task holds a weak reference and ends with the runtime that owns the store).
+    pub fn start_polling(self: &Arc<Self>, every: Duration) {
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak: Weak<KeyStore> = Arc::downgrade(self);
+        handle.spawn(async move {
+            loop {
+                match weak.upgrade() {
+                    Some(store) => store.refresh().await,
+                    None => return,
+                }
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+}
+
+/// The usable keys of a JWKS document. Keys of unsupported types, or meant for encryption
+/// (`use: enc`), are skipped.
+pub fn parse_set(text: &str) -> Result<Vec<Key>, String> {
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))?;
+    Ok(set.keys.iter().filter_map(key_of).collect())
+}
+
+fn key_of(jwk: &Jwk) -> Option<Key> {
+    if matches!(
+        jwk.common.public_key_use,
+        Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+    ) {
+        return None;
+    }
+    let key = DecodingKey::from_jwk(jwk).ok()?;
+    let alg = jwk
+        .common
+        .key_algorithm
+        .and_then(|a| a.to_string().parse::<Algorithm>().ok());
+    Some(Key {
+        kid: jwk.common.key_id.clone(),
+        alg,
+        family: key.family(),
+        key,
+    })
+}

@@ -1,0 +1,185 @@
+//! Authentication and authorization (docs/auth.md): a JWT from a header or a cookie, verified
+//! against JWKS keys ([`keys`], [`token`]); its claims forwarded to subgraphs; and the
+//! supergraph's `@authenticated`/`@requiresScopes`/`@policy` enforced per field ([`access`]).
+
+pub mod access;
+pub mod keys;
+pub mod settings;
+pub mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use jsonwebtoken::Algorithm;
+use serde_json::{Value, json};
+use weft_federation::Supergraph;
+
+pub use access::{Identity, Requirements};
+use keys::KeyStore;
+pub use settings::AuthConfig;
+use settings::Source;
+use token::Refusal;
+
+/// A request refused before it runs: its status and GraphQL error body.
+pub struct Rejection {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+/// Authentication and authorization for one runtime (one supergraph and configuration).
+pub struct Auth {
+    pub config: AuthConfig,
+    keys: Option<Arc<KeyStore>>,
+    algorithms: Vec<Algorithm>,
+    pub requirements: Requirements,
+}
+
+/// What a request's subgraph requests carry of its identity.
+#[derive(Debug, Clone, Default)]
+pub struct Forwarded {
+    /// `auth.forward_header`: the claims as JSON.
+    pub header: Option<(HeaderName, HeaderValue)>,
+    /// `auth.forward_extensions`: the key and the claims, in the request's `extensions`.
+    pub extensions: Option<Value>,
+}
+
+impl Auth {
+    /// Reads the JWKS files now and starts polling the sources (URLs are fetched at once).
+    pub fn new(config: &AuthConfig, supergraph: &Supergraph) -> Result<Auth, String> {
+        let keys = if config.verifies_tokens() {
+            let sources = config.jwks.iter().map(|s| Source::of(s)).collect();
+            let store = Arc::new(KeyStore::new(sources)?);
+            store.start_polling(Duration::from_secs(config.poll_interval_secs.get()));
+            Some(store)
+        } else {
+            None
+        };
+        Ok(Auth {
+            config: config.clone(),
+            keys,
+            algorithms: config.parsed_algorithms(),
+            requirements: Requirements::of(supergraph.schema(), supergraph.links()),
+        })
+    }
+
+    /// The identity of a request: anonymous without a token, the token's claims with a valid
+    /// one; an invalid token (or a missing one when `require_authentication`) is refused
+    /// with 401 and `AUTH_ERROR`, whatever the operation.
+    pub async fn authenticate(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Identity, Rejection> {
+        let Some(store) = &self.keys else {
+            return Ok(Identity::default());
+        };
+        let token = token::extract(headers, &self.config).map_err(refuse)?;
+        let Some(token) = token else {
+            if self.config.require_authentication {
+                return Err(Rejection {
+                    status: StatusCode::UNAUTHORIZED,
+                    body: error_body(
+                        "This gateway requires authentication: send a token.",
+                        "AUTH_ERROR",
+                    ),
+                });
+            }
+            return Ok(Identity::default());
+        };
+        let (kid, alg) = token::inspect(&token, &self.algorithms).map_err(refuse)?;
+        let first = token::verify(&token, kid.as_deref(), alg, &store.all(), &self.config);
+        let claims = match first {
+            Err(Refusal::UnknownKey) => {
+                // The issuer may have rotated its keys since the last poll.
+                store
+                    .refresh_for_unknown(kid.as_deref().unwrap_or(""))
+                    .await;
+                token::verify(&token, kid.as_deref(), alg, &store.all(), &self.config)
+            }
+            other => other,
+        }
+        .map_err(refuse)?;
+        Ok(Identity {
+            claims: Some(claims),
+        })
+    }
+
+    /// The claims to forward to subgraphs, as configured.
+    pub fn forwarded(&self, identity: &Identity) -> Forwarded {
+        let Some(claims) = &identity.claims else {
+            return Forwarded::default();
+        };
+        let claims = Value::Object(claims.clone());
+        let header = self.config.forward_header.as_ref().and_then(|name| {
+            let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+            let value = HeaderValue::from_str(&ascii_json(&claims)).ok()?;
+            Some((name, value))
+        });
+        let extensions = self
+            .config
+            .forward_extensions
+            .as_ref()
+            .map(|key| json!({ key.as_str(): claims }));
+        Forwarded { header, extensions }
+    }
+
+    /// Whether `identity` satisfies `access`, under the configured policy rules.
+    pub fn allows(&self, identity: &Identity, access: &access::Access) -> bool {
+        identity.allows(access, &self.config.policies)
+    }
+}
+
+fn refuse(refusal: Refusal) -> Rejection {
+    Rejection {
+        status: StatusCode::UNAUTHORIZED,
+        body: error_body(&refusal.message(), "AUTH_ERROR"),
+    }
+}
+
+fn error_body(message: &str, code: &str) -> Value {
+    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
+/// JSON with every non-ASCII character escaped (`\uXXXX`), so it fits in a header value.
+fn ascii_json(value: &Value) -> String {
+    let text = value.to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// One `UNAUTHORIZED_FIELD_OR_TYPE` error per removed path.
+pub fn unauthorized_errors(paths: &[Vec<String>]) -> Vec<Value> {
+    paths
+        .iter()
+        .map(|path| {
+            json!({
+                "message": "Unauthorized field or type",
+                "path": path,
+                "extensions": { "code": "UNAUTHORIZED_FIELD_OR_TYPE" },
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_json_in_a_header_is_ascii() {
+        let v = json!({ "name": "Zoë", "emoji": "🦀" });
+        let text = ascii_json(&v);
+        assert!(text.is_ascii(), "{text}");
+        assert_eq!(serde_json::from_str::<Value>(&text).ok(), Some(v));
+    }
+}
