@@ -1,0 +1,157 @@
+//! The load generator: `concurrency` clients, each sending its next request as soon as the
+//! previous one is answered (a closed loop), for a warm-up and then a measured window.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use weft_subgraph_kit::Running;
+
+use crate::gateways::Gateway;
+use crate::procfs;
+use crate::scenarios::Scenario;
+
+/// What one measured window showed.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub requests: u64,
+    pub failures: u64,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub peak_rss_mib: f64,
+    /// Gateway CPU time per successful request, in microseconds.
+    pub cpu_us_per_request: f64,
+    pub subgraph_requests_per_request: f64,
+}
+
+fn client(concurrency: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("client")
+}
+
+/// One request of the scenario: the answer's `data`, to compare gateways.
+pub async fn check(url: &str, scenario: &Scenario) -> serde_json::Value {
+    let body = client(1)
+        .post(url)
+        .header("content-type", "application/json")
+        .body((scenario.body)(0))
+        .send()
+        .await
+        .expect("request")
+        .json::<serde_json::Value>()
+        .await
+        .expect("JSON answer");
+    if body.get("errors").is_some() {
+        eprintln!("warning: errors in the answer: {}", body["errors"]);
+    }
+    body["data"].clone()
+}
+
+/// Runs the closed loop for `duration` after `warmup`; latencies of the measured window only.
+pub async fn measure(
+    gateway: &Gateway,
+    scenario: &Scenario,
+    subgraphs: &[Running],
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+) -> Measured {
+    let http = client(concurrency);
+    let counter = Arc::new(AtomicU64::new(1));
+    // Warm-up: same loop, results dropped.
+    let _ = run_loop(&http, &gateway.url, scenario, &counter, concurrency, warmup).await;
+    let subgraph_before: u64 = subgraphs.iter().map(|s| s.requests.count()).sum();
+    let cpu_before = procfs::cpu_seconds(gateway.pid);
+    let started = Instant::now();
+    let (mut latencies, failures) = run_loop(
+        &http,
+        &gateway.url,
+        scenario,
+        &counter,
+        concurrency,
+        duration,
+    )
+    .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = procfs::cpu_seconds(gateway.pid) - cpu_before;
+    let subgraph_requests =
+        subgraphs.iter().map(|s| s.requests.count()).sum::<u64>() - subgraph_before;
+    latencies.sort_unstable();
+    let ok = latencies.len() as u64;
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |us| *us as f64 / 1000.0)
+    };
+    Measured {
+        requests: ok,
+        failures,
+        rps: ok as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        peak_rss_mib: procfs::peak_rss_kib(gateway.pid) as f64 / 1024.0,
+        cpu_us_per_request: if ok == 0 { 0.0 } else { cpu * 1e6 / ok as f64 },
+        subgraph_requests_per_request: if ok == 0 {
+            0.0
+        } else {
+            subgraph_requests as f64 / ok as f64
+        },
+    }
+}
+
+/// `concurrency` clients for `duration`: latencies (µs) of good answers, and failures.
+async fn run_loop(
+    http: &reqwest::Client,
+    url: &str,
+    scenario: &Scenario,
+    counter: &Arc<AtomicU64>,
+    concurrency: usize,
+    duration: Duration,
+) -> (Vec<u64>, u64) {
+    let deadline = Instant::now() + duration;
+    let tasks = (0..concurrency).map(|_| {
+        let http = http.clone();
+        let url = url.to_owned();
+        let counter = counter.clone();
+        let make = scenario.body;
+        async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            while Instant::now() < deadline {
+                let body = make(counter.fetch_add(1, Ordering::Relaxed));
+                let sent = Instant::now();
+                let answer = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+                let good = match answer {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        // A quick check: a GraphQL error anywhere makes it a failure.
+                        Ok(b) => !b.windows(9).any(|w| w == b"\"errors\":"),
+                        Err(_) => false,
+                    },
+                    _ => false,
+                };
+                if good {
+                    latencies.push(sent.elapsed().as_micros() as u64);
+                } else {
+                    failures += 1;
+                }
+            }
+            (latencies, failures)
+        }
+    });
+    let results = futures::future::join_all(tasks).await;
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for (l, f) in results {
+        all.extend(l);
+        failures += f;
+    }
+    (all, failures)
+}

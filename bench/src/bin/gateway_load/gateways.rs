@@ -1,0 +1,167 @@
+//! Starting each gateway on the same supergraph, pinned to CPU 0: Weft (built from this
+//! workspace), Hive Router (`cargo install hive-router`) and Apollo Gateway (npm, through
+//! bench/peers/apollo-gateway.mjs). Each is stopped when its [`Gateway`] is dropped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use weft_federation::compose::{SubgraphInput, compose as weft_compose};
+use weft_subgraph_kit::{Running, Subgraph};
+
+pub struct Gateway {
+    pub url: String,
+    pub pid: u32,
+    child: Child,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sdl_of(name: &str) -> String {
+    match name {
+        "accounts" => weft_accounts::Accounts::sdl(),
+        "products" => weft_products::Products::sdl(),
+        "inventory" => weft_inventory::Inventory::sdl(),
+        _ => weft_reviews::Reviews::sdl(),
+    }
+}
+
+/// Composes the running subgraphs (at their own URLs) into `work/supergraph.graphql`.
+pub fn compose(subgraphs: &[Running], work: &Path) -> PathBuf {
+    let inputs: Vec<SubgraphInput> = subgraphs
+        .iter()
+        .map(|s| SubgraphInput {
+            name: s.name.to_owned(),
+            url: s.url(),
+            sdl: sdl_of(s.name),
+            source: s.name.to_owned(),
+        })
+        .collect();
+    let sdl = weft_compose(&inputs).expect("compose").supergraph_sdl;
+    let path = work.join("supergraph.graphql");
+    std::fs::write(&path, sdl).expect("write supergraph");
+    path
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Starts gateway `name`; `None` when it is not installed.
+pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> Option<Gateway> {
+    let port = free_port();
+    let mut command = Command::new("taskset");
+    command.args(["-c", "0"]);
+    match name {
+        "weft" => {
+            let bin = std::env::var("WEFT_BIN")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| workspace_root().join("target/release/weft"));
+            if !bin.exists() {
+                return None;
+            }
+            let config = work.join("weft.yaml");
+            let cache = if entity_cache {
+                "entity_cache:\n  enabled: true\n  ttl_secs: 60\n"
+            } else {
+                ""
+            };
+            std::fs::write(
+                &config,
+                format!(
+                    "supergraph:\n  path: {}\nlisten: 127.0.0.1:{port}\nlog:\n  level: warn\n{cache}",
+                    supergraph.display()
+                ),
+            )
+            .expect("weft.yaml");
+            command.arg(bin).arg("serve").arg("--config").arg(&config);
+        }
+        "hive" => {
+            let bin = std::env::var("HIVE_ROUTER_BIN").unwrap_or_else(|_| "hive_router".into());
+            if Command::new(&bin).arg("--help").output().is_err() && !Path::new(&bin).exists() {
+                return None;
+            }
+            command
+                .arg(bin)
+                .env("SUPERGRAPH_FILE_PATH", supergraph)
+                .env("HOST", "127.0.0.1")
+                .env("PORT", port.to_string())
+                .env("LOG_LEVEL", "warn");
+        }
+        "apollo" => {
+            let peers = workspace_root().join("bench/peers");
+            if !peers.join("node_modules/@apollo/gateway").exists() {
+                return None;
+            }
+            command
+                .arg("node")
+                .arg(peers.join("apollo-gateway.mjs"))
+                .arg(supergraph)
+                .arg(port.to_string());
+        }
+        other => panic!("unknown gateway {other} (weft, hive, apollo)"),
+    }
+    let child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start gateway");
+    let gateway = Gateway {
+        url: format!("http://127.0.0.1:{port}/graphql"),
+        pid: child.id(),
+        child,
+    };
+    wait_ready(&gateway.url);
+    Some(gateway)
+}
+
+/// Waits (up to 60 s) until the gateway answers `{ __typename }`.
+fn wait_ready(url: &str) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if answers(url) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{url} did not come up within 60 s");
+}
+
+/// A minimal blocking HTTP/1.1 probe (no async runtime here): POST `{ __typename }`, 200?
+fn answers(url: &str) -> bool {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return false;
+    };
+    let body = "{\"query\":\"{ __typename }\"}";
+    let request = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}

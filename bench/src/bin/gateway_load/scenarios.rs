@@ -1,0 +1,57 @@
+//! The loads: (a) the classic heavy nested query, identical every time; (b) the same with a
+//! different alias each time, so requests rarely coincide; (c) a cache-friendly mix, run with
+//! Weft's entity cache on.
+
+/// One load.
+pub struct Scenario {
+    pub name: &'static str,
+    pub what: &'static str,
+    /// Whether Weft runs with its entity cache for this load.
+    pub entity_cache: bool,
+    /// The request body for the `n`-th request.
+    pub body: fn(u64) -> String,
+}
+
+/// The classic query: every subgraph, entity fetches three levels deep, plus topProducts.
+pub const HEAVY: &str = "{ users { name reviews { body product { upc name reviews { author { username reviews { product { name shippingEstimate } } } } } } } topProducts(first: 2) { name } }";
+
+fn heavy(_: u64) -> String {
+    serde_json::json!({ "query": HEAVY }).to_string()
+}
+
+fn variant(n: u64) -> String {
+    let query = HEAVY.replacen("{ users { name", &format!("{{ users {{ n{n}: name"), 1);
+    serde_json::json!({ "query": query }).to_string()
+}
+
+/// Products looked up again and again from a handful of shapes.
+fn mix(n: u64) -> String {
+    let first = 1 + n % 5;
+    let query = format!(
+        "{{ topProducts(first: {first}) {{ upc name price inStock shippingEstimate reviews {{ body author {{ username }} }} }} }}"
+    );
+    serde_json::json!({ "query": query }).to_string()
+}
+
+pub fn all() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "a",
+            what: "classic heavy query, identical",
+            entity_cache: false,
+            body: heavy,
+        },
+        Scenario {
+            name: "b",
+            what: "classic heavy query, a distinct alias per request",
+            entity_cache: false,
+            body: variant,
+        },
+        Scenario {
+            name: "c",
+            what: "cache-friendly product mix, Weft's entity cache on",
+            entity_cache: true,
+            body: mix,
+        },
+    ]
+}
