@@ -26,6 +26,9 @@ pub struct GraphQLRequest<'a> {
 pub struct SubgraphResponse {
     pub status: u16,
     pub body: Bytes,
+    /// `Cache-Control` and `Age`, for the entity cache.
+    pub cache_control: Option<String>,
+    pub age: Option<String>,
 }
 
 impl SubgraphResponse {
@@ -103,10 +106,24 @@ impl SubgraphClient {
             .send()
             .await?;
         let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let cache_control = header("cache-control");
+        let age = header("age");
         let body = response.bytes().await?;
         if !(200..300).contains(&status) {
             return Err(FetchError::Status { status, body });
         }
-        Ok(SubgraphResponse { status, body })
+        Ok(SubgraphResponse {
+            status,
+            body,
+            cache_control,
+            age,
+        })
     }
 }

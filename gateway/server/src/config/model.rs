@@ -35,6 +35,7 @@ pub struct Config {
     pub log: LogConfig,
     pub headers: crate::serve::headers::HeaderRules,
     pub auth: crate::serve::auth::AuthConfig,
+    pub entity_cache: crate::serve::entity_cache::EntityCacheConfig,
 }
 
 impl Default for Config {
@@ -56,6 +57,7 @@ impl Default for Config {
             log: LogConfig::default(),
             headers: crate::serve::headers::HeaderRules::default(),
             auth: crate::serve::auth::AuthConfig::default(),
+            entity_cache: crate::serve::entity_cache::EntityCacheConfig::default(),
         }
     }
 }
@@ -591,6 +593,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "JWT authentication and the `@authenticated`, `@requiresScopes` and `@policy` \
          directives (docs/auth.md).",
     ),
+    (
+        "entity_cache",
+        "The entity cache: subgraph results kept per entity (docs/entity-cache.md).",
+    ),
 ];
 
 pub const KEYS: &[Key] = &[
@@ -1091,6 +1097,62 @@ pub const KEYS: &[Key] = &[
               (a string, space-separated words, or a list); with `any_of` empty, the claim is \
               present and not false. A policy without a rule is never granted.",
         env: None,
+    },
+    Key {
+        path: "entity_cache.enabled",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Keep `_entities` results per entity and answer later requests from them.",
+        env: Some(|c, v| {
+            c.entity_cache.enabled = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.ttl_secs",
+        ty: Type::Integer,
+        default: Some("30"),
+        example: "300",
+        doc: "How long an entry lives when the subgraph's answer has no `max-age`.",
+        env: Some(|c, v| {
+            c.entity_cache.ttl_secs = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.max_entries",
+        ty: Type::Integer,
+        default: Some("100000"),
+        example: "1000000",
+        doc: "How many entries the in-memory cache holds (least recently used leave first).",
+        env: Some(|c, v| {
+            c.entity_cache.max_entries = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.root_fields",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Cache root query fetches too, by operation, variables and headers.",
+        env: Some(|c, v| {
+            c.entity_cache.root_fields = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.invalidation_token",
+        ty: Type::String,
+        default: None,
+        example: "\"${WEFT_INVALIDATION_TOKEN}\"",
+        doc: "Serve `POST /admin/entity-cache/invalidate`, for requests with \
+              `Authorization: Bearer <this token>`. Absent: no endpoint.",
+        env: Some(|c, v| {
+            c.entity_cache.invalidation_token = Some(v.trim().to_owned());
+            Ok(())
+        }),
     },
 ];
 

@@ -10,10 +10,11 @@ use apollo_compiler::validation::Valid;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use weft_engine::SubgraphClient;
-use weft_federation::operation::Operation;
+use weft_federation::operation::{Operation, OperationKind};
 use weft_federation::plan::model::QueryPlan;
 
 use super::auth::Forwarded;
+use super::entity_cache::{self, EntityCache};
 use super::exec::Executor;
 use super::headers::HeaderRules;
 use super::metrics::Metrics;
@@ -22,6 +23,7 @@ use super::shape::shape;
 pub struct Engine {
     executor: Executor,
     metrics: Arc<Metrics>,
+    cache: Option<Arc<EntityCache>>,
 }
 
 impl Engine {
@@ -32,12 +34,19 @@ impl Engine {
         timeout: Duration,
         metrics: Arc<Metrics>,
         rules: HeaderRules,
+        cache: Option<Arc<EntityCache>>,
     ) -> Result<Engine, String> {
         let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
         Ok(Engine {
-            executor: Executor::new(client, urls, metrics.clone(), rules),
+            executor: Executor::new(client, urls, metrics.clone(), rules, cache.clone()),
             metrics,
+            cache,
         })
+    }
+
+    /// The entity cache, when configured.
+    pub fn entity_cache(&self) -> Option<&Arc<EntityCache>> {
+        self.cache.as_ref()
     }
 
     /// The metrics this engine records into (the process's registry).
@@ -62,6 +71,14 @@ impl Engine {
             .await;
         let mut errors = output.errors;
         let data = shape(operation, &output.data, variables, api, &mut errors);
+        // What a mutation returns has changed: cached copies of it must go.
+        if let Some(cache) = &self.cache
+            && operation.kind == OperationKind::Mutation
+        {
+            for (typename, fields) in entity_cache::returned_entities(operation, &data) {
+                cache.invalidate(&typename, &fields);
+            }
+        }
         (data, errors)
     }
 }

@@ -17,6 +17,7 @@ use weft_engine::{FetchError, GraphQLRequest, SubgraphClient};
 use weft_federation::plan::model::{FetchNode, LIST, PlanNode, QueryPlan, Rewrite, Selection};
 
 use super::auth::Forwarded;
+use super::entity_cache::{self, EntityCache};
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
 
@@ -36,6 +37,12 @@ impl Seg {
     }
 }
 
+/// A subgraph's answer, and how long the entity cache may keep it (`None`: not at all).
+struct Fetched {
+    body: Value,
+    ttl: Option<std::time::Duration>,
+}
+
 /// The merged subgraph data and the errors met on the way.
 pub struct Output {
     pub data: Value,
@@ -47,6 +54,7 @@ pub struct Executor {
     urls: HashMap<String, String>,
     metrics: Arc<Metrics>,
     rules: HeaderRules,
+    cache: Option<Arc<EntityCache>>,
 }
 
 /// What one execution shares across its fetches.
@@ -62,8 +70,14 @@ struct Request<'a> {
 /// A fetch ready to send: its request and where results go.
 struct Ready<'p> {
     fetch: &'p FetchNode,
-    /// For entity fetches: for each representation sent, every object path it came from.
+    /// For entity fetches: for each distinct representation, every object path it came from.
     slots: Vec<Vec<Vec<Seg>>>,
+    /// The slots whose representations are sent, in order (the others are cache hits).
+    sent: Vec<usize>,
+    /// Cache hits: a slot and its cached result.
+    hits: Vec<(usize, Arc<Value>)>,
+    /// Where each sent representation (or the root fetch) goes in the entity cache.
+    cache_keys: Vec<(entity_cache::Key, entity_cache::Identity)>,
     /// Root fetch (`None`) or the concrete paths prefix used for errors.
     entity: bool,
     variables: Map<String, Value>,
@@ -77,12 +91,14 @@ impl Executor {
         urls: HashMap<String, String>,
         metrics: Arc<Metrics>,
         rules: HeaderRules,
+        cache: Option<Arc<EntityCache>>,
     ) -> Executor {
         Executor {
             client,
             urls,
             metrics,
             rules,
+            cache,
         }
     }
 
@@ -130,12 +146,12 @@ impl Executor {
                     for n in nodes {
                         match leaf(n) {
                             Some((fetch, path)) => {
-                                ready.extend(self.prepare(fetch, path, variables, &out.data))
+                                ready.extend(self.prepare(fetch, path, request, &out.data))
                             }
                             None => nested.push(n),
                         }
                     }
-                    let responses = join_all(ready.iter().map(|r| self.send(r, request))).await;
+                    let responses = join_all(ready.iter().map(|r| self.fetch(r, request))).await;
                     for (r, response) in ready.iter().zip(responses) {
                         self.merge(r, response, out);
                     }
@@ -159,9 +175,9 @@ impl Executor {
                 }
                 PlanNode::Fetch(_) | PlanNode::Flatten(_) => {
                     if let Some((fetch, path)) = leaf(node)
-                        && let Some(r) = self.prepare(fetch, path, variables, &out.data)
+                        && let Some(r) = self.prepare(fetch, path, request, &out.data)
                     {
-                        let response = self.send(&r, request).await;
+                        let response = self.fetch(&r, request).await;
                         self.merge(&r, response, out);
                     }
                 }
@@ -175,22 +191,50 @@ impl Executor {
         &self,
         fetch: &'p FetchNode,
         path: &[String],
-        variables: &Map<String, Value>,
+        request: Request<'_>,
         data: &Value,
     ) -> Option<Ready<'p>> {
+        let variables = request.variables;
         let mut vars: Map<String, Value> = fetch
             .variable_usages
             .iter()
             .filter_map(|v| variables.get(v).map(|x| (v.clone(), x.clone())))
             .collect();
+        let cache = self.cache.as_ref();
         if fetch.requires.is_empty() {
-            return Some(Ready {
+            let mut ready = Ready {
                 fetch,
                 slots: Vec::new(),
+                sent: Vec::new(),
+                hits: Vec::new(),
+                cache_keys: Vec::new(),
                 entity: false,
                 variables: vars,
                 error_path: Vec::new(),
-            });
+            };
+            // Root query fields, when configured: keyed by operation and variables.
+            if let Some(cache) = cache.filter(|c| c.caches_root_fields())
+                && !fetch.operation.trim_start().starts_with("mutation")
+            {
+                let scope = self.scope(&fetch.subgraph, request);
+                let variables = Value::Object(ready.variables.clone());
+                let key = entity_cache::key(&fetch.subgraph, &fetch.operation, scope, &variables);
+                match cache.get(&key) {
+                    Some(hit) => {
+                        self.metrics.entity_cache(&fetch.subgraph, true);
+                        ready.hits.push((0, hit));
+                    }
+                    None => {
+                        self.metrics.entity_cache(&fetch.subgraph, false);
+                        let identity = entity_cache::Identity {
+                            typename: String::new(),
+                            key: Map::new(),
+                        };
+                        ready.cache_keys.push((key, identity));
+                    }
+                }
+            }
+            return Some(ready);
         }
         let mut objects = Vec::new();
         collect(data, path, &mut Vec::new(), &mut objects);
@@ -228,18 +272,86 @@ impl Executor {
             .and_then(|s| s.first())
             .cloned()
             .unwrap_or_default();
-        vars.insert("representations".to_owned(), Value::Array(representations));
+        // Cache hits are answered from the cache; only the misses are sent.
+        let mut sent = Vec::with_capacity(representations.len());
+        let mut hits = Vec::new();
+        let mut cache_keys = Vec::new();
+        let mut to_send = Vec::with_capacity(representations.len());
+        let scope = cache.map(|_| self.scope(&fetch.subgraph, request));
+        for (slot, rep) in representations.into_iter().enumerate() {
+            if let (Some(cache), Some(scope)) = (cache, scope) {
+                let key = entity_cache::key(&fetch.subgraph, &fetch.operation, scope, &rep);
+                if let Some(hit) = cache.get(&key) {
+                    self.metrics.entity_cache(&fetch.subgraph, true);
+                    hits.push((slot, hit));
+                    continue;
+                }
+                self.metrics.entity_cache(&fetch.subgraph, false);
+                let identity = entity_cache::Identity {
+                    typename: rep
+                        .get("__typename")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    key: entity_cache::key_fields(&rep, &fetch.key_fields),
+                };
+                cache_keys.push((key, identity));
+            }
+            sent.push(slot);
+            to_send.push(rep);
+        }
+        vars.insert("representations".to_owned(), Value::Array(to_send));
         Some(Ready {
             fetch,
             slots,
+            sent,
+            hits,
+            cache_keys,
             entity: true,
             variables: vars,
             error_path,
         })
     }
 
+    /// The headers (and forwarded claims) a subgraph request carries, hashed: entity cache
+    /// entries are shared only by requests that would send the same.
+    fn scope(&self, subgraph: &str, client: Request<'_>) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        for (name, value) in headers::outgoing(&self.rules, subgraph, client.headers) {
+            // Trace context differs on every request and changes no answer.
+            if name != "traceparent" && name != "tracestate" {
+                std::hash::Hash::hash(name.as_str(), &mut h);
+                std::hash::Hash::hash(value.as_bytes(), &mut h);
+            }
+        }
+        if let Some((name, value)) = &client.forwarded.header {
+            std::hash::Hash::hash(name.as_str(), &mut h);
+            std::hash::Hash::hash(value.as_bytes(), &mut h);
+        }
+        if let Some(extensions) = &client.forwarded.extensions {
+            std::hash::Hash::hash(&extensions.to_string(), &mut h);
+        }
+        std::hash::Hasher::finish(&h)
+    }
+
+    /// Sends the fetch, unless the cache answered all of it.
+    async fn fetch(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, String> {
+        let answered = if r.entity {
+            r.sent.is_empty()
+        } else {
+            !r.hits.is_empty()
+        };
+        if answered {
+            return Ok(Fetched {
+                body: Value::Null,
+                ttl: None,
+            });
+        }
+        self.send(r, client).await
+    }
+
     /// Sends one fetch with the headers the rules give its subgraph; times and counts it.
-    async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Value, String> {
+    async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, String> {
         let subgraph = &r.fetch.subgraph;
         let Some(url) = self.urls.get(subgraph) else {
             return Err(format!("no URL for subgraph `{subgraph}`"));
@@ -261,7 +373,12 @@ impl Executor {
             .client
             .post_with_headers(url, &request, &headers)
             .await
-            .and_then(|response| response.json());
+            .and_then(|response| {
+                let ttl = self.cache.as_ref().and_then(|c| {
+                    c.ttl(response.cache_control.as_deref(), response.age.as_deref())
+                });
+                response.json().map(|body| Fetched { body, ttl })
+            });
         self.metrics.record_fetch(subgraph, started.elapsed());
         answer.map_err(|e| {
             let kind = match &e {
@@ -288,15 +405,36 @@ impl Executor {
             .push(fetch_error(&r.fetch.subgraph, why, &r.error_path));
     }
 
-    fn merge(&self, r: &Ready<'_>, response: Result<Value, String>, out: &mut Output) {
+    fn merge(&self, r: &Ready<'_>, response: Result<Fetched, String>, out: &mut Output) {
         let service = &r.fetch.subgraph;
-        let body = match response {
-            Ok(body) => body,
+        // Cached parts first: they need no answer.
+        for (slot, hit) in &r.hits {
+            if !r.entity {
+                deep_merge(&mut out.data, (**hit).clone());
+                return;
+            }
+            for p in r.slots.get(*slot).into_iter().flatten() {
+                if let Some(target) = get_mut(&mut out.data, p) {
+                    deep_merge(target, (**hit).clone());
+                }
+            }
+        }
+        if r.entity && r.sent.is_empty() {
+            return;
+        }
+        let (body, ttl) = match response {
+            Ok(fetched) => (fetched.body, fetched.ttl),
             Err(why) => {
                 out.errors.push(fetch_error(service, &why, &r.error_path));
                 return;
             }
         };
+        // Never keep an answer that has errors: some of it may be missing or wrong.
+        let keep = self
+            .cache
+            .as_ref()
+            .zip(ttl)
+            .filter(|_| body.get("errors").is_none());
         if let Some(errors) = body.get("errors").and_then(Value::as_array) {
             for e in errors {
                 out.errors.extend(map_error(e, service, r));
@@ -311,6 +449,9 @@ impl Executor {
         if !r.entity {
             let mut data = data.clone();
             apply_output_rewrites(&mut data, &r.fetch.output_rewrites);
+            if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
+                cache.insert(key.clone(), data.clone(), identity.clone(), ttl);
+            }
             deep_merge(&mut out.data, data);
             return;
         }
@@ -319,21 +460,24 @@ impl Executor {
             self.unusable(r, "the response has no `_entities`", out);
             return;
         };
-        if entities.len() != r.slots.len() {
+        if entities.len() != r.sent.len() {
             let why = format!(
                 "`_entities` returned {} results for {} representations",
                 entities.len(),
-                r.slots.len()
+                r.sent.len()
             );
             self.unusable(r, &why, out);
         }
-        for (entity, paths) in entities.iter().zip(&r.slots) {
+        for (i, (entity, slot)) in entities.iter().zip(&r.sent).enumerate() {
             let mut entity = entity.clone();
             apply_output_rewrites(&mut entity, &r.fetch.output_rewrites);
             if entity.is_null() {
                 continue;
             }
-            for p in paths {
+            if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.get(i)) {
+                cache.insert(key.clone(), entity.clone(), identity.clone(), ttl);
+            }
+            for p in r.slots.get(*slot).into_iter().flatten() {
                 if let Some(target) = get_mut(&mut out.data, p) {
                     deep_merge(target, entity.clone());
                 }
@@ -578,7 +722,8 @@ fn map_error(error: &Value, service: &str, r: &Ready<'_>) -> Vec<Value> {
             let Some(i) = index.as_u64().map(|i| i as usize) else {
                 return vec![Value::Object(base)];
             };
-            let Some(paths) = r.slots.get(i) else {
+            // `_entities` indexes the representations sent, not the cache hits.
+            let Some(paths) = r.sent.get(i).and_then(|slot| r.slots.get(*slot)) else {
                 return vec![Value::Object(base)];
             };
             paths

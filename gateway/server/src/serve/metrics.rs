@@ -174,6 +174,7 @@ pub struct Metrics {
     fetch_errors: Family<AtomicU64>,
     plan_hits: AtomicU64,
     plan_misses: AtomicU64,
+    entity_cache: Family<AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -192,6 +193,7 @@ impl Metrics {
             fetch_errors: Family::new(&["subgraph", "kind"]),
             plan_hits: AtomicU64::new(0),
             plan_misses: AtomicU64::new(0),
+            entity_cache: Family::new(&["subgraph", "result"]),
         }
     }
 
@@ -218,6 +220,14 @@ impl Metrics {
             &self.plan_misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One entity cache look-up for `subgraph` (an entity, or a root fetch).
+    pub fn entity_cache(&self, subgraph: &str, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.entity_cache
+            .get(&[subgraph, result])
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// One request to `subgraph`, answered or not, and how long it took.
@@ -312,6 +322,21 @@ impl Metrics {
         ] {
             header_lines(&mut out, name, help, "counter");
             sample(&mut out, name, &[], counter.load(Ordering::Relaxed));
+        }
+        header_lines(
+            &mut out,
+            "weft_entity_cache_lookups_total",
+            "Entity cache look-ups, by subgraph and result (hit, miss).",
+            "counter",
+        );
+        for (values, count) in self.entity_cache.snapshot() {
+            let labels = self.entity_cache.pairs(&values);
+            sample(
+                &mut out,
+                "weft_entity_cache_lookups_total",
+                &labels,
+                count.load(Ordering::Relaxed),
+            );
         }
         out
     }

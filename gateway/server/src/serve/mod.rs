@@ -12,7 +12,9 @@ mod apq;
 pub(crate) mod csrf;
 mod edge;
 mod engine;
+pub(crate) mod entity_cache;
 mod exec;
+mod invalidation;
 mod pipeline;
 mod playground;
 mod request;
@@ -229,6 +231,10 @@ pub fn router(live: Arc<Live>) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::metrics_handler))
+        .route(
+            "/admin/entity-cache/invalidate",
+            axum::routing::post(invalidation::invalidate),
+        )
         .route("/playground/playground.js", get(playground::script))
         .route("/playground/playground.css", get(playground::stylesheet))
         .with_state(live.clone())

@@ -17,6 +17,7 @@ use weft_federation::plan::model::QueryPlan;
 
 use super::auth::Auth;
 use super::engine::Engine;
+use super::entity_cache::EntityCache;
 use crate::config::Config;
 
 /// A validated, normalized and planned operation, cached by document and operation name.
@@ -85,7 +86,16 @@ impl SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
             graph,
-            engine: Engine::build(urls, timeout, metrics, config.headers.clone())?,
+            engine: Engine::build(
+                urls,
+                timeout,
+                metrics,
+                config.headers.clone(),
+                config
+                    .entity_cache
+                    .enabled
+                    .then(|| Arc::new(EntityCache::new(&config.entity_cache))),
+            )?,
             prepared: moka::sync::Cache::new(10_000),
             restricted: moka::sync::Cache::new(1_000),
             auth,

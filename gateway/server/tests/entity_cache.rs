@@ -1,0 +1,325 @@
+//! The entity cache end to end: `weft serve` with `entity_cache` on, in front of two small
+//! scripted subgraphs — `catalog` (root fields and a mutation) and `stock` (Product entities,
+//! whose `Cache-Control` the test sets) — that count and record what they are sent.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use weft_federation::compose::SubgraphInput;
+
+const CATALOG: &str = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+type Query { products: [Product!]! }
+type Mutation { rename(upc: ID!, name: String!): Product }
+type Product @key(fields: "upc") { upc: ID! name: String! }
+"#;
+
+const STOCK: &str = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+type Product @key(fields: "upc") { upc: ID! stock: Int! }
+"#;
+
+/// The scripted subgraphs' state, shared with the test.
+#[derive(Default)]
+struct Script {
+    /// The products `catalog` lists: (upc, name).
+    products: Mutex<Vec<(String, String)>>,
+    catalog_requests: AtomicU64,
+    /// Each `_entities` request's representations.
+    stock_requests: Mutex<Vec<Vec<Value>>>,
+    /// `Cache-Control` on `stock`'s answers (none when empty).
+    cache_control: Mutex<String>,
+    /// Added to every stock figure, so answers from different requests differ.
+    generation: AtomicU64,
+    /// `stock` adds an error to its answers.
+    stock_errors: Mutex<bool>,
+}
+
+type Shared = Arc<Script>;
+
+async fn catalog(State(s): State<Shared>, body: String) -> axum::Json<Value> {
+    s.catalog_requests.fetch_add(1, Ordering::SeqCst);
+    let request: Value = serde_json::from_str(&body).unwrap();
+    let query = request["query"].as_str().unwrap();
+    if query.contains("rename") {
+        let vars = &request["variables"];
+        // The gateway inlines or passes arguments; read either.
+        let upc = vars
+            .as_object()
+            .and_then(|m| {
+                m.values()
+                    .find(|v| v.as_str().is_some_and(|s| s.len() == 1))
+            })
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| "2".to_owned());
+        let mut products = s.products.lock().unwrap();
+        for p in products.iter_mut() {
+            if p.0 == upc {
+                p.1 = "renamed".to_owned();
+            }
+        }
+        return axum::Json(
+            json!({ "data": { "rename": { "__typename": "Product", "upc": upc, "name": "renamed" } } }),
+        );
+    }
+    let list: Vec<Value> = s
+        .products
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(upc, name)| json!({ "__typename": "Product", "upc": upc, "name": name }))
+        .collect();
+    axum::Json(json!({ "data": { "products": list } }))
+}
+
+async fn stock(State(s): State<Shared>, body: String) -> (HeaderMap, axum::Json<Value>) {
+    let request: Value = serde_json::from_str(&body).unwrap();
+    let reps = request["variables"]["representations"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    s.stock_requests.lock().unwrap().push(reps.clone());
+    let generation = s.generation.fetch_add(1, Ordering::SeqCst) * 1000;
+    let entities: Vec<Value> = reps
+        .iter()
+        .map(|r| {
+            let upc: u64 = r["upc"].as_str().unwrap().parse().unwrap();
+            json!({ "__typename": "Product", "upc": r["upc"], "stock": generation + upc })
+        })
+        .collect();
+    let mut headers = HeaderMap::new();
+    let cc = s.cache_control.lock().unwrap().clone();
+    if !cc.is_empty() {
+        headers.insert("cache-control", cc.parse().unwrap());
+    }
+    let mut answer = json!({ "data": { "_entities": entities } });
+    if *s.stock_errors.lock().unwrap() {
+        answer["errors"] = json!([{ "message": "partly broken" }]);
+    }
+    (headers, axum::Json(answer))
+}
+
+struct Stack {
+    url: String,
+    base: String,
+    script: Shared,
+    _gateway: support::Process,
+}
+
+impl Stack {
+    /// The scripted subgraphs (products 1 and 2, `public, max-age=60`) and the gateway with
+    /// `extra` YAML under `entity_cache:` (after `enabled: true`).
+    async fn start(extra: &str) -> Stack {
+        let script = Shared::default();
+        *script.products.lock().unwrap() =
+            vec![("1".into(), "one".into()), ("2".into(), "two".into())];
+        *script.cache_control.lock().unwrap() = "public, max-age=60".into();
+        let app = axum::Router::new()
+            .route("/catalog", post(catalog))
+            .route("/stock", post(stock))
+            .with_state(script.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let input = |name: &str, sdl: &str| SubgraphInput {
+            name: name.into(),
+            url: format!("http://{addr}/{name}"),
+            sdl: sdl.into(),
+            source: format!("{name}.graphql"),
+        };
+        let supergraph = support::supergraph(&[input("catalog", CATALOG), input("stock", STOCK)]);
+        let dir = support::scratch("entity-cache", addr.port());
+        std::fs::write(dir.join("supergraph.graphql"), supergraph).unwrap();
+        let config = dir.join("weft.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "supergraph:\n  path: supergraph.graphql\nentity_cache:\n  enabled: true\n{extra}"
+            ),
+        )
+        .unwrap();
+        let arg = config.display().to_string();
+        let (process, url) = support::serve(["--config", arg.as_str()]);
+        let base = url.trim_end_matches("/graphql").to_owned();
+        Stack {
+            url,
+            base,
+            script,
+            _gateway: process,
+        }
+    }
+
+    async fn query(&self, query: &str) -> Value {
+        let res = support::send(
+            &self.url,
+            reqwest::Method::POST,
+            "",
+            &[("content-type", "application/json")],
+            Some(json!({ "query": query }).to_string()),
+        )
+        .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// The representations of each `_entities` request so far.
+    fn stock_requests(&self) -> Vec<Vec<Value>> {
+        self.script.stock_requests.lock().unwrap().clone()
+    }
+
+    fn last_upcs(&self) -> Vec<String> {
+        self.stock_requests()
+            .last()
+            .unwrap()
+            .iter()
+            .map(|r| r["upc"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+const STOCKS: &str = "{ products { upc stock } }";
+
+#[tokio::test]
+async fn a_hit_sends_no_subgraph_request_and_a_partial_hit_only_the_misses() {
+    let stack = Stack::start("").await;
+    let first = stack.query(STOCKS).await;
+    assert_eq!(
+        first,
+        json!({ "data": { "products": [{ "upc": "1", "stock": 1 }, { "upc": "2", "stock": 2 }] } })
+    );
+    assert_eq!(stack.stock_requests().len(), 1);
+    // The same entities again: answered from the cache, the same figures.
+    let second = stack.query(STOCKS).await;
+    assert_eq!(second, first);
+    assert_eq!(
+        stack.stock_requests().len(),
+        1,
+        "a hit sends nothing to `stock`"
+    );
+    // A third product: only it is sent.
+    stack
+        .script
+        .products
+        .lock()
+        .unwrap()
+        .push(("3".into(), "three".into()));
+    let third = stack.query(STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), 2);
+    assert_eq!(stack.last_upcs(), vec!["3"]);
+    assert_eq!(
+        third["data"]["products"],
+        json!([{ "upc": "1", "stock": 1 }, { "upc": "2", "stock": 2 }, { "upc": "3", "stock": 1003 }])
+    );
+    // The metrics count hits and misses.
+    let metrics = reqwest::get(format!("{}/metrics", stack.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("weft_entity_cache_lookups_total{subgraph=\"stock\",result=\"hit\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("weft_entity_cache_lookups_total{subgraph=\"stock\",result=\"miss\"} 3"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn private_no_store_and_errors_are_never_kept() {
+    let stack = Stack::start("").await;
+    for cc in ["private, max-age=60", "no-store", "max-age=0"] {
+        *stack.script.cache_control.lock().unwrap() = cc.to_owned();
+        let before = stack.stock_requests().len();
+        let a = stack.query(STOCKS).await;
+        let b = stack.query(STOCKS).await;
+        assert_eq!(
+            stack.stock_requests().len(),
+            before + 2,
+            "{cc}: both went to `stock`"
+        );
+        assert_ne!(
+            a, b,
+            "{cc}: the second user got a fresh answer, not the first one's"
+        );
+    }
+    // A public answer with errors is not kept either.
+    *stack.script.cache_control.lock().unwrap() = "public, max-age=60".to_owned();
+    *stack.script.stock_errors.lock().unwrap() = true;
+    let before = stack.stock_requests().len();
+    stack.query(STOCKS).await;
+    *stack.script.stock_errors.lock().unwrap() = false;
+    stack.query(STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), before + 2);
+    // ... while a clean public one is.
+    stack.query(STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), before + 2);
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_and_mutations_evict_by_type_and_key() {
+    let stack = Stack::start("  invalidation_token: s3cret\n").await;
+    stack.query(STOCKS).await;
+    stack.query(STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), 1);
+    let endpoint = format!("{}/admin/entity-cache/invalidate", stack.base);
+    let http = reqwest::Client::new();
+    let body = json!({ "type": "Product", "key": { "upc": "1" } }).to_string();
+    let refused = http
+        .post(&endpoint)
+        .header("authorization", "Bearer wrong")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let done = http
+        .post(&endpoint)
+        .header("authorization", "Bearer s3cret")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    stack.query(STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), 2);
+    assert_eq!(
+        stack.last_upcs(),
+        vec!["1"],
+        "only the evicted entity is fetched again"
+    );
+
+    // A mutation returning Product 2 evicts it.
+    let renamed = stack
+        .query("mutation { rename(upc: \"2\", name: \"renamed\") { upc name } }")
+        .await;
+    assert_eq!(renamed["data"]["rename"]["upc"], "2", "{renamed}");
+    stack.query(STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), 3);
+    assert_eq!(stack.last_upcs(), vec!["2"]);
+}
+
+#[tokio::test]
+async fn root_fields_are_cached_when_configured() {
+    let stack = Stack::start("  root_fields: true\n").await;
+    let first = stack.query(STOCKS).await;
+    let catalog = stack.script.catalog_requests.load(Ordering::SeqCst);
+    let second = stack.query(STOCKS).await;
+    assert_eq!(first, second);
+    assert_eq!(
+        stack.script.catalog_requests.load(Ordering::SeqCst),
+        catalog
+    );
+    assert_eq!(stack.stock_requests().len(), 1);
+}
