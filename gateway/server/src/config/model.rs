@@ -1146,7 +1146,7 @@ pub const KEYS: &[Key] = &[
         path: "entity_cache.invalidation_token",
         ty: Type::String,
         default: None,
-        example: "\"${WEFT_INVALIDATION_TOKEN}\"",
+        example: "\"change-me\"",
         doc: "Serve `POST /admin/entity-cache/invalidate`, for requests with \
               `Authorization: Bearer <this token>`. Absent: no endpoint.",
         env: Some(|c, v| {
