@@ -92,6 +92,16 @@ impl SubgraphClient {
         headers: &[(HeaderName, HeaderValue)],
     ) -> Result<SubgraphResponse, FetchError> {
         let body = serde_json::to_vec(request).map_err(FetchError::Encode)?;
+        self.post_raw(url, body, headers).await
+    }
+
+    /// Like [`SubgraphClient::post_with_headers`], with the request already encoded.
+    pub async fn post_raw(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<SubgraphResponse, FetchError> {
         let mut builder = self.http.post(url);
         for (name, value) in headers {
             builder = builder.header(name.clone(), value.clone());

@@ -41,12 +41,16 @@ struct Script {
     generation: AtomicU64,
     /// `stock` adds an error to its answers.
     stock_errors: Mutex<bool>,
+    /// How long `catalog` takes to answer, in milliseconds.
+    catalog_delay_ms: AtomicU64,
 }
 
 type Shared = Arc<Script>;
 
 async fn catalog(State(s): State<Shared>, body: String) -> axum::Json<Value> {
     s.catalog_requests.fetch_add(1, Ordering::SeqCst);
+    let delay = s.catalog_delay_ms.load(Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     let request: Value = serde_json::from_str(&body).unwrap();
     let query = request["query"].as_str().unwrap();
     if query.contains("rename") {
@@ -119,6 +123,11 @@ impl Stack {
     /// The scripted subgraphs (products 1 and 2, `public, max-age=60`) and the gateway with
     /// `extra` YAML under `entity_cache:` (after `enabled: true`).
     async fn start(extra: &str) -> Stack {
+        Stack::configured(&format!("entity_cache:\n  enabled: true\n{extra}")).await
+    }
+
+    /// The scripted subgraphs and the gateway with `config` YAML (after the supergraph).
+    async fn configured(config_yaml: &str) -> Stack {
         let script = Shared::default();
         *script.products.lock().unwrap() =
             vec![("1".into(), "one".into()), ("2".into(), "two".into())];
@@ -142,9 +151,7 @@ impl Stack {
         let config = dir.join("weft.yaml");
         std::fs::write(
             &config,
-            format!(
-                "supergraph:\n  path: supergraph.graphql\nentity_cache:\n  enabled: true\n{extra}"
-            ),
+            format!("supergraph:\n  path: supergraph.graphql\n{config_yaml}"),
         )
         .unwrap();
         let arg = config.display().to_string();
@@ -322,4 +329,50 @@ async fn root_fields_are_cached_when_configured() {
         catalog
     );
     assert_eq!(stack.stock_requests().len(), 1);
+}
+
+/// Ten identical queries at once against a slow `catalog`: how many requests it got, and
+/// whether every client got the same answer.
+async fn ten_at_once(stack: &Stack) -> (u64, bool) {
+    stack.script.catalog_delay_ms.store(300, Ordering::SeqCst);
+    let before = stack.script.catalog_requests.load(Ordering::SeqCst);
+    let answers = futures::future::join_all((0..10).map(|_| stack.query(STOCKS))).await;
+    let sent = stack.script.catalog_requests.load(Ordering::SeqCst) - before;
+    let same = answers
+        .iter()
+        .all(|a| a == &answers[0] && a.get("errors").is_none());
+    (sent, same)
+}
+
+#[tokio::test]
+async fn identical_queries_in_flight_share_subgraph_requests() {
+    // The default: identical subgraph requests in flight share one.
+    let stack = Stack::configured("").await;
+    let (sent, same) = ten_at_once(&stack).await;
+    assert!(same);
+    assert_eq!(
+        sent, 1,
+        "ten concurrent identical queries, one `catalog` request"
+    );
+    // Off: each query sends its own.
+    // (`stock` numbers each of its answers differently, so these differ.)
+    let stack = Stack::configured("dedupe:\n  subgraph_requests: false\n").await;
+    let (sent, same) = ten_at_once(&stack).await;
+    assert!(!same);
+    assert_eq!(sent, 10);
+    // Client-level sharing alone also sends one.
+    let stack =
+        Stack::configured("dedupe:\n  subgraph_requests: false\n  client_requests: true\n").await;
+    let (sent, same) = ten_at_once(&stack).await;
+    assert!(same);
+    assert_eq!(sent, 1);
+    // Mutations are never shared.
+    stack.script.catalog_delay_ms.store(200, Ordering::SeqCst);
+    let before = stack.script.catalog_requests.load(Ordering::SeqCst);
+    let m = "mutation { rename(upc: \"1\", name: \"x\") { upc } }";
+    futures::future::join_all((0..3).map(|_| stack.query(m))).await;
+    assert_eq!(
+        stack.script.catalog_requests.load(Ordering::SeqCst) - before,
+        3
+    );
 }

@@ -36,6 +36,7 @@ pub struct Config {
     pub headers: crate::serve::headers::HeaderRules,
     pub auth: crate::serve::auth::AuthConfig,
     pub entity_cache: crate::serve::entity_cache::EntityCacheConfig,
+    pub dedupe: DedupeConfig,
 }
 
 impl Default for Config {
@@ -58,6 +59,7 @@ impl Default for Config {
             headers: crate::serve::headers::HeaderRules::default(),
             auth: crate::serve::auth::AuthConfig::default(),
             entity_cache: crate::serve::entity_cache::EntityCacheConfig::default(),
+            dedupe: DedupeConfig::default(),
         }
     }
 }
@@ -286,6 +288,23 @@ impl Default for CorsConfig {
             allow_credentials: false,
             allow_headers: CORS_ALLOW_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
             max_age_secs: None,
+        }
+    }
+}
+
+/// Sharing identical work in flight (docs/entity-cache.md#sharing-work-in-flight).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupeConfig {
+    pub subgraph_requests: bool,
+    pub client_requests: bool,
+}
+
+impl Default for DedupeConfig {
+    fn default() -> DedupeConfig {
+        DedupeConfig {
+            subgraph_requests: true,
+            client_requests: false,
         }
     }
 }
@@ -596,6 +615,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "entity_cache",
         "The entity cache: subgraph results kept per entity (docs/entity-cache.md).",
+    ),
+    (
+        "dedupe",
+        "Identical requests in flight share one execution (docs/entity-cache.md).",
     ),
 ];
 
@@ -1151,6 +1174,30 @@ pub const KEYS: &[Key] = &[
               `Authorization: Bearer <this token>`. Absent: no endpoint.",
         env: Some(|c, v| {
             c.entity_cache.invalidation_token = Some(v.trim().to_owned());
+            Ok(())
+        }),
+    },
+    Key {
+        path: "dedupe.subgraph_requests",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Identical query requests in flight to the same subgraph (same body and \
+              headers) share one request and its answer. Mutations never do.",
+        env: Some(|c, v| {
+            c.dedupe.subgraph_requests = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "dedupe.client_requests",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Identical client queries in flight (same document, operation, variables, \
+              headers and token) share one execution and its answer. Mutations never do.",
+        env: Some(|c, v| {
+            c.dedupe.client_requests = parse_bool(v)?;
             Ok(())
         }),
     },

@@ -35,10 +35,11 @@ impl Engine {
         metrics: Arc<Metrics>,
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
+        dedupe: bool,
     ) -> Result<Engine, String> {
         let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
         Ok(Engine {
-            executor: Executor::new(client, urls, metrics.clone(), rules, cache.clone()),
+            executor: Executor::new(client, urls, metrics.clone(), rules, cache.clone(), dedupe),
             metrics,
             cache,
         })

@@ -11,9 +11,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::http::HeaderMap;
+use axum::http::{HeaderName, HeaderValue};
+use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
-use weft_engine::{FetchError, GraphQLRequest, SubgraphClient};
+use weft_engine::{FetchError, GraphQLRequest, Inflight, SubgraphClient, SubgraphResponse};
 use weft_federation::plan::model::{FetchNode, LIST, PlanNode, QueryPlan, Rewrite, Selection};
 
 use super::auth::Forwarded;
@@ -55,7 +57,19 @@ pub struct Executor {
     metrics: Arc<Metrics>,
     rules: HeaderRules,
     cache: Option<Arc<EntityCache>>,
+    /// Subgraph requests in flight, shared by identical ones (`dedupe.subgraph_requests`).
+    dedupe: Option<Inflight<SubgraphRequestKey, SharedAnswer>>,
 }
+
+/// What makes two subgraph requests identical: where, what and with which headers.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct SubgraphRequestKey {
+    url: String,
+    body: Vec<u8>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+type SharedAnswer = Result<SubgraphResponse, Arc<FetchError>>;
 
 /// What one execution shares across its fetches.
 #[derive(Clone, Copy)]
@@ -92,6 +106,7 @@ impl Executor {
         metrics: Arc<Metrics>,
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
+        dedupe: bool,
     ) -> Executor {
         Executor {
             client,
@@ -99,6 +114,7 @@ impl Executor {
             metrics,
             rules,
             cache,
+            dedupe: dedupe.then(Inflight::default),
         }
     }
 
@@ -368,26 +384,61 @@ impl Executor {
             headers.retain(|(n, _)| n != name);
             headers.push((name.clone(), value.clone()));
         }
+        let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let answer = self
-            .client
-            .post_with_headers(url, &request, &headers)
-            .await
-            .and_then(|response| {
-                let ttl = self.cache.as_ref().and_then(|c| {
-                    c.ttl(response.cache_control.as_deref(), response.age.as_deref())
-                });
-                response.json().map(|body| Fetched { body, ttl })
-            });
+        // Identical queries in flight to the same subgraph share one request (never
+        // mutations: each must run).
+        let shared = self
+            .dedupe
+            .as_ref()
+            .filter(|_| !r.fetch.operation.trim_start().starts_with("mutation"));
+        let answer = match shared {
+            Some(inflight) => {
+                let key = SubgraphRequestKey {
+                    url: url.clone(),
+                    body: body.clone(),
+                    headers: headers.clone(),
+                };
+                let client = self.client.clone();
+                let url = url.clone();
+                inflight
+                    .run(key, move || {
+                        async move {
+                            client
+                                .post_raw(&url, body, &headers)
+                                .await
+                                .map_err(Arc::new)
+                        }
+                        .boxed()
+                    })
+                    .await
+                    .0
+            }
+            None => self
+                .client
+                .post_raw(url, body, &headers)
+                .await
+                .map_err(Arc::new),
+        };
+        let answer = answer.and_then(|response| {
+            let ttl = self
+                .cache
+                .as_ref()
+                .and_then(|c| c.ttl(response.cache_control.as_deref(), response.age.as_deref()));
+            response
+                .json()
+                .map(|body| Fetched { body, ttl })
+                .map_err(Arc::new)
+        });
         self.metrics.record_fetch(subgraph, started.elapsed());
         answer.map_err(|e| {
-            let kind = match &e {
+            let kind = match &*e {
                 _ if e.is_timeout() => FetchErrorKind::Timeout,
                 FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
                 FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
             };
             self.metrics.record_fetch_error(subgraph, kind);
-            match e {
+            match &*e {
                 FetchError::Status { status, .. } => {
                     format!("the subgraph answered HTTP {status}")
                 }

@@ -20,6 +20,7 @@ mod playground;
 mod request;
 pub(crate) mod runtime;
 mod shape;
+mod shared_exec;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;

@@ -15,6 +15,7 @@ use weft_federation::plan::plan;
 use super::auth::{self, Identity, access};
 use super::request::{GraphQLRequest, MediaType};
 use super::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
+use super::shared_exec;
 use crate::config::limits;
 
 /// An HTTP status and a GraphQL response body.
@@ -207,17 +208,21 @@ pub async fn run(
         };
     }
     let forwarded = rt.auth.forwarded(identity);
-    let (data, errors) = rt
-        .engine
-        .execute(
-            plan,
-            &prepared.operation,
-            &variables,
-            api,
-            headers,
-            &forwarded,
-        )
-        .await;
+    let execution = rt.engine.execute(
+        plan,
+        &prepared.operation,
+        &variables,
+        api,
+        headers,
+        &forwarded,
+    );
+    let (data, errors) =
+        if rt.config.dedupe.client_requests && prepared.operation.kind == OperationKind::Query {
+            let shared = shared_exec::Key::new(&key, &variables, headers);
+            rt.executions.run(shared, execution).await
+        } else {
+            execution.await
+        };
     let mut errors = [auth_errors, errors].concat();
     let mut data = data;
     // Introspection is answered from the API schema.

@@ -18,6 +18,7 @@ use weft_federation::plan::model::QueryPlan;
 use super::auth::Auth;
 use super::engine::Engine;
 use super::entity_cache::EntityCache;
+use super::shared_exec::SharedExecutions;
 use crate::config::Config;
 
 /// A validated, normalized and planned operation, cached by document and operation name.
@@ -48,6 +49,8 @@ pub struct SchemaRuntime {
     pub prepared: moka::sync::Cache<CacheKey, Arc<Prepared>>,
     pub restricted: moka::sync::Cache<(CacheKey, Vec<Vec<String>>), Arc<Restricted>>,
     pub auth: Auth,
+    /// Client queries in flight, when `dedupe.client_requests`.
+    pub executions: SharedExecutions,
     /// The configuration this runtime serves with: a request sees one config throughout.
     pub config: Arc<Config>,
 }
@@ -95,10 +98,12 @@ impl SchemaRuntime {
                     .entity_cache
                     .enabled
                     .then(|| Arc::new(EntityCache::new(&config.entity_cache))),
+                config.dedupe.subgraph_requests,
             )?,
             prepared: moka::sync::Cache::new(10_000),
             restricted: moka::sync::Cache::new(1_000),
             auth,
+            executions: SharedExecutions::default(),
             supergraph,
             config,
         })
