@@ -17,7 +17,7 @@ use weft_federation::compose::SubgraphInput;
 
 const CATALOG: &str = r#"
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
-type Query { products: [Product!]! }
+type Query { products: [Product!]!, product(upc: ID!): Product }
 type Mutation { rename(upc: ID!, name: String!): Product }
 type Product @key(fields: "upc") { upc: ID! name: String! }
 "#;
@@ -53,6 +53,18 @@ async fn catalog(State(s): State<Shared>, body: String) -> axum::Json<Value> {
     tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
     let request: Value = serde_json::from_str(&body).unwrap();
     let query = request["query"].as_str().unwrap();
+    if query.contains("product(") {
+        // The argument arrives inline or as a variable: the first run of digits either way.
+        let text = format!("{}{}", request["variables"], query);
+        let upc: String = text
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        return axum::Json(
+            json!({ "data": { "product": { "__typename": "Product", "upc": upc, "name": "p" } } }),
+        );
+    }
     if query.contains("rename") {
         let vars = &request["variables"];
         // The gateway inlines or passes arguments; read either.
@@ -176,6 +188,10 @@ impl Stack {
         .await;
         assert_eq!(res.status(), 200);
         res.json().await.unwrap()
+    }
+
+    async fn query_owned(&self, query: String) -> Value {
+        self.query(&query).await
     }
 
     /// The representations of each `_entities` request so far.
@@ -338,9 +354,17 @@ async fn ten_at_once(stack: &Stack) -> (u64, bool) {
     let before = stack.script.catalog_requests.load(Ordering::SeqCst);
     let answers = futures::future::join_all((0..10).map(|_| stack.query(STOCKS))).await;
     let sent = stack.script.catalog_requests.load(Ordering::SeqCst) - before;
-    let same = answers
-        .iter()
-        .all(|a| a == &answers[0] && a.get("errors").is_none());
+    // `stock` numbers each answer it gives: requests that shared its answer show the same
+    // figures; the products (from the shared `catalog` answer) are the same for all.
+    let upcs = |a: &Value| {
+        a["data"]["products"]
+            .as_array()
+            .map(|l| l.iter().map(|p| p["upc"].clone()).collect::<Vec<_>>())
+    };
+    assert!(answers.iter().all(|a| a.get("errors").is_none()
+        && upcs(a) == upcs(&answers[0])
+        && upcs(a).is_some_and(|l| l.len() == 2)));
+    let same = answers.iter().all(|a| a == &answers[0]);
     (sent, same)
 }
 
@@ -348,8 +372,7 @@ async fn ten_at_once(stack: &Stack) -> (u64, bool) {
 async fn identical_queries_in_flight_share_subgraph_requests() {
     // The default: identical subgraph requests in flight share one.
     let stack = Stack::configured("").await;
-    let (sent, same) = ten_at_once(&stack).await;
-    assert!(same);
+    let (sent, _) = ten_at_once(&stack).await;
     assert_eq!(
         sent, 1,
         "ten concurrent identical queries, one `catalog` request"
@@ -375,4 +398,43 @@ async fn identical_queries_in_flight_share_subgraph_requests() {
         stack.script.catalog_requests.load(Ordering::SeqCst) - before,
         3
     );
+}
+
+/// Eight different single-product queries at once: `stock`'s requests, and the answers.
+async fn eight_products(stack: &Stack) -> (usize, Vec<Value>) {
+    let before = stack.stock_requests().len();
+    let answers = futures::future::join_all(
+        (1..=8).map(|n| stack.query_owned(format!("{{ product(upc: \"{n}\") {{ upc stock }} }}"))),
+    )
+    .await;
+    (stack.stock_requests().len() - before, answers)
+}
+
+#[tokio::test]
+async fn entity_fetches_of_concurrent_requests_are_batched() {
+    let stack = Stack::configured("entity_batching:\n  enabled: true\n  window_ms: 200\n").await;
+    let (sent, answers) = eight_products(&stack).await;
+    assert_eq!(
+        sent, 1,
+        "eight requests' entity fetches, one `_entities` request"
+    );
+    assert_eq!(stack.stock_requests()[0].len(), 8);
+    for (n, answer) in (1..=8).zip(&answers) {
+        // One batch: one generation, so each stock figure is its upc.
+        assert_eq!(
+            answer,
+            &json!({ "data": { "product": { "upc": n.to_string(), "stock": n } } })
+        );
+    }
+    // Without batching: one `_entities` request per client request, the same data.
+    let stack = Stack::configured("").await;
+    let (sent, answers) = eight_products(&stack).await;
+    assert_eq!(sent, 8);
+    for (n, answer) in (1..=8u64).zip(&answers) {
+        assert_eq!(answer["data"]["product"]["upc"], n.to_string());
+        assert_eq!(
+            answer["data"]["product"]["stock"].as_u64().unwrap() % 1000,
+            n
+        );
+    }
 }

@@ -37,6 +37,7 @@ pub struct Config {
     pub auth: crate::serve::auth::AuthConfig,
     pub entity_cache: crate::serve::entity_cache::EntityCacheConfig,
     pub dedupe: DedupeConfig,
+    pub entity_batching: EntityBatchingConfig,
 }
 
 impl Default for Config {
@@ -60,6 +61,7 @@ impl Default for Config {
             auth: crate::serve::auth::AuthConfig::default(),
             entity_cache: crate::serve::entity_cache::EntityCacheConfig::default(),
             dedupe: DedupeConfig::default(),
+            entity_batching: EntityBatchingConfig::default(),
         }
     }
 }
@@ -305,6 +307,25 @@ impl Default for DedupeConfig {
         DedupeConfig {
             subgraph_requests: true,
             client_requests: false,
+        }
+    }
+}
+
+/// Entity fetches of concurrent requests batched into one `_entities` request.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EntityBatchingConfig {
+    pub enabled: bool,
+    pub window_ms: u64,
+    pub max_size: NonZeroU32,
+}
+
+impl Default for EntityBatchingConfig {
+    fn default() -> EntityBatchingConfig {
+        EntityBatchingConfig {
+            enabled: false,
+            window_ms: 1,
+            max_size: nonzero32(500),
         }
     }
 }
@@ -619,6 +640,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "dedupe",
         "Identical requests in flight share one execution (docs/entity-cache.md).",
+    ),
+    (
+        "entity_batching",
+        "Entity fetches of concurrent requests batched together (docs/entity-cache.md).",
     ),
 ];
 
@@ -1174,6 +1199,41 @@ pub const KEYS: &[Key] = &[
               `Authorization: Bearer <this token>`. Absent: no endpoint.",
         env: Some(|c, v| {
             c.entity_cache.invalidation_token = Some(v.trim().to_owned());
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_batching.enabled",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Entity fetches of concurrent client requests for the same subgraph, selection \
+              and headers join one `_entities` request, sent `window_ms` after the first.",
+        env: Some(|c, v| {
+            c.entity_batching.enabled = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_batching.window_ms",
+        ty: Type::Integer,
+        default: Some("1"),
+        example: "2",
+        doc: "How long a batch stays open for more fetches, in milliseconds.",
+        env: Some(|c, v| {
+            c.entity_batching.window_ms = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_batching.max_size",
+        ty: Type::Integer,
+        default: Some("500"),
+        example: "200",
+        doc: "The most representations in one batched request; a full batch is sent and the \
+              next fetch opens another.",
+        env: Some(|c, v| {
+            c.entity_batching.max_size = parse_nonzero(v)?;
             Ok(())
         }),
     },

@@ -14,6 +14,7 @@ use weft_federation::operation::{Operation, OperationKind};
 use weft_federation::plan::model::QueryPlan;
 
 use super::auth::Forwarded;
+use super::coalesce::Coalescer;
 use super::entity_cache::{self, EntityCache};
 use super::exec::Executor;
 use super::headers::HeaderRules;
@@ -36,10 +37,19 @@ impl Engine {
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
         dedupe: bool,
+        coalescer: Option<Coalescer>,
     ) -> Result<Engine, String> {
         let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
         Ok(Engine {
-            executor: Executor::new(client, urls, metrics.clone(), rules, cache.clone(), dedupe),
+            executor: Executor::new(
+                client,
+                urls,
+                metrics.clone(),
+                rules,
+                cache.clone(),
+                dedupe,
+                coalescer,
+            ),
             metrics,
             cache,
         })

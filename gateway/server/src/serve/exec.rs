@@ -19,6 +19,7 @@ use weft_engine::{FetchError, GraphQLRequest, Inflight, SubgraphClient, Subgraph
 use weft_federation::plan::model::{FetchNode, LIST, PlanNode, QueryPlan, Rewrite, Selection};
 
 use super::auth::Forwarded;
+use super::coalesce::{self, BatchKey, Coalescer};
 use super::entity_cache::{self, EntityCache};
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
@@ -59,6 +60,8 @@ pub struct Executor {
     cache: Option<Arc<EntityCache>>,
     /// Subgraph requests in flight, shared by identical ones (`dedupe.subgraph_requests`).
     dedupe: Option<Inflight<SubgraphRequestKey, SharedAnswer>>,
+    /// Entity fetches of concurrent requests batched together (`entity_batching`).
+    coalescer: Option<Coalescer>,
 }
 
 /// What makes two subgraph requests identical: where, what and with which headers.
@@ -107,6 +110,7 @@ impl Executor {
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
         dedupe: bool,
+        coalescer: Option<Coalescer>,
     ) -> Executor {
         Executor {
             client,
@@ -115,6 +119,7 @@ impl Executor {
             rules,
             cache,
             dedupe: dedupe.then(Inflight::default),
+            coalescer,
         }
     }
 
@@ -384,14 +389,23 @@ impl Executor {
             headers.retain(|(n, _)| n != name);
             headers.push((name.clone(), value.clone()));
         }
+        let is_mutation = r.fetch.operation.trim_start().starts_with("mutation");
+        if let Some(coalescer) = self.coalescer.as_ref().filter(|_| r.entity && !is_mutation) {
+            return self
+                .coalesced(
+                    coalescer,
+                    r,
+                    url,
+                    headers,
+                    client.forwarded.extensions.clone(),
+                )
+                .await;
+        }
         let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
         let started = Instant::now();
         // Identical queries in flight to the same subgraph share one request (never
         // mutations: each must run).
-        let shared = self
-            .dedupe
-            .as_ref()
-            .filter(|_| !r.fetch.operation.trim_start().starts_with("mutation"));
+        let shared = self.dedupe.as_ref().filter(|_| !is_mutation);
         let answer = match shared {
             Some(inflight) => {
                 let key = SubgraphRequestKey {
@@ -431,21 +445,86 @@ impl Executor {
                 .map_err(Arc::new)
         });
         self.metrics.record_fetch(subgraph, started.elapsed());
-        answer.map_err(|e| {
-            let kind = match &*e {
-                _ if e.is_timeout() => FetchErrorKind::Timeout,
-                FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
-                FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
-            };
-            self.metrics.record_fetch_error(subgraph, kind);
-            match &*e {
-                FetchError::Status { status, .. } => {
-                    format!("the subgraph answered HTTP {status}")
-                }
-                timeout if timeout.is_timeout() => "the subgraph did not answer in time".to_owned(),
-                other => other.to_string(),
+        answer.map_err(|e| self.failure(subgraph, &e))
+    }
+
+    /// Counts a failed fetch and says what went wrong, for the client's error.
+    fn failure(&self, subgraph: &str, e: &FetchError) -> String {
+        let kind = match e {
+            _ if e.is_timeout() => FetchErrorKind::Timeout,
+            FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
+            FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
+        };
+        self.metrics.record_fetch_error(subgraph, kind);
+        match e {
+            FetchError::Status { status, .. } => format!("the subgraph answered HTTP {status}"),
+            timeout if timeout.is_timeout() => "the subgraph did not answer in time".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// An entity fetch through the cross-request batcher: its representations join those of
+    /// concurrent requests with the same subgraph, selection, variables and headers.
+    async fn coalesced(
+        &self,
+        coalescer: &Coalescer,
+        r: &Ready<'_>,
+        url: &str,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        extensions: Option<Value>,
+    ) -> Result<Fetched, String> {
+        let subgraph = &r.fetch.subgraph;
+        let mut rest = r.variables.clone();
+        let representations = match rest.remove("representations") {
+            Some(Value::Array(list)) => list,
+            _ => Vec::new(),
+        };
+        let key = BatchKey {
+            url: url.to_owned(),
+            operation: r.fetch.operation.clone(),
+            rest: format!(
+                "{}{}",
+                Value::Object(rest.clone()),
+                extensions
+                    .as_ref()
+                    .map(Value::to_string)
+                    .unwrap_or_default()
+            ),
+            headers: headers.clone(),
+        };
+        let client = self.client.clone();
+        let url = url.to_owned();
+        let operation = r.fetch.operation.clone();
+        let send: coalesce::Send = Box::new(move |all| {
+            async move {
+                rest.insert("representations".to_owned(), Value::Array(all));
+                let variables = Value::Object(rest);
+                let request = GraphQLRequest {
+                    query: &operation,
+                    operation_name: None,
+                    variables: Some(&variables),
+                    extensions: extensions.as_ref(),
+                };
+                client
+                    .post_with_headers(&url, &request, &headers)
+                    .await
+                    .map_err(Arc::new)
             }
-        })
+            .boxed()
+        });
+        let started = Instant::now();
+        let answer = coalescer.submit(key, representations, send).await;
+        self.metrics.record_fetch(subgraph, started.elapsed());
+        match answer {
+            Ok((body, batch)) => {
+                let ttl = self
+                    .cache
+                    .as_ref()
+                    .and_then(|c| c.ttl(batch.cache_control.as_deref(), batch.age.as_deref()));
+                Ok(Fetched { body, ttl })
+            }
+            Err(e) => Err(self.failure(subgraph, &e)),
+        }
     }
 
     /// A subgraph answer the gateway cannot use: an error for the client, and a count.

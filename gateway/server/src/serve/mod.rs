@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 
 mod apq;
+mod coalesce;
 pub(crate) mod csrf;
 mod edge;
 mod engine;

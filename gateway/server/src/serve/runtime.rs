@@ -16,6 +16,7 @@ use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
 use super::auth::Auth;
+use super::coalesce::Coalescer;
 use super::engine::Engine;
 use super::entity_cache::EntityCache;
 use super::shared_exec::SharedExecutions;
@@ -99,6 +100,12 @@ impl SchemaRuntime {
                     .enabled
                     .then(|| Arc::new(EntityCache::new(&config.entity_cache))),
                 config.dedupe.subgraph_requests,
+                config.entity_batching.enabled.then(|| {
+                    Coalescer::new(
+                        Duration::from_millis(config.entity_batching.window_ms),
+                        config.entity_batching.max_size.get() as usize,
+                    )
+                }),
             )?,
             prepared: moka::sync::Cache::new(10_000),
             restricted: moka::sync::Cache::new(1_000),

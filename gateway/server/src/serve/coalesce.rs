@@ -1,0 +1,232 @@
+//! Batching across requests (`entity_batching`, the DataLoader idea at the gateway): entity
+//! fetches from concurrent client requests for the same subgraph, selection, variables and
+//! headers join one `_entities` request. The first opens a batch for `window_ms`; fetches
+//! that arrive meanwhile add their representations; then one request goes out (from a task
+//! of its own, so no client's departure can strand the others) and each fetch gets back its
+//! own slice of `_entities`, with the errors whose paths fall in it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+use weft_engine::{FetchError, SubgraphResponse};
+
+/// What fetches must share to join a batch.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct BatchKey {
+    pub url: String,
+    pub operation: String,
+    /// The fetch's variables other than `representations`, and its extensions, as JSON.
+    pub rest: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// The subgraph's answer to a whole batch: its body, `Cache-Control` and `Age`.
+#[derive(Debug)]
+pub struct BatchAnswer {
+    pub body: Value,
+    pub cache_control: Option<String>,
+    pub age: Option<String>,
+}
+
+pub type Outcome = Result<Arc<BatchAnswer>, Arc<FetchError>>;
+
+struct Batch {
+    representations: Mutex<Vec<Value>>,
+    done: watch::Receiver<Option<Outcome>>,
+}
+
+pub struct Coalescer {
+    window: Duration,
+    max_size: usize,
+    open: Arc<Mutex<HashMap<BatchKey, Arc<Batch>>>>,
+}
+
+/// Sends one batch: the representations of everyone in it, in order.
+pub type Send = Box<
+    dyn FnOnce(Vec<Value>) -> BoxFuture<'static, Result<SubgraphResponse, Arc<FetchError>>>
+        + std::marker::Send,
+>;
+
+impl Coalescer {
+    pub fn new(window: Duration, max_size: usize) -> Coalescer {
+        Coalescer {
+            window,
+            max_size: max_size.max(1),
+            open: Arc::default(),
+        }
+    }
+
+    /// Adds `representations` to the open batch for `key` (opening one, sent after the
+    /// window by `send`, if there is none or it is full) and returns this fetch's part of
+    /// the answer: `{"data": {"_entities": [...]}, "errors": [...]}`.
+    pub async fn submit(
+        &self,
+        key: BatchKey,
+        representations: Vec<Value>,
+        send: Send,
+    ) -> Result<(Value, Arc<BatchAnswer>), Arc<FetchError>> {
+        let count = representations.len();
+        let (batch, offset) = {
+            let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+            let joinable = open.get(&key).filter(|b| {
+                b.representations
+                    .lock()
+                    .map(|r| r.len() + count <= self.max_size)
+                    .unwrap_or(false)
+            });
+            match joinable {
+                Some(batch) => {
+                    let mut reps = batch
+                        .representations
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    let offset = reps.len();
+                    reps.extend(representations);
+                    (batch.clone(), offset)
+                }
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    let batch = Arc::new(Batch {
+                        representations: Mutex::new(representations),
+                        done: rx,
+                    });
+                    open.insert(key.clone(), batch.clone());
+                    self.dispatch(key, batch.clone(), tx, send);
+                    (batch, 0)
+                }
+            }
+        };
+        let mut done = batch.done.clone();
+        let outcome = done
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|v| v.clone());
+        match outcome {
+            Some(Ok(answer)) => Ok((slice(&answer.body, offset, count), answer)),
+            Some(Err(e)) => Err(e),
+            None => Err(Arc::new(FetchError::Encode(serde_json::Error::io(
+                std::io::Error::other("the batch was dropped"),
+            )))),
+        }
+    }
+
+    /// After the window: close the batch, send it, publish the answer.
+    fn dispatch(
+        &self,
+        key: BatchKey,
+        batch: Arc<Batch>,
+        tx: watch::Sender<Option<Outcome>>,
+        send: Send,
+    ) {
+        let open = self.open.clone();
+        let window = self.window;
+        tokio::spawn(async move {
+            tokio::time::sleep(window).await;
+            {
+                let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
+                if open.get(&key).is_some_and(|b| Arc::ptr_eq(b, &batch)) {
+                    open.remove(&key);
+                }
+            }
+            let all = std::mem::take(
+                &mut *batch
+                    .representations
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
+            let outcome = send(all).await.and_then(|response| {
+                let body = response.json().map_err(Arc::new)?;
+                Ok(Arc::new(BatchAnswer {
+                    body,
+                    cache_control: response.cache_control,
+                    age: response.age,
+                }))
+            });
+            let _ = tx.send(Some(outcome));
+        });
+    }
+}
+
+/// One fetch's part of a batch's answer: `_entities[offset..offset + count]`, the errors
+/// whose `_entities` index falls there (re-indexed), and the errors without one.
+pub fn slice(body: &Value, offset: usize, count: usize) -> Value {
+    let mut out = Map::new();
+    let entities = body.pointer("/data/_entities").and_then(Value::as_array);
+    match entities {
+        Some(all) => {
+            let part: Vec<Value> = all.iter().skip(offset).take(count).cloned().collect();
+            out.insert("data".to_owned(), json!({ "_entities": part }));
+        }
+        None => {
+            out.insert(
+                "data".to_owned(),
+                body.get("data").cloned().unwrap_or(Value::Null),
+            );
+        }
+    }
+    if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+        let mine: Vec<Value> = errors
+            .iter()
+            .filter_map(|e| {
+                let path = e.get("path").and_then(Value::as_array);
+                let index = path
+                    .filter(|p| p.first().and_then(Value::as_str) == Some("_entities"))
+                    .and_then(|p| p.get(1))
+                    .and_then(Value::as_u64)
+                    .map(|i| i as usize);
+                match index {
+                    None => Some(e.clone()),
+                    Some(i) if (offset..offset + count).contains(&i) => {
+                        let mut e = e.clone();
+                        if let Some(slot) = e.pointer_mut("/path/1") {
+                            *slot = json!(i - offset);
+                        }
+                        Some(e)
+                    }
+                    Some(_) => None,
+                }
+            })
+            .collect();
+        if !mine.is_empty() {
+            out.insert("errors".to_owned(), Value::Array(mine));
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_fetch_gets_its_entities_and_errors() {
+        let body = json!({
+            "data": { "_entities": [{ "n": 0 }, { "n": 1 }, { "n": 2 }, { "n": 3 }] },
+            "errors": [
+                { "message": "a", "path": ["_entities", 1, "x"] },
+                { "message": "b", "path": ["_entities", 3] },
+                { "message": "everyone" }
+            ]
+        });
+        assert_eq!(
+            slice(&body, 0, 2),
+            json!({
+                "data": { "_entities": [{ "n": 0 }, { "n": 1 }] },
+                "errors": [{ "message": "a", "path": ["_entities", 1, "x"] }, { "message": "everyone" }]
+            })
+        );
+        assert_eq!(
+            slice(&body, 2, 2),
+            json!({
+                "data": { "_entities": [{ "n": 2 }, { "n": 3 }] },
+                "errors": [{ "message": "b", "path": ["_entities", 1] }, { "message": "everyone" }]
+            })
+        );
+    }
+}
