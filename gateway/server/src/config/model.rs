@@ -80,6 +80,81 @@ pub struct Subgraphs {
 #[serde(deny_unknown_fields, default)]
 pub struct AllSubgraphs {
     pub timeout_ms: NonZeroU64,
+    pub retry: RetryConfig,
+    pub circuit_breaker: BreakerConfig,
+}
+
+/// Retries of subgraph queries (never mutations), bounded by a budget (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Attempts in all, the first included: 1 is no retry.
+    pub max_attempts: NonZeroU32,
+    /// The wait before the first retry; doubled for each next one, with jitter.
+    pub backoff_ms: NonZeroU64,
+    /// Retries may add this percentage on top of the first attempts of the last 10 seconds.
+    pub budget_percent: NonZeroU32,
+    /// Retries always allowed per second of that window, however few the requests.
+    pub budget_min_per_sec: NonZeroU32,
+}
+
+impl Default for RetryConfig {
+    fn default() -> RetryConfig {
+        RetryConfig {
+            max_attempts: nonzero32(1),
+            backoff_ms: nonzero64(50),
+            budget_percent: nonzero32(20),
+            budget_min_per_sec: nonzero32(10),
+        }
+    }
+}
+
+/// A circuit breaker per subgraph (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    pub enabled: bool,
+    /// Consecutive failed requests that open the circuit.
+    pub failure_threshold: NonZeroU32,
+    /// How long an open circuit fails fast before one request may probe the subgraph.
+    pub cooldown_ms: NonZeroU64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> BreakerConfig {
+        BreakerConfig {
+            enabled: false,
+            failure_threshold: nonzero32(5),
+            cooldown_ms: nonzero64(10_000),
+        }
+    }
+}
+
+/// `subgraphs.<name>.retry`: each absent key is `subgraphs.all.retry`'s.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryOverride {
+    pub max_attempts: Option<NonZeroU32>,
+    pub backoff_ms: Option<NonZeroU64>,
+    pub budget_percent: Option<NonZeroU32>,
+    pub budget_min_per_sec: Option<NonZeroU32>,
+}
+
+/// `subgraphs.<name>.circuit_breaker`: each absent key is `subgraphs.all.circuit_breaker`'s.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerOverride {
+    pub enabled: Option<bool>,
+    pub failure_threshold: Option<NonZeroU32>,
+    pub cooldown_ms: Option<NonZeroU64>,
+}
+
+/// What applies to one subgraph: its own keys, else `subgraphs.all`'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubgraphPolicy {
+    pub timeout_ms: NonZeroU64,
+    pub retry: RetryConfig,
+    pub circuit_breaker: BreakerConfig,
 }
 
 const DEFAULT_TIMEOUT_MS: NonZeroU64 = match NonZeroU64::new(30_000) {
@@ -91,6 +166,8 @@ impl Default for AllSubgraphs {
     fn default() -> AllSubgraphs {
         AllSubgraphs {
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            retry: RetryConfig::default(),
+            circuit_breaker: BreakerConfig::default(),
         }
     }
 }
@@ -100,6 +177,9 @@ impl Default for AllSubgraphs {
 pub struct SubgraphOverride {
     #[serde(deserialize_with = "url")]
     pub url: Option<String>,
+    pub timeout_ms: Option<NonZeroU64>,
+    pub retry: RetryOverride,
+    pub circuit_breaker: BreakerOverride,
 }
 
 impl Subgraphs {
@@ -110,6 +190,35 @@ impl Subgraphs {
             .get(&env_segment(name))
             .or_else(|| self.named.get(name).and_then(|s| s.url.as_ref()))
             .map(String::as_str)
+    }
+
+    /// The timeout, retries and circuit breaker of subgraph `name`.
+    pub fn policy(&self, name: &str) -> SubgraphPolicy {
+        let all = &self.all;
+        let Some(own) = self.named.get(name) else {
+            return SubgraphPolicy {
+                timeout_ms: all.timeout_ms,
+                retry: all.retry.clone(),
+                circuit_breaker: all.circuit_breaker.clone(),
+            };
+        };
+        let (r, b) = (&own.retry, &own.circuit_breaker);
+        SubgraphPolicy {
+            timeout_ms: own.timeout_ms.unwrap_or(all.timeout_ms),
+            retry: RetryConfig {
+                max_attempts: r.max_attempts.unwrap_or(all.retry.max_attempts),
+                backoff_ms: r.backoff_ms.unwrap_or(all.retry.backoff_ms),
+                budget_percent: r.budget_percent.unwrap_or(all.retry.budget_percent),
+                budget_min_per_sec: r.budget_min_per_sec.unwrap_or(all.retry.budget_min_per_sec),
+            },
+            circuit_breaker: BreakerConfig {
+                enabled: b.enabled.unwrap_or(all.circuit_breaker.enabled),
+                failure_threshold: b
+                    .failure_threshold
+                    .unwrap_or(all.circuit_breaker.failure_threshold),
+                cooldown_ms: b.cooldown_ms.unwrap_or(all.circuit_breaker.cooldown_ms),
+            },
+        }
     }
 }
 
@@ -551,6 +660,22 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "subgraphs.<name>",
         "Settings for the subgraph with this name.",
     ),
+    (
+        "subgraphs.all.retry",
+        "Retries of subgraph queries (never mutations), within a budget (docs/traffic.md).",
+    ),
+    (
+        "subgraphs.all.circuit_breaker",
+        "A circuit breaker per subgraph: fail fast while it is down (docs/traffic.md).",
+    ),
+    (
+        "subgraphs.<name>.retry",
+        "Retries for this subgraph; absent keys are `subgraphs.all.retry`'s.",
+    ),
+    (
+        "subgraphs.<name>.circuit_breaker",
+        "This subgraph's circuit breaker; absent keys are `subgraphs.all.circuit_breaker`'s.",
+    ),
     ("query_plan", "Query plans as clients may see them."),
     ("csrf", "CSRF prevention (docs/http.md)."),
     (
@@ -626,6 +751,155 @@ pub const KEYS: &[Key] = &[
         example: "\"http://products:4002/graphql\"",
         doc: "Where the gateway sends this subgraph's requests, instead of the routing URL in \
               the supergraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.all.retry.max_attempts",
+        ty: Type::Integer,
+        default: Some("1"),
+        example: "3",
+        doc: "Attempts of a subgraph query in all, the first included (1: no retry). Retried \
+              on connection errors, 5xx statuses and timeouts; mutations never are.",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.max_attempts = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.retry.backoff_ms",
+        ty: Type::Integer,
+        default: Some("50"),
+        example: "100",
+        doc: "The wait before the first retry, in milliseconds; doubled for each next one, \
+              with random jitter.",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.backoff_ms = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.retry.budget_percent",
+        ty: Type::Integer,
+        default: Some("20"),
+        example: "10",
+        doc: "Retries to a subgraph may add at most this percentage on top of its first \
+              attempts of the last 10 seconds (plus `budget_min_per_sec`).",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.budget_percent = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.retry.budget_min_per_sec",
+        ty: Type::Integer,
+        default: Some("10"),
+        example: "5",
+        doc: "Retries a subgraph always gets per second of the 10-second window, however few \
+              its requests.",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.budget_min_per_sec = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.circuit_breaker.enabled",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Open a subgraph's circuit after `failure_threshold` consecutive failures: its \
+              fetches then fail at once with `SUBGRAPH_CIRCUIT_OPEN`, sending nothing.",
+        env: Some(|c, v| {
+            c.subgraphs.all.circuit_breaker.enabled = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.circuit_breaker.failure_threshold",
+        ty: Type::Integer,
+        default: Some("5"),
+        example: "3",
+        doc: "Consecutive failed requests (connection error, 5xx, timeout) that open the \
+              circuit.",
+        env: Some(|c, v| {
+            c.subgraphs.all.circuit_breaker.failure_threshold = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.circuit_breaker.cooldown_ms",
+        ty: Type::Integer,
+        default: Some("10000"),
+        example: "2000",
+        doc: "How long an open circuit fails fast before one request probes the subgraph \
+              (half-open); its success closes the circuit, its failure opens it again.",
+        env: Some(|c, v| {
+            c.subgraphs.all.circuit_breaker.cooldown_ms = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.<name>.timeout_ms",
+        ty: Type::Integer,
+        default: None,
+        example: "2000",
+        doc: "This subgraph's request timeout, in milliseconds, instead of \
+              `subgraphs.all.timeout_ms`.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.max_attempts",
+        ty: Type::Integer,
+        default: None,
+        example: "2",
+        doc: "`subgraphs.all.retry.max_attempts` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.backoff_ms",
+        ty: Type::Integer,
+        default: None,
+        example: "20",
+        doc: "`subgraphs.all.retry.backoff_ms` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.budget_percent",
+        ty: Type::Integer,
+        default: None,
+        example: "50",
+        doc: "`subgraphs.all.retry.budget_percent` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.budget_min_per_sec",
+        ty: Type::Integer,
+        default: None,
+        example: "1",
+        doc: "`subgraphs.all.retry.budget_min_per_sec` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.circuit_breaker.enabled",
+        ty: Type::Boolean,
+        default: None,
+        example: "true",
+        doc: "`subgraphs.all.circuit_breaker.enabled` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.circuit_breaker.failure_threshold",
+        ty: Type::Integer,
+        default: None,
+        example: "2",
+        doc: "`subgraphs.all.circuit_breaker.failure_threshold` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.circuit_breaker.cooldown_ms",
+        ty: Type::Integer,
+        default: None,
+        example: "500",
+        doc: "`subgraphs.all.circuit_breaker.cooldown_ms` for this subgraph.",
         env: None,
     },
     Key {

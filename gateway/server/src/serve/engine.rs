@@ -3,13 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
-use weft_engine::SubgraphClient;
 use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
@@ -17,6 +15,8 @@ use super::exec::Executor;
 use super::headers::HeaderRules;
 use super::metrics::Metrics;
 use super::shape::shape;
+use super::traffic;
+use crate::config::model::Subgraphs;
 
 pub struct Engine {
     executor: Executor,
@@ -24,17 +24,24 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine sending subgraph requests with `timeout`, recording them in `metrics` (shared
-    /// by every runtime of the process), with the request headers `rules` give each subgraph.
+    /// An engine sending subgraph requests to `urls` with each subgraph's timeout, retries
+    /// and circuit breaker from `policies`, recording them in `metrics` (shared by every
+    /// runtime of the process), with the request headers `rules` give each subgraph.
     pub fn build(
-        urls: HashMap<String, String>,
-        timeout: Duration,
+        urls: &HashMap<String, String>,
+        policies: &Subgraphs,
         metrics: Arc<Metrics>,
         rules: HeaderRules,
     ) -> Result<Engine, String> {
-        let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
+        let subgraphs = urls
+            .iter()
+            .map(|(name, url)| {
+                let subgraph = traffic::Subgraph::new(name, url, &policies.policy(name))?;
+                Ok((name.clone(), subgraph))
+            })
+            .collect::<Result<HashMap<_, _>, String>>()?;
         Ok(Engine {
-            executor: Executor::new(client, urls, metrics.clone(), rules),
+            executor: Executor::new(subgraphs, metrics.clone(), rules),
             metrics,
         })
     }

@@ -8,16 +8,18 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::http::HeaderMap;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
-use weft_engine::{FetchError, GraphQLRequest, SubgraphClient};
-use weft_federation::plan::model::{FetchNode, LIST, PlanNode, QueryPlan, Rewrite, Selection};
+use weft_engine::{FetchError, GraphQLRequest};
+use weft_federation::plan::model::{
+    FetchNode, LIST, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
+};
 
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
+use super::traffic;
 
 /// A step of a concrete response path.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,10 +44,24 @@ pub struct Output {
 }
 
 pub struct Executor {
-    client: SubgraphClient,
-    urls: HashMap<String, String>,
+    subgraphs: HashMap<String, traffic::Subgraph>,
     metrics: Arc<Metrics>,
     rules: HeaderRules,
+}
+
+/// A fetch that got no usable answer: the error's `extensions.code` and message.
+pub struct FetchFailure {
+    code: &'static str,
+    message: String,
+}
+
+impl FetchFailure {
+    fn http(message: String) -> FetchFailure {
+        FetchFailure {
+            code: "SUBREQUEST_HTTP_ERROR",
+            message,
+        }
+    }
 }
 
 /// What one execution shares across its fetches.
@@ -70,14 +86,12 @@ struct Ready<'p> {
 
 impl Executor {
     pub fn new(
-        client: SubgraphClient,
-        urls: HashMap<String, String>,
+        subgraphs: HashMap<String, traffic::Subgraph>,
         metrics: Arc<Metrics>,
         rules: HeaderRules,
     ) -> Executor {
         Executor {
-            client,
-            urls,
+            subgraphs,
             metrics,
             rules,
         }
@@ -231,11 +245,12 @@ impl Executor {
         })
     }
 
-    /// Sends one fetch with the headers the rules give its subgraph; times and counts it.
-    async fn send(&self, r: &Ready<'_>, client_headers: &HeaderMap) -> Result<Value, String> {
-        let subgraph = &r.fetch.subgraph;
-        let Some(url) = self.urls.get(subgraph) else {
-            return Err(format!("no URL for subgraph `{subgraph}`"));
+    /// Sends one fetch with the headers the rules give its subgraph, through its traffic
+    /// policy (timeout, retries, circuit breaker: `traffic/`).
+    async fn send(&self, r: &Ready<'_>, client_headers: &HeaderMap) -> Result<Value, FetchFailure> {
+        let name = &r.fetch.subgraph;
+        let Some(subgraph) = self.subgraphs.get(name) else {
+            return Err(FetchFailure::http(format!("no URL for subgraph `{name}`")));
         };
         let variables = Value::Object(r.variables.clone());
         let request = GraphQLRequest {
@@ -243,29 +258,24 @@ impl Executor {
             operation_name: None,
             variables: Some(&variables),
         };
-        let headers = headers::outgoing(&self.rules, subgraph, client_headers);
-        let started = Instant::now();
-        let answer = self
-            .client
-            .post_with_headers(url, &request, &headers)
+        let headers = headers::outgoing(&self.rules, name, client_headers);
+        let idempotent = r.fetch.operation_kind == OperationKind::Query;
+        subgraph
+            .send(&request, &headers, idempotent, &self.metrics)
             .await
-            .and_then(|response| response.json());
-        self.metrics.record_fetch(subgraph, started.elapsed());
-        answer.map_err(|e| {
-            let kind = match &e {
-                _ if e.is_timeout() => FetchErrorKind::Timeout,
-                FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
-                FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
-            };
-            self.metrics.record_fetch_error(subgraph, kind);
-            match e {
-                FetchError::Status { status, .. } => {
-                    format!("the subgraph answered HTTP {status}")
+            .map_err(|failure| match failure {
+                traffic::Failure::CircuitOpen => FetchFailure {
+                    code: "SUBGRAPH_CIRCUIT_OPEN",
+                    message: "the subgraph's circuit breaker is open; nothing was sent".to_owned(),
+                },
+                traffic::Failure::Fetch(FetchError::Status { status, .. }) => {
+                    FetchFailure::http(format!("the subgraph answered HTTP {status}"))
                 }
-                timeout if timeout.is_timeout() => "the subgraph did not answer in time".to_owned(),
-                other => other.to_string(),
-            }
-        })
+                traffic::Failure::Fetch(e) if e.is_timeout() => {
+                    FetchFailure::http("the subgraph did not answer in time".to_owned())
+                }
+                traffic::Failure::Fetch(e) => FetchFailure::http(e.to_string()),
+            })
     }
 
     /// A subgraph answer the gateway cannot use: an error for the client, and a count.
@@ -276,12 +286,14 @@ impl Executor {
             .push(fetch_error(&r.fetch.subgraph, why, &r.error_path));
     }
 
-    fn merge(&self, r: &Ready<'_>, response: Result<Value, String>, out: &mut Output) {
+    fn merge(&self, r: &Ready<'_>, response: Result<Value, FetchFailure>, out: &mut Output) {
         let service = &r.fetch.subgraph;
         let body = match response {
             Ok(body) => body,
-            Err(why) => {
-                out.errors.push(fetch_error(service, &why, &r.error_path));
+            Err(failure) => {
+                let mut error = fetch_error(service, &failure.message, &r.error_path);
+                error["extensions"]["code"] = json!(failure.code);
+                out.errors.push(error);
                 return;
             }
         };

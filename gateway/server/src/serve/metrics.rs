@@ -172,6 +172,10 @@ pub struct Metrics {
     http_duration: Histogram,
     fetch_duration: Family<Histogram>,
     fetch_errors: Family<AtomicU64>,
+    retries: Family<AtomicU64>,
+    retries_refused: Family<AtomicU64>,
+    /// A gauge: 0 closed, 1 open, 2 half-open.
+    circuit_state: Family<AtomicU64>,
     plan_hits: AtomicU64,
     plan_misses: AtomicU64,
 }
@@ -190,6 +194,9 @@ impl Metrics {
             http_duration: Histogram::default(),
             fetch_duration: Family::new(&["subgraph"]),
             fetch_errors: Family::new(&["subgraph", "kind"]),
+            retries: Family::new(&["subgraph"]),
+            retries_refused: Family::new(&["subgraph"]),
+            circuit_state: Family::new(&["subgraph"]),
             plan_hits: AtomicU64::new(0),
             plan_misses: AtomicU64::new(0),
         }
@@ -230,6 +237,27 @@ impl Metrics {
         self.fetch_errors
             .get(&[subgraph, kind.as_str()])
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One retry sent to `subgraph`.
+    pub fn record_retry(&self, subgraph: &str) {
+        self.retries
+            .get(&[subgraph])
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One retry to `subgraph` not sent: the retry budget was spent.
+    pub fn record_retry_refused(&self, subgraph: &str) {
+        self.retries_refused
+            .get(&[subgraph])
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `subgraph`'s circuit breaker is now in `state` (0 closed, 1 open, 2 half-open).
+    pub fn set_circuit_state(&self, subgraph: &str, state: u64) {
+        self.circuit_state
+            .get(&[subgraph])
+            .store(state, Ordering::Relaxed);
     }
 
     /// The text exposition format, version 0.0.4.
@@ -297,6 +325,32 @@ impl Metrics {
                 &labels,
                 count.load(Ordering::Relaxed),
             );
+        }
+        for (name, help, kind, family) in [
+            (
+                "weft_subgraph_retries_total",
+                "Retries sent to a subgraph (not counting first attempts).",
+                "counter",
+                &self.retries,
+            ),
+            (
+                "weft_subgraph_retries_refused_total",
+                "Retries not sent because the subgraph's retry budget was spent.",
+                "counter",
+                &self.retries_refused,
+            ),
+            (
+                "weft_subgraph_circuit_state",
+                "A subgraph's circuit breaker: 0 closed, 1 open, 2 half-open.",
+                "gauge",
+                &self.circuit_state,
+            ),
+        ] {
+            header_lines(&mut out, name, help, kind);
+            for (values, value) in family.snapshot() {
+                let labels = family.pairs(&values);
+                sample(&mut out, name, &labels, value.load(Ordering::Relaxed));
+            }
         }
         for (name, help, counter) in [
             (
@@ -518,6 +572,9 @@ mod tests {
             ("weft_subgraph_fetch_errors_total", "counter"),
             ("weft_query_plan_cache_hits_total", "counter"),
             ("weft_query_plan_cache_misses_total", "counter"),
+            ("weft_subgraph_retries_total", "counter"),
+            ("weft_subgraph_retries_refused_total", "counter"),
+            ("weft_subgraph_circuit_state", "gauge"),
         ] {
             assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
         }

@@ -17,6 +17,7 @@ mod playground;
 mod request;
 pub(crate) mod runtime;
 mod shape;
+mod traffic;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;

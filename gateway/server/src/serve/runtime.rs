@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
@@ -69,13 +68,12 @@ impl SchemaRuntime {
                 (s.name.clone(), url.to_owned())
             })
             .collect();
-        let timeout = Duration::from_millis(config.subgraphs.all.timeout_ms.get());
         let graph = QueryGraph::new(supergraph.clone());
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
             graph,
-            engine: Engine::build(urls, timeout, metrics, config.headers.clone())?,
+            engine: Engine::build(&urls, &config.subgraphs, metrics, config.headers.clone())?,
             prepared: moka::sync::Cache::new(10_000),
             supergraph,
             config,
@@ -131,7 +129,7 @@ impl SchemaRuntime {
 }
 
 /// A uniform number in [0, 1) from a per-thread xorshift generator (no crypto needed).
-fn random_unit() -> f64 {
+pub(crate) fn random_unit() -> f64 {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<u64> = Cell::new(
