@@ -39,8 +39,9 @@ fn filter(config: &LogConfig) -> EnvFilter {
     }
 }
 
-/// Installs the global logger (once per process; later calls change nothing).
-pub fn init(config: &LogConfig) -> LogHandle {
+/// Installs the global logger (once per process; later calls change nothing), and with a
+/// `tracer` the layer that exports spans to OpenTelemetry (`serve/telemetry.rs`).
+pub fn init(config: &LogConfig, tracer: Option<opentelemetry_sdk::trace::Tracer>) -> LogHandle {
     let (filter, handle) = reload::Layer::new(filter(config));
     let (pretty, json) = match config.format {
         LogFormat::Pretty => (
@@ -60,6 +61,7 @@ pub fn init(config: &LogConfig) -> LogHandle {
         .with(filter)
         .with(pretty)
         .with(json)
+        .with(tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t)))
         .try_init()
         .is_ok();
     LogHandle(installed.then_some(handle))

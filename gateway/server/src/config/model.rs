@@ -34,6 +34,7 @@ pub struct Config {
     pub persisted_documents: PersistedDocumentsConfig,
     pub log: LogConfig,
     pub headers: crate::serve::headers::HeaderRules,
+    pub telemetry: TelemetryConfig,
 }
 
 impl Default for Config {
@@ -54,6 +55,7 @@ impl Default for Config {
             persisted_documents: PersistedDocumentsConfig::default(),
             log: LogConfig::default(),
             headers: crate::serve::headers::HeaderRules::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -448,6 +450,30 @@ pub enum LogFormat {
     Json,
 }
 
+/// OpenTelemetry traces exported over OTLP/HTTP (docs/observability.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// The OTLP/HTTP traces URL; absent: no traces are exported.
+    #[serde(deserialize_with = "url")]
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
+    /// The share of traces started here that are recorded (0 to 1); a client's sampled
+    /// `traceparent` is followed whatever this says.
+    #[serde(deserialize_with = "ratio")]
+    pub sampling_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> TelemetryConfig {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            service_name: "weft".to_owned(),
+            sampling_ratio: 1.0,
+        }
+    }
+}
+
 // Values checked inside the deserializer's visitor, so a bad one is reported at its own
 // line:col (serde_yaml_ng locates errors raised while a scalar is visited).
 
@@ -506,6 +532,42 @@ fn parse_format(v: &str) -> Result<LogFormat, String> {
         "json" => Ok(LogFormat::Json),
         _ => Err(format!("`{v}` is not a log format (pretty or json)")),
     }
+}
+
+fn check_ratio(v: f64) -> Result<f64, String> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{v}` is not a number from 0 to 1"))
+    }
+}
+
+pub fn parse_ratio(v: &str) -> Result<f64, String> {
+    v.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{v}` is not a number from 0 to 1"))
+        .and_then(check_ratio)
+}
+
+/// A number from 0 to 1, checked while it is visited (so its error is located).
+fn ratio<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    struct Ratio;
+    impl Visitor<'_> for Ratio {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number from 0 to 1")
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            check_ratio(v).map_err(E::custom)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            self.visit_f64(v as f64)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            self.visit_f64(v as f64)
+        }
+    }
+    d.deserialize_f64(Ratio)
 }
 
 fn parse_nonzero<T: std::str::FromStr>(v: &str) -> Result<T, String> {
@@ -630,6 +692,8 @@ pub enum Type {
     Enum(&'static [&'static str]),
     /// A list of header rules (docs/headers.md).
     HeaderRules,
+    /// A number from 0 to 1.
+    Ratio,
 }
 
 /// Sets a key from an environment variable's value.
@@ -706,6 +770,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "headers.subgraphs",
         "Header rules per subgraph name, applied after `headers.all`.",
+    ),
+    (
+        "telemetry",
+        "OpenTelemetry traces over OTLP/HTTP (docs/observability.md). A change needs a restart.",
     ),
 ];
 
@@ -1197,6 +1265,41 @@ pub const KEYS: &[Key] = &[
         example: "[{\"insert\": {\"name\": \"x-from\", \"value\": \"weft\"}}]",
         doc: "Header rules for the subgraph with this name, applied after `headers.all`.",
         env: None,
+    },
+    Key {
+        path: "telemetry.otlp_endpoint",
+        ty: Type::String,
+        default: None,
+        example: "\"http://otel-collector:4318/v1/traces\"",
+        doc: "Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Absent: no \
+              traces are exported. A change needs a restart.",
+        env: Some(|c, v| {
+            c.telemetry.otlp_endpoint = Some(parse_url(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "telemetry.service_name",
+        ty: Type::String,
+        default: Some("\"weft\""),
+        example: "\"gateway-eu\"",
+        doc: "The `service.name` of the traces' resource.",
+        env: Some(|c, v| {
+            c.telemetry.service_name = v.trim().to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        path: "telemetry.sampling_ratio",
+        ty: Type::Ratio,
+        default: Some("1.0"),
+        example: "0.25",
+        doc: "The share of new traces recorded, from 0 to 1. A request whose `traceparent` \
+              says sampled (or not) is followed as its parent decided.",
+        env: Some(|c, v| {
+            c.telemetry.sampling_ratio = parse_ratio(v)?;
+            Ok(())
+        }),
     },
 ];
 

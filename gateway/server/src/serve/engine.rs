@@ -8,6 +8,7 @@ use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
@@ -61,7 +62,11 @@ impl Engine {
         api: &Valid<Schema>,
         headers: &HeaderMap,
     ) -> (Value, Vec<Value>) {
-        let output = self.executor.execute(plan, variables, headers).await;
+        let output = self
+            .executor
+            .execute(plan, variables, headers)
+            .instrument(tracing::info_span!("graphql.execute"))
+            .await;
         let mut errors = output.errors;
         let data = shape(operation, &output.data, variables, api, &mut errors);
         (data, errors)

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 use weft_engine::{FetchError, GraphQLRequest};
 use weft_federation::plan::model::{
     FetchNode, LIST, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
@@ -19,7 +20,7 @@ use weft_federation::plan::model::{
 
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
-use super::traffic;
+use super::{telemetry, traffic};
 
 /// A step of a concrete response path.
 #[derive(Clone, Debug, PartialEq)]
@@ -258,10 +259,18 @@ impl Executor {
             operation_name: None,
             variables: Some(&variables),
         };
-        let headers = headers::outgoing(&self.rules, name, client_headers);
-        let idempotent = r.fetch.operation_kind == OperationKind::Query;
+        let mut headers = headers::outgoing(&self.rules, name, client_headers);
+        let kind = r.fetch.operation_kind;
+        let span = telemetry::fetch_span(name, kind_name(kind), subgraph.url());
+        telemetry::inject(&span, &mut headers);
         subgraph
-            .send(&request, &headers, idempotent, &self.metrics)
+            .send(
+                &request,
+                &headers,
+                kind == OperationKind::Query,
+                &self.metrics,
+            )
+            .instrument(span)
             .await
             .map_err(|failure| match failure {
                 traffic::Failure::CircuitOpen => FetchFailure {
@@ -339,6 +348,14 @@ impl Executor {
                 }
             }
         }
+    }
+}
+
+fn kind_name(kind: OperationKind) -> &'static str {
+    match kind {
+        OperationKind::Query => "query",
+        OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
     }
 }
 

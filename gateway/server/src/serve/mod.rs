@@ -17,6 +17,7 @@ mod playground;
 mod request;
 pub(crate) mod runtime;
 mod shape;
+mod telemetry;
 mod traffic;
 
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ use axum::routing::get;
 use clap::Args;
 use futures::StreamExt;
 use serde_json::{Value, json};
+use tracing::Instrument;
 use weft_federation::Supergraph;
 
 use crate::config::reload::Reloader;
@@ -95,7 +97,14 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
-    let log = config::log::init(&config.log);
+    let exporter = match telemetry::Exporter::new(&config.telemetry) {
+        Ok(exporter) => exporter,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(report::INPUT_ERROR);
+        }
+    };
+    let log = config::log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
     let Some(path) = config.supergraph.path.clone() else {
         eprintln!(
             "error: no supergraph to serve\n  hint: pass --supergraph FILE, or set \
@@ -128,7 +137,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let metrics = Arc::new(metrics::Metrics::new());
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
             Ok(s) => Arc::new(Live::new(s)),
@@ -171,7 +180,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Outside the runtime: the exporter's last spans go out on its own thread.
+    drop(runtime);
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
+    code
 }
 
 /// Serves `supergraph` on `listener` until `shutdown` resolves (used by `weft demo`).
@@ -246,6 +261,20 @@ async fn graphql(
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
+    let span = telemetry::request_span(&method, &headers);
+    answer(gateway, method, headers, query, body)
+        .instrument(span)
+        .await
+}
+
+/// [`graphql`] inside the request's span.
+async fn answer(
+    gateway: Arc<Gateway>,
+    method: Method,
+    headers: HeaderMap,
+    query: Option<String>,
     body: Body,
 ) -> Response {
     // This request's runtime to the end, even if a reload swaps another in meanwhile.

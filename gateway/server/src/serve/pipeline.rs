@@ -252,6 +252,7 @@ fn prepare(
     let api = rt.supergraph.api_schema();
     // Syntax first (GRAPHQL_PARSE_FAILED), then everything the schema says
     // (GRAPHQL_VALIDATION_FAILED).
+    let span = tracing::info_span!("graphql.parse").entered();
     let ast = match apollo_compiler::ast::Document::parse(query, "query.graphql") {
         Ok(ast) => ast,
         Err(with_errors) => {
@@ -261,6 +262,8 @@ fn prepare(
             }));
         }
     };
+    drop(span);
+    let span = tracing::info_span!("graphql.validate").entered();
     let document = match ast.to_executable_validate(api) {
         Ok(doc) => doc,
         Err(with_errors) => {
@@ -270,6 +273,8 @@ fn prepare(
             }));
         }
     };
+    drop(span);
+    let span = tracing::info_span!("graphql.plan").entered();
     // Before normalizing and planning, whose cost the limits bound. Cached operations passed
     // them: the cache belongs to this runtime, and so do the limits.
     if let Err(e) = limits::check(&rt.config.limits, &document, operation_name) {
@@ -297,6 +302,7 @@ fn prepare(
             }));
         }
     };
+    drop(span);
     let prepared = Arc::new(Prepared {
         document,
         operation,

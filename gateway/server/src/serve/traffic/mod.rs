@@ -55,6 +55,11 @@ fn kind(e: &FetchError) -> FetchErrorKind {
     }
 }
 
+/// The HTTP status on the fetch span (`telemetry::fetch_span`).
+fn record_status(status: u16) {
+    tracing::Span::current().record("http.response.status_code", i64::from(status));
+}
+
 /// The wait before retry number `retry` (1 for the first): `base` doubled each time (at most
 /// 64 times `base`), times a random factor in [0.5, 1.5) so clients that failed together do
 /// not retry together.
@@ -85,6 +90,10 @@ impl Subgraph {
             )),
             started: Instant::now(),
         })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     fn second(&self) -> u64 {
@@ -134,6 +143,13 @@ impl Subgraph {
                 .client
                 .post_with_headers(&self.url, request, headers)
                 .await
+                .inspect(|response| record_status(response.status))
+                .inspect_err(|e| {
+                    if let FetchError::Status { status, .. } = e {
+                        record_status(*status);
+                    }
+                    tracing::Span::current().record("otel.status_code", "ERROR");
+                })
                 .and_then(|response| response.json());
             metrics.record_fetch(&self.name, started.elapsed());
             let error = match answer {
