@@ -404,6 +404,7 @@ pub struct ApqConfig {
     pub enabled: bool,
     /// How many documents the in-memory store keeps (least recently used go first).
     pub cache_size: NonZeroU64,
+    pub redis: ApqRedisConfig,
 }
 
 impl Default for ApqConfig {
@@ -411,6 +412,28 @@ impl Default for ApqConfig {
         ApqConfig {
             enabled: true,
             cache_size: nonzero64(512),
+            redis: ApqRedisConfig::default(),
+        }
+    }
+}
+
+/// Redis as the APQ store's second level, shared by gateways (docs/http.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApqRedisConfig {
+    /// `redis://[user:password@]host:port[/db]`; absent: memory only.
+    #[serde(deserialize_with = "redis_url")]
+    pub url: Option<String>,
+    pub ttl_secs: NonZeroU64,
+    pub key_prefix: String,
+}
+
+impl Default for ApqRedisConfig {
+    fn default() -> ApqRedisConfig {
+        ApqRedisConfig {
+            url: None,
+            ttl_secs: nonzero64(24 * 60 * 60),
+            key_prefix: "weft:apq:".to_owned(),
         }
     }
 }
@@ -602,6 +625,20 @@ fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     parse_with(d, parse_url).map(Some)
 }
 
+pub fn parse_redis_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    match v.strip_prefix("redis://") {
+        Some(rest) if !rest.is_empty() => Ok(v.to_owned()),
+        _ => Err(format!(
+            "`{v}` is not a redis:// URL (e.g. `redis://127.0.0.1:6379`)"
+        )),
+    }
+}
+
+fn redis_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    parse_with(d, parse_redis_url).map(Some)
+}
+
 fn level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     parse_with(d, parse_level).map(Some)
 }
@@ -758,6 +795,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("compression", "Response compression (gzip, br)."),
     ("cors", "Cross-origin requests from browsers (CORS)."),
     ("apq", "Automatic persisted queries (Apollo's APQ)."),
+    (
+        "apq.redis",
+        "Redis as a second level of the APQ store, shared by gateways (docs/http.md).",
+    ),
     (
         "persisted_documents",
         "A safelist of persisted documents (trusted documents).",
@@ -1197,6 +1238,41 @@ pub const KEYS: &[Key] = &[
               leave first).",
         env: Some(|c, v| {
             c.apq.cache_size = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "apq.redis.url",
+        ty: Type::String,
+        default: None,
+        example: "\"redis://127.0.0.1:6379\"",
+        doc: "A Redis server behind the in-memory APQ store, shared by gateways: documents \
+              registered on one are found by the others. Unreachable: memory only, logged \
+              and counted, requests unaffected.",
+        env: Some(|c, v| {
+            c.apq.redis.url = Some(parse_redis_url(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "apq.redis.ttl_secs",
+        ty: Type::Integer,
+        default: Some("86400"),
+        example: "3600",
+        doc: "How long Redis keeps a registered document, in seconds.",
+        env: Some(|c, v| {
+            c.apq.redis.ttl_secs = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "apq.redis.key_prefix",
+        ty: Type::String,
+        default: Some("\"weft:apq:\""),
+        example: "\"gateway-eu:apq:\"",
+        doc: "Put before each document's sha256 to make its Redis key.",
+        env: Some(|c, v| {
+            c.apq.redis.key_prefix = v.to_owned();
             Ok(())
         }),
     },

@@ -178,6 +178,7 @@ pub struct Metrics {
     circuit_state: Family<AtomicU64>,
     plan_hits: AtomicU64,
     plan_misses: AtomicU64,
+    apq_redis_errors: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -199,6 +200,7 @@ impl Metrics {
             circuit_state: Family::new(&["subgraph"]),
             plan_hits: AtomicU64::new(0),
             plan_misses: AtomicU64::new(0),
+            apq_redis_errors: AtomicU64::new(0),
         }
     }
 
@@ -237,6 +239,11 @@ impl Metrics {
         self.fetch_errors
             .get(&[subgraph, kind.as_str()])
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One failed use of the APQ store's Redis (not reached, timed out, refused).
+    pub fn record_apq_redis_error(&self) {
+        self.apq_redis_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One retry sent to `subgraph`.
@@ -362,6 +369,11 @@ impl Metrics {
                 "weft_query_plan_cache_misses_total",
                 "Operations not in the cache (validated and planned, or refused).",
                 &self.plan_misses,
+            ),
+            (
+                "weft_apq_redis_errors_total",
+                "Failed uses of the APQ store's Redis; the in-memory store answered alone.",
+                &self.apq_redis_errors,
             ),
         ] {
             header_lines(&mut out, name, help, "counter");
@@ -575,6 +587,7 @@ mod tests {
             ("weft_subgraph_retries_total", "counter"),
             ("weft_subgraph_retries_refused_total", "counter"),
             ("weft_subgraph_circuit_state", "gauge"),
+            ("weft_apq_redis_errors_total", "counter"),
         ] {
             assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
         }

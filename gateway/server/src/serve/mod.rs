@@ -8,6 +8,7 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 
 mod apq;
+mod apq_redis;
 pub(crate) mod csrf;
 mod edge;
 mod engine;
@@ -371,7 +372,8 @@ async fn one(
     mut req: request::GraphQLRequest,
     media: MediaType,
 ) -> pipeline::Outcome {
-    if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, &mut req) {
+    let metrics = schema.engine.metrics();
+    if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, metrics, &mut req).await {
         return outcome;
     }
     let exposure = pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose);
