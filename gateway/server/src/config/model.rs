@@ -35,6 +35,7 @@ pub struct Config {
     pub log: LogConfig,
     pub headers: crate::serve::headers::HeaderRules,
     pub telemetry: TelemetryConfig,
+    pub demand_control: DemandControlConfig,
 }
 
 impl Default for Config {
@@ -56,6 +57,7 @@ impl Default for Config {
             log: LogConfig::default(),
             headers: crate::serve::headers::HeaderRules::default(),
             telemetry: TelemetryConfig::default(),
+            demand_control: DemandControlConfig::default(),
         }
     }
 }
@@ -497,6 +499,47 @@ impl Default for TelemetryConfig {
     }
 }
 
+/// Demand control: operations' estimated cost from `@cost`/`@listSize` (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemandControlConfig {
+    /// Absent: no estimate at all.
+    pub mode: Option<CostMode>,
+    /// `enforce`: operations estimated above this are refused.
+    pub max: NonZeroU64,
+    /// The size of a list whose field has no `@listSize` to say.
+    pub list_size: NonZeroU32,
+}
+
+impl Default for DemandControlConfig {
+    fn default() -> DemandControlConfig {
+        DemandControlConfig {
+            mode: None,
+            max: nonzero64(1000),
+            list_size: nonzero32(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CostMode {
+    /// Estimate and report (`extensions.cost`, metrics); never refuse.
+    Measure,
+    /// Also refuse operations above `demand_control.max`.
+    Enforce,
+}
+
+fn parse_cost_mode(v: &str) -> Result<CostMode, String> {
+    match v.trim() {
+        "measure" => Ok(CostMode::Measure),
+        "enforce" => Ok(CostMode::Enforce),
+        _ => Err(format!(
+            "`{v}` is not a demand control mode (measure or enforce)"
+        )),
+    }
+}
+
 // Values checked inside the deserializer's visitor, so a bad one is reported at its own
 // line:col (serde_yaml_ng locates errors raised while a scalar is visited).
 
@@ -811,6 +854,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "headers.subgraphs",
         "Header rules per subgraph name, applied after `headers.all`.",
+    ),
+    (
+        "demand_control",
+        "Operations' estimated cost from `@cost` and `@listSize` (docs/traffic.md).",
     ),
     (
         "telemetry",
@@ -1341,6 +1388,42 @@ pub const KEYS: &[Key] = &[
         example: "[{\"insert\": {\"name\": \"x-from\", \"value\": \"weft\"}}]",
         doc: "Header rules for the subgraph with this name, applied after `headers.all`.",
         env: None,
+    },
+    Key {
+        path: "demand_control.mode",
+        ty: Type::Enum(&["measure", "enforce"]),
+        default: None,
+        example: "\"enforce\"",
+        doc: "Estimate each operation's cost from the supergraph's `@cost` and `@listSize`: \
+              `measure` reports it (`extensions.cost`, metrics), `enforce` also refuses \
+              operations above `max` with `COST_ESTIMATED_TOO_EXPENSIVE`. Absent: no estimate.",
+        env: Some(|c, v| {
+            c.demand_control.mode = Some(parse_cost_mode(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "demand_control.max",
+        ty: Type::Integer,
+        default: Some("1000"),
+        example: "500",
+        doc: "The highest estimated cost `enforce` lets run.",
+        env: Some(|c, v| {
+            c.demand_control.max = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "demand_control.list_size",
+        ty: Type::Integer,
+        default: Some("10"),
+        example: "50",
+        doc: "The size assumed for a list whose field has no `@listSize` (or no value for its \
+              slicing arguments and no `assumedSize`).",
+        env: Some(|c, v| {
+            c.demand_control.list_size = parse_nonzero(v)?;
+            Ok(())
+        }),
     },
     Key {
         path: "telemetry.otlp_endpoint",

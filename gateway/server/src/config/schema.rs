@@ -200,6 +200,7 @@ mod tests {
         assert_eq!(config.subgraphs.all.timeout_ms.get(), 5000);
         assert!(config.subgraphs.url_for("products").is_some());
         assert_ne!(config.telemetry, defaults.telemetry);
+        assert_ne!(config.demand_control, defaults.demand_control);
         assert_eq!(config.telemetry.sampling_ratio, 0.25);
     }
 

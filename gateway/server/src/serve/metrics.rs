@@ -179,6 +179,9 @@ pub struct Metrics {
     plan_hits: AtomicU64,
     plan_misses: AtomicU64,
     apq_redis_errors: AtomicU64,
+    cost_estimated: AtomicU64,
+    cost_estimates: AtomicU64,
+    cost_refused: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -201,6 +204,9 @@ impl Metrics {
             plan_hits: AtomicU64::new(0),
             plan_misses: AtomicU64::new(0),
             apq_redis_errors: AtomicU64::new(0),
+            cost_estimated: AtomicU64::new(0),
+            cost_estimates: AtomicU64::new(0),
+            cost_refused: AtomicU64::new(0),
         }
     }
 
@@ -244,6 +250,17 @@ impl Metrics {
     /// One failed use of the APQ store's Redis (not reached, timed out, refused).
     pub fn record_apq_redis_error(&self) {
         self.apq_redis_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One operation's estimated cost (demand control).
+    pub fn record_cost(&self, estimated: u64) {
+        self.cost_estimates.fetch_add(1, Ordering::Relaxed);
+        self.cost_estimated.fetch_add(estimated, Ordering::Relaxed);
+    }
+
+    /// One operation refused by demand control.
+    pub fn record_cost_refused(&self) {
+        self.cost_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// One retry sent to `subgraph`.
@@ -369,6 +386,21 @@ impl Metrics {
                 "weft_query_plan_cache_misses_total",
                 "Operations not in the cache (validated and planned, or refused).",
                 &self.plan_misses,
+            ),
+            (
+                "weft_operation_cost_estimates_total",
+                "Operations whose cost demand control estimated.",
+                &self.cost_estimates,
+            ),
+            (
+                "weft_operation_cost_estimated_total",
+                "The estimated costs of those operations, added up.",
+                &self.cost_estimated,
+            ),
+            (
+                "weft_operation_cost_refused_total",
+                "Operations demand control refused (too expensive, or bad slicing arguments).",
+                &self.cost_refused,
             ),
             (
                 "weft_apq_redis_errors_total",
@@ -588,6 +620,9 @@ mod tests {
             ("weft_subgraph_retries_refused_total", "counter"),
             ("weft_subgraph_circuit_state", "gauge"),
             ("weft_apq_redis_errors_total", "counter"),
+            ("weft_operation_cost_estimates_total", "counter"),
+            ("weft_operation_cost_estimated_total", "counter"),
+            ("weft_operation_cost_refused_total", "counter"),
         ] {
             assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
         }

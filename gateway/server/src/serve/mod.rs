@@ -9,6 +9,7 @@ pub(crate) mod metrics;
 
 mod apq;
 mod apq_redis;
+mod cost;
 pub(crate) mod csrf;
 mod edge;
 mod engine;

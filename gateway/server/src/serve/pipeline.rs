@@ -176,6 +176,14 @@ pub async fn run(
         _ => Map::new(),
     };
 
+    let cost = match super::cost::demand_control(rt, &prepared.operation, &variables) {
+        Ok(cost) => cost,
+        Err(refused) => {
+            let mut outcome = request_error(media, refused.code, vec![message(refused.message)]);
+            outcome.body["extensions"] = json!({ "cost": { "estimated": refused.estimated } });
+            return outcome;
+        }
+    };
     if exposure == PlanExposure::DryRun {
         return Outcome {
             status: StatusCode::OK,
@@ -216,11 +224,15 @@ pub async fn run(
         body.insert("errors".to_owned(), Value::Array(errors));
     }
     body.insert("data".to_owned(), data);
+    let mut extensions = Map::new();
     if exposure == PlanExposure::Include {
-        body.insert(
-            "extensions".to_owned(),
-            json!({ "queryPlan": plan_extension(&prepared.plan) }),
-        );
+        extensions.insert("queryPlan".to_owned(), plan_extension(&prepared.plan));
+    }
+    if let Some(estimated) = cost {
+        extensions.insert("cost".to_owned(), json!({ "estimated": estimated }));
+    }
+    if !extensions.is_empty() {
+        body.insert("extensions".to_owned(), Value::Object(extensions));
     }
     Outcome {
         status: StatusCode::OK,
