@@ -303,6 +303,10 @@ pub struct Limits {
     pub max_depth: Option<NonZeroU32>,
     pub max_aliases: Option<NonZeroU32>,
     pub max_root_fields: Option<NonZeroU32>,
+    /// Unique fields (by response key and place).
+    pub max_height: Option<NonZeroU32>,
+    /// Lexical tokens of the document; checked while parsing.
+    pub max_tokens: Option<NonZeroU32>,
     /// The largest request body read, in bytes; over it: 413.
     pub max_body_bytes: NonZeroU64,
     /// The most bytes of request headers (names and values) accepted; over it: 431.
@@ -333,6 +337,8 @@ impl Default for Limits {
             max_depth: None,
             max_aliases: None,
             max_root_fields: None,
+            max_height: None,
+            max_tokens: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
@@ -1153,6 +1159,32 @@ pub const KEYS: &[Key] = &[
               counted. Over it: `MAX_ROOT_FIELDS_LIMIT`.",
         env: Some(|c, v| {
             c.limits.max_root_fields = Some(parse_nonzero(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_height",
+        ty: Type::Integer,
+        default: None,
+        example: "200",
+        doc: "How many unique fields an operation may select: fields with the same response \
+              key in the same place count once, through fragments. Over it: \
+              `MAX_HEIGHT_LIMIT`.",
+        env: Some(|c, v| {
+            c.limits.max_height = Some(parse_nonzero(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_tokens",
+        ty: Type::Integer,
+        default: None,
+        example: "5000",
+        doc: "How many tokens the document may have, as the GraphQL lexer counts them (names, \
+              punctuation, values, and each run of whitespace, commas or comments); parsing \
+              stops past it. Over it: `MAX_TOKENS_LIMIT`.",
+        env: Some(|c, v| {
+            c.limits.max_tokens = Some(parse_nonzero(v)?);
             Ok(())
         }),
     },

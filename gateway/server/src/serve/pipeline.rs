@@ -265,9 +265,14 @@ fn prepare(
     // Syntax first (GRAPHQL_PARSE_FAILED), then everything the schema says
     // (GRAPHQL_VALIDATION_FAILED).
     let span = tracing::info_span!("graphql.parse").entered();
-    let ast = match apollo_compiler::ast::Document::parse(query, "query.graphql") {
+    let ast = match limits::parse(&rt.config.limits, query) {
         Ok(ast) => ast,
-        Err(with_errors) => {
+        Err(limits::ParseFailure::Tokens(e)) => {
+            return Err(Box::new(move |media| {
+                request_error(media, e.code, vec![message(e.message)])
+            }));
+        }
+        Err(limits::ParseFailure::Syntax(with_errors)) => {
             let errors = diagnostics(&with_errors.errors);
             return Err(Box::new(move |media| {
                 request_error(media, "GRAPHQL_PARSE_FAILED", errors)
