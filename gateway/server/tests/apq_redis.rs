@@ -89,6 +89,10 @@ fn register(hash: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_registered_on_one_gateway_is_found_by_another() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:6379").is_ok(),
+        "this test needs Redis on 127.0.0.1:6379 (.ci/run starts it): `redis-server --daemonize yes`"
+    );
     let subgraphs = support::reference_subgraphs().await;
     let apq = format!(
         "  redis:\n    url: redis://127.0.0.1:6379\n    ttl_secs: 600\n    key_prefix: \"{}\"\n",

@@ -153,7 +153,7 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
         &config,
         format!(
             "supergraph:\n  path: supergraph.graphql\ntelemetry:\n  otlp_endpoint: {endpoint}\n  \
-             service_name: weft-under-test\n"
+             service_name: weft-under-test\nlog:\n  level: warn\n"
         ),
     )
     .unwrap();
@@ -193,7 +193,8 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
         }
     };
 
-    // A client in a trace: the gateway's spans join it.
+    // A client in a trace: the gateway's spans join it (the log level, `warn`, filters log
+    // lines, not spans).
     post(Some(&format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"))).await;
     let trace = trace_of(&bodies, CLIENT_TRACE, 2).await;
     let request = one(&trace, "graphql.request");
@@ -256,4 +257,63 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
         .expect("the fetch span");
     assert_eq!(fetch.name, "subgraph.fetch");
     assert_eq!(fetch.attributes["subgraph.name"]["stringValue"], "products");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_level_filters_log_lines_and_applies_on_reload() {
+    let (endpoint, _bodies) = receiver().await;
+    let subgraphs = vec![support::subgraph::<Products>().await];
+    let dir = support::scratch("telemetry-level", subgraphs[0].addr.port());
+    std::fs::write(
+        dir.join("supergraph.graphql"),
+        support::supergraph(&support::inputs(&subgraphs)),
+    )
+    .unwrap();
+    let config = dir.join("weft.yaml");
+    let write = |level: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "supergraph:\n  path: supergraph.graphql\ntelemetry:\n  otlp_endpoint: \
+                 {endpoint}\nlog:\n  level: {level}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("warn");
+    let stderr_path = dir.join("stderr.log");
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WEFT_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start weft serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _gateway = support::Process(child);
+    let log = || std::fs::read_to_string(&stderr_path).unwrap();
+    // `info` lines are filtered out at `warn`.
+    assert!(!log().contains("weft gateway ready"), "{}", log());
+    // The file watch compares modification times at one-second granularity on some systems.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    write("info");
+    let started = Instant::now();
+    while !log().contains("configuration applied") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the new level was not applied:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
