@@ -209,6 +209,10 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
         assert_eq!(one(&trace, stage).parent, request.id, "{stage}");
     }
     let execute = one(&trace, "graphql.execute");
+    assert_eq!(
+        execute.attributes["graphql.operation.type"]["stringValue"],
+        "query"
+    );
     let fetches: Vec<&Span> = trace
         .iter()
         .filter(|s| s.name == "subgraph.fetch")

@@ -65,10 +65,24 @@ impl Engine {
         let output = self
             .executor
             .execute(plan, variables, headers)
-            .instrument(tracing::info_span!("graphql.execute"))
+            .instrument(tracing::info_span!(
+                "graphql.execute",
+                graphql.operation.type = operation_type(operation),
+                graphql.operation.name = operation.name.as_deref().unwrap_or(""),
+            ))
             .await;
         let mut errors = output.errors;
         let data = shape(operation, &output.data, variables, api, &mut errors);
         (data, errors)
+    }
+}
+
+/// The operation's type as OpenTelemetry's GraphQL conventions name it.
+fn operation_type(operation: &Operation) -> &'static str {
+    use weft_federation::operation::OperationKind;
+    match operation.kind {
+        OperationKind::Query => "query",
+        OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
     }
 }
