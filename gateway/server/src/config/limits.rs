@@ -3,9 +3,11 @@
 //! measured once each and counted at every spread, so a document that spreads fragments
 //! exponentially is measured in linear time and counted at its full expanded size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use apollo_compiler::ast;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
+use apollo_compiler::validation::WithErrors;
 
 use super::model::Limits;
 
@@ -39,6 +41,10 @@ pub fn check(
         return Ok(());
     };
     let m = measure(document, &operation.selection_set, &mut HashMap::new());
+    let height = match limits.max_height {
+        Some(max) => height(document, &operation.selection_set, u64::from(max.get())),
+        None => 0,
+    };
     let checks = [
         (
             limits.max_depth,
@@ -61,6 +67,13 @@ pub fn check(
             "number of root fields",
             "max_root_fields",
         ),
+        (
+            limits.max_height,
+            height,
+            "MAX_HEIGHT_LIMIT",
+            "height (unique fields)",
+            "max_height",
+        ),
     ];
     for (limit, actual, code, what, key) in checks {
         if let Some(limit) = limit
@@ -76,6 +89,108 @@ pub fn check(
         }
     }
     Ok(())
+}
+
+/// Why a document did not parse: too many tokens (`limits.max_tokens`), or its syntax.
+pub enum ParseFailure {
+    Tokens(Exceeded),
+    Syntax(Box<WithErrors<ast::Document>>),
+}
+
+/// Parses `query`, giving up after `limits.max_tokens` tokens: a document over the limit is
+/// refused before it is fully lexed, so its size costs no more than the limit.
+pub fn parse(limits: &Limits, query: &str) -> Result<ast::Document, ParseFailure> {
+    let mut parser = apollo_compiler::parser::Parser::new();
+    if let Some(max) = limits.max_tokens {
+        parser = parser.token_limit(max.get() as usize);
+    }
+    let parsed = parser.parse_ast(query, "query.graphql");
+    match (parsed, limits.max_tokens) {
+        (Ok(document), _) => Ok(document),
+        (Err(_), Some(max)) if parser.tokens_reached() > max.get() as usize => {
+            Err(ParseFailure::Tokens(Exceeded {
+                code: "MAX_TOKENS_LIMIT",
+                message: format!(
+                    "The operation has more than {max} tokens, the limit (`limits.max_tokens`)."
+                ),
+            }))
+        }
+        (Err(errors), _) => Err(ParseFailure::Syntax(Box::new(errors))),
+    }
+}
+
+/// The fields of a response's shape, below each response key; `None` once over the limit.
+#[derive(Default, Clone)]
+struct Shape(BTreeMap<String, Shape>);
+
+impl Shape {
+    fn size(&self) -> u64 {
+        self.0.values().map(|s| 1 + s.size()).sum()
+    }
+
+    /// Adds `other` into `self`; `false` when the result is over `cap` fields.
+    fn merge(&mut self, other: &Shape, cap: u64) -> bool {
+        for (key, sub) in &other.0 {
+            let mine = self.0.entry(key.clone()).or_default();
+            if !mine.merge(sub, cap) {
+                return false;
+            }
+        }
+        self.size() <= cap
+    }
+}
+
+/// The height: how many unique fields the operation selects, a field being unique by its
+/// response key and its place (fields merged by GraphQL's rules count once, however many
+/// fragments select them). Counting stops above `max` (the answer is then `max + 1`), so a
+/// document whose fragments multiply its fields costs no more than the limit.
+fn height(document: &ExecutableDocument, set: &SelectionSet, max: u64) -> u64 {
+    let cap = max.saturating_add(1);
+    let mut fragments = HashMap::new();
+    match shape(document, set, cap, &mut fragments) {
+        Some(s) => s.size(),
+        None => cap,
+    }
+}
+
+fn shape<'a>(
+    document: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    cap: u64,
+    fragments: &mut HashMap<&'a str, Option<Shape>>,
+) -> Option<Shape> {
+    let mut out = Shape::default();
+    for selection in &set.selections {
+        let inner = match selection {
+            Selection::Field(field) => {
+                let sub = shape(document, &field.selection_set, cap, fragments)?;
+                let mut one = Shape::default();
+                one.0.insert(field.response_key().to_string(), sub);
+                one
+            }
+            Selection::InlineFragment(inline) => {
+                shape(document, &inline.selection_set, cap, fragments)?
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.fragment_name.as_str();
+                match fragments.get(name) {
+                    Some(known) => known.clone()?,
+                    None => {
+                        let s = document
+                            .fragments
+                            .get(name)
+                            .and_then(|f| shape(document, &f.selection_set, cap, fragments));
+                        fragments.insert(name, s.clone());
+                        s?
+                    }
+                }
+            }
+        };
+        if !out.merge(&inner, cap) {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 fn measure<'a>(
@@ -122,6 +237,7 @@ fn measure<'a>(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use std::num::NonZeroU32;
 
     use super::*;
@@ -142,6 +258,54 @@ mod tests {
             max_root_fields: NonZeroU32::new(root),
             ..Limits::default()
         }
+    }
+
+    #[test]
+    fn height_counts_unique_fields() {
+        let height_limit = |n| Limits {
+            max_height: NonZeroU32::new(n),
+            ..Limits::default()
+        };
+        // a, a.b, a.a, a.a.b, b: fields selected again (directly or by fragments) count once.
+        let q = "{ a { b ...F } a { b } b ... on Query { b } } fragment F on A { a { b } b }";
+        assert_eq!(code(&height_limit(5), q), None);
+        assert_eq!(code(&height_limit(4), q), Some("MAX_HEIGHT_LIMIT"));
+        // Aliases are distinct fields.
+        assert_eq!(code(&height_limit(2), "{ b x: b }"), None);
+        assert_eq!(
+            code(&height_limit(1), "{ b x: b }"),
+            Some("MAX_HEIGHT_LIMIT")
+        );
+        // Fragments that double the shape at each level stop at the limit.
+        let mut q = String::from("{ a { ...F39 } }\nfragment F0 on A { b }\n");
+        for i in 1..40 {
+            q.push_str(&format!(
+                "fragment F{i} on A {{ x: a {{ ...F{p} }} y: a {{ ...F{p} }} }}\n",
+                p = i - 1
+            ));
+        }
+        let e = check(&height_limit(1000), &doc(&q), None).unwrap_err();
+        assert!(e.message.contains("1001"), "{}", e.message);
+    }
+
+    #[test]
+    fn tokens_are_counted_while_parsing() {
+        let tokens = |n| Limits {
+            max_tokens: NonZeroU32::new(n),
+            ..Limits::default()
+        };
+        // The lexer's tokens: `{`, `a`, `{`, `b`, `}`, `}`, 5 runs of whitespace, the end.
+        let q = "{ a { b } }";
+        assert!(parse(&tokens(12), q).is_ok());
+        match parse(&tokens(11), q) {
+            Err(ParseFailure::Tokens(e)) => assert_eq!(e.code, "MAX_TOKENS_LIMIT"),
+            _ => panic!("not refused for its tokens"),
+        }
+        assert!(matches!(
+            parse(&tokens(100), "{ a {"),
+            Err(ParseFailure::Syntax(_))
+        ));
+        assert!(parse(&Limits::default(), q).is_ok());
     }
 
     fn code(l: &Limits, q: &str) -> Option<&'static str> {

@@ -7,11 +7,12 @@ use std::io::IsTerminal;
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, layer};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry, reload};
@@ -39,27 +40,27 @@ fn filter(config: &LogConfig) -> EnvFilter {
     }
 }
 
-/// Installs the global logger (once per process; later calls change nothing).
-pub fn init(config: &LogConfig) -> LogHandle {
+/// Installs the global logger (once per process; later calls change nothing), and with a
+/// `tracer` the layer that exports spans to OpenTelemetry (`serve/telemetry.rs`). The log
+/// level filters the log lines only: the exporter gets the gateway's own spans whatever it is.
+pub fn init(config: &LogConfig, tracer: Option<opentelemetry_sdk::trace::Tracer>) -> LogHandle {
     let (filter, handle) = reload::Layer::new(filter(config));
-    let (pretty, json) = match config.format {
-        LogFormat::Pretty => (
-            Some(
-                layer()
-                    .with_ansi(std::io::stderr().is_terminal())
-                    .with_writer(std::io::stderr),
-            ),
-            None,
+    let lines: Box<dyn Layer<Registry> + Send + Sync> = match config.format {
+        LogFormat::Pretty => Box::new(
+            layer()
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr),
         ),
-        LogFormat::Json => (
-            None,
-            Some(layer().event_format(JsonLines).with_writer(std::io::stderr)),
-        ),
+        LogFormat::Json => Box::new(layer().event_format(JsonLines).with_writer(std::io::stderr)),
     };
+    let spans = tracer.map(|t| {
+        tracing_opentelemetry::layer()
+            .with_tracer(t)
+            .with_filter(Targets::new().with_target("weft", Level::INFO))
+    });
     let installed = tracing_subscriber::registry()
-        .with(filter)
-        .with(pretty)
-        .with(json)
+        .with(lines.with_filter(filter))
+        .with(spans)
         .try_init()
         .is_ok();
     LogHandle(installed.then_some(handle))

@@ -208,13 +208,15 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("supergraph, listen, subgraphs"), "{err}");
-        let err = parse("subgraphs:\n  products:\n    timeout_ms: 5\n").unwrap_err();
+        let err = parse("subgraphs:\n  products:\n    timeout: 5\n").unwrap_err();
         assert!(
-            err.starts_with("conf/weft.yaml:3:5: unknown key `timeout_ms` at `subgraphs.products`"),
+            err.starts_with("conf/weft.yaml:3:5: unknown key `timeout` at `subgraphs.products`"),
             "{err}"
         );
         assert!(
-            err.contains("valid keys at `subgraphs.products`: url"),
+            err.contains(
+                "valid keys at `subgraphs.products`: url, timeout_ms, retry, circuit_breaker"
+            ),
             "{err}"
         );
     }

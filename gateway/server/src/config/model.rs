@@ -34,10 +34,12 @@ pub struct Config {
     pub persisted_documents: PersistedDocumentsConfig,
     pub log: LogConfig,
     pub headers: crate::serve::headers::HeaderRules,
+    pub telemetry: TelemetryConfig,
     pub auth: crate::serve::auth::AuthConfig,
     pub entity_cache: crate::serve::entity_cache::EntityCacheConfig,
     pub dedupe: DedupeConfig,
     pub entity_batching: EntityBatchingConfig,
+    pub demand_control: DemandControlConfig,
 }
 
 impl Default for Config {
@@ -58,10 +60,12 @@ impl Default for Config {
             persisted_documents: PersistedDocumentsConfig::default(),
             log: LogConfig::default(),
             headers: crate::serve::headers::HeaderRules::default(),
+            telemetry: TelemetryConfig::default(),
             auth: crate::serve::auth::AuthConfig::default(),
             entity_cache: crate::serve::entity_cache::EntityCacheConfig::default(),
             dedupe: DedupeConfig::default(),
             entity_batching: EntityBatchingConfig::default(),
+            demand_control: DemandControlConfig::default(),
         }
     }
 }
@@ -88,6 +92,81 @@ pub struct Subgraphs {
 #[serde(deny_unknown_fields, default)]
 pub struct AllSubgraphs {
     pub timeout_ms: NonZeroU64,
+    pub retry: RetryConfig,
+    pub circuit_breaker: BreakerConfig,
+}
+
+/// Retries of subgraph queries (never mutations), bounded by a budget (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryConfig {
+    /// Attempts in all, the first included: 1 is no retry.
+    pub max_attempts: NonZeroU32,
+    /// The wait before the first retry; doubled for each next one, with jitter.
+    pub backoff_ms: NonZeroU64,
+    /// Retries may add this percentage on top of the first attempts of the last 10 seconds.
+    pub budget_percent: NonZeroU32,
+    /// Retries always allowed per second of that window, however few the requests.
+    pub budget_min_per_sec: NonZeroU32,
+}
+
+impl Default for RetryConfig {
+    fn default() -> RetryConfig {
+        RetryConfig {
+            max_attempts: nonzero32(1),
+            backoff_ms: nonzero64(50),
+            budget_percent: nonzero32(20),
+            budget_min_per_sec: nonzero32(10),
+        }
+    }
+}
+
+/// A circuit breaker per subgraph (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    pub enabled: bool,
+    /// Consecutive failed requests that open the circuit.
+    pub failure_threshold: NonZeroU32,
+    /// How long an open circuit fails fast before one request may probe the subgraph.
+    pub cooldown_ms: NonZeroU64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> BreakerConfig {
+        BreakerConfig {
+            enabled: false,
+            failure_threshold: nonzero32(5),
+            cooldown_ms: nonzero64(10_000),
+        }
+    }
+}
+
+/// `subgraphs.<name>.retry`: each absent key is `subgraphs.all.retry`'s.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryOverride {
+    pub max_attempts: Option<NonZeroU32>,
+    pub backoff_ms: Option<NonZeroU64>,
+    pub budget_percent: Option<NonZeroU32>,
+    pub budget_min_per_sec: Option<NonZeroU32>,
+}
+
+/// `subgraphs.<name>.circuit_breaker`: each absent key is `subgraphs.all.circuit_breaker`'s.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerOverride {
+    pub enabled: Option<bool>,
+    pub failure_threshold: Option<NonZeroU32>,
+    pub cooldown_ms: Option<NonZeroU64>,
+}
+
+/// What applies to one subgraph: its own keys, else `subgraphs.all`'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubgraphPolicy {
+    pub timeout_ms: NonZeroU64,
+    pub retry: RetryConfig,
+    pub circuit_breaker: BreakerConfig,
 }
 
 const DEFAULT_TIMEOUT_MS: NonZeroU64 = match NonZeroU64::new(30_000) {
@@ -99,6 +178,8 @@ impl Default for AllSubgraphs {
     fn default() -> AllSubgraphs {
         AllSubgraphs {
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            retry: RetryConfig::default(),
+            circuit_breaker: BreakerConfig::default(),
         }
     }
 }
@@ -108,6 +189,9 @@ impl Default for AllSubgraphs {
 pub struct SubgraphOverride {
     #[serde(deserialize_with = "url")]
     pub url: Option<String>,
+    pub timeout_ms: Option<NonZeroU64>,
+    pub retry: RetryOverride,
+    pub circuit_breaker: BreakerOverride,
 }
 
 impl Subgraphs {
@@ -118,6 +202,35 @@ impl Subgraphs {
             .get(&env_segment(name))
             .or_else(|| self.named.get(name).and_then(|s| s.url.as_ref()))
             .map(String::as_str)
+    }
+
+    /// The timeout, retries and circuit breaker of subgraph `name`.
+    pub fn policy(&self, name: &str) -> SubgraphPolicy {
+        let all = &self.all;
+        let Some(own) = self.named.get(name) else {
+            return SubgraphPolicy {
+                timeout_ms: all.timeout_ms,
+                retry: all.retry.clone(),
+                circuit_breaker: all.circuit_breaker.clone(),
+            };
+        };
+        let (r, b) = (&own.retry, &own.circuit_breaker);
+        SubgraphPolicy {
+            timeout_ms: own.timeout_ms.unwrap_or(all.timeout_ms),
+            retry: RetryConfig {
+                max_attempts: r.max_attempts.unwrap_or(all.retry.max_attempts),
+                backoff_ms: r.backoff_ms.unwrap_or(all.retry.backoff_ms),
+                budget_percent: r.budget_percent.unwrap_or(all.retry.budget_percent),
+                budget_min_per_sec: r.budget_min_per_sec.unwrap_or(all.retry.budget_min_per_sec),
+            },
+            circuit_breaker: BreakerConfig {
+                enabled: b.enabled.unwrap_or(all.circuit_breaker.enabled),
+                failure_threshold: b
+                    .failure_threshold
+                    .unwrap_or(all.circuit_breaker.failure_threshold),
+                cooldown_ms: b.cooldown_ms.unwrap_or(all.circuit_breaker.cooldown_ms),
+            },
+        }
     }
 }
 
@@ -198,6 +311,10 @@ pub struct Limits {
     pub max_depth: Option<NonZeroU32>,
     pub max_aliases: Option<NonZeroU32>,
     pub max_root_fields: Option<NonZeroU32>,
+    /// Unique fields (by response key and place).
+    pub max_height: Option<NonZeroU32>,
+    /// Lexical tokens of the document; checked while parsing.
+    pub max_tokens: Option<NonZeroU32>,
     /// The largest request body read, in bytes; over it: 413.
     pub max_body_bytes: NonZeroU64,
     /// The most bytes of request headers (names and values) accepted; over it: 431.
@@ -228,6 +345,8 @@ impl Default for Limits {
             max_depth: None,
             max_aliases: None,
             max_root_fields: None,
+            max_height: None,
+            max_tokens: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
@@ -337,6 +456,7 @@ pub struct ApqConfig {
     pub enabled: bool,
     /// How many documents the in-memory store keeps (least recently used go first).
     pub cache_size: NonZeroU64,
+    pub redis: ApqRedisConfig,
 }
 
 impl Default for ApqConfig {
@@ -344,6 +464,28 @@ impl Default for ApqConfig {
         ApqConfig {
             enabled: true,
             cache_size: nonzero64(512),
+            redis: ApqRedisConfig::default(),
+        }
+    }
+}
+
+/// Redis as the APQ store's second level, shared by gateways (docs/http.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApqRedisConfig {
+    /// `redis://[user:password@]host:port[/db]`; absent: memory only.
+    #[serde(deserialize_with = "redis_url")]
+    pub url: Option<String>,
+    pub ttl_secs: NonZeroU64,
+    pub key_prefix: String,
+}
+
+impl Default for ApqRedisConfig {
+    fn default() -> ApqRedisConfig {
+        ApqRedisConfig {
+            url: None,
+            ttl_secs: nonzero64(24 * 60 * 60),
+            key_prefix: "weft:apq:".to_owned(),
         }
     }
 }
@@ -381,6 +523,71 @@ pub enum LogFormat {
     #[default]
     Pretty,
     Json,
+}
+
+/// OpenTelemetry traces exported over OTLP/HTTP (docs/observability.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// The OTLP/HTTP traces URL; absent: no traces are exported.
+    #[serde(deserialize_with = "url")]
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
+    /// The share of traces started here that are recorded (0 to 1); a client's sampled
+    /// `traceparent` is followed whatever this says.
+    #[serde(deserialize_with = "ratio")]
+    pub sampling_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> TelemetryConfig {
+        TelemetryConfig {
+            otlp_endpoint: None,
+            service_name: "weft".to_owned(),
+            sampling_ratio: 1.0,
+        }
+    }
+}
+
+/// Demand control: operations' estimated cost from `@cost`/`@listSize` (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemandControlConfig {
+    /// Absent: no estimate at all.
+    pub mode: Option<CostMode>,
+    /// `enforce`: operations estimated above this are refused.
+    pub max: NonZeroU64,
+    /// The size of a list whose field has no `@listSize` to say.
+    pub list_size: NonZeroU32,
+}
+
+impl Default for DemandControlConfig {
+    fn default() -> DemandControlConfig {
+        DemandControlConfig {
+            mode: None,
+            max: nonzero64(1000),
+            list_size: nonzero32(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CostMode {
+    /// Estimate and report (`extensions.cost`, metrics); never refuse.
+    Measure,
+    /// Also refuse operations above `demand_control.max`.
+    Enforce,
+}
+
+fn parse_cost_mode(v: &str) -> Result<CostMode, String> {
+    match v.trim() {
+        "measure" => Ok(CostMode::Measure),
+        "enforce" => Ok(CostMode::Enforce),
+        _ => Err(format!(
+            "`{v}` is not a demand control mode (measure or enforce)"
+        )),
+    }
 }
 
 // Values checked inside the deserializer's visitor, so a bad one is reported at its own
@@ -443,6 +650,42 @@ fn parse_format(v: &str) -> Result<LogFormat, String> {
     }
 }
 
+fn check_ratio(v: f64) -> Result<f64, String> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{v}` is not a number from 0 to 1"))
+    }
+}
+
+pub fn parse_ratio(v: &str) -> Result<f64, String> {
+    v.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{v}` is not a number from 0 to 1"))
+        .and_then(check_ratio)
+}
+
+/// A number from 0 to 1, checked while it is visited (so its error is located).
+fn ratio<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    struct Ratio;
+    impl Visitor<'_> for Ratio {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number from 0 to 1")
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            check_ratio(v).map_err(E::custom)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            self.visit_f64(v as f64)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            self.visit_f64(v as f64)
+        }
+    }
+    d.deserialize_f64(Ratio)
+}
+
 fn parse_nonzero<T: std::str::FromStr>(v: &str) -> Result<T, String> {
     v.trim()
         .parse()
@@ -473,6 +716,20 @@ fn listen<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
 
 fn url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     parse_with(d, parse_url).map(Some)
+}
+
+pub fn parse_redis_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    match v.strip_prefix("redis://") {
+        Some(rest) if !rest.is_empty() => Ok(v.to_owned()),
+        _ => Err(format!(
+            "`{v}` is not a redis:// URL (e.g. `redis://127.0.0.1:6379`)"
+        )),
+    }
+}
+
+fn redis_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    parse_with(d, parse_redis_url).map(Some)
 }
 
 fn level<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -565,6 +822,8 @@ pub enum Type {
     Enum(&'static [&'static str]),
     /// A list of header rules (docs/headers.md).
     HeaderRules,
+    /// A number from 0 to 1.
+    Ratio,
     /// A list of `@policy` rules (docs/auth.md).
     PolicyRules,
 }
@@ -597,6 +856,22 @@ pub const SECTIONS: &[(&str, &str)] = &[
         "subgraphs.<name>",
         "Settings for the subgraph with this name.",
     ),
+    (
+        "subgraphs.all.retry",
+        "Retries of subgraph queries (never mutations), within a budget (docs/traffic.md).",
+    ),
+    (
+        "subgraphs.all.circuit_breaker",
+        "A circuit breaker per subgraph: fail fast while it is down (docs/traffic.md).",
+    ),
+    (
+        "subgraphs.<name>.retry",
+        "Retries for this subgraph; absent keys are `subgraphs.all.retry`'s.",
+    ),
+    (
+        "subgraphs.<name>.circuit_breaker",
+        "This subgraph's circuit breaker; absent keys are `subgraphs.all.circuit_breaker`'s.",
+    ),
     ("query_plan", "Query plans as clients may see them."),
     ("csrf", "CSRF prevention (docs/http.md)."),
     (
@@ -616,6 +891,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("cors", "Cross-origin requests from browsers (CORS)."),
     ("apq", "Automatic persisted queries (Apollo's APQ)."),
     (
+        "apq.redis",
+        "Redis as a second level of the APQ store, shared by gateways (docs/http.md).",
+    ),
+    (
         "persisted_documents",
         "A safelist of persisted documents (trusted documents).",
     ),
@@ -627,6 +906,14 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "headers.subgraphs",
         "Header rules per subgraph name, applied after `headers.all`.",
+    ),
+    (
+        "demand_control",
+        "Operations' estimated cost from `@cost` and `@listSize` (docs/traffic.md).",
+    ),
+    (
+        "telemetry",
+        "OpenTelemetry traces over OTLP/HTTP (docs/observability.md). A change needs a restart.",
     ),
     (
         "auth",
@@ -689,6 +976,155 @@ pub const KEYS: &[Key] = &[
         example: "\"http://products:4002/graphql\"",
         doc: "Where the gateway sends this subgraph's requests, instead of the routing URL in \
               the supergraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.all.retry.max_attempts",
+        ty: Type::Integer,
+        default: Some("1"),
+        example: "3",
+        doc: "Attempts of a subgraph query in all, the first included (1: no retry). Retried \
+              on connection errors, 5xx statuses and timeouts; mutations never are.",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.max_attempts = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.retry.backoff_ms",
+        ty: Type::Integer,
+        default: Some("50"),
+        example: "100",
+        doc: "The wait before the first retry, in milliseconds; doubled for each next one, \
+              with random jitter.",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.backoff_ms = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.retry.budget_percent",
+        ty: Type::Integer,
+        default: Some("20"),
+        example: "10",
+        doc: "Retries to a subgraph may add at most this percentage on top of its first \
+              attempts of the last 10 seconds (plus `budget_min_per_sec`).",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.budget_percent = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.retry.budget_min_per_sec",
+        ty: Type::Integer,
+        default: Some("10"),
+        example: "5",
+        doc: "Retries a subgraph always gets per second of the 10-second window, however few \
+              its requests.",
+        env: Some(|c, v| {
+            c.subgraphs.all.retry.budget_min_per_sec = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.circuit_breaker.enabled",
+        ty: Type::Boolean,
+        default: Some("false"),
+        example: "true",
+        doc: "Open a subgraph's circuit after `failure_threshold` consecutive failures: its \
+              fetches then fail at once with `SUBGRAPH_CIRCUIT_OPEN`, sending nothing.",
+        env: Some(|c, v| {
+            c.subgraphs.all.circuit_breaker.enabled = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.circuit_breaker.failure_threshold",
+        ty: Type::Integer,
+        default: Some("5"),
+        example: "3",
+        doc: "Consecutive failed requests (connection error, 5xx, timeout) that open the \
+              circuit.",
+        env: Some(|c, v| {
+            c.subgraphs.all.circuit_breaker.failure_threshold = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.circuit_breaker.cooldown_ms",
+        ty: Type::Integer,
+        default: Some("10000"),
+        example: "2000",
+        doc: "How long an open circuit fails fast before one request probes the subgraph \
+              (half-open); its success closes the circuit, its failure opens it again.",
+        env: Some(|c, v| {
+            c.subgraphs.all.circuit_breaker.cooldown_ms = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.<name>.timeout_ms",
+        ty: Type::Integer,
+        default: None,
+        example: "2000",
+        doc: "This subgraph's request timeout, in milliseconds, instead of \
+              `subgraphs.all.timeout_ms`.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.max_attempts",
+        ty: Type::Integer,
+        default: None,
+        example: "2",
+        doc: "`subgraphs.all.retry.max_attempts` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.backoff_ms",
+        ty: Type::Integer,
+        default: None,
+        example: "20",
+        doc: "`subgraphs.all.retry.backoff_ms` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.budget_percent",
+        ty: Type::Integer,
+        default: None,
+        example: "50",
+        doc: "`subgraphs.all.retry.budget_percent` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.retry.budget_min_per_sec",
+        ty: Type::Integer,
+        default: None,
+        example: "1",
+        doc: "`subgraphs.all.retry.budget_min_per_sec` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.circuit_breaker.enabled",
+        ty: Type::Boolean,
+        default: None,
+        example: "true",
+        doc: "`subgraphs.all.circuit_breaker.enabled` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.circuit_breaker.failure_threshold",
+        ty: Type::Integer,
+        default: None,
+        example: "2",
+        doc: "`subgraphs.all.circuit_breaker.failure_threshold` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.circuit_breaker.cooldown_ms",
+        ty: Type::Integer,
+        default: None,
+        example: "500",
+        doc: "`subgraphs.all.circuit_breaker.cooldown_ms` for this subgraph.",
         env: None,
     },
     Key {
@@ -786,6 +1222,32 @@ pub const KEYS: &[Key] = &[
               counted. Over it: `MAX_ROOT_FIELDS_LIMIT`.",
         env: Some(|c, v| {
             c.limits.max_root_fields = Some(parse_nonzero(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_height",
+        ty: Type::Integer,
+        default: None,
+        example: "200",
+        doc: "How many unique fields an operation may select: fields with the same response \
+              key in the same place count once, through fragments. Over it: \
+              `MAX_HEIGHT_LIMIT`.",
+        env: Some(|c, v| {
+            c.limits.max_height = Some(parse_nonzero(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_tokens",
+        ty: Type::Integer,
+        default: None,
+        example: "5000",
+        doc: "How many tokens the document may have, as the GraphQL lexer counts them (names, \
+              punctuation, values, and each run of whitespace, commas or comments); parsing \
+              stops past it. Over it: `MAX_TOKENS_LIMIT`.",
+        env: Some(|c, v| {
+            c.limits.max_tokens = Some(parse_nonzero(v)?);
             Ok(())
         }),
     },
@@ -922,6 +1384,41 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        path: "apq.redis.url",
+        ty: Type::String,
+        default: None,
+        example: "\"redis://127.0.0.1:6379\"",
+        doc: "A Redis server behind the in-memory APQ store, shared by gateways: documents \
+              registered on one are found by the others. Unreachable: memory only, logged \
+              and counted, requests unaffected.",
+        env: Some(|c, v| {
+            c.apq.redis.url = Some(parse_redis_url(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "apq.redis.ttl_secs",
+        ty: Type::Integer,
+        default: Some("86400"),
+        example: "3600",
+        doc: "How long Redis keeps a registered document, in seconds.",
+        env: Some(|c, v| {
+            c.apq.redis.ttl_secs = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "apq.redis.key_prefix",
+        ty: Type::String,
+        default: Some("\"weft:apq:\""),
+        example: "\"gateway-eu:apq:\"",
+        doc: "Put before each document's sha256 to make its Redis key.",
+        env: Some(|c, v| {
+            c.apq.redis.key_prefix = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
         path: "persisted_documents.safelist",
         ty: Type::String,
         default: None,
@@ -986,6 +1483,77 @@ pub const KEYS: &[Key] = &[
         example: "[{\"insert\": {\"name\": \"x-from\", \"value\": \"weft\"}}]",
         doc: "Header rules for the subgraph with this name, applied after `headers.all`.",
         env: None,
+    },
+    Key {
+        path: "demand_control.mode",
+        ty: Type::Enum(&["measure", "enforce"]),
+        default: None,
+        example: "\"enforce\"",
+        doc: "Estimate each operation's cost from the supergraph's `@cost` and `@listSize`: \
+              `measure` reports it (`extensions.cost`, metrics), `enforce` also refuses \
+              operations above `max` with `COST_ESTIMATED_TOO_EXPENSIVE`. Absent: no estimate.",
+        env: Some(|c, v| {
+            c.demand_control.mode = Some(parse_cost_mode(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "demand_control.max",
+        ty: Type::Integer,
+        default: Some("1000"),
+        example: "500",
+        doc: "The highest estimated cost `enforce` lets run.",
+        env: Some(|c, v| {
+            c.demand_control.max = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "demand_control.list_size",
+        ty: Type::Integer,
+        default: Some("10"),
+        example: "50",
+        doc: "The size assumed for a list whose field has no `@listSize` (or no value for its \
+              slicing arguments and no `assumedSize`).",
+        env: Some(|c, v| {
+            c.demand_control.list_size = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "telemetry.otlp_endpoint",
+        ty: Type::String,
+        default: None,
+        example: "\"http://otel-collector:4318/v1/traces\"",
+        doc: "Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Absent: no \
+              traces are exported. A change needs a restart.",
+        env: Some(|c, v| {
+            c.telemetry.otlp_endpoint = Some(parse_url(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "telemetry.service_name",
+        ty: Type::String,
+        default: Some("\"weft\""),
+        example: "\"gateway-eu\"",
+        doc: "The `service.name` of the traces' resource.",
+        env: Some(|c, v| {
+            c.telemetry.service_name = v.trim().to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        path: "telemetry.sampling_ratio",
+        ty: Type::Ratio,
+        default: Some("1.0"),
+        example: "0.25",
+        doc: "The share of new traces recorded, from 0 to 1. A request whose `traceparent` \
+              says sampled (or not) is followed as its parent decided.",
+        env: Some(|c, v| {
+            c.telemetry.sampling_ratio = parse_ratio(v)?;
+            Ok(())
+        }),
     },
     Key {
         path: "auth.jwks",

@@ -84,6 +84,9 @@ impl Reloader {
         if new.log.format != old.log.format {
             tracing::warn!("{file}: `log.format` changed: restart weft serve to apply it");
         }
+        if new.telemetry != old.telemetry {
+            tracing::warn!("{file}: `telemetry` changed: restart weft serve to apply it");
+        }
         if new.log.level != old.log.level {
             self.log.set_level(&new.log);
         }

@@ -73,6 +73,7 @@ fn leaf(key: &Key) -> Value {
         Type::Integer => json!({ "type": "integer", "minimum": 1 }),
         Type::Strings => json!({ "type": "array", "items": { "type": "string" } }),
         Type::Enum(values) => json!({ "type": "string", "enum": values }),
+        Type::Ratio => json!({ "type": "number", "minimum": 0, "maximum": 1 }),
         Type::HeaderRules => json!({
             "type": "array",
             "items": {
@@ -211,6 +212,9 @@ mod tests {
         assert!(config.persisted_documents.require);
         assert_eq!(config.subgraphs.all.timeout_ms.get(), 5000);
         assert!(config.subgraphs.url_for("products").is_some());
+        assert_ne!(config.telemetry, defaults.telemetry);
+        assert_ne!(config.demand_control, defaults.demand_control);
+        assert_eq!(config.telemetry.sampling_ratio, 0.25);
     }
 
     #[test]

@@ -9,22 +9,50 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::apq_redis::RedisLevel;
+use super::metrics::Metrics;
 use super::pipeline::Outcome;
 use super::request::GraphQLRequest;
 use crate::config::Config;
+use crate::config::model::ApqRedisConfig;
 
-/// The APQ store: sha256 hex → document, in memory, least recently used evicted. Kept across
-/// reloads while `apq.cache_size` stays the same.
-pub struct ApqStore(RwLock<(u64, moka::sync::Cache<String, Arc<str>>)>);
+/// The APQ store: sha256 hex → document, in memory, least recently used evicted; in front of
+/// Redis when `apq.redis.url` is set (`apq_redis.rs`). Kept across reloads while
+/// `apq.cache_size` (and `apq.redis`) stay the same.
+pub struct ApqStore {
+    memory: RwLock<(u64, moka::sync::Cache<String, Arc<str>>)>,
+    redis: RwLock<Option<Arc<RedisLevel>>>,
+}
 
 impl ApqStore {
     pub fn new(size: u64) -> ApqStore {
-        ApqStore(RwLock::new((size, moka::sync::Cache::new(size))))
+        ApqStore {
+            memory: RwLock::new((size, moka::sync::Cache::new(size))),
+            redis: RwLock::new(None),
+        }
+    }
+
+    /// The Redis level for `config`: made again when the configuration changed.
+    fn redis(&self, config: &ApqRedisConfig) -> Option<Arc<RedisLevel>> {
+        config.url.as_ref()?;
+        let current = match self.redis.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if let Some(level) = current.filter(|l| l.config == *config) {
+            return Some(level);
+        }
+        let fresh = RedisLevel::new(config).map(Arc::new);
+        match self.redis.write() {
+            Ok(mut g) => g.clone_from(&fresh),
+            Err(poisoned) => poisoned.into_inner().clone_from(&fresh),
+        }
+        fresh
     }
 
     /// The cache for this size: a new, empty one when the size changed.
     fn cache(&self, size: u64) -> moka::sync::Cache<String, Arc<str>> {
-        let current = match self.0.read() {
+        let current = match self.memory.read() {
             Ok(g) => g.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
@@ -32,7 +60,7 @@ impl ApqStore {
             return current.1;
         }
         let fresh = moka::sync::Cache::new(size);
-        match self.0.write() {
+        match self.memory.write() {
             Ok(mut g) => *g = (size, fresh.clone()),
             Err(poisoned) => *poisoned.into_inner() = (size, fresh.clone()),
         }
@@ -67,7 +95,12 @@ fn not_in_list(what: &str) -> Outcome {
 
 /// Fills in `req.query` from the persisted-query extension, registers APQ documents, and
 /// enforces the safelist. `Err` is the answer when the request cannot run.
-pub fn resolve(config: &Config, store: &ApqStore, req: &mut GraphQLRequest) -> Result<(), Outcome> {
+pub async fn resolve(
+    config: &Config,
+    store: &ApqStore,
+    metrics: &Metrics,
+    req: &mut GraphQLRequest,
+) -> Result<(), Outcome> {
     let safelist = config.persisted_documents.documents.as_deref();
     let require = config.persisted_documents.require;
     let extension = req
@@ -123,9 +156,19 @@ pub fn resolve(config: &Config, store: &ApqStore, req: &mut GraphQLRequest) -> R
                     "PersistedQueryNotSupported",
                 ));
             };
-            match cache.get(&hash) {
+            if let Some(body) = cache.get(&hash) {
+                req.query = Some(body.to_string());
+                return Ok(());
+            }
+            let shared = match store.redis(&config.apq.redis) {
+                Some(redis) => redis.get(&hash, metrics).await,
+                None => None,
+            };
+            // Checked like a registration: whatever wrote the key, the body must hash right.
+            match shared.filter(|body| sha256_hex(body) == hash) {
                 Some(body) => {
-                    req.query = Some(body.to_string());
+                    cache.insert(hash, Arc::from(body.as_str()));
+                    req.query = Some(body);
                     Ok(())
                 }
                 None => Err(error(
@@ -151,7 +194,14 @@ pub fn resolve(config: &Config, store: &ApqStore, req: &mut GraphQLRequest) -> R
                 return Err(not_in_list("This operation"));
             }
             if let Some(cache) = cache {
-                cache.insert(hash, Arc::from(query));
+                // Written to Redis only when new here: a registration repeated on this
+                // gateway was written already (or Redis was down, and memory serves).
+                if !cache.contains_key(&hash) {
+                    if let Some(redis) = store.redis(&config.apq.redis) {
+                        redis.set(&hash, query, metrics).await;
+                    }
+                    cache.insert(hash, Arc::from(query));
+                }
             }
             Ok(())
         }

@@ -13,7 +13,8 @@ use axum::http::{HeaderName, HeaderValue};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
-use weft_engine::{FetchError, SubgraphResponse};
+
+use super::traffic::{Answer, Failure};
 
 /// What fetches must share to join a batch.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -25,15 +26,8 @@ pub struct BatchKey {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-/// The subgraph's answer to a whole batch: its body, `Cache-Control` and `Age`.
-#[derive(Debug)]
-pub struct BatchAnswer {
-    pub body: Value,
-    pub cache_control: Option<String>,
-    pub age: Option<String>,
-}
-
-pub type Outcome = Result<Arc<BatchAnswer>, Arc<FetchError>>;
+/// The subgraph's answer to a whole batch, shared by its fetches.
+pub type Outcome = Result<Arc<Answer>, Arc<Failure>>;
 
 struct Batch {
     representations: Mutex<Vec<Value>>,
@@ -47,10 +41,7 @@ pub struct Coalescer {
 }
 
 /// Sends one batch: the representations of everyone in it, in order.
-pub type Send = Box<
-    dyn FnOnce(Vec<Value>) -> BoxFuture<'static, Result<SubgraphResponse, Arc<FetchError>>>
-        + std::marker::Send,
->;
+pub type Send = Box<dyn FnOnce(Vec<Value>) -> BoxFuture<'static, Outcome> + std::marker::Send>;
 
 impl Coalescer {
     pub fn new(window: Duration, max_size: usize) -> Coalescer {
@@ -69,7 +60,7 @@ impl Coalescer {
         key: BatchKey,
         representations: Vec<Value>,
         send: Send,
-    ) -> Result<(Value, Arc<BatchAnswer>), Arc<FetchError>> {
+    ) -> Result<(Value, Arc<Answer>), Arc<Failure>> {
         let count = representations.len();
         let (batch, offset) = {
             let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
@@ -110,9 +101,8 @@ impl Coalescer {
         match outcome {
             Some(Ok(answer)) => Ok((slice(&answer.body, offset, count), answer)),
             Some(Err(e)) => Err(e),
-            None => Err(Arc::new(FetchError::Encode(serde_json::Error::io(
-                std::io::Error::other("the batch was dropped"),
-            )))),
+            // The sending task ended without an answer (the runtime is shutting down).
+            None => Err(Arc::new(Failure::Dropped)),
         }
     }
 
@@ -140,15 +130,7 @@ impl Coalescer {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner),
             );
-            let outcome = send(all).await.and_then(|response| {
-                let body = response.json().map_err(Arc::new)?;
-                Ok(Arc::new(BatchAnswer {
-                    body,
-                    cache_control: response.cache_control,
-                    age: response.age,
-                }))
-            });
-            let _ = tx.send(Some(outcome));
+            let _ = tx.send(Some(send(all).await));
         });
     }
 }

@@ -30,7 +30,9 @@ pub fn compression() -> CompressionLayer<SizeAbove> {
 }
 
 pub async fn edge(State(live): State<Arc<Live>>, mut request: Request, next: Next) -> Response {
-    let config = live.current().config.clone();
+    let started = std::time::Instant::now();
+    let runtime = live.current();
+    let config = runtime.config.clone();
     let limit = config.limits.max_header_bytes.get();
     let size: u64 = request
         .headers()
@@ -38,6 +40,14 @@ pub async fn edge(State(live): State<Arc<Live>>, mut request: Request, next: Nex
         .map(|(name, value)| (name.as_str().len() + value.len()) as u64)
         .sum();
     if size > limit {
+        // Refused before the routes, so outside their metrics layer: a GraphQL request is
+        // counted here (the other routes are not counted anyway).
+        if matches!(request.uri().path(), "/" | "/graphql") {
+            let metrics = runtime.engine.metrics();
+            let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+            metrics.record_request(status, started.elapsed());
+            metrics.record_error("REQUEST_HEADER_FIELDS_TOO_LARGE");
+        }
         let body = json!({ "errors": [{
             "message": format!(
                 "The request headers are {size} bytes, over the limit of {limit} bytes \
@@ -55,6 +65,7 @@ pub async fn edge(State(live): State<Arc<Live>>, mut request: Request, next: Nex
     if !config.compression.enabled {
         request.headers_mut().remove(header::ACCEPT_ENCODING);
     }
+    drop(runtime);
     let cors = &config.cors;
     if cors.allow_origins.is_empty() {
         return next.run(request).await;

@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
-use weft_engine::SubgraphClient;
+use tracing::Instrument;
 use weft_federation::operation::{Operation, OperationKind};
 use weft_federation::plan::model::QueryPlan;
 
@@ -20,6 +19,8 @@ use super::exec::Executor;
 use super::headers::HeaderRules;
 use super::metrics::Metrics;
 use super::shape::shape;
+use super::traffic;
+use crate::config::model::Subgraphs;
 
 pub struct Engine {
     executor: Executor,
@@ -28,22 +29,28 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine sending subgraph requests with `timeout`, recording them in `metrics` (shared
-    /// by every runtime of the process), with the request headers `rules` give each subgraph.
+    /// An engine sending subgraph requests to `urls` with each subgraph's timeout, retries
+    /// and circuit breaker from `policies`, recording them in `metrics` (shared by every
+    /// runtime of the process), with the request headers `rules` give each subgraph.
     pub fn build(
-        urls: HashMap<String, String>,
-        timeout: Duration,
+        urls: &HashMap<String, String>,
+        policies: &Subgraphs,
         metrics: Arc<Metrics>,
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
         dedupe: bool,
         coalescer: Option<Coalescer>,
     ) -> Result<Engine, String> {
-        let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
+        let subgraphs = urls
+            .iter()
+            .map(|(name, url)| {
+                let subgraph = traffic::Subgraph::new(name, url, &policies.policy(name))?;
+                Ok((name.clone(), std::sync::Arc::new(subgraph)))
+            })
+            .collect::<Result<HashMap<_, _>, String>>()?;
         Ok(Engine {
             executor: Executor::new(
-                client,
-                urls,
+                subgraphs,
                 metrics.clone(),
                 rules,
                 cache.clone(),
@@ -79,6 +86,11 @@ impl Engine {
         let output = self
             .executor
             .execute(plan, variables, headers, forwarded)
+            .instrument(tracing::info_span!(
+                "graphql.execute",
+                graphql.operation.type = operation_type(operation),
+                graphql.operation.name = operation.name.as_deref().unwrap_or(""),
+            ))
             .await;
         let mut errors = output.errors;
         let data = shape(operation, &output.data, variables, api, &mut errors);
@@ -91,5 +103,15 @@ impl Engine {
             }
         }
         (data, errors)
+    }
+}
+
+/// The operation's type as OpenTelemetry's GraphQL conventions name it.
+fn operation_type(operation: &Operation) -> &'static str {
+    use weft_federation::operation::OperationKind;
+    match operation.kind {
+        OperationKind::Query => "query",
+        OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
     }
 }

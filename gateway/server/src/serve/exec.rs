@@ -8,21 +8,24 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::http::HeaderMap;
 use axum::http::{HeaderName, HeaderValue};
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
-use weft_engine::{FetchError, GraphQLRequest, Inflight, SubgraphClient, SubgraphResponse};
-use weft_federation::plan::model::{FetchNode, LIST, PlanNode, QueryPlan, Rewrite, Selection};
+use tracing::Instrument;
+use weft_engine::{FetchError, GraphQLRequest, Inflight};
+use weft_federation::plan::model::{
+    FetchNode, LIST, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
+};
 
 use super::auth::Forwarded;
 use super::coalesce::{self, BatchKey, Coalescer};
 use super::entity_cache::{self, EntityCache};
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
+use super::{telemetry, traffic};
 
 /// A step of a concrete response path.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,8 +56,7 @@ pub struct Output {
 }
 
 pub struct Executor {
-    client: SubgraphClient,
-    urls: HashMap<String, String>,
+    subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
     metrics: Arc<Metrics>,
     rules: HeaderRules,
     cache: Option<Arc<EntityCache>>,
@@ -68,11 +70,27 @@ pub struct Executor {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct SubgraphRequestKey {
     url: String,
-    body: Vec<u8>,
+    operation: String,
+    /// Variables and extensions, as JSON.
+    rest: String,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-type SharedAnswer = Result<SubgraphResponse, Arc<FetchError>>;
+type SharedAnswer = Result<Arc<traffic::Answer>, Arc<traffic::Failure>>;
+/// A fetch that got no usable answer: the error's `extensions.code` and message.
+pub struct FetchFailure {
+    code: &'static str,
+    message: String,
+}
+
+impl FetchFailure {
+    fn http(message: String) -> FetchFailure {
+        FetchFailure {
+            code: "SUBREQUEST_HTTP_ERROR",
+            message,
+        }
+    }
+}
 
 /// What one execution shares across its fetches.
 #[derive(Clone, Copy)]
@@ -104,8 +122,7 @@ struct Ready<'p> {
 
 impl Executor {
     pub fn new(
-        client: SubgraphClient,
-        urls: HashMap<String, String>,
+        subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
         metrics: Arc<Metrics>,
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
@@ -113,8 +130,7 @@ impl Executor {
         coalescer: Option<Coalescer>,
     ) -> Executor {
         Executor {
-            client,
-            urls,
+            subgraphs,
             metrics,
             rules,
             cache,
@@ -356,7 +372,7 @@ impl Executor {
     }
 
     /// Sends the fetch, unless the cache answered all of it.
-    async fn fetch(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, String> {
+    async fn fetch(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
         let answered = if r.entity {
             r.sent.is_empty()
         } else {
@@ -371,96 +387,65 @@ impl Executor {
         self.send(r, client).await
     }
 
-    /// Sends one fetch with the headers the rules give its subgraph; times and counts it.
-    async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, String> {
-        let subgraph = &r.fetch.subgraph;
-        let Some(url) = self.urls.get(subgraph) else {
-            return Err(format!("no URL for subgraph `{subgraph}`"));
+    /// Sends one fetch with the headers the rules give its subgraph, through its traffic
+    /// policy (timeout, retries, circuit breaker: `traffic/`). Queries identical to one in
+    /// flight share its answer (`dedupe`); entity fetches may join a batch of concurrent
+    /// requests' fetches (`entity_batching`).
+    async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
+        let name = &r.fetch.subgraph;
+        let Some(subgraph) = self.subgraphs.get(name) else {
+            return Err(FetchFailure::http(format!("no URL for subgraph `{name}`")));
         };
-        let variables = Value::Object(r.variables.clone());
-        let request = GraphQLRequest {
-            query: &r.fetch.operation,
-            operation_name: None,
-            variables: Some(&variables),
-            extensions: client.forwarded.extensions.as_ref(),
+        let mut headers = headers::outgoing(&self.rules, name, client.headers);
+        if let Some((header, value)) = &client.forwarded.header {
+            headers.retain(|(n, _)| n != header);
+            headers.push((header.clone(), value.clone()));
+        }
+        let kind = r.fetch.operation_kind;
+        let span = telemetry::fetch_span(name, kind_name(kind), subgraph.url());
+        telemetry::inject(&span, &mut headers);
+        let query = kind == OperationKind::Query;
+        let outgoing = Outgoing {
+            subgraph: subgraph.clone(),
+            operation: r.fetch.operation.clone(),
+            variables: r.variables.clone(),
+            extensions: client.forwarded.extensions.clone(),
+            headers,
+            idempotent: query,
+            metrics: self.metrics.clone(),
         };
-        let mut headers = headers::outgoing(&self.rules, subgraph, client.headers);
-        if let Some((name, value)) = &client.forwarded.header {
-            headers.retain(|(n, _)| n != name);
-            headers.push((name.clone(), value.clone()));
-        }
-        let is_mutation = r.fetch.operation.trim_start().starts_with("mutation");
-        if let Some(coalescer) = self.coalescer.as_ref().filter(|_| r.entity && !is_mutation) {
-            return self
-                .coalesced(
-                    coalescer,
-                    r,
-                    url,
-                    headers,
-                    client.forwarded.extensions.clone(),
-                )
-                .await;
-        }
-        let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        // Identical queries in flight to the same subgraph share one request (never
-        // mutations: each must run).
-        let shared = self.dedupe.as_ref().filter(|_| !is_mutation);
-        let answer = match shared {
-            Some(inflight) => {
-                let key = SubgraphRequestKey {
-                    url: url.clone(),
-                    body: body.clone(),
-                    headers: headers.clone(),
-                };
-                let client = self.client.clone();
-                let url = url.clone();
+        let answer = match (&self.coalescer, &self.dedupe) {
+            (Some(coalescer), _) if r.entity && query => {
+                return self.coalesced(coalescer, outgoing).instrument(span).await;
+            }
+            (_, Some(inflight)) if query => {
+                let key = outgoing.key();
                 inflight
-                    .run(key, move || {
-                        async move {
-                            client
-                                .post_raw(&url, body, &headers)
-                                .await
-                                .map_err(Arc::new)
-                        }
-                        .boxed()
-                    })
+                    .run(key, move || outgoing.send().boxed())
+                    .instrument(span)
                     .await
                     .0
             }
-            None => self
-                .client
-                .post_raw(url, body, &headers)
-                .await
-                .map_err(Arc::new),
+            _ => outgoing.send().instrument(span).await,
         };
-        let answer = answer.and_then(|response| {
-            let ttl = self
-                .cache
-                .as_ref()
-                .and_then(|c| c.ttl(response.cache_control.as_deref(), response.age.as_deref()));
-            response
-                .json()
-                .map(|body| Fetched { body, ttl })
-                .map_err(Arc::new)
-        });
-        self.metrics.record_fetch(subgraph, started.elapsed());
-        answer.map_err(|e| self.failure(subgraph, &e))
+        match answer {
+            Ok(answer) => {
+                let ttl = self.ttl(&answer);
+                // Unshared answers are moved, not copied.
+                let body = Arc::try_unwrap(answer)
+                    .map(|a| a.body)
+                    .unwrap_or_else(|a| a.body.clone());
+                Ok(Fetched { body, ttl })
+            }
+            Err(failure) => Err(failure_of(&failure)),
+        }
     }
 
-    /// Counts a failed fetch and says what went wrong, for the client's error.
-    fn failure(&self, subgraph: &str, e: &FetchError) -> String {
-        let kind = match e {
-            _ if e.is_timeout() => FetchErrorKind::Timeout,
-            FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
-            FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
-        };
-        self.metrics.record_fetch_error(subgraph, kind);
-        match e {
-            FetchError::Status { status, .. } => format!("the subgraph answered HTTP {status}"),
-            timeout if timeout.is_timeout() => "the subgraph did not answer in time".to_owned(),
-            other => other.to_string(),
-        }
+    /// How long the entity cache may keep `answer` (`None`: not at all, or no cache).
+    fn ttl(&self, answer: &traffic::Answer) -> Option<std::time::Duration> {
+        self.cache
+            .as_ref()
+            .and_then(|c| c.ttl(answer.cache_control.as_deref(), answer.age.as_deref()))
     }
 
     /// An entity fetch through the cross-request batcher: its representations join those of
@@ -468,62 +453,31 @@ impl Executor {
     async fn coalesced(
         &self,
         coalescer: &Coalescer,
-        r: &Ready<'_>,
-        url: &str,
-        headers: Vec<(HeaderName, HeaderValue)>,
-        extensions: Option<Value>,
-    ) -> Result<Fetched, String> {
-        let subgraph = &r.fetch.subgraph;
-        let mut rest = r.variables.clone();
-        let representations = match rest.remove("representations") {
+        mut outgoing: Outgoing,
+    ) -> Result<Fetched, FetchFailure> {
+        let representations = match outgoing.variables.remove("representations") {
             Some(Value::Array(list)) => list,
             _ => Vec::new(),
         };
-        let key = BatchKey {
-            url: url.to_owned(),
-            operation: r.fetch.operation.clone(),
-            rest: format!(
-                "{}{}",
-                Value::Object(rest.clone()),
-                extensions
-                    .as_ref()
-                    .map(Value::to_string)
-                    .unwrap_or_default()
-            ),
-            headers: headers.clone(),
+        let key = outgoing.key();
+        let batch = BatchKey {
+            url: key.url,
+            operation: key.operation,
+            rest: key.rest,
+            headers: key.headers,
         };
-        let client = self.client.clone();
-        let url = url.to_owned();
-        let operation = r.fetch.operation.clone();
         let send: coalesce::Send = Box::new(move |all| {
-            async move {
-                rest.insert("representations".to_owned(), Value::Array(all));
-                let variables = Value::Object(rest);
-                let request = GraphQLRequest {
-                    query: &operation,
-                    operation_name: None,
-                    variables: Some(&variables),
-                    extensions: extensions.as_ref(),
-                };
-                client
-                    .post_with_headers(&url, &request, &headers)
-                    .await
-                    .map_err(Arc::new)
-            }
-            .boxed()
+            outgoing
+                .variables
+                .insert("representations".to_owned(), Value::Array(all));
+            outgoing.send().boxed()
         });
-        let started = Instant::now();
-        let answer = coalescer.submit(key, representations, send).await;
-        self.metrics.record_fetch(subgraph, started.elapsed());
-        match answer {
-            Ok((body, batch)) => {
-                let ttl = self
-                    .cache
-                    .as_ref()
-                    .and_then(|c| c.ttl(batch.cache_control.as_deref(), batch.age.as_deref()));
-                Ok(Fetched { body, ttl })
-            }
-            Err(e) => Err(self.failure(subgraph, &e)),
+        match coalescer.submit(batch, representations, send).await {
+            Ok((body, answer)) => Ok(Fetched {
+                body,
+                ttl: self.ttl(&answer),
+            }),
+            Err(failure) => Err(failure_of(&failure)),
         }
     }
 
@@ -535,7 +489,7 @@ impl Executor {
             .push(fetch_error(&r.fetch.subgraph, why, &r.error_path));
     }
 
-    fn merge(&self, r: &Ready<'_>, response: Result<Fetched, String>, out: &mut Output) {
+    fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
         let service = &r.fetch.subgraph;
         // Cached parts first: they need no answer.
         for (slot, hit) in &r.hits {
@@ -554,8 +508,10 @@ impl Executor {
         }
         let (body, ttl) = match response {
             Ok(fetched) => (fetched.body, fetched.ttl),
-            Err(why) => {
-                out.errors.push(fetch_error(service, &why, &r.error_path));
+            Err(failure) => {
+                let mut error = fetch_error(service, &failure.message, &r.error_path);
+                error["extensions"]["code"] = json!(failure.code);
+                out.errors.push(error);
                 return;
             }
         };
@@ -613,6 +569,82 @@ impl Executor {
                 }
             }
         }
+    }
+}
+
+/// One subgraph request, owned, so that it can be shared or sent from a task of its own.
+struct Outgoing {
+    subgraph: Arc<traffic::Subgraph>,
+    operation: String,
+    variables: Map<String, Value>,
+    extensions: Option<Value>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    idempotent: bool,
+    metrics: Arc<Metrics>,
+}
+
+impl Outgoing {
+    /// What identical requests share: trace context aside (each request has its own, and it
+    /// changes no answer), everything that is sent.
+    fn key(&self) -> SubgraphRequestKey {
+        let mut rest = Value::Object(self.variables.clone()).to_string();
+        if let Some(e) = &self.extensions {
+            rest.push_str(&e.to_string());
+        }
+        SubgraphRequestKey {
+            url: self.subgraph.url().to_owned(),
+            operation: self.operation.clone(),
+            rest,
+            headers: self
+                .headers
+                .iter()
+                .filter(|(n, _)| n != "traceparent" && n != "tracestate")
+                .cloned()
+                .collect(),
+        }
+    }
+
+    async fn send(self) -> SharedAnswer {
+        let variables = Value::Object(self.variables);
+        let request = GraphQLRequest {
+            query: &self.operation,
+            operation_name: None,
+            variables: Some(&variables),
+            extensions: self.extensions.as_ref(),
+        };
+        self.subgraph
+            .send(&request, &self.headers, self.idempotent, &self.metrics)
+            .await
+            .map(Arc::new)
+            .map_err(Arc::new)
+    }
+}
+
+/// The client's error for a fetch that got no usable answer.
+fn failure_of(failure: &traffic::Failure) -> FetchFailure {
+    match failure {
+        traffic::Failure::CircuitOpen => FetchFailure {
+            code: "SUBGRAPH_CIRCUIT_OPEN",
+            message: "the subgraph's circuit breaker is open; nothing was sent".to_owned(),
+        },
+        traffic::Failure::Fetch(FetchError::Status { status, .. }) => {
+            FetchFailure::http(format!("the subgraph answered HTTP {status}"))
+        }
+        traffic::Failure::Fetch(e) if e.is_timeout() => {
+            FetchFailure::http("the subgraph did not answer in time".to_owned())
+        }
+        traffic::Failure::Fetch(e) => FetchFailure::http(e.to_string()),
+        traffic::Failure::Dropped => {
+            FetchFailure::http("the shared request ended without an answer".to_owned())
+        }
+    }
+}
+
+fn kind_name(kind: OperationKind) -> &'static str {
+    match kind {
+        OperationKind::Query => "query",
+        OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
     }
 }
 

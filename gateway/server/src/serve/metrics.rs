@@ -172,9 +172,17 @@ pub struct Metrics {
     http_duration: Histogram,
     fetch_duration: Family<Histogram>,
     fetch_errors: Family<AtomicU64>,
+    retries: Family<AtomicU64>,
+    retries_refused: Family<AtomicU64>,
+    /// A gauge: 0 closed, 1 open, 2 half-open.
+    circuit_state: Family<AtomicU64>,
     plan_hits: AtomicU64,
     plan_misses: AtomicU64,
     entity_cache: Family<AtomicU64>,
+    apq_redis_errors: AtomicU64,
+    cost_estimated: AtomicU64,
+    cost_estimates: AtomicU64,
+    cost_refused: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -191,9 +199,16 @@ impl Metrics {
             http_duration: Histogram::default(),
             fetch_duration: Family::new(&["subgraph"]),
             fetch_errors: Family::new(&["subgraph", "kind"]),
+            retries: Family::new(&["subgraph"]),
+            retries_refused: Family::new(&["subgraph"]),
+            circuit_state: Family::new(&["subgraph"]),
             plan_hits: AtomicU64::new(0),
             plan_misses: AtomicU64::new(0),
             entity_cache: Family::new(&["subgraph", "result"]),
+            apq_redis_errors: AtomicU64::new(0),
+            cost_estimated: AtomicU64::new(0),
+            cost_estimates: AtomicU64::new(0),
+            cost_refused: AtomicU64::new(0),
         }
     }
 
@@ -240,6 +255,43 @@ impl Metrics {
         self.fetch_errors
             .get(&[subgraph, kind.as_str()])
             .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One failed use of the APQ store's Redis (not reached, timed out, refused).
+    pub fn record_apq_redis_error(&self) {
+        self.apq_redis_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One operation's estimated cost (demand control).
+    pub fn record_cost(&self, estimated: u64) {
+        self.cost_estimates.fetch_add(1, Ordering::Relaxed);
+        self.cost_estimated.fetch_add(estimated, Ordering::Relaxed);
+    }
+
+    /// One operation refused by demand control.
+    pub fn record_cost_refused(&self) {
+        self.cost_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One retry sent to `subgraph`.
+    pub fn record_retry(&self, subgraph: &str) {
+        self.retries
+            .get(&[subgraph])
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One retry to `subgraph` not sent: the retry budget was spent.
+    pub fn record_retry_refused(&self, subgraph: &str) {
+        self.retries_refused
+            .get(&[subgraph])
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `subgraph`'s circuit breaker is now in `state` (0 closed, 1 open, 2 half-open).
+    pub fn set_circuit_state(&self, subgraph: &str, state: u64) {
+        self.circuit_state
+            .get(&[subgraph])
+            .store(state, Ordering::Relaxed);
     }
 
     /// The text exposition format, version 0.0.4.
@@ -308,6 +360,32 @@ impl Metrics {
                 count.load(Ordering::Relaxed),
             );
         }
+        for (name, help, kind, family) in [
+            (
+                "weft_subgraph_retries_total",
+                "Retries sent to a subgraph (not counting first attempts).",
+                "counter",
+                &self.retries,
+            ),
+            (
+                "weft_subgraph_retries_refused_total",
+                "Retries not sent because the subgraph's retry budget was spent.",
+                "counter",
+                &self.retries_refused,
+            ),
+            (
+                "weft_subgraph_circuit_state",
+                "A subgraph's circuit breaker: 0 closed, 1 open, 2 half-open.",
+                "gauge",
+                &self.circuit_state,
+            ),
+        ] {
+            header_lines(&mut out, name, help, kind);
+            for (values, value) in family.snapshot() {
+                let labels = family.pairs(&values);
+                sample(&mut out, name, &labels, value.load(Ordering::Relaxed));
+            }
+        }
         for (name, help, counter) in [
             (
                 "weft_query_plan_cache_hits_total",
@@ -318,6 +396,26 @@ impl Metrics {
                 "weft_query_plan_cache_misses_total",
                 "Operations not in the cache (validated and planned, or refused).",
                 &self.plan_misses,
+            ),
+            (
+                "weft_operation_cost_estimates_total",
+                "Operations whose cost demand control estimated.",
+                &self.cost_estimates,
+            ),
+            (
+                "weft_operation_cost_estimated_total",
+                "The estimated costs of those operations, added up.",
+                &self.cost_estimated,
+            ),
+            (
+                "weft_operation_cost_refused_total",
+                "Operations demand control refused (too expensive, or bad slicing arguments).",
+                &self.cost_refused,
+            ),
+            (
+                "weft_apq_redis_errors_total",
+                "Failed uses of the APQ store's Redis; the in-memory store answered alone.",
+                &self.apq_redis_errors,
             ),
         ] {
             header_lines(&mut out, name, help, "counter");
@@ -543,6 +641,13 @@ mod tests {
             ("weft_subgraph_fetch_errors_total", "counter"),
             ("weft_query_plan_cache_hits_total", "counter"),
             ("weft_query_plan_cache_misses_total", "counter"),
+            ("weft_subgraph_retries_total", "counter"),
+            ("weft_subgraph_retries_refused_total", "counter"),
+            ("weft_subgraph_circuit_state", "gauge"),
+            ("weft_apq_redis_errors_total", "counter"),
+            ("weft_operation_cost_estimates_total", "counter"),
+            ("weft_operation_cost_estimated_total", "counter"),
+            ("weft_operation_cost_refused_total", "counter"),
         ] {
             assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
         }

@@ -9,7 +9,9 @@ pub(crate) mod health;
 pub(crate) mod metrics;
 
 mod apq;
+mod apq_redis;
 mod coalesce;
+mod cost;
 pub(crate) mod csrf;
 mod edge;
 mod engine;
@@ -22,6 +24,8 @@ mod request;
 pub(crate) mod runtime;
 mod shape;
 mod shared_exec;
+mod telemetry;
+mod traffic;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;
@@ -38,6 +42,7 @@ use axum::routing::get;
 use clap::Args;
 use futures::StreamExt;
 use serde_json::{Value, json};
+use tracing::Instrument;
 use weft_federation::Supergraph;
 
 use crate::config::reload::Reloader;
@@ -99,7 +104,14 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
-    let log = config::log::init(&config.log);
+    let exporter = match telemetry::Exporter::new(&config.telemetry) {
+        Ok(exporter) => exporter,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(report::INPUT_ERROR);
+        }
+    };
+    let log = config::log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
     let Some(path) = config.supergraph.path.clone() else {
         eprintln!(
             "error: no supergraph to serve\n  hint: pass --supergraph FILE, or set \
@@ -132,7 +144,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let metrics = Arc::new(metrics::Metrics::new());
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
             Ok(s) => Arc::new(Live::new(s)),
@@ -175,7 +187,13 @@ pub fn run(args: ServeArgs) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Outside the runtime: the exporter's last spans go out on its own thread.
+    drop(runtime);
+    if let Some(exporter) = exporter {
+        exporter.shutdown();
+    }
+    code
 }
 
 /// Serves `supergraph` on `listener` until `shutdown` resolves (used by `weft demo`).
@@ -254,6 +272,20 @@ async fn graphql(
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    body: Body,
+) -> Response {
+    let span = telemetry::request_span(&method, &headers);
+    answer(gateway, method, headers, query, body)
+        .instrument(span)
+        .await
+}
+
+/// [`graphql`] inside the request's span.
+async fn answer(
+    gateway: Arc<Gateway>,
+    method: Method,
+    headers: HeaderMap,
+    query: Option<String>,
     body: Body,
 ) -> Response {
     // This request's runtime to the end, even if a reload swaps another in meanwhile.
@@ -363,7 +395,8 @@ async fn one(
     mut req: request::GraphQLRequest,
     media: MediaType,
 ) -> pipeline::Outcome {
-    if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, &mut req) {
+    let metrics = schema.engine.metrics();
+    if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, metrics, &mut req).await {
         return outcome;
     }
     let exposure = pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose);

@@ -201,6 +201,14 @@ pub async fn run(
     };
     let plan = restricted.as_ref().map_or(&prepared.plan, |r| &r.plan);
 
+    let cost = match super::cost::demand_control(rt, &prepared.operation, &variables) {
+        Ok(cost) => cost,
+        Err(refused) => {
+            let mut outcome = request_error(media, refused.code, vec![message(refused.message)]);
+            outcome.body["extensions"] = json!({ "cost": { "estimated": refused.estimated } });
+            return outcome;
+        }
+    };
     if exposure == PlanExposure::DryRun {
         return Outcome {
             status: StatusCode::OK,
@@ -248,11 +256,15 @@ pub async fn run(
         body.insert("errors".to_owned(), Value::Array(errors));
     }
     body.insert("data".to_owned(), data);
+    let mut extensions = Map::new();
     if exposure == PlanExposure::Include {
-        body.insert(
-            "extensions".to_owned(),
-            json!({ "queryPlan": plan_extension(plan) }),
-        );
+        extensions.insert("queryPlan".to_owned(), plan_extension(plan));
+    }
+    if let Some(estimated) = cost {
+        extensions.insert("cost".to_owned(), json!({ "estimated": estimated }));
+    }
+    if !extensions.is_empty() {
+        body.insert("extensions".to_owned(), Value::Object(extensions));
     }
     Outcome {
         status: StatusCode::OK,
@@ -312,15 +324,23 @@ fn prepare(
     let api = rt.supergraph.api_schema();
     // Syntax first (GRAPHQL_PARSE_FAILED), then everything the schema says
     // (GRAPHQL_VALIDATION_FAILED).
-    let ast = match apollo_compiler::ast::Document::parse(query, "query.graphql") {
+    let span = tracing::info_span!("graphql.parse").entered();
+    let ast = match limits::parse(&rt.config.limits, query) {
         Ok(ast) => ast,
-        Err(with_errors) => {
+        Err(limits::ParseFailure::Tokens(e)) => {
+            return Err(Box::new(move |media| {
+                request_error(media, e.code, vec![message(e.message)])
+            }));
+        }
+        Err(limits::ParseFailure::Syntax(with_errors)) => {
             let errors = diagnostics(&with_errors.errors);
             return Err(Box::new(move |media| {
                 request_error(media, "GRAPHQL_PARSE_FAILED", errors)
             }));
         }
     };
+    drop(span);
+    let span = tracing::info_span!("graphql.validate").entered();
     let document = match ast.to_executable_validate(api) {
         Ok(doc) => doc,
         Err(with_errors) => {
@@ -330,6 +350,8 @@ fn prepare(
             }));
         }
     };
+    drop(span);
+    let span = tracing::info_span!("graphql.plan").entered();
     // Before normalizing and planning, whose cost the limits bound. Cached operations passed
     // them: the cache belongs to this runtime, and so do the limits.
     if let Err(e) = limits::check(&rt.config.limits, &document, operation_name) {
@@ -357,6 +379,7 @@ fn prepare(
             }));
         }
     };
+    drop(span);
     let prepared = Arc::new(Prepared {
         document,
         operation,

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
@@ -83,7 +82,6 @@ impl SchemaRuntime {
                 (s.name.clone(), url.to_owned())
             })
             .collect();
-        let timeout = Duration::from_millis(config.subgraphs.all.timeout_ms.get());
         let graph = QueryGraph::new(supergraph.clone());
         let auth = Auth::new(&config.auth, &supergraph)?;
         Ok(SchemaRuntime {
@@ -91,8 +89,8 @@ impl SchemaRuntime {
             labels: graph.labels(),
             graph,
             engine: Engine::build(
-                urls,
-                timeout,
+                &urls,
+                &config.subgraphs,
                 metrics,
                 config.headers.clone(),
                 config
@@ -102,7 +100,7 @@ impl SchemaRuntime {
                 config.dedupe.subgraph_requests,
                 config.entity_batching.enabled.then(|| {
                     Coalescer::new(
-                        Duration::from_millis(config.entity_batching.window_ms),
+                        std::time::Duration::from_millis(config.entity_batching.window_ms),
                         config.entity_batching.max_size.get() as usize,
                     )
                 }),
@@ -165,7 +163,7 @@ impl SchemaRuntime {
 }
 
 /// A uniform number in [0, 1) from a per-thread xorshift generator (no crypto needed).
-fn random_unit() -> f64 {
+pub(crate) fn random_unit() -> f64 {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<u64> = Cell::new(

@@ -1,0 +1,217 @@
+//! Traffic to one subgraph (docs/traffic.md): its own HTTP client (so its own timeout), its
+//! retries within a budget, and its circuit breaker. The decisions are pure modules
+//! (`budget.rs`, `breaker.rs`); this file does the I/O around them and the counting.
+
+pub mod breaker;
+pub mod budget;
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderName, HeaderValue};
+use serde_json::Value;
+use weft_engine::{FetchError, GraphQLRequest, SubgraphClient};
+
+use super::metrics::{FetchErrorKind, Metrics};
+use crate::config::model::{RetryConfig, SubgraphPolicy};
+use breaker::Breaker;
+use budget::Budget;
+
+/// Why a fetch got no usable answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// The circuit is open: nothing was sent.
+    CircuitOpen,
+    Fetch(FetchError),
+    /// A shared request (a batch across client requests) ended without an answer.
+    Dropped,
+}
+
+/// A subgraph's answer: the body, and the headers the entity cache reads.
+#[derive(Debug)]
+pub struct Answer {
+    pub body: Value,
+    pub cache_control: Option<String>,
+    pub age: Option<String>,
+}
+
+/// One subgraph as the executor reaches it.
+pub struct Subgraph {
+    name: String,
+    url: String,
+    client: SubgraphClient,
+    retry: RetryConfig,
+    breaker: Option<Mutex<Breaker>>,
+    budget: Mutex<Budget>,
+    /// The budget counts seconds from here.
+    started: Instant,
+}
+
+/// Whether a failure may be gone on the next try: the subgraph was not reached, failed (5xx)
+/// or was too slow. A 4xx or an answer that is not JSON would be the same again.
+fn transient(e: &FetchError) -> bool {
+    match e {
+        FetchError::Transport(_) => true,
+        FetchError::Status { status, .. } => *status >= 500,
+        FetchError::InvalidJson(_) | FetchError::Encode(_) => false,
+    }
+}
+
+fn kind(e: &FetchError) -> FetchErrorKind {
+    match e {
+        _ if e.is_timeout() => FetchErrorKind::Timeout,
+        FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
+        FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
+    }
+}
+
+/// The HTTP status on the fetch span (`telemetry::fetch_span`).
+fn record_status(status: u16) {
+    tracing::Span::current().record("http.response.status_code", i64::from(status));
+}
+
+/// The wait before retry number `retry` (1 for the first): `base` doubled each time (at most
+/// 64 times `base`), times a random factor in [0.5, 1.5) so clients that failed together do
+/// not retry together.
+pub fn backoff(base: Duration, retry: u32, random_unit: f64) -> Duration {
+    let doubled = base.saturating_mul(1 << retry.saturating_sub(1).min(6));
+    doubled.mul_f64(0.5 + random_unit.clamp(0.0, 1.0))
+}
+
+impl Subgraph {
+    pub fn new(name: &str, url: &str, policy: &SubgraphPolicy) -> Result<Subgraph, String> {
+        let timeout = Duration::from_millis(policy.timeout_ms.get());
+        let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
+        let breaker = policy.circuit_breaker.enabled.then(|| {
+            Mutex::new(Breaker::new(
+                policy.circuit_breaker.failure_threshold.get(),
+                Duration::from_millis(policy.circuit_breaker.cooldown_ms.get()),
+            ))
+        });
+        Ok(Subgraph {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            client,
+            retry: policy.retry.clone(),
+            breaker,
+            budget: Mutex::new(Budget::new(
+                policy.retry.budget_percent.get(),
+                policy.retry.budget_min_per_sec.get(),
+            )),
+            started: Instant::now(),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn second(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Whether the circuit lets a request out now (always, without a breaker).
+    fn admit(&self, metrics: &Metrics) -> bool {
+        let Some(breaker) = &self.breaker else {
+            return true;
+        };
+        let mut b = breaker.lock().unwrap_or_else(PoisonError::into_inner);
+        let admitted = b.admit(Instant::now());
+        metrics.set_circuit_state(&self.name, b.state().gauge());
+        admitted
+    }
+
+    fn record(&self, success: bool, metrics: &Metrics) {
+        let Some(breaker) = &self.breaker else {
+            return;
+        };
+        let mut b = breaker.lock().unwrap_or_else(PoisonError::into_inner);
+        b.record(success, Instant::now());
+        metrics.set_circuit_state(&self.name, b.state().gauge());
+    }
+
+    /// Sends `request` with `headers`, retrying when `idempotent` (a query) and the failure is
+    /// transient, as the budget allows; each attempt is timed and counted in `metrics`.
+    pub async fn send(
+        &self,
+        request: &GraphQLRequest<'_>,
+        headers: &[(HeaderName, HeaderValue)],
+        idempotent: bool,
+        metrics: &Metrics,
+    ) -> Result<Answer, Failure> {
+        self.budget
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .deposit(self.second());
+        let mut attempt = 1;
+        loop {
+            if !self.admit(metrics) {
+                return Err(Failure::CircuitOpen);
+            }
+            let started = Instant::now();
+            let answer = self
+                .client
+                .post_with_headers(&self.url, request, headers)
+                .await
+                .inspect(|response| record_status(response.status))
+                .inspect_err(|e| {
+                    if let FetchError::Status { status, .. } = e {
+                        record_status(*status);
+                    }
+                    tracing::Span::current().record("otel.status_code", "ERROR");
+                })
+                .and_then(|response| {
+                    let cache_control = response.cache_control.clone();
+                    let age = response.age.clone();
+                    response.json().map(|body| Answer {
+                        body,
+                        cache_control,
+                        age,
+                    })
+                });
+            metrics.record_fetch(&self.name, started.elapsed());
+            let error = match answer {
+                Ok(value) => {
+                    self.record(true, metrics);
+                    return Ok(value);
+                }
+                Err(e) => e,
+            };
+            metrics.record_fetch_error(&self.name, kind(&error));
+            let retry = transient(&error);
+            // Only transient failures say the subgraph is unwell; a bad answer says nothing
+            // about the next one's chances.
+            self.record(!retry, metrics);
+            if !retry || !idempotent || attempt >= self.retry.max_attempts.get() {
+                return Err(Failure::Fetch(error));
+            }
+            let allowed = self
+                .budget
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .withdraw(self.second());
+            if !allowed {
+                metrics.record_retry_refused(&self.name);
+                return Err(Failure::Fetch(error));
+            }
+            metrics.record_retry(&self.name);
+            let base = Duration::from_millis(self.retry.backoff_ms.get());
+            tokio::time::sleep(backoff(base, attempt, super::runtime::random_unit())).await;
+            attempt += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let base = Duration::from_millis(100);
+        assert_eq!(backoff(base, 1, 0.5), base);
+        assert_eq!(backoff(base, 3, 0.5), base * 4);
+        assert_eq!(backoff(base, 1, 0.0), base / 2);
+        assert_eq!(backoff(base, 40, 0.5), base * 64);
+    }
+}

@@ -1,0 +1,323 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: failing loudly is the point
+//! OpenTelemetry traces end to end (docs/observability.md): `weft serve` as a real process
+//! exporting over OTLP/HTTP (JSON) to a receiver in this test, in front of the real reference
+//! subgraphs, which record the `traceparent` they get.
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use weft_accounts::Accounts;
+use weft_inventory::Inventory;
+use weft_products::Products;
+
+const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const CLIENT_SPAN: &str = "b7ad6b7169203331";
+
+/// An OTLP/HTTP receiver: keeps every JSON body posted to it.
+async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: Bytes| {
+            let kept = kept.clone();
+            async move {
+                let value: Value = serde_json::from_slice(&body).expect("OTLP JSON");
+                kept.lock().unwrap().push(value);
+                "{}"
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/v1/traces"), bodies)
+}
+
+/// One exported span.
+#[derive(Debug, Clone)]
+struct Span {
+    name: String,
+    trace: String,
+    id: String,
+    parent: String,
+    attributes: HashMap<String, Value>,
+    service: String,
+}
+
+fn spans(bodies: &[Value]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for body in bodies {
+        for rs in body["resourceSpans"].as_array().into_iter().flatten() {
+            let service = rs["resource"]["attributes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["key"] == "service.name")
+                .and_then(|a| a["value"]["stringValue"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                for s in ss["spans"].as_array().into_iter().flatten() {
+                    let attributes = s["attributes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|a| (a["key"].as_str().unwrap().to_owned(), a["value"].clone()))
+                        .collect();
+                    out.push(Span {
+                        name: s["name"].as_str().unwrap().to_owned(),
+                        trace: s["traceId"].as_str().unwrap().to_lowercase(),
+                        id: s["spanId"].as_str().unwrap().to_lowercase(),
+                        parent: s["parentSpanId"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_lowercase(),
+                        attributes,
+                        service: service.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Waits (at most 20 s) until the spans of trace `trace` include `fetches` subgraph fetches.
+async fn trace_of(bodies: &Arc<Mutex<Vec<Value>>>, trace: &str, fetches: usize) -> Vec<Span> {
+    let started = Instant::now();
+    loop {
+        let all: Vec<Span> = spans(&bodies.lock().unwrap())
+            .into_iter()
+            .filter(|s| s.trace == trace)
+            .collect();
+        if all.iter().filter(|s| s.name == "subgraph.fetch").count() >= fetches
+            && all.iter().any(|s| s.name == "graphql.request")
+        {
+            return all;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no complete trace {trace} exported: {all:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn one<'a>(spans: &'a [Span], name: &str) -> &'a Span {
+    let found: Vec<&Span> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(found.len(), 1, "{name}: {spans:#?}");
+    found[0]
+}
+
+/// The (trace id, parent span id) of the `traceparent`s a subgraph received.
+fn traceparents(subgraph: &weft_subgraph_kit::Running) -> Vec<(String, String)> {
+    subgraph
+        .requests
+        .headers()
+        .iter()
+        .filter_map(|h| h.get("traceparent"))
+        .map(|v| {
+            let parts: Vec<&str> = v.to_str().unwrap().split('-').collect();
+            (parts[1].to_owned(), parts[2].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context() {
+    let (endpoint, bodies) = receiver().await;
+    let subgraphs = vec![
+        support::subgraph::<Accounts>().await,
+        support::subgraph::<Products>().await,
+        support::subgraph::<Inventory>().await,
+    ];
+    let dir = support::scratch("telemetry", subgraphs[0].addr.port());
+    std::fs::write(
+        dir.join("supergraph.graphql"),
+        support::supergraph(&support::inputs(&subgraphs)),
+    )
+    .unwrap();
+    let config = dir.join("weft.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "supergraph:\n  path: supergraph.graphql\ntelemetry:\n  otlp_endpoint: {endpoint}\n  \
+             service_name: weft-under-test\nlog:\n  level: warn\n"
+        ),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WEFT_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        // The SDK's batch delay, so spans leave within a fraction of a second.
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start weft serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _gateway = support::Process(child);
+    let url = line.split_whitespace().last().expect("url").to_owned();
+
+    let post = |traceparent: Option<&str>| {
+        let mut request = reqwest::Client::new()
+            .post(&url)
+            .header("accept", "application/json")
+            .json(&json!({ "query": "{ topProducts(first: 2) { name inStock } }" }));
+        if let Some(tp) = traceparent {
+            request = request.header("traceparent", tp);
+        }
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            assert!(body.get("errors").is_none(), "{body}");
+        }
+    };
+
+    // A client in a trace: the gateway's spans join it (the log level, `warn`, filters log
+    // lines, not spans).
+    post(Some(&format!("00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"))).await;
+    let trace = trace_of(&bodies, CLIENT_TRACE, 2).await;
+    let request = one(&trace, "graphql.request");
+    assert_eq!(request.parent, CLIENT_SPAN);
+    assert_eq!(request.service, "weft-under-test");
+    for stage in [
+        "graphql.parse",
+        "graphql.validate",
+        "graphql.plan",
+        "graphql.execute",
+    ] {
+        assert_eq!(one(&trace, stage).parent, request.id, "{stage}");
+    }
+    let execute = one(&trace, "graphql.execute");
+    assert_eq!(
+        execute.attributes["graphql.operation.type"]["stringValue"],
+        "query"
+    );
+    let fetches: Vec<&Span> = trace
+        .iter()
+        .filter(|s| s.name == "subgraph.fetch")
+        .collect();
+    let mut names: Vec<&str> = fetches
+        .iter()
+        .map(|s| {
+            s.attributes["subgraph.name"]["stringValue"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["inventory", "products"]);
+    for fetch in &fetches {
+        assert_eq!(fetch.parent, execute.id);
+        assert_eq!(
+            fetch.attributes["http.response.status_code"]["intValue"],
+            json!("200"),
+            "{fetch:?}"
+        );
+    }
+    // Each subgraph got the context of its own fetch span, in the client's trace.
+    for subgraph in &subgraphs[1..] {
+        let fetch = fetches
+            .iter()
+            .find(|s| s.attributes["subgraph.name"]["stringValue"] == subgraph.name)
+            .unwrap();
+        assert_eq!(
+            traceparents(subgraph),
+            [(CLIENT_TRACE.to_owned(), fetch.id.clone())],
+            "{}",
+            subgraph.name
+        );
+    }
+
+    // Without a client trace, the gateway starts one, and the subgraph is in it.
+    post(None).await;
+    let (trace_id, parent) = traceparents(&subgraphs[1]).pop().unwrap();
+    assert_ne!(trace_id, CLIENT_TRACE);
+    let trace = trace_of(&bodies, &trace_id, 2).await;
+    assert_eq!(one(&trace, "graphql.request").parent, "");
+    let fetch = trace
+        .iter()
+        .find(|s| s.id == parent)
+        .expect("the fetch span");
+    assert_eq!(fetch.name, "subgraph.fetch");
+    assert_eq!(fetch.attributes["subgraph.name"]["stringValue"], "products");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_level_filters_log_lines_and_applies_on_reload() {
+    let (endpoint, _bodies) = receiver().await;
+    let subgraphs = vec![support::subgraph::<Products>().await];
+    let dir = support::scratch("telemetry-level", subgraphs[0].addr.port());
+    std::fs::write(
+        dir.join("supergraph.graphql"),
+        support::supergraph(&support::inputs(&subgraphs)),
+    )
+    .unwrap();
+    let config = dir.join("weft.yaml");
+    let write = |level: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "supergraph:\n  path: supergraph.graphql\ntelemetry:\n  otlp_endpoint: \
+                 {endpoint}\nlog:\n  level: {level}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("warn");
+    let stderr_path = dir.join("stderr.log");
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WEFT_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start weft serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _gateway = support::Process(child);
+    let log = || std::fs::read_to_string(&stderr_path).unwrap();
+    // `info` lines are filtered out at `warn`.
+    assert!(!log().contains("weft gateway ready"), "{}", log());
+    // The file watch compares modification times at one-second granularity on some systems.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    write("info");
+    let started = Instant::now();
+    while !log().contains("configuration applied") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the new level was not applied:\n{}",
+            log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
