@@ -127,6 +127,7 @@ async fn stock(State(s): State<Shared>, body: String) -> (HeaderMap, axum::Json<
 struct Stack {
     url: String,
     base: String,
+    dir: std::path::PathBuf,
     script: Shared,
     _gateway: support::Process,
 }
@@ -172,22 +173,26 @@ impl Stack {
         Stack {
             url,
             base,
+            dir,
             script,
             _gateway: process,
         }
     }
 
-    async fn query(&self, query: &str) -> Value {
-        let res = support::send(
-            &self.url,
-            reqwest::Method::POST,
-            "",
-            &[("content-type", "application/json")],
-            Some(json!({ "query": query }).to_string()),
+    /// Another gateway on the same subgraphs, with `config_yaml`: its process and URL.
+    fn another(&self, name: &str, config_yaml: &str) -> (support::Process, String) {
+        let config = self.dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &config,
+            format!("supergraph:\n  path: supergraph.graphql\n{config_yaml}"),
         )
-        .await;
-        assert_eq!(res.status(), 200);
-        res.json().await.unwrap()
+        .unwrap();
+        let arg = config.display().to_string();
+        support::serve(["--config", arg.as_str()])
+    }
+
+    async fn query(&self, query: &str) -> Value {
+        query_at(&self.url, query).await
     }
 
     async fn query_owned(&self, query: String) -> Value {
@@ -207,6 +212,20 @@ impl Stack {
             .map(|r| r["upc"].as_str().unwrap().to_owned())
             .collect()
     }
+}
+
+/// POSTs `query` to the gateway at `url`; the JSON answer (status 200).
+async fn query_at(url: &str, query: &str) -> Value {
+    let res = support::send(
+        url,
+        reqwest::Method::POST,
+        "",
+        &[("content-type", "application/json")],
+        Some(json!({ "query": query }).to_string()),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
 }
 
 const STOCKS: &str = "{ products { upc stock } }";
@@ -437,4 +456,70 @@ async fn entity_fetches_of_concurrent_requests_are_batched() {
             n
         );
     }
+}
+
+/// A Redis key prefix of this test run's own.
+fn prefix(test: &str) -> String {
+    format!("weft-test-{}-{test}:", std::process::id())
+}
+
+#[tokio::test]
+async fn gateways_sharing_redis_share_entries_and_evictions() {
+    let shared = format!(
+        "entity_cache:\n  enabled: true\n  invalidation_token: t0ken\n  redis:\n    url: redis://127.0.0.1:6379\n    key_prefix: \"{}\"\n",
+        prefix("shared")
+    );
+    let stack = Stack::configured(&shared).await;
+    let (_b, b_url) = stack.another("b", &shared);
+    // Gateway A fetches and stores; gateway B finds the entries in Redis.
+    let first = stack.query(STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), 1);
+    // The store is written in the background: give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let from_b = query_at(&b_url, STOCKS).await;
+    assert_eq!(from_b, first);
+    assert_eq!(stack.stock_requests().len(), 1, "B answered from Redis");
+    // An eviction on A reaches B (its memory and Redis): B fetches that entity again.
+    let done = reqwest::Client::new()
+        .post(format!("{}/admin/entity-cache/invalidate", stack.base))
+        .header("authorization", "Bearer t0ken")
+        .body(json!({ "type": "Product", "key": { "upc": "2" } }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    query_at(&b_url, STOCKS).await;
+    assert_eq!(stack.stock_requests().len(), 2);
+    assert_eq!(stack.last_upcs(), vec!["2"], "only the evicted entity");
+}
+
+#[tokio::test]
+async fn with_redis_down_no_request_fails_and_memory_still_caches() {
+    // Nothing listens on port 1.
+    let stack = Stack::configured(
+        "entity_cache:\n  enabled: true\n  redis:\n    url: redis://127.0.0.1:1\n",
+    )
+    .await;
+    let first = stack.query(STOCKS).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let second = stack.query(STOCKS).await;
+    assert_eq!(second, first);
+    assert_eq!(
+        stack.stock_requests().len(),
+        1,
+        "memory answered the second"
+    );
+    let metrics = reqwest::get(format!("{}/metrics", stack.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let errors = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("weft_entity_cache_redis_errors_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(errors >= 1.0, "{metrics}");
 }

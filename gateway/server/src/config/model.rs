@@ -728,7 +728,7 @@ pub fn parse_redis_url(v: &str) -> Result<String, String> {
     }
 }
 
-fn redis_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub fn redis_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     parse_with(d, parse_redis_url).map(Some)
 }
 
@@ -923,6 +923,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "entity_cache",
         "The entity cache: subgraph results kept per entity (docs/entity-cache.md).",
+    ),
+    (
+        "entity_cache.redis",
+        "A Redis shared by gateways, behind the in-memory entity cache.",
     ),
     (
         "dedupe",
@@ -1767,6 +1771,31 @@ pub const KEYS: &[Key] = &[
               `Authorization: Bearer <this token>`. Absent: no endpoint.",
         env: Some(|c, v| {
             c.entity_cache.invalidation_token = Some(v.trim().to_owned());
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.redis.url",
+        ty: Type::String,
+        default: None,
+        example: "\"redis://127.0.0.1:6379\"",
+        doc: "A Redis shared by gateways behind the in-memory entity cache: entries stored by \
+              one are found by the others, and evictions reach them all (pub/sub). \
+              Unreachable: memory only, logged and counted, requests unaffected.",
+        env: Some(|c, v| {
+            c.entity_cache.redis.url = Some(parse_redis_url(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.redis.key_prefix",
+        ty: Type::String,
+        default: Some("\"weft:entity:\""),
+        example: "\"gateway-eu:entity:\"",
+        doc: "What every key (and the eviction channel) of the entity cache in Redis starts \
+              with; gateways that share entries share it.",
+        env: Some(|c, v| {
+            c.entity_cache.redis.key_prefix = v.to_owned();
             Ok(())
         }),
     },

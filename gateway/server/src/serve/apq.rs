@@ -9,19 +9,19 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::apq_redis::RedisLevel;
 use super::metrics::Metrics;
 use super::pipeline::Outcome;
+use super::redis_level::RedisLevel;
 use super::request::GraphQLRequest;
 use crate::config::Config;
 use crate::config::model::ApqRedisConfig;
 
 /// The APQ store: sha256 hex → document, in memory, least recently used evicted; in front of
-/// Redis when `apq.redis.url` is set (`apq_redis.rs`). Kept across reloads while
+/// Redis when `apq.redis.url` is set (`redis_level.rs`). Kept across reloads while
 /// `apq.cache_size` (and `apq.redis`) stay the same.
 pub struct ApqStore {
     memory: RwLock<(u64, moka::sync::Cache<String, Arc<str>>)>,
-    redis: RwLock<Option<Arc<RedisLevel>>>,
+    redis: RwLock<Option<(ApqRedisConfig, Arc<RedisLevel>)>>,
 }
 
 impl ApqStore {
@@ -39,15 +39,17 @@ impl ApqStore {
             Ok(g) => g.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         };
-        if let Some(level) = current.filter(|l| l.config == *config) {
+        if let Some((_, level)) = current.filter(|(c, _)| c == config) {
             return Some(level);
         }
-        let fresh = RedisLevel::new(config).map(Arc::new);
+        let url = config.url.as_deref()?;
+        let fresh = RedisLevel::new(url, "apq.redis", Metrics::record_apq_redis_error)
+            .map(|level| (config.clone(), Arc::new(level)));
         match self.redis.write() {
             Ok(mut g) => g.clone_from(&fresh),
             Err(poisoned) => poisoned.into_inner().clone_from(&fresh),
         }
-        fresh
+        fresh.map(|(_, level)| level)
     }
 
     /// The cache for this size: a new, empty one when the size changed.
@@ -161,7 +163,10 @@ pub async fn resolve(
                 return Ok(());
             }
             let shared = match store.redis(&config.apq.redis) {
-                Some(redis) => redis.get(&hash, metrics).await,
+                Some(redis) => {
+                    let key = format!("{}{hash}", config.apq.redis.key_prefix);
+                    redis.get(&key, metrics).await
+                }
                 None => None,
             };
             // Checked like a registration: whatever wrote the key, the body must hash right.
@@ -198,7 +203,10 @@ pub async fn resolve(
                 // gateway was written already (or Redis was down, and memory serves).
                 if !cache.contains_key(&hash) {
                     if let Some(redis) = store.redis(&config.apq.redis) {
-                        redis.set(&hash, query, metrics).await;
+                        let redis_config = &config.apq.redis;
+                        let key = format!("{}{hash}", redis_config.key_prefix);
+                        let ttl = redis_config.ttl_secs.get();
+                        redis.set(&key, query, ttl, metrics).await;
                     }
                     cache.insert(hash, Arc::from(query));
                 }

@@ -99,7 +99,7 @@ impl Engine {
             && operation.kind == OperationKind::Mutation
         {
             for (typename, fields) in entity_cache::returned_entities(operation, &data) {
-                cache.invalidate(&typename, &fields);
+                cache.invalidate(&typename, &fields).await;
             }
         }
         (data, errors)

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
+
+use super::entity_cache_redis::{EntityCacheRedisConfig, SharedLevel};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use weft_federation::operation::{Operation, Selection, SelectionSet};
@@ -29,6 +31,8 @@ pub struct EntityCacheConfig {
     pub root_fields: bool,
     /// The bearer token the invalidation endpoint requires; absent: no endpoint.
     pub invalidation_token: Option<String>,
+    /// A Redis shared by several gateways (`entity_cache_redis.rs`).
+    pub redis: EntityCacheRedisConfig,
 }
 
 impl Default for EntityCacheConfig {
@@ -39,6 +43,7 @@ impl Default for EntityCacheConfig {
             max_entries: 100_000,
             root_fields: false,
             invalidation_token: None,
+            redis: EntityCacheRedisConfig::default(),
         }
     }
 }
@@ -73,11 +78,15 @@ impl Expiry<Key, Entry> for PerEntry {
 pub struct EntityCache {
     config: EntityCacheConfig,
     entries: moka::sync::Cache<Key, Entry>,
+    shared: Option<Arc<SharedLevel>>,
 }
 
 impl EntityCache {
-    pub fn new(config: &EntityCacheConfig) -> EntityCache {
+    /// The in-memory cache, in front of `shared` (Redis) if given; see
+    /// `entity_cache_redis::build`.
+    pub fn new(config: &EntityCacheConfig, shared: Option<Arc<SharedLevel>>) -> EntityCache {
         EntityCache {
+            shared,
             config: config.clone(),
             entries: moka::sync::Cache::builder()
                 .max_capacity(config.max_entries)
@@ -95,7 +104,24 @@ impl EntityCache {
         self.entries.get(key).map(|e| e.value)
     }
 
+    /// The Redis level, when configured.
+    pub fn shared(&self) -> Option<&Arc<SharedLevel>> {
+        self.shared.as_ref()
+    }
+
+    /// Keeps an entry here and, when configured, in Redis.
     pub fn insert(&self, key: Key, value: Value, identity: Identity, ttl: Duration) {
+        if ttl.is_zero() {
+            return;
+        }
+        if let Some(shared) = &self.shared {
+            shared.put(&key, &value, &identity, ttl);
+        }
+        self.insert_local(key, value, identity, ttl);
+    }
+
+    /// Keeps an entry in memory only (what Redis answered is there already).
+    pub fn insert_local(&self, key: Key, value: Value, identity: Identity, ttl: Duration) {
         if ttl.is_zero() {
             return;
         }
@@ -119,8 +145,16 @@ impl EntityCache {
     }
 
     /// Evicts every entry of `typename` whose key fields all equal those in `key` (an empty
-    /// `key`: every entry of the type).
-    pub fn invalidate(&self, typename: &str, key: &Map<String, Value>) {
+    /// `key`: every entry of the type), here, in Redis, and on the gateways sharing it.
+    pub async fn invalidate(&self, typename: &str, key: &Map<String, Value>) {
+        self.invalidate_local(typename, key);
+        if let Some(shared) = &self.shared {
+            shared.invalidate(typename, key).await;
+        }
+    }
+
+    /// Evicts from this process's memory only.
+    pub fn invalidate_local(&self, typename: &str, key: &Map<String, Value>) {
         let typename = typename.to_owned();
         let key = key.clone();
         let _ = self.entries.invalidate_entries_if(move |_, entry| {
@@ -314,14 +348,17 @@ mod tests {
 
     #[test]
     fn invalidation_by_type_and_key_fields() {
-        let cache = EntityCache::new(&EntityCacheConfig {
-            enabled: true,
-            ..EntityCacheConfig::default()
-        });
+        let cache = EntityCache::new(
+            &EntityCacheConfig {
+                enabled: true,
+                ..EntityCacheConfig::default()
+            },
+            None,
+        );
         let p1 = entry(&cache, "Product", json!({ "upc": "1" }));
         let p2 = entry(&cache, "Product", json!({ "upc": "2" }));
         let u1 = entry(&cache, "User", json!({ "id": "1" }));
-        cache.invalidate(
+        cache.invalidate_local(
             "Product",
             json!({ "upc": "1" }).as_object().unwrap_or(&Map::new()),
         );
@@ -331,11 +368,11 @@ mod tests {
         assert!(cache.get(&u1).is_some());
         // A mutation's answer evicts what it returns, by the fields it carries.
         let fields = json!({ "id": "1", "name": "x" });
-        cache.invalidate("User", fields.as_object().unwrap_or(&Map::new()));
+        cache.invalidate_local("User", fields.as_object().unwrap_or(&Map::new()));
         cache.flush();
         assert!(cache.get(&u1).is_none());
         assert!(cache.get(&p2).is_some());
-        cache.invalidate("Product", &Map::new());
+        cache.invalidate_local("Product", &Map::new());
         cache.flush();
         assert!(cache.get(&p2).is_none());
     }

@@ -188,6 +188,7 @@ impl Executor {
                             None => nested.push(n),
                         }
                     }
+                    join_all(ready.iter_mut().map(|r| self.second_level(r))).await;
                     let responses = join_all(ready.iter().map(|r| self.fetch(r, request))).await;
                     for (r, response) in ready.iter().zip(responses) {
                         self.merge(r, response, out);
@@ -212,8 +213,9 @@ impl Executor {
                 }
                 PlanNode::Fetch(_) | PlanNode::Flatten(_) => {
                     if let Some((fetch, path)) = leaf(node)
-                        && let Some(r) = self.prepare(fetch, path, request, &out.data)
+                        && let Some(mut r) = self.prepare(fetch, path, request, &out.data)
                     {
+                        self.second_level(&mut r).await;
                         let response = self.fetch(&r, request).await;
                         self.merge(&r, response, out);
                     }
@@ -369,6 +371,55 @@ impl Executor {
             std::hash::Hash::hash(&extensions.to_string(), &mut h);
         }
         std::hash::Hasher::finish(&h)
+    }
+
+    /// Looks the in-memory misses up in the shared (Redis) level, when there is one; what it
+    /// has becomes hits (and is kept in memory), and is no longer sent.
+    async fn second_level(&self, r: &mut Ready<'_>) {
+        let Some(cache) = &self.cache else { return };
+        let Some(shared) = cache.shared() else { return };
+        if r.cache_keys.is_empty() || (!r.entity && !r.hits.is_empty()) {
+            return;
+        }
+        let keys: Vec<entity_cache::Key> = r.cache_keys.iter().map(|(k, _)| k.clone()).collect();
+        let found = shared.get_many(&keys).await;
+        if !r.entity {
+            if let (Some(Some((value, identity, ttl))), Some(key)) =
+                (found.into_iter().next(), keys.first())
+            {
+                cache.insert_local(key.clone(), value.clone(), identity, ttl);
+                r.hits.push((0, Arc::new(value)));
+                r.cache_keys.clear();
+            }
+            return;
+        }
+        let Some(Value::Array(representations)) = r.variables.get_mut("representations") else {
+            return;
+        };
+        let mut sent = Vec::new();
+        let mut cache_keys = Vec::new();
+        let mut still = Vec::new();
+        for (i, entry) in found.into_iter().enumerate() {
+            let (Some(slot), Some(key), Some(rep)) =
+                (r.sent.get(i), r.cache_keys.get(i), representations.get(i))
+            else {
+                continue;
+            };
+            match entry {
+                Some((value, identity, ttl)) => {
+                    cache.insert_local(key.0.clone(), value.clone(), identity, ttl);
+                    r.hits.push((*slot, Arc::new(value)));
+                }
+                None => {
+                    sent.push(*slot);
+                    cache_keys.push(key.clone());
+                    still.push(rep.clone());
+                }
+            }
+        }
+        *representations = still;
+        r.sent = sent;
+        r.cache_keys = cache_keys;
     }
 
     /// Sends the fetch, unless the cache answered all of it.

@@ -75,7 +75,7 @@ pub async fn invalidate(
         }
     };
     for t in &targets {
-        cache.invalidate(&t.typename, &t.key);
+        cache.invalidate(&t.typename, &t.key).await;
     }
     cache.flush();
     answer(StatusCode::OK, json!({ "invalidated": targets.len() }))

@@ -180,6 +180,7 @@ pub struct Metrics {
     plan_misses: AtomicU64,
     entity_cache: Family<AtomicU64>,
     apq_redis_errors: AtomicU64,
+    entity_cache_redis_errors: AtomicU64,
     cost_estimated: AtomicU64,
     cost_estimates: AtomicU64,
     cost_refused: AtomicU64,
@@ -206,6 +207,7 @@ impl Metrics {
             plan_misses: AtomicU64::new(0),
             entity_cache: Family::new(&["subgraph", "result"]),
             apq_redis_errors: AtomicU64::new(0),
+            entity_cache_redis_errors: AtomicU64::new(0),
             cost_estimated: AtomicU64::new(0),
             cost_estimates: AtomicU64::new(0),
             cost_refused: AtomicU64::new(0),
@@ -260,6 +262,12 @@ impl Metrics {
     /// One failed use of the APQ store's Redis (not reached, timed out, refused).
     pub fn record_apq_redis_error(&self) {
         self.apq_redis_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One failed use of the entity cache's Redis (not reached, timed out, refused).
+    pub fn record_entity_cache_redis_error(&self) {
+        self.entity_cache_redis_errors
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// One operation's estimated cost (demand control).
@@ -416,6 +424,11 @@ impl Metrics {
                 "weft_apq_redis_errors_total",
                 "Failed uses of the APQ store's Redis; the in-memory store answered alone.",
                 &self.apq_redis_errors,
+            ),
+            (
+                "weft_entity_cache_redis_errors_total",
+                "Failed uses of the entity cache's Redis; process memory answered alone.",
+                &self.entity_cache_redis_errors,
             ),
         ] {
             header_lines(&mut out, name, help, "counter");
@@ -645,6 +658,8 @@ mod tests {
             ("weft_subgraph_retries_refused_total", "counter"),
             ("weft_subgraph_circuit_state", "gauge"),
             ("weft_apq_redis_errors_total", "counter"),
+            ("weft_entity_cache_redis_errors_total", "counter"),
+            ("weft_entity_cache_lookups_total", "counter"),
             ("weft_operation_cost_estimates_total", "counter"),
             ("weft_operation_cost_estimated_total", "counter"),
             ("weft_operation_cost_refused_total", "counter"),

@@ -17,7 +17,7 @@ use weft_federation::plan::model::QueryPlan;
 use super::auth::Auth;
 use super::coalesce::Coalescer;
 use super::engine::Engine;
-use super::entity_cache::EntityCache;
+use super::entity_cache_redis;
 use super::shared_exec::SharedExecutions;
 use crate::config::Config;
 
@@ -84,6 +84,10 @@ impl SchemaRuntime {
             .collect();
         let graph = QueryGraph::new(supergraph.clone());
         let auth = Auth::new(&config.auth, &supergraph)?;
+        let entity_cache = config
+            .entity_cache
+            .enabled
+            .then(|| entity_cache_redis::build(&config.entity_cache, &metrics));
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
@@ -93,10 +97,7 @@ impl SchemaRuntime {
                 &config.subgraphs,
                 metrics,
                 config.headers.clone(),
-                config
-                    .entity_cache
-                    .enabled
-                    .then(|| Arc::new(EntityCache::new(&config.entity_cache))),
+                entity_cache,
                 config.dedupe.subgraph_requests,
                 config.entity_batching.enabled.then(|| {
                     Coalescer::new(

@@ -1,7 +1,8 @@
-//! Redis as the APQ store's second level (`apq.redis`): documents registered on one gateway
-//! are found by every gateway sharing the Redis. Redis is a help, never a dependency: each
-//! call is bounded by [`TIMEOUT`], and after a failure Redis is left alone for [`PAUSE`] so a
-//! down Redis costs requests nothing. Failures are logged (once per outage) and counted.
+//! Redis as a shared second level behind an in-memory store — APQ documents (`apq.redis`)
+//! and entity cache entries (`entity_cache.redis`) found by every gateway sharing the Redis.
+//! Redis is a help, never a dependency: each call is bounded by [`TIMEOUT`], and after a
+//! failure Redis is left alone for [`PAUSE`] so a down Redis costs requests nothing.
+//! Failures are logged (once per outage, naming the user's key) and counted.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -9,7 +10,6 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 
 use super::metrics::Metrics;
-use crate::config::model::ApqRedisConfig;
 
 /// The longest a request waits on Redis (connecting included).
 pub const TIMEOUT: Duration = Duration::from_millis(500);
@@ -17,33 +17,38 @@ pub const TIMEOUT: Duration = Duration::from_millis(500);
 pub const PAUSE: Duration = Duration::from_secs(5);
 
 pub struct RedisLevel {
-    pub config: ApqRedisConfig,
+    /// The configuration key it comes from (`apq.redis`), for logs.
+    label: &'static str,
     client: redis::Client,
     connection: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// Set after a failure: Redis is not tried before then.
     paused_until: Mutex<Option<Instant>>,
+    /// Counts one failure in the metrics.
+    on_error: fn(&Metrics),
 }
 
 impl RedisLevel {
-    /// The level for `config`, if it names a Redis whose URL the client accepts.
-    pub fn new(config: &ApqRedisConfig) -> Option<RedisLevel> {
-        let url = config.url.as_deref()?;
+    /// The level for the Redis at `url`, if the client accepts the URL; `label` names its
+    /// configuration key in logs, `on_error` counts failures.
+    pub fn new(url: &str, label: &'static str, on_error: fn(&Metrics)) -> Option<RedisLevel> {
         match redis::Client::open(url) {
             Ok(client) => Some(RedisLevel {
-                config: config.clone(),
+                label,
                 client,
                 connection: tokio::sync::Mutex::new(None),
                 paused_until: Mutex::new(None),
+                on_error,
             }),
             Err(e) => {
-                tracing::error!("apq.redis.url: {e}; registered documents stay in memory");
+                tracing::error!("{label}.url: {e}; using process memory alone");
                 None
             }
         }
     }
 
-    fn key(&self, hash: &str) -> String {
-        format!("{}{hash}", self.config.key_prefix)
+    /// The client, for connections of their own (a pub/sub subscriber).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
     }
 
     fn paused(&self) -> bool {
@@ -56,7 +61,7 @@ impl RedisLevel {
 
     /// Records a failure: connection dropped, Redis paused, logged when it starts an outage.
     async fn failed(&self, what: &str, metrics: &Metrics) {
-        metrics.record_apq_redis_error();
+        (self.on_error)(metrics);
         *self.connection.lock().await = None;
         let mut paused = self
             .paused_until
@@ -64,7 +69,8 @@ impl RedisLevel {
             .unwrap_or_else(PoisonError::into_inner);
         if paused.is_none() {
             tracing::warn!(
-                "apq.redis: {what}; using the in-memory store alone, trying Redis again in {}s",
+                "{}: {what}; using process memory alone, trying Redis again in {}s",
+                self.label,
                 PAUSE.as_secs()
             );
         }
@@ -91,7 +97,7 @@ impl RedisLevel {
                     .take()
                     .is_some();
                 if was_paused {
-                    tracing::info!("apq.redis: reachable again");
+                    tracing::info!("{}: reachable again", self.label);
                 }
                 *slot = Some(c.clone());
                 Some(c)
@@ -110,8 +116,25 @@ impl RedisLevel {
         }
     }
 
+    /// Runs `pipe` within [`TIMEOUT`]; failures are recorded.
+    pub async fn pipeline(&self, pipe: redis::Pipeline, metrics: &Metrics) {
+        let Some(mut connection) = self.connection(metrics).await else {
+            return;
+        };
+        let sent = pipe.query_async::<redis::Value>(&mut connection);
+        match tokio::time::timeout(TIMEOUT, sent).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => self.failed(&e.to_string(), metrics).await,
+            Err(_) => self.failed("no answer within the timeout", metrics).await,
+        }
+    }
+
     /// Runs `cmd` within [`TIMEOUT`]; `None` (failure recorded) when it fails.
-    async fn run<T: redis::FromRedisValue>(&self, cmd: redis::Cmd, metrics: &Metrics) -> Option<T> {
+    pub async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: redis::Cmd,
+        metrics: &Metrics,
+    ) -> Option<T> {
         let mut connection = self.connection(metrics).await?;
         match tokio::time::timeout(TIMEOUT, cmd.query_async::<T>(&mut connection)).await {
             Ok(Ok(value)) => Some(value),
@@ -126,20 +149,24 @@ impl RedisLevel {
         }
     }
 
-    /// The document registered under `hash`, if Redis has it.
-    pub async fn get(&self, hash: &str, metrics: &Metrics) -> Option<String> {
+    /// The value under `key`, if Redis has it (and answers).
+    pub async fn get(&self, key: &str, metrics: &Metrics) -> Option<String> {
         let mut cmd = redis::cmd("GET");
-        cmd.arg(self.key(hash));
-        self.run::<Option<String>>(cmd, metrics).await.flatten()
+        cmd.arg(key);
+        self.query::<Option<String>>(cmd, metrics).await.flatten()
     }
 
-    /// Registers `document` under `hash`, for `apq.redis.ttl_secs`.
-    pub async fn set(&self, hash: &str, document: &str, metrics: &Metrics) {
+    /// Stores `value` under `key` for `ttl_secs` seconds.
+    pub async fn set(&self, key: &str, value: &str, ttl_secs: u64, metrics: &Metrics) {
         let mut cmd = redis::cmd("SET");
-        cmd.arg(self.key(hash))
-            .arg(document)
-            .arg("EX")
-            .arg(self.config.ttl_secs.get());
-        let _ = self.run::<()>(cmd, metrics).await;
+        cmd.arg(key).arg(value).arg("EX").arg(ttl_secs.max(1));
+        let _ = self.query::<()>(cmd, metrics).await;
+    }
+
+    /// Publishes `message` on `channel`.
+    pub async fn publish(&self, channel: &str, message: &str, metrics: &Metrics) {
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(channel).arg(message);
+        let _ = self.query::<i64>(cmd, metrics).await;
     }
 }
