@@ -116,7 +116,7 @@ fn load_inputs(config_path: &PathBuf) -> Result<Vec<SubgraphInput>, String> {
 }
 
 /// Asks a running subgraph for its SDL.
-fn introspect(url: &str) -> Result<String, String> {
+pub fn introspect(url: &str) -> Result<String, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

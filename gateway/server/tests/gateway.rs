@@ -149,6 +149,37 @@ fn expected_classic() -> Value {
 
 const CLASSIC: &str = "{ users { name reviews { body product { upc name reviews { author { username reviews { product { name shippingEstimate } } } } } } } topProducts(first: 2) { name } }";
 
+/// `weft serve --subgraph NAME=URL …` composes the supergraph from the running subgraphs
+/// (no supergraph file) and answers like a served file does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_composes_from_subgraph_urls() {
+    let subgraphs = support::reference_subgraphs().await;
+    let mut args: Vec<String> = Vec::new();
+    for s in &subgraphs {
+        args.push("--subgraph".into());
+        args.push(format!("{}={}", s.name, s.url()));
+    }
+    let (_process, url) = support::serve(args);
+    let body: Value = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({ "query": CLASSIC }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(body == expected_classic(), "{body}");
+    // A malformed argument is refused with a hint, before anything listens.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--subgraph", "products"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is not NAME=URL") && stderr.contains("hint:"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classic_nested_query_is_exact_with_at_most_7_subgraph_requests() {
     let stack = Stack::start().await;

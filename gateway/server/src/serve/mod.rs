@@ -10,6 +10,7 @@ pub(crate) mod metrics;
 
 mod apq;
 mod coalesce;
+mod composed;
 mod cost;
 pub(crate) mod csrf;
 mod edge;
@@ -75,9 +76,29 @@ pub struct ServeArgs {
     /// (`query_plan.expose`)
     #[arg(long, env = "WEFT_EXPOSE_QUERY_PLANS")]
     pub expose_query_plans: bool,
+    /// Compose the supergraph at start-up from running subgraphs instead of reading a file:
+    /// `NAME=URL`, repeated (each is asked for `{ _service { sdl } }`, as `weft demo` does).
+    #[arg(long = "subgraph", value_name = "NAME=URL")]
+    pub subgraphs: Vec<String>,
 }
 
-pub fn run(args: ServeArgs) -> ExitCode {
+pub fn run(mut args: ServeArgs) -> ExitCode {
+    if !args.subgraphs.is_empty() {
+        if args.supergraph.is_some() {
+            eprintln!(
+                "error: --subgraph and --supergraph both say where the supergraph comes from\n  \
+                 hint: pass one of them"
+            );
+            return ExitCode::from(report::INPUT_ERROR);
+        }
+        match composed::compose_from(&args.subgraphs) {
+            Ok(path) => args.supergraph = Some(path),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(report::INPUT_ERROR);
+            }
+        }
+    }
     let sources = Sources {
         file: args.config,
         flags: Flags {
