@@ -5,8 +5,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use weft_products::demo_product;
@@ -14,23 +12,6 @@ use weft_products::demo_product;
 /// A document no other test registers (its hash is new in Redis on every run thanks to the
 /// key prefix anyway).
 const QUERY: &str = "{ topProducts(first: 2) { name } }";
-
-fn sha256(text: &str) -> String {
-    // The gateway's own hashing is under test: the expected hash comes from `sha256sum`.
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
-}
 
 /// A key prefix no other run shares.
 fn prefix(test: &str) -> String {
@@ -44,19 +25,9 @@ fn prefix(test: &str) -> String {
 /// Writes the supergraph of `subgraphs` and a config with `apq` (YAML) in a scratch folder;
 /// the config's path.
 fn config(subgraphs: &[weft_subgraph_kit::Running], tag: &str, apq: &str) -> String {
-    let dir = support::scratch(tag, subgraphs[0].addr.port());
-    std::fs::write(
-        dir.join("supergraph.graphql"),
-        support::supergraph(&support::inputs(subgraphs)),
-    )
-    .unwrap();
-    let path = dir.join("weft.yaml");
-    std::fs::write(
-        &path,
-        format!("supergraph:\n  path: supergraph.graphql\napq:\n{apq}"),
-    )
-    .unwrap();
-    path.display().to_string()
+    support::config_file(tag, subgraphs, &format!("apq:\n{apq}"))
+        .display()
+        .to_string()
 }
 
 async fn post(url: &str, body: Value) -> Value {
@@ -101,7 +72,7 @@ async fn a_document_registered_on_one_gateway_is_found_by_another() {
     let path = config(&subgraphs, "apq-redis-shared", &apq);
     let (_one, first) = support::serve(["--config", path.as_str()]);
     let (_two, second) = support::serve(["--config", path.as_str()]);
-    let hash = sha256(QUERY);
+    let hash = support::sha256(QUERY);
 
     // Unknown to both at first.
     let body = post(&second, hash_only(&hash)).await;
@@ -125,16 +96,10 @@ async fn an_unreachable_redis_leaves_the_memory_store_serving() {
     );
     let path = config(&subgraphs, "apq-redis-down", &apq);
     let (_gateway, url) = support::serve(["--config", path.as_str()]);
-    let hash = sha256(QUERY);
+    let hash = support::sha256(QUERY);
     assert_eq!(post(&url, register(&hash)).await, expected());
     assert_eq!(post(&url, hash_only(&hash)).await, expected());
-    let base = url.strip_suffix("/graphql").unwrap();
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::metrics(&url).await;
     let errors: f64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("weft_apq_redis_errors_total "))

@@ -124,12 +124,7 @@ async fn measure_reports_the_estimate_and_refuses_nothing() {
     assert!(body.get("errors").is_none(), "{body}");
     assert_eq!(body["extensions"]["cost"]["estimated"], 200, "{body}");
     assert_eq!(requests.load(Ordering::SeqCst), 1);
-    let metrics = reqwest::get(gw.replace("/graphql", "/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::metrics(&gw).await;
     assert!(
         metrics.contains("weft_operation_cost_estimated_total 200"),
         "{metrics}"

@@ -26,19 +26,12 @@ fn sample(metrics: &str, series: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_before_the_pipeline_are_counted_by_status_and_code() {
     let subgraphs = support::reference_subgraphs().await;
-    let dir = support::scratch("edge-metrics", subgraphs[0].addr.port());
-    std::fs::write(
-        dir.join("supergraph.graphql"),
-        support::supergraph(&support::inputs(&subgraphs)),
-    )
-    .unwrap();
-    let config = dir.join("weft.yaml");
-    std::fs::write(
-        &config,
-        "supergraph:\n  path: supergraph.graphql\nlimits:\n  max_header_bytes: 2048\n  \
-         max_body_bytes: 1024\nbatching:\n  enabled: true\n  max_size: 2\n",
-    )
-    .unwrap();
+    let config = support::config_file(
+        "edge-metrics",
+        &subgraphs,
+        "limits:\n  max_header_bytes: 2048\n  max_body_bytes: 1024\nbatching:\n  enabled: \
+         true\n  max_size: 2\n",
+    );
     let arg = config.display().to_string();
     let (_gateway, url) = support::serve(["--config", arg.as_str()]);
     let json = ("content-type", "application/json");
@@ -78,12 +71,7 @@ async fn refusals_before_the_pipeline_are_counted_by_status_and_code() {
     for (method, headers, body, status, code) in cases {
         let response = support::send(&url, method.clone(), "", &headers, body).await;
         assert_eq!(response.status().as_u16(), status, "{method} {code:?}");
-        let metrics = reqwest::get(url.replace("/graphql", "/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = support::metrics(&url).await;
         assert!(
             sample(
                 &metrics,

@@ -262,12 +262,7 @@ async fn a_hit_sends_no_subgraph_request_and_a_partial_hit_only_the_misses() {
         json!([{ "upc": "1", "stock": 1 }, { "upc": "2", "stock": 2 }, { "upc": "3", "stock": 1003 }])
     );
     // The metrics count hits and misses.
-    let metrics = reqwest::get(format!("{}/metrics", stack.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::metrics(&stack.url).await;
     assert!(
         metrics.contains("weft_entity_cache_lookups_total{subgraph=\"stock\",result=\"hit\"} 4"),
         "{metrics}"
@@ -510,12 +505,7 @@ async fn with_redis_down_no_request_fails_and_memory_still_caches() {
         1,
         "memory answered the second"
     );
-    let metrics = reqwest::get(format!("{}/metrics", stack.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = support::metrics(&stack.url).await;
     let errors = metrics
         .lines()
         .find_map(|l| l.strip_prefix("weft_entity_cache_redis_errors_total "))

@@ -177,7 +177,10 @@ async fn serve_composes_from_subgraph_urls() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("is not NAME=URL") && stderr.contains("hint:"), "{stderr}");
+    assert!(
+        stderr.contains("is not NAME=URL") && stderr.contains("hint:"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,6 @@
 //! queries, and the persisted-document safelist.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
 
 mod support;
 
@@ -122,27 +121,6 @@ impl Stack {
 
 fn top(n: usize) -> Value {
     json!({ "data": { "topProducts": (1..=n).map(|i| json!({ "name": demo_product(i).name })).collect::<Vec<_>>() } })
-}
-
-fn sha256(text: &str) -> String {
-    // The gateway's own hashing is under test, so the expected hashes come from elsewhere:
-    // `sha256sum`, which every test machine has.
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,7 +308,7 @@ async fn cors_answers_preflights_and_allows_only_listed_origins() {
 async fn apq_miss_register_hit() {
     let stack = Stack::start(FEATURES, &[]).await;
     let query = "{ topProducts(first: 2) { name } }";
-    let hash = sha256(query);
+    let hash = support::sha256(query);
     let extension = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
 
     // Unknown hash: 200 and PERSISTED_QUERY_NOT_FOUND, so the client sends the query.
@@ -341,7 +319,8 @@ async fn apq_miss_register_hit() {
     assert_eq!(stack.requests(), 0);
 
     // A wrong hash is refused and nothing is registered.
-    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256("{ x }") } });
+    let wrong =
+        json!({ "persistedQuery": { "version": 1, "sha256Hash": support::sha256("{ x }") } });
     let a = stack
         .post(&json!({ "query": query, "extensions": wrong }), &[])
         .await;
@@ -397,7 +376,7 @@ async fn the_safelist_runs_only_listed_documents() {
         json!({ "query": TOP2 }),
         json!({ "query": "{ topProducts(first: 1) { name   } }" }),
         json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "other" } } }),
-        json!({ "query": TOP2, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(TOP2) } } }),
+        json!({ "query": TOP2, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": support::sha256(TOP2) } } }),
     ] {
         let a = stack.post(&body, &[]).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{body}: {a:?}");

@@ -21,18 +21,11 @@ async fn post(url: &str, query: &str) -> (reqwest::StatusCode, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn height_and_tokens_are_limited_before_any_subgraph_request() {
     let subgraphs = support::reference_subgraphs().await;
-    let dir = support::scratch("limits", subgraphs[0].addr.port());
-    std::fs::write(
-        dir.join("supergraph.graphql"),
-        support::supergraph(&support::inputs(&subgraphs)),
-    )
-    .unwrap();
-    let config = dir.join("weft.yaml");
-    std::fs::write(
-        &config,
-        "supergraph:\n  path: supergraph.graphql\nlimits:\n  max_height: 3\n  max_tokens: 40\n",
-    )
-    .unwrap();
+    let config = support::config_file(
+        "limits",
+        &subgraphs,
+        "limits:\n  max_height: 3\n  max_tokens: 40\n",
+    );
     let arg = config.display().to_string();
     let (_gateway, url) = support::serve(["--config", arg.as_str()]);
     let requests = || subgraphs.iter().map(|s| s.requests.count()).sum::<u64>();

@@ -142,21 +142,14 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
         support::subgraph::<Products>().await,
         support::subgraph::<Inventory>().await,
     ];
-    let dir = support::scratch("telemetry", subgraphs[0].addr.port());
-    std::fs::write(
-        dir.join("supergraph.graphql"),
-        support::supergraph(&support::inputs(&subgraphs)),
-    )
-    .unwrap();
-    let config = dir.join("weft.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "supergraph:\n  path: supergraph.graphql\ntelemetry:\n  otlp_endpoint: {endpoint}\n  \
-             service_name: weft-under-test\nlog:\n  level: warn\n"
+    let config = support::config_file(
+        "telemetry",
+        &subgraphs,
+        &format!(
+            "telemetry:\n  otlp_endpoint: {endpoint}\n  service_name: weft-under-test\nlog:\n  \
+             level: warn\n"
         ),
-    )
-    .unwrap();
+    );
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("WEFT_") {

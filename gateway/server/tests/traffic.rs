@@ -178,13 +178,7 @@ impl Stack {
     }
 
     async fn metrics(&self) -> String {
-        let base = self.url.strip_suffix("/graphql").unwrap();
-        reqwest::get(format!("{base}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        support::metrics(&self.url).await
     }
 }
 

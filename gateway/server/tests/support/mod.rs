@@ -144,3 +144,51 @@ pub async fn send(
     }
     req.send().await.unwrap()
 }
+
+/// The sha256 of `text` in hex, from `sha256sum`: the gateway's own hashing is under test, so
+/// the expected hashes come from elsewhere (every test machine has coreutils).
+pub fn sha256(text: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+/// A scratch folder (`tag`) holding the supergraph of `subgraphs` and a `weft.yaml` that
+/// serves it with `yaml` appended; the config file's path.
+pub fn config_file(tag: &str, subgraphs: &[Running], yaml: &str) -> PathBuf {
+    let dir = scratch(tag, subgraphs[0].addr.port());
+    std::fs::write(
+        dir.join("supergraph.graphql"),
+        supergraph(&inputs(subgraphs)),
+    )
+    .unwrap();
+    let config = dir.join("weft.yaml");
+    std::fs::write(
+        &config,
+        format!("supergraph:\n  path: supergraph.graphql\n{yaml}"),
+    )
+    .unwrap();
+    config
+}
+
+/// `/metrics` of the gateway whose GraphQL endpoint is `graphql_url`.
+pub async fn metrics(graphql_url: &str) -> String {
+    let base = graphql_url.strip_suffix("/graphql").unwrap_or(graphql_url);
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
