@@ -15,7 +15,29 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::db::{Db, DbError, Migration, database_url};
+use crate::db::{Db, DbError, Migration, database_url, is_postgres};
+use crate::events::Bus;
+
+/// What a running subgraph is given: its own database, the event bus, and where the services
+/// it calls directly listen.
+#[derive(Clone, Debug)]
+pub struct Env {
+    pub db: Db,
+    pub bus: Bus,
+    /// Other services' GraphQL URLs by subgraph name (e.g. orders calls `inventory`).
+    pub peers: std::collections::BTreeMap<String, String>,
+}
+
+impl Env {
+    /// `db` with a private in-process bus and no peers: a subgraph on its own.
+    pub fn alone(db: Db) -> Env {
+        Env {
+            db,
+            bus: Bus::in_process(),
+            peers: Default::default(),
+        }
+    }
+}
 
 /// A reference subgraph: its name, default port, database schema, demo data and GraphQL API.
 pub trait Subgraph {
@@ -32,13 +54,37 @@ pub trait Subgraph {
     /// The HTTP router serving its GraphQL API over `db`.
     fn router(db: Db) -> Router;
 
+    /// The HTTP router given the whole environment (services that publish events or call
+    /// peers override it); by default [`Subgraph::router`].
+    fn app(env: &Env) -> Router {
+        Self::router(env.db.clone())
+    }
+
+    /// Background work started with the server (outbox relay, event consumers, recovery);
+    /// aborted when it stops.
+    fn background(env: &Env) -> Vec<JoinHandle<()>> {
+        let _ = env;
+        Vec::new()
+    }
+
     /// Its federation SDL, as `{ _service { sdl } }` returns it.
     fn sdl() -> String;
 }
 
 /// Opens the subgraph's database (`None`: a fresh in-memory SQLite), migrates and seeds it.
 pub async fn open<S: Subgraph>(database: Option<&str>) -> Result<Db, DbError> {
-    let db = Db::connect(&database_url(database)).await?;
+    open_in::<S>(database, None).await
+}
+
+/// Like [`open`]; on PostgreSQL the tables live in `schema` (default: the subgraph's name), so
+/// services sharing one server still each own their data.
+pub async fn open_in<S: Subgraph>(
+    database: Option<&str>,
+    schema: Option<&str>,
+) -> Result<Db, DbError> {
+    let url = database_url(database);
+    let schema = is_postgres(&url).then(|| schema.unwrap_or(S::NAME));
+    let db = Db::connect_in(&url, schema).await?;
     db.migrate(S::MIGRATIONS).await?;
     S::seed(&db).await?;
     Ok(db)
@@ -86,6 +132,7 @@ pub struct Running {
     pub requests: RequestLog,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl Running {
@@ -96,6 +143,9 @@ impl Running {
 
     /// Stops serving and waits for the server task to finish.
     pub async fn stop(mut self) {
+        for task in &self.background {
+            task.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -105,6 +155,9 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        for task in &self.background {
+            task.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -123,6 +176,16 @@ pub fn spawn_with<S: Subgraph>(
     db: Db,
     record: bool,
 ) -> std::io::Result<Running> {
+    spawn_env::<S>(listener, Env::alone(db), record)
+}
+
+/// Serves subgraph `S` in `env` (shared bus, peers) on `listener`, with its background work.
+pub fn spawn_env<S: Subgraph>(
+    listener: TcpListener,
+    env: Env,
+    record: bool,
+) -> std::io::Result<Running> {
+    let db = env.db.clone();
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let requests = RequestLog {
@@ -130,7 +193,7 @@ pub fn spawn_with<S: Subgraph>(
         bodies: record.then(|| Arc::new(Mutex::new(Vec::new()))),
         headers: record.then(|| Arc::new(Mutex::new(Vec::new()))),
     };
-    let app = S::router(db.clone()).layer(axum::middleware::from_fn_with_state(
+    let app = S::app(&env).layer(axum::middleware::from_fn_with_state(
         requests.clone(),
         record_request,
     ));
@@ -142,6 +205,7 @@ pub fn spawn_with<S: Subgraph>(
             tracing::error!(subgraph = S::NAME, %err, "subgraph server failed");
         }
     });
+    let background = S::background(&env);
     Ok(Running {
         name: S::NAME,
         addr,
@@ -149,6 +213,7 @@ pub fn spawn_with<S: Subgraph>(
         requests,
         shutdown: Some(tx),
         task,
+        background,
     })
 }
 
