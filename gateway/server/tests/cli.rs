@@ -34,6 +34,7 @@ fn help_lists_only_commands_that_exist() {
         [
             "serve",
             "demo",
+            "subgraph",
             "compose",
             "check",
             "plan",
@@ -122,7 +123,14 @@ async fn demo_serves_every_reference_subgraph() {
     let names: Vec<&str> = urls.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["gateway", "accounts", "products", "inventory", "reviews"]
+        [
+            "gateway",
+            "accounts",
+            "products",
+            "inventory",
+            "reviews",
+            "orders"
+        ]
     );
     let client = reqwest::Client::new();
     let ask = |url: String, query: &'static str| {

@@ -91,12 +91,14 @@ pub struct CheckoutItemInput {
     pub quantity: i32,
 }
 
-/// What to buy, for whom, paid how.
+/// What to buy, for whom, paid how (payment token `tok_ok` is authorized, `tok_decline`
+/// declined).
 #[derive(InputObject, Clone, Debug)]
 pub struct CheckoutInput {
     pub user_id: ID,
     pub items: Vec<CheckoutItemInput>,
-    /// `tok_ok` is authorized; `tok_decline` is declined.
+    // (No doc comment: `weft check` loses input-field descriptions when it re-extracts the
+    // other subgraphs from the supergraph, and would report a change that is not one.)
     pub payment_token: String,
 }
 
