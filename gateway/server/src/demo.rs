@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use tokio::net::TcpListener;
 use weft_engine::{GraphQLRequest, SubgraphClient};
-use weft_subgraph_kit::subgraph::open;
+use weft_subgraph_kit::subgraph::{open, open_shards};
 use weft_subgraph_kit::{Bus, Env, Running, Subgraph, spawn_env};
 
 #[derive(Debug, Args)]
@@ -149,6 +149,9 @@ async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, String> {
     Ok(running)
 }
 
+/// How many shards the demo's accounts spreads its users over.
+const ACCOUNTS_SHARDS: usize = 3;
+
 async fn start<S: Subgraph>(
     args: &DemoArgs,
     offset: u16,
@@ -160,9 +163,20 @@ async fn start<S: Subgraph>(
     } else {
         args.base_port.saturating_add(offset)
     };
-    let db = open::<S>(None)
-        .await
-        .map_err(|e| format!("{}: {e}", S::NAME))?;
+    let fail = |e: weft_subgraph_kit::DbError| format!("{}: {e}", S::NAME);
+    // Accounts shows partitioning: its users are spread over a few in-memory shards.
+    let (db, shards) = if S::NAME == "accounts" {
+        let shards = open_shards::<S>(None, None, ACCOUNTS_SHARDS)
+            .await
+            .map_err(fail)?;
+        S::seed_shards(&shards).await.map_err(fail)?;
+        match shards.first() {
+            Some(first) => (first.clone(), shards),
+            None => return Err("accounts: no shards".to_owned()),
+        }
+    } else {
+        (open::<S>(None).await.map_err(fail)?, Vec::new())
+    };
     let listener = TcpListener::bind((args.host.as_str(), port))
         .await
         .map_err(|e| format!("{}: cannot listen on {}:{port}: {e}", S::NAME, args.host))?;
@@ -170,6 +184,7 @@ async fn start<S: Subgraph>(
         db,
         bus: bus.clone(),
         peers: peers.clone(),
+        shards,
     };
     spawn_env::<S>(listener, env, false).map_err(|e| format!("{}: {e}", S::NAME))
 }

@@ -25,10 +25,13 @@ use weft_inventory::Inventory;
 use weft_orders::Orders;
 use weft_products::{Products, demo_product};
 use weft_reviews::{Reviews, demo_review};
-use weft_subgraph_kit::subgraph::open_in;
+use weft_subgraph_kit::subgraph::{open_in, open_shards};
 use weft_subgraph_kit::{Bind, Bus, Db, Env, Running, Subgraph, spawn_env};
 
 mod support;
+
+/// How many shards accounts spreads its users over in these tests.
+const SHARDS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Backend {
@@ -84,19 +87,29 @@ impl Infra {
         format!("{}_{service}", self.tag)
     }
 
-    /// Subgraph `S` serving in this process, on the shared bus.
+    /// Subgraph `S` serving in this process, on the shared bus; accounts on [`SHARDS`] shards.
     async fn start<S: Subgraph>(&self, peers: &BTreeMap<String, String>) -> Running {
-        let db = match self.backend {
-            Backend::Local => open_in::<S>(None, None).await,
-            Backend::Servers => {
-                open_in::<S>(Some(&postgres_url()), Some(&self.schema(S::NAME))).await
-            }
-        }
-        .expect("open database");
+        let (database, schema) = match self.backend {
+            Backend::Local => (None, None),
+            Backend::Servers => (Some(postgres_url()), Some(self.schema(S::NAME))),
+        };
+        let (db, shards) = if S::NAME == "accounts" {
+            let shards = open_shards::<S>(database.as_deref(), schema.as_deref(), SHARDS)
+                .await
+                .expect("open shards");
+            S::seed_shards(&shards).await.expect("seed shards");
+            (shards[0].clone(), shards)
+        } else {
+            let db = open_in::<S>(database.as_deref(), schema.as_deref())
+                .await
+                .expect("open database");
+            (db, Vec::new())
+        };
         let env = Env {
             db,
             bus: self.bus.clone(),
             peers: peers.clone(),
+            shards,
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         spawn_env::<S>(listener, env, false).unwrap()
@@ -127,9 +140,11 @@ impl Infra {
         let _ = std::fs::remove_dir_all(&self.dir);
         if self.backend == Backend::Servers {
             let db = Db::connect(&postgres_url()).await.unwrap();
-            for service in ["accounts", "products", "inventory", "reviews", "orders"] {
+            let shards = (0..SHARDS).map(|i| format!("accounts_shard{i}"));
+            let services = ["accounts", "products", "inventory", "reviews", "orders"];
+            for service in services.into_iter().map(String::from).chain(shards) {
                 db.execute(
-                    &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema(service)),
+                    &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema(&service)),
                     &[],
                 )
                 .await
@@ -309,6 +324,7 @@ on_both_backends!(
     event_delivered_twice_is_applied_once,
     read_model_rebuilt_from_the_store_equals_the_live_one,
     renamed_product_converges_in_reviews,
+    users_spread_across_shards_are_found_through_the_gateway,
 );
 
 async fn checkout_confirms_and_takes_stock(backend: Backend) {
@@ -642,5 +658,88 @@ async fn renamed_product_converges_in_reviews(backend: Backend) {
     })
     .await;
     assert_eq!(read().await["product"]["name"], "Renamed Lamp");
+    infra.cleanup().await;
+}
+
+async fn users_spread_across_shards_are_found_through_the_gateway(backend: Backend) {
+    // One batch per request even on a loaded machine, so per-shard query counts are exact.
+    weft_subgraph_kit::set_batch_window_ms(100);
+    let infra = Infra::new(backend, "shards").await;
+    let stack = Stack::start(&infra, None).await;
+    let accounts = stack
+        .subgraphs
+        .iter()
+        .find(|s| s.name == "accounts")
+        .unwrap();
+    assert_eq!(accounts.shards.len(), SHARDS);
+
+    // Every user is stored once, in the shard its id hashes to, and every shard holds some.
+    let mut total = 0;
+    for (index, shard) in accounts.shards.iter().enumerate() {
+        let ids: Vec<String> = shard
+            .fetch_all("SELECT id FROM users", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get("id").unwrap())
+            .collect();
+        assert!(!ids.is_empty(), "shard {index} is empty");
+        for id in &ids {
+            assert_eq!(
+                weft_accounts::shards::shard_of(id, SHARDS),
+                index,
+                "user {id}"
+            );
+        }
+        total += ids.len();
+    }
+    assert_eq!(total, weft_accounts::USERS);
+
+    // Found by id through the gateway: one `_entities` batch of authors, one query per shard.
+    let before: Vec<u64> = accounts.shards.iter().map(Db::query_count).collect();
+    let data = stack
+        .data(
+            "{ topProducts(first: 6) { reviews { author { id name } } } }",
+            json!({}),
+        )
+        .await;
+    let mut authors = std::collections::BTreeSet::new();
+    for product in data["topProducts"].as_array().unwrap() {
+        for review in product["reviews"].as_array().unwrap() {
+            let id = review["author"]["id"].as_str().unwrap().to_owned();
+            let n: usize = id.parse().unwrap();
+            assert_eq!(
+                review["author"]["name"],
+                json!(weft_accounts::demo_user(n).name)
+            );
+            authors.insert(id);
+        }
+    }
+    let touched: std::collections::BTreeSet<usize> = authors
+        .iter()
+        .map(|id| weft_accounts::shards::shard_of(id, SHARDS))
+        .collect();
+    assert_eq!(
+        touched.len(),
+        SHARDS,
+        "the authors span every shard: {authors:?}"
+    );
+    let after: Vec<u64> = accounts.shards.iter().map(Db::query_count).collect();
+    let queries: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert_eq!(
+        queries,
+        vec![1; SHARDS],
+        "one query per shard for the batch"
+    );
+
+    let all = stack.data("{ users { id } }", json!({})).await;
+    let ids: Vec<String> = all["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (1..=weft_accounts::USERS).map(|i| i.to_string()).collect();
+    assert_eq!(ids, expected);
     infra.cleanup().await;
 }

@@ -8,7 +8,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 
 use crate::events::Bus;
-use crate::subgraph::{Env, Subgraph, open_in, spawn_env};
+use crate::subgraph::{Env, Subgraph, open_in, open_shards, spawn_env};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -24,6 +24,9 @@ struct Args {
     /// PostgreSQL schema holding this service's tables (default: the subgraph's name).
     #[arg(long, env = "DATABASE_SCHEMA")]
     database_schema: Option<String>,
+    /// Partitions of a sharded service's data (accounts); 1 keeps it in one database.
+    #[arg(long, env = "WEFT_SHARDS", default_value_t = 1)]
+    shards: usize,
     /// RabbitMQ URL (`amqp://...`) for domain events; an in-process bus when absent.
     #[arg(long, env = "WEFT_BUS_URL")]
     bus: Option<String>,
@@ -74,8 +77,31 @@ async fn run<S: Subgraph>(args: Args) -> ExitCode {
     }
     init_logging();
     crate::set_batch_window_ms(args.batch_window_ms);
-    let db = match open_in::<S>(args.database.as_deref(), args.database_schema.as_deref()).await {
-        Ok(db) => db,
+    let opened = if args.shards > 1 {
+        match open_shards::<S>(
+            args.database.as_deref(),
+            args.database_schema.as_deref(),
+            args.shards,
+        )
+        .await
+        {
+            Ok(shards) => S::seed_shards(&shards).await.map(|()| shards),
+            Err(err) => Err(err),
+        }
+    } else {
+        open_in::<S>(args.database.as_deref(), args.database_schema.as_deref())
+            .await
+            .map(|db| vec![db])
+    };
+    let (db, shards) = match opened {
+        Ok(dbs) if args.shards > 1 => match dbs.first() {
+            Some(first) => (first.clone(), dbs),
+            None => return ExitCode::FAILURE,
+        },
+        Ok(mut dbs) => match dbs.pop() {
+            Some(db) => (db, Vec::new()),
+            None => return ExitCode::FAILURE,
+        },
         Err(err) => {
             eprintln!("error: {}: {err}", S::NAME);
             eprintln!(
@@ -103,7 +129,12 @@ async fn run<S: Subgraph>(args: Args) -> ExitCode {
         };
         peers.insert(name.trim().to_owned(), url.trim().to_owned());
     }
-    let env = Env { db, bus, peers };
+    let env = Env {
+        db,
+        bus,
+        peers,
+        shards,
+    };
     let port = args.port.unwrap_or(S::DEFAULT_PORT);
     let listener = match TcpListener::bind((args.host.as_str(), port)).await {
         Ok(listener) => listener,

@@ -26,6 +26,9 @@ pub struct Env {
     pub bus: Bus,
     /// Other services' GraphQL URLs by subgraph name (e.g. orders calls `inventory`).
     pub peers: std::collections::BTreeMap<String, String>,
+    /// The service's partitions when it shards its data (accounts, see [`open_shards`]);
+    /// empty when all of it lives in `db`.
+    pub shards: Vec<Db>,
 }
 
 impl Env {
@@ -35,6 +38,7 @@ impl Env {
             db,
             bus: Bus::in_process(),
             peers: Default::default(),
+            shards: Vec::new(),
         }
     }
 }
@@ -50,6 +54,13 @@ pub trait Subgraph {
 
     /// Loads the deterministic demo data when the database is empty.
     fn seed(db: &Db) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    /// Loads the demo data into the shards of a partitioned service (see [`open_shards`]);
+    /// services that do not shard ignore it.
+    fn seed_shards(shards: &[Db]) -> impl Future<Output = Result<(), DbError>> + Send {
+        let _ = shards;
+        async { Ok(()) }
+    }
 
     /// The HTTP router serving its GraphQL API over `db`.
     fn router(db: Db) -> Router;
@@ -88,6 +99,45 @@ pub async fn open_in<S: Subgraph>(
     db.migrate(S::MIGRATIONS).await?;
     S::seed(&db).await?;
     Ok(db)
+}
+
+/// Opens `count` partitions of subgraph `S`'s database and migrates each; seeding is the
+/// caller's ([`Subgraph::seed_shards`]), since a resharding target must stay empty. Shard `i` of a SQLite file `users.db` is `users.shard{i}.db`; of a
+/// PostgreSQL schema `accounts`, schema `accounts_shard{i}`; in-memory shards are separate
+/// in-memory databases.
+pub async fn open_shards<S: Subgraph>(
+    database: Option<&str>,
+    schema: Option<&str>,
+    count: usize,
+) -> Result<Vec<Db>, DbError> {
+    let base = database_url(database);
+    let mut shards = Vec::with_capacity(count);
+    for i in 0..count {
+        let db = if is_postgres(&base) {
+            let schema = format!("{}_shard{i}", schema.unwrap_or(S::NAME));
+            Db::connect_in(&base, Some(&schema)).await?
+        } else if base.contains("mode=memory") {
+            Db::connect(&database_url(None)).await?
+        } else {
+            Db::connect(&shard_file(&base, i)).await?
+        };
+        db.migrate(S::MIGRATIONS).await?;
+        shards.push(db);
+    }
+    Ok(shards)
+}
+
+/// `sqlite://dir/users.db?mode=rwc` → `sqlite://dir/users.shard2.db?mode=rwc`.
+fn shard_file(url: &str, i: usize) -> String {
+    let (path, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let name_start = path.rfind('/').map_or(0, |p| p + 1);
+    match path[name_start..].rfind('.') {
+        Some(dot) => {
+            let dot = name_start + dot;
+            format!("{}.shard{i}{}{query}", &path[..dot], &path[dot..])
+        }
+        None => format!("{path}.shard{i}{query}"),
+    }
 }
 
 /// The GraphQL requests a subgraph received (bodies and headers kept only when asked for:
@@ -129,6 +179,8 @@ pub struct Running {
     pub name: &'static str,
     pub addr: SocketAddr,
     pub db: Db,
+    /// Its partitions, when it shards its data.
+    pub shards: Vec<Db>,
     pub requests: RequestLog,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -210,6 +262,7 @@ pub fn spawn_env<S: Subgraph>(
         name: S::NAME,
         addr,
         db,
+        shards: env.shards.clone(),
         requests,
         shutdown: Some(tx),
         task,
@@ -238,4 +291,18 @@ async fn record_request(State(log): State<RequestLog>, request: Request, next: N
     }
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shard_file;
+
+    #[test]
+    fn shard_files_sit_beside_the_database() {
+        assert_eq!(
+            shard_file("sqlite://d/users.db?mode=rwc", 2),
+            "sqlite://d/users.shard2.db?mode=rwc"
+        );
+        assert_eq!(shard_file("sqlite://users", 0), "sqlite://users.shard0");
+    }
 }
