@@ -620,6 +620,15 @@ async fn renamed_product_converges_in_reviews(backend: Backend) {
             .await["review"]
             .clone()
     };
+    // What the gateway's entity cache would listen to.
+    let mut changes = infra
+        .bus
+        .subscribe(
+            "test.entity-cache",
+            &[weft_subgraph_kit::events::ENTITY_CHANGED],
+        )
+        .await
+        .unwrap();
     let rename = |name: String| {
         let stack = &stack;
         let upc = upc.clone();
@@ -658,6 +667,19 @@ async fn renamed_product_converges_in_reviews(backend: Backend) {
     })
     .await;
     assert_eq!(read().await["product"]["name"], "Renamed Lamp");
+
+    // The rename invalidated the product (products) and the reviews showing its name.
+    let (mut product_changed, mut reviews_changed) = (false, false);
+    while !(product_changed && reviews_changed) {
+        let delivery = tokio::time::timeout(Duration::from_secs(20), changes.recv())
+            .await
+            .expect("EntityChanged events")
+            .expect("subscription open");
+        let payload = &delivery.event.payload;
+        product_changed |= *payload == json!({ "typename": "Product", "key": { "upc": upc } });
+        reviews_changed |= *payload == json!({ "typename": "Review", "key": null });
+        delivery.ack().await.unwrap();
+    }
     infra.cleanup().await;
 }
 
@@ -741,5 +763,74 @@ async fn users_spread_across_shards_are_found_through_the_gateway(backend: Backe
         .collect();
     let expected: Vec<String> = (1..=weft_accounts::USERS).map(|i| i.to_string()).collect();
     assert_eq!(ids, expected);
+    infra.cleanup().await;
+}
+
+/// Each subgraph's answer says how long it may be cached, from the types and fields it
+/// resolved: the shortest `max-age` wins, `no-cache`/`private` win over any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subgraph_responses_carry_cache_control() {
+    let infra = Infra::new(Backend::Local, "cache").await;
+    let stack = Stack::start(&infra, None).await;
+    stack.checkout("16", &[("1", 1)], "tok_ok").await;
+    let url = |name: &str| {
+        stack
+            .subgraphs
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap()
+            .url()
+    };
+    let cache_control = |name: &str, query: &'static str| {
+        let url = url(name);
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let entity = r#"{ _entities(representations: [{ __typename: "Product", upc: "1", price: 100, weight: 10 }]) { ... on Product { shippingEstimate } } }"#;
+    let stock = r#"{ _entities(representations: [{ __typename: "Product", upc: "1", price: 100, weight: 10 }]) { ... on Product { shippingEstimate stock } } }"#;
+    let cases = [
+        ("accounts", r#"{ user(id: "1") { name } }"#, "max-age=300"),
+        (
+            "products",
+            r#"{ product(upc: "1") { name } }"#,
+            "max-age=60",
+        ),
+        (
+            "products",
+            r#"{ product(upc: "1") { name unitsSold } }"#,
+            "no-cache",
+        ),
+        ("inventory", entity, "max-age=60"),
+        ("inventory", stock, "no-cache"),
+        (
+            "reviews",
+            r#"{ review(id: "1") { body productName } }"#,
+            "max-age=60",
+        ),
+        (
+            "orders",
+            "{ ordersByStatus(status: CONFIRMED) { id } }",
+            "no-cache, private",
+        ),
+        ("products", "{ nope }", "no-cache"),
+    ];
+    for (name, query, expected) in cases {
+        assert_eq!(
+            cache_control(name, query).await,
+            expected,
+            "{name}: {query}"
+        );
+    }
     infra.cleanup().await;
 }

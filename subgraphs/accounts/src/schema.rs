@@ -16,7 +16,9 @@ use crate::shards::Shards;
 const ME: &str = "1";
 
 /// A person with an account.
+// Cacheable for 5 minutes: names change rarely (see docs/patterns/service-caching.md).
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[graphql(cache_control(max_age = 300))]
 pub struct User {
     pub id: ID,
     pub name: Option<String>,

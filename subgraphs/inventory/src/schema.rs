@@ -14,8 +14,9 @@ use crate::data::{self, ReserveError};
 
 // A product, as inventory sees it: price and weight belong to `products`. (Plain comment:
 // only the owning subgraph describes the type.)
+// Stock changes with every order: never cached. The shipping estimate is, for a minute.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
-#[graphql(complex)]
+#[graphql(complex, cache_control(max_age = 60))]
 pub struct Product {
     pub upc: String,
     #[graphql(external)]
@@ -23,8 +24,10 @@ pub struct Product {
     #[graphql(external)]
     pub weight: Option<i32>,
     /// Whether the product can be ordered now.
+    #[graphql(cache_control(no_cache))]
     pub in_stock: Option<bool>,
     /// Units in stock and not reserved by an order.
+    #[graphql(cache_control(no_cache))]
     pub stock: Option<i32>,
 }
 
@@ -108,7 +111,7 @@ pub struct StockReservation {
 /// subgraph directly; clients of the gateway cannot.
 pub struct Mutation;
 
-#[Object]
+#[Object(cache_control(no_cache))]
 impl Mutation {
     /// Holds `items` for `orderId`, all or nothing; idempotent per order.
     #[graphql(inaccessible)]

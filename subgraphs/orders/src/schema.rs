@@ -19,7 +19,8 @@ use crate::store;
 #[derive(Clone, Debug)]
 pub struct Order(pub OrderView);
 
-#[Object]
+// Per user and changing while the saga runs: never cached, never shared.
+#[Object(cache_control(no_cache, private))]
 impl Order {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
@@ -77,6 +78,7 @@ pub struct User {
 #[ComplexObject]
 impl User {
     /// Orders this user placed, oldest first.
+    #[graphql(cache_control(no_cache, private))]
     async fn orders(&self, ctx: &Context<'_>) -> Result<Vec<Order>> {
         let loader = ctx.data::<DataLoader<UserOrdersLoader>>()?;
         let orders = loader.load_one(self.id.to_string()).await?;
@@ -164,7 +166,7 @@ impl Query {
 
 pub struct Mutation;
 
-#[Object]
+#[Object(cache_control(no_cache))]
 impl Mutation {
     /// Places an order and runs the checkout saga: reserve stock, authorize payment, confirm;
     /// on failure the stock is released and the order cancelled with a `failureReason`.

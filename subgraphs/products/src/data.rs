@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 use weft_subgraph_kit::db::placeholders;
-use weft_subgraph_kit::events::outbox;
+use weft_subgraph_kit::events::{self, outbox};
 use weft_subgraph_kit::{Bind, Db, DbError, Event, Tx};
 
 use crate::schema::Product;
@@ -88,6 +88,8 @@ pub async fn rename(db: &Db, upc: &str, name: &str) -> Result<Option<Product>, D
         return Ok(None);
     };
     announce(&mut tx, &product).await?;
+    let changed = events::entity_changed("Product", serde_json::json!({ "upc": upc }));
+    outbox::append(&mut tx, &changed).await?;
     tx.commit().await?;
     Ok(Some(product))
 }

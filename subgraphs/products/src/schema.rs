@@ -10,7 +10,9 @@ use weft_subgraph_kit::{Db, DbError};
 use crate::data;
 
 /// Something for sale, identified by its universal product code.
+// Cacheable for a minute; a rename publishes `EntityChanged` so caches drop it sooner.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[graphql(cache_control(max_age = 60))]
 pub struct Product {
     pub upc: String,
     pub name: Option<String>,
@@ -19,6 +21,7 @@ pub struct Product {
     /// Shipping weight in grams.
     pub weight: Option<i32>,
     /// Units sold in confirmed orders (kept up to date by `OrderConfirmed` events).
+    #[graphql(cache_control(no_cache))]
     pub units_sold: Option<i32>,
 }
 
@@ -63,7 +66,7 @@ impl Query {
 
 pub struct Mutation;
 
-#[Object]
+#[Object(cache_control(no_cache))]
 impl Mutation {
     /// Renames a product; other services learn of it from a `ProductUpdated` event.
     async fn rename_product(

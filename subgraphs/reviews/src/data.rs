@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 use weft_subgraph_kit::db::placeholders;
+use weft_subgraph_kit::events::{self, outbox};
 use weft_subgraph_kit::{Bind, Db, DbError, Event};
 
 /// How many demo reviews are seeded; ids "1" ..= "REVIEWS".
@@ -136,17 +137,23 @@ pub fn copy_product_name(event: &Event) -> Vec<(String, Vec<Bind>)> {
     ) else {
         return Vec::new();
     };
-    vec![(
-        "INSERT INTO product_names (upc, name, updated_ms) VALUES ($1, $2, $3) \
+    // Every review of the product shows the name: cached reviews are stale. Reviews are not
+    // keyed by product, so the whole type is announced.
+    let changed = events::entity_changed("Review", serde_json::Value::Null);
+    vec![
+        outbox::insert(&changed),
+        (
+            "INSERT INTO product_names (upc, name, updated_ms) VALUES ($1, $2, $3) \
          ON CONFLICT (upc) DO UPDATE SET name = excluded.name, updated_ms = excluded.updated_ms \
          WHERE excluded.updated_ms >= product_names.updated_ms"
-            .to_owned(),
-        vec![
-            Bind::Text(upc.to_owned()),
-            Bind::Text(name.to_owned()),
-            Bind::Int(event.occurred_ms),
-        ],
-    )]
+                .to_owned(),
+            vec![
+                Bind::Text(upc.to_owned()),
+                Bind::Text(name.to_owned()),
+                Bind::Int(event.occurred_ms),
+            ],
+        ),
+    ]
 }
 
 /// The local copies of the names of `upcs`, in one query.

@@ -7,7 +7,7 @@ mod schema;
 
 use axum::Router;
 use tokio::task::JoinHandle;
-use weft_subgraph_kit::events::{outbox, spawn_consumer};
+use weft_subgraph_kit::events::{outbox, spawn_consumer, spawn_relay};
 use weft_subgraph_kit::{Db, DbError, Env, Migration, Subgraph};
 
 pub use data::{REVIEWS, demo_review};
@@ -42,13 +42,16 @@ impl Subgraph for Reviews {
     }
 
     fn background(env: &Env) -> Vec<JoinHandle<()>> {
-        vec![spawn_consumer(
-            &env.db,
-            env.bus.clone(),
-            "reviews.product-names",
-            &["ProductUpdated"],
-            data::copy_product_name,
-        )]
+        vec![
+            spawn_consumer(
+                &env.db,
+                env.bus.clone(),
+                "reviews.product-names",
+                &["ProductUpdated"],
+                data::copy_product_name,
+            ),
+            spawn_relay(&env.db, env.bus.clone()),
+        ]
     }
 
     fn sdl() -> String {

@@ -16,7 +16,9 @@ use crate::data::{self, By, ReviewRow};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Review(pub ReviewRow);
 
-#[Object]
+// Reviews do not change once written: cacheable for a minute (the product-name copy is
+// announced by `EntityChanged` when it changes).
+#[Object(cache_control(max_age = 60))]
 impl Review {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())

@@ -42,6 +42,24 @@ impl Event {
     }
 }
 
+/// The kind of the events that tell caches (the gateway's entity cache) an entity changed.
+pub const ENTITY_CHANGED: &str = "EntityChanged";
+
+/// An [`ENTITY_CHANGED`] event: entity `typename` with `key` (its `@key` fields, e.g.
+/// `{"upc": "1"}`) changed; a `null` key means every entity of the type may have.
+pub fn entity_changed(typename: &str, key: serde_json::Value) -> Event {
+    let id = if key.is_null() {
+        typename.to_owned()
+    } else {
+        format!("{typename}:{key}")
+    };
+    Event::new(
+        ENTITY_CHANGED,
+        &id,
+        serde_json::json!({ "typename": typename, "key": key }),
+    )
+}
+
 /// An error publishing or consuming events.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {

@@ -40,10 +40,19 @@ const BATCH: i64 = 100;
 
 /// Records `event` in the outbox inside `tx`: it is published only if `tx` commits.
 pub async fn append(tx: &mut Tx, event: &Event) -> Result<(), DbError> {
-    tx.execute(
+    let (sql, binds) = insert(event);
+    tx.execute(&sql, &binds).await?;
+    Ok(())
+}
+
+/// The statement recording `event` in the outbox, for a consumer's [`super::Apply`] that
+/// publishes in turn (in the transaction that applies the event it consumed).
+pub fn insert(event: &Event) -> (String, Vec<Bind>) {
+    (
         "INSERT INTO weft_outbox (id, kind, event_key, payload, occurred_ms) \
-         VALUES ($1, $2, $3, $4, $5)",
-        &[
+         VALUES ($1, $2, $3, $4, $5)"
+            .to_owned(),
+        vec![
             Bind::Text(event.id.clone()),
             Bind::Text(event.kind.clone()),
             Bind::Text(event.key.clone()),
@@ -51,8 +60,6 @@ pub async fn append(tx: &mut Tx, event: &Event) -> Result<(), DbError> {
             Bind::Int(event.occurred_ms),
         ],
     )
-    .await?;
-    Ok(())
 }
 
 /// Publishes a service's outbox to a bus.
