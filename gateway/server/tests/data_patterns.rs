@@ -135,10 +135,18 @@ impl Infra {
         }
     }
 
-    /// Drops what the test created in PostgreSQL.
+    /// Drops what the test created in PostgreSQL and RabbitMQ.
     async fn cleanup(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         if self.backend == Backend::Servers {
+            self.bus
+                .remove(&[
+                    "products.units-sold",
+                    "reviews.product-names",
+                    "test.entity-cache",
+                ])
+                .await
+                .unwrap();
             let db = Db::connect(&postgres_url()).await.unwrap();
             let shards = (0..SHARDS).map(|i| format!("accounts_shard{i}"));
             let services = ["accounts", "products", "inventory", "reviews", "orders"];
@@ -367,6 +375,8 @@ async fn checkout_confirms_and_takes_stock(backend: Backend) {
         (stack.units_sold("1").await == 2).then_some(())
     })
     .await;
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }
 
@@ -442,6 +452,8 @@ async fn failed_checkout_is_compensated_exactly(backend: Backend) {
         .map(|o| o["status"].clone())
         .collect();
     assert_eq!(statuses, [json!("CANCELLED"), json!("CANCELLED")]);
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }
 
@@ -531,6 +543,8 @@ async fn saga_resumes_or_compensates_after_a_crash(backend: Backend) {
     assert_eq!(declined["status"], "CANCELLED", "{declined}");
     assert_eq!(declined["failureReason"], "payment declined");
     assert_eq!(stack.stock("6").await, five, "released exactly once");
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }
 
@@ -578,6 +592,8 @@ async fn event_delivered_twice_is_applied_once(backend: Backend) {
     )
     .await;
     assert_eq!(applied, 2);
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }
 
@@ -604,6 +620,8 @@ async fn read_model_rebuilt_from_the_store_equals_the_live_one(backend: Backend)
     assert_eq!(weft_orders::read_model::rebuild(db).await.unwrap(), 3);
     assert_eq!(weft_orders::read_model::all(db).await.unwrap(), live);
     assert_eq!(stack.data(query, json!({})).await, answer);
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }
 
@@ -680,6 +698,8 @@ async fn renamed_product_converges_in_reviews(backend: Backend) {
         reviews_changed |= *payload == json!({ "typename": "Review", "key": null });
         delivery.ack().await.unwrap();
     }
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }
 
@@ -763,6 +783,8 @@ async fn users_spread_across_shards_are_found_through_the_gateway(backend: Backe
         .collect();
     let expected: Vec<String> = (1..=weft_accounts::USERS).map(|i| i.to_string()).collect();
     assert_eq!(ids, expected);
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }
 
@@ -832,5 +854,7 @@ async fn subgraph_responses_carry_cache_control() {
             "{name}: {query}"
         );
     }
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
     infra.cleanup().await;
 }

@@ -2,6 +2,7 @@
 //! process, as in `weft demo` and the tests), RabbitMQ when configured (services in separate
 //! processes or machines).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -58,6 +59,17 @@ impl Bus {
     }
 }
 
+impl Bus {
+    /// Deletes what the bus keeps for `consumers` (their RabbitMQ queues) and the exchange:
+    /// teardown for tests and retired deployments. Nothing to do in process.
+    pub async fn remove(&self, consumers: &[&str]) -> Result<(), EventError> {
+        match self {
+            Bus::InProcess(_) => Ok(()),
+            Bus::Rabbit(bus) => bus.remove(consumers).await,
+        }
+    }
+}
+
 /// One event handed to a consumer; acknowledge it once applied, or it is delivered again.
 #[derive(Debug)]
 pub struct Delivery {
@@ -91,7 +103,7 @@ pub struct InProcessBus {
 
 #[derive(Debug, Default)]
 struct InProcessState {
-    history: Vec<Event>,
+    history: VecDeque<Event>,
     subscribers: Vec<(Vec<String>, mpsc::Sender<Delivery>)>,
 }
 
@@ -101,9 +113,9 @@ impl InProcessBus {
             return;
         };
         if state.history.len() >= IN_PROCESS_HISTORY {
-            state.history.remove(0);
+            state.history.pop_front();
         }
-        state.history.push(event.clone());
+        state.history.push_back(event.clone());
         state.subscribers.retain(|(kinds, tx)| {
             if !kinds.contains(&event.kind) {
                 return !tx.is_closed();

@@ -71,6 +71,8 @@ pub enum EventError {
     Db(#[from] crate::DbError),
     #[error("RabbitMQ did not confirm the publication of event {0}")]
     NotConfirmed(String),
+    #[error("not connected to RabbitMQ")]
+    NotConnected,
 }
 
 /// A unique, roughly time-ordered id: milliseconds, process id, and a per-process counter.

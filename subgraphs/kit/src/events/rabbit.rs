@@ -13,11 +13,18 @@ use tokio::sync::{Mutex, mpsc};
 use super::bus::Delivery;
 use super::{Event, EventError};
 
-/// A connection to RabbitMQ and the channel events are published on.
+/// A connection to RabbitMQ and the channel events are published on, re-established on the
+/// next call after either breaks (a broker restart must not stop a service's relay for good).
 pub struct RabbitBus {
-    connection: Connection,
-    publisher: Mutex<Channel>,
+    url: String,
     exchange: String,
+    link: Mutex<Option<Link>>,
+}
+
+/// One live connection and its publishing channel (in confirm mode).
+struct Link {
+    connection: Connection,
+    publisher: Channel,
 }
 
 impl std::fmt::Debug for RabbitBus {
@@ -30,48 +37,107 @@ impl std::fmt::Debug for RabbitBus {
 
 impl RabbitBus {
     pub(super) async fn connect(url: &str, exchange: &str) -> Result<RabbitBus, EventError> {
-        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
-        let publisher = connection.create_channel().await?;
-        publisher
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        publisher
-            .confirm_select(ConfirmSelectOptions::default())
-            .await?;
-        Ok(RabbitBus {
-            connection,
-            publisher: Mutex::new(publisher),
+        let bus = RabbitBus {
+            url: url.to_owned(),
             exchange: exchange.to_owned(),
-        })
+            link: Mutex::new(None),
+        };
+        // Connect now, so a wrong URL is reported at start-up.
+        drop(bus.link().await?);
+        Ok(bus)
+    }
+
+    /// The live link, connecting (and declaring the exchange) when there is none or it broke.
+    async fn link(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Link>>, EventError> {
+        let mut link = self.link.lock().await;
+        let alive = link
+            .as_ref()
+            .is_some_and(|l| l.connection.status().connected() && l.publisher.status().connected());
+        if !alive {
+            *link = None;
+            let connection =
+                Connection::connect(&self.url, ConnectionProperties::default()).await?;
+            let publisher = connection.create_channel().await?;
+            publisher
+                .exchange_declare(
+                    self.exchange.as_str().into(),
+                    ExchangeKind::Topic,
+                    ExchangeDeclareOptions {
+                        durable: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            publisher
+                .confirm_select(ConfirmSelectOptions::default())
+                .await?;
+            *link = Some(Link {
+                connection,
+                publisher,
+            });
+        }
+        Ok(link)
+    }
+
+    /// A new channel on the live connection.
+    async fn channel(&self) -> Result<Channel, EventError> {
+        let link = self.link().await?;
+        match link.as_ref() {
+            Some(link) => Ok(link.connection.create_channel().await?),
+            None => Err(EventError::NotConnected),
+        }
     }
 
     pub(super) async fn publish(&self, event: &Event) -> Result<(), EventError> {
         let body = serde_json::to_vec(event)?;
-        let channel = self.publisher.lock().await;
-        let confirm = channel
-            .basic_publish(
-                self.exchange.as_str().into(),
-                event.kind.as_str().into(),
-                BasicPublishOptions::default(),
-                &body,
-                // Persistent, so an event survives a broker restart once confirmed.
-                BasicProperties::default().with_delivery_mode(2),
-            )
-            .await?
-            .await?;
-        if confirm.is_ack() {
-            Ok(())
-        } else {
-            Err(EventError::NotConfirmed(event.id.clone()))
+        let mut link = self.link().await?;
+        let Some(live) = link.as_ref() else {
+            return Err(EventError::NotConnected);
+        };
+        let published = async {
+            live.publisher
+                .basic_publish(
+                    self.exchange.as_str().into(),
+                    event.kind.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &body,
+                    // Persistent, so an event survives a broker restart once confirmed.
+                    BasicProperties::default().with_delivery_mode(2),
+                )
+                .await?
+                .await
         }
+        .await;
+        match published {
+            Ok(confirm) if confirm.is_ack() => Ok(()),
+            Ok(_) => Err(EventError::NotConfirmed(event.id.clone())),
+            Err(err) => {
+                // Reconnect on the next call; the relay retries this event then.
+                *link = None;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Deletes the consumers' queues and the exchange (test teardown).
+    pub(super) async fn remove(&self, consumers: &[&str]) -> Result<(), EventError> {
+        let channel = self.channel().await?;
+        for consumer in consumers {
+            channel
+                .queue_delete(
+                    format!("{}.{consumer}", self.exchange).as_str().into(),
+                    lapin::options::QueueDeleteOptions::default(),
+                )
+                .await?;
+        }
+        channel
+            .exchange_delete(
+                self.exchange.as_str().into(),
+                lapin::options::ExchangeDeleteOptions::default(),
+            )
+            .await?;
+        Ok(())
     }
 
     pub(super) async fn subscribe(
@@ -79,7 +145,7 @@ impl RabbitBus {
         consumer: &str,
         kinds: &[&str],
     ) -> Result<mpsc::Receiver<Delivery>, EventError> {
-        let channel = self.connection.create_channel().await?;
+        let channel = self.channel().await?;
         channel.basic_qos(32, BasicQosOptions::default()).await?;
         let queue = format!("{}.{consumer}", self.exchange);
         channel
