@@ -445,6 +445,30 @@ async fn failed_checkout_is_compensated_exactly(backend: Backend) {
     assert_eq!(short["failureReason"], "insufficient stock for product 1");
     assert_eq!(stack.stock("2").await, two);
 
+    // Inventory's outbox holds exactly the events of what committed: a reservation and its
+    // release for the declined order, nothing for the refused one (its transaction rolled back).
+    let events = |order: String| async move {
+        inventory
+            .fetch_all(
+                "SELECT kind FROM weft_outbox WHERE event_key = $1 ORDER BY occurred_ms, id",
+                &[Bind::Text(order)],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String, _>("kind").unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        events(declined["id"].as_str().unwrap().to_owned()).await,
+        ["StockReserved", "StockReleased"]
+    );
+    assert!(
+        events(short["id"].as_str().unwrap().to_owned())
+            .await
+            .is_empty()
+    );
+
     let statuses: Vec<Value> = stack
         .orders_of("8")
         .await
