@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use tokio::net::TcpListener;
 use weft_engine::{GraphQLRequest, SubgraphClient};
-use weft_subgraph_kit::subgraph::{open, open_shards};
+use weft_subgraph_kit::subgraph::open_layout;
 use weft_subgraph_kit::{Bus, Env, Running, Subgraph, spawn_env};
 
 #[derive(Debug, Args)]
@@ -163,20 +163,15 @@ async fn start<S: Subgraph>(
     } else {
         args.base_port.saturating_add(offset)
     };
-    let fail = |e: weft_subgraph_kit::DbError| format!("{}: {e}", S::NAME);
     // Accounts shows partitioning: its users are spread over a few in-memory shards.
-    let (db, shards) = if S::NAME == "accounts" {
-        let shards = open_shards::<S>(None, None, ACCOUNTS_SHARDS)
-            .await
-            .map_err(fail)?;
-        S::seed_shards(&shards).await.map_err(fail)?;
-        match shards.first() {
-            Some(first) => (first.clone(), shards),
-            None => return Err("accounts: no shards".to_owned()),
-        }
+    let shards = if S::NAME == "accounts" {
+        ACCOUNTS_SHARDS
     } else {
-        (open::<S>(None).await.map_err(fail)?, Vec::new())
+        1
     };
+    let (db, shards) = open_layout::<S>(None, None, shards)
+        .await
+        .map_err(|e| format!("{}: {e}", S::NAME))?;
     let listener = TcpListener::bind((args.host.as_str(), port))
         .await
         .map_err(|e| format!("{}: cannot listen on {}:{port}: {e}", S::NAME, args.host))?;

@@ -25,7 +25,7 @@ use weft_inventory::Inventory;
 use weft_orders::Orders;
 use weft_products::{Products, demo_product};
 use weft_reviews::{Reviews, demo_review};
-use weft_subgraph_kit::subgraph::{open_in, open_shards};
+use weft_subgraph_kit::subgraph::open_layout;
 use weft_subgraph_kit::{Bind, Bus, Db, Env, Running, Subgraph, spawn_env};
 
 mod support;
@@ -93,18 +93,10 @@ impl Infra {
             Backend::Local => (None, None),
             Backend::Servers => (Some(postgres_url()), Some(self.schema(S::NAME))),
         };
-        let (db, shards) = if S::NAME == "accounts" {
-            let shards = open_shards::<S>(database.as_deref(), schema.as_deref(), SHARDS)
-                .await
-                .expect("open shards");
-            S::seed_shards(&shards).await.expect("seed shards");
-            (shards[0].clone(), shards)
-        } else {
-            let db = open_in::<S>(database.as_deref(), schema.as_deref())
-                .await
-                .expect("open database");
-            (db, Vec::new())
-        };
+        let shards = if S::NAME == "accounts" { SHARDS } else { 1 };
+        let (db, shards) = open_layout::<S>(database.as_deref(), schema.as_deref(), shards)
+            .await
+            .expect("open database");
         let env = Env {
             db,
             bus: self.bus.clone(),

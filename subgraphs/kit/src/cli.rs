@@ -8,7 +8,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 
 use crate::events::Bus;
-use crate::subgraph::{Env, Subgraph, open_in, open_shards, spawn_env};
+use crate::subgraph::{Env, Subgraph, open_layout, spawn_env};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -77,31 +77,14 @@ async fn run<S: Subgraph>(args: Args) -> ExitCode {
     }
     init_logging();
     crate::set_batch_window_ms(args.batch_window_ms);
-    let opened = if args.shards > 1 {
-        match open_shards::<S>(
-            args.database.as_deref(),
-            args.database_schema.as_deref(),
-            args.shards,
-        )
-        .await
-        {
-            Ok(shards) => S::seed_shards(&shards).await.map(|()| shards),
-            Err(err) => Err(err),
-        }
-    } else {
-        open_in::<S>(args.database.as_deref(), args.database_schema.as_deref())
-            .await
-            .map(|db| vec![db])
-    };
+    let opened = open_layout::<S>(
+        args.database.as_deref(),
+        args.database_schema.as_deref(),
+        args.shards,
+    )
+    .await;
     let (db, shards) = match opened {
-        Ok(dbs) if args.shards > 1 => match dbs.first() {
-            Some(first) => (first.clone(), dbs),
-            None => return ExitCode::FAILURE,
-        },
-        Ok(mut dbs) => match dbs.pop() {
-            Some(db) => (db, Vec::new()),
-            None => return ExitCode::FAILURE,
-        },
+        Ok(layout) => layout,
         Err(err) => {
             eprintln!("error: {}: {err}", S::NAME);
             eprintln!(

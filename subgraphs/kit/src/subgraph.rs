@@ -127,6 +127,25 @@ pub async fn open_shards<S: Subgraph>(
     Ok(shards)
 }
 
+/// The databases of subgraph `S`, migrated and seeded: with `shards` > 1, that many partitions
+/// ([`open_shards`], seeded by [`Subgraph::seed_shards`]) and the first of them as its main
+/// handle; otherwise one database ([`open_in`]) and no shards. What [`Env`] needs.
+pub async fn open_layout<S: Subgraph>(
+    database: Option<&str>,
+    schema: Option<&str>,
+    shards: usize,
+) -> Result<(Db, Vec<Db>), DbError> {
+    if shards <= 1 {
+        return Ok((open_in::<S>(database, schema).await?, Vec::new()));
+    }
+    let dbs = open_shards::<S>(database, schema, shards).await?;
+    S::seed_shards(&dbs).await?;
+    match dbs.first() {
+        Some(first) => Ok((first.clone(), dbs)),
+        None => Ok((open_in::<S>(database, schema).await?, Vec::new())),
+    }
+}
+
 /// `sqlite://dir/users.db?mode=rwc` → `sqlite://dir/users.shard2.db?mode=rwc`.
 fn shard_file(url: &str, i: usize) -> String {
     let (path, query) = url.split_at(url.find('?').unwrap_or(url.len()));
