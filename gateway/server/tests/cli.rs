@@ -172,6 +172,21 @@ async fn demo_serves_every_reference_subgraph() {
         joined["data"]["topProducts"][0]["reviews"][0]["author"]["name"].is_string(),
         "{joined}"
     );
+    // The checkout saga runs in the demo: orders reserves stock in inventory.
+    let checkout = ask(
+        urls[0].1.clone(),
+        "mutation { checkout(input: { userId: \"1\", items: [{ upc: \"1\", quantity: 2 }], paymentToken: \"tok_ok\" }) { status items { product { stock } } } }",
+    )
+    .await;
+    assert_eq!(
+        checkout["data"]["checkout"]["status"], "CONFIRMED",
+        "{checkout}"
+    );
+    assert_eq!(
+        checkout["data"]["checkout"]["items"][0]["product"]["stock"],
+        json!(weft_inventory::data::demo_stock(1) - 2),
+        "{checkout}"
+    );
 }
 
 fn repo(path: &str) -> PathBuf {
