@@ -325,6 +325,7 @@ on_both_backends!(
     read_model_rebuilt_from_the_store_equals_the_live_one,
     renamed_product_converges_in_reviews,
     users_spread_across_shards_are_found_through_the_gateway,
+    saga_steps_in_inventory_are_idempotent,
 );
 
 async fn checkout_confirms_and_takes_stock(backend: Backend) {
@@ -870,6 +871,53 @@ async fn subgraph_responses_carry_cache_control() {
             "{name}: {query}"
         );
     }
+    // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
+    infra.cleanup().await;
+}
+
+/// The saga may repeat a step whose answer it never saw (a crash, a timeout): inventory's
+/// commands, called straight on the subgraph as orders calls them, take effect once.
+async fn saga_steps_in_inventory_are_idempotent(backend: Backend) {
+    let infra = Infra::new(backend, "idempotent").await;
+    let stack = Stack::start(&infra, None).await;
+    let before = stack.stock("10").await;
+    let inventory = stack.inventory_url();
+    let call = |query: &'static str| {
+        let url = inventory.clone();
+        async move {
+            let body: Value = reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"].clone()
+        }
+    };
+    let reserve = r#"mutation { reserveStock(orderId: "o-1", items: [{ upc: "10", quantity: 3 }]) { reserved reason } }"#;
+    for _ in 0..2 {
+        let answer = call(reserve).await;
+        assert_eq!(
+            answer["reserveStock"],
+            json!({ "reserved": true, "reason": null })
+        );
+        assert_eq!(stack.stock("10").await, before - 3);
+    }
+    for _ in 0..2 {
+        call(r#"mutation { releaseStock(orderId: "o-1") }"#).await;
+        assert_eq!(stack.stock("10").await, before);
+    }
+    // A late retry of the reservation after its release must not take the stock again.
+    call(reserve).await;
+    assert_eq!(stack.stock("10").await, before);
+    // Releasing an order that reserved nothing is a no-op.
+    call(r#"mutation { releaseStock(orderId: "never-reserved") }"#).await;
+    assert_eq!(stack.stock("10").await, before);
     // Stopped first: a running consumer would declare its queue again.
     drop(stack);
     infra.cleanup().await;
