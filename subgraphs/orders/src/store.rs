@@ -122,3 +122,49 @@ pub async fn stream_ids(db: &Db) -> Result<Vec<String>, StoreError> {
         .map(|row| Ok(row.try_get::<String, _>("stream_id")?))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::Item;
+
+    #[tokio::test]
+    async fn a_stale_writer_gets_a_conflict_and_nothing_is_written() {
+        let db = weft_subgraph_kit::subgraph::open::<crate::Orders>(None)
+            .await
+            .unwrap();
+        let placed = OrderEvent::OrderPlaced {
+            user_id: "u".into(),
+            items: vec![Item {
+                upc: "1".into(),
+                quantity: 1,
+            }],
+            payment_token: "tok_ok".into(),
+        };
+        let order = append(&db, &Order::new("o"), &[placed]).await.unwrap();
+        assert_eq!(order.version, 1);
+        // Two writers read version 1; the first appends, the second must not.
+        let first = append(&db, &order, &[OrderEvent::StockReserved]).await;
+        assert_eq!(first.unwrap().version, 2);
+        let second = append(
+            &db,
+            &order,
+            &[OrderEvent::OrderFailed {
+                reason: "late".into(),
+            }],
+        )
+        .await;
+        assert!(matches!(
+            second,
+            Err(StoreError::Conflict { expected: 1, .. })
+        ));
+        let stored = load(&db, "o").await.unwrap();
+        assert_eq!(stored.version, 2);
+        assert!(stored.reserved && stored.failure.is_none());
+        // Nor did the read model see the rejected event.
+        let view = crate::read_model::by_ids(&db, &["o".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(view["o"].version, 2);
+    }
+}
