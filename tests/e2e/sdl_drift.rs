@@ -40,3 +40,8 @@ fn inventory_sdl_is_committed() {
 fn reviews_sdl_is_committed() {
     check::<weft_reviews::Reviews>();
 }
+
+#[test]
+fn orders_sdl_is_committed() {
+    check::<weft_orders::Orders>();
+}

@@ -1,6 +1,7 @@
 //! `weft demo`: the reference subgraphs and the gateway in one process. Each subgraph gets its
-//! own port and its own seeded in-memory SQLite database; the supergraph is composed at start
-//! from the subgraphs' SDL and their actual addresses, then served on `--listen`.
+//! own port and its own seeded in-memory SQLite database; they share one in-process event bus,
+//! and orders calls inventory for the checkout saga. The supergraph is composed at start from
+//! the subgraphs' SDL and their actual addresses, then served on `--listen`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,8 +9,8 @@ use std::time::Duration;
 use clap::Args;
 use tokio::net::TcpListener;
 use weft_engine::{GraphQLRequest, SubgraphClient};
-use weft_subgraph_kit::subgraph::open;
-use weft_subgraph_kit::{Running, Subgraph, spawn};
+use weft_subgraph_kit::subgraph::open_layout;
+use weft_subgraph_kit::{Bus, Env, Running, Subgraph, spawn_env};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -22,6 +23,43 @@ pub struct DemoArgs {
     /// First subgraph port: accounts gets it, products the next, and so on. 0 picks free ports.
     #[arg(long, default_value_t = 4001)]
     base_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SubgraphArgs {
+    /// accounts, products, inventory, reviews or orders.
+    name: String,
+    /// The subgraph's own options (`--help` lists them).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// `weft subgraph NAME ...`: one reference subgraph, as its own binary would run it (one
+/// image can then run every service of the docker-compose file).
+pub fn run_subgraph(args: SubgraphArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let argv = std::iter::once(args.name.clone()).chain(args.args);
+    use weft_subgraph_kit::cli::main_from;
+    runtime.block_on(async move {
+        match args.name.as_str() {
+            "accounts" => main_from::<weft_accounts::Accounts, _, _>(argv).await,
+            "products" => main_from::<weft_products::Products, _, _>(argv).await,
+            "inventory" => main_from::<weft_inventory::Inventory, _, _>(argv).await,
+            "reviews" => main_from::<weft_reviews::Reviews, _, _>(argv).await,
+            "orders" => main_from::<weft_orders::Orders, _, _>(argv).await,
+            other => {
+                eprintln!("error: no reference subgraph `{other}`");
+                eprintln!("  hint: one of accounts, products, inventory, reviews, orders");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }
 
 pub fn run(args: DemoArgs) -> ExitCode {
@@ -72,7 +110,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 eprintln!(
                     "  hint: free ports {}-{} or pass --base-port",
                     args.base_port,
-                    args.base_port.saturating_add(3)
+                    args.base_port.saturating_add(4)
                 );
                 ExitCode::FAILURE
             }
@@ -81,11 +119,16 @@ pub fn run(args: DemoArgs) -> ExitCode {
 }
 
 async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, String> {
+    let bus = Bus::in_process();
+    let mut peers = std::collections::BTreeMap::new();
     let mut running = Vec::new();
-    running.push(start::<weft_accounts::Accounts>(args, 0).await?);
-    running.push(start::<weft_products::Products>(args, 1).await?);
-    running.push(start::<weft_inventory::Inventory>(args, 2).await?);
-    running.push(start::<weft_reviews::Reviews>(args, 3).await?);
+    running.push(start::<weft_accounts::Accounts>(args, 0, &bus, &peers).await?);
+    running.push(start::<weft_products::Products>(args, 1, &bus, &peers).await?);
+    let inventory = start::<weft_inventory::Inventory>(args, 2, &bus, &peers).await?;
+    peers.insert("inventory".to_owned(), inventory.url());
+    running.push(inventory);
+    running.push(start::<weft_reviews::Reviews>(args, 3, &bus, &peers).await?);
+    running.push(start::<weft_orders::Orders>(args, 4, &bus, &peers).await?);
     // Ready means answering GraphQL over HTTP, checked the way the gateway will talk to them.
     let client = SubgraphClient::new(Duration::from_secs(5)).map_err(|e| e.to_string())?;
     let probe = GraphQLRequest {
@@ -107,19 +150,39 @@ async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, String> {
     Ok(running)
 }
 
-async fn start<S: Subgraph>(args: &DemoArgs, offset: u16) -> Result<Running, String> {
+/// How many shards the demo's accounts spreads its users over.
+const ACCOUNTS_SHARDS: usize = 3;
+
+async fn start<S: Subgraph>(
+    args: &DemoArgs,
+    offset: u16,
+    bus: &Bus,
+    peers: &std::collections::BTreeMap<String, String>,
+) -> Result<Running, String> {
     let port = if args.base_port == 0 {
         0
     } else {
         args.base_port.saturating_add(offset)
     };
-    let db = open::<S>(None)
+    // Accounts shows partitioning: its users are spread over a few in-memory shards.
+    let shards = if S::NAME == "accounts" {
+        ACCOUNTS_SHARDS
+    } else {
+        1
+    };
+    let (db, shards) = open_layout::<S>(None, None, shards)
         .await
         .map_err(|e| format!("{}: {e}", S::NAME))?;
     let listener = TcpListener::bind((args.host.as_str(), port))
         .await
         .map_err(|e| format!("{}: cannot listen on {}:{port}: {e}", S::NAME, args.host))?;
-    spawn::<S>(listener, db).map_err(|e| format!("{}: {e}", S::NAME))
+    let env = Env {
+        db,
+        bus: bus.clone(),
+        peers: peers.clone(),
+        shards,
+    };
+    spawn_env::<S>(listener, env, false).map_err(|e| format!("{}: {e}", S::NAME))
 }
 
 /// The supergraph of the running subgraphs: their SDL, routed to where they listen.
@@ -129,6 +192,7 @@ fn compose_running(running: &[Running]) -> Result<weft_federation::Supergraph, S
         "accounts" => weft_accounts::Accounts::sdl(),
         "products" => weft_products::Products::sdl(),
         "inventory" => weft_inventory::Inventory::sdl(),
+        "orders" => weft_orders::Orders::sdl(),
         _ => weft_reviews::Reviews::sdl(),
     };
     let inputs: Vec<SubgraphInput> = running
@@ -155,6 +219,9 @@ fn print_banner(running: &[Running], gateway: std::net::SocketAddr) {
     println!("Try:");
     println!(
         "  curl -s http://{gateway}/graphql -H 'content-type: application/json' -d '{{\"query\":\"{{ topProducts(first: 2) {{ name price shippingEstimate reviews {{ body author {{ name }} }} }} }}\"}}'"
+    );
+    println!(
+        "  curl -s http://{gateway}/graphql -H 'content-type: application/json' -d '{{\"query\":\"mutation {{ checkout(input: {{userId: \\\"1\\\", items: [{{upc: \\\"1\\\", quantity: 2}}], paymentToken: \\\"tok_ok\\\"}}) {{ id status failureReason items {{ quantity product {{ name stock }} }} }} }}\"}}'"
     );
     println!("Press Ctrl-C to stop.");
 }

@@ -27,8 +27,12 @@ struct Cli {
 enum Command {
     /// Serve a supergraph: the federation gateway.
     Serve(serve::ServeArgs),
-    /// Start the reference subgraphs (accounts, products, inventory, reviews) in one process.
+    /// Start the reference subgraphs (accounts, products, inventory, reviews, orders) and the
+    /// gateway in one process.
     Demo(demo::DemoArgs),
+    /// Run one reference subgraph (`accounts`, `products`, `inventory`, `reviews`, `orders`)
+    /// with its own command line, e.g. `weft subgraph orders --port 4005 --database orders.db`.
+    Subgraph(demo::SubgraphArgs),
     /// Compose subgraph schemas into a supergraph SDL.
     Compose(compose_cmd::ComposeArgs),
     /// Check a proposed subgraph change against the current supergraph.
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Subgraph(args) => demo::run_subgraph(args),
         Command::Compose(args) => compose_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),

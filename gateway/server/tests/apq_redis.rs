@@ -5,7 +5,6 @@
 
 mod support;
 
-
 use serde_json::{Value, json};
 use weft_products::demo_product;
 

@@ -34,6 +34,7 @@ fn help_lists_only_commands_that_exist() {
         [
             "serve",
             "demo",
+            "subgraph",
             "compose",
             "check",
             "plan",
@@ -122,7 +123,14 @@ async fn demo_serves_every_reference_subgraph() {
     let names: Vec<&str> = urls.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["gateway", "accounts", "products", "inventory", "reviews"]
+        [
+            "gateway",
+            "accounts",
+            "products",
+            "inventory",
+            "reviews",
+            "orders"
+        ]
     );
     let client = reqwest::Client::new();
     let ask = |url: String, query: &'static str| {
@@ -163,6 +171,21 @@ async fn demo_serves_every_reference_subgraph() {
     assert!(
         joined["data"]["topProducts"][0]["reviews"][0]["author"]["name"].is_string(),
         "{joined}"
+    );
+    // The checkout saga runs in the demo: orders reserves stock in inventory.
+    let checkout = ask(
+        urls[0].1.clone(),
+        "mutation { checkout(input: { userId: \"1\", items: [{ upc: \"1\", quantity: 2 }], paymentToken: \"tok_ok\" }) { status items { product { stock } } } }",
+    )
+    .await;
+    assert_eq!(
+        checkout["data"]["checkout"]["status"], "CONFIRMED",
+        "{checkout}"
+    );
+    assert_eq!(
+        checkout["data"]["checkout"]["items"][0]["product"]["stock"],
+        json!(weft_inventory::data::demo_stock(1) - 2),
+        "{checkout}"
     );
 }
 

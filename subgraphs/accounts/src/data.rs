@@ -7,6 +7,7 @@ use weft_subgraph_kit::db::placeholders;
 use weft_subgraph_kit::{Bind, Db, DbError};
 
 use crate::schema::User;
+use crate::shards::Shards;
 
 /// How many demo users are seeded; ids are "1" ..= "USERS".
 pub const USERS: usize = 40;
@@ -29,37 +30,53 @@ pub fn demo_user(i: usize) -> User {
     }
 }
 
-/// Seeds the demo users when the table is empty.
-pub async fn seed(db: &Db) -> Result<(), DbError> {
-    if !db.table_is_empty("users").await? {
-        return Ok(());
+/// Seeds the demo users, each into its shard, when every shard is empty.
+pub async fn seed(shards: &Shards) -> Result<(), DbError> {
+    for db in shards.all() {
+        if !db.table_is_empty("users").await? {
+            return Ok(());
+        }
     }
-    let inserts = (1..=USERS)
-        .map(demo_user)
-        .map(|u| {
-            (
-                "INSERT INTO users (id, name, username) VALUES ($1, $2, $3)".to_owned(),
-                vec![
-                    Bind::Text(u.id.to_string()),
-                    Bind::Text(u.name.unwrap_or_default()),
-                    Bind::Text(u.username.unwrap_or_default()),
-                ],
-            )
-        })
-        .collect::<Vec<_>>();
-    db.execute_batch(&inserts).await
+    let mut per_shard: Vec<Vec<(String, Vec<Bind>)>> = vec![Vec::new(); shards.all().len()];
+    for u in (1..=USERS).map(demo_user) {
+        let id = u.id.to_string();
+        per_shard[shards.index_of(&id)].push((
+            "INSERT INTO users (id, name, username) VALUES ($1, $2, $3)".to_owned(),
+            vec![
+                Bind::Text(id),
+                Bind::Text(u.name.unwrap_or_default()),
+                Bind::Text(u.username.unwrap_or_default()),
+            ],
+        ));
+    }
+    for (db, inserts) in shards.all().iter().zip(per_shard) {
+        db.execute_batch(&inserts).await?;
+    }
+    Ok(())
 }
 
-/// All users with the given ids, in one query.
-pub async fn users_by_id(db: &Db, ids: &[String]) -> Result<HashMap<String, User>, DbError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+/// All users with the given ids: one query per shard that holds any of them, run together.
+pub async fn users_by_id(
+    shards: &Shards,
+    ids: &[String],
+) -> Result<HashMap<String, User>, DbError> {
+    let queries = shards
+        .group(ids)
+        .into_iter()
+        .map(|(index, ids)| users_in_shard(&shards.all()[index], ids));
+    let mut users = HashMap::new();
+    for found in futures::future::try_join_all(queries).await? {
+        users.extend(found);
     }
+    Ok(users)
+}
+
+async fn users_in_shard(db: &Db, ids: Vec<&String>) -> Result<HashMap<String, User>, DbError> {
     let sql = format!(
         "SELECT id, name, username FROM users WHERE id IN ({})",
         placeholders(ids.len())
     );
-    let binds: Vec<Bind> = ids.iter().cloned().map(Bind::Text).collect();
+    let binds: Vec<Bind> = ids.into_iter().cloned().map(Bind::Text).collect();
     let rows = db.fetch_all(&sql, &binds).await?;
     rows.iter()
         .map(|row| {
@@ -69,15 +86,19 @@ pub async fn users_by_id(db: &Db, ids: &[String]) -> Result<HashMap<String, User
         .collect()
 }
 
-/// Every user, ordered by numeric id.
-pub async fn all_users(db: &Db) -> Result<Vec<User>, DbError> {
-    let rows = db
-        .fetch_all(
-            "SELECT id, name, username FROM users ORDER BY CAST(id AS INTEGER)",
-            &[],
-        )
-        .await?;
-    rows.iter().map(row_to_user).collect()
+/// Every user, from every shard, ordered by numeric id.
+pub async fn all_users(shards: &Shards) -> Result<Vec<User>, DbError> {
+    let mut users = Vec::new();
+    for db in shards.all() {
+        let rows = db
+            .fetch_all("SELECT id, name, username FROM users", &[])
+            .await?;
+        for row in &rows {
+            users.push(row_to_user(row)?);
+        }
+    }
+    users.sort_by_key(|u| (u.id.parse::<u64>().unwrap_or(u64::MAX), u.id.to_string()));
+    Ok(users)
 }
 
 fn row_to_user(row: &sqlx::any::AnyRow) -> Result<User, DbError> {

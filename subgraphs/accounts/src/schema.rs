@@ -7,15 +7,18 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ID, Object, Result, Schema, SimpleObject,
 };
-use weft_subgraph_kit::{Db, DbError};
+use weft_subgraph_kit::DbError;
 
 use crate::data;
+use crate::shards::Shards;
 
 /// The id of the signed-in user that `me` returns (authentication comes with the gateway).
 const ME: &str = "1";
 
 /// A person with an account.
+// Cacheable for 5 minutes: names change rarely (see docs/patterns/service-caching.md).
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[graphql(cache_control(max_age = 300))]
 pub struct User {
     pub id: ID,
     pub name: Option<String>,
@@ -24,8 +27,8 @@ pub struct User {
 
 pub type AccountsSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Batches user look-ups by id into one query.
-pub struct UserLoader(Db);
+/// Batches user look-ups by id into one query per shard.
+pub struct UserLoader(Shards);
 
 impl Loader<String> for UserLoader {
     type Value = User;
@@ -47,7 +50,7 @@ impl Query {
 
     /// Every user.
     async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        Ok(data::all_users(ctx.data::<Db>()?).await?)
+        Ok(data::all_users(ctx.data::<Shards>()?).await?)
     }
 
     /// One user by id.
@@ -66,12 +69,12 @@ async fn load_user(ctx: &Context<'_>, id: String) -> Result<Option<User>> {
     Ok(loader.load_one(id).await?)
 }
 
-/// The executable schema over `db`.
-pub fn build_schema(db: Db) -> AccountsSchema {
+/// The executable schema over the users in `shards`.
+pub fn build_schema(shards: Shards) -> AccountsSchema {
     Schema::build(Query, EmptyMutation, EmptySubscription)
         .enable_federation()
-        .data(weft_subgraph_kit::loader(UserLoader(db.clone())))
-        .data(db)
+        .data(weft_subgraph_kit::loader(UserLoader(shards.clone())))
+        .data(shards)
         .finish()
 }
 

@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    ComplexObject, Context, EmptyMutation, EmptySubscription, Object, Result, Schema, SimpleObject,
+    ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Result, Schema,
+    SimpleObject,
 };
 use weft_subgraph_kit::{Db, DbError};
 
-use crate::data;
+use crate::data::{self, ReserveError};
 
 // A product, as inventory sees it: price and weight belong to `products`. (Plain comment:
 // only the owning subgraph describes the type.)
+// Stock changes with every order: never cached. The shipping estimate is, for a minute.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
-#[graphql(complex)]
+#[graphql(complex, cache_control(max_age = 60))]
 pub struct Product {
     pub upc: String,
     #[graphql(external)]
@@ -22,7 +24,11 @@ pub struct Product {
     #[graphql(external)]
     pub weight: Option<i32>,
     /// Whether the product can be ordered now.
+    #[graphql(cache_control(no_cache))]
     pub in_stock: Option<bool>,
+    /// Units in stock and not reserved by an order.
+    #[graphql(cache_control(no_cache))]
+    pub stock: Option<i32>,
 }
 
 #[ComplexObject]
@@ -39,16 +45,16 @@ pub fn shipping_estimate(price: i32, weight: i32) -> Option<i32> {
     Some(if price > 1000 { 0 } else { weight / 2 })
 }
 
-pub type InventorySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Batches stock look-ups by upc into one query.
 pub struct StockLoader(Db);
 
 impl Loader<String> for StockLoader {
-    type Value = bool;
+    type Value = i64;
     type Error = Arc<DbError>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, bool>, Self::Error> {
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, i64>, Self::Error> {
         data::stock_by_upc(&self.0, keys).await.map_err(Arc::new)
     }
 }
@@ -72,19 +78,78 @@ impl Query {
         weight: Option<i32>,
     ) -> Result<Option<Product>> {
         let loader = ctx.data::<DataLoader<StockLoader>>()?;
-        let in_stock = loader.load_one(upc.clone()).await?;
-        Ok(in_stock.map(|in_stock| Product {
+        let stock = loader.load_one(upc.clone()).await?;
+        Ok(stock.map(|stock| Product {
             upc,
             price,
             weight,
-            in_stock: Some(in_stock),
+            in_stock: Some(stock > 0),
+            stock: Some(i32::try_from(stock).unwrap_or(i32::MAX)),
         }))
+    }
+}
+
+/// One line of a reservation.
+#[derive(InputObject, Clone, Debug)]
+#[graphql(inaccessible)]
+pub struct StockItemInput {
+    pub upc: String,
+    pub quantity: i32,
+}
+
+/// What `reserveStock` did.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(inaccessible)]
+pub struct StockReservation {
+    /// Whether every item is now held for the order.
+    pub reserved: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+}
+
+/// Commands of the checkout saga. `@inaccessible`: the orders service calls them on this
+/// subgraph directly; clients of the gateway cannot.
+pub struct Mutation;
+
+#[Object(cache_control(no_cache))]
+impl Mutation {
+    /// Holds `items` for `orderId`, all or nothing; idempotent per order.
+    #[graphql(inaccessible)]
+    async fn reserve_stock(
+        &self,
+        ctx: &Context<'_>,
+        order_id: ID,
+        items: Vec<StockItemInput>,
+    ) -> Result<StockReservation> {
+        let db = ctx.data::<Db>()?;
+        let items: Vec<(String, i64)> = items
+            .into_iter()
+            .map(|i| (i.upc, i64::from(i.quantity)))
+            .collect();
+        match data::reserve(db, &order_id, &items).await {
+            Ok(()) => Ok(StockReservation {
+                reserved: true,
+                reason: None,
+            }),
+            Err(ReserveError::Db(err)) => Err(err.into()),
+            Err(refused) => Ok(StockReservation {
+                reserved: false,
+                reason: Some(refused.to_string()),
+            }),
+        }
+    }
+
+    /// Puts back what `orderId` holds; idempotent.
+    #[graphql(inaccessible)]
+    async fn release_stock(&self, ctx: &Context<'_>, order_id: ID) -> Result<bool> {
+        data::release(ctx.data::<Db>()?, &order_id).await?;
+        Ok(true)
     }
 }
 
 /// The executable schema over `db`.
 pub fn build_schema(db: Db) -> InventorySchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data(weft_subgraph_kit::loader(StockLoader(db.clone())))
         .data(db)
@@ -93,7 +158,7 @@ pub fn build_schema(db: Db) -> InventorySchema {
 
 /// The federation SDL (what `{ _service { sdl } }` returns).
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .finish()
         .sdl_with_options(async_graphql::SDLExportOptions::new().federation())

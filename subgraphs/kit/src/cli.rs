@@ -1,12 +1,14 @@
 //! The command line shared by every subgraph binary:
-//! `accounts [--host H] [--port P] [--database URL|PATH] [--print-sdl]`.
+//! `accounts [--host H] [--port P] [--database URL|PATH] [--database-schema S] [--bus URL]
+//! [--peer NAME=URL] [--print-sdl]`.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::net::TcpListener;
 
-use crate::subgraph::{Subgraph, open, spawn};
+use crate::events::Bus;
+use crate::subgraph::{Env, Subgraph, open_layout, spawn_env};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -16,9 +18,24 @@ struct Args {
     /// Port to listen on (default: the subgraph's own, 4001-4004).
     #[arg(long)]
     port: Option<u16>,
-    /// SQLite file path or database URL; in-memory SQLite when absent.
+    /// SQLite file path or database URL (`postgres://...`); in-memory SQLite when absent.
     #[arg(long, env = "DATABASE_URL")]
     database: Option<String>,
+    /// PostgreSQL schema holding this service's tables (default: the subgraph's name).
+    #[arg(long, env = "DATABASE_SCHEMA")]
+    database_schema: Option<String>,
+    /// Partitions of a sharded service's data (accounts); 1 keeps it in one database.
+    #[arg(long, env = "WEFT_SHARDS", default_value_t = 1)]
+    shards: usize,
+    /// RabbitMQ URL (`amqp://...`) for domain events; an in-process bus when absent.
+    #[arg(long, env = "WEFT_BUS_URL")]
+    bus: Option<String>,
+    /// The RabbitMQ topic exchange events are published to.
+    #[arg(long, env = "WEFT_BUS_EXCHANGE", default_value = "weft.events")]
+    bus_exchange: String,
+    /// Another service's GraphQL URL, `NAME=URL` (e.g. `inventory=http://127.0.0.1:4003/graphql`).
+    #[arg(long = "peer", env = "WEFT_PEERS", value_delimiter = ',')]
+    peers: Vec<String>,
     /// How long entity loaders gather keys into one SQL query, in milliseconds.
     #[arg(long, env = "WEFT_BATCH_WINDOW_MS", default_value_t = 6)]
     batch_window_ms: u64,
@@ -29,22 +46,77 @@ struct Args {
 
 /// The `main` of a subgraph binary.
 pub async fn main<S: Subgraph>() -> ExitCode {
-    let args = Args::parse();
+    run::<S>(Args::parse()).await
+}
+
+/// Like [`main`], with the command line given (the first item is the program name): `weft
+/// subgraph NAME ...` runs a reference subgraph from the gateway's binary this way.
+pub async fn main_from<S, I, T>(args: I) -> ExitCode
+where
+    S: Subgraph,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Args::try_parse_from(args) {
+        Ok(args) => run::<S>(args).await,
+        Err(err) => {
+            let _ = err.print();
+            if err.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
+}
+
+async fn run<S: Subgraph>(args: Args) -> ExitCode {
     if args.print_sdl {
         print!("{}", S::sdl());
         return ExitCode::SUCCESS;
     }
     init_logging();
     crate::set_batch_window_ms(args.batch_window_ms);
-    let db = match open::<S>(args.database.as_deref()).await {
-        Ok(db) => db,
+    let opened = open_layout::<S>(
+        args.database.as_deref(),
+        args.database_schema.as_deref(),
+        args.shards,
+    )
+    .await;
+    let (db, shards) = match opened {
+        Ok(layout) => layout,
         Err(err) => {
             eprintln!("error: {}: {err}", S::NAME);
             eprintln!(
-                "hint: pass --database with a writable SQLite path, or omit it for in-memory"
+                "hint: pass --database with a writable SQLite path or a postgres:// URL, or omit it for in-memory"
             );
             return ExitCode::FAILURE;
         }
+    };
+    let bus = match &args.bus {
+        Some(url) => match Bus::rabbit(url, &args.bus_exchange).await {
+            Ok(bus) => bus,
+            Err(err) => {
+                eprintln!("error: {}: cannot connect to the event bus: {err}", S::NAME);
+                eprintln!("hint: check --bus (WEFT_BUS_URL), or omit it for the in-process bus");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Bus::in_process(),
+    };
+    let mut peers = std::collections::BTreeMap::new();
+    for peer in &args.peers {
+        let Some((name, url)) = peer.split_once('=') else {
+            eprintln!("error: --peer `{peer}` is not NAME=URL");
+            return ExitCode::FAILURE;
+        };
+        peers.insert(name.trim().to_owned(), url.trim().to_owned());
+    }
+    let env = Env {
+        db,
+        bus,
+        peers,
+        shards,
     };
     let port = args.port.unwrap_or(S::DEFAULT_PORT);
     let listener = match TcpListener::bind((args.host.as_str(), port)).await {
@@ -59,7 +131,7 @@ pub async fn main<S: Subgraph>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let running = match spawn::<S>(listener, db) {
+    let running = match spawn_env::<S>(listener, env, false) {
         Ok(running) => running,
         Err(err) => {
             eprintln!("error: {}: {err}", S::NAME);

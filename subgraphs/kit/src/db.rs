@@ -1,5 +1,6 @@
-//! The database a subgraph owns: SQLite embedded by default (a file or in memory), reached
-//! through sqlx's `Any` driver so the same SQL can later run on PostgreSQL.
+//! The database a subgraph owns: SQLite embedded by default (a file or in memory), PostgreSQL
+//! when given a `postgres://` URL, both reached through sqlx's `Any` driver so the same SQL runs
+//! on either. On PostgreSQL each service lives in its own schema (see [`Db::connect_in`]).
 //!
 //! Every statement goes through [`Db`], which counts them: tests use the count to prove that
 //! entity look-ups are batched (N representations, one query).
@@ -24,6 +25,26 @@ pub enum DbError {
     },
     #[error("query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("invalid schema name `{0}`: use letters, digits and `_`")]
+    SchemaName(String),
+}
+
+impl DbError {
+    /// Whether the statement broke a primary-key or unique constraint (optimistic concurrency
+    /// and idempotency checks rely on it, on SQLite and PostgreSQL alike).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Query(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+/// Which database server a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// One schema migration: applied once, in version order, inside a transaction.
@@ -39,6 +60,8 @@ pub struct Migration {
 pub enum Bind {
     Text(String),
     Int(i64),
+    /// A nullable text column.
+    OptText(Option<String>),
 }
 
 /// A pooled connection to the subgraph's own database that counts the statements it runs.
@@ -46,6 +69,12 @@ pub enum Bind {
 pub struct Db {
     pool: AnyPool,
     queries: Arc<AtomicU64>,
+    backend: Backend,
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// Turns what a user typed (a database URL, a plain file path, `:memory:` or nothing) into a
@@ -61,7 +90,9 @@ pub fn database_url(spec: Option<&str>) -> String {
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ),
-        Some(s) if s.contains("://") || s.starts_with("sqlite:") => s.to_owned(),
+        Some(s) if s.contains("://") || s.starts_with("sqlite:") || s.starts_with("postgres") => {
+            s.to_owned()
+        }
         Some(path) => format!("sqlite://{path}?mode=rwc"),
     }
 }
@@ -69,23 +100,95 @@ pub fn database_url(spec: Option<&str>) -> String {
 impl Db {
     /// Opens (and for SQLite files, creates) the database at `url`.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
+        Db::connect_in(url, None).await
+    }
+
+    /// Like [`Db::connect`]; on PostgreSQL with `schema`, creates that schema if missing and
+    /// points every pooled connection's `search_path` at it, so each service owns its tables
+    /// (and tests get a fresh schema each) in one shared server. Ignored for SQLite, whose file
+    /// already belongs to one service.
+    pub async fn connect_in(url: &str, schema: Option<&str>) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        // An in-memory SQLite database lives as long as one connection to it does, so keep
-        // one open for the life of the pool.
+        let open_error = |source| DbError::Open {
+            url: url.to_owned(),
+            source,
+        };
+        if is_postgres(url) {
+            let schema = match schema {
+                Some(s) => valid_schema(s)?,
+                None => "public".to_owned(),
+            };
+            // Every pooled connection starts in the service's schema (`options[search_path]`
+            // is sent at connection start-up, so no statement can run before it applies).
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let scoped_url = format!("{url}{separator}options[search_path]={schema}");
+            if schema != "public" {
+                let setup = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url)
+                    .await
+                    .map_err(open_error)?;
+                sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+                    .execute(&setup)
+                    .await
+                    .or_else(ignore_concurrent_create)?;
+                setup.close().await;
+            }
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .connect(&scoped_url)
+                .await
+                .map_err(open_error)?;
+            return Ok(Db {
+                pool,
+                queries: Arc::new(AtomicU64::new(0)),
+                backend: Backend::Postgres,
+            });
+        }
+        // One connection: SQLite allows one writer at a time, and in shared-cache (in-memory)
+        // mode a reader meeting a writer fails at once with "table is locked" instead of
+        // waiting. Serialising statements through one connection makes the outbox relay,
+        // event consumers and requests safe together. It also keeps an in-memory database
+        // alive: it lives as long as one connection to it does.
         let options = AnyPoolOptions::new()
-            .max_connections(if in_memory { 4 } else { 8 })
+            .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None);
-        let pool = options.connect(url).await.map_err(|source| DbError::Open {
-            url: url.to_owned(),
-            source,
-        })?;
+        let pool = options.connect(url).await.map_err(open_error)?;
         Ok(Db {
             pool,
             queries: Arc::new(AtomicU64::new(0)),
+            backend: Backend::Sqlite,
         })
+    }
+
+    /// The same database, with a statement count of its own: background work (the outbox
+    /// relay, event consumers) uses it so the count keeps measuring request work.
+    pub fn uncounted(&self) -> Db {
+        Db {
+            pool: self.pool.clone(),
+            queries: Arc::new(AtomicU64::new(0)),
+            backend: self.backend,
+        }
+    }
+
+    /// The server behind this handle.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction: statements run through it commit or roll back together.
+    pub async fn begin(&self) -> Result<Tx, DbError> {
+        Ok(Tx {
+            tx: self.pool.begin().await?,
+            queries: self.queries.clone(),
+        })
+    }
+
+    /// Closes the pool (a restarted service must not share connections with its old self).
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 
     /// Applies the migrations not yet recorded in `weft_migrations`, in version order.
@@ -168,6 +271,56 @@ impl Db {
     }
 }
 
+/// A transaction on a [`Db`]; rolled back when dropped without [`Tx::commit`].
+#[derive(Debug)]
+pub struct Tx {
+    tx: sqlx::Transaction<'static, Any>,
+    queries: Arc<AtomicU64>,
+}
+
+impl Tx {
+    /// Runs one query inside the transaction and returns its rows.
+    pub async fn fetch_all(&mut self, sql: &str, binds: &[Bind]) -> Result<Vec<AnyRow>, DbError> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        Ok(bound(sql, binds).fetch_all(&mut *self.tx).await?)
+    }
+
+    /// Runs one statement inside the transaction; returns the number of rows affected.
+    pub async fn execute(&mut self, sql: &str, binds: &[Bind]) -> Result<u64, DbError> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        Ok(bound(sql, binds)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
+    /// Makes every statement of the transaction durable, together.
+    pub async fn commit(self) -> Result<(), DbError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// A schema name we splice into SQL: only `[A-Za-z0-9_]`, not starting with a digit.
+fn valid_schema(name: &str) -> Result<String, DbError> {
+    let ok = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(name.to_ascii_lowercase())
+    } else {
+        Err(DbError::SchemaName(name.to_owned()))
+    }
+}
+
+/// Two services (or tests) creating the same schema at once: PostgreSQL may report a unique
+/// violation for `CREATE SCHEMA IF NOT EXISTS`; the schema exists either way.
+fn ignore_concurrent_create(err: sqlx::Error) -> Result<sqlx::any::AnyQueryResult, DbError> {
+    match &err {
+        sqlx::Error::Database(e) if e.is_unique_violation() => Ok(Default::default()),
+        _ => Err(DbError::Query(err)),
+    }
+}
+
 /// A query with its `$n` placeholders bound, in order.
 fn bound<'q>(sql: &'q str, binds: &[Bind]) -> Query<'q, Any, AnyArguments<'q>> {
     let mut query = sqlx::query(sql);
@@ -175,6 +328,7 @@ fn bound<'q>(sql: &'q str, binds: &[Bind]) -> Query<'q, Any, AnyArguments<'q>> {
         query = match bind {
             Bind::Text(s) => query.bind(s.clone()),
             Bind::Int(i) => query.bind(*i),
+            Bind::OptText(s) => query.bind(s.clone()),
         };
     }
     query

@@ -1,7 +1,12 @@
 //! The HTTP surface of a subgraph: `POST /graphql` (single or batched JSON requests) and
 //! `GET /health`.
+//!
+//! Every GraphQL response carries `Cache-Control`, computed by async-graphql from the
+//! `cache_control` hints of the types and fields it resolved (the shortest `max-age` wins;
+//! `no-cache` and `private` win over any `max-age`). The gateway's entity cache takes its TTL
+//! from it. A response without hints, or with errors, is `no-cache`.
 
-use async_graphql::{BatchRequest, ObjectType, Schema, SubscriptionType};
+use async_graphql::{BatchRequest, BatchResponse, ObjectType, Schema, SubscriptionType};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -41,13 +46,35 @@ where
         }
     };
     let response = schema.execute_batch(request).await;
+    let cache_control = cache_control(&response);
     match serde_json::to_string(&response) {
-        Ok(body) => json_response(StatusCode::OK, body),
+        Ok(body) => {
+            let mut response = json_response(StatusCode::OK, body);
+            if let Ok(value) = header::HeaderValue::from_str(&cache_control) {
+                response.headers_mut().insert(header::CACHE_CONTROL, value);
+            }
+            response
+        }
         Err(err) => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             serde_json::json!({ "errors": [{ "message": err.to_string() }] }).to_string(),
         ),
     }
+}
+
+/// The `Cache-Control` value for `response`.
+fn cache_control(response: &BatchResponse) -> String {
+    let has_errors = match response {
+        BatchResponse::Single(r) => r.is_err(),
+        BatchResponse::Batch(rs) => rs.iter().any(|r| r.is_err()),
+    };
+    if has_errors {
+        return "no-cache".to_owned();
+    }
+    response
+        .cache_control()
+        .value()
+        .unwrap_or_else(|| "no-cache".to_owned())
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {

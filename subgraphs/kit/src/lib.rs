@@ -1,16 +1,19 @@
-//! What every reference subgraph shares: a counted database handle with migrations, the HTTP
-//! surface (`POST /graphql`, `GET /health`), and the command line of a subgraph binary.
+//! What every reference subgraph shares: a counted database handle with migrations (SQLite or
+//! PostgreSQL), domain events (outbox, bus, idempotent inbox), the HTTP surface
+//! (`POST /graphql`, `GET /health`), and the command line of a subgraph binary.
 //!
 //! Reference subgraphs are what a user's own service would look like, so this crate depends on
 //! nothing from the gateway.
 
 pub mod cli;
 pub mod db;
+pub mod events;
 pub mod http;
 pub mod subgraph;
 
-pub use db::{Bind, Db, DbError, Migration};
-pub use subgraph::{RequestLog, Running, Subgraph, spawn, spawn_with};
+pub use db::{Backend, Bind, Db, DbError, Migration, Tx};
+pub use events::{Bus, Event};
+pub use subgraph::{Env, RequestLog, Running, Subgraph, spawn, spawn_env, spawn_with};
 
 static BATCH_WINDOW_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(6);
 

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 use weft_subgraph_kit::db::placeholders;
-use weft_subgraph_kit::{Bind, Db, DbError};
+use weft_subgraph_kit::events::{self, outbox};
+use weft_subgraph_kit::{Bind, Db, DbError, Event, Tx};
 
 use crate::schema::Product;
 
@@ -24,34 +25,94 @@ pub fn demo_product(i: usize) -> Product {
         // Some products cost more than 1000 so inventory's free-shipping rule shows up.
         price: Some((100 + (i * 397) % 1900) as i32),
         weight: Some((1 + (i * 37) % 100) as i32),
+        units_sold: Some(0),
     }
 }
 
-/// Seeds the demo catalogue when the table is empty.
+/// Seeds the demo catalogue when the table is empty, with a `ProductUpdated` event per product
+/// so services keeping a copy of the catalogue (reviews) start with it.
 pub async fn seed(db: &Db) -> Result<(), DbError> {
     if !db.table_is_empty("products").await? {
         return Ok(());
     }
-    let inserts = (1..=PRODUCTS)
-        .map(|i| {
-            let p = demo_product(i);
-            (
-                "INSERT INTO products (upc, name, price, weight, rank) VALUES ($1, $2, $3, $4, $5)"
-                    .to_owned(),
-                vec![
-                    Bind::Text(p.upc),
-                    Bind::Text(p.name.unwrap_or_default()),
-                    Bind::Int(p.price.unwrap_or_default().into()),
-                    Bind::Int(p.weight.unwrap_or_default().into()),
-                    Bind::Int(i as i64),
-                ],
-            )
-        })
-        .collect::<Vec<_>>();
-    db.execute_batch(&inserts).await
+    let mut tx = db.begin().await?;
+    for i in 1..=PRODUCTS {
+        let p = demo_product(i);
+        tx.execute(
+            "INSERT INTO products (upc, name, price, weight, rank) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                Bind::Text(p.upc.clone()),
+                Bind::Text(p.name.clone().unwrap_or_default()),
+                Bind::Int(p.price.unwrap_or_default().into()),
+                Bind::Int(p.weight.unwrap_or_default().into()),
+                Bind::Int(i as i64),
+            ],
+        )
+        .await?;
+        announce(&mut tx, &p).await?;
+    }
+    tx.commit().await
 }
 
-const COLUMNS: &str = "upc, name, price, weight";
+/// Records a `ProductUpdated` event for `product` in the outbox of `tx`.
+async fn announce(tx: &mut Tx, product: &Product) -> Result<(), DbError> {
+    let payload = serde_json::json!({
+        "upc": product.upc,
+        "name": product.name,
+        "price": product.price,
+        "weight": product.weight,
+    });
+    outbox::append(tx, &Event::new("ProductUpdated", &product.upc, payload)).await
+}
+
+/// Renames product `upc` and announces it, in one transaction; `None` if there is no such
+/// product.
+pub async fn rename(db: &Db, upc: &str, name: &str) -> Result<Option<Product>, DbError> {
+    let mut tx = db.begin().await?;
+    let changed = tx
+        .execute(
+            "UPDATE products SET name = $1 WHERE upc = $2",
+            &[Bind::Text(name.to_owned()), Bind::Text(upc.to_owned())],
+        )
+        .await?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    let rows = tx
+        .fetch_all(
+            &format!("SELECT {COLUMNS} FROM products WHERE upc = $1"),
+            &[Bind::Text(upc.to_owned())],
+        )
+        .await?;
+    let Some(product) = rows.first().map(row_to_product).transpose()? else {
+        return Ok(None);
+    };
+    announce(&mut tx, &product).await?;
+    let changed = events::entity_changed("Product", serde_json::json!({ "upc": upc }));
+    outbox::append(&mut tx, &changed).await?;
+    tx.commit().await?;
+    Ok(Some(product))
+}
+
+/// What an `OrderConfirmed` event changes here: each item's units sold.
+pub fn count_sold(event: &Event) -> Vec<(String, Vec<Bind>)> {
+    let Some(items) = event.payload["items"].as_array() else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let upc = item["upc"].as_str()?;
+            let quantity = item["quantity"].as_i64()?;
+            Some((
+                "UPDATE products SET units_sold = units_sold + $1 WHERE upc = $2".to_owned(),
+                vec![Bind::Int(quantity), Bind::Text(upc.to_owned())],
+            ))
+        })
+        .collect()
+}
+
+const COLUMNS: &str = "upc, name, price, weight, units_sold";
 
 /// All products with the given upcs, in one query.
 pub async fn products_by_upc(
@@ -92,6 +153,7 @@ fn row_to_product(row: &sqlx::any::AnyRow) -> Result<Product, DbError> {
         name: row.try_get("name")?,
         price: Some(narrow(row.try_get("price")?)),
         weight: Some(narrow(row.try_get("weight")?)),
+        units_sold: Some(narrow(row.try_get("units_sold")?)),
     })
 }
 

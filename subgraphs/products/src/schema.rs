@@ -4,15 +4,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Object, Result, Schema, SimpleObject,
-};
+use async_graphql::{Context, EmptySubscription, Object, Result, Schema, SimpleObject};
 use weft_subgraph_kit::{Db, DbError};
 
 use crate::data;
 
 /// Something for sale, identified by its universal product code.
+// Cacheable for a minute; a rename publishes `EntityChanged` so caches drop it sooner.
 #[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[graphql(cache_control(max_age = 60))]
 pub struct Product {
     pub upc: String,
     pub name: Option<String>,
@@ -20,9 +20,12 @@ pub struct Product {
     pub price: Option<i32>,
     /// Shipping weight in grams.
     pub weight: Option<i32>,
+    /// Units sold in confirmed orders (kept up to date by `OrderConfirmed` events).
+    #[graphql(cache_control(no_cache))]
+    pub units_sold: Option<i32>,
 }
 
-pub type ProductsSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type ProductsSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Batches product look-ups by upc into one query.
 pub struct ProductLoader(Db);
@@ -61,6 +64,21 @@ impl Query {
     }
 }
 
+pub struct Mutation;
+
+#[Object(cache_control(no_cache))]
+impl Mutation {
+    /// Renames a product; other services learn of it from a `ProductUpdated` event.
+    async fn rename_product(
+        &self,
+        ctx: &Context<'_>,
+        upc: String,
+        name: String,
+    ) -> Result<Option<Product>> {
+        Ok(data::rename(ctx.data::<Db>()?, &upc, &name).await?)
+    }
+}
+
 async fn load_product(ctx: &Context<'_>, upc: String) -> Result<Option<Product>> {
     let loader = ctx.data::<DataLoader<ProductLoader>>()?;
     Ok(loader.load_one(upc).await?)
@@ -68,7 +86,7 @@ async fn load_product(ctx: &Context<'_>, upc: String) -> Result<Option<Product>>
 
 /// The executable schema over `db`.
 pub fn build_schema(db: Db) -> ProductsSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data(weft_subgraph_kit::loader(ProductLoader(db.clone())))
         .data(db)
@@ -77,7 +95,7 @@ pub fn build_schema(db: Db) -> ProductsSchema {
 
 /// The federation SDL (what `{ _service { sdl } }` returns).
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .finish()
         .sdl_with_options(async_graphql::SDLExportOptions::new().federation())

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 use weft_subgraph_kit::db::placeholders;
-use weft_subgraph_kit::{Bind, Db, DbError};
+use weft_subgraph_kit::events::{self, outbox};
+use weft_subgraph_kit::{Bind, Db, DbError, Event};
 
 /// How many demo reviews are seeded; ids "1" ..= "REVIEWS".
 pub const REVIEWS: usize = 300;
@@ -125,4 +126,49 @@ pub async fn reviews_by(
         grouped.entry(key).or_default().push(review);
     }
     Ok(grouped)
+}
+
+/// What a `ProductUpdated` event changes here: the local copy of the product's name. An event
+/// older than the copy changes nothing, so a late redelivery cannot undo a newer rename.
+pub fn copy_product_name(event: &Event) -> Vec<(String, Vec<Bind>)> {
+    let (Some(upc), Some(name)) = (
+        event.payload["upc"].as_str(),
+        event.payload["name"].as_str(),
+    ) else {
+        return Vec::new();
+    };
+    // Every review of the product shows the name: cached reviews are stale. Reviews are not
+    // keyed by product, so the whole type is announced.
+    let changed = events::entity_changed("Review", serde_json::Value::Null);
+    vec![
+        outbox::insert(&changed),
+        (
+            "INSERT INTO product_names (upc, name, updated_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (upc) DO UPDATE SET name = excluded.name, updated_ms = excluded.updated_ms \
+         WHERE excluded.updated_ms >= product_names.updated_ms"
+                .to_owned(),
+            vec![
+                Bind::Text(upc.to_owned()),
+                Bind::Text(name.to_owned()),
+                Bind::Int(event.occurred_ms),
+            ],
+        ),
+    ]
+}
+
+/// The local copies of the names of `upcs`, in one query.
+pub async fn product_names(db: &Db, upcs: &[String]) -> Result<HashMap<String, String>, DbError> {
+    if upcs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT upc, name FROM product_names WHERE upc IN ({})",
+        placeholders(upcs.len())
+    );
+    let binds: Vec<Bind> = upcs.iter().cloned().map(Bind::Text).collect();
+    db.fetch_all(&sql, &binds)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("upc")?, row.try_get("name")?)))
+        .collect()
 }

@@ -16,7 +16,9 @@ use crate::data::{self, By, ReviewRow};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Review(pub ReviewRow);
 
-#[Object]
+// Reviews do not change once written: cacheable for a minute (the product-name copy is
+// announced by `EntityChanged` when it changes).
+#[Object(cache_control(max_age = 60))]
 impl Review {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
@@ -31,6 +33,13 @@ impl Review {
         Some(User {
             id: ID(self.0.author_id.clone()),
         })
+    }
+
+    /// The reviewed product's name from reviews' own read copy, updated by `ProductUpdated`
+    /// events: eventually consistent with `product { name }`.
+    async fn product_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let loader = ctx.data::<DataLoader<ProductNameLoader>>()?;
+        Ok(loader.load_one(self.0.product_upc.clone()).await?)
     }
 
     /// What it reviews (resolved by `products`).
@@ -88,6 +97,18 @@ impl Loader<String> for ReviewLoader {
         data::reviews_by(&self.db, self.by, keys)
             .await
             .map_err(Arc::new)
+    }
+}
+
+/// Batches look-ups of the local product-name copy into one query.
+pub struct ProductNameLoader(Db);
+
+impl Loader<String> for ProductNameLoader {
+    type Value = String;
+    type Error = Arc<DbError>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, String>, Self::Error> {
+        data::product_names(&self.0, keys).await.map_err(Arc::new)
     }
 }
 
@@ -154,6 +175,7 @@ pub fn build_schema(db: Db) -> ReviewsSchema {
     Schema::build(Query, EmptyMutation, EmptySubscription)
         .enable_federation()
         .data(loaders)
+        .data(weft_subgraph_kit::loader(ProductNameLoader(db.clone())))
         .data(db)
         .finish()
 }

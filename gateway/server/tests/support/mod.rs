@@ -50,6 +50,7 @@ pub fn sdl_of(name: &str) -> String {
         "accounts" => Accounts::sdl(),
         "products" => Products::sdl(),
         "inventory" => Inventory::sdl(),
+        "orders" => weft_orders::Orders::sdl(),
         _ => Reviews::sdl(),
     }
 }
