@@ -167,6 +167,11 @@ impl Stack {
     /// Accounts, products, inventory and reviews in this process; orders too unless
     /// `orders_url` says where an orders process will listen.
     async fn start(infra: &Infra, orders_url: Option<&str>) -> Stack {
+        Stack::configured(infra, orders_url, None).await
+    }
+
+    /// Like [`Stack::start`], the gateway configured by `config` (YAML after `supergraph:`).
+    async fn configured(infra: &Infra, orders_url: Option<&str>, config: Option<&str>) -> Stack {
         let mut peers = BTreeMap::new();
         let mut subgraphs = vec![
             infra.start::<Accounts>(&peers).await,
@@ -189,8 +194,15 @@ impl Stack {
         }
         let path = infra.dir.join("supergraph.graphql");
         std::fs::write(&path, support::supergraph(&inputs)).unwrap();
-        let (gateway, url) =
-            support::serve(["--supergraph".to_owned(), path.display().to_string()]);
+        let (gateway, url) = match config {
+            None => support::serve(["--supergraph".to_owned(), path.display().to_string()]),
+            Some(yaml) => {
+                let file = infra.dir.join("weft.yaml");
+                let text = format!("supergraph:\n  path: {}\n{yaml}", path.display());
+                std::fs::write(&file, text).unwrap();
+                support::serve(["--config".to_owned(), file.display().to_string()])
+            }
+        };
         Stack {
             subgraphs,
             _gateway: gateway,
@@ -919,6 +931,78 @@ async fn saga_steps_in_inventory_are_idempotent(backend: Backend) {
     call(r#"mutation { releaseStock(orderId: "never-reserved") }"#).await;
     assert_eq!(stack.stock("10").await, before);
     // Stopped first: a running consumer would declare its queue again.
+    drop(stack);
+    infra.cleanup().await;
+}
+
+/// The gateway's entity cache hears the services' `EntityChanged` events (RabbitMQ): a product
+/// renamed behind the gateway's back (straight at the products subgraph) is evicted when the
+/// change commits, long before its one-minute `max-age` runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_cache_drops_what_a_service_changed() {
+    let infra = Infra::new(Backend::Servers, "cache_events").await;
+    let config = format!(
+        "entity_cache:\n  enabled: true\n  events:\n    amqp_url: \"{}\"\n    exchange: \"weft.test.{}\"\n",
+        amqp_url(),
+        infra.tag
+    );
+    let stack = Stack::configured(&infra, None, Some(&config)).await;
+    let products = stack
+        .subgraphs
+        .iter()
+        .find(|s| s.name == "products")
+        .unwrap()
+        .url();
+    let upc = demo_review(1).product_upc;
+    let name_through_gateway = || async {
+        stack
+            .data("{ review(id: \"1\") { product { name } } }", json!({}))
+            .await["review"]["product"]["name"]
+            .clone()
+    };
+    let original = name_through_gateway().await;
+    let requests = |s: &Stack| {
+        s.subgraphs
+            .iter()
+            .find(|s| s.name == "products")
+            .unwrap()
+            .requests
+            .count()
+    };
+    let before = requests(&stack);
+    assert_eq!(name_through_gateway().await, original);
+    assert_eq!(
+        requests(&stack),
+        before,
+        "the product's name came from the cache"
+    );
+    // Renamed at the subgraph, not through the gateway: only the event can tell the cache.
+    // The gateway's queue may not be bound yet when the first rename commits: rename until a
+    // rename is seen.
+    let mut n = 0;
+    eventually("the gateway to drop the renamed product", || {
+        n += 1;
+        let name = format!("Renamed {n}");
+        let (products, upc, read) = (&products, &upc, &name_through_gateway);
+        async move {
+            let renamed: Value = reqwest::Client::new()
+                .post(products)
+                .json(&json!({
+                    "query": "mutation($upc: String!, $name: String!) { renameProduct(upc: $upc, name: $name) { name } }",
+                    "variables": { "upc": upc, "name": name },
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(renamed["data"]["renameProduct"]["name"], json!(name), "{renamed}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            (read().await == json!(name)).then_some(())
+        }
+    })
+    .await;
     drop(stack);
     infra.cleanup().await;
 }

@@ -728,6 +728,23 @@ pub fn parse_redis_url(v: &str) -> Result<String, String> {
     }
 }
 
+pub fn parse_amqp_url(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let rest = v
+        .strip_prefix("amqp://")
+        .or_else(|| v.strip_prefix("amqps://"));
+    match rest {
+        Some(r) if !r.is_empty() => Ok(v.to_owned()),
+        _ => Err(format!(
+            "`{v}` is not an amqp:// URL (e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`)"
+        )),
+    }
+}
+
+pub fn amqp_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    parse_with(d, parse_amqp_url).map(Some)
+}
+
 pub fn redis_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     parse_with(d, parse_redis_url).map(Some)
 }
@@ -927,6 +944,10 @@ pub const SECTIONS: &[(&str, &str)] = &[
     (
         "entity_cache.redis",
         "A Redis shared by gateways, behind the in-memory entity cache.",
+    ),
+    (
+        "entity_cache.events",
+        "The services' `EntityChanged` events (RabbitMQ), which evict what they name.",
     ),
     (
         "dedupe",
@@ -1796,6 +1817,31 @@ pub const KEYS: &[Key] = &[
               with; gateways that share entries share it.",
         env: Some(|c, v| {
             c.entity_cache.redis.key_prefix = v.to_owned();
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.events.amqp_url",
+        ty: Type::String,
+        default: None,
+        example: "\"amqp://guest:guest@rabbitmq:5672/%2f\"",
+        doc: "Listen to the services' `EntityChanged` events on RabbitMQ and evict what they \
+              name (here and, with `entity_cache.redis`, on every gateway). Absent: entries \
+              live out their lifetimes unless evicted otherwise.",
+        env: Some(|c, v| {
+            c.entity_cache.events.amqp_url = Some(parse_amqp_url(v)?);
+            Ok(())
+        }),
+    },
+    Key {
+        path: "entity_cache.events.exchange",
+        ty: Type::String,
+        default: Some("\"weft.events\""),
+        example: "\"shop.events\"",
+        doc: "The topic exchange the services publish their events on (routing key \
+              `EntityChanged`).",
+        env: Some(|c, v| {
+            c.entity_cache.events.exchange = v.trim().to_owned();
             Ok(())
         }),
     },

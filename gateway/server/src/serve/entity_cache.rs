@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 
 use super::entity_cache_redis::{EntityCacheRedisConfig, SharedLevel};
+use super::entity_events::EntityEventsConfig;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use weft_federation::operation::{Operation, Selection, SelectionSet};
@@ -33,6 +34,8 @@ pub struct EntityCacheConfig {
     pub invalidation_token: Option<String>,
     /// A Redis shared by several gateways (`entity_cache_redis.rs`).
     pub redis: EntityCacheRedisConfig,
+    /// The services' `EntityChanged` events (`entity_events.rs`).
+    pub events: EntityEventsConfig,
 }
 
 impl Default for EntityCacheConfig {
@@ -44,6 +47,7 @@ impl Default for EntityCacheConfig {
             root_fields: false,
             invalidation_token: None,
             redis: EntityCacheRedisConfig::default(),
+            events: EntityEventsConfig::default(),
         }
     }
 }

@@ -67,6 +67,7 @@ pub fn build(config: &EntityCacheConfig, metrics: &Arc<Metrics>) -> Arc<EntityCa
     if let Some(level) = shared {
         level.subscribe(Arc::downgrade(&cache));
     }
+    super::entity_events::listen(&config.events, &cache);
     cache
 }
 

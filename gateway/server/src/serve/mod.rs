@@ -17,6 +17,7 @@ mod edge;
 mod engine;
 pub(crate) mod entity_cache;
 mod entity_cache_redis;
+mod entity_events;
 mod exec;
 mod invalidation;
 mod pipeline;
