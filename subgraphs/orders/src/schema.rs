@@ -99,8 +99,7 @@ pub struct CheckoutItemInput {
 pub struct CheckoutInput {
     pub user_id: ID,
     pub items: Vec<CheckoutItemInput>,
-    // (No doc comment: `weft check` loses input-field descriptions when it re-extracts the
-    // other subgraphs from the supergraph, and would report a change that is not one.)
+    /// `tok_ok` is authorized, `tok_decline` declined.
     pub payment_token: String,
 }
 

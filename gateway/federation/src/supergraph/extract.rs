@@ -46,6 +46,7 @@ pub fn subgraph_sdl(sg: &Supergraph, graph: SubgraphId) -> String {
                         .first()
                         .and_then(|j| j.ty.clone())
                         .unwrap_or_else(|| def.ty.to_string());
+                    body.push_str(&description(&def.description, "  "));
                     let _ = write!(body, "  {}: {ty_str}", def.name);
                     if let Some(v) = &def.default_value {
                         let _ = write!(body, " = {v}");
@@ -441,6 +442,44 @@ fn walk(sg: &Supergraph, ty: TypeId, tokens: &[&str], i: &mut usize, out: &mut H
                 last = sg.field_id(ty, name);
                 out.extend(last);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::{SubgraphInput, compose};
+
+    /// Descriptions survive the round trip subgraph → supergraph → subgraph, input fields
+    /// included (`weft check` compares against what this rebuilds).
+    #[test]
+    fn descriptions_survive_extraction() {
+        let sdl = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+"A query."
+type Query { "Find one." find(by: Filter): Int }
+"How to find."
+input Filter { "The id to find." id: ID }
+"#;
+        let composed = compose(&[SubgraphInput {
+            name: "a".into(),
+            url: "http://a".into(),
+            sdl: sdl.into(),
+            source: "a.graphql".into(),
+        }]);
+        let Ok(composed) = composed else {
+            unreachable!("composes")
+        };
+        let Ok(sg) = Supergraph::parse(&composed.supergraph_sdl, "sg") else {
+            unreachable!("parses")
+        };
+        let Some(graph) = sg.subgraph_by_name("a") else {
+            unreachable!("has subgraph a")
+        };
+        let out = subgraph_sdl(&sg, graph);
+        for text in ["How to find.", "The id to find.", "Find one."] {
+            assert!(out.contains(text), "{text} missing from:\n{out}");
         }
     }
 }
