@@ -94,7 +94,10 @@ pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> 
         }
         "hive" => {
             let bin = std::env::var("HIVE_ROUTER_BIN").unwrap_or_else(|_| "hive_router".into());
-            if Command::new(&bin).arg("--help").output().is_err() && !Path::new(&bin).exists() {
+            // Found by path, or on PATH (running it to ask would start a router).
+            let on_path = std::env::var_os("PATH")
+                .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(&bin).is_file()));
+            if !Path::new(&bin).is_file() && !on_path {
                 return None;
             }
             command
