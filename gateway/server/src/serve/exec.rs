@@ -70,9 +70,8 @@ pub struct Executor {
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct SubgraphRequestKey {
     url: String,
-    operation: String,
-    /// Variables and extensions, as JSON.
-    rest: String,
+    /// The encoded request: operation, variables and extensions.
+    body: Vec<u8>,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -456,7 +455,7 @@ impl Executor {
         let span = telemetry::fetch_span(name, kind_name(kind), subgraph.url());
         telemetry::inject(&span, &mut headers);
         let query = kind == OperationKind::Query;
-        let outgoing = Outgoing {
+        let mut outgoing = Outgoing {
             subgraph: subgraph.clone(),
             operation: r.fetch.operation.clone(),
             variables: r.variables.clone(),
@@ -470,9 +469,15 @@ impl Executor {
                 return self.coalesced(coalescer, outgoing).instrument(span).await;
             }
             (_, Some(inflight)) if query => {
-                let key = outgoing.key();
+                // Encoded once: the key compares it, and it is what goes out.
+                let body = outgoing.encode();
+                let key = SubgraphRequestKey {
+                    url: outgoing.subgraph.url().to_owned(),
+                    body: body.clone(),
+                    headers: outgoing.shared_headers(),
+                };
                 inflight
-                    .run(key, move || outgoing.send().boxed())
+                    .run(key, move || outgoing.send_encoded(body).boxed())
                     .instrument(span)
                     .await
                     .0
@@ -510,12 +515,15 @@ impl Executor {
             Some(Value::Array(list)) => list,
             _ => Vec::new(),
         };
-        let key = outgoing.key();
+        let mut rest = Value::Object(outgoing.variables.clone()).to_string();
+        if let Some(e) = &outgoing.extensions {
+            rest.push_str(&e.to_string());
+        }
         let batch = BatchKey {
-            url: key.url,
-            operation: key.operation,
-            rest: key.rest,
-            headers: key.headers,
+            url: outgoing.subgraph.url().to_owned(),
+            operation: outgoing.operation.clone(),
+            rest,
+            headers: outgoing.shared_headers(),
         };
         let send: coalesce::Send = Box::new(move |all| {
             outgoing
@@ -635,36 +643,41 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    /// What identical requests share: trace context aside (each request has its own, and it
-    /// changes no answer), everything that is sent.
-    fn key(&self) -> SubgraphRequestKey {
-        let mut rest = Value::Object(self.variables.clone()).to_string();
-        if let Some(e) = &self.extensions {
-            rest.push_str(&e.to_string());
-        }
-        SubgraphRequestKey {
-            url: self.subgraph.url().to_owned(),
-            operation: self.operation.clone(),
-            rest,
-            headers: self
-                .headers
-                .iter()
-                .filter(|(n, _)| n != "traceparent" && n != "tracestate")
-                .cloned()
-                .collect(),
-        }
+    /// The headers that make requests different: all but trace context (each request has
+    /// its own, and it changes no answer).
+    fn shared_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n != "traceparent" && n != "tracestate")
+            .cloned()
+            .collect()
     }
 
-    async fn send(self) -> SharedAnswer {
-        let variables = Value::Object(self.variables);
+    /// The request as sent: `{query, variables, extensions}` in JSON.
+    fn encode(&mut self) -> Vec<u8> {
+        // Borrowed into a `Value` and back: representations can be large, so no copy.
+        let variables = Value::Object(std::mem::take(&mut self.variables));
         let request = GraphQLRequest {
             query: &self.operation,
             operation_name: None,
             variables: Some(&variables),
             extensions: self.extensions.as_ref(),
         };
+        let body = serde_json::to_vec(&request).unwrap_or_default();
+        if let Value::Object(map) = variables {
+            self.variables = map;
+        }
+        body
+    }
+
+    async fn send(mut self) -> SharedAnswer {
+        let body = self.encode();
+        self.send_encoded(body).await
+    }
+
+    async fn send_encoded(self, body: Vec<u8>) -> SharedAnswer {
         self.subgraph
-            .send(&request, &self.headers, self.idempotent, &self.metrics)
+            .send(&body, &self.headers, self.idempotent, &self.metrics)
             .await
             .map(Arc::new)
             .map_err(Arc::new)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderName, HeaderValue};
 use serde_json::Value;
-use weft_engine::{FetchError, GraphQLRequest, SubgraphClient};
+use weft_engine::{FetchError, SubgraphClient};
 
 use super::metrics::{FetchErrorKind, Metrics};
 use crate::config::model::{RetryConfig, SubgraphPolicy};
@@ -130,11 +130,11 @@ impl Subgraph {
         metrics.set_circuit_state(&self.name, b.state().gauge());
     }
 
-    /// Sends `request` with `headers`, retrying when `idempotent` (a query) and the failure is
+    /// Sends `body` (an encoded GraphQL request) with `headers`, retrying when `idempotent` (a query) and the failure is
     /// transient, as the budget allows; each attempt is timed and counted in `metrics`.
     pub async fn send(
         &self,
-        request: &GraphQLRequest<'_>,
+        body: &[u8],
         headers: &[(HeaderName, HeaderValue)],
         idempotent: bool,
         metrics: &Metrics,
@@ -151,7 +151,7 @@ impl Subgraph {
             let started = Instant::now();
             let answer = self
                 .client
-                .post_with_headers(&self.url, request, headers)
+                .post_raw(&self.url, body.to_vec(), headers)
                 .await
                 .inspect(|response| record_status(response.status))
                 .inspect_err(|e| {
