@@ -81,7 +81,8 @@ pub fn sha256_hex(text: &str) -> String {
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Outcome {
     Outcome {
         status,
-        body: json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] }),
+        body: json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] })
+            .into(),
     }
 }
 

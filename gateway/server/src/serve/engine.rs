@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
+use axum::body::Bytes;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use tracing::Instrument;
@@ -82,7 +83,7 @@ impl Engine {
         api: &Valid<Schema>,
         headers: &HeaderMap,
         forwarded: &Forwarded,
-    ) -> (Value, Vec<Value>) {
+    ) -> (Bytes, Vec<Value>) {
         let output = self
             .executor
             .execute(plan, variables, headers, forwarded)
@@ -98,11 +99,12 @@ impl Engine {
         if let Some(cache) = &self.cache
             && operation.kind == OperationKind::Mutation
         {
-            for (typename, fields) in entity_cache::returned_entities(operation, &data) {
+            let shaped = serde_json::from_slice(&data).unwrap_or(Value::Null);
+            for (typename, fields) in entity_cache::returned_entities(operation, &shaped) {
                 cache.invalidate(&typename, &fields).await;
             }
         }
-        (data, errors)
+        (Bytes::from(data), errors)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Runs a query plan against the subgraphs (DESIGN §5): root fetches merge at the root;
 //! entity fetches collect objects at their path, build and de-duplicate representations, send
-//! one `_entities` request, and merge each result into every object that needed it. One task
-//! owns the response data; parallel fetches are sent together and merged one at a time.
+//! one `_entities` request, and merge each result into the objects that needed it (identical
+//! objects reached alike share one node: `data.rs`). One task owns the response data;
+//! parallel fetches are sent together and merged one at a time.
 //! A failed fetch leaves only its own fields missing, with an error naming the subgraph.
 //! Each subgraph request carries the headers the rules give it (`headers.rs`) and is timed and
 //! counted in the metrics (`metrics.rs`).
@@ -14,10 +15,13 @@ use axum::http::{HeaderName, HeaderValue};
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
+
+pub use super::data::Seg;
+use super::data::{ObjId, Store, Val};
 use tracing::Instrument;
 use weft_engine::{FetchError, GraphQLRequest, Inflight};
 use weft_federation::plan::model::{
-    FetchNode, LIST, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
+    FetchNode, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
 };
 
 use super::auth::Forwarded;
@@ -27,22 +31,6 @@ use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
 use super::{telemetry, traffic};
 
-/// A step of a concrete response path.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-impl Seg {
-    pub fn to_json(&self) -> Value {
-        match self {
-            Seg::Key(k) => Value::String(k.clone()),
-            Seg::Index(i) => json!(i),
-        }
-    }
-}
-
 /// A subgraph's answer, and how long the entity cache may keep it (`None`: not at all).
 struct Fetched {
     body: Value,
@@ -51,7 +39,7 @@ struct Fetched {
 
 /// The merged subgraph data and the errors met on the way.
 pub struct Output {
-    pub data: Value,
+    pub data: Store,
     pub errors: Vec<Value>,
 }
 
@@ -104,8 +92,11 @@ struct Request<'a> {
 /// A fetch ready to send: its request and where results go.
 struct Ready<'p> {
     fetch: &'p FetchNode,
-    /// For entity fetches: for each distinct representation, every object path it came from.
-    slots: Vec<Vec<Vec<Seg>>>,
+    /// For entity fetches: for each distinct representation, the objects it came from
+    /// (usually one: identical objects share a node).
+    slots: Vec<Vec<ObjId>>,
+    /// Where the fetch's objects are (its flatten path).
+    path: &'p [String],
     /// The slots whose representations are sent, in order (the others are cache hits).
     sent: Vec<usize>,
     /// Cache hits: a slot and its cached result.
@@ -115,8 +106,6 @@ struct Ready<'p> {
     /// Root fetch (`None`) or the concrete paths prefix used for errors.
     entity: bool,
     variables: Map<String, Value>,
-    /// Path used on errors when nothing better is known.
-    error_path: Vec<Seg>,
 }
 
 impl Executor {
@@ -147,7 +136,7 @@ impl Executor {
         forwarded: &Forwarded,
     ) -> Output {
         let mut out = Output {
-            data: Value::Object(Map::new()),
+            data: Store::new(),
             errors: Vec::new(),
         };
         if let Some(node) = &plan.node {
@@ -182,7 +171,7 @@ impl Executor {
                     for n in nodes {
                         match leaf(n) {
                             Some((fetch, path)) => {
-                                ready.extend(self.prepare(fetch, path, request, &out.data))
+                                ready.extend(self.prepare(fetch, path, request, &mut out.data))
                             }
                             None => nested.push(n),
                         }
@@ -212,7 +201,7 @@ impl Executor {
                 }
                 PlanNode::Fetch(_) | PlanNode::Flatten(_) => {
                     if let Some((fetch, path)) = leaf(node)
-                        && let Some(mut r) = self.prepare(fetch, path, request, &out.data)
+                        && let Some(mut r) = self.prepare(fetch, path, request, &mut out.data)
                     {
                         self.second_level(&mut r).await;
                         let response = self.fetch(&r, request).await;
@@ -228,9 +217,9 @@ impl Executor {
     fn prepare<'p>(
         &self,
         fetch: &'p FetchNode,
-        path: &[String],
+        path: &'p [String],
         request: Request<'_>,
-        data: &Value,
+        data: &mut Store,
     ) -> Option<Ready<'p>> {
         let variables = request.variables;
         let mut vars: Map<String, Value> = fetch
@@ -248,7 +237,7 @@ impl Executor {
                 cache_keys: Vec::new(),
                 entity: false,
                 variables: vars,
-                error_path: Vec::new(),
+                path,
             };
             // Root query fields, when configured: keyed by operation and variables.
             if let Some(cache) = cache.filter(|c| c.caches_root_fields())
@@ -274,13 +263,11 @@ impl Executor {
             }
             return Some(ready);
         }
-        let mut objects = Vec::new();
-        collect(data, path, &mut Vec::new(), &mut objects);
         let mut representations: Vec<Value> = Vec::new();
-        let mut slots: Vec<Vec<Vec<Seg>>> = Vec::new();
+        let mut slots: Vec<Vec<(ObjId, u64)>> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
-        for (object_path, object) in objects {
-            let Some(mut rep) = select(object, &fetch.requires) else {
+        for (object, reach) in data.find(path) {
+            let Some(mut rep) = select(data, object, &fetch.requires) else {
                 continue;
             };
             // A null key identifies no entity: nothing to fetch for this object.
@@ -291,25 +278,35 @@ impl Executor {
             {
                 continue;
             }
-            rewrite(&mut rep, object, &fetch.input_rewrites);
-            let key = Value::Object(rep.clone()).to_string();
+            rewrite(&mut rep, data.typename(object), &fetch.input_rewrites);
+            let key = serde_json::to_string(&rep).unwrap_or_default();
             match index.get(&key) {
-                Some(i) => slots[*i].push(object_path),
+                Some(i) => {
+                    // Identical objects reached alike become one: the answer is merged once,
+                    // and later fetches walk it once.
+                    let slot = &mut slots[*i];
+                    match slot
+                        .iter()
+                        .find(|(o, r)| *r == reach && data.same_object(*o, object))
+                    {
+                        Some((same, _)) => data.forward(object, *same),
+                        None => slot.push((object, reach)),
+                    }
+                }
                 None => {
                     index.insert(key, representations.len());
                     representations.push(Value::Object(rep));
-                    slots.push(vec![object_path]);
+                    slots.push(vec![(object, reach)]);
                 }
             }
         }
         if representations.is_empty() {
             return None;
         }
-        let error_path = slots
-            .first()
-            .and_then(|s| s.first())
-            .cloned()
-            .unwrap_or_default();
+        let slots = slots
+            .into_iter()
+            .map(|s| s.into_iter().map(|(o, _)| o).collect())
+            .collect();
         // Cache hits are answered from the cache; only the misses are sent.
         let mut sent = Vec::with_capacity(representations.len());
         let mut hits = Vec::new();
@@ -347,7 +344,7 @@ impl Executor {
             cache_keys,
             entity: true,
             variables: vars,
-            error_path,
+            path,
         })
     }
 
@@ -544,8 +541,8 @@ impl Executor {
     fn unusable(&self, r: &Ready<'_>, why: &str, out: &mut Output) {
         self.metrics
             .record_fetch_error(&r.fetch.subgraph, FetchErrorKind::Invalid);
-        out.errors
-            .push(fetch_error(&r.fetch.subgraph, why, &r.error_path));
+        let path = r.error_path(&out.data);
+        out.errors.push(fetch_error(&r.fetch.subgraph, why, &path));
     }
 
     fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
@@ -553,22 +550,23 @@ impl Executor {
         // Cached parts first: they need no answer.
         for (slot, hit) in &r.hits {
             if !r.entity {
-                deep_merge(&mut out.data, (**hit).clone());
+                let value = out.data.import_ref(hit);
+                out.data.merge_value(Store::ROOT, value);
                 return;
             }
-            for p in r.slots.get(*slot).into_iter().flatten() {
-                if let Some(target) = get_mut(&mut out.data, p) {
-                    deep_merge(target, (**hit).clone());
-                }
+            for target in r.slots.get(*slot).into_iter().flatten() {
+                let value = out.data.import_ref(hit);
+                out.data.merge_value(*target, value);
             }
         }
         if r.entity && r.sent.is_empty() {
             return;
         }
-        let (body, ttl) = match response {
+        let (mut body, ttl) = match response {
             Ok(fetched) => (fetched.body, fetched.ttl),
             Err(failure) => {
-                let mut error = fetch_error(service, &failure.message, &r.error_path);
+                let path = r.error_path(&out.data);
+                let mut error = fetch_error(service, &failure.message, &path);
                 error["extensions"]["code"] = json!(failure.code);
                 out.errors.push(error);
                 return;
@@ -580,30 +578,46 @@ impl Executor {
             .as_ref()
             .zip(ttl)
             .filter(|_| body.get("errors").is_none());
-        if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+        if let Some(errors) = body.get("errors").and_then(Value::as_array)
+            && !errors.is_empty()
+        {
+            let mut places = Places::default();
             for e in errors {
-                out.errors.extend(map_error(e, service, r));
+                out.errors
+                    .extend(map_error(e, service, r, &out.data, &mut places));
             }
         }
-        let Some(data) = body.get("data").filter(|d| !d.is_null()) else {
-            if body.get("errors").is_none() {
-                self.unusable(r, "the response has no data", out);
+        let data = match body.get_mut("data") {
+            Some(d) if !d.is_null() => d.take(),
+            _ => {
+                if body.get("errors").is_none() {
+                    self.unusable(r, "the response has no data", out);
+                }
+                return;
             }
-            return;
         };
         if !r.entity {
-            let mut data = data.clone();
+            let mut data = data;
             apply_output_rewrites(&mut data, &r.fetch.output_rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
                 cache.insert(key.clone(), data.clone(), identity.clone(), ttl);
             }
-            deep_merge(&mut out.data, data);
+            let value = out.data.import(data);
+            out.data.merge_value(Store::ROOT, value);
             return;
         }
-        let entities = data.get("_entities").and_then(Value::as_array);
-        let Some(entities) = entities else {
-            self.unusable(r, "the response has no `_entities`", out);
-            return;
+        let entities = match data {
+            Value::Object(mut map) => match map.remove("_entities") {
+                Some(Value::Array(list)) => list,
+                _ => {
+                    self.unusable(r, "the response has no `_entities`", out);
+                    return;
+                }
+            },
+            _ => {
+                self.unusable(r, "the response has no `_entities`", out);
+                return;
+            }
         };
         if entities.len() != r.sent.len() {
             let why = format!(
@@ -613,8 +627,7 @@ impl Executor {
             );
             self.unusable(r, &why, out);
         }
-        for (i, (entity, slot)) in entities.iter().zip(&r.sent).enumerate() {
-            let mut entity = entity.clone();
+        for (i, (mut entity, slot)) in entities.into_iter().zip(&r.sent).enumerate() {
             apply_output_rewrites(&mut entity, &r.fetch.output_rewrites);
             if entity.is_null() {
                 continue;
@@ -622,12 +635,52 @@ impl Executor {
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.get(i)) {
                 cache.insert(key.clone(), entity.clone(), identity.clone(), ttl);
             }
-            for p in r.slots.get(*slot).into_iter().flatten() {
-                if let Some(target) = get_mut(&mut out.data, p) {
-                    deep_merge(target, entity.clone());
-                }
+            let Some((first, others)) = r.slots.get(*slot).and_then(|t| t.split_first()) else {
+                continue;
+            };
+            let value = out.data.import(entity);
+            // Objects that differ in their own content each get their own copy.
+            for target in others {
+                let copy = out.data.copy(&value);
+                out.data.merge_value(*target, copy);
             }
+            out.data.merge_value(*first, value);
         }
+    }
+}
+
+impl Ready<'_> {
+    /// The path given to an error about the whole fetch: the first object's place.
+    fn error_path(&self, data: &Store) -> Vec<Seg> {
+        let Some(first) = self.slots.first().and_then(|s| s.first()) else {
+            return Vec::new();
+        };
+        let mut places = data.places(self.path, &[*first]);
+        places
+            .remove(&data.resolve(*first))
+            .and_then(|p| p.into_iter().next())
+            .unwrap_or_default()
+    }
+}
+
+/// The places of a fetch's objects, found when the first error needs them.
+#[derive(Default)]
+struct Places(Option<HashMap<ObjId, Vec<Vec<Seg>>>>);
+
+impl Places {
+    fn of<'a>(&'a mut self, r: &Ready<'_>, data: &Store, slot: usize) -> Vec<&'a Vec<Seg>> {
+        let all = self.0.get_or_insert_with(|| {
+            let targets: Vec<ObjId> = r.slots.iter().flatten().copied().collect();
+            data.places(r.path, &targets)
+        });
+        let Some(targets) = r.slots.get(slot) else {
+            return Vec::new();
+        };
+        targets
+            .iter()
+            .filter_map(|t| all.get(&data.resolve(*t)))
+            .flatten()
+            .collect()
     }
 }
 
@@ -723,46 +776,10 @@ fn leaf(node: &PlanNode) -> Option<(&FetchNode, &[String])> {
     }
 }
 
-/// Every object at `path` ("@" = each list element), with its concrete path.
-fn collect<'d>(
-    value: &'d Value,
-    path: &[String],
-    at: &mut Vec<Seg>,
-    out: &mut Vec<(Vec<Seg>, &'d Map<String, Value>)>,
-) {
-    match value {
-        Value::Array(items) => {
-            // A list where the plan expects an object: walk its elements (path "@" or not).
-            let rest = if path.first().is_some_and(|p| p == LIST) {
-                &path[1..]
-            } else {
-                path
-            };
-            for (i, item) in items.iter().enumerate() {
-                at.push(Seg::Index(i));
-                collect(item, rest, at, out);
-                at.pop();
-            }
-        }
-        Value::Object(map) => match path.split_first() {
-            None => out.push((at.clone(), map)),
-            Some((key, rest)) if key != LIST => {
-                if let Some(next) = map.get(key) {
-                    at.push(Seg::Key(key.clone()));
-                    collect(next, rest, at, out);
-                    at.pop();
-                }
-            }
-            Some((_, rest)) => collect(value, rest, at, out),
-        },
-        _ => {}
-    }
-}
-
 /// A representation: the `requires` selection read from the object; `None` when no type
 /// condition matches the object.
-fn select(object: &Map<String, Value>, selections: &[Selection]) -> Option<Map<String, Value>> {
-    let typename = object.get("__typename").and_then(Value::as_str);
+fn select(data: &Store, object: ObjId, selections: &[Selection]) -> Option<Map<String, Value>> {
+    let typename = data.typename(object);
     let mut out = Map::new();
     let mut matched = false;
     for s in selections {
@@ -774,11 +791,11 @@ fn select(object: &Map<String, Value>, selections: &[Selection]) -> Option<Map<S
             } => {
                 matched = true;
                 let read = alias.as_ref().unwrap_or(name);
-                let value = object.get(read).cloned().unwrap_or(Value::Null);
+                let value = data.get(object, read).unwrap_or(&Val::Null);
                 let value = if selections.is_empty() {
-                    value
+                    data.to_value(value)
                 } else {
-                    select_value(&value, selections)
+                    select_value(data, value, selections)
                 };
                 out.insert(name.clone(), value);
             }
@@ -791,7 +808,7 @@ fn select(object: &Map<String, Value>, selections: &[Selection]) -> Option<Map<S
                     || typename.is_some_and(|t| {
                         possible_types.iter().any(|p| p == t) || t == type_condition
                     });
-                if applies && let Some(inner) = select(object, selections) {
+                if applies && let Some(inner) = select(data, object, selections) {
                     matched = true;
                     for (k, v) in inner {
                         out.insert(k, v);
@@ -803,22 +820,22 @@ fn select(object: &Map<String, Value>, selections: &[Selection]) -> Option<Map<S
     matched.then_some(out)
 }
 
-fn select_value(value: &Value, selections: &[Selection]) -> Value {
+fn select_value(data: &Store, value: &Val, selections: &[Selection]) -> Value {
     match value {
-        Value::Object(o) => select(o, selections).map_or(Value::Null, Value::Object),
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| select_value(v, selections)).collect())
-        }
-        other => other.clone(),
+        Val::Object(o) => select(data, *o, selections).map_or(Value::Null, Value::Object),
+        Val::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| select_value(data, v, selections))
+                .collect(),
+        ),
+        other => data.to_value(other),
     }
 }
 
 /// Input rewrites: `["... on Book", "__typename"]` sets `__typename` when the object is a Book.
-fn rewrite(rep: &mut Map<String, Value>, object: &Map<String, Value>, rewrites: &[Rewrite]) {
-    let typename = object
-        .get("__typename")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+fn rewrite(rep: &mut Map<String, Value>, typename: Option<&str>, rewrites: &[Rewrite]) {
+    let typename = typename.unwrap_or("");
     for r in rewrites {
         if let Rewrite::ValueSetter { path, set_value_to } = r {
             let (condition, key) = match path.as_slice() {
@@ -874,40 +891,6 @@ fn rename_at(value: &mut Value, path: &[String], to: &str) {
     }
 }
 
-fn get_mut<'d>(value: &'d mut Value, path: &[Seg]) -> Option<&'d mut Value> {
-    let mut current = value;
-    for seg in path {
-        current = match (seg, current) {
-            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
-            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(current)
-}
-
-/// Merges `src` into `dst`: objects key by key, lists element by element, else replace.
-pub fn deep_merge(dst: &mut Value, src: Value) {
-    match (dst, src) {
-        (Value::Object(d), Value::Object(s)) => {
-            for (k, v) in s {
-                match d.get_mut(&k) {
-                    Some(existing) => deep_merge(existing, v),
-                    None => {
-                        d.insert(k, v);
-                    }
-                }
-            }
-        }
-        (Value::Array(d), Value::Array(s)) if d.len() == s.len() => {
-            for (x, y) in d.iter_mut().zip(s) {
-                deep_merge(x, y);
-            }
-        }
-        (d, s) => *d = s,
-    }
-}
-
 fn fetch_error(service: &str, why: &str, path: &[Seg]) -> Value {
     let mut e = json!({
         "message": format!("HTTP fetch failed from '{service}': {why}"),
@@ -921,7 +904,13 @@ fn fetch_error(service: &str, why: &str, path: &[Seg]) -> Value {
 
 /// A subgraph error as the client sees it: `_entities` paths become the paths of every object
 /// that used the representation; `extensions.serviceName` names the subgraph.
-fn map_error(error: &Value, service: &str, r: &Ready<'_>) -> Vec<Value> {
+fn map_error(
+    error: &Value,
+    service: &str,
+    r: &Ready<'_>,
+    data: &Store,
+    places: &mut Places,
+) -> Vec<Value> {
     let mut base = match error {
         Value::Object(m) => m.clone(),
         other => {
@@ -949,11 +938,12 @@ fn map_error(error: &Value, service: &str, r: &Ready<'_>) -> Vec<Value> {
                 return vec![Value::Object(base)];
             };
             // `_entities` indexes the representations sent, not the cache hits.
-            let Some(paths) = r.sent.get(i).and_then(|slot| r.slots.get(*slot)) else {
+            let Some(slot) = r.sent.get(i) else {
                 return vec![Value::Object(base)];
             };
-            paths
-                .iter()
+            places
+                .of(r, data, *slot)
+                .into_iter()
                 .map(|p| {
                     let mut e = base.clone();
                     let mut full: Vec<Value> = p.iter().map(Seg::to_json).collect();
@@ -965,10 +955,11 @@ fn map_error(error: &Value, service: &str, r: &Ready<'_>) -> Vec<Value> {
         }
         _ => {
             base.remove("path");
-            if !r.error_path.is_empty() {
+            let path = r.error_path(data);
+            if !path.is_empty() {
                 base.insert(
                     "path".to_owned(),
-                    Value::Array(r.error_path.iter().map(Seg::to_json).collect()),
+                    Value::Array(path.iter().map(Seg::to_json).collect()),
                 );
             }
             vec![Value::Object(base)]

@@ -140,13 +140,15 @@ impl<T: Default> Family<T> {
 pub struct ErrorCodes(pub Vec<String>);
 
 impl ErrorCodes {
+    /// The codes in a body of values (responses use `ResponseBody::error_codes`).
+    #[cfg(test)]
     pub fn of(body: &Value) -> ErrorCodes {
         let mut codes = ErrorCodes::default();
         codes.collect(body);
         codes
     }
 
-    fn collect(&mut self, body: &Value) {
+    pub(super) fn collect(&mut self, body: &Value) {
         if let Value::Array(responses) = body {
             responses.iter().for_each(|r| self.collect(r));
             return;
@@ -154,13 +156,16 @@ impl ErrorCodes {
         let Some(errors) = body.get("errors").and_then(Value::as_array) else {
             return;
         };
-        for e in errors {
-            let code = e
-                .pointer("/extensions/code")
-                .and_then(Value::as_str)
-                .unwrap_or("UNKNOWN");
-            self.0.push(code.to_owned());
-        }
+        errors.iter().for_each(|e| self.error(e));
+    }
+
+    /// One error's code.
+    pub(super) fn error(&mut self, error: &Value) {
+        let code = error
+            .pointer("/extensions/code")
+            .and_then(Value::as_str)
+            .unwrap_or("UNKNOWN");
+        self.0.push(code.to_owned());
     }
 }
 

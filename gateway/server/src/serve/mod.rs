@@ -13,6 +13,7 @@ mod coalesce;
 mod composed;
 mod cost;
 pub(crate) mod csrf;
+mod data;
 mod edge;
 mod engine;
 pub(crate) mod entity_cache;
@@ -24,6 +25,7 @@ mod pipeline;
 mod playground;
 mod redis_level;
 mod request;
+mod response_body;
 pub(crate) mod runtime;
 mod shape;
 mod shared_exec;
@@ -44,7 +46,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use clap::Args;
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use tracing::Instrument;
 use weft_federation::Supergraph;
 
@@ -53,6 +55,7 @@ use crate::config::watch::FileWatch;
 use crate::config::{self, Config, Flags, Sources};
 use crate::report;
 use request::{MediaType, Parsed};
+use response_body::ResponseBody;
 use runtime::{Live, SchemaRuntime};
 
 /// Flags override the configuration file and the `WEFT_*` environment (docs/configuration.md).
@@ -324,15 +327,15 @@ async fn answer(
             "message": "Accept application/graphql-response+json or application/json",
             "extensions": { "code": "NOT_ACCEPTABLE" },
         }] });
-        return respond(MediaType::Json, StatusCode::NOT_ACCEPTABLE, &body);
+        return respond(MediaType::Json, StatusCode::NOT_ACCEPTABLE, &body.into());
     };
     if let Err(rejection) = csrf::check(&headers, &schema.config.csrf) {
-        return respond(media, rejection.status, &rejection.body());
+        return respond(media, rejection.status, &rejection.body().into());
     }
     // The token, once per HTTP request (a batch shares it).
     let identity = match schema.auth.authenticate(&headers).await {
         Ok(identity) => identity,
-        Err(rejection) => return respond(media, rejection.status, &rejection.body),
+        Err(rejection) => return respond(media, rejection.status, &rejection.body.into()),
     };
     // GET (and HEAD) requests are in the query string; a body they may have is not read.
     let body = if method == Method::GET {
@@ -340,7 +343,7 @@ async fn answer(
     } else {
         match read_body(&headers, body, schema.config.limits.max_body_bytes.get()).await {
             Ok(bytes) => bytes,
-            Err(rejection) => return respond(media, rejection.status, &rejection.body()),
+            Err(rejection) => return respond(media, rejection.status, &rejection.body().into()),
         }
     };
     let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
@@ -355,7 +358,7 @@ async fn answer(
         }
         Parsed::Invalid(rejection) => pipeline::Outcome {
             status: rejection.status,
-            body: rejection.body(),
+            body: rejection.body().into(),
         },
     };
     let mut response = respond(media, outcome.status, &outcome.body);
@@ -441,7 +444,7 @@ async fn batch(
     let config = &schema.config.batching;
     let refuse = |code: &str, message: String| pipeline::Outcome {
         status: StatusCode::BAD_REQUEST,
-        body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+        body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }).into(),
     };
     if !config.enabled {
         return refuse(
@@ -468,21 +471,20 @@ async fn batch(
                     .await
                     .body
             }
-            Err(rejection) => rejection.body(),
+            Err(rejection) => rejection.body().into(),
         }
     }))
     .await;
     pipeline::Outcome {
         status: StatusCode::OK,
-        body: Value::Array(results),
+        body: ResponseBody::Batch(results),
     }
 }
 
 /// A JSON body with `Content-Type: <media>; charset=utf-8`.
-fn respond(media: MediaType, status: StatusCode, body: &serde_json::Value) -> Response {
-    let codes = metrics::ErrorCodes::of(body);
-    let body = serde_json::to_vec(body)
-        .unwrap_or_else(|_| b"{\"errors\":[{\"message\":\"serialization failed\"}]}".to_vec());
+fn respond(media: MediaType, status: StatusCode, body: &ResponseBody) -> Response {
+    let codes = body.error_codes();
+    let body = body.to_vec();
     let mut response = (status, body).into_response();
     response.extensions_mut().insert(codes);
     if let Ok(value) = HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())) {

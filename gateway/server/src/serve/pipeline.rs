@@ -14,6 +14,7 @@ use weft_federation::plan::plan;
 
 use super::auth::{self, Identity, access};
 use super::request::{GraphQLRequest, MediaType};
+use super::response_body::ResponseBody;
 use super::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
 use super::shared_exec;
 use crate::config::limits;
@@ -21,7 +22,7 @@ use crate::config::limits;
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
     pub status: StatusCode,
-    pub body: Value,
+    pub body: ResponseBody,
 }
 
 /// A GraphQL request error (the document does not parse or validate, unknown operation,
@@ -46,7 +47,7 @@ fn request_error(media: MediaType, code: &str, errors: Vec<Value>) -> Outcome {
             MediaType::GraphQLResponse => StatusCode::BAD_REQUEST,
             MediaType::Json => StatusCode::OK,
         },
-        body: json!({ "errors": errors }),
+        body: json!({ "errors": errors }).into(),
     }
 }
 
@@ -125,7 +126,7 @@ pub async fn run(
         // Not a GraphQL request at all: 400 for both media types.
         return Outcome {
             status: StatusCode::BAD_REQUEST,
-            body: json!({ "errors": [{ "message": "Must provide query string.", "extensions": { "code": "BAD_REQUEST" } }] }),
+            body: json!({ "errors": [{ "message": "Must provide query string.", "extensions": { "code": "BAD_REQUEST" } }] }).into(),
         };
     };
     let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref()) {
@@ -144,7 +145,7 @@ pub async fn run(
     if method == Method::GET && prepared.operation.kind != OperationKind::Query {
         return Outcome {
             status: StatusCode::METHOD_NOT_ALLOWED,
-            body: json!({ "errors": [{ "message": "Mutations and subscriptions cannot be sent with GET; use POST.", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }),
+            body: json!({ "errors": [{ "message": "Mutations and subscriptions cannot be sent with GET; use POST.", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }).into(),
         };
     }
     let variables = match req.variables {
@@ -189,7 +190,7 @@ pub async fn run(
             if rt.auth.config.reject_unauthorized {
                 return Outcome {
                     status: StatusCode::FORBIDDEN,
-                    body: json!({ "errors": auth::unauthorized_errors(&removed) }),
+                    body: json!({ "errors": auth::unauthorized_errors(&removed) }).into(),
                 };
             }
             auth_errors = auth::unauthorized_errors(&removed);
@@ -205,14 +206,16 @@ pub async fn run(
         Ok(cost) => cost,
         Err(refused) => {
             let mut outcome = request_error(media, refused.code, vec![message(refused.message)]);
-            outcome.body["extensions"] = json!({ "cost": { "estimated": refused.estimated } });
+            if let ResponseBody::Value(body) = &mut outcome.body {
+                body["extensions"] = json!({ "cost": { "estimated": refused.estimated } });
+            }
             return outcome;
         }
     };
     if exposure == PlanExposure::DryRun {
         return Outcome {
             status: StatusCode::OK,
-            body: json!({ "extensions": { "queryPlan": plan_extension(plan) } }),
+            body: json!({ "extensions": { "queryPlan": plan_extension(plan) } }).into(),
         };
     }
     let forwarded = rt.auth.forwarded(identity);
@@ -244,18 +247,15 @@ pub async fn run(
         )
     {
         if let Ok(Value::Object(intro)) = serde_json::to_value(&resp.data) {
-            data = merge_root(&prepared.operation, data, intro);
+            let shaped = serde_json::from_slice(&data).unwrap_or(Value::Null);
+            let merged = merge_root(&prepared.operation, shaped, intro);
+            data = serde_json::to_vec(&merged).unwrap_or_default().into();
         }
         for e in &resp.errors {
             errors
                 .push(serde_json::to_value(e).unwrap_or_else(|_| message("introspection failed")));
         }
     }
-    let mut body = Map::new();
-    if !errors.is_empty() {
-        body.insert("errors".to_owned(), Value::Array(errors));
-    }
-    body.insert("data".to_owned(), data);
     let mut extensions = Map::new();
     if exposure == PlanExposure::Include {
         extensions.insert("queryPlan".to_owned(), plan_extension(plan));
@@ -263,12 +263,13 @@ pub async fn run(
     if let Some(estimated) = cost {
         extensions.insert("cost".to_owned(), json!({ "estimated": estimated }));
     }
-    if !extensions.is_empty() {
-        body.insert("extensions".to_owned(), Value::Object(extensions));
-    }
     Outcome {
         status: StatusCode::OK,
-        body: Value::Object(body),
+        body: ResponseBody::Executed {
+            errors,
+            data,
+            extensions,
+        },
     }
 }
 

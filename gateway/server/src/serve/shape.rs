@@ -1,54 +1,97 @@
-//! The client's response from the merged subgraph data: exactly the fields the operation
-//! selects, in its order, under its aliases, with `__typename` filled in, fragments applied by
-//! type, and null propagation per the GraphQL spec (a null in a non-null position nulls the
-//! nearest nullable parent, with one error naming the field).
+//! The client's response from the merged subgraph data, written as JSON text: exactly the
+//! fields the operation selects, in its order, under its aliases, with `__typename` filled
+//! in, fragments applied by type, and null propagation per the GraphQL spec (a null in a
+//! non-null position nulls the nearest nullable parent, with one error naming the field).
+//!
+//! The text is written place by place straight from the store (`data.rs`), so an entity
+//! shared by many places is read many times but never copied. A null that propagates undoes
+//! what was written since the nullable position it reaches, and writes `null` there.
+
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use apollo_compiler::Schema;
 use apollo_compiler::ast::Type;
-use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::schema::{EnumType, ExtendedType};
 use apollo_compiler::validation::Valid;
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
 
-use super::exec::Seg;
+use super::data::{ObjId, Store, Val, write_str};
 
 /// A null reached a non-null position: the parent must become null too.
 struct Bubble;
 
-/// Shapes `data` for `op`; errors from null propagation are appended to `errors`. Enum values
-/// the API schema does not have (unknown, or `@inaccessible`) become null with an error.
+/// Writes the response `data` for `op` from `store` as JSON text; errors from null
+/// propagation are appended to `errors`. Enum values the API schema does not have (unknown,
+/// or `@inaccessible`) become null with an error.
 pub fn shape(
     op: &Operation,
-    data: &Value,
+    store: &Store,
     variables: &Map<String, Value>,
     api: &Valid<Schema>,
     errors: &mut Vec<Value>,
-) -> Value {
-    let empty = Map::new();
-    let root = data.as_object().unwrap_or(&empty);
+) -> Vec<u8> {
     let mut s = Shaper {
+        store,
         variables,
         errors,
         api,
+        out: Vec::with_capacity(4096),
+        path: Vec::new(),
+        memo: HashMap::new(),
     };
-    match s.object(
-        &[&op.selection_set],
-        root,
-        &op.selection_set.parent_type,
-        &mut Vec::new(),
-    ) {
-        Ok(map) => Value::Object(map),
-        Err(Bubble) => Value::Null,
+    let root = &op.selection_set;
+    if s.object(&[root], (0, 0), Store::ROOT, &root.parent_type)
+        .is_err()
+    {
+        s.out.clear();
+        s.out.extend_from_slice(b"null");
     }
+    s.out
 }
 
-struct Shaper<'a> {
+/// A step of the path being written (borrowed: most of the time it is never read).
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The fields one response key gets on an object of one type (the spec's CollectFields).
+struct Group<'a> {
+    key: &'a str,
+    /// The first field with this key: name, type and arguments are the same for all.
+    field: &'a Field,
+    /// Their selection sets, merged.
+    subsets: Vec<&'a SelectionSet>,
+    /// For an enum-typed field: the values clients may see.
+    enum_type: Option<&'a EnumType>,
+}
+
+/// An object type's groups for a set of selections, and whether clients can see the type.
+#[derive(Clone)]
+struct Collected<'a> {
+    groups: Rc<Vec<Group<'a>>>,
+    visible: bool,
+}
+
+/// Which selection sets: the root (0, 0), or a group's (its list's address, its index).
+type SetsKey = (usize, usize);
+
+struct Shaper<'a, 'e> {
+    store: &'a Store,
     variables: &'a Map<String, Value>,
-    errors: &'a mut Vec<Value>,
+    errors: &'e mut Vec<Value>,
     api: &'a Valid<Schema>,
+    out: Vec<u8>,
+    path: Vec<Step<'a>>,
+    /// Field collection depends on the selection sets and the object's type only: done once
+    /// per pair, not once per object.
+    memo: HashMap<SetsKey, Vec<(&'a str, Collected<'a>)>>,
 }
 
-impl Shaper<'_> {
+impl<'a> Shaper<'a, '_> {
     fn passes(&self, conditions: &[Condition]) -> bool {
         conditions.iter().all(|c| {
             let value = self
@@ -60,14 +103,7 @@ impl Shaper<'_> {
         })
     }
 
-    /// The fields that apply to an object of type `typename`, grouped by response key in
-    /// order (the spec's CollectFields).
-    fn collect<'o>(
-        &self,
-        sets: &[&'o SelectionSet],
-        typename: &str,
-        out: &mut Vec<(String, Vec<&'o Field>)>,
-    ) {
+    fn collect(&self, sets: &[&'a SelectionSet], typename: &str, out: &mut Vec<Group<'a>>) {
         for set in sets {
             for item in &set.items {
                 match item {
@@ -75,9 +111,21 @@ impl Shaper<'_> {
                         if !self.passes(&f.conditions) {
                             continue;
                         }
-                        match out.iter_mut().find(|(k, _)| *k == f.response_key) {
-                            Some((_, fields)) => fields.push(f),
-                            None => out.push((f.response_key.clone(), vec![f])),
+                        let group = match out.iter_mut().position(|g| g.key == f.response_key) {
+                            Some(i) => &mut out[i],
+                            None => {
+                                out.push(Group {
+                                    key: &f.response_key,
+                                    field: f,
+                                    subsets: Vec::new(),
+                                    enum_type: self.enum_type(&f.ty),
+                                });
+                                let last = out.len() - 1;
+                                &mut out[last]
+                            }
+                        };
+                        if let Some(set) = &f.selection_set {
+                            group.subsets.push(set);
                         }
                     }
                     Selection::InlineFragment(frag) => {
@@ -95,109 +143,130 @@ impl Shaper<'_> {
         }
     }
 
+    fn enum_type(&self, ty: &Type) -> Option<&'a EnumType> {
+        match self.api.types.get(ty.inner_named_type()) {
+            Some(ExtendedType::Enum(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn collected(
+        &mut self,
+        key: SetsKey,
+        sets: &[&'a SelectionSet],
+        typename: &'a str,
+    ) -> Collected<'a> {
+        if let Some(found) = self
+            .memo
+            .get(&key)
+            .and_then(|list| list.iter().find(|(t, _)| *t == typename))
+        {
+            return found.1.clone();
+        }
+        let mut groups = Vec::new();
+        self.collect(sets, typename, &mut groups);
+        let collected = Collected {
+            groups: Rc::new(groups),
+            visible: self.api.types.contains_key(typename),
+        };
+        self.memo
+            .entry(key)
+            .or_default()
+            .push((typename, collected.clone()));
+        collected
+    }
+
     fn object(
         &mut self,
-        sets: &[&SelectionSet],
-        data: &Map<String, Value>,
-        declared: &str,
-        path: &mut Vec<Seg>,
-    ) -> Result<Map<String, Value>, Bubble> {
-        let typename = data
-            .get("__typename")
-            .and_then(Value::as_str)
-            .unwrap_or(declared)
-            .to_owned();
-        let mut fields = Vec::new();
-        self.collect(sets, &typename, &mut fields);
-        let mut out = Map::new();
-        for (key, group) in fields {
-            let first = group[0];
-            path.push(Seg::Key(key.clone()));
-            let value = if first.name == "__typename" {
-                Ok(Value::String(typename.clone()))
-            } else if first.name == "__schema" || first.name == "__type" {
-                // Introspection is answered separately and merged in by the caller.
-                path.pop();
-                continue;
-            } else {
-                let raw = data.get(&key).unwrap_or(&Value::Null);
-                let subsets: Vec<&SelectionSet> = group
-                    .iter()
-                    .filter_map(|f| f.selection_set.as_ref())
-                    .collect();
-                self.complete(&first.ty, raw, &subsets, &typename, first, path)
-            };
-            path.pop();
-            match value {
-                Ok(v) => {
-                    out.insert(key, v);
-                }
-                Err(Bubble) => return Err(Bubble),
-            }
+        sets: &[&'a SelectionSet],
+        key: SetsKey,
+        id: ObjId,
+        declared: &'a str,
+    ) -> Result<(), Bubble> {
+        let store = self.store;
+        let typename = store.typename(id).unwrap_or(declared);
+        let collected = self.collected(key, sets, typename);
+        // An object of a type clients cannot see (`@inaccessible`) is null to them.
+        if !collected.visible {
+            return Err(Bubble);
         }
-        Ok(out)
+        let groups = collected.groups;
+        let list = Rc::as_ptr(&groups) as usize;
+        self.out.push(b'{');
+        let mut first = true;
+        for (i, g) in groups.iter().enumerate() {
+            let name = g.field.name.as_str();
+            if name == "__schema" || name == "__type" {
+                // Introspection is answered separately and merged in by the caller.
+                continue;
+            }
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            write_str(g.key, &mut self.out);
+            self.out.push(b':');
+            if name == "__typename" {
+                write_str(typename, &mut self.out);
+                continue;
+            }
+            self.path.push(Step::Key(g.key));
+            let raw = store.get(id, g.key).unwrap_or(&Val::Null);
+            let done = self.complete(&g.field.ty, raw, g, (list, i), typename);
+            self.path.pop();
+            done?;
+        }
+        self.out.push(b'}');
+        Ok(())
     }
 
     fn complete(
         &mut self,
-        ty: &Type,
-        raw: &Value,
-        subsets: &[&SelectionSet],
+        ty: &'a Type,
+        raw: &'a Val,
+        group: &Group<'a>,
+        key: SetsKey,
         parent: &str,
-        field: &Field,
-        path: &mut Vec<Seg>,
-    ) -> Result<Value, Bubble> {
-        if raw.is_null() {
+    ) -> Result<(), Bubble> {
+        if *raw == Val::Null {
             if ty.is_non_null() {
-                self.null_error(parent, field, path);
+                self.null_error(parent, group.field);
                 return Err(Bubble);
             }
-            return Ok(Value::Null);
+            self.out.extend_from_slice(b"null");
+            return Ok(());
         }
+        let start = self.out.len();
         let result = match ty {
             Type::List(inner) | Type::NonNullList(inner) => match raw {
-                Value::Array(items) => {
-                    let mut out = Vec::with_capacity(items.len());
-                    let mut failed = false;
+                Val::List(items) => {
+                    self.out.push(b'[');
+                    let mut result = Ok(());
                     for (i, item) in items.iter().enumerate() {
-                        path.push(Seg::Index(i));
-                        let r = self.complete(inner, item, subsets, parent, field, path);
-                        path.pop();
-                        match r {
-                            Ok(v) => out.push(v),
-                            Err(Bubble) => {
-                                failed = true;
-                                break;
-                            }
+                        if i > 0 {
+                            self.out.push(b',');
+                        }
+                        self.path.push(Step::Index(i));
+                        result = self.complete(inner, item, group, key, parent);
+                        self.path.pop();
+                        if result.is_err() {
+                            break;
                         }
                     }
-                    if failed {
-                        Err(Bubble)
-                    } else {
-                        Ok(Value::Array(out))
-                    }
+                    self.out.push(b']');
+                    result
                 }
                 // A subgraph returned a non-list for a list: treat as null.
                 _ => Err(Bubble),
             },
             Type::Named(_) | Type::NonNullNamed(_) => {
-                if subsets.is_empty() {
-                    self.leaf(ty, raw, path)
+                if group.subsets.is_empty() {
+                    self.leaf(ty, raw, group.enum_type)
                 } else {
                     match raw {
-                        // An object of a type clients cannot see (`@inaccessible`) is null
-                        // to them.
-                        Value::Object(map)
-                            if map
-                                .get("__typename")
-                                .and_then(Value::as_str)
-                                .is_some_and(|t| !self.api.types.contains_key(t)) =>
-                        {
-                            Err(Bubble)
-                        }
-                        Value::Object(map) => {
+                        Val::Object(id) => {
                             let declared = ty.inner_named_type().as_str();
-                            self.object(subsets, map, declared, path).map(Value::Object)
+                            self.object(&group.subsets, key, *id, declared)
                         }
                         _ => Err(Bubble),
                     }
@@ -205,37 +274,58 @@ impl Shaper<'_> {
             }
         };
         match result {
-            Ok(v) => Ok(v),
+            Ok(()) => Ok(()),
             // The value below failed: this position is null, or bubbles further if non-null.
             Err(Bubble) if ty.is_non_null() => {
-                self.null_error(parent, field, path);
+                self.null_error(parent, group.field);
                 Err(Bubble)
             }
-            Err(Bubble) => Ok(Value::Null),
+            Err(Bubble) => {
+                self.out.truncate(start);
+                self.out.extend_from_slice(b"null");
+                Ok(())
+            }
         }
     }
 
     /// A scalar or enum value; enum values must be ones the API schema has.
-    fn leaf(&mut self, ty: &Type, raw: &Value, path: &[Seg]) -> Result<Value, Bubble> {
-        let name = ty.inner_named_type();
-        let Some(ExtendedType::Enum(e)) = self.api.types.get(name) else {
-            return Ok(raw.clone());
+    fn leaf(&mut self, ty: &Type, raw: &Val, enum_type: Option<&EnumType>) -> Result<(), Bubble> {
+        let Some(e) = enum_type else {
+            self.store.write(raw, &mut self.out);
+            return Ok(());
         };
-        match raw.as_str() {
-            Some(v) if e.values.contains_key(v) => Ok(raw.clone()),
+        match raw {
+            Val::String(v) if e.values.contains_key(v.as_str()) => {
+                write_str(v, &mut self.out);
+                Ok(())
+            }
             _ => {
+                let name = ty.inner_named_type();
+                let shown = self.store.to_value(raw);
+                let path = self.path_json();
                 self.errors.push(json!({
-                    "message": format!("Enum \"{name}\" cannot represent value: {raw}"),
-                    "path": path.iter().map(Seg::to_json).collect::<Vec<_>>(),
+                    "message": format!("Enum \"{name}\" cannot represent value: {shown}"),
+                    "path": path,
                 }));
                 Err(Bubble)
             }
         }
     }
 
-    /// Records "cannot return null" unless an error is already reported at or below `path`.
-    fn null_error(&mut self, parent: &str, field: &Field, path: &[Seg]) {
-        let here: Vec<Value> = path.iter().map(Seg::to_json).collect();
+    fn path_json(&self) -> Vec<Value> {
+        self.path
+            .iter()
+            .map(|s| match s {
+                Step::Key(k) => Value::String((*k).to_owned()),
+                Step::Index(i) => json!(i),
+            })
+            .collect()
+    }
+
+    /// Records "cannot return null" unless an error is already reported at or below the
+    /// current path.
+    fn null_error(&mut self, parent: &str, field: &Field) {
+        let here = self.path_json();
         let covered = self.errors.iter().any(|e| {
             e.get("path").and_then(Value::as_array).is_some_and(|p| {
                 let n = p.len().min(here.len());

@@ -12,8 +12,8 @@ use tokio::sync::watch;
 
 use super::runtime::CacheKey;
 
-/// Data and errors of one execution.
-pub type Executed = (Value, Vec<Value>);
+/// Data (JSON text) and errors of one execution.
+pub type Executed = (axum::body::Bytes, Vec<Value>);
 
 /// What makes two client requests the same: the operation (document, name, override labels),
 /// the variables, and every header but trace context (the token and anything a header rule

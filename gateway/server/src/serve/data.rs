@@ -1,0 +1,478 @@
+//! The response data while a plan runs (DESIGN §5): an arena of objects that fetches fill in.
+//!
+//! Entity fetches fan out: in the classic nested query, 30 products end up at 22,500 places
+//! in the answer. A tree of `serde_json::Value` must hold a copy of each entity at each
+//! place, and every merge, every path walk and the final shaping pay for every copy. Here an
+//! object is a node that several places can share: when the objects an entity fetch collects
+//! are identical (same content, reached by the same keys through parents of the same types),
+//! they become one node, the fetch's answer is merged into it once, and later fetches walk it
+//! once. The answer is written from the store (`shape.rs`), place by place.
+//!
+//! Sharing is only ever between places the plan cannot tell apart, so a later merge into a
+//! shared node is the merge each of its places would have received.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+
+use serde_json::{Map, Number, Value, json};
+use weft_federation::plan::model::LIST;
+
+/// An object in the store.
+pub type ObjId = u32;
+
+/// A step of a concrete response path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl Seg {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Seg::Key(k) => Value::String(k.clone()),
+            Seg::Index(i) => json!(i),
+        }
+    }
+}
+
+/// How an object was reached: the keys, and the types of the objects on the way, list
+/// positions aside. Objects reached alike are treated alike by every later fetch.
+pub type Reach = u64;
+
+/// A value in the store; objects are referenced, everything else is held.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    List(Vec<Val>),
+    Object(ObjId),
+}
+
+#[derive(Debug, Default)]
+struct Obj {
+    /// Fields in the order they arrived.
+    fields: Vec<(String, Val)>,
+    /// This object was found identical to another and is now that one.
+    forward: Option<ObjId>,
+}
+
+/// The objects of one execution; object 0 is the root.
+#[derive(Debug)]
+pub struct Store {
+    objects: Vec<Obj>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::new()
+    }
+}
+
+impl Store {
+    pub const ROOT: ObjId = 0;
+
+    pub fn new() -> Store {
+        Store {
+            objects: vec![Obj::default()],
+        }
+    }
+
+    /// The object `id` stands for now (itself, unless it was merged with an identical one).
+    pub fn resolve(&self, mut id: ObjId) -> ObjId {
+        while let Some(next) = self.objects[id as usize].forward {
+            id = next;
+        }
+        id
+    }
+
+    pub fn fields(&self, id: ObjId) -> &[(String, Val)] {
+        &self.objects[self.resolve(id) as usize].fields
+    }
+
+    pub fn get(&self, id: ObjId, key: &str) -> Option<&Val> {
+        self.fields(id)
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn typename(&self, id: ObjId) -> Option<&str> {
+        match self.get(id, "__typename") {
+            Some(Val::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn alloc(&mut self, fields: Vec<(String, Val)>) -> ObjId {
+        let id = ObjId::try_from(self.objects.len()).unwrap_or(ObjId::MAX);
+        self.objects.push(Obj {
+            fields,
+            forward: None,
+        });
+        id
+    }
+
+    /// Moves `value` into the store.
+    pub fn import(&mut self, value: Value) -> Val {
+        match value {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(b),
+            Value::Number(n) => Val::Number(n),
+            Value::String(s) => Val::String(s),
+            Value::Array(items) => Val::List(items.into_iter().map(|v| self.import(v)).collect()),
+            Value::Object(map) => {
+                let fields = map.into_iter().map(|(k, v)| (k, self.import(v))).collect();
+                Val::Object(self.alloc(fields))
+            }
+        }
+    }
+
+    /// Copies `value` into the store (a cached entity, which stays in the cache).
+    pub fn import_ref(&mut self, value: &Value) -> Val {
+        match value {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Number(n) => Val::Number(n.clone()),
+            Value::String(s) => Val::String(s.clone()),
+            Value::Array(items) => Val::List(items.iter().map(|v| self.import_ref(v)).collect()),
+            Value::Object(map) => {
+                let fields = map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.import_ref(v)))
+                    .collect();
+                Val::Object(self.alloc(fields))
+            }
+        }
+    }
+
+    /// A copy of `value` whose objects are new ones (for a second place needing the same
+    /// answer but whose own content differs).
+    pub fn copy(&mut self, value: &Val) -> Val {
+        match value {
+            Val::List(items) => Val::List(items.iter().map(|v| self.copy(v)).collect()),
+            Val::Object(id) => {
+                let fields: Vec<(String, Val)> = self.fields(*id).to_vec();
+                let fields = fields
+                    .into_iter()
+                    .map(|(k, v)| (k, self.copy(&v)))
+                    .collect();
+                Val::Object(self.alloc(fields))
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Merges `src` into `dst`: objects key by key, lists element by element, else replace
+    /// (the fields of `src` are moved; `src` is not used again).
+    pub fn merge(&mut self, dst: ObjId, src: ObjId) {
+        let dst = self.resolve(dst);
+        let src = self.resolve(src);
+        if dst == src {
+            return;
+        }
+        let incoming = std::mem::take(&mut self.objects[src as usize].fields);
+        for (key, value) in incoming {
+            let slot = self.objects[dst as usize]
+                .fields
+                .iter()
+                .position(|(k, _)| *k == key);
+            match slot {
+                None => self.objects[dst as usize].fields.push((key, value)),
+                Some(i) => {
+                    let existing =
+                        std::mem::replace(&mut self.objects[dst as usize].fields[i].1, Val::Null);
+                    let merged = self.merge_val(existing, value);
+                    self.objects[dst as usize].fields[i].1 = merged;
+                }
+            }
+        }
+    }
+
+    fn merge_val(&mut self, dst: Val, src: Val) -> Val {
+        match (dst, src) {
+            (Val::Object(d), Val::Object(s)) => {
+                self.merge(d, s);
+                Val::Object(d)
+            }
+            (Val::List(d), Val::List(s)) if d.len() == s.len() => Val::List(
+                d.into_iter()
+                    .zip(s)
+                    .map(|(x, y)| self.merge_val(x, y))
+                    .collect(),
+            ),
+            (_, s) => s,
+        }
+    }
+
+    /// Merges a value (an entity or root data, already in the store) into object `dst`.
+    pub fn merge_value(&mut self, dst: ObjId, src: Val) {
+        if let Val::Object(s) = src {
+            self.merge(dst, s);
+        }
+    }
+
+    /// Whether two values have the same content.
+    pub fn same(&self, a: &Val, b: &Val) -> bool {
+        match (a, b) {
+            (Val::Object(x), Val::Object(y)) => self.same_object(*x, *y),
+            (Val::List(x), Val::List(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| self.same(a, b))
+            }
+            (x, y) => x == y,
+        }
+    }
+
+    pub fn same_object(&self, a: ObjId, b: ObjId) -> bool {
+        let (a, b) = (self.resolve(a), self.resolve(b));
+        if a == b {
+            return true;
+        }
+        let (fa, fb) = (self.fields(a), self.fields(b));
+        fa.len() == fb.len()
+            && fa
+                .iter()
+                .zip(fb)
+                .all(|((ka, va), (kb, vb))| ka == kb && self.same(va, vb))
+    }
+
+    /// From now on `from` is `to` (they were found identical).
+    pub fn forward(&mut self, from: ObjId, to: ObjId) {
+        let (from, to) = (self.resolve(from), self.resolve(to));
+        if from != to {
+            self.objects[from as usize].forward = Some(to);
+            self.objects[from as usize].fields = Vec::new();
+        }
+    }
+
+    /// The distinct objects at `path` ("@" = each list element), each once however many
+    /// places share it, with how it was reached.
+    pub fn find(&self, path: &[String]) -> Vec<(ObjId, Reach)> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        self.find_in(&Val::Object(Store::ROOT), path, 0, &mut seen, &mut out);
+        out
+    }
+
+    fn find_in(
+        &self,
+        value: &Val,
+        path: &[String],
+        reach: Reach,
+        seen: &mut HashSet<ObjId>,
+        out: &mut Vec<(ObjId, Reach)>,
+    ) {
+        match value {
+            Val::List(items) => {
+                // A list where the plan expects an object: walk its elements ("@" or not).
+                let rest = match path.first() {
+                    Some(p) if p == LIST => &path[1..],
+                    _ => path,
+                };
+                for item in items {
+                    self.find_in(item, rest, reach, seen, out);
+                }
+            }
+            Val::Object(id) => {
+                let id = self.resolve(*id);
+                match path.split_first() {
+                    None => {
+                        if seen.insert(id) {
+                            out.push((id, reach));
+                        }
+                    }
+                    Some((key, rest)) if key != LIST => {
+                        // A shared object is walked once: its other places hold the same.
+                        if !seen.insert(id) {
+                            return;
+                        }
+                        if let Some(next) = self.get(id, key) {
+                            let mut h = std::hash::DefaultHasher::new();
+                            reach.hash(&mut h);
+                            key.hash(&mut h);
+                            self.typename(id).hash(&mut h);
+                            self.find_in(next, rest, h.finish(), seen, out);
+                        }
+                    }
+                    Some((_, rest)) => self.find_in(value, rest, reach, seen, out),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every place at `path` where one of `targets` is, with its concrete path (for error
+    /// paths: a walk of every place, so only done when there is an error to place).
+    pub fn places(&self, path: &[String], targets: &[ObjId]) -> HashMap<ObjId, Vec<Vec<Seg>>> {
+        let targets: HashSet<ObjId> = targets.iter().map(|t| self.resolve(*t)).collect();
+        let mut out: HashMap<ObjId, Vec<Vec<Seg>>> = HashMap::new();
+        let root = Val::Object(Store::ROOT);
+        self.places_in(&root, path, &mut Vec::new(), &targets, &mut out);
+        out
+    }
+
+    fn places_in(
+        &self,
+        value: &Val,
+        path: &[String],
+        at: &mut Vec<Seg>,
+        targets: &HashSet<ObjId>,
+        out: &mut HashMap<ObjId, Vec<Vec<Seg>>>,
+    ) {
+        match value {
+            Val::List(items) => {
+                let rest = match path.first() {
+                    Some(p) if p == LIST => &path[1..],
+                    _ => path,
+                };
+                for (i, item) in items.iter().enumerate() {
+                    at.push(Seg::Index(i));
+                    self.places_in(item, rest, at, targets, out);
+                    at.pop();
+                }
+            }
+            Val::Object(id) => {
+                let id = self.resolve(*id);
+                match path.split_first() {
+                    None => {
+                        if targets.contains(&id) {
+                            out.entry(id).or_default().push(at.clone());
+                        }
+                    }
+                    Some((key, rest)) if key != LIST => {
+                        if let Some(next) = self.get(id, key) {
+                            at.push(Seg::Key(key.clone()));
+                            self.places_in(next, rest, at, targets, out);
+                            at.pop();
+                        }
+                    }
+                    Some((_, rest)) => self.places_in(value, rest, at, targets, out),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `value` as JSON.
+    pub fn to_value(&self, value: &Val) -> Value {
+        match value {
+            Val::Null => Value::Null,
+            Val::Bool(b) => Value::Bool(*b),
+            Val::Number(n) => Value::Number(n.clone()),
+            Val::String(s) => Value::String(s.clone()),
+            Val::List(items) => Value::Array(items.iter().map(|v| self.to_value(v)).collect()),
+            Val::Object(id) => Value::Object(self.object_value(*id)),
+        }
+    }
+
+    pub fn object_value(&self, id: ObjId) -> Map<String, Value> {
+        self.fields(id)
+            .iter()
+            .map(|(k, v)| (k.clone(), self.to_value(v)))
+            .collect()
+    }
+
+    /// Writes `value` as JSON text.
+    pub fn write(&self, value: &Val, out: &mut Vec<u8>) {
+        match value {
+            Val::Null => out.extend_from_slice(b"null"),
+            Val::Bool(true) => out.extend_from_slice(b"true"),
+            Val::Bool(false) => out.extend_from_slice(b"false"),
+            Val::Number(n) => write_number(n, out),
+            Val::String(s) => write_str(s, out),
+            Val::List(items) => {
+                out.push(b'[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    self.write(v, out);
+                }
+                out.push(b']');
+            }
+            Val::Object(id) => {
+                out.push(b'{');
+                for (i, (k, v)) in self.fields(*id).iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(k, out);
+                    out.push(b':');
+                    self.write(v, out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// A JSON string literal; text with nothing to escape (nearly all of it) is copied as is.
+pub fn write_str(s: &str, out: &mut Vec<u8>) {
+    let plain = s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // serde_json escapes exactly as the spec wants; writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+pub fn write_number(n: &Number, out: &mut Vec<u8>) {
+    let _ = serde_json::to_writer(&mut *out, n);
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn merge_moves_fields_and_merges_nested_objects_and_lists() {
+        let mut store = Store::new();
+        let a = store.import(json!({"u": {"x": 1}, "l": [{"a": 1}, {"a": 2}], "k": 1}));
+        let b = store.import(json!({"u": {"y": 2}, "l": [{"b": 1}, {"b": 2}], "k": 2, "n": null}));
+        let (Val::Object(a), Val::Object(b)) = (a, b) else {
+            panic!("objects")
+        };
+        store.merge(a, b);
+        assert_eq!(
+            store.to_value(&Val::Object(a)),
+            json!({"u": {"x": 1, "y": 2}, "l": [{"a": 1, "b": 1}, {"a": 2, "b": 2}], "k": 2, "n": null})
+        );
+    }
+
+    #[test]
+    fn identical_objects_share_one_node_after_forward() {
+        let mut store = Store::new();
+        let x = store.import(json!({"__typename": "P", "upc": "1"}));
+        let y = store.import(json!({"__typename": "P", "upc": "1"}));
+        let z = store.import(json!({"__typename": "P", "upc": "2"}));
+        let (Val::Object(x), Val::Object(y), Val::Object(z)) = (x, y, z) else {
+            panic!("objects")
+        };
+        assert!(store.same_object(x, y));
+        assert!(!store.same_object(x, z));
+        store.forward(y, x);
+        let extra = store.import(json!({"name": "Lamp"}));
+        store.merge_value(x, extra);
+        assert_eq!(store.get(y, "name"), Some(&Val::String("Lamp".into())));
+        assert_eq!(store.typename(y), Some("P"));
+    }
+
+    #[test]
+    fn written_json_escapes_strings_and_keeps_order() {
+        let mut store = Store::new();
+        let v = store.import(json!({"b": "a\"q\n", "a": [1, 2.5, true, null]}));
+        let mut out = Vec::new();
+        store.write(&v, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            r#"{"b":"a\"q\n","a":[1,2.5,true,null]}"#
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! A GraphQL response body. An execution's `data` is already JSON text (`shape.rs` writes it
+//! straight from the store); it is spliced in when the body is written, never parsed again.
+
+use axum::body::Bytes;
+use serde_json::{Map, Value};
+
+use super::metrics::ErrorCodes;
+
+pub enum ResponseBody {
+    /// A body made of values (errors, refusals, plans).
+    Value(Value),
+    /// An execution's result: `errors` (when any), `data` as JSON text, `extensions` (when
+    /// any), in that order.
+    Executed {
+        errors: Vec<Value>,
+        data: Bytes,
+        extensions: Map<String, Value>,
+    },
+    /// The answers of a batch, in order.
+    Batch(Vec<ResponseBody>),
+}
+
+impl From<Value> for ResponseBody {
+    fn from(value: Value) -> Self {
+        ResponseBody::Value(value)
+    }
+}
+
+impl ResponseBody {
+    /// The body as JSON text.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        // Writing JSON into a Vec cannot fail.
+        match self {
+            ResponseBody::Value(v) => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+            ResponseBody::Executed {
+                errors,
+                data,
+                extensions,
+            } => {
+                out.reserve(data.len() + 64);
+                out.push(b'{');
+                if !errors.is_empty() {
+                    out.extend_from_slice(b"\"errors\":");
+                    let _ = serde_json::to_writer(&mut *out, errors);
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"\"data\":");
+                out.extend_from_slice(data);
+                if !extensions.is_empty() {
+                    out.extend_from_slice(b",\"extensions\":");
+                    let _ = serde_json::to_writer(&mut *out, extensions);
+                }
+                out.push(b'}');
+            }
+            ResponseBody::Batch(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write(out);
+                }
+                out.push(b']');
+            }
+        }
+    }
+
+    /// The `extensions.code` of every error in the body (each response's, for a batch).
+    pub fn error_codes(&self) -> ErrorCodes {
+        let mut codes = ErrorCodes::default();
+        self.collect_codes(&mut codes);
+        codes
+    }
+
+    fn collect_codes(&self, codes: &mut ErrorCodes) {
+        match self {
+            ResponseBody::Value(v) => codes.collect(v),
+            ResponseBody::Executed { errors, .. } => errors.iter().for_each(|e| codes.error(e)),
+            ResponseBody::Batch(items) => items.iter().for_each(|b| b.collect_codes(codes)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn executed_bodies_splice_data_between_errors_and_extensions() {
+        let mut extensions = Map::new();
+        extensions.insert("cost".into(), json!({"estimated": 3}));
+        let body = ResponseBody::Executed {
+            errors: vec![json!({"message": "m", "extensions": {"code": "X"}})],
+            data: Bytes::from_static(b"{\"a\":1}"),
+            extensions,
+        };
+        let batch = ResponseBody::Batch(vec![body, json!({"data": null}).into()]);
+        let text = String::from_utf8(batch.to_vec()).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"[{"errors":[{"message":"m","extensions":{"code":"X"}}],"data":{"a":1},"extensions":{"cost":{"estimated":3}}},{"data":null}]"#
+        );
+        assert_eq!(batch.error_codes().0, vec!["X".to_owned()]);
+    }
+}
