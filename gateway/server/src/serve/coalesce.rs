@@ -99,7 +99,10 @@ impl Coalescer {
             .ok()
             .and_then(|v| v.clone());
         match outcome {
-            Some(Ok(answer)) => Ok((slice(&answer.body, offset, count), answer)),
+            Some(Ok(answer)) => {
+                let body = serde_json::from_slice(&answer.body).unwrap_or_default();
+                Ok((slice(&body, offset, count), answer))
+            }
             Some(Err(e)) => Err(e),
             // The sending task ended without an answer (the runtime is shutting down).
             None => Err(Arc::new(Failure::Dropped)),

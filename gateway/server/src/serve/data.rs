@@ -12,6 +12,9 @@
 //! shared node is the merge each of its places would have received.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::hash::{Hash, Hasher};
 
 use serde_json::{Map, Number, Value, json};
@@ -19,6 +22,16 @@ use weft_federation::plan::model::LIST;
 
 /// An object in the store.
 pub type ObjId = u32;
+/// A field name, interned: objects compare and find keys by number.
+pub type KeyId = u32;
+
+/// Text in the store's text buffer: subgraph strings are copied there once, not allocated
+/// one by one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Text {
+    start: u32,
+    len: u32,
+}
 
 /// A step of a concrete response path.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,13 +53,13 @@ impl Seg {
 /// positions aside. Objects reached alike are treated alike by every later fetch.
 pub type Reach = u64;
 
-/// A value in the store; objects are referenced, everything else is held.
+/// A value in the store; objects are referenced, text points into the buffer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Val {
     Null,
     Bool(bool),
     Number(Number),
-    String(String),
+    Str(Text),
     List(Vec<Val>),
     Object(ObjId),
 }
@@ -54,7 +67,7 @@ pub enum Val {
 #[derive(Debug, Default)]
 struct Obj {
     /// Fields in the order they arrived.
-    fields: Vec<(String, Val)>,
+    fields: Vec<(KeyId, Val)>,
     /// This object was found identical to another and is now that one.
     forward: Option<ObjId>,
 }
@@ -63,6 +76,9 @@ struct Obj {
 #[derive(Debug)]
 pub struct Store {
     objects: Vec<Obj>,
+    text: String,
+    keys: Vec<Box<str>>,
+    key_ids: HashMap<Box<str>, KeyId>,
 }
 
 impl Default for Store {
@@ -71,13 +87,55 @@ impl Default for Store {
     }
 }
 
+/// `__typename` is always key 0.
+const TYPENAME: KeyId = 0;
+
 impl Store {
     pub const ROOT: ObjId = 0;
 
     pub fn new() -> Store {
-        Store {
+        let mut store = Store {
             objects: vec![Obj::default()],
+            text: String::new(),
+            keys: Vec::new(),
+            key_ids: HashMap::new(),
+        };
+        store.intern("__typename");
+        store
+    }
+
+    /// The number of a field name, given one the first time it is seen.
+    pub fn intern(&mut self, key: &str) -> KeyId {
+        if let Some(id) = self.key_ids.get(key) {
+            return *id;
         }
+        let id = KeyId::try_from(self.keys.len()).unwrap_or(KeyId::MAX);
+        self.keys.push(key.into());
+        self.key_ids.insert(key.into(), id);
+        id
+    }
+
+    /// The number of a field name; `None` when no object has it.
+    pub fn key_id(&self, key: &str) -> Option<KeyId> {
+        self.key_ids.get(key).copied()
+    }
+
+    pub fn key_name(&self, key: KeyId) -> &str {
+        self.keys.get(key as usize).map_or("", |k| k)
+    }
+
+    fn add_text(&mut self, s: &str) -> Text {
+        let start = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+        self.text.push_str(s);
+        Text {
+            start,
+            len: u32::try_from(s.len()).unwrap_or(0),
+        }
+    }
+
+    pub fn text(&self, t: Text) -> &str {
+        let start = t.start as usize;
+        self.text.get(start..start + t.len as usize).unwrap_or("")
     }
 
     /// The object `id` stands for now (itself, unless it was merged with an identical one).
@@ -88,25 +146,40 @@ impl Store {
         id
     }
 
-    pub fn fields(&self, id: ObjId) -> &[(String, Val)] {
+    fn fields(&self, id: ObjId) -> &[(KeyId, Val)] {
         &self.objects[self.resolve(id) as usize].fields
     }
 
-    pub fn get(&self, id: ObjId, key: &str) -> Option<&Val> {
+    pub fn get_key(&self, id: ObjId, key: KeyId) -> Option<&Val> {
         self.fields(id)
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| *k == key)
             .map(|(_, v)| v)
     }
 
+    pub fn get(&self, id: ObjId, key: &str) -> Option<&Val> {
+        self.get_key(id, self.key_id(key)?)
+    }
+
+    /// Takes a field out of an object.
+    pub fn take(&mut self, id: ObjId, key: &str) -> Option<Val> {
+        let key = self.key_id(key)?;
+        let id = self.resolve(id) as usize;
+        let i = self.objects[id]
+            .fields
+            .iter()
+            .position(|(k, _)| *k == key)?;
+        Some(self.objects[id].fields.remove(i).1)
+    }
+
     pub fn typename(&self, id: ObjId) -> Option<&str> {
-        match self.get(id, "__typename") {
-            Some(Val::String(s)) => Some(s),
+        match self.get_key(id, TYPENAME) {
+            Some(Val::Str(t)) => Some(self.text(*t)),
             _ => None,
         }
     }
 
-    fn alloc(&mut self, fields: Vec<(String, Val)>) -> ObjId {
+    fn alloc(&mut self, fields: Vec<(KeyId, Val)>) -> ObjId {
         let id = ObjId::try_from(self.objects.len()).unwrap_or(ObjId::MAX);
         self.objects.push(Obj {
             fields,
@@ -115,19 +188,17 @@ impl Store {
         id
     }
 
+    /// Parses a subgraph's JSON answer straight into the store.
+    pub fn parse(&mut self, json: &[u8]) -> Result<Val, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let value = serde::de::DeserializeSeed::deserialize(Seed { store: self }, &mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+
     /// Moves `value` into the store.
     pub fn import(&mut self, value: Value) -> Val {
-        match value {
-            Value::Null => Val::Null,
-            Value::Bool(b) => Val::Bool(b),
-            Value::Number(n) => Val::Number(n),
-            Value::String(s) => Val::String(s),
-            Value::Array(items) => Val::List(items.into_iter().map(|v| self.import(v)).collect()),
-            Value::Object(map) => {
-                let fields = map.into_iter().map(|(k, v)| (k, self.import(v))).collect();
-                Val::Object(self.alloc(fields))
-            }
-        }
+        self.import_ref(&value)
     }
 
     /// Copies `value` into the store (a cached entity, which stays in the cache).
@@ -136,12 +207,12 @@ impl Store {
             Value::Null => Val::Null,
             Value::Bool(b) => Val::Bool(*b),
             Value::Number(n) => Val::Number(n.clone()),
-            Value::String(s) => Val::String(s.clone()),
+            Value::String(s) => Val::Str(self.add_text(s)),
             Value::Array(items) => Val::List(items.iter().map(|v| self.import_ref(v)).collect()),
             Value::Object(map) => {
                 let fields = map
                     .iter()
-                    .map(|(k, v)| (k.clone(), self.import_ref(v)))
+                    .map(|(k, v)| (self.intern(k), self.import_ref(v)))
                     .collect();
                 Val::Object(self.alloc(fields))
             }
@@ -154,7 +225,7 @@ impl Store {
         match value {
             Val::List(items) => Val::List(items.iter().map(|v| self.copy(v)).collect()),
             Val::Object(id) => {
-                let fields: Vec<(String, Val)> = self.fields(*id).to_vec();
+                let fields: Vec<(KeyId, Val)> = self.fields(*id).to_vec();
                 let fields = fields
                     .into_iter()
                     .map(|(k, v)| (k, self.copy(&v)))
@@ -221,6 +292,7 @@ impl Store {
             (Val::List(x), Val::List(y)) => {
                 x.len() == y.len() && x.iter().zip(y).all(|(a, b)| self.same(a, b))
             }
+            (Val::Str(x), Val::Str(y)) => self.text(*x) == self.text(*y),
             (x, y) => x == y,
         }
     }
@@ -250,7 +322,7 @@ impl Store {
     /// The distinct objects at `path` ("@" = each list element), each once however many
     /// places share it, with how it was reached.
     pub fn find(&self, path: &[String]) -> Vec<(ObjId, Reach)> {
-        let mut seen = HashSet::new();
+        let mut seen = vec![false; self.objects.len()];
         let mut out = Vec::new();
         self.find_in(&Val::Object(Store::ROOT), path, 0, &mut seen, &mut out);
         out
@@ -261,7 +333,7 @@ impl Store {
         value: &Val,
         path: &[String],
         reach: Reach,
-        seen: &mut HashSet<ObjId>,
+        seen: &mut [bool],
         out: &mut Vec<(ObjId, Reach)>,
     ) {
         match value {
@@ -279,13 +351,13 @@ impl Store {
                 let id = self.resolve(*id);
                 match path.split_first() {
                     None => {
-                        if seen.insert(id) {
+                        if !std::mem::replace(&mut seen[id as usize], true) {
                             out.push((id, reach));
                         }
                     }
                     Some((key, rest)) if key != LIST => {
                         // A shared object is walked once: its other places hold the same.
-                        if !seen.insert(id) {
+                        if std::mem::replace(&mut seen[id as usize], true) {
                             return;
                         }
                         if let Some(next) = self.get(id, key) {
@@ -361,7 +433,7 @@ impl Store {
             Val::Null => Value::Null,
             Val::Bool(b) => Value::Bool(*b),
             Val::Number(n) => Value::Number(n.clone()),
-            Val::String(s) => Value::String(s.clone()),
+            Val::Str(t) => Value::String(self.text(*t).to_owned()),
             Val::List(items) => Value::Array(items.iter().map(|v| self.to_value(v)).collect()),
             Val::Object(id) => Value::Object(self.object_value(*id)),
         }
@@ -370,7 +442,7 @@ impl Store {
     pub fn object_value(&self, id: ObjId) -> Map<String, Value> {
         self.fields(id)
             .iter()
-            .map(|(k, v)| (k.clone(), self.to_value(v)))
+            .map(|(k, v)| (self.key_name(*k).to_owned(), self.to_value(v)))
             .collect()
     }
 
@@ -381,7 +453,7 @@ impl Store {
             Val::Bool(true) => out.extend_from_slice(b"true"),
             Val::Bool(false) => out.extend_from_slice(b"false"),
             Val::Number(n) => write_number(n, out),
-            Val::String(s) => write_str(s, out),
+            Val::Str(t) => write_str(self.text(*t), out),
             Val::List(items) => {
                 out.push(b'[');
                 for (i, v) in items.iter().enumerate() {
@@ -398,13 +470,113 @@ impl Store {
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_str(k, out);
+                    write_str(self.key_name(*k), out);
                     out.push(b':');
                     self.write(v, out);
                 }
                 out.push(b'}');
             }
         }
+    }
+}
+
+/// Reads JSON into the store: keys interned, text into the buffer, no value tree on the way.
+struct Seed<'s> {
+    store: &'s mut Store,
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
+    type Value = Val;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Val, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_> {
+    type Value = Val;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Val, E> {
+        Ok(Val::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Val, E> {
+        Ok(Val::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Val, E> {
+        Ok(Val::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Val, E> {
+        Ok(Number::from_f64(v).map_or(Val::Null, Val::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Val, E> {
+        Ok(Val::Str(self.store.add_text(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Val, E> {
+        Ok(Val::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Val, E> {
+        Ok(Val::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(Seed {
+            store: &mut *self.store,
+        })? {
+            items.push(v);
+        }
+        Ok(Val::List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
+        let mut fields: Vec<(KeyId, Val)> = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        while let Some(key) = map.next_key_seed(KeySeed {
+            store: &mut *self.store,
+        })? {
+            let value = map.next_value_seed(Seed {
+                store: &mut *self.store,
+            })?;
+            // A repeated key keeps its first place and its last value, as a JSON map would.
+            match fields.iter_mut().find(|(k, _)| *k == key) {
+                Some(field) => field.1 = value,
+                None => fields.push((key, value)),
+            }
+        }
+        Ok(Val::Object(self.store.alloc(fields)))
+    }
+}
+
+struct KeySeed<'s> {
+    store: &'s mut Store,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = KeyId;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<KeyId, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = KeyId;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<KeyId, E> {
+        Ok(self.store.intern(v))
     }
 }
 
@@ -460,8 +632,24 @@ mod tests {
         store.forward(y, x);
         let extra = store.import(json!({"name": "Lamp"}));
         store.merge_value(x, extra);
-        assert_eq!(store.get(y, "name"), Some(&Val::String("Lamp".into())));
+        assert_eq!(
+            store.get(y, "name").map(|v| store.to_value(v)),
+            Some(json!("Lamp"))
+        );
         assert_eq!(store.typename(y), Some("P"));
+    }
+
+    #[test]
+    fn parsed_json_is_the_same_as_imported_json() {
+        let text = r#"{"a":[1,-2,2.5,"x\"y",null,true],"b":{"c":{}},"a2":"\u00e9","b":{"d":1}}"#;
+        let mut store = Store::new();
+        let parsed = store.parse(text.as_bytes()).unwrap_or(Val::Null);
+        let value: Value = serde_json::from_str(text).unwrap_or_default();
+        assert_eq!(store.to_value(&parsed), value);
+        let mut out = Vec::new();
+        store.write(&parsed, &mut out);
+        assert_eq!(serde_json::from_slice::<Value>(&out).ok(), Some(value));
+        assert!(store.parse(b"{\"a\":").is_err());
     }
 
     #[test]

@@ -33,8 +33,15 @@ use super::{telemetry, traffic};
 
 /// A subgraph's answer, and how long the entity cache may keep it (`None`: not at all).
 struct Fetched {
-    body: Value,
+    body: Body,
     ttl: Option<std::time::Duration>,
+}
+
+/// An answer as received (JSON text, shared by requests that shared the fetch), or cut out
+/// of a batch's answer.
+enum Body {
+    Json(axum::body::Bytes),
+    Value(Value),
 }
 
 /// The merged subgraph data and the errors met on the way.
@@ -427,7 +434,7 @@ impl Executor {
         };
         if answered {
             return Ok(Fetched {
-                body: Value::Null,
+                body: Body::Value(Value::Null),
                 ttl: None,
             });
         }
@@ -482,14 +489,10 @@ impl Executor {
             _ => outgoing.send().instrument(span).await,
         };
         match answer {
-            Ok(answer) => {
-                let ttl = self.ttl(&answer);
-                // Unshared answers are moved, not copied.
-                let body = Arc::try_unwrap(answer)
-                    .map(|a| a.body)
-                    .unwrap_or_else(|a| a.body.clone());
-                Ok(Fetched { body, ttl })
-            }
+            Ok(answer) => Ok(Fetched {
+                body: Body::Json(answer.body.clone()),
+                ttl: self.ttl(&answer),
+            }),
             Err(failure) => Err(failure_of(&failure)),
         }
     }
@@ -530,7 +533,7 @@ impl Executor {
         });
         match coalescer.submit(batch, representations, send).await {
             Ok((body, answer)) => Ok(Fetched {
-                body,
+                body: Body::Value(body),
                 ttl: self.ttl(&answer),
             }),
             Err(failure) => Err(failure_of(&failure)),
@@ -562,7 +565,7 @@ impl Executor {
         if r.entity && r.sent.is_empty() {
             return;
         }
-        let (mut body, ttl) = match response {
+        let (body, ttl) = match response {
             Ok(fetched) => (fetched.body, fetched.ttl),
             Err(failure) => {
                 let path = r.error_path(&out.data);
@@ -572,13 +575,18 @@ impl Executor {
                 return;
             }
         };
+        let body = match body {
+            Body::Json(json) => out.data.parse(&json),
+            Body::Value(value) => Ok(out.data.import(value)),
+        };
+        let Ok(Val::Object(body)) = body else {
+            self.unusable(r, "the response is not a JSON object", out);
+            return;
+        };
+        let errors = out.data.get(body, "errors").map(|e| out.data.to_value(e));
         // Never keep an answer that has errors: some of it may be missing or wrong.
-        let keep = self
-            .cache
-            .as_ref()
-            .zip(ttl)
-            .filter(|_| body.get("errors").is_none());
-        if let Some(errors) = body.get("errors").and_then(Value::as_array)
+        let keep = self.cache.as_ref().zip(ttl).filter(|_| errors.is_none());
+        if let Some(Value::Array(errors)) = &errors
             && !errors.is_empty()
         {
             let mut places = Places::default();
@@ -587,37 +595,31 @@ impl Executor {
                     .extend(map_error(e, service, r, &out.data, &mut places));
             }
         }
-        let data = match body.get_mut("data") {
-            Some(d) if !d.is_null() => d.take(),
+        let data = match out.data.take(body, "data") {
+            Some(d) if d != Val::Null => d,
             _ => {
-                if body.get("errors").is_none() {
+                if errors.is_none() {
                     self.unusable(r, "the response has no data", out);
                 }
                 return;
             }
         };
+        let rewrites = &r.fetch.output_rewrites;
         if !r.entity {
-            let mut data = data;
-            apply_output_rewrites(&mut data, &r.fetch.output_rewrites);
+            let data = rewritten(&mut out.data, data, rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
-                cache.insert(key.clone(), data.clone(), identity.clone(), ttl);
+                cache.insert(key.clone(), out.data.to_value(&data), identity.clone(), ttl);
             }
-            let value = out.data.import(data);
-            out.data.merge_value(Store::ROOT, value);
+            out.data.merge_value(Store::ROOT, data);
             return;
         }
         let entities = match data {
-            Value::Object(mut map) => match map.remove("_entities") {
-                Some(Value::Array(list)) => list,
-                _ => {
-                    self.unusable(r, "the response has no `_entities`", out);
-                    return;
-                }
-            },
-            _ => {
-                self.unusable(r, "the response has no `_entities`", out);
-                return;
-            }
+            Val::Object(d) => out.data.take(d, "_entities"),
+            _ => None,
+        };
+        let Some(Val::List(entities)) = entities else {
+            self.unusable(r, "the response has no `_entities`", out);
+            return;
         };
         if entities.len() != r.sent.len() {
             let why = format!(
@@ -627,26 +629,40 @@ impl Executor {
             );
             self.unusable(r, &why, out);
         }
-        for (i, (mut entity, slot)) in entities.into_iter().zip(&r.sent).enumerate() {
-            apply_output_rewrites(&mut entity, &r.fetch.output_rewrites);
-            if entity.is_null() {
+        for (i, (entity, slot)) in entities.into_iter().zip(&r.sent).enumerate() {
+            if entity == Val::Null {
                 continue;
             }
+            let entity = rewritten(&mut out.data, entity, rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.get(i)) {
-                cache.insert(key.clone(), entity.clone(), identity.clone(), ttl);
+                cache.insert(
+                    key.clone(),
+                    out.data.to_value(&entity),
+                    identity.clone(),
+                    ttl,
+                );
             }
             let Some((first, others)) = r.slots.get(*slot).and_then(|t| t.split_first()) else {
                 continue;
             };
-            let value = out.data.import(entity);
             // Objects that differ in their own content each get their own copy.
             for target in others {
-                let copy = out.data.copy(&value);
+                let copy = out.data.copy(&entity);
                 out.data.merge_value(*target, copy);
             }
-            out.data.merge_value(*first, value);
+            out.data.merge_value(*first, entity);
         }
     }
+}
+
+/// `value` with the fetch's output rewrites applied (rare: most fetches have none).
+fn rewritten(data: &mut Store, value: Val, rewrites: &[Rewrite]) -> Val {
+    if rewrites.is_empty() {
+        return value;
+    }
+    let mut json = data.to_value(&value);
+    apply_output_rewrites(&mut json, rewrites);
+    data.import(json)
 }
 
 impl Ready<'_> {

@@ -17,7 +17,7 @@ use apollo_compiler::validation::Valid;
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
 
-use super::data::{ObjId, Store, Val, write_str};
+use super::data::{KeyId, ObjId, Store, Val, write_str};
 
 /// A null reached a non-null position: the parent must become null too.
 struct Bubble;
@@ -61,6 +61,8 @@ enum Step<'a> {
 /// The fields one response key gets on an object of one type (the spec's CollectFields).
 struct Group<'a> {
     key: &'a str,
+    /// The key's number in the store (`None`: no object has it).
+    key_id: Option<KeyId>,
     /// The first field with this key: name, type and arguments are the same for all.
     field: &'a Field,
     /// Their selection sets, merged.
@@ -116,6 +118,7 @@ impl<'a> Shaper<'a, '_> {
                             None => {
                                 out.push(Group {
                                     key: &f.response_key,
+                                    key_id: self.store.key_id(&f.response_key),
                                     field: f,
                                     subsets: Vec::new(),
                                     enum_type: self.enum_type(&f.ty),
@@ -211,7 +214,10 @@ impl<'a> Shaper<'a, '_> {
                 continue;
             }
             self.path.push(Step::Key(g.key));
-            let raw = store.get(id, g.key).unwrap_or(&Val::Null);
+            let raw = g
+                .key_id
+                .and_then(|k| store.get_key(id, k))
+                .unwrap_or(&Val::Null);
             let done = self.complete(&g.field.ty, raw, g, (list, i), typename);
             self.path.pop();
             done?;
@@ -295,8 +301,8 @@ impl<'a> Shaper<'a, '_> {
             return Ok(());
         };
         match raw {
-            Val::String(v) if e.values.contains_key(v.as_str()) => {
-                write_str(v, &mut self.out);
+            Val::Str(t) if e.values.contains_key(self.store.text(*t)) => {
+                write_str(self.store.text(*t), &mut self.out);
                 Ok(())
             }
             _ => {

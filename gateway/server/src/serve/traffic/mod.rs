@@ -8,8 +8,8 @@ pub mod budget;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
-use serde_json::Value;
 use weft_engine::{FetchError, SubgraphClient};
 
 use super::metrics::{FetchErrorKind, Metrics};
@@ -27,10 +27,11 @@ pub enum Failure {
     Dropped,
 }
 
-/// A subgraph's answer: the body, and the headers the entity cache reads.
+/// A subgraph's answer: the body (JSON, checked; read into each request's store by the
+/// executor), and the headers the entity cache reads.
 #[derive(Debug)]
 pub struct Answer {
-    pub body: Value,
+    pub body: Bytes,
     pub cache_control: Option<String>,
     pub age: Option<String>,
 }
@@ -163,8 +164,12 @@ impl Subgraph {
                 .and_then(|response| {
                     let cache_control = response.cache_control.clone();
                     let age = response.age.clone();
-                    response.json().map(|body| Answer {
-                        body,
+                    // Checked here, without building anything, so that a bad answer is
+                    // counted and treated as one; the executor reads it into its store.
+                    serde_json::from_slice::<serde::de::IgnoredAny>(&response.body)
+                        .map_err(FetchError::InvalidJson)?;
+                    Ok(Answer {
+                        body: response.body,
                         cache_control,
                         age,
                     })
