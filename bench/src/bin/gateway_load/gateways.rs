@@ -78,7 +78,7 @@ pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> 
             }
             let config = work.join("weft.yaml");
             let cache = if entity_cache {
-                "entity_cache:\n  enabled: true\n  ttl_secs: 60\n"
+                "entity_cache:\n  enabled: true\n  ttl_secs: 60\n  root_fields: true\n"
             } else {
                 ""
             };

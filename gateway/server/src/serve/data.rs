@@ -14,6 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::hash::{Hash, Hasher};
 
@@ -78,7 +79,10 @@ pub struct Store {
     objects: Vec<Obj>,
     text: String,
     keys: Vec<Box<str>>,
-    key_ids: HashMap<Box<str>, KeyId>,
+    key_ids: FxHashMap<Box<str>, KeyId>,
+    /// The last key seen per small hash of a name: answers repeat the same few names
+    /// thousands of times, and this finds them without a map look-up.
+    recent: [KeyId; 64],
 }
 
 impl Default for Store {
@@ -98,7 +102,8 @@ impl Store {
             objects: vec![Obj::default()],
             text: String::new(),
             keys: Vec::new(),
-            key_ids: HashMap::new(),
+            key_ids: FxHashMap::default(),
+            recent: [TYPENAME; 64],
         };
         store.intern("__typename");
         store
@@ -106,7 +111,18 @@ impl Store {
 
     /// The number of a field name, given one the first time it is seen.
     pub fn intern(&mut self, key: &str) -> KeyId {
+        let bytes = key.as_bytes();
+        let slot = match bytes {
+            [] => 0,
+            [first, .., last] => (bytes.len() * 31 + *first as usize * 7 + *last as usize) & 63,
+            [only] => (31 + *only as usize * 8) & 63,
+        };
+        let recent = self.recent[slot];
+        if self.keys.get(recent as usize).is_some_and(|k| **k == *key) {
+            return recent;
+        }
         if let Some(id) = self.key_ids.get(key) {
+            self.recent[slot] = *id;
             return *id;
         }
         let id = KeyId::try_from(self.keys.len()).unwrap_or(KeyId::MAX);
@@ -310,6 +326,34 @@ impl Store {
                 .all(|((ka, va), (kb, vb))| ka == kb && self.same(va, vb))
     }
 
+    /// A hash of an object's content: equal content, equal hash.
+    pub fn fingerprint(&self, id: ObjId) -> u64 {
+        let mut h = FxHasher::default();
+        self.hash_object(id, &mut h);
+        h.finish()
+    }
+
+    fn hash_object(&self, id: ObjId, h: &mut FxHasher) {
+        for (k, v) in self.fields(id) {
+            k.hash(h);
+            self.hash_val(v, h);
+        }
+    }
+
+    fn hash_val(&self, v: &Val, h: &mut FxHasher) {
+        match v {
+            Val::Null => 0u8.hash(h),
+            Val::Bool(b) => b.hash(h),
+            Val::Number(n) => n.hash(h),
+            Val::Str(t) => self.text(*t).hash(h),
+            Val::List(items) => {
+                items.len().hash(h);
+                items.iter().for_each(|i| self.hash_val(i, h));
+            }
+            Val::Object(o) => self.hash_object(*o, h),
+        }
+    }
+
     /// From now on `from` is `to` (they were found identical).
     pub fn forward(&mut self, from: ObjId, to: ObjId) {
         let (from, to) = (self.resolve(from), self.resolve(to));
@@ -361,7 +405,7 @@ impl Store {
                             return;
                         }
                         if let Some(next) = self.get(id, key) {
-                            let mut h = std::hash::DefaultHasher::new();
+                            let mut h = FxHasher::default();
                             reach.hash(&mut h);
                             key.hash(&mut h);
                             self.typename(id).hash(&mut h);

@@ -271,9 +271,21 @@ impl Executor {
             return Some(ready);
         }
         let mut representations: Vec<Value> = Vec::new();
-        let mut slots: Vec<Vec<(ObjId, u64)>> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut slots: Vec<Vec<ObjId>> = Vec::new();
+        let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
+        let mut contents: rustc_hash::FxHashMap<(u64, u64), Vec<ObjId>> = Default::default();
         for (object, reach) in data.find(path) {
+            // Identical objects reached alike become one: the answer is merged once, and
+            // later fetches walk it once. The first of them stands for all (its
+            // representation is theirs).
+            let alike = contents
+                .entry((reach, data.fingerprint(object)))
+                .or_default();
+            if let Some(same) = alike.iter().find(|o| data.same_object(**o, object)) {
+                data.forward(object, *same);
+                continue;
+            }
+            alike.push(object);
             let Some(mut rep) = select(data, object, &fetch.requires) else {
                 continue;
             };
@@ -288,32 +300,17 @@ impl Executor {
             rewrite(&mut rep, data.typename(object), &fetch.input_rewrites);
             let key = serde_json::to_string(&rep).unwrap_or_default();
             match index.get(&key) {
-                Some(i) => {
-                    // Identical objects reached alike become one: the answer is merged once,
-                    // and later fetches walk it once.
-                    let slot = &mut slots[*i];
-                    match slot
-                        .iter()
-                        .find(|(o, r)| *r == reach && data.same_object(*o, object))
-                    {
-                        Some((same, _)) => data.forward(object, *same),
-                        None => slot.push((object, reach)),
-                    }
-                }
+                Some(i) => slots[*i].push(object),
                 None => {
                     index.insert(key, representations.len());
                     representations.push(Value::Object(rep));
-                    slots.push(vec![(object, reach)]);
+                    slots.push(vec![object]);
                 }
             }
         }
         if representations.is_empty() {
             return None;
         }
-        let slots = slots
-            .into_iter()
-            .map(|s| s.into_iter().map(|(o, _)| o).collect())
-            .collect();
         // Cache hits are answered from the cache; only the misses are sent.
         let mut sent = Vec::with_capacity(representations.len());
         let mut hits = Vec::new();
@@ -579,9 +576,16 @@ impl Executor {
             Body::Json(json) => out.data.parse(&json),
             Body::Value(value) => Ok(out.data.import(value)),
         };
-        let Ok(Val::Object(body)) = body else {
-            self.unusable(r, "the response is not a JSON object", out);
-            return;
+        let body = match body {
+            Ok(Val::Object(body)) => body,
+            Ok(_) => {
+                self.unusable(r, "the subgraph's response is not a JSON object", out);
+                return;
+            }
+            Err(e) => {
+                self.unusable(r, &format!("the subgraph's response is not JSON: {e}"), out);
+                return;
+            }
         };
         let errors = out.data.get(body, "errors").map(|e| out.data.to_value(e));
         // Never keep an answer that has errors: some of it may be missing or wrong.

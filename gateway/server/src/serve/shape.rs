@@ -7,13 +7,13 @@
 //! shared by many places is read many times but never copied. A null that propagates undoes
 //! what was written since the nullable position it reaches, and writes `null` there.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use apollo_compiler::Schema;
 use apollo_compiler::ast::Type;
 use apollo_compiler::schema::{EnumType, ExtendedType};
 use apollo_compiler::validation::Valid;
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
 
@@ -39,7 +39,7 @@ pub fn shape(
         api,
         out: Vec::with_capacity(4096),
         path: Vec::new(),
-        memo: HashMap::new(),
+        memo: FxHashMap::default(),
     };
     let root = &op.selection_set;
     if s.object(&[root], (0, 0), Store::ROOT, &root.parent_type)
@@ -90,7 +90,7 @@ struct Shaper<'a, 'e> {
     path: Vec<Step<'a>>,
     /// Field collection depends on the selection sets and the object's type only: done once
     /// per pair, not once per object.
-    memo: HashMap<SetsKey, Vec<(&'a str, Collected<'a>)>>,
+    memo: FxHashMap<SetsKey, Vec<(&'a str, Collected<'a>)>>,
 }
 
 impl<'a> Shaper<'a, '_> {
