@@ -71,6 +71,9 @@ struct Obj {
     fields: Vec<(KeyId, Val)>,
     /// This object was found identical to another and is now that one.
     forward: Option<ObjId>,
+    /// A hash of the content it was created with (merges later do not change it): objects
+    /// with equal content have equal prints, so it finds candidates for sharing cheaply.
+    print: u64,
 }
 
 /// The objects of one execution; object 0 is the root.
@@ -197,9 +200,15 @@ impl Store {
 
     fn alloc(&mut self, fields: Vec<(KeyId, Val)>) -> ObjId {
         let id = ObjId::try_from(self.objects.len()).unwrap_or(ObjId::MAX);
+        let mut h = FxHasher::default();
+        for (k, v) in &fields {
+            k.hash(&mut h);
+            self.hash_val(v, &mut h);
+        }
         self.objects.push(Obj {
             fields,
             forward: None,
+            print: h.finish(),
         });
         id
     }
@@ -326,18 +335,11 @@ impl Store {
                 .all(|((ka, va), (kb, vb))| ka == kb && self.same(va, vb))
     }
 
-    /// A hash of an object's content: equal content, equal hash.
+    /// A hash of an object's content when it was created: objects created with equal
+    /// content have equal prints (an object merged into since may no longer match its print,
+    /// which only means it is not shared).
     pub fn fingerprint(&self, id: ObjId) -> u64 {
-        let mut h = FxHasher::default();
-        self.hash_object(id, &mut h);
-        h.finish()
-    }
-
-    fn hash_object(&self, id: ObjId, h: &mut FxHasher) {
-        for (k, v) in self.fields(id) {
-            k.hash(h);
-            self.hash_val(v, h);
-        }
+        self.objects[self.resolve(id) as usize].print
     }
 
     fn hash_val(&self, v: &Val, h: &mut FxHasher) {
@@ -350,7 +352,8 @@ impl Store {
                 items.len().hash(h);
                 items.iter().for_each(|i| self.hash_val(i, h));
             }
-            Val::Object(o) => self.hash_object(*o, h),
+            // Children are created first: their prints stand for their content.
+            Val::Object(o) => self.fingerprint(*o).hash(h),
         }
     }
 
@@ -673,6 +676,8 @@ mod tests {
         };
         assert!(store.same_object(x, y));
         assert!(!store.same_object(x, z));
+        assert_eq!(store.fingerprint(x), store.fingerprint(y));
+        assert_ne!(store.fingerprint(x), store.fingerprint(z));
         store.forward(y, x);
         let extra = store.import(json!({"name": "Lamp"}));
         store.merge_value(x, extra);
