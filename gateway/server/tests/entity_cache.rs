@@ -394,8 +394,7 @@ async fn identical_queries_in_flight_share_subgraph_requests() {
     // Off: each query sends its own.
     // (`stock` numbers each of its answers differently, so these differ.)
     let stack =
-        Stack::configured("dedupe:\n  subgraph_requests: false\n  client_requests: false\n")
-            .await;
+        Stack::configured("dedupe:\n  subgraph_requests: false\n  client_requests: false\n").await;
     let (sent, same) = ten_at_once(&stack).await;
     assert!(!same);
     assert_eq!(sent, 10);
