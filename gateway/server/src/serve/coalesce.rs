@@ -14,6 +14,8 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
+use weft_engine::FetchError;
+
 use super::traffic::{Answer, Failure};
 
 /// What fetches must share to join a batch.
@@ -26,12 +28,20 @@ pub struct BatchKey {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-/// The subgraph's answer to a whole batch, shared by its fetches.
+/// The subgraph's answer to a whole batch, as sent.
 pub type Outcome = Result<Arc<Answer>, Arc<Failure>>;
+
+/// The answer to a whole batch, read once and shared by its fetches.
+struct Read {
+    answer: Arc<Answer>,
+    body: Value,
+}
+
+type Shared = Result<Arc<Read>, Arc<Failure>>;
 
 struct Batch {
     representations: Mutex<Vec<Value>>,
-    done: watch::Receiver<Option<Outcome>>,
+    done: watch::Receiver<Option<Shared>>,
 }
 
 pub struct Coalescer {
@@ -99,10 +109,7 @@ impl Coalescer {
             .ok()
             .and_then(|v| v.clone());
         match outcome {
-            Some(Ok(answer)) => {
-                let body = serde_json::from_slice(&answer.body).unwrap_or_default();
-                Ok((slice(&body, offset, count), answer))
-            }
+            Some(Ok(read)) => Ok((slice(&read.body, offset, count), read.answer.clone())),
             Some(Err(e)) => Err(e),
             // The sending task ended without an answer (the runtime is shutting down).
             None => Err(Arc::new(Failure::Dropped)),
@@ -114,7 +121,7 @@ impl Coalescer {
         &self,
         key: BatchKey,
         batch: Arc<Batch>,
-        tx: watch::Sender<Option<Outcome>>,
+        tx: watch::Sender<Option<Shared>>,
         send: Send,
     ) {
         let open = self.open.clone();
@@ -133,7 +140,15 @@ impl Coalescer {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner),
             );
-            let _ = tx.send(Some(send(all).await));
+            // Read once here, not once per fetch in the batch.
+            let read =
+                send(all)
+                    .await
+                    .and_then(|answer| match serde_json::from_slice(&answer.body) {
+                        Ok(body) => Ok(Arc::new(Read { answer, body })),
+                        Err(e) => Err(Arc::new(Failure::Fetch(FetchError::InvalidJson(e)))),
+                    });
+            let _ = tx.send(Some(read));
         });
     }
 }

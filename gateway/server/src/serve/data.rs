@@ -13,11 +13,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use std::hash::{Hash, Hasher};
-
 use serde_json::{Map, Number, Value, json};
 use weft_federation::plan::model::LIST;
 
@@ -28,7 +27,7 @@ pub type KeyId = u32;
 
 /// Text in the store's text buffer: subgraph strings are copied there once, not allocated
 /// one by one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Text {
     start: u32,
     len: u32,
@@ -54,8 +53,9 @@ impl Seg {
 /// positions aside. Objects reached alike are treated alike by every later fetch.
 pub type Reach = u64;
 
-/// A value in the store; objects are referenced, text points into the buffer.
-#[derive(Clone, Debug, PartialEq)]
+/// A value in the store; objects are referenced, text points into the buffer. Not
+/// `PartialEq`: equal content is `Store::same` (a `Text` is a place in the buffer).
+#[derive(Clone, Debug)]
 pub enum Val {
     Null,
     Bool(bool),
@@ -91,6 +91,12 @@ pub struct Store {
 impl Default for Store {
     fn default() -> Self {
         Store::new()
+    }
+}
+
+impl Val {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
     }
 }
 
@@ -221,23 +227,18 @@ impl Store {
         Ok(value)
     }
 
-    /// Moves `value` into the store.
-    pub fn import(&mut self, value: Value) -> Val {
-        self.import_ref(&value)
-    }
-
-    /// Copies `value` into the store (a cached entity, which stays in the cache).
-    pub fn import_ref(&mut self, value: &Value) -> Val {
+    /// Copies `value` into the store.
+    pub fn import(&mut self, value: &Value) -> Val {
         match value {
             Value::Null => Val::Null,
             Value::Bool(b) => Val::Bool(*b),
             Value::Number(n) => Val::Number(n.clone()),
             Value::String(s) => Val::Str(self.add_text(s)),
-            Value::Array(items) => Val::List(items.iter().map(|v| self.import_ref(v)).collect()),
+            Value::Array(items) => Val::List(items.iter().map(|v| self.import(v)).collect()),
             Value::Object(map) => {
                 let fields = map
                     .iter()
-                    .map(|(k, v)| (self.intern(k), self.import_ref(v)))
+                    .map(|(k, v)| (self.intern(k), self.import(v)))
                     .collect();
                 Val::Object(self.alloc(fields))
             }
@@ -318,7 +319,10 @@ impl Store {
                 x.len() == y.len() && x.iter().zip(y).all(|(a, b)| self.same(a, b))
             }
             (Val::Str(x), Val::Str(y)) => self.text(*x) == self.text(*y),
-            (x, y) => x == y,
+            (Val::Number(x), Val::Number(y)) => x == y,
+            (Val::Bool(x), Val::Bool(y)) => x == y,
+            (Val::Null, Val::Null) => true,
+            _ => false,
         }
     }
 
@@ -486,7 +490,7 @@ impl Store {
         }
     }
 
-    pub fn object_value(&self, id: ObjId) -> Map<String, Value> {
+    fn object_value(&self, id: ObjId) -> Map<String, Value> {
         self.fields(id)
             .iter()
             .map(|(k, v)| (self.key_name(*k).to_owned(), self.to_value(v)))
@@ -640,7 +644,7 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
     }
 }
 
-pub fn write_number(n: &Number, out: &mut Vec<u8>) {
+fn write_number(n: &Number, out: &mut Vec<u8>) {
     let _ = serde_json::to_writer(&mut *out, n);
 }
 
@@ -653,8 +657,8 @@ mod tests {
     #[test]
     fn merge_moves_fields_and_merges_nested_objects_and_lists() {
         let mut store = Store::new();
-        let a = store.import(json!({"u": {"x": 1}, "l": [{"a": 1}, {"a": 2}], "k": 1}));
-        let b = store.import(json!({"u": {"y": 2}, "l": [{"b": 1}, {"b": 2}], "k": 2, "n": null}));
+        let a = store.import(&json!({"u": {"x": 1}, "l": [{"a": 1}, {"a": 2}], "k": 1}));
+        let b = store.import(&json!({"u": {"y": 2}, "l": [{"b": 1}, {"b": 2}], "k": 2, "n": null}));
         let (Val::Object(a), Val::Object(b)) = (a, b) else {
             panic!("objects")
         };
@@ -668,9 +672,9 @@ mod tests {
     #[test]
     fn identical_objects_share_one_node_after_forward() {
         let mut store = Store::new();
-        let x = store.import(json!({"__typename": "P", "upc": "1"}));
-        let y = store.import(json!({"__typename": "P", "upc": "1"}));
-        let z = store.import(json!({"__typename": "P", "upc": "2"}));
+        let x = store.import(&json!({"__typename": "P", "upc": "1"}));
+        let y = store.import(&json!({"__typename": "P", "upc": "1"}));
+        let z = store.import(&json!({"__typename": "P", "upc": "2"}));
         let (Val::Object(x), Val::Object(y), Val::Object(z)) = (x, y, z) else {
             panic!("objects")
         };
@@ -679,7 +683,7 @@ mod tests {
         assert_eq!(store.fingerprint(x), store.fingerprint(y));
         assert_ne!(store.fingerprint(x), store.fingerprint(z));
         store.forward(y, x);
-        let extra = store.import(json!({"name": "Lamp"}));
+        let extra = store.import(&json!({"name": "Lamp"}));
         store.merge_value(x, extra);
         assert_eq!(
             store.get(y, "name").map(|v| store.to_value(v)),
@@ -704,7 +708,7 @@ mod tests {
     #[test]
     fn written_json_escapes_strings_and_keeps_order() {
         let mut store = Store::new();
-        let v = store.import(json!({"b": "a\"q\n", "a": [1, 2.5, true, null]}));
+        let v = store.import(&json!({"b": "a\"q\n", "a": [1, 2.5, true, null]}));
         let mut out = Vec::new();
         store.write(&v, &mut out);
         assert_eq!(

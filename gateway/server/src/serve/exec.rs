@@ -15,9 +15,6 @@ use axum::http::{HeaderName, HeaderValue};
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
-
-pub use super::data::Seg;
-use super::data::{ObjId, Store, Val};
 use tracing::Instrument;
 use weft_engine::{FetchError, GraphQLRequest, Inflight};
 use weft_federation::plan::model::{
@@ -26,6 +23,7 @@ use weft_federation::plan::model::{
 
 use super::auth::Forwarded;
 use super::coalesce::{self, BatchKey, Coalescer};
+use super::data::{ObjId, Seg, Store, Val};
 use super::entity_cache::{self, EntityCache};
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
@@ -541,7 +539,7 @@ impl Executor {
     fn unusable(&self, r: &Ready<'_>, why: &str, out: &mut Output) {
         self.metrics
             .record_fetch_error(&r.fetch.subgraph, FetchErrorKind::Invalid);
-        let path = r.error_path(&out.data);
+        let path = Places::default().first(r, &out.data);
         out.errors.push(fetch_error(&r.fetch.subgraph, why, &path));
     }
 
@@ -550,12 +548,12 @@ impl Executor {
         // Cached parts first: they need no answer.
         for (slot, hit) in &r.hits {
             if !r.entity {
-                let value = out.data.import_ref(hit);
+                let value = out.data.import(hit);
                 out.data.merge_value(Store::ROOT, value);
                 return;
             }
             for target in r.slots.get(*slot).into_iter().flatten() {
-                let value = out.data.import_ref(hit);
+                let value = out.data.import(hit);
                 out.data.merge_value(*target, value);
             }
         }
@@ -565,7 +563,7 @@ impl Executor {
         let (body, ttl) = match response {
             Ok(fetched) => (fetched.body, fetched.ttl),
             Err(failure) => {
-                let path = r.error_path(&out.data);
+                let path = Places::default().first(r, &out.data);
                 let mut error = fetch_error(service, &failure.message, &path);
                 error["extensions"]["code"] = json!(failure.code);
                 out.errors.push(error);
@@ -574,7 +572,7 @@ impl Executor {
         };
         let body = match body {
             Body::Json(json) => out.data.parse(&json),
-            Body::Value(value) => Ok(out.data.import(value)),
+            Body::Value(value) => Ok(out.data.import(&value)),
         };
         let body = match body {
             Ok(Val::Object(body)) => body,
@@ -600,7 +598,7 @@ impl Executor {
             }
         }
         let data = match out.data.take(body, "data") {
-            Some(d) if d != Val::Null => d,
+            Some(d) if !d.is_null() => d,
             _ => {
                 if errors.is_none() {
                     self.unusable(r, "the response has no data", out);
@@ -634,7 +632,7 @@ impl Executor {
             self.unusable(r, &why, out);
         }
         for (i, (entity, slot)) in entities.into_iter().zip(&r.sent).enumerate() {
-            if entity == Val::Null {
+            if entity.is_null() {
                 continue;
             }
             let entity = rewritten(&mut out.data, entity, rewrites);
@@ -666,28 +664,15 @@ fn rewritten(data: &mut Store, value: Val, rewrites: &[Rewrite]) -> Val {
     }
     let mut json = data.to_value(&value);
     apply_output_rewrites(&mut json, rewrites);
-    data.import(json)
+    data.import(&json)
 }
 
-impl Ready<'_> {
-    /// The path given to an error about the whole fetch: the first object's place.
-    fn error_path(&self, data: &Store) -> Vec<Seg> {
-        let Some(first) = self.slots.first().and_then(|s| s.first()) else {
-            return Vec::new();
-        };
-        let mut places = data.places(self.path, &[*first]);
-        places
-            .remove(&data.resolve(*first))
-            .and_then(|p| p.into_iter().next())
-            .unwrap_or_default()
-    }
-}
-
-/// The places of a fetch's objects, found when the first error needs them.
+/// The places of a fetch's objects, found (by one walk) when the first error needs them.
 #[derive(Default)]
 struct Places(Option<HashMap<ObjId, Vec<Vec<Seg>>>>);
 
 impl Places {
+    /// Every place of the objects of `slot`.
     fn of<'a>(&'a mut self, r: &Ready<'_>, data: &Store, slot: usize) -> Vec<&'a Vec<Seg>> {
         let all = self.0.get_or_insert_with(|| {
             let targets: Vec<ObjId> = r.slots.iter().flatten().copied().collect();
@@ -701,6 +686,14 @@ impl Places {
             .filter_map(|t| all.get(&data.resolve(*t)))
             .flatten()
             .collect()
+    }
+
+    /// The path given to an error about the whole fetch: the first object's first place.
+    fn first(&mut self, r: &Ready<'_>, data: &Store) -> Vec<Seg> {
+        self.of(r, data, 0)
+            .first()
+            .map(|p| (*p).clone())
+            .unwrap_or_default()
     }
 }
 
@@ -975,7 +968,7 @@ fn map_error(
         }
         _ => {
             base.remove("path");
-            let path = r.error_path(data);
+            let path = places.first(r, data);
             if !path.is_empty() {
                 base.insert(
                     "path".to_owned(),

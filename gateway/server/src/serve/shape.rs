@@ -234,7 +234,7 @@ impl<'a> Shaper<'a, '_> {
         key: SetsKey,
         parent: &str,
     ) -> Result<(), Bubble> {
-        if *raw == Val::Null {
+        if raw.is_null() {
             if ty.is_non_null() {
                 self.null_error(parent, group.field);
                 return Err(Bubble);
