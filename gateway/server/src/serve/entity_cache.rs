@@ -255,13 +255,14 @@ fn leaf_fields(
     }
 }
 
-/// A cache key for one representation sent to `subgraph` with `operation`, under `scope`.
-pub fn key(subgraph: &str, operation: &str, scope: u64, representation: &Value) -> Key {
+/// What every entry of one fetch shares — `subgraph`, `operation`, `scope` — hashed once per
+/// fetch; an entry's key is this and its representation's JSON text.
+pub fn fetch_hash(subgraph: &str, operation: &str, scope: u64) -> u64 {
     let mut h = DefaultHasher::new();
     subgraph.hash(&mut h);
     operation.hash(&mut h);
     scope.hash(&mut h);
-    (h.finish(), representation.to_string())
+    h.finish()
 }
 
 /// The lifetime `Cache-Control` and `Age` allow: `s-maxage` or `max-age` minus `Age`;
@@ -337,7 +338,7 @@ mod tests {
     }
 
     fn entry(cache: &EntityCache, typename: &str, key: Value) -> Key {
-        let k = self::key("s", "op", 0, &key);
+        let k = (fetch_hash("s", "op", 0), key.to_string());
         cache.insert(
             k.clone(),
             json!({ "v": 1 }),

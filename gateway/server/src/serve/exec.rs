@@ -249,8 +249,10 @@ impl Executor {
                 && !fetch.operation.trim_start().starts_with("mutation")
             {
                 let scope = self.scope(&fetch.subgraph, request);
-                let variables = Value::Object(ready.variables.clone());
-                let key = entity_cache::key(&fetch.subgraph, &fetch.operation, scope, &variables);
+                let key = (
+                    entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope),
+                    serde_json::to_string(&ready.variables).unwrap_or_default(),
+                );
                 match cache.get(&key) {
                     Some(hit) => {
                         self.metrics.entity_cache(&fetch.subgraph, true);
@@ -268,7 +270,8 @@ impl Executor {
             }
             return Some(ready);
         }
-        let mut representations: Vec<Value> = Vec::new();
+        // Each distinct representation, and its JSON text (the de-duplication and cache key).
+        let mut representations: Vec<(Value, String)> = Vec::new();
         let mut slots: Vec<Vec<ObjId>> = Vec::new();
         let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
         let mut contents: rustc_hash::FxHashMap<(u64, u64), Vec<ObjId>> = Default::default();
@@ -300,8 +303,8 @@ impl Executor {
             match index.get(&key) {
                 Some(i) => slots[*i].push(object),
                 None => {
-                    index.insert(key, representations.len());
-                    representations.push(Value::Object(rep));
+                    index.insert(key.clone(), representations.len());
+                    representations.push((Value::Object(rep), key));
                     slots.push(vec![object]);
                 }
             }
@@ -314,10 +317,13 @@ impl Executor {
         let mut hits = Vec::new();
         let mut cache_keys = Vec::new();
         let mut to_send = Vec::with_capacity(representations.len());
-        let scope = cache.map(|_| self.scope(&fetch.subgraph, request));
-        for (slot, rep) in representations.into_iter().enumerate() {
-            if let (Some(cache), Some(scope)) = (cache, scope) {
-                let key = entity_cache::key(&fetch.subgraph, &fetch.operation, scope, &rep);
+        let shared = cache.map(|_| {
+            let scope = self.scope(&fetch.subgraph, request);
+            entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope)
+        });
+        for (slot, (rep, text)) in representations.into_iter().enumerate() {
+            if let (Some(cache), Some(shared)) = (cache, shared) {
+                let key = (shared, text);
                 if let Some(hit) = cache.get(&key) {
                     self.metrics.entity_cache(&fetch.subgraph, true);
                     hits.push((slot, hit));
