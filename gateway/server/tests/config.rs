@@ -25,14 +25,7 @@ const GQL: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
 fn weft() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
-    // The tests set the WEFT_* variables they mean; none may leak in from the caller.
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("WEFT_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
+    support::weft_command()
 }
 
 /// A fresh directory for one test's files.

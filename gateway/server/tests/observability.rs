@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -55,12 +55,7 @@ impl Drop for Gateway {
 
 impl Gateway {
     fn start(args: &[&str], envs: &[(&str, &str)]) -> Gateway {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_weft"));
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("WEFT_") {
-                cmd.env_remove(name);
-            }
-        }
+        let mut cmd = support::weft_command();
         let mut child = cmd
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])

@@ -7,7 +7,7 @@ mod support;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -150,12 +150,7 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
              level: warn\n"
         ),
     );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("WEFT_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = support::weft_command();
     let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
@@ -280,12 +275,7 @@ async fn the_log_level_filters_log_lines_and_applies_on_reload() {
     write("warn");
     let stderr_path = dir.join("stderr.log");
     let stderr = std::fs::File::create(&stderr_path).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("WEFT_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = support::weft_command();
     let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)

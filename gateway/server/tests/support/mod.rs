@@ -80,6 +80,18 @@ pub fn scratch(tag: &str, port: u16) -> PathBuf {
     dir
 }
 
+/// The `weft` binary as a command, without any `WEFT_*` variable of the environment: the
+/// tests set the ones they mean; none may leak in from the caller.
+pub fn weft_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WEFT_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// Runs `weft serve --listen 127.0.0.1:0` with `args` (plus `--supergraph FILE` or
 /// `--config FILE` given by the caller), without any `WEFT_*` variable of the environment;
 /// the process and the GraphQL URL it prints once it listens.
@@ -88,12 +100,7 @@ where
     I: IntoIterator<Item = A>,
     A: AsRef<OsStr>,
 {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("WEFT_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = weft_command();
     let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
