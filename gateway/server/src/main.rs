@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than glibc's malloc: the executor allocates and frees many small vectors
+/// per request, and glibc spent a quarter of a cached request's CPU on it (`bench/README.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Weft: a GraphQL federation gateway.
 #[derive(Debug, Parser)]
 #[command(name = "weft", version, propagate_version = true)]

@@ -384,3 +384,103 @@ async fn a_slow_or_garbled_subgraph_yields_partial_data_and_a_precise_error() {
         assert!(message.contains(why), "{mode}: {body}");
     }
 }
+
+/// A canned subgraph: `items` lists these ids (repeats included); `_entities` gives each
+/// item its `detail`, whose non-null `name` is null for item "1".
+async fn canned_items_subgraph(items: &'static [&'static str]) -> String {
+    use axum::routing::post;
+    let app = axum::Router::new().route(
+        "/graphql",
+        post(move |axum::Json(request): axum::Json<Value>| async move {
+            let answer = match request["variables"]["representations"].as_array() {
+                Some(reps) => {
+                    let entities: Vec<Value> = reps
+                        .iter()
+                        .map(|rep| {
+                            let name = if rep["id"] == "1" {
+                                Value::Null
+                            } else {
+                                json!("n")
+                            };
+                            json!({ "detail": { "name": name, "note": rep["id"] } })
+                        })
+                        .collect();
+                    json!({ "data": { "_entities": entities } })
+                }
+                None => {
+                    let list: Vec<Value> = items
+                        .iter()
+                        .map(|id| json!({ "__typename": "Item", "id": id }))
+                        .collect();
+                    json!({ "data": { "items": list } })
+                }
+            };
+            axum::Json(answer)
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/graphql")
+}
+
+/// Identical entities at several places are fetched and written once, but a null that
+/// propagates inside one is reported at each place it stands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_entity_is_answered_at_every_place_with_its_own_errors() {
+    use weft_federation::compose::SubgraphInput;
+    const LINK: &str = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.3\", import: [\"@key\"])";
+    let url = canned_items_subgraph(&["1", "2", "1", "2"]).await;
+    let inputs = vec![
+        SubgraphInput {
+            name: "list".to_owned(),
+            url: url.clone(),
+            sdl: format!(
+                "{LINK}\ntype Query {{ items: [Item!]! }}\ntype Item @key(fields: \"id\") {{ id: ID! }}"
+            ),
+            source: "list".to_owned(),
+        },
+        SubgraphInput {
+            name: "details".to_owned(),
+            url,
+            sdl: format!(
+                "{LINK}\ntype Item @key(fields: \"id\") {{ id: ID! detail: Detail }}\ntype Detail {{ name: String! note: String }}"
+            ),
+            source: "details".to_owned(),
+        },
+    ];
+    let dir = support::scratch("shared-entity", 0);
+    let path = dir.join("supergraph.graphql");
+    std::fs::write(&path, support::supergraph(&inputs)).unwrap();
+    let (_gateway, gateway) = support::serve(["--supergraph", &path.display().to_string()]);
+    let body: Value = reqwest::Client::new()
+        .post(&gateway)
+        .json(&json!({ "query": "{ items { id detail { name note } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let detail_2 = json!({ "id": "2", "detail": { "name": "n", "note": "2" } });
+    let detail_1 = json!({ "id": "1", "detail": null });
+    assert_eq!(
+        body["data"],
+        json!({ "items": [detail_1, detail_2, detail_1, detail_2] }),
+        "{body}"
+    );
+    let paths: HashSet<String> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["path"].to_string())
+        .collect();
+    let expected: HashSet<String> = [
+        json!(["items", 0, "detail", "name"]).to_string(),
+        json!(["items", 2, "detail", "name"]).to_string(),
+    ]
+    .into();
+    assert_eq!(paths, expected, "{body}");
+}

@@ -61,7 +61,9 @@ pub enum Val {
     Bool(bool),
     Number(Number),
     Str(Text),
-    List(Vec<Val>),
+    /// Boxed, not a `Vec`: lists do not grow once read, and a smaller `Val` keeps every
+    /// object's fields smaller.
+    List(Box<[Val]>),
     Object(ObjId),
 }
 
@@ -71,6 +73,8 @@ struct Obj {
     fields: Vec<(KeyId, Val)>,
     /// This object was found identical to another and is now that one.
     forward: Option<ObjId>,
+    /// Other objects were forwarded to this one: it stands at several places.
+    shared: bool,
     /// A hash of the content it was created with (merges later do not change it): objects
     /// with equal content have equal prints, so it finds candidates for sharing cheaply.
     print: u64,
@@ -86,6 +90,11 @@ pub struct Store {
     /// The last key seen per small hash of a name: answers repeat the same few names
     /// thousands of times, and this finds them without a map look-up.
     recent: [KeyId; 64],
+    /// While parsing: the fields and list items read so far, of every object and list not
+    /// yet closed. Each is then allocated at its exact size (a parser does not know sizes
+    /// in advance, and growing vectors would leave most of them half empty).
+    open_fields: Vec<(KeyId, Val)>,
+    open_items: Vec<Val>,
 }
 
 impl Default for Store {
@@ -113,6 +122,8 @@ impl Store {
             keys: Vec::new(),
             key_ids: FxHashMap::default(),
             recent: [TYPENAME; 64],
+            open_fields: Vec::new(),
+            open_items: Vec::new(),
         };
         store.intern("__typename");
         store
@@ -214,6 +225,7 @@ impl Store {
         self.objects.push(Obj {
             fields,
             forward: None,
+            shared: false,
             print: h.finish(),
         });
         id
@@ -221,10 +233,21 @@ impl Store {
 
     /// Parses a subgraph's JSON answer straight into the store.
     pub fn parse(&mut self, json: &[u8]) -> Result<Val, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let value = serde::de::DeserializeSeed::deserialize(Seed { store: self }, &mut de)?;
-        de.end()?;
-        Ok(value)
+        // UTF-8 checked once for the whole text (fast), not string by string as a byte
+        // slice's reader would.
+        let json = std::str::from_utf8(json).map_err(|e| {
+            <serde_json::Error as serde::de::Error>::custom(format_args!(
+                "invalid UTF-8 at byte {}",
+                e.valid_up_to()
+            ))
+        })?;
+        let mut de = serde_json::Deserializer::from_str(json);
+        let value = serde::de::DeserializeSeed::deserialize(Seed { store: self }, &mut de)
+            .and_then(|value| de.end().map(|()| value));
+        // What a failed parse left open.
+        self.open_fields.clear();
+        self.open_items.clear();
+        value
     }
 
     /// Copies `value` into the store.
@@ -295,8 +318,9 @@ impl Store {
                 Val::Object(d)
             }
             (Val::List(d), Val::List(s)) if d.len() == s.len() => Val::List(
-                d.into_iter()
-                    .zip(s)
+                d.into_vec()
+                    .into_iter()
+                    .zip(s.into_vec())
                     .map(|(x, y)| self.merge_val(x, y))
                     .collect(),
             ),
@@ -367,7 +391,13 @@ impl Store {
         if from != to {
             self.objects[from as usize].forward = Some(to);
             self.objects[from as usize].fields = Vec::new();
+            self.objects[to as usize].shared = true;
         }
+    }
+
+    /// Whether the object stands at several places (others were forwarded to it).
+    pub fn is_shared(&self, id: ObjId) -> bool {
+        self.objects[self.resolve(id) as usize].shared
     }
 
     /// The distinct objects at `path` ("@" = each list element), each once however many
@@ -580,17 +610,17 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let base = self.store.open_items.len();
         while let Some(v) = seq.next_element_seed(Seed {
             store: &mut *self.store,
         })? {
-            items.push(v);
+            self.store.open_items.push(v);
         }
-        Ok(Val::List(items))
+        Ok(Val::List(self.store.open_items.drain(base..).collect()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
-        let mut fields: Vec<(KeyId, Val)> = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        let base = self.store.open_fields.len();
         while let Some(key) = map.next_key_seed(KeySeed {
             store: &mut *self.store,
         })? {
@@ -598,11 +628,13 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 store: &mut *self.store,
             })?;
             // A repeated key keeps its first place and its last value, as a JSON map would.
-            match fields.iter_mut().find(|(k, _)| *k == key) {
+            let open = &mut self.store.open_fields;
+            match open[base..].iter_mut().find(|(k, _)| *k == key) {
                 Some(field) => field.1 = value,
-                None => fields.push((key, value)),
+                None => open.push((key, value)),
             }
         }
+        let fields = self.store.open_fields.drain(base..).collect();
         Ok(Val::Object(self.store.alloc(fields)))
     }
 }
@@ -701,8 +733,16 @@ mod tests {
         assert_eq!(store.to_value(&parsed), value);
         let mut out = Vec::new();
         store.write(&parsed, &mut out);
-        assert_eq!(serde_json::from_slice::<Value>(&out).ok(), Some(value));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&out).ok(),
+            Some(value.clone())
+        );
         assert!(store.parse(b"{\"a\":").is_err());
+        // A parse that fails half way leaves nothing behind for the next one.
+        assert!(store.parse(b"{\"a\":[1,{\"b\":[2,").is_err());
+        assert!(store.parse(b"\"\xff\"").is_err());
+        let again = store.parse(text.as_bytes()).unwrap_or(Val::Null);
+        assert_eq!(store.to_value(&again), value);
     }
 
     #[test]

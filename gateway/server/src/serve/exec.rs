@@ -637,7 +637,7 @@ impl Executor {
             );
             self.unusable(r, &why, out);
         }
-        for (i, (entity, slot)) in entities.into_iter().zip(&r.sent).enumerate() {
+        for (i, (entity, slot)) in entities.into_vec().into_iter().zip(&r.sent).enumerate() {
             if entity.is_null() {
                 continue;
             }

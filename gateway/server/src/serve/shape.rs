@@ -3,9 +3,10 @@
 //! in, fragments applied by type, and null propagation per the GraphQL spec (a null in a
 //! non-null position nulls the nearest nullable parent, with one error naming the field).
 //!
-//! The text is written place by place straight from the store (`data.rs`), so an entity
-//! shared by many places is read many times but never copied. A null that propagates undoes
-//! what was written since the nullable position it reaches, and writes `null` there.
+//! The text is written place by place straight from the store (`data.rs`). An object shared
+//! by many places is written once per selection; its other places copy that text. A null
+//! that propagates undoes what was written since the nullable position it reaches, and
+//! writes `null` there.
 
 use std::rc::Rc;
 
@@ -40,6 +41,8 @@ pub fn shape(
         out: Vec::with_capacity(4096),
         path: Vec::new(),
         memo: FxHashMap::default(),
+        written: FxHashMap::default(),
+        bubbles: 0,
     };
     let root = &op.selection_set;
     if s.object(&[root], (0, 0), Store::ROOT, &root.parent_type)
@@ -91,6 +94,13 @@ struct Shaper<'a, 'e> {
     /// Field collection depends on the selection sets and the object's type only: done once
     /// per pair, not once per object.
     memo: FxHashMap<SetsKey, Vec<(&'a str, Collected<'a>)>>,
+    /// Where a shared object was written for a selection, and `bubbles` then: the same
+    /// object under the same selection is the same text, wherever it stands, as long as no
+    /// null propagated inside it (that would owe an error naming this place) and nothing
+    /// was undone since (a propagation may have cut the text away).
+    written: FxHashMap<(ObjId, SetsKey), (usize, usize, u32)>,
+    /// How many nulls have propagated so far.
+    bubbles: u32,
 }
 
 impl<'a> Shaper<'a, '_> {
@@ -186,6 +196,32 @@ impl<'a> Shaper<'a, '_> {
         id: ObjId,
         declared: &'a str,
     ) -> Result<(), Bubble> {
+        if !self.store.is_shared(id) {
+            return self.object_fields(sets, key, id, declared);
+        }
+        let id = self.store.resolve(id);
+        if let Some(&(start, end, bubbles)) = self.written.get(&(id, key))
+            && bubbles == self.bubbles
+        {
+            self.out.extend_from_within(start..end);
+            return Ok(());
+        }
+        let (start, bubbles) = (self.out.len(), self.bubbles);
+        self.object_fields(sets, key, id, declared)?;
+        if self.bubbles == bubbles {
+            self.written
+                .insert((id, key), (start, self.out.len(), bubbles));
+        }
+        Ok(())
+    }
+
+    fn object_fields(
+        &mut self,
+        sets: &[&'a SelectionSet],
+        key: SetsKey,
+        id: ObjId,
+        declared: &'a str,
+    ) -> Result<(), Bubble> {
         let store = self.store;
         let typename = store.typename(id).unwrap_or(declared);
         let collected = self.collected(key, sets, typename);
@@ -236,6 +272,7 @@ impl<'a> Shaper<'a, '_> {
     ) -> Result<(), Bubble> {
         if raw.is_null() {
             if ty.is_non_null() {
+                self.bubbles += 1;
                 self.null_error(parent, group.field);
                 return Err(Bubble);
             }
@@ -279,6 +316,9 @@ impl<'a> Shaper<'a, '_> {
                 }
             }
         };
+        if result.is_err() {
+            self.bubbles += 1;
+        }
         match result {
             Ok(()) => Ok(()),
             // The value below failed: this position is null, or bubbles further if non-null.
