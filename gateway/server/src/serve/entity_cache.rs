@@ -73,15 +73,18 @@ pub type Key = (u64, String);
 
 struct PerEntry;
 
-impl Expiry<Key, Entry> for PerEntry {
-    fn expire_after_create(&self, _: &Key, entry: &Entry, _: Instant) -> Option<Duration> {
+impl Expiry<Key, Arc<Entry>> for PerEntry {
+    fn expire_after_create(&self, _: &Key, entry: &Arc<Entry>, _: Instant) -> Option<Duration> {
         Some(entry.ttl)
     }
 }
 
 pub struct EntityCache {
     config: EntityCacheConfig,
-    entries: moka::sync::Cache<Key, Entry>,
+    /// Entries behind an `Arc`: a look-up hands out a clone of the value, and this makes it
+    /// one count, not a copy of the identity. Hashed with foldhash (seeded per process, fast
+    /// on short keys) rather than SipHash: every cached request looks up dozens of keys.
+    entries: moka::sync::Cache<Key, Arc<Entry>, foldhash::fast::RandomState>,
     shared: Option<Arc<SharedLevel>>,
 }
 
@@ -96,7 +99,7 @@ impl EntityCache {
                 .max_capacity(config.max_entries)
                 .expire_after(PerEntry)
                 .support_invalidation_closures()
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
         }
     }
 
@@ -105,7 +108,7 @@ impl EntityCache {
     }
 
     pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
-        self.entries.get(key).map(|e| e.value)
+        self.entries.get(key).map(|e| e.value.clone())
     }
 
     /// The Redis level, when configured.
@@ -131,11 +134,11 @@ impl EntityCache {
         }
         self.entries.insert(
             key,
-            Entry {
+            Arc::new(Entry {
                 value: Arc::new(value),
                 identity,
                 ttl,
-            },
+            }),
         );
     }
 

@@ -23,7 +23,7 @@ use weft_federation::plan::model::{
 
 use super::auth::Forwarded;
 use super::coalesce::{self, BatchKey, Coalescer};
-use super::data::{ObjId, Seg, Store, Val};
+use super::data::{ObjId, Seg, Store, Val, write_str};
 use super::entity_cache::{self, EntityCache};
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
@@ -255,11 +255,11 @@ impl Executor {
                 );
                 match cache.get(&key) {
                     Some(hit) => {
-                        self.metrics.entity_cache(&fetch.subgraph, true);
+                        self.metrics.entity_cache(&fetch.subgraph, 1, 0);
                         ready.hits.push((0, hit));
                     }
                     None => {
-                        self.metrics.entity_cache(&fetch.subgraph, false);
+                        self.metrics.entity_cache(&fetch.subgraph, 0, 1);
                         let identity = entity_cache::Identity {
                             typename: String::new(),
                             key: Map::new(),
@@ -270,11 +270,14 @@ impl Executor {
             }
             return Some(ready);
         }
-        // Each distinct representation, and its JSON text (the de-duplication and cache key).
-        let mut representations: Vec<(Value, String)> = Vec::new();
+        // Each distinct representation: its JSON text (the de-duplication and cache key), and
+        // as a value once it is needed (to send it).
+        let mut representations: Vec<(Option<Value>, String)> = Vec::new();
         let mut slots: Vec<Vec<ObjId>> = Vec::new();
         let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
         let mut contents: rustc_hash::FxHashMap<(u64, u64), Vec<ObjId>> = Default::default();
+        let mut text = Vec::new();
+        let mut fields = Vec::new();
         for (object, reach) in data.find(path) {
             // Identical objects reached alike become one: the answer is merged once, and
             // later fetches walk it once. The first of them stands for all (its
@@ -287,24 +290,49 @@ impl Executor {
                 continue;
             }
             alike.push(object);
-            let Some(mut rep) = select(data, object, &fetch.requires) else {
-                continue;
+            // The text straight from the store; through a map only when that cannot be done
+            // in one pass (input rewrites, a name selected twice).
+            text.clear();
+            fields.clear();
+            let written = if fetch.input_rewrites.is_empty() {
+                write_selection(data, object, &fetch.requires, &mut text, &mut fields)
+            } else {
+                Err(Twice)
             };
-            // A null key identifies no entity: nothing to fetch for this object.
-            if fetch
-                .key_fields
-                .iter()
-                .any(|k| rep.get(k).is_none_or(Value::is_null))
-            {
-                continue;
-            }
-            rewrite(&mut rep, data.typename(object), &fetch.input_rewrites);
-            let key = serde_json::to_string(&rep).unwrap_or_default();
-            match index.get(&key) {
+            let (key, rep) = match written {
+                Ok(false) => continue,
+                Ok(true) => {
+                    // A null key identifies no entity: nothing to fetch for this object.
+                    let keyed = fetch
+                        .key_fields
+                        .iter()
+                        .all(|k| fields.iter().any(|(name, null)| name == k && !null));
+                    if !keyed {
+                        continue;
+                    }
+                    (String::from_utf8_lossy(&text), None)
+                }
+                Err(Twice) => {
+                    let Some(mut rep) = select(data, object, &fetch.requires) else {
+                        continue;
+                    };
+                    if fetch
+                        .key_fields
+                        .iter()
+                        .any(|k| rep.get(k).is_none_or(Value::is_null))
+                    {
+                        continue;
+                    }
+                    rewrite(&mut rep, data.typename(object), &fetch.input_rewrites);
+                    let key = serde_json::to_string(&rep).unwrap_or_default();
+                    (key.into(), Some(Value::Object(rep)))
+                }
+            };
+            match index.get(key.as_ref()) {
                 Some(i) => slots[*i].push(object),
                 None => {
-                    index.insert(key.clone(), representations.len());
-                    representations.push((Value::Object(rep), key));
+                    index.insert(key.to_string(), representations.len());
+                    representations.push((rep, key.into_owned()));
                     slots.push(vec![object]);
                 }
             }
@@ -321,15 +349,25 @@ impl Executor {
             let scope = self.scope(&fetch.subgraph, request);
             entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope)
         });
+        let (mut hit_count, mut miss_count) = (0, 0);
         for (slot, (rep, text)) in representations.into_iter().enumerate() {
-            if let (Some(cache), Some(shared)) = (cache, shared) {
+            // Built only for what is sent; its first object stands for all (same text, same
+            // selection).
+            let value = |rep: Option<Value>| match rep {
+                Some(rep) => rep,
+                None => {
+                    select(data, slots[slot][0], &fetch.requires).map_or(Value::Null, Value::Object)
+                }
+            };
+            let rep = if let (Some(cache), Some(shared)) = (cache, shared) {
                 let key = (shared, text);
                 if let Some(hit) = cache.get(&key) {
-                    self.metrics.entity_cache(&fetch.subgraph, true);
+                    hit_count += 1;
                     hits.push((slot, hit));
                     continue;
                 }
-                self.metrics.entity_cache(&fetch.subgraph, false);
+                miss_count += 1;
+                let rep = value(rep);
                 let identity = entity_cache::Identity {
                     typename: rep
                         .get("__typename")
@@ -339,9 +377,16 @@ impl Executor {
                     key: entity_cache::key_fields(&rep, &fetch.key_fields),
                 };
                 cache_keys.push((key, identity));
-            }
+                rep
+            } else {
+                value(rep)
+            };
             sent.push(slot);
             to_send.push(rep);
+        }
+        if cache.is_some() {
+            self.metrics
+                .entity_cache(&fetch.subgraph, hit_count, miss_count);
         }
         vars.insert("representations".to_owned(), Value::Array(to_send));
         Some(Ready {
@@ -852,6 +897,114 @@ fn select_value(data: &Store, value: &Val, selections: &[Selection]) -> Value {
     }
 }
 
+/// A response name selected twice in one object: the later value replaces the earlier one in
+/// its place, which text written in one pass cannot do.
+struct Twice;
+
+/// Writes the `requires` selection of `object` as JSON text, the same text as serializing
+/// what `select` gives, without building it; `fields` gets the names written at the top and
+/// whether their value is null. `Ok(false)`: no type condition matches the object.
+fn write_selection<'s>(
+    data: &Store,
+    object: ObjId,
+    selections: &'s [Selection],
+    out: &mut Vec<u8>,
+    fields: &mut Vec<(&'s str, bool)>,
+) -> Result<bool, Twice> {
+    out.push(b'{');
+    let matched = write_fields(data, object, selections, out, fields)?;
+    out.push(b'}');
+    Ok(matched)
+}
+
+fn write_fields<'s>(
+    data: &Store,
+    object: ObjId,
+    selections: &'s [Selection],
+    out: &mut Vec<u8>,
+    fields: &mut Vec<(&'s str, bool)>,
+) -> Result<bool, Twice> {
+    let mut matched = false;
+    for s in selections {
+        match s {
+            Selection::Field {
+                name,
+                alias,
+                selections,
+            } => {
+                matched = true;
+                if fields.iter().any(|(n, _)| n == name) {
+                    return Err(Twice);
+                }
+                if !fields.is_empty() {
+                    out.push(b',');
+                }
+                write_str(name, out);
+                out.push(b':');
+                let read = alias.as_ref().unwrap_or(name);
+                let value = data.get(object, read).unwrap_or(&Val::Null);
+                let null = if selections.is_empty() {
+                    data.write(value, out);
+                    value.is_null()
+                } else {
+                    write_selected(data, value, selections, out)?
+                };
+                fields.push((name, null));
+            }
+            Selection::InlineFragment {
+                possible_types,
+                selections,
+                type_condition,
+            } => {
+                let typename = data.typename(object);
+                let applies = possible_types.is_empty() && type_condition.is_empty()
+                    || typename.is_some_and(|t| {
+                        possible_types.iter().any(|p| p == t) || t == type_condition
+                    });
+                if applies && write_fields(data, object, selections, out, fields)? {
+                    matched = true;
+                }
+            }
+        }
+    }
+    Ok(matched)
+}
+
+/// `select_value` as text; whether it wrote null.
+fn write_selected(
+    data: &Store,
+    value: &Val,
+    selections: &[Selection],
+    out: &mut Vec<u8>,
+) -> Result<bool, Twice> {
+    match value {
+        Val::Object(o) => {
+            let start = out.len();
+            if write_selection(data, *o, selections, out, &mut Vec::new())? {
+                return Ok(false);
+            }
+            out.truncate(start);
+            out.extend_from_slice(b"null");
+            Ok(true)
+        }
+        Val::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_selected(data, item, selections, out)?;
+            }
+            out.push(b']');
+            Ok(false)
+        }
+        other => {
+            data.write(other, out);
+            Ok(other.is_null())
+        }
+    }
+}
+
 /// Input rewrites: `["... on Book", "__typename"]` sets `__typename` when the object is a Book.
 fn rewrite(rep: &mut Map<String, Value>, typename: Option<&str>, rewrites: &[Rewrite]) {
     let typename = typename.unwrap_or("");
@@ -983,5 +1136,82 @@ fn map_error(
             }
             vec![Value::Object(base)]
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn selections(value: Value) -> Vec<Selection> {
+        serde_json::from_value(value).unwrap_or_default()
+    }
+
+    fn field(name: &str, inner: Value) -> Value {
+        json!({ "kind": "Field", "responseName": name, "selections": inner })
+    }
+
+    fn on(ty: &str, inner: Value) -> Value {
+        json!({ "kind": "InlineFragment", "typeCondition": ty, "possibleTypes": [ty], "selections": inner })
+    }
+
+    /// The text written in one pass is the text of the map `select` builds.
+    #[test]
+    fn written_representations_are_the_selected_ones() {
+        let mut store = Store::new();
+        let objects = json!([
+            {"__typename": "Product", "upc": "1", "extra": 1},
+            {"__typename": "Product", "upc": null},
+            {"__typename": "Book", "id": "b\"1", "org": {"id": 7, "name": "x"}, "tags": [{"id": 1}, null]},
+            {"__typename": "Movie", "id": "m"},
+            {"id": "no type"},
+        ]);
+        let Val::List(objects) = store.import(&objects) else {
+            panic!("a list")
+        };
+        let requires = selections(json!([
+            on(
+                "Product",
+                json!([field("__typename", json!([])), field("upc", json!([]))])
+            ),
+            on(
+                "Book",
+                json!([
+                    field("__typename", json!([])),
+                    field("id", json!([])),
+                    field("org", json!([field("id", json!([]))])),
+                    field("tags", json!([field("id", json!([]))])),
+                ])
+            ),
+        ]));
+        for object in objects.iter() {
+            let Val::Object(id) = object else { continue };
+            let mut text = Vec::new();
+            let mut fields = Vec::new();
+            let written = write_selection(&store, *id, &requires, &mut text, &mut fields);
+            let selected = select(&store, *id, &requires);
+            match (written, selected) {
+                (Ok(true), Some(map)) => {
+                    assert_eq!(text, serde_json::to_vec(&map).unwrap_or_default());
+                    for (name, null) in fields {
+                        assert_eq!(map.get(name).is_none_or(Value::is_null), null, "{name}");
+                    }
+                }
+                (Ok(false), None) => {}
+                _ => panic!("written and selected disagree on {object:?}"),
+            }
+        }
+        // A name selected twice cannot be written in one pass.
+        let twice = selections(json!([
+            field("upc", json!([])),
+            on("Product", json!([field("upc", json!([]))])),
+        ]));
+        let Some(Val::Object(first)) = objects.first() else {
+            panic!("an object")
+        };
+        let written = write_selection(&store, *first, &twice, &mut Vec::new(), &mut Vec::new());
+        assert!(matches!(written, Err(Twice)));
     }
 }

@@ -245,11 +245,16 @@ impl Metrics {
     }
 
     /// One entity cache look-up for `subgraph` (an entity, or a root fetch).
-    pub fn entity_cache(&self, subgraph: &str, hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        self.entity_cache
-            .get(&[subgraph, result])
-            .fetch_add(1, Ordering::Relaxed);
+    /// `hits` and `misses` of one fetch's look-ups (counted per fetch, not per look-up: a
+    /// fetch may look up hundreds of entities).
+    pub fn entity_cache(&self, subgraph: &str, hits: u64, misses: u64) {
+        for (result, n) in [("hit", hits), ("miss", misses)] {
+            if n > 0 {
+                self.entity_cache
+                    .get(&[subgraph, result])
+                    .fetch_add(n, Ordering::Relaxed);
+            }
+        }
     }
 
     /// One request to `subgraph`, answered or not, and how long it took.
