@@ -868,11 +868,9 @@ fn select(data: &Store, object: ObjId, selections: &[Selection]) -> Option<Map<S
                 selections,
                 type_condition,
             } => {
-                let applies = possible_types.is_empty() && type_condition.is_empty()
-                    || typename.is_some_and(|t| {
-                        possible_types.iter().any(|p| p == t) || t == type_condition
-                    });
-                if applies && let Some(inner) = select(data, object, selections) {
+                if applies(typename, type_condition, possible_types)
+                    && let Some(inner) = select(data, object, selections)
+                {
                     matched = true;
                     for (k, v) in inner {
                         out.insert(k, v);
@@ -895,6 +893,13 @@ fn select_value(data: &Store, value: &Val, selections: &[Selection]) -> Value {
         ),
         other => data.to_value(other),
     }
+}
+
+/// Whether a `requires` fragment applies to an object of type `typename` (one without a
+/// type condition applies to all).
+fn applies(typename: Option<&str>, condition: &str, possible_types: &[String]) -> bool {
+    possible_types.is_empty() && condition.is_empty()
+        || typename.is_some_and(|t| possible_types.iter().any(|p| p == t) || t == condition)
 }
 
 /// A response name selected twice in one object: the later value replaces the earlier one in
@@ -956,12 +961,9 @@ fn write_fields<'s>(
                 selections,
                 type_condition,
             } => {
-                let typename = data.typename(object);
-                let applies = possible_types.is_empty() && type_condition.is_empty()
-                    || typename.is_some_and(|t| {
-                        possible_types.iter().any(|p| p == t) || t == type_condition
-                    });
-                if applies && write_fields(data, object, selections, out, fields)? {
+                if applies(data.typename(object), type_condition, possible_types)
+                    && write_fields(data, object, selections, out, fields)?
+                {
                     matched = true;
                 }
             }
