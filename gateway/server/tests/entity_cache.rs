@@ -216,16 +216,9 @@ impl Stack {
 
 /// POSTs `query` to the gateway at `url`; the JSON answer (status 200).
 async fn query_at(url: &str, query: &str) -> Value {
-    let res = support::send(
-        url,
-        reqwest::Method::POST,
-        "",
-        &[("content-type", "application/json")],
-        Some(json!({ "query": query }).to_string()),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+    let (status, body) = support::query(url, &[], query).await;
+    assert_eq!(status, 200);
+    body
 }
 
 const STOCKS: &str = "{ products { upc stock } }";

@@ -62,28 +62,13 @@ impl Stack {
     }
 
     async fn query(&self, query: &str) -> Value {
-        reqwest::Client::new()
-            .post(&self.gateway.1)
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        support::query(&self.gateway.1, &[], query).await.1
     }
 
     async fn query_with_header(&self, query: &str, name: &str, value: &str) -> Value {
-        reqwest::Client::new()
-            .post(&self.gateway.1)
-            .header(name, value)
-            .json(&json!({ "query": query }))
-            .send()
+        support::query(&self.gateway.1, &[(name, value)], query)
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+            .1
     }
 
     fn requests(&self) -> u64 {
@@ -317,6 +302,16 @@ async fn query_plans_are_shown_on_request_only_when_enabled() {
     );
 }
 
+/// Serves a stand-in subgraph on an ephemeral port; its GraphQL URL.
+async fn serve_app(app: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/graphql")
+}
+
 /// A stand-in for the inventory subgraph that answers too late, or with garbage.
 async fn misbehaving_subgraph(mode: &'static str) -> String {
     use axum::routing::post;
@@ -332,12 +327,7 @@ async fn misbehaving_subgraph(mode: &'static str) -> String {
             }
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}/graphql")
+    serve_app(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -418,12 +408,7 @@ async fn canned_items_subgraph(items: &'static [&'static str]) -> String {
             axum::Json(answer)
         }),
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}/graphql")
+    serve_app(app).await
 }
 
 /// Identical entities at several places are fetched and written once, but a null that
@@ -455,15 +440,7 @@ async fn a_shared_entity_is_answered_at_every_place_with_its_own_errors() {
     let path = dir.join("supergraph.graphql");
     std::fs::write(&path, support::supergraph(&inputs)).unwrap();
     let (_gateway, gateway) = support::serve(["--supergraph", &path.display().to_string()]);
-    let body: Value = reqwest::Client::new()
-        .post(&gateway)
-        .json(&json!({ "query": "{ items { id detail { name note } } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, body) = support::query(&gateway, &[], "{ items { id detail { name note } } }").await;
     let detail_2 = json!({ "id": "2", "detail": { "name": "n", "note": "2" } });
     let detail_1 = json!({ "id": "1", "detail": null });
     assert_eq!(

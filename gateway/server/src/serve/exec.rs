@@ -270,9 +270,9 @@ impl Executor {
             }
             return Some(ready);
         }
-        // Each distinct representation: its JSON text (the de-duplication and cache key), and
-        // as a value once it is needed (to send it).
-        let mut representations: Vec<(Option<Value>, String)> = Vec::new();
+        // Each distinct representation as a value, when the map path built one; its JSON text
+        // (the de-duplication and cache key) is its key in `index`.
+        let mut representations: Vec<Option<Value>> = Vec::new();
         let mut slots: Vec<Vec<ObjId>> = Vec::new();
         let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
         let mut contents: rustc_hash::FxHashMap<(u64, u64), Vec<ObjId>> = Default::default();
@@ -331,14 +331,18 @@ impl Executor {
             match index.get(key.as_ref()) {
                 Some(i) => slots[*i].push(object),
                 None => {
-                    index.insert(key.to_string(), representations.len());
-                    representations.push((rep, key.into_owned()));
+                    index.insert(key.into_owned(), representations.len());
+                    representations.push(rep);
                     slots.push(vec![object]);
                 }
             }
         }
         if representations.is_empty() {
             return None;
+        }
+        let mut texts = vec![String::new(); representations.len()];
+        for (text, i) in index {
+            texts[i] = text;
         }
         // Cache hits are answered from the cache; only the misses are sent.
         let mut sent = Vec::with_capacity(representations.len());
@@ -350,7 +354,7 @@ impl Executor {
             entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope)
         });
         let (mut hit_count, mut miss_count) = (0, 0);
-        for (slot, (rep, text)) in representations.into_iter().enumerate() {
+        for (slot, (rep, text)) in representations.into_iter().zip(texts).enumerate() {
             // Built only for what is sent; its first object stands for all (same text, same
             // selection).
             let value = |rep: Option<Value>| match rep {

@@ -244,9 +244,8 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// One entity cache look-up for `subgraph` (an entity, or a root fetch).
-    /// `hits` and `misses` of one fetch's look-ups (counted per fetch, not per look-up: a
-    /// fetch may look up hundreds of entities).
+    /// The entity cache look-ups of one fetch to `subgraph` (entities, or a root fetch):
+    /// counted per fetch, not per look-up, as a fetch may look up hundreds of entities.
     pub fn entity_cache(&self, subgraph: &str, hits: u64, misses: u64) {
         for (result, n) in [("hit", hits), ("miss", misses)] {
             if n > 0 {

@@ -153,6 +153,16 @@ pub async fn send(
     req.send().await.unwrap()
 }
 
+/// POSTs `query` as JSON to the gateway at `url` with `headers` besides; the status and the
+/// JSON answer.
+pub async fn query(url: &str, headers: &[(&str, &str)], query: &str) -> (u16, serde_json::Value) {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    let body = serde_json::json!({ "query": query }).to_string();
+    let res = send(url, reqwest::Method::POST, "", &all, Some(body)).await;
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
 /// The sha256 of `text` in hex, from `sha256sum`: the gateway's own hashing is under test, so
 /// the expected hashes come from elsewhere (every test machine has coreutils).
 pub fn sha256(text: &str) -> String {
