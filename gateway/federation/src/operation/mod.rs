@@ -4,4 +4,4 @@ pub mod model;
 pub mod normalize;
 
 pub use model::*;
-pub use normalize::{NormalizeError, normalize};
+pub use normalize::{DEFAULT_MAX_SELECTIONS, NormalizeError, normalize, normalize_within};

@@ -18,16 +18,30 @@ use crate::supergraph::{FieldId, SubgraphId, Supergraph, TypeId, TypeKind};
 #[error("{message}")]
 pub struct PlanError {
     pub message: String,
+    /// The planning budget ran out (the operation may be plannable with more).
+    pub over_budget: bool,
 }
 
 impl PlanError {
     pub fn code(&self) -> &'static str {
-        "QUERY_PLANNING_FAILED"
+        if self.over_budget {
+            "QUERY_PLANNING_BUDGET_EXCEEDED"
+        } else {
+            "QUERY_PLANNING_FAILED"
+        }
     }
 }
 
 fn fail<T>(message: String) -> Result<T, PlanError> {
-    Err(PlanError { message })
+    Err(PlanError {
+        message,
+        over_budget: false,
+    })
+}
+
+/// A running-out budget error is final: no alternative is tried after it.
+fn final_error(e: &PlanError) -> bool {
+    e.over_budget
 }
 
 pub(super) struct Builder<'a> {
@@ -46,6 +60,11 @@ pub(super) struct Builder<'a> {
     chain: Vec<Link>,
     /// Set by [`Self::reenter_from_root`]: where in the root step the replayed path ends.
     reentry_at: Option<Vec<SelKey>>,
+    /// Work the planner may still do: a unit per field planned and per selection copied
+    /// into a snapshot. `None`: unbounded.
+    budget: Option<usize>,
+    /// The budget this plan started with, for the error message.
+    initial_budget: usize,
 }
 
 /// A step of the path from the root: a field (without its sub-selections) or a fragment,
@@ -67,8 +86,15 @@ enum LinkKind {
 }
 
 impl<'a> Builder<'a> {
-    pub fn new(graph: &'a QueryGraph, op: &'a Operation, labels: &'a BTreeSet<String>) -> Self {
+    pub fn new(
+        graph: &'a QueryGraph,
+        op: &'a Operation,
+        labels: &'a BTreeSet<String>,
+        budget: Option<usize>,
+    ) -> Self {
         Builder {
+            budget,
+            initial_budget: budget.unwrap_or(usize::MAX),
             sg: &graph.sg,
             graph,
             op,
@@ -135,15 +161,15 @@ impl<'a> Builder<'a> {
             let mut best: Option<((usize, usize), Snapshot)> = None;
             let single = options.len() == 1;
             for (option, graph) in options {
-                let saved = self.snapshot();
+                if single {
+                    // No alternative to go back to: no snapshot.
+                    self.plan_root_field(option, graph, group, mutation, field, &conditions, root)?;
+                    break;
+                }
+                let saved = self.snapshot()?;
                 let result =
                     self.plan_root_field(option, graph, group, mutation, field, &conditions, root);
                 match result {
-                    Ok(()) if single => {
-                        best = None;
-                        first_error = None;
-                        break;
-                    }
                     Ok(()) => {
                         // Fewest fetches; then the least fetched (fields asked twice, from two
                         // subgraphs, cost twice).
@@ -161,6 +187,7 @@ impl<'a> Builder<'a> {
                         }
                         self.restore(saved);
                     }
+                    Err(e) if final_error(&e) => return Err(e),
                     Err(e) => {
                         self.restore(saved);
                         first_error.get_or_insert(e);
@@ -357,6 +384,7 @@ impl<'a> Builder<'a> {
         conditions: &[op::Condition],
         path: &[String],
     ) -> Result<(), PlanError> {
+        self.spend(1)?;
         let directives = format!(
             "{}{}",
             conditions_text(conditions),
@@ -424,9 +452,14 @@ impl<'a> Builder<'a> {
             if f.selection_set.is_none() {
                 return self.add_local_field(step, at, node, fid, f, directives, path);
             }
-            let saved = self.snapshot();
+            if self.only_here(node, fid) {
+                // Nowhere else to try the field: no snapshot to go back to.
+                return self.add_local_field(step, at, node, fid, f, directives, path);
+            }
+            let saved = self.snapshot()?;
             match self.add_local_field(step, at, node, fid, f, directives.clone(), path) {
                 Ok(()) => return Ok(()),
+                Err(e) if final_error(&e) => return Err(e),
                 Err(e) => {
                     // The sub-selections cannot all be planned from here: try the field in
                     // another subgraph.
@@ -453,7 +486,7 @@ impl<'a> Builder<'a> {
         }
         // Each subgraph that can resolve the field in turn, until its sub-selections plan too.
         loop {
-            let saved = self.snapshot();
+            let saved = self.snapshot()?;
             let (target_step, target_node) =
                 match self.entity_step_for(step, at, node, fid, path, &exclude) {
                     Ok(found) => found,
@@ -482,6 +515,7 @@ impl<'a> Builder<'a> {
             );
             match result {
                 Ok(()) => return Ok(()),
+                Err(e) if final_error(&e) => return Err(e),
                 Err(e) if f.selection_set.is_some() && exclude.insert(target_node.graph) => {
                     self.restore(saved);
                     first_error.get_or_insert(e);
@@ -491,9 +525,50 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The planning state to go back to when an alternative fails.
-    fn snapshot(&self) -> Snapshot {
-        (self.steps.clone(), self.touched.clone())
+    /// The planning state to go back to when an alternative fails. Its copy is paid from
+    /// the budget, so that planning work stays bounded however often alternatives are tried.
+    fn snapshot(&mut self) -> Result<Snapshot, PlanError> {
+        let size = self.steps.len()
+            + self
+                .steps
+                .iter()
+                .map(|s| selection_count(&s.selections) + selection_count(&s.representation))
+                .sum::<usize>();
+        self.spend(size)?;
+        Ok((self.steps.clone(), self.touched.clone()))
+    }
+
+    /// Takes `units` of work from the budget.
+    fn spend(&mut self, units: usize) -> Result<(), PlanError> {
+        let Some(left) = self.budget else {
+            return Ok(());
+        };
+        match left.checked_sub(units) {
+            Some(left) => {
+                self.budget = Some(left);
+                Ok(())
+            }
+            None => Err(PlanError {
+                message: format!(
+                    "Planning the operation takes more than {} steps \
+                     (`limits.max_planning_steps`).",
+                    self.initial_budget
+                ),
+                over_budget: true,
+            }),
+        }
+    }
+
+    /// Whether field `fid` at `node` can only be resolved in `node`'s subgraph, so that no
+    /// alternative exists if its sub-selections cannot be planned from there (no other
+    /// subgraph resolves it, and no interface object offers it under another type).
+    fn only_here(&self, node: Node, fid: FieldId) -> bool {
+        let mut graphs = self.graph.resolving_graphs_with(fid, self.labels);
+        graphs.next() == Some(node.graph)
+            && graphs.next().is_none()
+            && !self.graph.is_interface_object(node.ty, node.graph)
+            && self.graph.interface_object_for(node.ty, fid).is_none()
+            && matches!(self.sg.type_def(node.ty).kind, TypeKind::Object)
     }
 
     fn restore(&mut self, saved: Snapshot) {

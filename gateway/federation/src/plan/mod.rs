@@ -16,13 +16,29 @@ pub use build::PlanError;
 use crate::graph::QueryGraph;
 use crate::operation::Operation;
 
-/// Plans an operation for a request with the given progressive-override labels switched on.
+/// The default planning budget: a unit per field planned and per selection copied while
+/// trying alternatives. Real operations take a few hundred to a few thousand.
+pub const DEFAULT_MAX_PLANNING_STEPS: usize = 100_000;
+
+/// Plans an operation for a request with the given progressive-override labels switched on,
+/// within [`DEFAULT_MAX_PLANNING_STEPS`].
 pub fn plan(
     graph: &QueryGraph,
     operation: &Operation,
     labels: &std::collections::BTreeSet<String>,
 ) -> Result<model::QueryPlan, PlanError> {
-    let mut b = build::Builder::new(graph, operation, labels);
+    plan_within(graph, operation, labels, Some(DEFAULT_MAX_PLANNING_STEPS))
+}
+
+/// Plans an operation within `budget` steps (`None`: unbounded); over it, the error's code
+/// is `QUERY_PLANNING_BUDGET_EXCEEDED`.
+pub fn plan_within(
+    graph: &QueryGraph,
+    operation: &Operation,
+    labels: &std::collections::BTreeSet<String>,
+    budget: Option<usize>,
+) -> Result<model::QueryPlan, PlanError> {
+    let mut b = build::Builder::new(graph, operation, labels, budget);
     b.plan_root()?;
     Ok(emit::emit(&graph.sg, operation, &b.steps))
 }

@@ -49,6 +49,58 @@ impl SubSel {
         }
     }
 
+    /// Whether [`Self::key`] equals `key`, without building the key.
+    pub fn has_key(&self, key: &SelKey) -> bool {
+        match (self, key) {
+            (
+                SubSel::Field {
+                    alias, name, args, ..
+                },
+                SelKey::Field(k, n, a),
+            ) => alias.as_ref().unwrap_or(name) == k && name == n && args == a,
+            (SubSel::Fragment { on, directives, .. }, SelKey::Fragment(o, d)) => {
+                on == o && directives == d
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether `other` is the same selection (same key; fields with the same directives), so
+    /// that their sub-selections merge.
+    fn same_selection(&self, other: &SubSel) -> bool {
+        match (self, other) {
+            (
+                SubSel::Field {
+                    alias: a1,
+                    name: n1,
+                    args: r1,
+                    directives: d1,
+                    ..
+                },
+                SubSel::Field {
+                    alias: a2,
+                    name: n2,
+                    args: r2,
+                    directives: d2,
+                    ..
+                },
+            ) => a1.as_ref().unwrap_or(n1) == a2.as_ref().unwrap_or(n2) && n1 == n2 && r1 == r2 && d1 == d2,
+            (
+                SubSel::Fragment {
+                    on: o1,
+                    directives: d1,
+                    ..
+                },
+                SubSel::Fragment {
+                    on: o2,
+                    directives: d2,
+                    ..
+                },
+            ) => o1 == o2 && d1 == d2,
+            _ => false,
+        }
+    }
+
     fn children_mut(&mut self) -> &mut Vec<SubSel> {
         match self {
             SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => children,
@@ -74,25 +126,14 @@ pub fn insert(list: &mut Vec<SubSel>, at: &[SelKey], sel: SubSel) -> bool {
         merge_into(list, sel);
         return true;
     };
-    match list.iter_mut().find(|s| s.key() == *first) {
+    match list.iter_mut().find(|s| s.has_key(first)) {
         Some(parent) => insert(parent.children_mut(), rest, sel),
         None => false,
     }
 }
 
 fn merge_into(list: &mut Vec<SubSel>, sel: SubSel) {
-    let key = sel.key();
-    let same = list.iter_mut().find(|s| {
-        s.key() == key
-            && match (&**s, &sel) {
-                (SubSel::Field { directives: a, .. }, SubSel::Field { directives: b, .. }) => {
-                    a == b
-                }
-                (SubSel::Fragment { .. }, SubSel::Fragment { .. }) => true,
-                _ => false,
-            }
-    });
-    match same {
+    match list.iter_mut().find(|s| s.same_selection(&sel)) {
         Some(existing) => {
             let children = match sel {
                 SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => children,

@@ -34,9 +34,6 @@ pub fn check(
     document: &ExecutableDocument,
     name: Option<&str>,
 ) -> Result<(), Exceeded> {
-    if limits == &Limits::default() {
-        return Ok(());
-    }
     let Ok(operation) = document.operations.get(name) else {
         return Ok(());
     };
@@ -91,32 +88,52 @@ pub fn check(
     Ok(())
 }
 
-/// Why a document did not parse: too many tokens (`limits.max_tokens`), or its syntax.
+/// Why a document did not parse: too many tokens (`limits.max_tokens`), nested too deeply
+/// (`limits.max_recursion`), or its syntax.
 pub enum ParseFailure {
     Tokens(Exceeded),
+    Recursion(Exceeded),
     Syntax(Box<WithErrors<ast::Document>>),
 }
 
-/// Parses `query`, giving up after `limits.max_tokens` tokens: a document over the limit is
-/// refused before it is fully lexed, so its size costs no more than the limit.
+/// Parses `query`, giving up after `limits.max_tokens` tokens or past `limits.max_recursion`
+/// levels of nesting: a document over a limit is refused before it is fully parsed, so its
+/// size costs no more than the limit.
 pub fn parse(limits: &Limits, query: &str) -> Result<ast::Document, ParseFailure> {
     let mut parser = apollo_compiler::parser::Parser::new();
     if let Some(max) = limits.max_tokens {
         parser = parser.token_limit(max.get() as usize);
     }
-    let parsed = parser.parse_ast(query, "query.graphql");
-    match (parsed, limits.max_tokens) {
-        (Ok(document), _) => Ok(document),
-        (Err(_), Some(max)) if parser.tokens_reached() > max.get() as usize => {
-            Err(ParseFailure::Tokens(Exceeded {
-                code: "MAX_TOKENS_LIMIT",
-                message: format!(
-                    "The operation has more than {max} tokens, the limit (`limits.max_tokens`)."
-                ),
-            }))
-        }
-        (Err(errors), _) => Err(ParseFailure::Syntax(Box::new(errors))),
+    if let Some(max) = limits.max_recursion {
+        parser = parser.recursion_limit(max.get() as usize);
     }
+    let parsed = parser.parse_ast(query, "query.graphql");
+    let errors = match parsed {
+        Ok(document) => return Ok(document),
+        Err(errors) => errors,
+    };
+    if let Some(max) = limits.max_tokens
+        && parser.tokens_reached() > max.get() as usize
+    {
+        return Err(ParseFailure::Tokens(Exceeded {
+            code: "MAX_TOKENS_LIMIT",
+            message: format!(
+                "The operation has more than {max} tokens, the limit (`limits.max_tokens`)."
+            ),
+        }));
+    }
+    if let Some(max) = limits.max_recursion
+        && parser.recursion_reached() >= max.get() as usize
+    {
+        return Err(ParseFailure::Recursion(Exceeded {
+            code: "MAX_RECURSION_LIMIT",
+            message: format!(
+                "The operation nests more than {max} levels deep, the limit \
+                 (`limits.max_recursion`)."
+            ),
+        }));
+    }
+    Err(ParseFailure::Syntax(Box::new(errors)))
 }
 
 /// The fields of a response's shape, below each response key; `None` once over the limit.
@@ -251,12 +268,27 @@ mod tests {
             .into_inner()
     }
 
+    /// Every operation limit off.
+    fn unlimited() -> Limits {
+        Limits {
+            max_depth: None,
+            max_aliases: None,
+            max_root_fields: None,
+            max_height: None,
+            max_tokens: None,
+            max_recursion: None,
+            max_selections: None,
+            max_planning_steps: None,
+            ..Limits::default()
+        }
+    }
+
     fn limits(depth: u32, aliases: u32, root: u32) -> Limits {
         Limits {
             max_depth: NonZeroU32::new(depth),
             max_aliases: NonZeroU32::new(aliases),
             max_root_fields: NonZeroU32::new(root),
-            ..Limits::default()
+            ..unlimited()
         }
     }
 
@@ -264,7 +296,7 @@ mod tests {
     fn height_counts_unique_fields() {
         let height_limit = |n| Limits {
             max_height: NonZeroU32::new(n),
-            ..Limits::default()
+            ..unlimited()
         };
         // a, a.b, a.a, a.a.b, b: fields selected again (directly or by fragments) count once.
         let q = "{ a { b ...F } a { b } b ... on Query { b } } fragment F on A { a { b } b }";
@@ -292,7 +324,7 @@ mod tests {
     fn tokens_are_counted_while_parsing() {
         let tokens = |n| Limits {
             max_tokens: NonZeroU32::new(n),
-            ..Limits::default()
+            ..unlimited()
         };
         // The lexer's tokens: `{`, `a`, `{`, `b`, `}`, `}`, 5 runs of whitespace, the end.
         let q = "{ a { b } }";
@@ -352,5 +384,49 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn recursion_is_counted_while_parsing() {
+        let recursion = |n| Limits {
+            max_recursion: NonZeroU32::new(n),
+            ..unlimited()
+        };
+        let q = "{ a { a { a { b } } } }";
+        assert!(parse(&recursion(10), q).is_ok());
+        match parse(&recursion(3), q) {
+            Err(ParseFailure::Recursion(e)) => assert_eq!(e.code, "MAX_RECURSION_LIMIT"),
+            _ => panic!("not refused for its nesting"),
+        }
+    }
+
+    #[test]
+    fn the_defaults_refuse_what_the_issue_found_and_pass_real_operations() {
+        let defaults = Limits::default();
+        // Ten thousand aliases of one field.
+        let aliases: String = (0..10_000).map(|i| format!("a{i}: b ")).collect();
+        assert_eq!(
+            code(&defaults, &format!("{{ {aliases} }}")),
+            Some("MAX_ALIASES_LIMIT")
+        );
+        // Nesting past the default depth.
+        let deep = format!("{{ {}b{} }}", "a { ".repeat(20), " }".repeat(20));
+        assert_eq!(code(&defaults, &deep), Some("MAX_DEPTH_LIMIT"));
+        // `{` fifty thousand times: refused by tokens before it is parsed.
+        let braces = format!("{}{}", "{".repeat(50_000), "}".repeat(50_000));
+        assert!(matches!(
+            parse(&defaults, &braces),
+            Err(ParseFailure::Tokens(_))
+        ));
+        // Nesting selections past the recursion limit (within the tokens).
+        let nested = format!("{{ {}b{} }}", "a { ".repeat(600), " }".repeat(600));
+        assert!(matches!(
+            parse(&defaults, &nested),
+            Err(ParseFailure::Recursion(_))
+        ));
+        // A nested operation of ordinary size passes every default.
+        let ordinary = format!("{{ {}b{} b x: b }}", "a { ".repeat(10), " }".repeat(10));
+        assert_eq!(code(&defaults, &ordinary), None);
+        assert!(parse(&defaults, &ordinary).is_ok());
     }
 }

@@ -229,7 +229,7 @@ mod tests {
             ("csrf:\n  required_headers: [ok, \"bad header\"]\n", "2:26"),
             ("log:\n  level: verbose\n", "2:10"),
             ("log:\n  format: xml\n", "2:11"),
-            ("limits:\n  max_depth: 0\n", "2:14"),
+            ("limits:\n  max_depth: -1\n", "2:14"),
             ("introspection: yes\n", "1:16"),
         ] {
             let err = parse(text).unwrap_err();

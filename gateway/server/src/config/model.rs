@@ -305,20 +305,49 @@ impl Default for PlaygroundConfig {
     }
 }
 
+/// How big an operation may be (config/limits.rs, docs/configuration.md#limits). Each limit is
+/// on by default; `0` switches one off.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
+    #[serde(deserialize_with = "limit")]
     pub max_depth: Option<NonZeroU32>,
+    #[serde(deserialize_with = "limit")]
     pub max_aliases: Option<NonZeroU32>,
+    #[serde(deserialize_with = "limit")]
     pub max_root_fields: Option<NonZeroU32>,
     /// Unique fields (by response key and place).
+    #[serde(deserialize_with = "limit")]
     pub max_height: Option<NonZeroU32>,
     /// Lexical tokens of the document; checked while parsing.
+    #[serde(deserialize_with = "limit")]
     pub max_tokens: Option<NonZeroU32>,
+    /// How deeply the parser may nest (selection sets, lists, objects); checked while parsing.
+    #[serde(deserialize_with = "limit")]
+    pub max_recursion: Option<NonZeroU32>,
+    /// Selections of the normalized operation (fragments inlined and merged).
+    #[serde(deserialize_with = "limit")]
+    pub max_selections: Option<NonZeroU32>,
+    /// Steps the planner may take for one operation (fields planned, alternatives tried).
+    #[serde(deserialize_with = "limit")]
+    pub max_planning_steps: Option<NonZeroU32>,
     /// The largest request body read, in bytes; over it: 413.
     pub max_body_bytes: NonZeroU64,
     /// The most bytes of request headers (names and values) accepted; over it: 431.
     pub max_header_bytes: NonZeroU64,
+}
+
+/// A limit's value: a whole number, `0` for none.
+fn limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NonZeroU32>, D::Error> {
+    Ok(NonZeroU32::new(u32::deserialize(d)?))
+}
+
+/// A limit's value from the environment: a whole number, `0` for none.
+fn parse_limit(v: &str) -> Result<Option<NonZeroU32>, String> {
+    v.trim()
+        .parse::<u32>()
+        .map(NonZeroU32::new)
+        .map_err(|_| format!("`{v}` is not a whole number (0 switches the limit off)"))
 }
 
 const fn nonzero64(n: u64) -> NonZeroU64 {
@@ -340,18 +369,34 @@ pub const DEFAULT_MAX_BODY_BYTES: NonZeroU64 = nonzero64(2 * 1024 * 1024);
 pub const DEFAULT_MAX_HEADER_BYTES: NonZeroU64 = nonzero64(32 * 1024);
 
 impl Default for Limits {
+    /// Far above what real operations need (the public gateways benchmark's heavy query and
+    /// the README's classic query pass them many times over), low enough that no operation
+    /// within them can take the process down. Apollo Router's parser limits (15,000 tokens,
+    /// recursion 500) are the same; it has no default for the others.
     fn default() -> Limits {
         Limits {
-            max_depth: None,
-            max_aliases: None,
-            max_root_fields: None,
-            max_height: None,
-            max_tokens: None,
+            max_depth: NonZeroU32::new(DEFAULT_MAX_DEPTH),
+            max_aliases: NonZeroU32::new(DEFAULT_MAX_ALIASES),
+            max_root_fields: NonZeroU32::new(DEFAULT_MAX_ROOT_FIELDS),
+            max_height: NonZeroU32::new(DEFAULT_MAX_HEIGHT),
+            max_tokens: NonZeroU32::new(DEFAULT_MAX_TOKENS),
+            max_recursion: NonZeroU32::new(DEFAULT_MAX_RECURSION),
+            max_selections: NonZeroU32::new(DEFAULT_MAX_SELECTIONS),
+            max_planning_steps: NonZeroU32::new(DEFAULT_MAX_PLANNING_STEPS),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
+
+pub const DEFAULT_MAX_DEPTH: u32 = 15;
+pub const DEFAULT_MAX_ALIASES: u32 = 200;
+pub const DEFAULT_MAX_ROOT_FIELDS: u32 = 200;
+pub const DEFAULT_MAX_HEIGHT: u32 = 2_000;
+pub const DEFAULT_MAX_TOKENS: u32 = 15_000;
+pub const DEFAULT_MAX_RECURSION: u32 = 500;
+pub const DEFAULT_MAX_SELECTIONS: u32 = 100_000;
+pub const DEFAULT_MAX_PLANNING_STEPS: u32 = 100_000;
 
 /// Several operations in one POST, as a JSON array (docs/http.md).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -837,6 +882,8 @@ pub enum Type {
     Boolean,
     /// At least 1.
     Integer,
+    /// A limit: at least 0, `0` switching it off.
+    Limit,
     Strings,
     Enum(&'static [&'static str]),
     /// A list of header rules (docs/headers.md).
@@ -1218,63 +1265,102 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_depth",
-        ty: Type::Integer,
-        default: None,
-        example: "15",
+        ty: Type::Limit,
+        default: Some("15"),
+        example: "10",
         doc: "The deepest field nesting an operation may have (a root field is depth 1; \
-              fragments add no depth). Over it: `MAX_DEPTH_LIMIT`.",
+              fragments add no depth). Over it: `MAX_DEPTH_LIMIT`. `0`: no limit.",
         env: Some(|c, v| {
-            c.limits.max_depth = Some(parse_nonzero(v)?);
+            c.limits.max_depth = parse_limit(v)?;
             Ok(())
         }),
     },
     Key {
         path: "limits.max_aliases",
-        ty: Type::Integer,
-        default: None,
+        ty: Type::Limit,
+        default: Some("200"),
         example: "30",
         doc: "How many aliased fields an operation may have, each fragment counted every time \
-              it is spread. Over it: `MAX_ALIASES_LIMIT`.",
+              it is spread. Over it: `MAX_ALIASES_LIMIT`. `0`: no limit.",
         env: Some(|c, v| {
-            c.limits.max_aliases = Some(parse_nonzero(v)?);
+            c.limits.max_aliases = parse_limit(v)?;
             Ok(())
         }),
     },
     Key {
         path: "limits.max_root_fields",
-        ty: Type::Integer,
-        default: None,
+        ty: Type::Limit,
+        default: Some("200"),
         example: "20",
         doc: "How many root fields an operation may select, fragments included, each use \
-              counted. Over it: `MAX_ROOT_FIELDS_LIMIT`.",
+              counted. Over it: `MAX_ROOT_FIELDS_LIMIT`. `0`: no limit.",
         env: Some(|c, v| {
-            c.limits.max_root_fields = Some(parse_nonzero(v)?);
+            c.limits.max_root_fields = parse_limit(v)?;
             Ok(())
         }),
     },
     Key {
         path: "limits.max_height",
-        ty: Type::Integer,
-        default: None,
+        ty: Type::Limit,
+        default: Some("2000"),
         example: "200",
         doc: "How many unique fields an operation may select: fields with the same response \
               key in the same place count once, through fragments. Over it: \
-              `MAX_HEIGHT_LIMIT`.",
+              `MAX_HEIGHT_LIMIT`. `0`: no limit.",
         env: Some(|c, v| {
-            c.limits.max_height = Some(parse_nonzero(v)?);
+            c.limits.max_height = parse_limit(v)?;
             Ok(())
         }),
     },
     Key {
         path: "limits.max_tokens",
-        ty: Type::Integer,
-        default: None,
+        ty: Type::Limit,
+        default: Some("15000"),
         example: "5000",
         doc: "How many tokens the document may have, as the GraphQL lexer counts them (names, \
               punctuation, values, and each run of whitespace, commas or comments); parsing \
-              stops past it. Over it: `MAX_TOKENS_LIMIT`.",
+              stops past it. Over it: `MAX_TOKENS_LIMIT`. `0`: no limit.",
         env: Some(|c, v| {
-            c.limits.max_tokens = Some(parse_nonzero(v)?);
+            c.limits.max_tokens = parse_limit(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_recursion",
+        ty: Type::Limit,
+        default: Some("500"),
+        example: "100",
+        doc: "How deeply the parser may nest selection sets, lists and input objects; parsing \
+              stops past it. Over it: `MAX_RECURSION_LIMIT`. `0`: no limit (the parser's own \
+              stack guard still applies).",
+        env: Some(|c, v| {
+            c.limits.max_recursion = parse_limit(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_selections",
+        ty: Type::Limit,
+        default: Some("100000"),
+        example: "10000",
+        doc: "How many selections (fields and fragments) the operation may have once its \
+              fragments are inlined and merged; normalization stops past it. Over it: \
+              `MAX_SELECTIONS_LIMIT`. `0`: no limit.",
+        env: Some(|c, v| {
+            c.limits.max_selections = parse_limit(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "limits.max_planning_steps",
+        ty: Type::Limit,
+        default: Some("100000"),
+        example: "10000",
+        doc: "How many steps the query planner may take for one operation (a field \
+              planned, an alternative subgraph tried); planning stops past it. Over it: \
+              `QUERY_PLANNING_BUDGET_EXCEEDED`. `0`: no limit.",
+        env: Some(|c, v| {
+            c.limits.max_planning_steps = parse_limit(v)?;
             Ok(())
         }),
     },

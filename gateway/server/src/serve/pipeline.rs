@@ -9,8 +9,8 @@ use std::sync::Arc;
 use apollo_compiler::response::JsonMap;
 use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
-use weft_federation::operation::{self, OperationKind, normalize};
-use weft_federation::plan::plan;
+use weft_federation::operation::{self, OperationKind, normalize_within};
+use weft_federation::plan::plan_within;
 
 use super::auth::{self, Identity, access};
 use super::request::{GraphQLRequest, MediaType};
@@ -55,23 +55,40 @@ fn message(text: impl Into<String>) -> Value {
     json!({ "message": text.into() })
 }
 
+/// The most errors one response reports about a document: a document can have as many
+/// errors as characters (`{{{{…`), and each costs its location to compute and its bytes to send.
+const MAX_REPORTED_ERRORS: usize = 100;
+
+/// A document's errors as GraphQL errors with locations, each once, the first
+/// [`MAX_REPORTED_ERRORS`] only (then one saying how many more there were).
 fn diagnostics(list: &apollo_compiler::validation::DiagnosticList) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
-    for e in list.iter().map(|d| {
+    let mut seen = std::collections::HashSet::new();
+    let mut more = 0usize;
+    for d in list.iter() {
+        if out.len() >= MAX_REPORTED_ERRORS {
+            more += 1;
+            continue;
+        }
         let e = d.to_json();
+        let locations: Vec<(usize, usize)> =
+            e.locations.iter().map(|l| (l.line, l.column)).collect();
+        if !seen.insert((e.message.clone(), locations.clone())) {
+            continue;
+        }
         let mut v = json!({ "message": e.message });
-        if !e.locations.is_empty() {
-            v["locations"] = e
-                .locations
+        if !locations.is_empty() {
+            v["locations"] = locations
                 .iter()
-                .map(|l| json!({ "line": l.line, "column": l.column }))
+                .map(|(line, column)| json!({ "line": line, "column": column }))
                 .collect();
         }
-        v
-    }) {
-        if !out.contains(&e) {
-            out.push(e);
-        }
+        out.push(v);
+    }
+    if more > 0 {
+        out.push(message(format!(
+            "{more} more errors in the document are not reported."
+        )));
     }
     out
 }
@@ -129,7 +146,7 @@ pub async fn run(
             body: json!({ "errors": [{ "message": "Must provide query string.", "extensions": { "code": "BAD_REQUEST" } }] }).into(),
         };
     };
-    let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref()) {
+    let (prepared, key) = match off_the_runtime(|| prepare(rt, query, req.operation_name.as_deref())) {
         Ok(p) => p,
         Err(outcome) => return outcome(media),
     };
@@ -194,7 +211,7 @@ pub async fn run(
                 };
             }
             auth_errors = auth::unauthorized_errors(&removed);
-            match restrict(rt, &key, operation, removed) {
+            match off_the_runtime(|| restrict(rt, &key, operation, removed)) {
                 Ok(r) => Some(r),
                 Err(outcome) => return outcome(media),
             }
@@ -273,7 +290,33 @@ pub async fn run(
     }
 }
 
-type ErrorOutcome = Box<dyn FnOnce(MediaType) -> Outcome>;
+type ErrorOutcome = Box<dyn FnOnce(MediaType) -> Outcome + Send>;
+
+/// Runs CPU-bound work (parsing, validating, planning an operation not seen before) where it
+/// does not hold up the other requests of this runtime worker: tokio moves them to another
+/// worker while this one works (`block_in_place`). The work itself is bounded by the limits.
+fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// The planner's budget (`limits.max_planning_steps`).
+fn plan_op(
+    rt: &SchemaRuntime,
+    operation: &operation::Operation,
+    labels: &std::collections::BTreeSet<String>,
+) -> Result<weft_federation::plan::model::QueryPlan, ErrorOutcome> {
+    let budget = rt.config.limits.max_planning_steps.map(|n| n.get() as usize);
+    plan_within(&rt.graph, operation, labels, budget).map_err(|e| -> ErrorOutcome {
+        let code = e.code();
+        let text = e.to_string();
+        Box::new(move |media| request_error(media, code, vec![message(text)]))
+    })
+}
 
 /// The plan of `operation` (the request's operation, cached under `key`, minus the paths
 /// `removed`), from the cache when seen before.
@@ -292,11 +335,7 @@ fn restrict(
         weft_federation::plan::model::QueryPlan::default()
     } else {
         let labels = key.2.iter().cloned().collect();
-        plan(&rt.graph, &operation, &labels).map_err(|e| -> ErrorOutcome {
-            let code = e.code();
-            let text = e.to_string();
-            Box::new(move |media| request_error(media, code, vec![message(text)]))
-        })?
+        plan_op(rt, &operation, &labels)?
     };
     let restricted = Arc::new(Restricted { plan });
     rt.restricted.insert(cache_key, restricted.clone());
@@ -328,7 +367,7 @@ fn prepare(
     let span = tracing::info_span!("graphql.parse").entered();
     let ast = match limits::parse(&rt.config.limits, query) {
         Ok(ast) => ast,
-        Err(limits::ParseFailure::Tokens(e)) => {
+        Err(limits::ParseFailure::Tokens(e) | limits::ParseFailure::Recursion(e)) => {
             return Err(Box::new(move |media| {
                 request_error(media, e.code, vec![message(e.message)])
             }));
@@ -360,7 +399,8 @@ fn prepare(
             request_error(media, e.code, vec![message(e.message)])
         }));
     }
-    let operation = match normalize(api, &document, operation_name) {
+    let max_selections = rt.config.limits.max_selections.map(|n| n.get() as usize);
+    let operation = match normalize_within(api, &document, operation_name, max_selections) {
         Ok(op) => op,
         Err(e) => {
             let code = e.code();
@@ -370,16 +410,7 @@ fn prepare(
             }));
         }
     };
-    let plan = match plan(&rt.graph, &operation, &labels) {
-        Ok(p) => p,
-        Err(e) => {
-            let code = e.code();
-            let text = e.to_string();
-            return Err(Box::new(move |media| {
-                request_error(media, code, vec![message(text)])
-            }));
-        }
-    };
+    let plan = plan_op(rt, &operation, &labels)?;
     drop(span);
     let prepared = Arc::new(Prepared {
         document,
@@ -428,4 +459,29 @@ fn merge_root(op: &operation::Operation, data: Value, intro: Map<String, Value>)
         }
     }
     Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::config::model::Limits;
+
+    #[test]
+    fn a_document_with_thousands_of_errors_reports_a_hundred() {
+        // `{` 5,000 times then `}` 5,000 times: within the default token limit, one syntax
+        // error per brace.
+        let braces = format!("{}{}", "{".repeat(5000), "}".repeat(5000));
+        let Err(limits::ParseFailure::Syntax(with_errors)) =
+            limits::parse(&Limits::default(), &braces)
+        else {
+            panic!("not a syntax error");
+        };
+        assert!(with_errors.errors.len() > 5000);
+        let errors = diagnostics(&with_errors.errors);
+        assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
+        assert!(errors[0]["locations"][0]["line"].is_u64());
+        let last = errors[MAX_REPORTED_ERRORS]["message"].as_str().unwrap();
+        assert!(last.ends_with("more errors in the document are not reported."), "{last}");
+    }
 }
