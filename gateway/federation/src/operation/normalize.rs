@@ -314,8 +314,7 @@ impl SetBuilder {
                 }
                 Selection::InlineFragment(i) => {
                     let tc = i.type_condition.as_deref();
-                    if let Some(target) = self.fragment(tc, &i.possible_types, &i.conditions, cx)
-                    {
+                    if let Some(target) = self.fragment(tc, &i.possible_types, &i.conditions, cx) {
                         target.merge(&i.selection_set, cx);
                     }
                 }
@@ -585,7 +584,10 @@ mod tests {
         // F30 would be 2^30 copies of `name` if fragments were copied at each spread.
         let mut q = String::from("{ me { ...F30 } }\nfragment F0 on User { name }\n");
         for i in 1..=30 {
-            q.push_str(&format!("fragment F{i} on User {{ ...F{p} ...F{p} }}\n", p = i - 1));
+            q.push_str(&format!(
+                "fragment F{i} on User {{ ...F{p} ...F{p} }}\n",
+                p = i - 1
+            ));
         }
         let op = norm(&q, None).expect("normalizes");
         assert_eq!(size(&op.selection_set), 2, "{op:?}");

@@ -3,11 +3,11 @@
 //! entity fetch through the cheapest chain of `@key` jumps (fetching `@requires` fields
 //! first). Fetches for the same subgraph, type and path are shared.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use apollo_compiler::ast::{OperationType, Value};
 
-use super::steps::{SelKey, Step, SubSel, field_set_selections, insert};
+use super::steps::{SelKey, SelList, Step, SubSel, field_set_selections, insert};
 use crate::graph::selection::FieldSetItem;
 use crate::graph::{ClosureCache, Node, QueryGraph};
 use crate::operation::{self as op, Operation, OperationKind};
@@ -60,6 +60,9 @@ pub(super) struct Builder<'a> {
     chain: Vec<Link>,
     /// Set by [`Self::reenter_from_root`]: where in the root step the replayed path ends.
     reentry_at: Option<Vec<SelKey>>,
+    /// The entity steps at each (subgraph, type, path), in order: finding the fetch to share
+    /// costs the same however many fetches the plan has.
+    entity_steps: HashMap<(SubgraphId, TypeId, Vec<String>), Vec<usize>>,
     /// Work the planner may still do: a unit per field planned and per selection copied
     /// into a snapshot. `None`: unbounded.
     budget: Option<usize>,
@@ -104,6 +107,7 @@ impl<'a> Builder<'a> {
             touched: BTreeSet::new(),
             chain: Vec::new(),
             reentry_at: None,
+            entity_steps: HashMap::new(),
         }
     }
 
@@ -222,14 +226,14 @@ impl<'a> Builder<'a> {
             let step = match existing {
                 Some(i) => i,
                 None => {
-                    self.steps.push(Step {
+                    self.push_step(Step {
                         graph,
                         entity: None,
-                        representation: Vec::new(),
+                        representation: SelList::new(),
                         key_fields: BTreeSet::new(),
                         only_types: None,
                         path: Vec::new(),
-                        selections: Vec::new(),
+                        selections: SelList::new(),
                         deps: BTreeSet::new(),
                         variables: BTreeSet::new(),
                         group: if mutation { group } else { 0 },
@@ -298,7 +302,7 @@ impl<'a> Builder<'a> {
             let wrapper = SubSel::Fragment {
                 on: None,
                 directives: directives.clone(),
-                children: Vec::new(),
+                children: SelList::new(),
             };
             let key = wrapper.key();
             insert(self.selections_mut(step), at, wrapper);
@@ -356,7 +360,7 @@ impl<'a> Builder<'a> {
             let wrapper = SubSel::Fragment {
                 on: Some(name.clone()),
                 directives: directives.clone(),
-                children: Vec::new(),
+                children: SelList::new(),
             };
             let key = wrapper.key();
             insert(self.selections_mut(step), at, wrapper);
@@ -404,7 +408,7 @@ impl<'a> Builder<'a> {
                     name: f.name.clone(),
                     args: String::new(),
                     directives,
-                    children: Vec::new(),
+                    children: SelList::new(),
                 };
                 self.note_conditions(target_step, conditions);
                 let _ = target_node;
@@ -419,7 +423,7 @@ impl<'a> Builder<'a> {
                 name: f.name.clone(),
                 args: String::new(),
                 directives,
-                children: Vec::new(),
+                children: SelList::new(),
             };
             insert(self.selections_mut(step), at, sel);
             return Ok(());
@@ -485,13 +489,18 @@ impl<'a> Builder<'a> {
             return self.plan_field_per_type(step, at, node, f, conditions, path);
         }
         // Each subgraph that can resolve the field in turn, until its sub-selections plan too.
+        // With one resolver there is no other turn: no snapshot to go back to (an error
+        // leaves the state to whoever catches it, who restores their own snapshot).
+        let retry = f.selection_set.is_some() && !self.single_resolver(node, fid);
         loop {
-            let saved = self.snapshot()?;
+            let saved = if retry { Some(self.snapshot()?) } else { None };
             let (target_step, target_node) =
                 match self.entity_step_for(step, at, node, fid, path, &exclude) {
                     Ok(found) => found,
                     Err(e) => {
-                        self.restore(saved);
+                        if let Some(saved) = saved {
+                            self.restore(saved);
+                        }
                         return Err(first_error.unwrap_or(e));
                     }
                 };
@@ -513,14 +522,14 @@ impl<'a> Builder<'a> {
                 directives.clone(),
                 path,
             );
-            match result {
-                Ok(()) => return Ok(()),
-                Err(e) if final_error(&e) => return Err(e),
-                Err(e) if f.selection_set.is_some() && exclude.insert(target_node.graph) => {
+            match (result, saved) {
+                (Ok(()), _) => return Ok(()),
+                (Err(e), _) if final_error(&e) => return Err(e),
+                (Err(e), Some(saved)) if exclude.insert(target_node.graph) => {
                     self.restore(saved);
                     first_error.get_or_insert(e);
                 }
-                Err(e) => return Err(first_error.unwrap_or(e)),
+                (Err(e), _) => return Err(first_error.unwrap_or(e)),
             }
         }
     }
@@ -560,12 +569,19 @@ impl<'a> Builder<'a> {
     }
 
     /// Whether field `fid` at `node` can only be resolved in `node`'s subgraph, so that no
-    /// alternative exists if its sub-selections cannot be planned from there (no other
-    /// subgraph resolves it, and no interface object offers it under another type).
+    /// alternative exists if its sub-selections cannot be planned from there.
     fn only_here(&self, node: Node, fid: FieldId) -> bool {
-        let mut graphs = self.graph.resolving_graphs_with(fid, self.labels);
-        graphs.next() == Some(node.graph)
-            && graphs.next().is_none()
+        self.single_resolver(node, fid)
+            && self.graph.resolving_graphs_with(fid, self.labels).next() == Some(node.graph)
+    }
+
+    /// Whether at most one subgraph resolves field `fid` of `node`'s object type, and no
+    /// interface object offers it under another type: planning it has no alternative to try.
+    fn single_resolver(&self, node: Node, fid: FieldId) -> bool {
+        self.graph
+            .resolving_graphs_with(fid, self.labels)
+            .nth(1)
+            .is_none()
             && !self.graph.is_interface_object(node.ty, node.graph)
             && self.graph.interface_object_for(node.ty, fid).is_none()
             && matches!(self.sg.type_def(node.ty).kind, TypeKind::Object)
@@ -574,6 +590,35 @@ impl<'a> Builder<'a> {
     fn restore(&mut self, saved: Snapshot) {
         (self.steps, self.touched) = saved;
         self.reentry_at = None;
+        self.entity_steps.clear();
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Some(ty) = step.entity {
+                self.entity_steps
+                    .entry((step.graph, ty, step.path.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+
+    /// Adds a step; returns its index.
+    fn push_step(&mut self, step: Step) -> usize {
+        if let Some(ty) = step.entity {
+            self.entity_steps
+                .entry((step.graph, ty, step.path.clone()))
+                .or_default()
+                .push(self.steps.len());
+        }
+        self.steps.push(step);
+        self.steps.len() - 1
+    }
+
+    /// The entity steps for `ty` at `path` in `graph`, in order.
+    fn entity_steps_at(&self, graph: SubgraphId, ty: TypeId, path: &[String]) -> Vec<usize> {
+        self.entity_steps
+            .get(&(graph, ty, path.to_vec()))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// For an interface node: whether every implementation this subgraph can return resolves
@@ -667,7 +712,7 @@ impl<'a> Builder<'a> {
             let wrapper = SubSel::Fragment {
                 on: Some(name.clone()),
                 directives: String::new(),
-                children: Vec::new(),
+                children: SelList::new(),
             };
             let key = wrapper.key();
             insert(self.selections_mut(step), at, wrapper);
@@ -704,7 +749,7 @@ impl<'a> Builder<'a> {
             name: f.name.clone(),
             args,
             directives,
-            children: Vec::new(),
+            children: SelList::new(),
         };
         let key = sel.key();
         insert(self.selections_mut(step), at, sel);
@@ -826,7 +871,7 @@ impl<'a> Builder<'a> {
                 Some(requires) if i + 1 == hop_count => {
                     (field_set_selections(requires), requirement_deps.clone())
                 }
-                _ => (Vec::new(), BTreeSet::new()),
+                _ => (SelList::new(), BTreeSet::new()),
             };
             let next = self.entity_step_avoiding(
                 graph,
@@ -1013,14 +1058,14 @@ impl<'a> Builder<'a> {
         {
             return i;
         }
-        self.steps.push(Step {
+        self.push_step(Step {
             graph,
             entity: None,
-            representation: Vec::new(),
+            representation: SelList::new(),
             key_fields: BTreeSet::new(),
             only_types: None,
             path: Vec::new(),
-            selections: Vec::new(),
+            selections: SelList::new(),
             deps: BTreeSet::new(),
             variables: BTreeSet::new(),
             group: 0,
@@ -1060,7 +1105,7 @@ impl<'a> Builder<'a> {
                         name: f.name.clone(),
                         args: crate::graph::selection::print_arguments(&f.arguments),
                         directives: conditions_text(&f.conditions),
-                        children: Vec::new(),
+                        children: SelList::new(),
                     };
                     let key = sel.key();
                     sels.push((at.clone(), sel));
@@ -1081,7 +1126,7 @@ impl<'a> Builder<'a> {
                     let sel = SubSel::Fragment {
                         on: Some(type_name.clone()),
                         directives: String::new(),
-                        children: Vec::new(),
+                        children: SelList::new(),
                     };
                     let key = sel.key();
                     sels.push((at.clone(), sel));
@@ -1385,9 +1430,7 @@ impl<'a> Builder<'a> {
     }
 
     fn find_entity_step(&self, graph: SubgraphId, ty: TypeId, path: &[String]) -> Option<usize> {
-        self.steps
-            .iter()
-            .position(|s| s.graph == graph && s.entity == Some(ty) && s.path == path)
+        self.entity_steps_at(graph, ty, path).first().copied()
     }
 
     /// The entity fetch for `(graph, ty, path)`, shared if it exists, depending on `parent`.
@@ -1405,7 +1448,7 @@ impl<'a> Builder<'a> {
             path,
             parent,
             representation,
-            Vec::new(),
+            SelList::new(),
             &BTreeSet::new(),
             None,
         )
@@ -1421,7 +1464,7 @@ impl<'a> Builder<'a> {
         path: &[String],
         parent: usize,
         mut representation: Vec<SubSel>,
-        requirements: Vec<SubSel>,
+        requirements: SelList,
         avoid: &BTreeSet<usize>,
         for_type: Option<TypeId>,
     ) -> usize {
@@ -1435,15 +1478,16 @@ impl<'a> Builder<'a> {
             })
             .collect();
         representation.extend(requirements);
-        let shareable = self.steps.iter().enumerate().position(|(i, s)| {
-            s.graph == graph
-                && s.entity == Some(ty)
-                && s.path == path
-                && i != parent
-                && !self.depends_on(parent, i)
-                && !avoid.iter().any(|a| *a == i || self.depends_on(*a, i))
-                && !representations_conflict(&s.representation, &representation)
-        });
+        let shareable = self
+            .entity_steps_at(graph, ty, path)
+            .into_iter()
+            .find(|&i| {
+                let s = &self.steps[i];
+                i != parent
+                    && !self.depends_on(parent, i)
+                    && !avoid.iter().any(|a| *a == i || self.depends_on(*a, i))
+                    && !representations_conflict(&s.representation, &representation)
+            });
         if let Some(existing) = shareable {
             self.steps[existing].deps.insert(parent);
             self.steps[existing].key_fields.extend(key_fields);
@@ -1460,14 +1504,14 @@ impl<'a> Builder<'a> {
             return existing;
         }
         let group = self.steps[parent].group;
-        self.steps.push(Step {
+        self.push_step(Step {
             graph,
             entity: Some(ty),
-            representation,
+            representation: representation.into(),
             key_fields,
             only_types: for_type.map(|t| BTreeSet::from([t])),
             path: path.to_vec(),
-            selections: Vec::new(),
+            selections: SelList::new(),
             deps: BTreeSet::from([parent]),
             variables: BTreeSet::new(),
             group,
@@ -1504,7 +1548,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn selections_mut(&mut self, step: usize) -> &mut Vec<SubSel> {
+    fn selections_mut(&mut self, step: usize) -> &mut SelList {
         &mut self.steps[step].selections
     }
 

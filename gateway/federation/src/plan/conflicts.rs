@@ -5,6 +5,8 @@
 //! fetched under an alias, and the fetch gets an output rewrite that renames the alias back
 //! on objects of that type, so the response merges as if nothing had happened.
 
+use std::collections::HashMap;
+
 use super::model::Rewrite;
 use super::steps::SubSel;
 use crate::supergraph::{SubgraphId, Supergraph, TypeId, TypeKind};
@@ -64,11 +66,16 @@ impl Resolver<'_> {
         // Group by response key, in order; a field whose shape differs from the group's first
         // is aliased and becomes a group of its own.
         let mut groups: Vec<(String, Vec<Occurrence>)> = Vec::new();
+        // The groups of each response key, so that a wide set is grouped in linear time.
+        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
         for occ in found {
-            let same = groups
-                .iter()
-                .position(|(k, g)| *k == occ.key && g[0].shape == occ.shape);
-            let taken = groups.iter().any(|(k, _)| *k == occ.key);
+            let of_key = by_key.get(&occ.key);
+            let same = of_key.and_then(|list| {
+                list.iter()
+                    .copied()
+                    .find(|&i| groups[i].1[0].shape == occ.shape)
+            });
+            let taken = of_key.is_some();
             match same {
                 Some(i) => groups[i].1.push(occ),
                 None if taken => {
@@ -84,9 +91,16 @@ impl Resolver<'_> {
                             rename_key_to: occ.key.clone(),
                         });
                     }
+                    by_key.entry(alias.clone()).or_default().push(groups.len());
                     groups.push((alias.clone(), vec![Occurrence { key: alias, ..occ }]));
                 }
-                None => groups.push((occ.key.clone(), vec![occ])),
+                None => {
+                    by_key
+                        .entry(occ.key.clone())
+                        .or_default()
+                        .push(groups.len());
+                    groups.push((occ.key.clone(), vec![occ]));
+                }
             }
         }
         for (key, group) in groups {

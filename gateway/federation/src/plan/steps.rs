@@ -1,7 +1,10 @@
 //! Fetch steps under construction: one request to one subgraph each, with its selections
 //! as a tree we can keep adding to, and the representation it needs (entity fetches).
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::OnceLock;
 
 use crate::graph::selection::FieldSetItem;
 use crate::supergraph::{SubgraphId, TypeId};
@@ -16,13 +19,156 @@ pub enum SubSel {
         args: String,
         /// Printed directives, ` @include(if: $v)`, or empty.
         directives: String,
-        children: Vec<SubSel>,
+        children: SelList,
     },
     Fragment {
         on: Option<String>,
         directives: String,
-        children: Vec<SubSel>,
+        children: SelList,
     },
+}
+
+/// Selections under one parent, in order. Once the list is long it also keeps an index from
+/// each selection's key hash to its places, so finding a selection by key costs the same
+/// however wide the list is (ten thousand aliases at one level are planned in linear time).
+#[derive(Clone, Debug, Default)]
+pub struct SelList {
+    items: Vec<SubSel>,
+    index: Option<HashMap<u64, Vec<usize>>>,
+}
+
+/// Lists up to this long are searched from end to end; longer ones through the index.
+const INDEX_FROM: usize = 16;
+
+/// Keys are hashed with per-process random keys: a client cannot choose names that collide.
+fn key_hasher() -> &'static RandomState {
+    static STATE: OnceLock<RandomState> = OnceLock::new();
+    STATE.get_or_init(RandomState::new)
+}
+
+fn field_key_hash(response_key: &str, name: &str, args: &str) -> u64 {
+    let mut h = key_hasher().build_hasher();
+    (0u8, response_key, name, args).hash(&mut h);
+    h.finish()
+}
+
+fn fragment_key_hash(on: Option<&str>, directives: &str) -> u64 {
+    let mut h = key_hasher().build_hasher();
+    (1u8, on, directives).hash(&mut h);
+    h.finish()
+}
+
+impl SelKey {
+    fn key_hash(&self) -> u64 {
+        match self {
+            SelKey::Field(k, n, a) => field_key_hash(k, n, a),
+            SelKey::Fragment(on, d) => fragment_key_hash(on.as_deref(), d),
+        }
+    }
+}
+
+impl PartialEq for SelList {
+    fn eq(&self, other: &SelList) -> bool {
+        self.items == other.items
+    }
+}
+
+impl std::ops::Deref for SelList {
+    type Target = [SubSel];
+    fn deref(&self) -> &[SubSel] {
+        &self.items
+    }
+}
+
+/// Changing a selection's key through this leaves the index behind: lookups then miss it (a
+/// later insert adds a second one) but never find a wrong one. Only the alias rewriting of
+/// finished steps (`conflicts`) uses it.
+impl std::ops::DerefMut for SelList {
+    fn deref_mut(&mut self) -> &mut [SubSel] {
+        &mut self.items
+    }
+}
+
+impl IntoIterator for SelList {
+    type Item = SubSel;
+    type IntoIter = std::vec::IntoIter<SubSel>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a SelList {
+    type Item = &'a SubSel;
+    type IntoIter = std::slice::Iter<'a, SubSel>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl FromIterator<SubSel> for SelList {
+    fn from_iter<I: IntoIterator<Item = SubSel>>(iter: I) -> SelList {
+        let mut list = SelList::default();
+        for sel in iter {
+            list.push(sel);
+        }
+        list
+    }
+}
+
+impl From<Vec<SubSel>> for SelList {
+    fn from(items: Vec<SubSel>) -> SelList {
+        items.into_iter().collect()
+    }
+}
+
+impl SelList {
+    pub fn new() -> SelList {
+        SelList::default()
+    }
+
+    /// Appends `sel` (no merging: see [`insert`]).
+    pub fn push(&mut self, sel: SubSel) {
+        self.items.push(sel);
+        let at = self.items.len() - 1;
+        match &mut self.index {
+            Some(index) => index.entry(self.items[at].key_hash()).or_default().push(at),
+            None if self.items.len() > INDEX_FROM => {
+                let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+                for (i, s) in self.items.iter().enumerate() {
+                    index.entry(s.key_hash()).or_default().push(i);
+                }
+                self.index = Some(index);
+            }
+            None => {}
+        }
+    }
+
+    /// The places of the selections whose key hashes to `hash`, in order (every place when
+    /// the list is short).
+    fn candidates(&self, hash: u64) -> Vec<usize> {
+        match &self.index {
+            Some(index) => index.get(&hash).cloned().unwrap_or_default(),
+            None => (0..self.items.len()).collect(),
+        }
+    }
+
+    /// The first selection with key `key`.
+    fn find_key_mut(&mut self, key: &SelKey) -> Option<&mut SubSel> {
+        let at = self
+            .candidates(key.key_hash())
+            .into_iter()
+            .find(|&i| self.items[i].has_key(key))?;
+        self.items.get_mut(at)
+    }
+
+    /// The first selection that `sel` merges with.
+    fn find_same_mut(&mut self, sel: &SubSel) -> Option<&mut SubSel> {
+        let at = self
+            .candidates(sel.key_hash())
+            .into_iter()
+            .find(|&i| self.items[i].same_selection(sel))?;
+        self.items.get_mut(at)
+    }
 }
 
 /// Identifies a selection within its parent: fields by response key (and what they fetch),
@@ -84,7 +230,12 @@ impl SubSel {
                     directives: d2,
                     ..
                 },
-            ) => a1.as_ref().unwrap_or(n1) == a2.as_ref().unwrap_or(n2) && n1 == n2 && r1 == r2 && d1 == d2,
+            ) => {
+                a1.as_ref().unwrap_or(n1) == a2.as_ref().unwrap_or(n2)
+                    && n1 == n2
+                    && r1 == r2
+                    && d1 == d2
+            }
             (
                 SubSel::Fragment {
                     on: o1,
@@ -101,7 +252,16 @@ impl SubSel {
         }
     }
 
-    fn children_mut(&mut self) -> &mut Vec<SubSel> {
+    fn key_hash(&self) -> u64 {
+        match self {
+            SubSel::Field {
+                alias, name, args, ..
+            } => field_key_hash(alias.as_ref().unwrap_or(name), name, args),
+            SubSel::Fragment { on, directives, .. } => fragment_key_hash(on.as_deref(), directives),
+        }
+    }
+
+    fn children_mut(&mut self) -> &mut SelList {
         match self {
             SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => children,
         }
@@ -114,26 +274,26 @@ impl SubSel {
             name: name.to_owned(),
             args: String::new(),
             directives: String::new(),
-            children: Vec::new(),
+            children: SelList::new(),
         }
     }
 }
 
 /// Adds `sel` under the selection at `at`, merging with an identical selection there.
 /// Returns false if `at` does not exist.
-pub fn insert(list: &mut Vec<SubSel>, at: &[SelKey], sel: SubSel) -> bool {
+pub fn insert(list: &mut SelList, at: &[SelKey], sel: SubSel) -> bool {
     let Some((first, rest)) = at.split_first() else {
         merge_into(list, sel);
         return true;
     };
-    match list.iter_mut().find(|s| s.has_key(first)) {
+    match list.find_key_mut(first) {
         Some(parent) => insert(parent.children_mut(), rest, sel),
         None => false,
     }
 }
 
-fn merge_into(list: &mut Vec<SubSel>, sel: SubSel) {
-    match list.iter_mut().find(|s| s.same_selection(&sel)) {
+fn merge_into(list: &mut SelList, sel: SubSel) {
+    match list.find_same_mut(&sel) {
         Some(existing) => {
             let children = match sel {
                 SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => children,
@@ -147,7 +307,7 @@ fn merge_into(list: &mut Vec<SubSel>, sel: SubSel) {
 }
 
 /// Field-set items (keys, requirements) as plain selections.
-pub fn field_set_selections(items: &[FieldSetItem]) -> Vec<SubSel> {
+pub fn field_set_selections(items: &[FieldSetItem]) -> SelList {
     items
         .iter()
         .map(|item| match item {
@@ -183,7 +343,7 @@ pub struct Step {
     pub entity: Option<TypeId>,
     /// Entity fetches: what each representation carries (`__typename`, key and required
     /// fields), as selections on the entity type.
-    pub representation: Vec<SubSel>,
+    pub representation: SelList,
     /// Entity fetches: top-level fields of the key(s) it is entered by.
     pub key_fields: BTreeSet<String>,
     /// Entity fetches of an interface: the object types whose values it is for, when not
@@ -191,7 +351,7 @@ pub struct Step {
     pub only_types: Option<BTreeSet<TypeId>>,
     /// Response path the results merge at (`"@"` for list elements).
     pub path: Vec<String>,
-    pub selections: Vec<SubSel>,
+    pub selections: SelList,
     /// Steps whose results this one needs.
     pub deps: BTreeSet<usize>,
     /// Client variables the selections use.

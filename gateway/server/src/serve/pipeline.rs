@@ -146,10 +146,11 @@ pub async fn run(
             body: json!({ "errors": [{ "message": "Must provide query string.", "extensions": { "code": "BAD_REQUEST" } }] }).into(),
         };
     };
-    let (prepared, key) = match off_the_runtime(|| prepare(rt, query, req.operation_name.as_deref())) {
-        Ok(p) => p,
-        Err(outcome) => return outcome(media),
-    };
+    let (prepared, key) =
+        match off_the_runtime(|| prepare(rt, query, req.operation_name.as_deref())) {
+            Ok(p) => p,
+            Err(outcome) => return outcome(media),
+        };
     if !rt.config.introspection && has_introspection(&prepared.operation) {
         return request_error(
             media,
@@ -310,7 +311,11 @@ fn plan_op(
     operation: &operation::Operation,
     labels: &std::collections::BTreeSet<String>,
 ) -> Result<weft_federation::plan::model::QueryPlan, ErrorOutcome> {
-    let budget = rt.config.limits.max_planning_steps.map(|n| n.get() as usize);
+    let budget = rt
+        .config
+        .limits
+        .max_planning_steps
+        .map(|n| n.get() as usize);
     plan_within(&rt.graph, operation, labels, budget).map_err(|e| -> ErrorOutcome {
         let code = e.code();
         let text = e.to_string();
@@ -482,6 +487,9 @@ mod tests {
         assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
         assert!(errors[0]["locations"][0]["line"].is_u64());
         let last = errors[MAX_REPORTED_ERRORS]["message"].as_str().unwrap();
-        assert!(last.ends_with("more errors in the document are not reported."), "{last}");
+        assert!(
+            last.ends_with("more errors in the document are not reported."),
+            "{last}"
+        );
     }
 }
