@@ -1115,6 +1115,47 @@ pub const KEYS: &[Key] = &[
         env: None,
     },
     Key {
+        path: "subgraphs.all.max_response_bytes",
+        ty: Type::Integer,
+        default: Some("33554432"),
+        example: "8388608",
+        doc: "The largest answer a subgraph may send, in bytes (32 MiB by default): a bigger \
+              one fails its fetch with `SUBREQUEST_RESPONSE_TOO_LARGE`, read no further.",
+        env: Some(|c, v| {
+            c.subgraphs.all.max_response_bytes = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.include_errors",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Show clients the subgraphs' own error messages; `false`: each becomes \
+              \"Subgraph errors redacted\" (its path and code kept). Apollo Router's \
+              `include_subgraph_errors`.",
+        env: Some(|c, v| {
+            c.subgraphs.all.include_errors = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.<name>.max_response_bytes",
+        ty: Type::Integer,
+        default: None,
+        example: "104857600",
+        doc: "`subgraphs.all.max_response_bytes` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.include_errors",
+        ty: Type::Boolean,
+        default: None,
+        example: "false",
+        doc: "`subgraphs.all.include_errors` for this subgraph.",
+        env: None,
+    },
+    Key {
         path: "subgraphs.<name>.retry.max_attempts",
         ty: Type::Integer,
         default: None,
