@@ -114,7 +114,7 @@ struct Ready<'p> {
     /// The slots whose representations are sent, in order (the others are cache hits).
     sent: Vec<usize>,
     /// Cache hits: a slot and its cached result.
-    hits: Vec<(usize, Arc<Value>)>,
+    hits: Vec<(usize, Arc<str>)>,
     /// Where each sent representation (or the root fetch) goes in the entity cache.
     cache_keys: Vec<(entity_cache::Key, entity_cache::Identity)>,
     /// Root fetch (`None`) or the concrete paths prefix used for errors.
@@ -451,7 +451,7 @@ impl Executor {
                 (found.into_iter().next(), keys.first())
             {
                 cache.insert_local(key.clone(), value.clone(), identity, ttl);
-                r.hits.push((0, Arc::new(value)));
+                r.hits.push((0, value));
                 r.cache_keys.clear();
             }
             return;
@@ -471,7 +471,7 @@ impl Executor {
             match entry {
                 Some((value, identity, ttl)) => {
                     cache.insert_local(key.0.clone(), value.clone(), identity, ttl);
-                    r.hits.push((*slot, Arc::new(value)));
+                    r.hits.push((*slot, value));
                 }
                 None => {
                     sent.push(*slot);
@@ -620,16 +620,29 @@ impl Executor {
 
     fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
         let service = &r.fetch.subgraph;
-        // Cached parts first: they need no answer.
+        let projection = self.projections.of(&r.fetch.operation);
+        // An operation that cannot be read (never one the planner wrote) keeps nothing.
+        let empty = Projection::default();
+        let projection = Option::as_ref(&projection).unwrap_or(&empty);
+        // Cached parts first: they need no answer. They were projected when kept; read
+        // through the same projection all the same (Redis is shared with other gateways).
+        let data = projection.get("data").flatten().unwrap_or(&empty);
+        let cached = if r.entity {
+            data.get("_entities").flatten().unwrap_or(&empty)
+        } else {
+            data
+        };
         for (slot, hit) in &r.hits {
             if !r.entity {
-                let value = out.data.import(hit);
-                out.data.merge_value(Store::ROOT, value);
+                if let Ok(value) = out.data.parse(hit.as_bytes(), Some(cached)) {
+                    out.data.merge_value(Store::ROOT, value);
+                }
                 return;
             }
             for target in r.slots.get(*slot).into_iter().flatten() {
-                let value = out.data.import(hit);
-                out.data.merge_value(*target, value);
+                if let Ok(value) = out.data.parse(hit.as_bytes(), Some(cached)) {
+                    out.data.merge_value(*target, value);
+                }
             }
         }
         if r.entity && r.sent.is_empty() {
@@ -645,10 +658,6 @@ impl Executor {
                 return;
             }
         };
-        let projection = self.projections.of(&r.fetch.operation);
-        // An operation that cannot be read (never one the planner wrote) keeps nothing.
-        let empty = Projection::default();
-        let projection = Option::as_ref(&projection).unwrap_or(&empty);
         let body = match out.data.parse(&body, Some(projection)) {
             Ok(Val::Object(body)) => body,
             Ok(_) => {
@@ -690,7 +699,12 @@ impl Executor {
         if !r.entity {
             let data = rewritten(&mut out.data, data, rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
-                cache.insert(key.clone(), out.data.to_value(&data), identity.clone(), ttl);
+                cache.insert(
+                    key.clone(),
+                    text_of(&out.data, &data),
+                    identity.clone(),
+                    ttl,
+                );
             }
             out.data.merge_value(Store::ROOT, data);
             return;
@@ -721,7 +735,7 @@ impl Executor {
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.get(i)) {
                 cache.insert(
                     key.clone(),
-                    out.data.to_value(&entity),
+                    text_of(&out.data, &entity),
                     identity.clone(),
                     ttl,
                 );
@@ -737,6 +751,13 @@ impl Executor {
             out.data.merge_value(*first, entity);
         }
     }
+}
+
+/// A value as JSON text, for the entity cache (numbers keep the subgraph's text).
+fn text_of(data: &Store, value: &Val) -> Arc<str> {
+    let mut out = Vec::new();
+    data.write(value, &mut out);
+    String::from_utf8(out).unwrap_or_default().into()
 }
 
 /// `value` with the fetch's output rewrites applied (rare: most fetches have none).
