@@ -158,32 +158,31 @@ impl SubgraphClient {
 
 /// The body, read chunk by chunk as it arrives and abandoned (the connection dropped) as soon
 /// as it passes `limit`: a subgraph cannot make the gateway hold more than that per fetch.
+/// Chunks are kept as they came and joined once at the end: a growing buffer would be
+/// reallocated again and again, and a big answer would cost several times its size.
 async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Bytes, FetchError> {
     if response.content_length().is_some_and(|n| n > limit) {
         return Err(FetchError::TooLarge { limit });
     }
-    let Some(first) = response.chunk().await? else {
-        return Ok(Bytes::new());
-    };
-    let mut body = match response.chunk().await? {
-        // Most answers come in one chunk: no copy.
-        None if first.len() as u64 <= limit => return Ok(first),
-        None => return Err(FetchError::TooLarge { limit }),
-        Some(second) => {
-            let hint = response.content_length().unwrap_or(0).min(limit);
-            let mut body = Vec::with_capacity(hint as usize);
-            body.extend_from_slice(&first);
-            body.extend_from_slice(&second);
-            body
-        }
-    };
-    loop {
-        if body.len() as u64 > limit {
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(chunk) = response.chunk().await? {
+        total += chunk.len() as u64;
+        if total > limit {
             return Err(FetchError::TooLarge { limit });
         }
-        match response.chunk().await? {
-            Some(chunk) => body.extend_from_slice(&chunk),
-            None => return Ok(body.into()),
-        }
+        chunks.push(chunk);
     }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        // Most answers come in one chunk: no copy.
+        1 => chunks.swap_remove(0),
+        _ => {
+            let mut body = Vec::with_capacity(total as usize);
+            for chunk in chunks {
+                body.extend_from_slice(&chunk);
+            }
+            body.into()
+        }
+    })
 }

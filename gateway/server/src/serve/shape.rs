@@ -473,6 +473,7 @@ impl<'a> Shaper<'a, '_> {
             Val::Object(_) => "an object".to_owned(),
             Val::List(_) => "a list".to_owned(),
             Val::Str(t) if self.store.text(*t).len() > 64 => "a string".to_owned(),
+            Val::Num(t) => format!("the value {}", self.store.text(*t)),
             other => format!("the value {}", self.store.to_value(other)),
         };
         let path = self.path_json();
