@@ -507,3 +507,59 @@ async fn numbers_reach_the_client_with_the_text_the_subgraph_sent() {
         "a Redis hit"
     );
 }
+
+/// When the fetch that gives an `@interfaceObject` item its concrete type fails, the item's
+/// type is unknown: it is null with an error, never an interface's name as `__typename`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_of_unknown_concrete_type_is_null_never_an_interface() {
+    let users = canned(|_| {
+        text(
+            r#"{"data":{"users":[{"__typename":"User","id":"1"},{"__typename":"User","id":"2"}]}}"#,
+        )
+    })
+    .await;
+    let kinds = canned(|_| text("oops")).await;
+    let inputs = vec![
+        SubgraphInput {
+            name: "users".to_owned(),
+            url: users.url.clone(),
+            sdl: r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@interfaceObject"])
+type Query { users: [User] }
+type User @key(fields: "id") @interfaceObject { id: ID! name: String }"#
+                .to_owned(),
+            source: "users".to_owned(),
+        },
+        SubgraphInput {
+            name: "kinds".to_owned(),
+            url: kinds.url.clone(),
+            sdl: r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+interface User @key(fields: "id") { id: ID! }
+type Admin implements User @key(fields: "id") { id: ID! isMain: Boolean }
+type Member implements User @key(fields: "id") { id: ID! }"#
+                .to_owned(),
+            source: "kinds".to_owned(),
+        },
+    ];
+    let dir = support::scratch("interface-typename", 0);
+    let path = dir.join("supergraph.graphql");
+    std::fs::write(&path, support::supergraph(&inputs)).unwrap();
+    let (_gw, url) = support::serve(["--supergraph", &path.display().to_string()]);
+    let (_, body) = support::query(
+        &url,
+        &[],
+        "{ users { __typename ... on Admin { isMain } } }",
+    )
+    .await;
+    assert_eq!(body["data"], json!({ "users": [null, null] }), "{body}");
+    let codes = codes_and_paths(&body);
+    for at in [json!(["users", 0]), json!(["users", 1])] {
+        assert!(
+            codes.contains(&("INVALID_SUBGRAPH_VALUE".to_owned(), at.clone())),
+            "{at}: {body}"
+        );
+    }
+    assert!(
+        !body.to_string().contains(r#""__typename":"User""#),
+        "{body}"
+    );
+}
