@@ -95,6 +95,36 @@ async fn accounts() -> Canned {
 
 /// `weft serve` over the two subgraphs, with `yaml` in its config.
 fn gateway(tag: &str, accounts: &str, scores: &str, yaml: &str) -> (support::Process, String) {
+    let config = config(tag, accounts, scores, yaml);
+    support::serve(["--config", &config.display().to_string()])
+}
+
+/// The same, with the gateway's log (stderr) going to the file returned.
+fn logged_gateway(
+    tag: &str,
+    accounts: &str,
+    scores: &str,
+    yaml: &str,
+) -> (support::Process, String, std::path::PathBuf) {
+    use std::io::BufRead;
+    let config = config(tag, accounts, scores, yaml);
+    let log = config.with_file_name("weft.log");
+    let mut child = support::weft_command()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.split_whitespace().last().unwrap().to_owned();
+    (support::Process(child), url, log)
+}
+
+fn config(tag: &str, accounts: &str, scores: &str, yaml: &str) -> std::path::PathBuf {
     let inputs = vec![
         SubgraphInput {
             name: "accounts".to_owned(),
@@ -118,7 +148,7 @@ fn gateway(tag: &str, accounts: &str, scores: &str, yaml: &str) -> (support::Pro
         format!("supergraph:\n  path: supergraph.graphql\n{yaml}"),
     )
     .unwrap();
-    support::serve(["--config", &config.display().to_string()])
+    config
 }
 
 /// The client's answer as text (numbers are compared as written).
@@ -415,7 +445,7 @@ async fn failures_name_the_subgraph_never_its_address() {
     assert_eq!(body["errors"][0]["message"], "db password is hunter2");
 
     let honest = self::accounts().await;
-    let (_gw, url) = gateway("address", &honest.url, &closed, "");
+    let (_gw, url, log) = logged_gateway("address", &honest.url, &closed, "");
     let (_, body) = support::query(&url, &[], "{ me { id score } }").await;
     let error = &body["errors"][0];
     assert_eq!(
@@ -427,6 +457,15 @@ async fn failures_name_the_subgraph_never_its_address() {
     let port = closed.split(':').nth(2).unwrap().split('/').next().unwrap();
     for leak in ["127.0.0.1", "http://", port, "error sending request"] {
         assert!(!shown.contains(leak), "{leak} in {shown}");
+    }
+    // The operator gets it all, at the default log level.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let warning = logged
+        .lines()
+        .find(|l| l.contains("subgraph fetch failed"))
+        .unwrap_or_else(|| panic!("no warning in {logged}"));
+    for detail in ["WARN", "scores", &closed, "SUBREQUEST_HTTP_ERROR"] {
+        assert!(warning.contains(detail), "{detail} not in {warning}");
     }
 
     let yaml = "subgraphs:\n  accounts:\n    include_errors: false\n";
