@@ -40,6 +40,8 @@ pub fn shape(
     api: &Valid<Schema>,
     errors: &mut Vec<Value>,
 ) -> Vec<u8> {
+    let before = Before::of(errors);
+    let own_from = errors.len();
     let mut s = Shaper {
         store,
         variables,
@@ -50,6 +52,8 @@ pub fn shape(
         memo: FxHashMap::default(),
         written: FxHashMap::default(),
         bubbles: 0,
+        before,
+        own_from,
     };
     let root = &op.selection_set;
     if s.object(&[root], (0, 0), Store::ROOT, &root.parent_type)
@@ -135,6 +139,71 @@ struct Shaper<'a, 'e> {
     written: FxHashMap<(ObjId, SetsKey), (usize, usize, u32)>,
     /// How many nulls have propagated so far.
     bubbles: u32,
+    /// The paths of the errors there were before shaping (the fetches'), hashed.
+    before: Before,
+    /// Where the errors of the shaping itself start in `errors`.
+    own_from: usize,
+}
+
+/// The paths of errors, as hashes of each of their prefixes: whether an error lies at, above
+/// or below a path is then a few look-ups, however many errors there are (a subgraph may
+/// send millions).
+#[derive(Default)]
+struct Before {
+    /// Hashes of whole paths.
+    whole: rustc_hash::FxHashSet<u64>,
+    /// Hashes of every prefix of every path (whole ones included).
+    prefixes: rustc_hash::FxHashSet<u64>,
+}
+
+/// The hash of a path one segment longer than the path hashed as `h`.
+fn extend(h: u64, key: Option<&str>, index: Option<u64>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    h.hash(&mut hasher);
+    key.hash(&mut hasher);
+    index.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Before {
+    fn of(errors: &[Value]) -> Before {
+        let mut before = Before::default();
+        for path in errors
+            .iter()
+            .filter_map(|e| e.get("path").and_then(Value::as_array))
+        {
+            let mut h = 0;
+            before.prefixes.insert(h);
+            for seg in path {
+                h = extend(h, seg.as_str(), seg.as_u64());
+                before.prefixes.insert(h);
+            }
+            before.whole.insert(h);
+        }
+        before
+    }
+
+    /// Whether one of the errors is at, above or below `path`.
+    fn covers(&self, path: &[Step<'_>]) -> bool {
+        if self.whole.is_empty() {
+            return false;
+        }
+        let mut h = 0;
+        if self.whole.contains(&h) {
+            return true;
+        }
+        for step in path {
+            h = match step {
+                Step::Key(k) => extend(h, Some(k), None),
+                Step::Index(i) => extend(h, None, Some(*i as u64)),
+            };
+            if self.whole.contains(&h) {
+                return true;
+            }
+        }
+        self.prefixes.contains(&h)
+    }
 }
 
 impl<'a> Shaper<'a, '_> {
@@ -498,12 +567,15 @@ impl<'a> Shaper<'a, '_> {
     /// current path.
     fn null_error(&mut self, parent: &str, field: &Field) {
         let here = self.path_json();
-        let covered = self.errors.iter().any(|e| {
+        // The shaping's own errors come in walk order: one at or below this place is the
+        // last one (anything written since this place was entered is below it).
+        let below = self.errors[self.own_from..].last().is_some_and(|e| {
             e.get("path").and_then(Value::as_array).is_some_and(|p| {
                 let n = p.len().min(here.len());
                 p[..n] == here[..n]
             })
         });
+        let covered = below || self.before.covers(&self.path);
         if covered {
             return;
         }
