@@ -646,6 +646,83 @@ mod tests {
     }
 
     #[test]
+    fn the_reader_agrees_with_serde_json_and_keeps_number_text() {
+        let texts = [
+            r#""plain text longer than eight bytes""#,
+            r#""0123456789abcdef\"quoted\" and \\ more \u00e9\ud83d\ude00 \n\t\/ end""#,
+            r#""é ü 日本語 — non-ASCII, long enough to take the fast path""#,
+            r#"[0,-0,-0.0,1.5e-7,1E+300,123456789012345678901234567890,-234.71146943839653]"#,
+            r#"{"a":{"b":[{},[],{"c":null}]},"t":true,"f":false}"#,
+        ];
+        for text in texts {
+            let mut store = Store::new();
+            let read = store.parse(text.as_bytes(), None).unwrap_or(Val::Null);
+            let expected: Value = serde_json::from_str(text).unwrap_or_default();
+            assert_eq!(store.to_value(&read), expected, "{text}");
+            let mut out = Vec::new();
+            store.write(&read, &mut out);
+            assert_eq!(
+                serde_json::from_slice::<Value>(&out).ok(),
+                Some(expected),
+                "{text}"
+            );
+        }
+        // Numbers are written as they were read.
+        let mut store = Store::new();
+        let text =
+            "[0,-0,-0.0,1.5e-7,1E+300,1e400,123456789012345678901234567890.5,-234.71146943839653]";
+        let read = store.parse(text.as_bytes(), None).unwrap_or(Val::Null);
+        let mut out = Vec::new();
+        store.write(&read, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap_or_default(), text);
+        let invalid = [
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            r#""a\u12""#,
+            r#""\ud800""#,
+            r#""\x""#,
+            "\"a\u{1}\"",
+            "\"0123456789abcdef\u{1}\"",
+            "\"abc",
+            "[1,]",
+            r#"{"a" 1}"#,
+            r#"{"a":1,}"#,
+            "nul",
+            "[1] 2",
+        ];
+        for text in invalid {
+            assert!(store.parse(text.as_bytes(), None).is_err(), "{text}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(store.parse(deep.as_bytes(), None).is_err());
+    }
+
+    #[test]
+    fn the_reader_keeps_only_what_the_projection_keeps() {
+        let projection =
+            Projection::of_answer("{ me { id friends { name } } }").unwrap_or_default();
+        let mut store = Store::new();
+        let text = r#"{"data":{"me":{"id":"1","email":"x","friends":[{"name":"a","id":"9"},{"name":"b"}],"x":[1,{"y":2}]}},"errors":[{"message":"m","extensions":{"k":1}}],"extensions":{"e":1}}"#;
+        let read = store
+            .parse(text.as_bytes(), Some(&projection))
+            .unwrap_or(Val::Null);
+        assert_eq!(
+            store.to_value(&read),
+            json!({
+                "data": { "me": { "id": "1", "friends": [{ "name": "a" }, { "name": "b" }] } },
+                "errors": [{ "message": "m", "extensions": { "k": 1 } }]
+            })
+        );
+        // What is skipped must be JSON all the same.
+        let bad = r#"{"data":{"me":{"id":"1","email":[1,}}}"#;
+        assert!(store.parse(bad.as_bytes(), Some(&projection)).is_err());
+    }
+
+    #[test]
     fn written_json_escapes_strings_and_keeps_order() {
         let mut store = Store::new();
         let v = store.import(&json!({"b": "a\"q\n", "a": [1, 2.5, true, null]}));
