@@ -48,6 +48,9 @@ pub enum FetchError {
     InvalidJson(serde_json::Error),
     #[error("could not encode the request: {0}")]
     Encode(serde_json::Error),
+    /// The answer was longer than the subgraph's `max_response_bytes`; reading stopped there.
+    #[error("the subgraph's response is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
 }
 
 impl FetchError {
@@ -57,20 +60,35 @@ impl FetchError {
     }
 }
 
+/// The largest subgraph answer read by default (32 MiB; `subgraphs.all.max_response_bytes`).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// A pooled HTTP client for subgraph requests (cheap to clone; clones share the pool).
 #[derive(Debug, Clone)]
 pub struct SubgraphClient {
     http: reqwest::Client,
+    /// Answers longer than this fail (`FetchError::TooLarge`) without being read further.
+    max_response_bytes: u64,
 }
 
 impl SubgraphClient {
-    /// A client whose requests time out after `timeout`.
+    /// A client whose requests time out after `timeout`, taking answers of at most
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`].
     pub fn new(timeout: Duration) -> Result<SubgraphClient, FetchError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()?;
-        Ok(SubgraphClient { http })
+        Ok(SubgraphClient {
+            http,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        })
+    }
+
+    /// The same client, taking answers of at most `limit` bytes.
+    pub fn with_max_response_bytes(mut self, limit: u64) -> SubgraphClient {
+        self.max_response_bytes = limit;
+        self
     }
 
     /// POSTs `request` to `url`; a non-2xx status is an error carrying the body.
@@ -125,7 +143,7 @@ impl SubgraphClient {
         };
         let cache_control = header("cache-control");
         let age = header("age");
-        let body = response.bytes().await?;
+        let body = read_body(response, self.max_response_bytes).await?;
         if !(200..300).contains(&status) {
             return Err(FetchError::Status { status, body });
         }
@@ -136,4 +154,35 @@ impl SubgraphClient {
             age,
         })
     }
+}
+
+/// The body, read chunk by chunk as it arrives and abandoned (the connection dropped) as soon
+/// as it passes `limit`: a subgraph cannot make the gateway hold more than that per fetch.
+/// Chunks are kept as they came and joined once at the end: a growing buffer would be
+/// reallocated again and again, and a big answer would cost several times its size.
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Bytes, FetchError> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(FetchError::TooLarge { limit });
+    }
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total: u64 = 0;
+    while let Some(chunk) = response.chunk().await? {
+        total += chunk.len() as u64;
+        if total > limit {
+            return Err(FetchError::TooLarge { limit });
+        }
+        chunks.push(chunk);
+    }
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        // Most answers come in one chunk: no copy.
+        1 => chunks.swap_remove(0),
+        _ => {
+            let mut body = Vec::with_capacity(total as usize);
+            for chunk in chunks {
+                body.extend_from_slice(&chunk);
+            }
+            body.into()
+        }
+    })
 }

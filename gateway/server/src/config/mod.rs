@@ -215,7 +215,7 @@ mod tests {
         );
         assert!(
             err.contains(
-                "valid keys at `subgraphs.products`: url, timeout_ms, retry, circuit_breaker"
+                "valid keys at `subgraphs.products`: url, timeout_ms, max_response_bytes, include_errors, retry, circuit_breaker"
             ),
             "{err}"
         );

@@ -94,6 +94,12 @@ pub struct AllSubgraphs {
     pub timeout_ms: NonZeroU64,
     pub retry: RetryConfig,
     pub circuit_breaker: BreakerConfig,
+    /// A bigger answer fails its fetch (`SUBREQUEST_RESPONSE_TOO_LARGE`), read no further
+    /// (docs/subgraph-answers.md).
+    pub max_response_bytes: NonZeroU64,
+    /// Whether clients see the subgraph's own error messages, else "Subgraph errors
+    /// redacted" (Apollo Router's `include_subgraph_errors`).
+    pub include_errors: bool,
 }
 
 /// Retries of subgraph queries (never mutations), bounded by a budget (docs/traffic.md).
@@ -167,6 +173,8 @@ pub struct SubgraphPolicy {
     pub timeout_ms: NonZeroU64,
     pub retry: RetryConfig,
     pub circuit_breaker: BreakerConfig,
+    pub max_response_bytes: NonZeroU64,
+    pub include_errors: bool,
 }
 
 const DEFAULT_TIMEOUT_MS: NonZeroU64 = match NonZeroU64::new(30_000) {
@@ -180,6 +188,8 @@ impl Default for AllSubgraphs {
             timeout_ms: DEFAULT_TIMEOUT_MS,
             retry: RetryConfig::default(),
             circuit_breaker: BreakerConfig::default(),
+            max_response_bytes: nonzero64(32 * 1024 * 1024),
+            include_errors: true,
         }
     }
 }
@@ -192,6 +202,8 @@ pub struct SubgraphOverride {
     pub timeout_ms: Option<NonZeroU64>,
     pub retry: RetryOverride,
     pub circuit_breaker: BreakerOverride,
+    pub max_response_bytes: Option<NonZeroU64>,
+    pub include_errors: Option<bool>,
 }
 
 impl Subgraphs {
@@ -212,6 +224,8 @@ impl Subgraphs {
                 timeout_ms: all.timeout_ms,
                 retry: all.retry.clone(),
                 circuit_breaker: all.circuit_breaker.clone(),
+                max_response_bytes: all.max_response_bytes,
+                include_errors: all.include_errors,
             };
         };
         let (r, b) = (&own.retry, &own.circuit_breaker);
@@ -230,6 +244,8 @@ impl Subgraphs {
                     .unwrap_or(all.circuit_breaker.failure_threshold),
                 cooldown_ms: b.cooldown_ms.unwrap_or(all.circuit_breaker.cooldown_ms),
             },
+            max_response_bytes: own.max_response_bytes.unwrap_or(all.max_response_bytes),
+            include_errors: own.include_errors.unwrap_or(all.include_errors),
         }
     }
 }
@@ -1143,6 +1159,47 @@ pub const KEYS: &[Key] = &[
         example: "2000",
         doc: "This subgraph's request timeout, in milliseconds, instead of \
               `subgraphs.all.timeout_ms`.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.all.max_response_bytes",
+        ty: Type::Integer,
+        default: Some("33554432"),
+        example: "8388608",
+        doc: "The largest answer a subgraph may send, in bytes (32 MiB by default): a bigger \
+              one fails its fetch with `SUBREQUEST_RESPONSE_TOO_LARGE`, read no further.",
+        env: Some(|c, v| {
+            c.subgraphs.all.max_response_bytes = parse_nonzero(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.all.include_errors",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Show clients the subgraphs' own error messages; `false`: each becomes \
+              \"Subgraph errors redacted\" (its path and code kept). Apollo Router's \
+              `include_subgraph_errors`.",
+        env: Some(|c, v| {
+            c.subgraphs.all.include_errors = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "subgraphs.<name>.max_response_bytes",
+        ty: Type::Integer,
+        default: None,
+        example: "104857600",
+        doc: "`subgraphs.all.max_response_bytes` for this subgraph.",
+        env: None,
+    },
+    Key {
+        path: "subgraphs.<name>.include_errors",
+        ty: Type::Boolean,
+        default: None,
+        example: "false",
+        doc: "`subgraphs.all.include_errors` for this subgraph.",
         env: None,
     },
     Key {

@@ -3,15 +3,20 @@
 //! headers join one `_entities` request. The first opens a batch for `window_ms`; fetches
 //! that arrive meanwhile add their representations; then one request goes out (from a task
 //! of its own, so no client's departure can strand the others) and each fetch gets back its
-//! own slice of `_entities`, with the errors whose paths fall in it.
+//! own slice of `_entities`, with the errors whose paths fall in it. Each slice is handed on as
+//! the text the subgraph sent (so numbers keep their text, and each fetch reads only what it
+//! asked for: `projection.rs`); an answer of the wrong length fails every fetch in the batch.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
 use futures::future::BoxFuture;
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use weft_engine::FetchError;
@@ -34,7 +39,22 @@ pub type Outcome = Result<Arc<Answer>, Arc<Failure>>;
 /// The answer to a whole batch, read once and shared by its fetches.
 struct Read {
     answer: Arc<Answer>,
-    body: Value,
+    body: BatchAnswer,
+}
+
+/// A batch's answer: each entity left as the text the subgraph sent.
+#[derive(Deserialize)]
+struct BatchAnswer {
+    #[serde(default)]
+    data: Option<BatchData>,
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+struct BatchData {
+    #[serde(rename = "_entities")]
+    entities: Option<Vec<Box<RawValue>>>,
 }
 
 type Shared = Result<Arc<Read>, Arc<Failure>>;
@@ -70,7 +90,7 @@ impl Coalescer {
         key: BatchKey,
         representations: Vec<Value>,
         send: Send,
-    ) -> Result<(Value, Arc<Answer>), Arc<Failure>> {
+    ) -> Result<(Bytes, Arc<Answer>), Arc<Failure>> {
         let count = representations.len();
         let (batch, offset) = {
             let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
@@ -141,36 +161,43 @@ impl Coalescer {
                     .unwrap_or_else(PoisonError::into_inner),
             );
             // Read once here, not once per fetch in the batch.
-            let read =
-                send(all)
-                    .await
-                    .and_then(|answer| match serde_json::from_slice(&answer.body) {
-                        Ok(body) => Ok(Arc::new(Read { answer, body })),
-                        Err(e) => Err(Arc::new(Failure::Fetch(FetchError::InvalidJson(e)))),
-                    });
+            let sent = all.len();
+            let read = send(all).await.and_then(|answer| {
+                let body: BatchAnswer = serde_json::from_slice(&answer.body)
+                    .map_err(|e| Arc::new(Failure::Fetch(FetchError::InvalidJson(e))))?;
+                let got = body.data.as_ref().and_then(|d| d.entities.as_ref());
+                match got.map(Vec::len) {
+                    Some(n) if n != sent => Err(Arc::new(Failure::Unusable(format!(
+                        "`_entities` returned {n} results for {sent} representations"
+                    )))),
+                    _ => Ok(Arc::new(Read { answer, body })),
+                }
+            });
             let _ = tx.send(Some(read));
         });
     }
 }
 
-/// One fetch's part of a batch's answer: `_entities[offset..offset + count]`, the errors
-/// whose `_entities` index falls there (re-indexed), and the errors without one.
-pub fn slice(body: &Value, offset: usize, count: usize) -> Value {
-    let mut out = Map::new();
-    let entities = body.pointer("/data/_entities").and_then(Value::as_array);
-    match entities {
-        Some(all) => {
-            let part: Vec<Value> = all.iter().skip(offset).take(count).cloned().collect();
-            out.insert("data".to_owned(), json!({ "_entities": part }));
+/// One fetch's part of a batch's answer, as JSON text: `_entities[offset..offset + count]`,
+/// the errors whose `_entities` index falls there (re-indexed), and the errors without one.
+fn slice(body: &BatchAnswer, offset: usize, count: usize) -> Bytes {
+    let mut out = String::from("{\"data\":");
+    match body.data.as_ref().map(|d| d.entities.as_ref()) {
+        Some(Some(all)) => {
+            out.push_str("{\"_entities\":[");
+            for (i, entity) in all.iter().skip(offset).take(count).enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(entity.get());
+            }
+            out.push_str("]}");
         }
-        None => {
-            out.insert(
-                "data".to_owned(),
-                body.get("data").cloned().unwrap_or(Value::Null),
-            );
-        }
+        // No `_entities` in `data`: the fetch finds none and says so.
+        Some(None) => out.push_str("{}"),
+        None => out.push_str("null"),
     }
-    if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+    if let Some(errors) = &body.errors {
         let mine: Vec<Value> = errors
             .iter()
             .filter_map(|e| {
@@ -194,10 +221,12 @@ pub fn slice(body: &Value, offset: usize, count: usize) -> Value {
             })
             .collect();
         if !mine.is_empty() {
-            out.insert("errors".to_owned(), Value::Array(mine));
+            out.push_str(",\"errors\":");
+            out.push_str(&Value::Array(mine).to_string());
         }
     }
-    Value::Object(out)
+    out.push('}');
+    Bytes::from(out)
 }
 
 #[cfg(test)]
@@ -206,23 +235,28 @@ mod tests {
 
     #[test]
     fn each_fetch_gets_its_entities_and_errors() {
-        let body = json!({
+        let text = json!({
             "data": { "_entities": [{ "n": 0 }, { "n": 1 }, { "n": 2 }, { "n": 3 }] },
             "errors": [
                 { "message": "a", "path": ["_entities", 1, "x"] },
                 { "message": "b", "path": ["_entities", 3] },
                 { "message": "everyone" }
             ]
-        });
+        })
+        .to_string();
+        let body: BatchAnswer = serde_json::from_str(&text).unwrap();
+        let slice = |offset, count| {
+            serde_json::from_slice::<Value>(&slice(&body, offset, count)).unwrap_or_default()
+        };
         assert_eq!(
-            slice(&body, 0, 2),
+            slice(0, 2),
             json!({
                 "data": { "_entities": [{ "n": 0 }, { "n": 1 }] },
                 "errors": [{ "message": "a", "path": ["_entities", 1, "x"] }, { "message": "everyone" }]
             })
         );
         assert_eq!(
-            slice(&body, 2, 2),
+            slice(2, 2),
             json!({
                 "data": { "_entities": [{ "n": 2 }, { "n": 3 }] },
                 "errors": [{ "message": "b", "path": ["_entities", 1] }, { "message": "everyone" }]

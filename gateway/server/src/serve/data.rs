@@ -11,14 +11,18 @@
 //! Sharing is only ever between places the plan cannot tell apart, so a later merge into a
 //! shared node is the merge each of its places would have received.
 
+mod read;
+
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value, json};
 use weft_federation::plan::model::LIST;
+
+pub use read::ReadError;
+
+use super::projection::Projection;
 
 /// An object in the store.
 pub type ObjId = u32;
@@ -59,7 +63,8 @@ pub type Reach = u64;
 pub enum Val {
     Null,
     Bool(bool),
-    Number(Number),
+    /// A number as the subgraph wrote it (its text, unchanged: `-0`, `1e400`, 17 digits).
+    Num(Text),
     Str(Text),
     /// Boxed, not a `Vec`: lists do not grow once read, and a smaller `Val` keeps every
     /// object's fields smaller.
@@ -231,20 +236,17 @@ impl Store {
         id
     }
 
-    /// Parses a subgraph's JSON answer straight into the store.
-    pub fn parse(&mut self, json: &[u8]) -> Result<Val, serde_json::Error> {
-        // UTF-8 checked once for the whole text (fast), not string by string as a byte
-        // slice's reader would.
-        let json = std::str::from_utf8(json).map_err(|e| {
-            <serde_json::Error as serde::de::Error>::custom(format_args!(
-                "invalid UTF-8 at byte {}",
-                e.valid_up_to()
-            ))
-        })?;
-        let mut de = serde_json::Deserializer::from_str(json);
-        let value = serde::de::DeserializeSeed::deserialize(Seed { store: self }, &mut de)
-            .and_then(|value| de.end().map(|()| value));
-        // What a failed parse left open.
+    /// Reads a subgraph's JSON answer straight into the store, keeping only what
+    /// `projection` keeps (everything without one; `projection.rs`).
+    pub fn parse(
+        &mut self,
+        json: &[u8],
+        projection: Option<&Projection>,
+    ) -> Result<Val, ReadError> {
+        // UTF-8 checked once for the whole text (fast), not string by string.
+        let json = std::str::from_utf8(json).map_err(|e| ReadError::utf8(e.valid_up_to()))?;
+        let value = read::Reader::new(json, self).read(projection);
+        // What a failed read left open.
         self.open_fields.clear();
         self.open_items.clear();
         value
@@ -255,7 +257,7 @@ impl Store {
         match value {
             Value::Null => Val::Null,
             Value::Bool(b) => Val::Bool(*b),
-            Value::Number(n) => Val::Number(n.clone()),
+            Value::Number(n) => Val::Num(self.add_text(&n.to_string())),
             Value::String(s) => Val::Str(self.add_text(s)),
             Value::Array(items) => Val::List(items.iter().map(|v| self.import(v)).collect()),
             Value::Object(map) => {
@@ -343,7 +345,7 @@ impl Store {
                 x.len() == y.len() && x.iter().zip(y).all(|(a, b)| self.same(a, b))
             }
             (Val::Str(x), Val::Str(y)) => self.text(*x) == self.text(*y),
-            (Val::Number(x), Val::Number(y)) => x == y,
+            (Val::Num(x), Val::Num(y)) => self.text(*x) == self.text(*y),
             (Val::Bool(x), Val::Bool(y)) => x == y,
             (Val::Null, Val::Null) => true,
             _ => false,
@@ -374,7 +376,7 @@ impl Store {
         match v {
             Val::Null => 0u8.hash(h),
             Val::Bool(b) => b.hash(h),
-            Val::Number(n) => n.hash(h),
+            Val::Num(t) => self.text(*t).hash(h),
             Val::Str(t) => self.text(*t).hash(h),
             Val::List(items) => {
                 items.len().hash(h);
@@ -513,7 +515,11 @@ impl Store {
         match value {
             Val::Null => Value::Null,
             Val::Bool(b) => Value::Bool(*b),
-            Val::Number(n) => Value::Number(n.clone()),
+            // Through `f64` for fractions: only representations, errors and invalidation read
+            // values this way; answers are written from the text.
+            Val::Num(t) => {
+                serde_json::from_str::<Number>(self.text(*t)).map_or(Value::Null, Value::Number)
+            }
             Val::Str(t) => Value::String(self.text(*t).to_owned()),
             Val::List(items) => Value::Array(items.iter().map(|v| self.to_value(v)).collect()),
             Val::Object(id) => Value::Object(self.object_value(*id)),
@@ -533,7 +539,7 @@ impl Store {
             Val::Null => out.extend_from_slice(b"null"),
             Val::Bool(true) => out.extend_from_slice(b"true"),
             Val::Bool(false) => out.extend_from_slice(b"false"),
-            Val::Number(n) => write_number(n, out),
+            Val::Num(t) => out.extend_from_slice(self.text(*t).as_bytes()),
             Val::Str(t) => write_str(self.text(*t), out),
             Val::List(items) => {
                 out.push(b'[');
@@ -561,108 +567,6 @@ impl Store {
     }
 }
 
-/// Reads JSON into the store: keys interned, text into the buffer, no value tree on the way.
-struct Seed<'s> {
-    store: &'s mut Store,
-}
-
-impl<'de> DeserializeSeed<'de> for Seed<'_> {
-    type Value = Val;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Val, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Seed<'_> {
-    type Value = Val;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Val, E> {
-        Ok(Val::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Val, E> {
-        Ok(Val::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Val, E> {
-        Ok(Val::Number(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Val, E> {
-        Ok(Number::from_f64(v).map_or(Val::Null, Val::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Val, E> {
-        Ok(Val::Str(self.store.add_text(v)))
-    }
-
-    fn visit_unit<E>(self) -> Result<Val, E> {
-        Ok(Val::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Val, E> {
-        Ok(Val::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
-        let base = self.store.open_items.len();
-        while let Some(v) = seq.next_element_seed(Seed {
-            store: &mut *self.store,
-        })? {
-            self.store.open_items.push(v);
-        }
-        Ok(Val::List(self.store.open_items.drain(base..).collect()))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
-        let base = self.store.open_fields.len();
-        while let Some(key) = map.next_key_seed(KeySeed {
-            store: &mut *self.store,
-        })? {
-            let value = map.next_value_seed(Seed {
-                store: &mut *self.store,
-            })?;
-            // A repeated key keeps its first place and its last value, as a JSON map would.
-            let open = &mut self.store.open_fields;
-            match open[base..].iter_mut().find(|(k, _)| *k == key) {
-                Some(field) => field.1 = value,
-                None => open.push((key, value)),
-            }
-        }
-        let fields = self.store.open_fields.drain(base..).collect();
-        Ok(Val::Object(self.store.alloc(fields)))
-    }
-}
-
-struct KeySeed<'s> {
-    store: &'s mut Store,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = KeyId;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<KeyId, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = KeyId;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a key")
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<KeyId, E> {
-        Ok(self.store.intern(v))
-    }
-}
-
 /// A JSON string literal; text with nothing to escape (nearly all of it) is copied as is.
 pub fn write_str(s: &str, out: &mut Vec<u8>) {
     let plain = s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
@@ -674,10 +578,6 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
         // serde_json escapes exactly as the spec wants; writing to a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
     }
-}
-
-fn write_number(n: &Number, out: &mut Vec<u8>) {
-    let _ = serde_json::to_writer(&mut *out, n);
 }
 
 #[cfg(test)]
@@ -728,7 +628,7 @@ mod tests {
     fn parsed_json_is_the_same_as_imported_json() {
         let text = r#"{"a":[1,-2,2.5,"x\"y",null,true],"b":{"c":{}},"a2":"\u00e9","b":{"d":1}}"#;
         let mut store = Store::new();
-        let parsed = store.parse(text.as_bytes()).unwrap_or(Val::Null);
+        let parsed = store.parse(text.as_bytes(), None).unwrap_or(Val::Null);
         let value: Value = serde_json::from_str(text).unwrap_or_default();
         assert_eq!(store.to_value(&parsed), value);
         let mut out = Vec::new();
@@ -737,12 +637,89 @@ mod tests {
             serde_json::from_slice::<Value>(&out).ok(),
             Some(value.clone())
         );
-        assert!(store.parse(b"{\"a\":").is_err());
+        assert!(store.parse(b"{\"a\":", None).is_err());
         // A parse that fails half way leaves nothing behind for the next one.
-        assert!(store.parse(b"{\"a\":[1,{\"b\":[2,").is_err());
-        assert!(store.parse(b"\"\xff\"").is_err());
-        let again = store.parse(text.as_bytes()).unwrap_or(Val::Null);
+        assert!(store.parse(b"{\"a\":[1,{\"b\":[2,", None).is_err());
+        assert!(store.parse(b"\"\xff\"", None).is_err());
+        let again = store.parse(text.as_bytes(), None).unwrap_or(Val::Null);
         assert_eq!(store.to_value(&again), value);
+    }
+
+    #[test]
+    fn the_reader_agrees_with_serde_json_and_keeps_number_text() {
+        let texts = [
+            r#""plain text longer than eight bytes""#,
+            r#""0123456789abcdef\"quoted\" and \\ more \u00e9\ud83d\ude00 \n\t\/ end""#,
+            r#""é ü 日本語 — non-ASCII, long enough to take the fast path""#,
+            r#"[0,-0,-0.0,1.5e-7,1E+300,123456789012345678901234567890,-234.71146943839653]"#,
+            r#"{"a":{"b":[{},[],{"c":null}]},"t":true,"f":false}"#,
+        ];
+        for text in texts {
+            let mut store = Store::new();
+            let read = store.parse(text.as_bytes(), None).unwrap_or(Val::Null);
+            let expected: Value = serde_json::from_str(text).unwrap_or_default();
+            assert_eq!(store.to_value(&read), expected, "{text}");
+            let mut out = Vec::new();
+            store.write(&read, &mut out);
+            assert_eq!(
+                serde_json::from_slice::<Value>(&out).ok(),
+                Some(expected),
+                "{text}"
+            );
+        }
+        // Numbers are written as they were read.
+        let mut store = Store::new();
+        let text =
+            "[0,-0,-0.0,1.5e-7,1E+300,1e400,123456789012345678901234567890.5,-234.71146943839653]";
+        let read = store.parse(text.as_bytes(), None).unwrap_or(Val::Null);
+        let mut out = Vec::new();
+        store.write(&read, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap_or_default(), text);
+        let invalid = [
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            r#""a\u12""#,
+            r#""\ud800""#,
+            r#""\x""#,
+            "\"a\u{1}\"",
+            "\"0123456789abcdef\u{1}\"",
+            "\"abc",
+            "[1,]",
+            r#"{"a" 1}"#,
+            r#"{"a":1,}"#,
+            "nul",
+            "[1] 2",
+        ];
+        for text in invalid {
+            assert!(store.parse(text.as_bytes(), None).is_err(), "{text}");
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(store.parse(deep.as_bytes(), None).is_err());
+    }
+
+    #[test]
+    fn the_reader_keeps_only_what_the_projection_keeps() {
+        let projection =
+            Projection::of_answer("{ me { id friends { name } } }").unwrap_or_default();
+        let mut store = Store::new();
+        let text = r#"{"data":{"me":{"id":"1","email":"x","friends":[{"name":"a","id":"9"},{"name":"b"}],"x":[1,{"y":2}]}},"errors":[{"message":"m","extensions":{"k":1}}],"extensions":{"e":1}}"#;
+        let read = store
+            .parse(text.as_bytes(), Some(&projection))
+            .unwrap_or(Val::Null);
+        assert_eq!(
+            store.to_value(&read),
+            json!({
+                "data": { "me": { "id": "1", "friends": [{ "name": "a" }, { "name": "b" }] } },
+                "errors": [{ "message": "m", "extensions": { "k": 1 } }]
+            })
+        );
+        // What is skipped must be JSON all the same.
+        let bad = r#"{"data":{"me":{"id":"1","email":[1,}}}"#;
+        assert!(store.parse(bad.as_bytes(), Some(&projection)).is_err());
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub struct Identity {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    value: Arc<Value>,
+    /// The result as JSON text, written from the store: numbers keep the subgraph's text.
+    value: Arc<str>,
     identity: Identity,
     ttl: Duration,
 }
@@ -107,7 +108,7 @@ impl EntityCache {
         self.config.root_fields
     }
 
-    pub fn get(&self, key: &Key) -> Option<Arc<Value>> {
+    pub fn get(&self, key: &Key) -> Option<Arc<str>> {
         self.entries.get(key).map(|e| e.value.clone())
     }
 
@@ -117,7 +118,7 @@ impl EntityCache {
     }
 
     /// Keeps an entry here and, when configured, in Redis.
-    pub fn insert(&self, key: Key, value: Value, identity: Identity, ttl: Duration) {
+    pub fn insert(&self, key: Key, value: Arc<str>, identity: Identity, ttl: Duration) {
         if ttl.is_zero() {
             return;
         }
@@ -128,14 +129,14 @@ impl EntityCache {
     }
 
     /// Keeps an entry in memory only (what Redis answered is there already).
-    pub fn insert_local(&self, key: Key, value: Value, identity: Identity, ttl: Duration) {
+    pub fn insert_local(&self, key: Key, value: Arc<str>, identity: Identity, ttl: Duration) {
         if ttl.is_zero() {
             return;
         }
         self.entries.insert(
             key,
             Arc::new(Entry {
-                value: Arc::new(value),
+                value,
                 identity,
                 ttl,
             }),
@@ -344,7 +345,7 @@ mod tests {
         let k = (fetch_hash("s", "op", 0), key.to_string());
         cache.insert(
             k.clone(),
-            json!({ "v": 1 }),
+            Arc::from(r#"{"v":1}"#),
             Identity {
                 typename: typename.into(),
                 key: key.as_object().cloned().unwrap_or_default(),

@@ -105,7 +105,7 @@ impl SharedLevel {
     }
 
     /// The entries Redis has for `keys`, with their remaining lifetimes (one round trip).
-    pub async fn get_many(&self, keys: &[Key]) -> Vec<Option<(Value, Identity, Duration)>> {
+    pub async fn get_many(&self, keys: &[Key]) -> Vec<Option<(Arc<str>, Identity, Duration)>> {
         if keys.is_empty() {
             return Vec::new();
         }
@@ -131,13 +131,15 @@ impl SharedLevel {
                     typename: entry.get("t")?.as_str()?.to_owned(),
                     key: entry.get("k")?.as_object()?.clone(),
                 };
-                Some((entry.get("v")?.clone(), identity, Duration::from_secs(left)))
+                // The result as text (a JSON string): numbers keep the subgraph's text.
+                let value = entry.get("v")?.as_str()?;
+                Some((Arc::from(value), identity, Duration::from_secs(left)))
             })
             .collect()
     }
 
     /// Stores an entry in the background (the response does not wait for Redis).
-    pub fn put(self: &Arc<Self>, key: &Key, value: &Value, identity: &Identity, ttl: Duration) {
+    pub fn put(self: &Arc<Self>, key: &Key, value: &str, identity: &Identity, ttl: Duration) {
         let secs = ttl.as_secs().max(1);
         let entry = json!({
             "v": value,

@@ -3,7 +3,10 @@
 //! one `_entities` request, and merge each result into the objects that needed it (identical
 //! objects reached alike share one node: `data.rs`). One task owns the response data;
 //! parallel fetches are sent together and merged one at a time.
-//! A failed fetch leaves only its own fields missing, with an error naming the subgraph.
+//! A failed fetch leaves only its own fields missing, with an error naming the subgraph (its
+//! address and transport detail go to the log, not to the client). Each answer is read keeping
+//! only what its fetch asked for (`projection.rs`); an `_entities` list of the wrong length
+//! fails the whole fetch.
 //! Each subgraph request carries the headers the rules give it (`headers.rs`) and is timed and
 //! counted in the metrics (`metrics.rs`).
 
@@ -27,19 +30,15 @@ use super::data::{ObjId, Seg, Store, Val, write_str};
 use super::entity_cache::{self, EntityCache};
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
+use super::projection::{Projection, Projections};
 use super::{telemetry, traffic};
 
-/// A subgraph's answer, and how long the entity cache may keep it (`None`: not at all).
+/// A subgraph's answer (JSON text as received, shared by requests that shared the fetch, or
+/// cut out of a batch's answer), and how long the entity cache may keep it (`None`: not at
+/// all).
 struct Fetched {
-    body: Body,
+    body: axum::body::Bytes,
     ttl: Option<std::time::Duration>,
-}
-
-/// An answer as received (JSON text, shared by requests that shared the fetch), or cut out
-/// of a batch's answer.
-enum Body {
-    Json(axum::body::Bytes),
-    Value(Value),
 }
 
 /// The merged subgraph data and the errors met on the way.
@@ -57,6 +56,8 @@ pub struct Executor {
     dedupe: Option<Inflight<SubgraphRequestKey, SharedAnswer>>,
     /// Entity fetches of concurrent requests batched together (`entity_batching`).
     coalescer: Option<Coalescer>,
+    /// What each fetch's answer may hold, per operation sent.
+    projections: Projections,
 }
 
 /// What makes two subgraph requests identical: where, what and with which headers.
@@ -73,14 +74,22 @@ type SharedAnswer = Result<Arc<traffic::Answer>, Arc<traffic::Failure>>;
 pub struct FetchFailure {
     code: &'static str,
     message: String,
+    /// Everything known about it, for the log only (it may name the subgraph's address).
+    detail: String,
 }
 
 impl FetchFailure {
     fn http(message: String) -> FetchFailure {
         FetchFailure {
             code: "SUBREQUEST_HTTP_ERROR",
+            detail: message.clone(),
             message,
         }
+    }
+
+    fn with_code(mut self, code: &'static str) -> FetchFailure {
+        self.code = code;
+        self
     }
 }
 
@@ -105,7 +114,7 @@ struct Ready<'p> {
     /// The slots whose representations are sent, in order (the others are cache hits).
     sent: Vec<usize>,
     /// Cache hits: a slot and its cached result.
-    hits: Vec<(usize, Arc<Value>)>,
+    hits: Vec<(usize, Arc<str>)>,
     /// Where each sent representation (or the root fetch) goes in the entity cache.
     cache_keys: Vec<(entity_cache::Key, entity_cache::Identity)>,
     /// Root fetch (`None`) or the concrete paths prefix used for errors.
@@ -129,6 +138,7 @@ impl Executor {
             cache,
             dedupe: dedupe.then(Inflight::default),
             coalescer,
+            projections: Projections::default(),
         }
     }
 
@@ -441,7 +451,7 @@ impl Executor {
                 (found.into_iter().next(), keys.first())
             {
                 cache.insert_local(key.clone(), value.clone(), identity, ttl);
-                r.hits.push((0, Arc::new(value)));
+                r.hits.push((0, value));
                 r.cache_keys.clear();
             }
             return;
@@ -461,7 +471,7 @@ impl Executor {
             match entry {
                 Some((value, identity, ttl)) => {
                     cache.insert_local(key.0.clone(), value.clone(), identity, ttl);
-                    r.hits.push((*slot, Arc::new(value)));
+                    r.hits.push((*slot, value));
                 }
                 None => {
                     sent.push(*slot);
@@ -484,7 +494,7 @@ impl Executor {
         };
         if answered {
             return Ok(Fetched {
-                body: Body::Value(Value::Null),
+                body: axum::body::Bytes::new(),
                 ttl: None,
             });
         }
@@ -498,7 +508,7 @@ impl Executor {
     async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
         let name = &r.fetch.subgraph;
         let Some(subgraph) = self.subgraphs.get(name) else {
-            return Err(FetchFailure::http(format!("no URL for subgraph `{name}`")));
+            return Err(FetchFailure::http("no URL is configured for it".to_owned()));
         };
         let mut headers = headers::outgoing(&self.rules, name, client.headers);
         if let Some((header, value)) = &client.forwarded.header {
@@ -520,7 +530,11 @@ impl Executor {
         };
         let answer = match (&self.coalescer, &self.dedupe) {
             (Some(coalescer), _) if r.entity && query => {
-                return self.coalesced(coalescer, outgoing).instrument(span).await;
+                return self
+                    .coalesced(coalescer, outgoing)
+                    .instrument(span.clone())
+                    .await
+                    .inspect_err(|f| log_failure(name, subgraph.url(), f, &span));
             }
             (_, Some(inflight)) if query => {
                 // Encoded once: the key compares it, and it is what goes out.
@@ -532,18 +546,22 @@ impl Executor {
                 };
                 inflight
                     .run(key, move || outgoing.send_encoded(body).boxed())
-                    .instrument(span)
+                    .instrument(span.clone())
                     .await
                     .0
             }
-            _ => outgoing.send().instrument(span).await,
+            _ => outgoing.send().instrument(span.clone()).await,
         };
         match answer {
             Ok(answer) => Ok(Fetched {
-                body: Body::Json(answer.body.clone()),
+                body: answer.body.clone(),
                 ttl: self.ttl(&answer),
             }),
-            Err(failure) => Err(failure_of(&failure)),
+            Err(failure) => {
+                let failure = failure_of(&failure);
+                log_failure(name, subgraph.url(), &failure, &span);
+                Err(failure)
+            }
         }
     }
 
@@ -583,33 +601,48 @@ impl Executor {
         });
         match coalescer.submit(batch, representations, send).await {
             Ok((body, answer)) => Ok(Fetched {
-                body: Body::Value(body),
+                body,
                 ttl: self.ttl(&answer),
             }),
             Err(failure) => Err(failure_of(&failure)),
         }
     }
 
-    /// A subgraph answer the gateway cannot use: an error for the client, and a count.
+    /// A subgraph answer the gateway cannot use: an error for the client, a count, and a
+    /// warning in the log.
     fn unusable(&self, r: &Ready<'_>, why: &str, out: &mut Output) {
         self.metrics
             .record_fetch_error(&r.fetch.subgraph, FetchErrorKind::Invalid);
+        tracing::warn!(subgraph = %r.fetch.subgraph, reason = why, "unusable subgraph answer");
         let path = Places::default().first(r, &out.data);
         out.errors.push(fetch_error(&r.fetch.subgraph, why, &path));
     }
 
     fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
         let service = &r.fetch.subgraph;
-        // Cached parts first: they need no answer.
+        let projection = self.projections.of(&r.fetch.operation);
+        // An operation that cannot be read (never one the planner wrote) keeps nothing.
+        let empty = Projection::default();
+        let projection = Option::as_ref(&projection).unwrap_or(&empty);
+        // Cached parts first: they need no answer. They were projected when kept; read
+        // through the same projection all the same (Redis is shared with other gateways).
+        let data = projection.get("data").flatten().unwrap_or(&empty);
+        let cached = if r.entity {
+            data.get("_entities").flatten().unwrap_or(&empty)
+        } else {
+            data
+        };
         for (slot, hit) in &r.hits {
             if !r.entity {
-                let value = out.data.import(hit);
-                out.data.merge_value(Store::ROOT, value);
+                if let Ok(value) = out.data.parse(hit.as_bytes(), Some(cached)) {
+                    out.data.merge_value(Store::ROOT, value);
+                }
                 return;
             }
             for target in r.slots.get(*slot).into_iter().flatten() {
-                let value = out.data.import(hit);
-                out.data.merge_value(*target, value);
+                if let Ok(value) = out.data.parse(hit.as_bytes(), Some(cached)) {
+                    out.data.merge_value(*target, value);
+                }
             }
         }
         if r.entity && r.sent.is_empty() {
@@ -625,11 +658,7 @@ impl Executor {
                 return;
             }
         };
-        let body = match body {
-            Body::Json(json) => out.data.parse(&json),
-            Body::Value(value) => Ok(out.data.import(&value)),
-        };
-        let body = match body {
+        let body = match out.data.parse(&body, Some(projection)) {
             Ok(Val::Object(body)) => body,
             Ok(_) => {
                 self.unusable(r, "the subgraph's response is not a JSON object", out);
@@ -641,6 +670,10 @@ impl Executor {
             }
         };
         let errors = out.data.get(body, "errors").map(|e| out.data.to_value(e));
+        let include = self
+            .subgraphs
+            .get(service)
+            .is_none_or(|s| s.include_errors());
         // Never keep an answer that has errors: some of it may be missing or wrong.
         let keep = self.cache.as_ref().zip(ttl).filter(|_| errors.is_none());
         if let Some(Value::Array(errors)) = &errors
@@ -648,6 +681,7 @@ impl Executor {
         {
             let mut places = Places::default();
             for e in errors {
+                let e = if include { e } else { &redacted(e) };
                 out.errors
                     .extend(map_error(e, service, r, &out.data, &mut places));
             }
@@ -665,7 +699,12 @@ impl Executor {
         if !r.entity {
             let data = rewritten(&mut out.data, data, rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
-                cache.insert(key.clone(), out.data.to_value(&data), identity.clone(), ttl);
+                cache.insert(
+                    key.clone(),
+                    text_of(&out.data, &data),
+                    identity.clone(),
+                    ttl,
+                );
             }
             out.data.merge_value(Store::ROOT, data);
             return;
@@ -684,7 +723,9 @@ impl Executor {
                 entities.len(),
                 r.sent.len()
             );
+            // Which result belongs to which representation is unknown: none is used.
             self.unusable(r, &why, out);
+            return;
         }
         for (i, (entity, slot)) in entities.into_vec().into_iter().zip(&r.sent).enumerate() {
             if entity.is_null() {
@@ -694,7 +735,7 @@ impl Executor {
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.get(i)) {
                 cache.insert(
                     key.clone(),
-                    out.data.to_value(&entity),
+                    text_of(&out.data, &entity),
                     identity.clone(),
                     ttl,
                 );
@@ -710,6 +751,13 @@ impl Executor {
             out.data.merge_value(*first, entity);
         }
     }
+}
+
+/// A value as JSON text, for the entity cache (numbers keep the subgraph's text).
+fn text_of(data: &Store, value: &Val) -> Arc<str> {
+    let mut out = Vec::new();
+    data.write(value, &mut out);
+    String::from_utf8(out).unwrap_or_default().into()
 }
 
 /// `value` with the fetch's output rewrites applied (rare: most fetches have none).
@@ -805,24 +853,89 @@ impl Outgoing {
     }
 }
 
-/// The client's error for a fetch that got no usable answer.
+/// The client's error for a fetch that got no usable answer (and its detail for the log).
 fn failure_of(failure: &traffic::Failure) -> FetchFailure {
+    let mut client = client_failure(failure);
+    if let traffic::Failure::Fetch(e) = failure {
+        // The whole chain: reqwest's own message says little ("error sending request").
+        let mut detail = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            source = s.source();
+        }
+        client.detail = detail;
+    }
+    client
+}
+
+fn client_failure(failure: &traffic::Failure) -> FetchFailure {
     match failure {
-        traffic::Failure::CircuitOpen => FetchFailure {
-            code: "SUBGRAPH_CIRCUIT_OPEN",
-            message: "the subgraph's circuit breaker is open; nothing was sent".to_owned(),
-        },
+        traffic::Failure::CircuitOpen => FetchFailure::http(
+            "the subgraph's circuit breaker is open; nothing was sent".to_owned(),
+        )
+        .with_code("SUBGRAPH_CIRCUIT_OPEN"),
         traffic::Failure::Fetch(FetchError::Status { status, .. }) => {
             FetchFailure::http(format!("the subgraph answered HTTP {status}"))
         }
         traffic::Failure::Fetch(e) if e.is_timeout() => {
             FetchFailure::http("the subgraph did not answer in time".to_owned())
         }
-        traffic::Failure::Fetch(e) => FetchFailure::http(e.to_string()),
+        traffic::Failure::Fetch(FetchError::TooLarge { limit }) => FetchFailure::http(format!(
+            "the subgraph's response is larger than {limit} bytes"
+        ))
+        .with_code("SUBREQUEST_RESPONSE_TOO_LARGE"),
+        // What the transport says names the subgraph's address: the log has it, the client
+        // gets the stage that failed.
+        traffic::Failure::Fetch(FetchError::Transport(e)) => FetchFailure::http(
+            if e.is_connect() {
+                "the subgraph could not be reached"
+            } else if e.is_body() || e.is_decode() {
+                "the subgraph's response could not be read"
+            } else {
+                "the request to the subgraph failed"
+            }
+            .to_owned(),
+        ),
+        traffic::Failure::Fetch(FetchError::InvalidJson(_)) => {
+            FetchFailure::http("the subgraph's response is not JSON".to_owned())
+        }
+        traffic::Failure::Fetch(FetchError::Encode(_)) => {
+            FetchFailure::http("the request could not be encoded".to_owned())
+        }
         traffic::Failure::Dropped => {
             FetchFailure::http("the shared request ended without an answer".to_owned())
         }
+        traffic::Failure::Unusable(why) => FetchFailure::http(why.clone()),
     }
+}
+
+/// A failed fetch in full (address, transport detail) for the operator: a warning in the log
+/// and on the fetch's span. The client's error has the code and the subgraph's name only.
+fn log_failure(subgraph: &str, url: &str, failure: &FetchFailure, span: &tracing::Span) {
+    tracing::warn!(
+        parent: span,
+        subgraph,
+        url,
+        code = failure.code,
+        detail = %failure.detail,
+        "subgraph fetch failed"
+    );
+    span.record("otel.status_code", "ERROR");
+}
+
+/// A subgraph error as shown when `include_errors` is off: no message of the subgraph's,
+/// its path kept (it says where data is missing), and its code when it has one.
+fn redacted(error: &Value) -> Value {
+    let mut e = json!({ "message": "Subgraph errors redacted" });
+    if let Some(path) = error.get("path") {
+        e["path"] = path.clone();
+    }
+    if let Some(code) = error.pointer("/extensions/code").filter(|c| c.is_string()) {
+        e["extensions"] = json!({ "code": code });
+    }
+    e
 }
 
 fn kind_name(kind: OperationKind) -> &'static str {

@@ -23,6 +23,7 @@ mod exec;
 mod invalidation;
 mod pipeline;
 mod playground;
+mod projection;
 mod redis_level;
 mod request;
 mod response_body;

@@ -3,6 +3,13 @@
 //! in, fragments applied by type, and null propagation per the GraphQL spec (a null in a
 //! non-null position nulls the nearest nullable parent, with one error naming the field).
 //!
+//! Subgraph values are untrusted: each leaf is checked against its type as clients see it
+//! (the spec's CompleteValue, docs/subgraph-answers.md) and a value that is not one (an
+//! object for a `String`, `"x"` for an `Int`, an enum value the API schema does not have, a
+//! scalar for an object or a list, an interface's name as `__typename`) is null with an
+//! error coded `INVALID_SUBGRAPH_VALUE`, then propagates as any null does. Numbers are
+//! written with the text the subgraph sent.
+//!
 //! The text is written place by place straight from the store (`data.rs`). An object shared
 //! by many places is written once per selection; its other places copy that text. A null
 //! that propagates undoes what was written since the nullable position it reaches, and
@@ -33,6 +40,8 @@ pub fn shape(
     api: &Valid<Schema>,
     errors: &mut Vec<Value>,
 ) -> Vec<u8> {
+    let before = Before::of(errors);
+    let own_from = errors.len();
     let mut s = Shaper {
         store,
         variables,
@@ -43,6 +52,8 @@ pub fn shape(
         memo: FxHashMap::default(),
         written: FxHashMap::default(),
         bubbles: 0,
+        before,
+        own_from,
     };
     let root = &op.selection_set;
     if s.object(&[root], (0, 0), Store::ROOT, &root.parent_type)
@@ -70,15 +81,42 @@ struct Group<'a> {
     field: &'a Field,
     /// Their selection sets, merged.
     subsets: Vec<&'a SelectionSet>,
-    /// For an enum-typed field: the values clients may see.
-    enum_type: Option<&'a EnumType>,
+    /// What a leaf value must be.
+    leaf: Leaf<'a>,
 }
+
+/// The type a leaf value is checked against.
+#[derive(Clone, Copy)]
+enum Leaf<'a> {
+    Int,
+    Float,
+    String,
+    Boolean,
+    Id,
+    /// The values clients may see (`@inaccessible` ones are not among them).
+    Enum(&'a EnumType),
+    /// A custom scalar: any JSON, passed as is.
+    Custom,
+}
+
+/// The code of an error for a subgraph value that is not of its field's type.
+const INVALID: &str = "INVALID_SUBGRAPH_VALUE";
 
 /// An object type's groups for a set of selections, and whether clients can see the type.
 #[derive(Clone)]
 struct Collected<'a> {
     groups: Rc<Vec<Group<'a>>>,
-    visible: bool,
+    visible: Visible,
+}
+
+/// Whether clients can see objects of a type.
+#[derive(Clone, Copy, PartialEq)]
+enum Visible {
+    Yes,
+    /// Not in the API schema (`@inaccessible`): null, without an error of its own.
+    No,
+    /// An interface or union: never an object's concrete type.
+    Abstract,
 }
 
 /// Which selection sets: the root (0, 0), or a group's (its list's address, its index).
@@ -101,6 +139,71 @@ struct Shaper<'a, 'e> {
     written: FxHashMap<(ObjId, SetsKey), (usize, usize, u32)>,
     /// How many nulls have propagated so far.
     bubbles: u32,
+    /// The paths of the errors there were before shaping (the fetches'), hashed.
+    before: Before,
+    /// Where the errors of the shaping itself start in `errors`.
+    own_from: usize,
+}
+
+/// The paths of errors, as hashes of each of their prefixes: whether an error lies at, above
+/// or below a path is then a few look-ups, however many errors there are (a subgraph may
+/// send millions).
+#[derive(Default)]
+struct Before {
+    /// Hashes of whole paths.
+    whole: rustc_hash::FxHashSet<u64>,
+    /// Hashes of every prefix of every path (whole ones included).
+    prefixes: rustc_hash::FxHashSet<u64>,
+}
+
+/// The hash of a path one segment longer than the path hashed as `h`.
+fn extend(h: u64, key: Option<&str>, index: Option<u64>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    h.hash(&mut hasher);
+    key.hash(&mut hasher);
+    index.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Before {
+    fn of(errors: &[Value]) -> Before {
+        let mut before = Before::default();
+        for path in errors
+            .iter()
+            .filter_map(|e| e.get("path").and_then(Value::as_array))
+        {
+            let mut h = 0;
+            before.prefixes.insert(h);
+            for seg in path {
+                h = extend(h, seg.as_str(), seg.as_u64());
+                before.prefixes.insert(h);
+            }
+            before.whole.insert(h);
+        }
+        before
+    }
+
+    /// Whether one of the errors is at, above or below `path`.
+    fn covers(&self, path: &[Step<'_>]) -> bool {
+        if self.whole.is_empty() {
+            return false;
+        }
+        let mut h = 0;
+        if self.whole.contains(&h) {
+            return true;
+        }
+        for step in path {
+            h = match step {
+                Step::Key(k) => extend(h, Some(k), None),
+                Step::Index(i) => extend(h, None, Some(*i as u64)),
+            };
+            if self.whole.contains(&h) {
+                return true;
+            }
+        }
+        self.prefixes.contains(&h)
+    }
 }
 
 impl<'a> Shaper<'a, '_> {
@@ -131,7 +234,7 @@ impl<'a> Shaper<'a, '_> {
                                     key_id: self.store.key_id(&f.response_key),
                                     field: f,
                                     subsets: Vec::new(),
-                                    enum_type: self.enum_type(&f.ty),
+                                    leaf: self.leaf_of(&f.ty),
                                 });
                                 let last = out.len() - 1;
                                 &mut out[last]
@@ -156,10 +259,18 @@ impl<'a> Shaper<'a, '_> {
         }
     }
 
-    fn enum_type(&self, ty: &Type) -> Option<&'a EnumType> {
-        match self.api.types.get(ty.inner_named_type()) {
-            Some(ExtendedType::Enum(e)) => Some(e),
-            _ => None,
+    fn leaf_of(&self, ty: &Type) -> Leaf<'a> {
+        let name = ty.inner_named_type();
+        match name.as_str() {
+            "Int" => Leaf::Int,
+            "Float" => Leaf::Float,
+            "String" => Leaf::String,
+            "Boolean" => Leaf::Boolean,
+            "ID" => Leaf::Id,
+            _ => match self.api.types.get(name) {
+                Some(ExtendedType::Enum(e)) => Leaf::Enum(e),
+                _ => Leaf::Custom,
+            },
         }
     }
 
@@ -180,7 +291,11 @@ impl<'a> Shaper<'a, '_> {
         self.collect(sets, typename, &mut groups);
         let collected = Collected {
             groups: Rc::new(groups),
-            visible: self.api.types.contains_key(typename),
+            visible: match self.api.types.get(typename) {
+                Some(ExtendedType::Object(_)) => Visible::Yes,
+                Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => Visible::Abstract,
+                _ => Visible::No,
+            },
         };
         self.memo
             .entry(key)
@@ -226,8 +341,21 @@ impl<'a> Shaper<'a, '_> {
         let typename = store.typename(id).unwrap_or(declared);
         let collected = self.collected(key, sets, typename);
         // An object of a type clients cannot see (`@inaccessible`) is null to them.
-        if !collected.visible {
-            return Err(Bubble);
+        match collected.visible {
+            Visible::Yes => {}
+            Visible::No => return Err(Bubble),
+            Visible::Abstract => {
+                // E.g. the fetch that gives an `@interfaceObject` its concrete type failed.
+                let path = self.path_json();
+                self.errors.push(json!({
+                    "message": format!(
+                        "Could not determine the concrete type of an object of abstract type `{typename}`"
+                    ),
+                    "path": path,
+                    "extensions": { "code": INVALID },
+                }));
+                return Err(Bubble);
+            }
         }
         let groups = collected.groups;
         let list = Rc::as_ptr(&groups) as usize;
@@ -299,19 +427,25 @@ impl<'a> Shaper<'a, '_> {
                     self.out.push(b']');
                     result
                 }
-                // A subgraph returned a non-list for a list: treat as null.
-                _ => Err(Bubble),
+                // A subgraph returned a non-list for a list.
+                other => {
+                    self.invalid(ty, other);
+                    Err(Bubble)
+                }
             },
             Type::Named(_) | Type::NonNullNamed(_) => {
                 if group.subsets.is_empty() {
-                    self.leaf(ty, raw, group.enum_type)
+                    self.leaf(ty, raw, group.leaf)
                 } else {
                     match raw {
                         Val::Object(id) => {
                             let declared = ty.inner_named_type().as_str();
                             self.object(&group.subsets, key, *id, declared)
                         }
-                        _ => Err(Bubble),
+                        other => {
+                            self.invalid(ty, other);
+                            Err(Bubble)
+                        }
                     }
                 }
             }
@@ -334,28 +468,89 @@ impl<'a> Shaper<'a, '_> {
         }
     }
 
-    /// A scalar or enum value; enum values must be ones the API schema has.
-    fn leaf(&mut self, ty: &Type, raw: &Val, enum_type: Option<&EnumType>) -> Result<(), Bubble> {
-        let Some(e) = enum_type else {
-            self.store.write(raw, &mut self.out);
-            return Ok(());
+    /// A scalar or enum value, if it is one of its type (the spec's output coercion, strict:
+    /// no value changes type, except an integer `ID`, written as its text, and an integral
+    /// number for an `Int`, written as an integer).
+    fn leaf(&mut self, ty: &Type, raw: &Val, leaf: Leaf<'_>) -> Result<(), Bubble> {
+        let store = self.store;
+        let ok = match (leaf, raw) {
+            (Leaf::Custom, _) => {
+                store.write(raw, &mut self.out);
+                return Ok(());
+            }
+            (Leaf::String, Val::Str(_)) | (Leaf::Boolean, Val::Bool(_)) => true,
+            (Leaf::Id, Val::Str(_)) => true,
+            (Leaf::Id, Val::Num(t)) => {
+                let text = store.text(*t);
+                let integral = is_integer(text);
+                if integral {
+                    write_str(text, &mut self.out);
+                    return Ok(());
+                }
+                false
+            }
+            (Leaf::Int, Val::Num(t)) => {
+                let text = store.text(*t);
+                if is_integer(text) {
+                    text.parse::<i32>().is_ok()
+                } else {
+                    // `1.0` or `1e2`: an integer written another way.
+                    match text.parse::<f64>() {
+                        Ok(f)
+                            if f.fract() == 0.0 && f >= i32::MIN.into() && f <= i32::MAX.into() =>
+                        {
+                            self.out
+                                .extend_from_slice((f as i32).to_string().as_bytes());
+                            return Ok(());
+                        }
+                        _ => false,
+                    }
+                }
+            }
+            // Only an exponent or a very long number can be past `f64`'s range.
+            (Leaf::Float, Val::Num(t)) => {
+                let text = store.text(*t);
+                text.len() < 300 && !text.contains(['e', 'E'])
+                    || text.parse::<f64>().is_ok_and(f64::is_finite)
+            }
+            (Leaf::Enum(e), Val::Str(t)) => e.values.contains_key(store.text(*t)),
+            _ => false,
         };
-        match raw {
-            Val::Str(t) if e.values.contains_key(self.store.text(*t)) => {
-                write_str(self.store.text(*t), &mut self.out);
-                Ok(())
-            }
-            _ => {
-                let name = ty.inner_named_type();
-                let shown = self.store.to_value(raw);
-                let path = self.path_json();
-                self.errors.push(json!({
-                    "message": format!("Enum \"{name}\" cannot represent value: {shown}"),
-                    "path": path,
-                }));
-                Err(Bubble)
-            }
+        if ok {
+            store.write(raw, &mut self.out);
+            return Ok(());
         }
+        if let Leaf::Enum(_) = leaf {
+            let name = ty.inner_named_type();
+            let shown = store.to_value(raw);
+            let path = self.path_json();
+            self.errors.push(json!({
+                "message": format!("Enum \"{name}\" cannot represent value: {shown}"),
+                "path": path,
+                "extensions": { "code": INVALID },
+            }));
+        } else {
+            self.invalid(ty, raw);
+        }
+        Err(Bubble)
+    }
+
+    /// The error for a subgraph value that is not of type `ty`. Objects and lists are not
+    /// shown (they may hold what the client did not ask for), nor long text.
+    fn invalid(&mut self, ty: &Type, raw: &Val) {
+        let shown = match raw {
+            Val::Object(_) => "an object".to_owned(),
+            Val::List(_) => "a list".to_owned(),
+            Val::Str(t) if self.store.text(*t).len() > 64 => "a string".to_owned(),
+            Val::Num(t) => format!("the value {}", self.store.text(*t)),
+            other => format!("the value {}", self.store.to_value(other)),
+        };
+        let path = self.path_json();
+        self.errors.push(json!({
+            "message": format!("The subgraph's value for `{ty}` is not one: {shown}"),
+            "path": path,
+            "extensions": { "code": INVALID },
+        }));
     }
 
     fn path_json(&self) -> Vec<Value> {
@@ -372,12 +567,15 @@ impl<'a> Shaper<'a, '_> {
     /// current path.
     fn null_error(&mut self, parent: &str, field: &Field) {
         let here = self.path_json();
-        let covered = self.errors.iter().any(|e| {
+        // The shaping's own errors come in walk order: one at or below this place is the
+        // last one (anything written since this place was entered is below it).
+        let below = self.errors[self.own_from..].last().is_some_and(|e| {
             e.get("path").and_then(Value::as_array).is_some_and(|p| {
                 let n = p.len().min(here.len());
                 p[..n] == here[..n]
             })
         });
+        let covered = below || self.before.covers(&self.path);
         if covered {
             return;
         }
@@ -386,4 +584,10 @@ impl<'a> Shaper<'a, '_> {
             "path": here,
         }));
     }
+}
+
+/// Whether a JSON number's text is an integer (no fraction, no exponent).
+fn is_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

@@ -25,6 +25,9 @@ pub enum Failure {
     Fetch(FetchError),
     /// A shared request (a batch across client requests) ended without an answer.
     Dropped,
+    /// A batch across client requests got an answer no part of which can be used (e.g.
+    /// `_entities` of the wrong length): every fetch in it fails.
+    Unusable(String),
 }
 
 /// A subgraph's answer: the body (JSON, checked; read into each request's store by the
@@ -41,6 +44,8 @@ pub struct Subgraph {
     name: String,
     url: String,
     client: SubgraphClient,
+    /// Whether clients see this subgraph's own error messages.
+    include_errors: bool,
     retry: RetryConfig,
     breaker: Option<Mutex<Breaker>>,
     budget: Mutex<Budget>,
@@ -54,14 +59,16 @@ fn transient(e: &FetchError) -> bool {
     match e {
         FetchError::Transport(_) => true,
         FetchError::Status { status, .. } => *status >= 500,
-        FetchError::InvalidJson(_) | FetchError::Encode(_) => false,
+        FetchError::InvalidJson(_) | FetchError::Encode(_) | FetchError::TooLarge { .. } => false,
     }
 }
 
 fn kind(e: &FetchError) -> FetchErrorKind {
     match e {
         _ if e.is_timeout() => FetchErrorKind::Timeout,
-        FetchError::InvalidJson(_) | FetchError::Encode(_) => FetchErrorKind::Invalid,
+        FetchError::InvalidJson(_) | FetchError::Encode(_) | FetchError::TooLarge { .. } => {
+            FetchErrorKind::Invalid
+        }
         FetchError::Transport(_) | FetchError::Status { .. } => FetchErrorKind::Http,
     }
 }
@@ -82,7 +89,9 @@ pub fn backoff(base: Duration, retry: u32, random_unit: f64) -> Duration {
 impl Subgraph {
     pub fn new(name: &str, url: &str, policy: &SubgraphPolicy) -> Result<Subgraph, String> {
         let timeout = Duration::from_millis(policy.timeout_ms.get());
-        let client = SubgraphClient::new(timeout).map_err(|e| e.to_string())?;
+        let client = SubgraphClient::new(timeout)
+            .map_err(|e| e.to_string())?
+            .with_max_response_bytes(policy.max_response_bytes.get());
         let breaker = policy.circuit_breaker.enabled.then(|| {
             Mutex::new(Breaker::new(
                 policy.circuit_breaker.failure_threshold.get(),
@@ -93,6 +102,7 @@ impl Subgraph {
             name: name.to_owned(),
             url: url.to_owned(),
             client,
+            include_errors: policy.include_errors,
             retry: policy.retry.clone(),
             breaker,
             budget: Mutex::new(Budget::new(
@@ -105,6 +115,10 @@ impl Subgraph {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    pub fn include_errors(&self) -> bool {
+        self.include_errors
     }
 
     fn second(&self) -> u64 {
