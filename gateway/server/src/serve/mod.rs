@@ -309,7 +309,7 @@ async fn graphql(
 async fn answer(
     gateway: Arc<Gateway>,
     method: Method,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
     query: Option<String>,
     body: Body,
 ) -> Response {
@@ -336,6 +336,9 @@ async fn answer(
         Ok(identity) => identity,
         Err(rejection) => return respond(media, rejection.status, &rejection.body.into()),
     };
+    // Only the gateway sets these (from the identity just verified), whatever the client sent
+    // and whatever the header rules propagate.
+    headers::remove_owned(&mut headers, &schema.auth.owned_headers());
     // GET (and HEAD) requests are in the query string; a body they may have is not read.
     let body = if method == Method::GET {
         Bytes::new()
