@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use weft_federation::Supergraph;
 
-use crate::report;
+use crate::report::{self, errln};
 
 #[derive(Debug, Args)]
 pub struct ApiSchemaArgs {
@@ -19,16 +19,13 @@ pub fn run(args: ApiSchemaArgs) -> ExitCode {
     let sdl = match std::fs::read_to_string(&args.supergraph) {
         Ok(sdl) => sdl,
         Err(err) => {
-            eprintln!("error: {name}: {err}");
-            eprintln!("  hint: pass the path of a supergraph .graphql file");
+            errln!("error: {name}: {err}");
+            errln!("  hint: pass the path of a supergraph .graphql file");
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
     match Supergraph::parse(&sdl, &name) {
-        Ok(supergraph) => {
-            print!("{}", supergraph.api_sdl());
-            ExitCode::SUCCESS
-        }
+        Ok(supergraph) => report::print_then(&supergraph.api_sdl(), ExitCode::SUCCESS),
         Err(err) => {
             report::supergraph_error(&err);
             ExitCode::from(report::INPUT_ERROR)

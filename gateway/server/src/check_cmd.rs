@@ -14,7 +14,7 @@ use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
 use weft_federation::supergraph::SubgraphId;
 use weft_federation::supergraph::extract::subgraph_sdl;
 
-use crate::report::{self, INPUT_ERROR};
+use crate::report::{self, INPUT_ERROR, errln, line};
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
 pub enum Format {
@@ -108,22 +108,26 @@ struct Summary {
 pub fn run(args: CheckArgs) -> ExitCode {
     match build_report(&args) {
         Ok(report) => {
-            match args.format {
-                Format::Text => print_text(&report),
-                Format::Json => match serde_json::to_string_pretty(&report) {
-                    Ok(json) => println!("{json}"),
-                    Err(e) => eprintln!("error: {e}"),
-                },
-                Format::Github => print_github(&report),
-            }
-            if report.ok {
+            let status = if report.ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
-            }
+            };
+            let text = match args.format {
+                Format::Text => text(&report),
+                Format::Json => match serde_json::to_string_pretty(&report) {
+                    Ok(json) => format!("{json}\n"),
+                    Err(e) => {
+                        errln!("error: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+                Format::Github => github(&report),
+            };
+            report::print_then(&text, status)
         }
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             ExitCode::from(INPUT_ERROR)
         }
     }
@@ -277,9 +281,12 @@ fn diagnostic(d: &CompositionDiagnostic) -> DiagnosticReport {
     }
 }
 
-fn print_text(r: &Report) {
+/// The report for people.
+fn text(r: &Report) -> String {
+    let mut out = String::new();
     if !r.composition.ok {
-        println!(
+        line!(
+            out,
             "Composition failed ({} errors):",
             r.composition.errors.len()
         );
@@ -289,15 +296,15 @@ fn print_text(r: &Report) {
                 .first()
                 .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
                 .unwrap_or_default();
-            println!("  {at}[{}] {}", e.code, e.message);
+            line!(out, "  {at}[{}] {}", e.code, e.message);
             if let Some(h) = &e.hint {
-                println!("    hint: {h}");
+                line!(out, "    hint: {h}");
             }
         }
-        println!("Result: composition error");
-        return;
+        line!(out, "Result: composition error");
+        return out;
     }
-    println!("Composition: ok");
+    line!(out, "Composition: ok");
     for (label, severity, category) in [
         ("Breaking changes", "breaking", "api"),
         ("Dangerous changes", "dangerous", "api"),
@@ -309,9 +316,9 @@ fn print_text(r: &Report) {
             .filter(|c| c.severity == severity && c.category == category)
             .collect();
         if !list.is_empty() {
-            println!("{label} ({}):", list.len());
+            line!(out, "{label} ({}):", list.len());
             for c in list {
-                println!("  [{}] {}: {}", c.code, c.path, c.message);
+                line!(out, "  [{}] {}: {}", c.code, c.path, c.message);
             }
         }
     }
@@ -321,23 +328,33 @@ fn print_text(r: &Report) {
         .filter(|c| c.category == "federation")
         .collect();
     if !federation.is_empty() {
-        println!(
+        line!(
+            out,
             "Federation changes, which affect query plans ({}):",
             federation.len()
         );
         for c in federation {
-            println!("  [{}] ({}) {}: {}", c.code, c.severity, c.path, c.message);
+            line!(
+                out,
+                "  [{}] ({}) {}: {}",
+                c.code,
+                c.severity,
+                c.path,
+                c.message
+            );
         }
     }
     if !r.operations.is_empty() {
-        println!(
+        line!(
+            out,
             "Operations: {} checked, {} broken",
             r.operations.len(),
             r.summary.broken_operations
         );
         for op in r.operations.iter().filter(|o| o.status != "valid") {
             for p in &op.problems {
-                println!(
+                line!(
+                    out,
                     "  {}:{}:{}: {}{}",
                     op.file,
                     p.line,
@@ -353,9 +370,10 @@ fn print_text(r: &Report) {
         }
     }
     if r.changes.is_empty() {
-        println!("No changes.");
+        line!(out, "No changes.");
     }
-    println!(
+    line!(
+        out,
         "Result: {}",
         if r.summary.breaking > 0 || r.summary.broken_operations > 0 {
             "breaking"
@@ -365,10 +383,12 @@ fn print_text(r: &Report) {
             "safe"
         }
     );
+    out
 }
 
 /// GitHub Actions workflow commands, escaped as the runner expects.
-fn print_github(r: &Report) {
+fn github(r: &Report) -> String {
+    let mut out = String::new();
     let esc = |s: &str| {
         s.replace('%', "%25")
             .replace('\r', "%0D")
@@ -377,7 +397,8 @@ fn print_github(r: &Report) {
     let prop = |s: &str| esc(s).replace(':', "%3A").replace(',', "%2C");
     for e in &r.composition.errors {
         match e.locations.first() {
-            Some(l) => println!(
+            Some(l) => line!(
+                out,
                 "::error file={},line={},col={},title={}::{}",
                 prop(&l.file),
                 l.line,
@@ -385,7 +406,7 @@ fn print_github(r: &Report) {
                 prop(e.code),
                 esc(&e.message)
             ),
-            None => println!("::error title={}::{}", prop(e.code), esc(&e.message)),
+            None => line!(out, "::error title={}::{}", prop(e.code), esc(&e.message)),
         }
     }
     for c in &r.changes {
@@ -394,7 +415,8 @@ fn print_github(r: &Report) {
             "dangerous" => "warning",
             _ => "notice",
         };
-        println!(
+        line!(
+            out,
             "::{level} title={}::{}",
             prop(&format!("{} {} ({})", c.severity, c.category, c.code)),
             esc(&c.message)
@@ -402,7 +424,8 @@ fn print_github(r: &Report) {
     }
     for op in r.operations.iter().filter(|o| o.status == "broken") {
         for p in &op.problems {
-            println!(
+            line!(
+                out,
                 "::error file={},line={},col={},title=operation broken::{}",
                 prop(&op.file),
                 p.line,
@@ -411,4 +434,5 @@ fn print_github(r: &Report) {
             );
         }
     }
+    out
 }

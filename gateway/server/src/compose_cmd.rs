@@ -11,7 +11,7 @@ use weft_engine::{GraphQLRequest, SubgraphClient};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
 
 use crate::compose_config::{ComposeConfig, resolve};
-use crate::report::INPUT_ERROR;
+use crate::report::{self, INPUT_ERROR, errln};
 
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
@@ -27,7 +27,7 @@ pub fn run(args: ComposeArgs) -> ExitCode {
     let inputs = match load_inputs(&args.config) {
         Ok(inputs) => inputs,
         Err(message) => {
-            eprintln!("error: {message}");
+            errln!("error: {message}");
             return ExitCode::from(INPUT_ERROR);
         }
     };
@@ -39,15 +39,15 @@ pub fn run(args: ComposeArgs) -> ExitCode {
             let written = match &args.output {
                 Some(path) => std::fs::write(path, &composed.supergraph_sdl)
                     .map_err(|e| format!("{}: {e}", path.display())),
-                None => {
-                    print!("{}", composed.supergraph_sdl);
-                    Ok(())
-                }
+                None => match report::print(&composed.supergraph_sdl) {
+                    report::Written::Done => Ok(()),
+                    report::Written::Failed(e) => Err(format!("stdout: {e}")),
+                },
             };
             match written {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
-                    eprintln!("error: cannot write the supergraph: {message}");
+                    errln!("error: cannot write the supergraph: {message}");
                     ExitCode::from(INPUT_ERROR)
                 }
             }
@@ -59,7 +59,7 @@ pub fn run(args: ComposeArgs) -> ExitCode {
             for h in &failed.hints {
                 print_diagnostic("warning", h);
             }
-            eprintln!(
+            errln!(
                 "composition failed with {} error{}",
                 failed.errors.len(),
                 if failed.errors.len() == 1 { "" } else { "s" }
@@ -71,7 +71,7 @@ pub fn run(args: ComposeArgs) -> ExitCode {
 
 /// `level: file:line:col: [CODE] message`, then further places and the hint.
 pub fn print_diagnostic(level: &str, d: &CompositionDiagnostic) {
-    eprintln!("{level}: {d}");
+    errln!("{level}: {d}");
 }
 
 fn load_inputs(config_path: &PathBuf) -> Result<Vec<SubgraphInput>, String> {

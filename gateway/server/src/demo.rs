@@ -12,6 +12,8 @@ use weft_engine::{GraphQLRequest, SubgraphClient};
 use weft_subgraph_kit::subgraph::open_layout;
 use weft_subgraph_kit::{Bus, Env, Running, Subgraph, spawn_env};
 
+use crate::report::{self, errln, line};
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Where the gateway listens.
@@ -40,7 +42,7 @@ pub fn run_subgraph(args: SubgraphArgs) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            errln!("error: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -54,8 +56,8 @@ pub fn run_subgraph(args: SubgraphArgs) -> ExitCode {
             "reviews" => main_from::<weft_reviews::Reviews, _, _>(argv).await,
             "orders" => main_from::<weft_orders::Orders, _, _>(argv).await,
             other => {
-                eprintln!("error: no reference subgraph `{other}`");
-                eprintln!("  hint: one of accounts, products, inventory, reviews, orders");
+                errln!("error: no reference subgraph `{other}`");
+                errln!("  hint: one of accounts, products, inventory, reviews, orders");
                 ExitCode::FAILURE
             }
         }
@@ -67,7 +69,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
+            errln!("error: cannot start the async runtime: {err}");
             return ExitCode::FAILURE;
         }
     };
@@ -77,14 +79,14 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 let supergraph = match compose_running(&running) {
                     Ok(s) => s,
                     Err(e) => {
-                        eprintln!("error: composing the reference subgraphs failed: {e}");
+                        errln!("error: composing the reference subgraphs failed: {e}");
                         return ExitCode::FAILURE;
                     }
                 };
                 let listener = match TcpListener::bind(args.listen).await {
                     Ok(l) => l,
                     Err(e) => {
-                        eprintln!("error: cannot listen on {}: {e}\n  hint: pick a free address with --listen", args.listen);
+                        errln!("error: cannot listen on {}: {e}\n  hint: pick a free address with --listen", args.listen);
                         return ExitCode::FAILURE;
                     }
                 };
@@ -100,14 +102,14 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 match result {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(e) => {
-                        eprintln!("error: gateway failed: {e}");
+                        errln!("error: gateway failed: {e}");
                         ExitCode::FAILURE
                     }
                 }
             }
             Err(message) => {
-                eprintln!("error: {message}");
-                eprintln!(
+                errln!("error: {message}");
+                errln!(
                     "  hint: free ports {}-{} or pass --base-port",
                     args.base_port,
                     args.base_port.saturating_add(4)
@@ -209,19 +211,27 @@ fn compose_running(running: &[Running]) -> Result<weft_federation::Supergraph, S
         .map_err(|e| e.to_string())
 }
 
+/// The banner; a closed stdout is no reason to stop the demo.
 fn print_banner(running: &[Running], gateway: std::net::SocketAddr) {
-    println!("Weft demo: gateway and reference subgraphs (in-memory SQLite, seeded demo data).");
-    println!("  {:<10} http://{gateway}/graphql", "gateway");
+    let mut out = String::new();
+    line!(
+        out,
+        "Weft demo: gateway and reference subgraphs (in-memory SQLite, seeded demo data)."
+    );
+    line!(out, "  {:<10} http://{gateway}/graphql", "gateway");
     for sg in running {
-        println!("  {:<10} {}", sg.name, sg.url());
+        line!(out, "  {:<10} {}", sg.name, sg.url());
     }
-    println!();
-    println!("Try:");
-    println!(
+    line!(out, "");
+    line!(out, "Try:");
+    line!(
+        out,
         "  curl -s http://{gateway}/graphql -H 'content-type: application/json' -d '{{\"query\":\"{{ topProducts(first: 2) {{ name price shippingEstimate reviews {{ body author {{ name }} }} }} }}\"}}'"
     );
-    println!(
+    line!(
+        out,
         "  curl -s http://{gateway}/graphql -H 'content-type: application/json' -d '{{\"query\":\"mutation {{ checkout(input: {{userId: \\\"1\\\", items: [{{upc: \\\"1\\\", quantity: 2}}], paymentToken: \\\"tok_ok\\\"}}) {{ id status failureReason items {{ quantity product {{ name stock }} }} }} }}\"}}'"
     );
-    println!("Press Ctrl-C to stop.");
+    line!(out, "Press Ctrl-C to stop.");
+    let _ = report::print(&out);
 }

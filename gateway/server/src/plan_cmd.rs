@@ -14,7 +14,7 @@ use weft_federation::graph::QueryGraph;
 use weft_federation::operation::normalize;
 use weft_federation::plan::plan;
 
-use crate::report::{self, INPUT_ERROR};
+use crate::report::{self, INPUT_ERROR, errln};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -36,13 +36,10 @@ pub struct PlanArgs {
 
 pub fn run(args: PlanArgs) -> ExitCode {
     match plan_text(&args) {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
+        Ok(text) => report::print_then(&format!("{text}\n"), ExitCode::SUCCESS),
         Err(message) => {
             if !message.is_empty() {
-                eprintln!("error: {message}");
+                errln!("error: {message}");
             }
             ExitCode::from(INPUT_ERROR)
         }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::Sources;
-use crate::report;
+use crate::report::{self, errln};
 
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
@@ -30,12 +30,9 @@ pub fn run(args: ConfigArgs) -> ExitCode {
     match args.command {
         ConfigCommand::Schema => {
             match serde_json::to_string_pretty(&super::schema::json_schema()) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
+                Ok(text) => report::print_then(&format!("{text}\n"), ExitCode::SUCCESS),
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    errln!("error: {e}");
                     ExitCode::FAILURE
                 }
             }
@@ -47,12 +44,11 @@ pub fn run(args: ConfigArgs) -> ExitCode {
             };
             match sources.load() {
                 Ok(_) => {
-                    println!("{}: ok", file.display());
-                    ExitCode::SUCCESS
+                    report::print_then(&format!("{}: ok\n", file.display()), ExitCode::SUCCESS)
                 }
                 Err(errors) => {
                     for e in errors {
-                        eprintln!("error: {e}");
+                        errln!("error: {e}");
                     }
                     ExitCode::from(report::INPUT_ERROR)
                 }

@@ -2,7 +2,11 @@
 //! `headers:` key holds rules for `all` subgraphs and per subgraph name; a subgraph's own rules
 //! run after the `all` rules, in order, over the headers the client sent. Hop-by-hop and
 //! transport headers are never propagated. W3C trace context (`traceparent`, `tracestate`) is
-//! always forwarded when the client sent it.
+//! forwarded when the client sent a well-formed one (docs/headers.md, "Trace context").
+//!
+//! Headers the gateway sets from its own state (the verified claims of `auth.forward_header`)
+//! are removed from the client's request before any rule runs ([`remove_owned`]): a client
+//! cannot send them itself, whatever the rules propagate.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -182,8 +186,43 @@ impl<'de> Deserialize<'de> for Value {
     }
 }
 
-/// W3C Trace Context headers: forwarded to every subgraph when the client sent them.
-const TRACE_CONTEXT: [&str; 2] = ["traceparent", "tracestate"];
+/// The longest `tracestate` forwarded: W3C Trace Context lets a platform drop one past 512
+/// characters, and a longer one is no trace context but a way to send bytes on.
+const MAX_TRACESTATE: usize = 512;
+
+/// Removes every header named in `owned` from the client's headers: those the gateway sets
+/// for subgraphs from its own state, which a client must not be able to set in its stead.
+pub fn remove_owned(client: &mut HeaderMap, owned: &[HeaderName]) {
+    for name in owned {
+        client.remove(name);
+    }
+}
+
+/// Whether `value` is a W3C `traceparent` the gateway may pass on:
+/// `version-traceid-parentid-flags` in lower-case hex, ids not all zero, version not `ff`.
+/// Anything else is dropped, as the spec asks of a receiver (a new trace starts there).
+pub fn valid_traceparent(value: &[u8]) -> bool {
+    let hex = |part: &[u8]| {
+        part.iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    };
+    let parts: Vec<&[u8]> = value.split(|b| *b == b'-').collect();
+    let [version, trace, parent, flags, rest @ ..] = parts.as_slice() else {
+        return false;
+    };
+    let sizes = version.len() == 2 && trace.len() == 32 && parent.len() == 16 && flags.len() == 2;
+    // Version 00 has exactly four parts; later versions may append more.
+    let shape = if *version == b"00" {
+        rest.is_empty()
+    } else {
+        *version != b"ff"
+    };
+    sizes
+        && shape
+        && [version, trace, parent, flags].into_iter().all(|p| hex(p))
+        && trace.iter().any(|b| *b != b'0')
+        && parent.iter().any(|b| *b != b'0')
+}
 
 /// Headers that describe one connection or one message body, not the request: never
 /// propagated, whatever the rules say (RFC 9110 §7.6.1, plus those the gateway sets itself).
@@ -284,17 +323,31 @@ pub fn outgoing(
             HeaderRule::Remove { name: Name(name) } => out.retain(|(n, _)| n != name),
         }
     }
-    for trace in TRACE_CONTEXT {
-        let name = HeaderName::from_static(trace);
-        out.retain(|(n, _)| *n != name);
-        out.extend(
-            client
-                .get_all(&name)
-                .iter()
-                .map(|v| (name.clone(), v.clone())),
-        );
-    }
+    trace_context(client, &mut out);
     out
+}
+
+/// The client's trace context, in place of any the rules produced: one well-formed
+/// `traceparent` (several, or a malformed one, are none), and with it its `tracestate` when
+/// that is single and at most [`MAX_TRACESTATE`] long.
+fn trace_context(client: &HeaderMap, out: &mut Vec<(HeaderName, HeaderValue)>) {
+    let parent = HeaderName::from_static("traceparent");
+    let state = HeaderName::from_static("tracestate");
+    out.retain(|(n, _)| *n != parent && *n != state);
+    let mut parents = client.get_all(&parent).iter();
+    let (Some(value), None) = (parents.next(), parents.next()) else {
+        return;
+    };
+    if !valid_traceparent(value.as_bytes()) {
+        return;
+    }
+    out.push((parent, value.clone()));
+    let mut states = client.get_all(&state).iter();
+    if let (Some(value), None) = (states.next(), states.next())
+        && value.len() <= MAX_TRACESTATE
+    {
+        out.push((state, value.clone()));
+    }
 }
 
 #[cfg(test)]
@@ -486,6 +539,72 @@ mod tests {
                 .to_string();
             assert!(err.contains(expected), "{yaml}: {err}");
         }
+    }
+
+    #[test]
+    fn only_well_formed_trace_context_is_forwarded() {
+        let good = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        for (value, ok) in [
+            (good, true),
+            (
+                "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+                true,
+            ),
+            (
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+                false,
+            ),
+            (
+                "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                false,
+            ),
+            (
+                "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+                false,
+            ),
+            (
+                "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+                false,
+            ),
+            (
+                "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+                false,
+            ),
+            (
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b716920333-01",
+                false,
+            ),
+            ("admin", false),
+            ("", false),
+        ] {
+            assert_eq!(valid_traceparent(value.as_bytes()), ok, "{value}");
+        }
+        let none = HeaderRules::default();
+        let bad = client(&[("traceparent", "not-a-trace"), ("tracestate", "a=b")]);
+        assert!(sent(&none, "s", &bad).is_empty());
+        let twice = client(&[("traceparent", good), ("traceparent", good)]);
+        assert!(sent(&none, "s", &twice).is_empty());
+        let long = "a=".to_owned() + &"b".repeat(MAX_TRACESTATE);
+        let big = client(&[("traceparent", good), ("tracestate", &long)]);
+        assert_eq!(sent(&none, "s", &big), pairs(&[("traceparent", good)]));
+        // A rule cannot put a forged trace context in either.
+        let r = rules("all:\n  - rename: { from: x-trace, to: traceparent }\n");
+        let renamed = client(&[("x-trace", "forged")]);
+        assert!(sent(&r, "s", &renamed).is_empty());
+    }
+
+    #[test]
+    fn owned_headers_are_gone_before_any_rule_runs() {
+        let mut headers = client(&[
+            ("x-weft-claims", r#"{"sub":"999","scope":"admin"}"#),
+            ("x-weft-claims", "again"),
+            ("x-tenant", "acme"),
+        ]);
+        remove_owned(&mut headers, &[HeaderName::from_static("x-weft-claims")]);
+        let r = rules(
+            "all:\n  - propagate: { prefix: x- }\n  - rename: { from: x-weft-claims, to: x-claims }\n",
+        );
+        assert_eq!(sent(&r, "s", &headers), pairs(&[("x-tenant", "acme")]));
     }
 
     #[test]

@@ -54,7 +54,7 @@ use weft_federation::Supergraph;
 use crate::config::reload::Reloader;
 use crate::config::watch::FileWatch;
 use crate::config::{self, Config, Flags, Sources};
-use crate::report;
+use crate::report::{self, errln};
 use request::{MediaType, Parsed};
 use response_body::ResponseBody;
 use runtime::{Live, SchemaRuntime};
@@ -90,7 +90,7 @@ pub struct ServeArgs {
 pub fn run(mut args: ServeArgs) -> ExitCode {
     if !args.subgraphs.is_empty() {
         if args.supergraph.is_some() {
-            eprintln!(
+            errln!(
                 "error: --subgraph and --supergraph both say where the supergraph comes from\n  \
                  hint: pass one of them"
             );
@@ -99,7 +99,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         match composed::compose_from(&args.subgraphs) {
             Ok(path) => args.supergraph = Some(path),
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return ExitCode::from(report::INPUT_ERROR);
             }
         }
@@ -126,7 +126,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         Ok(config) => Arc::new(config),
         Err(errors) => {
             for e in errors {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
             }
             return ExitCode::from(report::INPUT_ERROR);
         }
@@ -134,13 +134,13 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     let exporter = match telemetry::Exporter::new(&config.telemetry) {
         Ok(exporter) => exporter,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
     let log = config::log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
     let Some(path) = config.supergraph.path.clone() else {
-        eprintln!(
+        errln!(
             "error: no supergraph to serve\n  hint: pass --supergraph FILE, or set \
              `supergraph.path` in the --config file (or WEFT_SUPERGRAPH_PATH)"
         );
@@ -151,9 +151,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     let sdl = match supergraph_file.read() {
         Ok(sdl) => sdl,
         Err(e) => {
-            eprintln!(
-                "error: {name}: {e}\n  hint: pass --supergraph with a supergraph .graphql file"
-            );
+            errln!("error: {name}: {e}\n  hint: pass --supergraph with a supergraph .graphql file");
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
@@ -167,7 +165,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -176,14 +174,14 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
             Ok(s) => Arc::new(Live::new(s)),
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         };
         let listener = match tokio::net::TcpListener::bind(config.listen).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!(
+                errln!(
                     "error: cannot listen on {}: {e}\n  hint: pick a free address with --listen",
                     config.listen
                 );
@@ -192,7 +190,8 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         };
         let addr = listener.local_addr().unwrap_or(config.listen);
         tracing::info!(listen = %addr, supergraph = %name, "weft gateway ready");
-        println!("weft serving {name} at http://{addr}/graphql");
+        // A closed stdout is no reason to stop serving.
+        let _ = report::print(&format!("weft serving {name} at http://{addr}/graphql\n"));
         let reloader = Reloader {
             live: live.clone(),
             sources,
@@ -210,7 +209,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: server failed: {e}");
+                errln!("error: server failed: {e}");
                 ExitCode::FAILURE
             }
         }
@@ -311,7 +310,7 @@ async fn graphql(
 async fn answer(
     gateway: Arc<Gateway>,
     method: Method,
-    headers: HeaderMap,
+    mut headers: HeaderMap,
     query: Option<String>,
     body: Body,
 ) -> Response {
@@ -338,6 +337,9 @@ async fn answer(
         Ok(identity) => identity,
         Err(rejection) => return respond(media, rejection.status, &rejection.body.into()),
     };
+    // Only the gateway sets these (from the identity just verified), whatever the client sent
+    // and whatever the header rules propagate.
+    headers::remove_owned(&mut headers, &schema.auth.owned_headers());
     // GET (and HEAD) requests are in the query string; a body they may have is not read.
     let body = if method == Method::GET {
         Bytes::new()

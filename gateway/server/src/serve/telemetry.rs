@@ -16,6 +16,7 @@ use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::config::model::TelemetryConfig;
+use crate::report::errln;
 
 /// The exporter's provider (flushed by [`Exporter::shutdown`]) and the tracer for the
 /// `tracing` layer.
@@ -55,7 +56,7 @@ impl Exporter {
     /// Sends the spans still buffered, then stops.
     pub fn shutdown(self) {
         if let Err(e) = self.provider.shutdown() {
-            eprintln!("warning: telemetry: {e}");
+            errln!("warning: telemetry: {e}");
         }
     }
 }

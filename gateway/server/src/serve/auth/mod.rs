@@ -123,6 +123,16 @@ impl Auth {
         Forwarded { header, extensions }
     }
 
+    /// The headers this runtime sets for subgraphs from verified data (`auth.forward_header`):
+    /// removed from every client request, so that only the gateway sets them.
+    pub fn owned_headers(&self) -> Vec<HeaderName> {
+        self.config
+            .forward_header
+            .iter()
+            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+            .collect()
+    }
+
     /// Whether `identity` satisfies `access`, under the configured policy rules.
     pub fn allows(&self, identity: &Identity, access: &access::Access) -> bool {
         identity.allows(access, &self.config.policies)
