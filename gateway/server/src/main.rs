@@ -1,18 +1,10 @@
-//! `weft`: the Weft GraphQL federation gateway's one binary.
-
-mod api_schema;
-mod check_cmd;
-mod compose_cmd;
-mod compose_config;
-mod config;
-mod demo;
-mod plan_cmd;
-mod report;
-mod serve;
+//! `weft`: the Weft GraphQL federation gateway's one binary: the command line over the `weft`
+//! library.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use weft::{api_schema, check_cmd, compose_cmd, config, demo, plan_cmd, serve};
 
 /// mimalloc rather than glibc's malloc: the executor allocates and frees many small vectors
 /// per request, and glibc spent a quarter of a cached request's CPU on it (`bench/README.md`).
