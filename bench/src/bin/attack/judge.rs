@@ -127,6 +127,11 @@ pub fn judge(budget: Budget, m: &Measured, t: &Thresholds) -> Vec<String> {
         },
         Budget::Close => match &m.ending {
             Ending::Closed | Ending::Answered { .. } if m.elapsed <= t.close => {}
+            Ending::TimedOut => failures.push(format!(
+                "still open after {} (must close within {})",
+                secs(m.elapsed),
+                secs(t.close)
+            )),
             other => failures.push(format!(
                 "connection held {} ({}), over {}",
                 secs(m.elapsed),
@@ -300,7 +305,7 @@ mod tests {
         assert!(judge(Budget::Close, &timeout_answer, &t).is_empty());
         assert_eq!(
             judge(Budget::Close, &ok_measure(Ending::TimedOut, 30_000), &t),
-            ["connection held 30.00 s (timed out), over 10.00 s"]
+            ["still open after 30.00 s (must close within 10.00 s)"]
         );
         assert_eq!(
             judge(Budget::Close, &ok_measure(Ending::Closed, 12_000), &t).len(),

@@ -153,7 +153,12 @@ async fn attack_all(
             Mode::Default => None,
             Mode::LimitsOff => {
                 let off = modes::limits_off(weft, work)?;
-                notes.push(format!("limits-off: set to 0: {}", off.off.join(", ")));
+                let set = if off.off.is_empty() {
+                    "none".to_owned()
+                } else {
+                    off.off.join(", ")
+                };
+                notes.push(format!("limits-off: set to 0: {set}"));
                 for (key, why) in &off.refused {
                     notes.push(format!(
                         "limits-off: `{key}` does not accept 0 (left at its default): {why}"

@@ -62,7 +62,8 @@ pub async fn run(
     };
     let seen = health.finish().await;
     let (peak_rss_kib, killed_at_kib) = rss.finish();
-    let alive = killed_at_kib.is_none() && gateway.alive().await;
+    // Alive: the process still runs. Whether it answers is what the /health column measures.
+    let alive = killed_at_kib.is_none() && gateway.running();
     let ending = match (ending, killed_at_kib) {
         // The runner killed it: the request's own error says nothing more.
         (Ending::Failed(_), Some(_)) => Ending::Failed("gateway killed".into()),
