@@ -158,24 +158,6 @@ impl Gateway {
             .map(|mut c| matches!(c.try_wait(), Ok(None)))
             .unwrap_or(false)
     }
-
-    /// Running, and `/health` answers within 2 s.
-    pub async fn alive(&self) -> bool {
-        if !self.running() {
-            return false;
-        }
-        let Ok(client) = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-        else {
-            return false;
-        };
-        client
-            .get(format!("{}/health", self.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    }
 }
 
 impl Drop for Gateway {

@@ -125,6 +125,7 @@ async fn start(args: Args) -> Result<bool, String> {
             calibrate: args.calibrate,
             timeout: Duration::from_secs(args.timeout),
             kill_kib: args.kill_rss_mb * 1024,
+            attacks: args.attacks.clone(),
         };
         return soak::run(&weft, &subgraphs, &work, &options).await;
     }

@@ -43,14 +43,18 @@ pub fn users_reviews_depth(depth: usize) -> String {
     let mut doc = String::from("{ users {");
     // Depth 1 is `users` (a User); even depths are `reviews`, odd ones `author`.
     for level in 2..depth {
-        doc.push_str(if level % 2 == 0 {
+        doc.push_str(if level.is_multiple_of(2) {
             " reviews {"
         } else {
             " author {"
         });
     }
     // The field at `depth` is a leaf of the type the field at `depth - 1` returns.
-    doc.push_str(if depth % 2 == 0 { " name" } else { " body" });
+    doc.push_str(if depth.is_multiple_of(2) {
+        " name"
+    } else {
+        " body"
+    });
     doc.push_str(&" }".repeat(depth - 1));
     doc.push_str(" }");
     doc
