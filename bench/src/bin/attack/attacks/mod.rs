@@ -131,11 +131,16 @@ pub fn all() -> Vec<Attack> {
     ]
 }
 
-/// The attacks whose id starts with one of `filters` (all when empty).
+/// The attacks `filters` name (all when empty): a filter is an id, the number before
+/// the dash (`1` is `1-fragments`, not `10-depth20`), or the start of an id with its dash
+/// (`2-b`).
 pub fn select(filters: &[String]) -> Vec<Attack> {
+    let named = |id: &str, f: &str| {
+        id == f || id.starts_with(&format!("{f}-")) || (f.contains('-') && id.starts_with(f))
+    };
     all()
         .into_iter()
-        .filter(|a| filters.is_empty() || filters.iter().any(|f| a.id.starts_with(f.as_str())))
+        .filter(|a| filters.is_empty() || filters.iter().any(|f| named(a.id, f)))
         .collect()
 }
 
@@ -156,6 +161,13 @@ mod tests {
             .collect();
         assert_eq!(picked, ["3-aliases", "3-aliases-x2", "10-depth20"]);
         assert_eq!(select(&[]).len(), ids.len());
+        let one: Vec<&str> = select(&["1".into()]).iter().map(|a| a.id).collect();
+        assert_eq!(one, ["1-fragments"]);
+        let some: Vec<&str> = select(&["2-b".into(), "x".into()])
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(some, ["2-braces", "x-nesting", "x-repeated"]);
     }
 
     #[test]
