@@ -121,10 +121,10 @@ impl Gateway {
         for (name, url) in &subgraphs.urls {
             command.arg("--subgraph").arg(format!("{name}={url}"));
         }
-        let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
+        let log_file = std::fs::File::create(log).map_err(|e| e.to_string())?;
         let child = command
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(log_file)
             .spawn()
             .map_err(|e| format!("cannot run {} serve: {e}", weft.display()))?;
         let gateway = Gateway {
@@ -140,7 +140,12 @@ impl Gateway {
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(120) {
             if !gateway.running() {
-                return Err("the gateway exited at start (see its log)".into());
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let last = text.lines().last().unwrap_or("").to_owned();
+                return Err(format!(
+                    "the gateway exited at start: {last} ({})",
+                    log.display()
+                ));
             }
             let health = client.get(format!("{}/health", gateway.base)).send().await;
             if health.is_ok_and(|r| r.status().is_success()) {
@@ -148,15 +153,15 @@ impl Gateway {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err("the gateway did not answer /health within 120 s".into())
+        Err(format!(
+            "the gateway did not answer /health within 120 s ({})",
+            log.display()
+        ))
     }
 
     /// The process has not exited.
     pub fn running(&self) -> bool {
-        self.child
-            .lock()
-            .map(|mut c| matches!(c.try_wait(), Ok(None)))
-            .unwrap_or(false)
+        running(&self.child)
     }
 }
 
@@ -167,6 +172,14 @@ impl Drop for Gateway {
             let _ = c.wait();
         }
     }
+}
+
+/// `child` has not exited.
+pub fn running(child: &Mutex<Child>) -> bool {
+    child
+        .lock()
+        .map(|mut c| matches!(c.try_wait(), Ok(None)))
+        .unwrap_or(false)
 }
 
 /// A port free now on 127.0.0.1 (the gateway binds it a moment later).

@@ -178,7 +178,21 @@ async fn attack_all(
             .filter(|a| *mode == Mode::Default || a.limits_off)
         {
             eprintln!("{mode} / {}: {}", attack.id, attack.what);
-            let measured = run::run(&setup, attack, config.as_deref(), &mode.to_string()).await?;
+            let measured =
+                match run::run(&setup, attack, config.as_deref(), &mode.to_string()).await {
+                    Ok(m) => m,
+                    // A gateway that does not start under this mode's configuration is a finding.
+                    Err(e) => judge::Measured {
+                        ending: judge::Ending::Failed(format!("gateway did not start: {e}")),
+                        elapsed: Duration::ZERO,
+                        peak_rss_kib: 0,
+                        worst_health: None,
+                        health_failures: 0,
+                        alive: false,
+                        killed_at_kib: None,
+                        cpu_after: None,
+                    },
+                };
             let failures = judge::judge(attack.budget, &measured, &thresholds);
             eprintln!(
                 "  -> {:?} in {:?}; {}",

@@ -142,17 +142,25 @@ async fn load(
     let url = Arc::new(format!("{}/graphql", gateway.base));
     let deadline = Instant::now() + run;
     let workers = (0..concurrency).map(|id| {
-        let (client, mix, url, addr) = (
+        let (client, mix, url, addr, child) = (
             client.clone(),
             Arc::clone(&mix),
             Arc::clone(&url),
             gateway.addr,
+            Arc::clone(&gateway.child),
         );
         tokio::spawn(async move {
             let mut rng = Rng::new(id as u64 + 1);
             let mut tally = Soak::default();
             let mut k = id as u64;
             while Instant::now() < deadline {
+                // A dead gateway (killed at the RSS cap) ends the load: every request would
+                // fail at once, in a busy loop.
+                if !crate::gateway::running(&child) {
+                    tally.ordinary_failed += 1;
+                    tally.failure_samples.push("the gateway is gone".into());
+                    break;
+                }
                 if !mix.is_empty() && rng.unit() < share {
                     tally.attacks_sent += 1;
                     let attack = &mix[rng.below(mix.len())];
