@@ -22,7 +22,7 @@ pub fn find_weft(given: Option<PathBuf>) -> Result<PathBuf, String> {
     for candidate in ["target/release/weft", "target/debug/weft"] {
         let path = root.join(candidate);
         if path.is_file() {
-            return Ok(path);
+            return Ok(path.canonicalize().unwrap_or(path));
         }
     }
     Err("no target/release/weft or target/debug/weft: build one (cargo build -p weft) or pass --weft".into())

@@ -1,4 +1,5 @@
-//! One attack against a fresh gateway: start it, watch it, send the attack, judge.
+//! One attack against a fresh gateway: start it, watch it (RSS, `/health`), send the attack,
+//! and return what was measured (judged by `judge`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
