@@ -97,13 +97,34 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(start(args)) {
+    // Interrupted, the run is dropped, and with it the subgraph and gateway processes (their
+    // `Drop` kills them): nothing is left running.
+    let run = async {
+        tokio::select! {
+            result = start(args) => result,
+            signal = interrupted() => Err(format!("interrupted by {signal}")),
+        }
+    };
+    match runtime.block_on(run) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM (what `timeout` sends).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
     }
 }
 
