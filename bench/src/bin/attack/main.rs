@@ -33,7 +33,8 @@ struct Args {
     #[arg(long, env = "WEFT_BIN")]
     weft: Option<PathBuf>,
     /// Configurations to run: `default` (no configuration file), `limits-off` (every
-    /// `limits.*` key at 0; only the attacks that must stay cheap without limits).
+    /// `limits.*` key at 0; only the attacks that must stay cheap without limits), or the
+    /// path of a configuration file (every attack).
     #[arg(long, value_delimiter = ',', default_value = "default,limits-off")]
     modes: Vec<Mode>,
     /// Attacks to run, by id prefix (`1`, `2-braces`, `8`...); all when absent.
@@ -173,6 +174,7 @@ async fn attack_all(
     for mode in &args.modes {
         let config = match mode {
             Mode::Default => None,
+            Mode::File(path) => Some(path.clone()),
             Mode::LimitsOff => {
                 let off = modes::limits_off(weft, work)?;
                 let set = if off.off.is_empty() {
@@ -194,10 +196,7 @@ async fn attack_all(
                 Some(off.config)
             }
         };
-        for attack in chosen
-            .iter()
-            .filter(|a| *mode == Mode::Default || a.limits_off)
-        {
+        for attack in chosen.iter().filter(|a| mode.runs(a.limits_off)) {
             eprintln!("{mode} / {}: {}", attack.id, attack.what);
             let measured =
                 match run::run(&setup, attack, config.as_deref(), &mode.to_string()).await {

@@ -2,7 +2,7 @@
 //! install serves) and `limits-off` (every integer key under `limits:` set to 0, which the
 //! issue makes mean "off"). The keys come from `weft config schema` at run time, so a limit
 //! added later is switched off too; a key that does not accept 0 yet is reported and left at
-//! its default.
+//! its default. Any other mode is a configuration file of your own, run with every attack.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -10,18 +10,35 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
     Default,
     LimitsOff,
+    /// `weft serve --config FILE`.
+    File(PathBuf),
+}
+
+impl Mode {
+    /// Whether `attack` runs in this mode: with limits off, only the attacks that must stay
+    /// cheap by their algorithms alone.
+    pub fn runs(&self, limits_off_attack: bool) -> bool {
+        *self != Mode::LimitsOff || limits_off_attack
+    }
 }
 
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::Default => "default",
-            Mode::LimitsOff => "limits-off",
-        })
+        match self {
+            Mode::Default => f.write_str("default"),
+            Mode::LimitsOff => f.write_str("limits-off"),
+            Mode::File(path) => write!(
+                f,
+                "{}",
+                path.file_name()
+                    .unwrap_or(path.as_os_str())
+                    .to_string_lossy()
+            ),
+        }
     }
 }
 
@@ -31,7 +48,10 @@ impl std::str::FromStr for Mode {
         match s {
             "default" => Ok(Mode::Default),
             "limits-off" => Ok(Mode::LimitsOff),
-            other => Err(format!("no mode `{other}` (default, limits-off)")),
+            path if Path::new(path).is_file() => Ok(Mode::File(PathBuf::from(path))),
+            other => Err(format!(
+                "no mode `{other}`: default, limits-off, or a configuration file"
+            )),
         }
     }
 }
@@ -194,5 +214,10 @@ mod tests {
             assert_eq!(mode.to_string().parse::<Mode>(), Ok(mode));
         }
         assert!("off".parse::<Mode>().is_err());
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+        let mode: Mode = file.parse().unwrap();
+        assert_eq!(mode.to_string(), "Cargo.toml");
+        assert!(mode.runs(false) && Mode::Default.runs(false));
+        assert!(Mode::LimitsOff.runs(true) && !Mode::LimitsOff.runs(false));
     }
 }
