@@ -4,6 +4,7 @@
 //! exponentially is measured in linear time and counted at its full expanded size.
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU32;
 
 use apollo_compiler::ast;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
@@ -93,47 +94,88 @@ pub fn check(
 pub enum ParseFailure {
     Tokens(Exceeded),
     Recursion(Exceeded),
-    Syntax(Box<WithErrors<ast::Document>>),
+    /// Syntax errors. `cut`: only a prefix of the document was parsed, which had errors
+    /// enough to report; the last error is then the parser's note that it stopped.
+    Syntax {
+        errors: Box<WithErrors<ast::Document>>,
+        cut: bool,
+    },
 }
+
+/// How many syntax errors are worth finding: past this many, the parser's error recovery on
+/// the rest of the document is work (and memory: a few hundred bytes an error) for nothing.
+pub const SYNTAX_ERRORS_WANTED: usize = 100;
+
+/// The first prefix of a document parsed, in tokens; each next attempt parses four times more.
+const FIRST_PREFIX_TOKENS: usize = 4096;
 
 /// Parses `query`, giving up after `limits.max_tokens` tokens or past `limits.max_recursion`
 /// levels of nesting: a document over a limit is refused before it is fully parsed, so its
 /// size costs no more than the limit.
+///
+/// A long document is parsed by growing prefixes (4,096 tokens, then four times more each
+/// time, up to the whole or the token limit), stopping at the first prefix with
+/// [`SYNTAX_ERRORS_WANTED`] syntax errors: a document of 200,000 `{` costs the errors of its
+/// first few thousand tokens, not 800,000 of them, whatever the limits. A valid document costs
+/// at most 4/3 of one parse more.
 pub fn parse(limits: &Limits, query: &str) -> Result<ast::Document, ParseFailure> {
-    let mut parser = apollo_compiler::parser::Parser::new();
-    if let Some(max) = limits.max_tokens {
-        parser = parser.token_limit(max.get() as usize);
+    let max_tokens = limits.max_tokens.map(|n| n.get() as usize);
+    let mut prefix = FIRST_PREFIX_TOKENS;
+    loop {
+        let budget = max_tokens.map_or(prefix, |max| max.min(prefix));
+        let mut parser = apollo_compiler::parser::Parser::new().token_limit(budget);
+        if let Some(max) = limits.max_recursion {
+            parser = parser.recursion_limit(max.get() as usize);
+        }
+        let errors = match parser.parse_ast(query, "query.graphql") {
+            Ok(document) => return Ok(document),
+            Err(errors) => errors,
+        };
+        if parser.tokens_reached() <= budget {
+            // The whole document was read.
+            if let Some(max) = limits.max_recursion
+                && parser.recursion_reached() >= max.get() as usize
+            {
+                return Err(recursion_exceeded(max));
+            }
+            return Err(ParseFailure::Syntax {
+                errors: Box::new(errors),
+                cut: false,
+            });
+        }
+        if max_tokens.is_some_and(|max| budget >= max) {
+            return Err(ParseFailure::Tokens(Exceeded {
+                code: "MAX_TOKENS_LIMIT",
+                message: format!(
+                    "The operation has more than {budget} tokens, the limit \
+                     (`limits.max_tokens`)."
+                ),
+            }));
+        }
+        if let Some(max) = limits.max_recursion
+            && parser.recursion_reached() >= max.get() as usize
+        {
+            return Err(recursion_exceeded(max));
+        }
+        // Cut by the prefix: the errors before the cut are the document's own.
+        if errors.errors.len() > SYNTAX_ERRORS_WANTED {
+            return Err(ParseFailure::Syntax {
+                errors: Box::new(errors),
+                cut: true,
+            });
+        }
+        prefix = prefix.saturating_mul(4);
     }
-    if let Some(max) = limits.max_recursion {
-        parser = parser.recursion_limit(max.get() as usize);
-    }
-    let parsed = parser.parse_ast(query, "query.graphql");
-    let errors = match parsed {
-        Ok(document) => return Ok(document),
-        Err(errors) => errors,
-    };
-    if let Some(max) = limits.max_tokens
-        && parser.tokens_reached() > max.get() as usize
-    {
-        return Err(ParseFailure::Tokens(Exceeded {
-            code: "MAX_TOKENS_LIMIT",
-            message: format!(
-                "The operation has more than {max} tokens, the limit (`limits.max_tokens`)."
-            ),
-        }));
-    }
-    if let Some(max) = limits.max_recursion
-        && parser.recursion_reached() >= max.get() as usize
-    {
-        return Err(ParseFailure::Recursion(Exceeded {
-            code: "MAX_RECURSION_LIMIT",
-            message: format!(
-                "The operation nests more than {max} levels deep, the limit \
-                 (`limits.max_recursion`)."
-            ),
-        }));
-    }
-    Err(ParseFailure::Syntax(Box::new(errors)))
+}
+
+fn recursion_exceeded(max: NonZeroU32) -> ParseFailure {
+    ParseFailure::Recursion(Exceeded {
+        code: "MAX_RECURSION_LIMIT",
+        message: format!(
+            "The operation nests more than {max} levels deep, the limit \
+             (`limits.max_recursion`)."
+        ),
+    })
 }
 
 /// The fields of a response's shape, below each response key; `None` once over the limit.
@@ -255,8 +297,6 @@ fn measure<'a>(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-    use std::num::NonZeroU32;
-
     use super::*;
 
     const SCHEMA: &str = "type Query { a: A b: Int } type A { a: A b: Int }";
@@ -335,7 +375,7 @@ mod tests {
         }
         assert!(matches!(
             parse(&tokens(100), "{ a {"),
-            Err(ParseFailure::Syntax(_))
+            Err(ParseFailure::Syntax { cut: false, .. })
         ));
         assert!(parse(&Limits::default(), q).is_ok());
     }
@@ -412,10 +452,10 @@ mod tests {
         // Nesting past the default depth.
         let deep = format!("{{ {}b{} }}", "a { ".repeat(20), " }".repeat(20));
         assert_eq!(code(&defaults, &deep), Some("MAX_DEPTH_LIMIT"));
-        // `{` fifty thousand times: refused by tokens before it is parsed.
-        let braces = format!("{}{}", "{".repeat(50_000), "}".repeat(50_000));
+        // A valid document of 100,000 tokens: refused by tokens, parsed no further.
+        let long = format!("{{ {} }}", "b ".repeat(50_000));
         assert!(matches!(
-            parse(&defaults, &braces),
+            parse(&defaults, &long),
             Err(ParseFailure::Tokens(_))
         ));
         // Nesting selections past the recursion limit (within the tokens).
@@ -428,5 +468,32 @@ mod tests {
         let ordinary = format!("{{ {}b{} b x: b }}", "a { ".repeat(10), " }".repeat(10));
         assert_eq!(code(&defaults, &ordinary), None);
         assert!(parse(&defaults, &ordinary).is_ok());
+    }
+
+    #[test]
+    fn a_document_full_of_errors_is_parsed_only_as_far_as_enough_errors() {
+        // 200,000 `{` then as many `}`: 400,000 tokens, about two errors each.
+        let braces = format!("{}{}", "{".repeat(200_000), "}".repeat(200_000));
+        match parse(&unlimited(), &braces) {
+            Err(ParseFailure::Syntax { errors, cut }) => {
+                assert!(cut);
+                assert!(errors.errors.len() > SYNTAX_ERRORS_WANTED);
+                assert!(
+                    errors.errors.len() < 2 * FIRST_PREFIX_TOKENS,
+                    "{}",
+                    errors.errors.len()
+                );
+            }
+            _ => panic!("not a syntax error"),
+        }
+        // A valid document longer than the first prefix parses whole.
+        let long = format!("{{ {} }}", "b ".repeat(3 * FIRST_PREFIX_TOKENS));
+        assert!(parse(&unlimited(), &long).is_ok());
+        // An error past the first prefixes is found.
+        let late = format!("{{ {} }} }}", "b ".repeat(3 * FIRST_PREFIX_TOKENS));
+        assert!(matches!(
+            parse(&unlimited(), &late),
+            Err(ParseFailure::Syntax { cut: false, .. })
+        ));
     }
 }

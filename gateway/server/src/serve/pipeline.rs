@@ -60,12 +60,14 @@ fn message(text: impl Into<String>) -> Value {
 const MAX_REPORTED_ERRORS: usize = 100;
 
 /// A document's errors as GraphQL errors with locations, each once, the first
-/// [`MAX_REPORTED_ERRORS`] only (then one saying how many more there were).
-fn diagnostics(list: &apollo_compiler::validation::DiagnosticList) -> Vec<Value> {
+/// [`MAX_REPORTED_ERRORS`] only (then one saying that there were more). `cut`: the list is
+/// of a prefix of the document, its last entry the parser's note that it stopped there.
+fn diagnostics(list: &apollo_compiler::validation::DiagnosticList, cut: bool) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut more = 0usize;
-    for d in list.iter() {
+    let take = list.len() - usize::from(cut && !list.is_empty());
+    for d in list.iter().take(take) {
         if out.len() >= MAX_REPORTED_ERRORS {
             more += 1;
             continue;
@@ -85,10 +87,10 @@ fn diagnostics(list: &apollo_compiler::validation::DiagnosticList) -> Vec<Value>
         }
         out.push(v);
     }
-    if more > 0 {
-        out.push(message(format!(
-            "{more} more errors in the document are not reported."
-        )));
+    if more > 0 || cut {
+        out.push(message(
+            "The document has more errors, which are not reported.".to_owned(),
+        ));
     }
     out
 }
@@ -377,8 +379,8 @@ fn prepare(
                 request_error(media, e.code, vec![message(e.message)])
             }));
         }
-        Err(limits::ParseFailure::Syntax(with_errors)) => {
-            let errors = diagnostics(&with_errors.errors);
+        Err(limits::ParseFailure::Syntax { errors, cut }) => {
+            let errors = diagnostics(&errors.errors, cut);
             return Err(Box::new(move |media| {
                 request_error(media, "GRAPHQL_PARSE_FAILED", errors)
             }));
@@ -389,7 +391,7 @@ fn prepare(
     let document = match ast.to_executable_validate(api) {
         Ok(doc) => doc,
         Err(with_errors) => {
-            let errors = diagnostics(&with_errors.errors);
+            let errors = diagnostics(&with_errors.errors, false);
             return Err(Box::new(move |media| {
                 request_error(media, "GRAPHQL_VALIDATION_FAILED", errors)
             }));
@@ -477,19 +479,25 @@ mod tests {
         // `{` 5,000 times then `}` 5,000 times: within the default token limit, one syntax
         // error per brace.
         let braces = format!("{}{}", "{".repeat(5000), "}".repeat(5000));
-        let Err(limits::ParseFailure::Syntax(with_errors)) =
+        let Err(limits::ParseFailure::Syntax { errors, cut }) =
             limits::parse(&Limits::default(), &braces)
         else {
             panic!("not a syntax error");
         };
-        assert!(with_errors.errors.len() > 5000);
-        let errors = diagnostics(&with_errors.errors);
+        assert!(cut, "only a prefix is parsed");
+        let errors = diagnostics(&errors.errors, cut);
         assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
         assert!(errors[0]["locations"][0]["line"].is_u64());
         let last = errors[MAX_REPORTED_ERRORS]["message"].as_str().unwrap();
+        assert_eq!(
+            last,
+            "The document has more errors, which are not reported."
+        );
         assert!(
-            last.ends_with("more errors in the document are not reported."),
-            "{last}"
+            errors
+                .iter()
+                .all(|e| !e["message"].as_str().unwrap().contains("limit")),
+            "the parser's note that it stopped is not the client's error"
         );
     }
 }
