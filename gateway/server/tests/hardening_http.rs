@@ -87,3 +87,87 @@ async fn a_client_cannot_forge_the_claims_header() {
     assert_eq!(claims["scope"], "profile");
     assert!(last.get("x-claims-copy").is_none(), "{last:?}");
 }
+
+fn fixture(path: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../federation/tests/fixtures")
+        .join(path)
+}
+
+/// Issue 19, item 12: a supergraph whose `@fromContext` arguments Weft would silently not pass
+/// (or that links a spec `for: EXECUTION`/`SECURITY` Weft ignores) is refused at start with
+/// the field named at its line, and on reload the last good supergraph keeps serving.
+#[tokio::test]
+async fn a_supergraph_with_unexecuted_features_is_not_served() {
+    let context = fixture("fed2-features/supergraph.graphql");
+    let err_file = std::env::temp_dir().join(format!("weft-unexecuted-{}.log", std::process::id()));
+    let mut child = support::weft_command()
+        .args(["serve", "--listen", "127.0.0.1:0", "--supergraph"])
+        .arg(&context)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_file).unwrap())
+        .spawn()
+        .unwrap();
+    // Refused at once; one that serves instead is stopped after a while, and fails below.
+    let mut status = None;
+    for _ in 0..100 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(support::Process(child));
+    let stderr = std::fs::read_to_string(&err_file).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(2), "{stderr}");
+    let line = std::fs::read_to_string(&context)
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("formattedBudget: String @join__field"))
+        .unwrap()
+        + 1;
+    assert!(
+        stderr.contains(&format!("supergraph.graphql:{line}:"))
+            && stderr.contains("`Team.formattedBudget`")
+            && stderr.contains("hint:"),
+        "{stderr}"
+    );
+
+    // Reload: the good supergraph serves, the bad one is logged and not applied.
+    let accounts = support::subgraph::<Accounts>().await;
+    let subgraphs = [accounts];
+    let config = support::config_file("unexecuted", &subgraphs, "");
+    let dir = config.parent().unwrap().to_owned();
+    let log = dir.join("stderr.log");
+    let mut child = support::weft_command()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _gateway = support::Process(child);
+    let url = first.split_whitespace().last().unwrap().to_owned();
+    let ask = || support::query(&url, &[], "{ me { name } }");
+    let (status, before) = ask().await;
+    assert_eq!(status, 200, "{before}");
+    assert!(before["data"]["me"]["name"].is_string(), "{before}");
+    std::fs::copy(&context, dir.join("supergraph.graphql")).unwrap();
+    let mut logged = String::new();
+    for _ in 0..100 {
+        logged = std::fs::read_to_string(&log).unwrap_or_default();
+        if logged.contains("formattedBudget") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(logged.contains("`Team.formattedBudget`"), "{logged}");
+    let (status, after) = ask().await;
+    assert_eq!((status, &after), (200, &before));
+}

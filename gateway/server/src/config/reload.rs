@@ -112,9 +112,12 @@ impl Reloader {
             }
         };
         let label = name.clone();
-        let parsed =
-            tokio::task::spawn_blocking(move || Supergraph::parse(&text, &label).map(Arc::new))
-                .await;
+        let parsed = tokio::task::spawn_blocking(move || {
+            // Refused like a malformed one: needs features Weft does not execute.
+            Supergraph::parse(&text, &label)
+                .and_then(|s| s.check_executable(&label).map(|()| Arc::new(s)))
+        })
+        .await;
         match parsed {
             Ok(Ok(supergraph)) => {
                 if self.rebuild(supergraph.clone(), self.config.clone()).await {

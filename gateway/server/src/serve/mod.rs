@@ -154,13 +154,15 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
-    let supergraph = match Supergraph::parse(&sdl, &name) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            report::supergraph_error(&e);
-            return ExitCode::from(report::INPUT_ERROR);
-        }
-    };
+    // A supergraph needing features Weft does not execute is refused like a malformed one.
+    let supergraph =
+        match Supergraph::parse(&sdl, &name).and_then(|s| s.check_executable(&name).map(|()| s)) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                report::supergraph_error(&e);
+                return ExitCode::from(report::INPUT_ERROR);
+            }
+        };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -227,6 +229,9 @@ pub async fn serve_on(
     supergraph: Supergraph,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    supergraph
+        .check_executable("demo supergraph")
+        .map_err(|e| e.to_string())?;
     let mut config = Config::default();
     // The demo is for exploring: plans are on.
     config.query_plan.expose = true;
