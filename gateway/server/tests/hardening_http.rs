@@ -171,3 +171,236 @@ async fn a_supergraph_with_unexecuted_features_is_not_served() {
     let (status, after) = ask().await;
     assert_eq!((status, &after), (200, &before));
 }
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// A subgraph `slow` with `Query.slow: String` answering after `delay`; the gateway serving
+/// it with `yaml` (under the top level of weft.yaml) and the gateway's GraphQL URL.
+async fn slow_gateway(
+    tag: &str,
+    delay: std::time::Duration,
+    yaml: &str,
+) -> (support::Process, String) {
+    use axum::routing::post;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/graphql",
+        post(move || async move {
+            tokio::time::sleep(delay).await;
+            axum::Json(json!({ "data": { "slow": "done" } }))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let sdl = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.6\", \
+               import: [\"@key\"])\ntype Query { slow: String }\n";
+    let supergraph = support::supergraph(&[weft_federation::compose::SubgraphInput {
+        name: "slow".into(),
+        url: format!("http://{addr}/graphql"),
+        sdl: sdl.into(),
+        source: "slow.graphql".into(),
+    }]);
+    let dir = support::scratch(tag, addr.port());
+    std::fs::write(dir.join("supergraph.graphql"), supergraph).unwrap();
+    let config = dir.join("weft.yaml");
+    std::fs::write(
+        &config,
+        format!("supergraph:\n  path: supergraph.graphql\n{yaml}"),
+    )
+    .unwrap();
+    let arg = config.display().to_string();
+    support::serve(["--config", arg.as_str()])
+}
+
+/// The gateway's address from its GraphQL URL.
+fn address(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches("/graphql")
+        .to_owned()
+}
+
+/// Everything the server sends on `stream` until it closes it, or `None` if it is still
+/// open after `within`.
+async fn until_closed(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(within, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|()| String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Issue 19, item 8 (slowloris): half the headers, then silence; full headers and 8 of 100
+/// body bytes; a kept-alive connection left idle. Each is closed after its timeout (1 s here),
+/// the body one with 408 `BODY_READ_TIMEOUT`; none stays open (the test waits 10 s at most).
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let (_gateway, url) = slow_gateway(
+        "slowloris",
+        std::time::Duration::ZERO,
+        "server:\n  header_read_timeout_ms: 1000\n  body_read_timeout_ms: 1000\n  \
+         idle_timeout_ms: 1000\n",
+    )
+    .await;
+    let addr = address(&url);
+    let wait = std::time::Duration::from_secs(10);
+
+    // Half the headers.
+    let mut half = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    half.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Ty")
+        .await
+        .unwrap();
+    let sent = until_closed(&mut half, wait).await;
+    assert_eq!(
+        sent.as_deref(),
+        Some(""),
+        "half headers: not closed, or answered"
+    );
+
+    // Nothing at all.
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    assert_eq!(until_closed(&mut silent, wait).await.as_deref(), Some(""));
+
+    // Full headers, 8 of 100 body bytes.
+    let mut body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    body.write_all(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"query\"",
+    )
+    .await
+    .unwrap();
+    let sent = until_closed(&mut body, wait)
+        .await
+        .expect("body: still open");
+    assert!(sent.starts_with("HTTP/1.1 408"), "{sent}");
+    assert!(sent.contains("BODY_READ_TIMEOUT"), "{sent}");
+
+    // A whole request answered, then the kept-alive connection left idle.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let query = r#"{"query":"{ slow }"}"#;
+    idle.write_all(
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{query}",
+            query.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let sent = until_closed(&mut idle, wait)
+        .await
+        .expect("idle: still open");
+    assert!(sent.starts_with("HTTP/1.1 200"), "{sent}");
+    assert!(sent.contains(r#"{"data":{"slow":"done"}}"#), "{sent}");
+
+    // The gateway still serves.
+    let (status, body) = support::query(&url, &[], "{ slow }").await;
+    assert_eq!((status, body), (200, json!({ "data": { "slow": "done" } })));
+}
+
+/// A request past `server.request_timeout_ms` is answered 504 `GATEWAY_TIMEOUT` (its subgraph
+/// request dropped), whatever the subgraph timeout.
+#[tokio::test]
+async fn a_request_past_its_time_gets_504() {
+    let (_gateway, url) = slow_gateway(
+        "request-timeout",
+        std::time::Duration::from_secs(5),
+        "server:\n  request_timeout_ms: 500\n",
+    )
+    .await;
+    let accept = [("accept", "application/graphql-response+json")];
+    let (status, body) = support::query(&url, &accept, "{ slow }").await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(code(&body), "GATEWAY_TIMEOUT", "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+}
+
+/// More than `server.max_in_flight` GraphQL requests at once: the extra ones get 503
+/// `SERVER_OVERLOADED` with `Retry-After`, at once; `/health` answers meanwhile; once the
+/// slow ones are done, requests are admitted again.
+#[tokio::test]
+async fn requests_over_the_in_flight_limit_are_shed() {
+    let (_gateway, url) = slow_gateway(
+        "shedding",
+        std::time::Duration::from_secs(2),
+        "server:\n  max_in_flight: 3\n",
+    )
+    .await;
+    let slow: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { support::query(&url, &[], "{ slow }").await })
+        })
+        .collect();
+    // Until all three are in flight, a fourth may still be admitted: wait for a refusal.
+    let mut refused = None;
+    for _ in 0..40 {
+        let res = support::send(
+            &url,
+            reqwest::Method::POST,
+            "",
+            &[("content-type", "application/json")],
+            Some(r#"{"query":"{ __typename }"}"#.to_owned()),
+        )
+        .await;
+        if res.status() == 503 {
+            refused = Some(res);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let refused = refused.expect("a request over the limit was admitted");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(code(&body), "SERVER_OVERLOADED", "{body}");
+    let health = reqwest::get(url.replace("/graphql", "/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    for task in slow {
+        let (status, body) = task.await.unwrap();
+        assert_eq!((status, body), (200, json!({ "data": { "slow": "done" } })));
+    }
+    let (status, _) = support::query(&url, &[], "{ __typename }").await;
+    assert_eq!(status, 200);
+    let metrics = support::metrics(&url).await;
+    assert!(metrics.contains("SERVER_OVERLOADED"), "{metrics}");
+}
+
+/// A response over `server.max_response_bytes` is not sent: 500 `RESPONSE_TOO_LARGE`.
+#[tokio::test]
+async fn a_response_over_the_cap_is_refused() {
+    let accounts = support::subgraph::<Accounts>().await;
+    let subgraphs = [accounts];
+    let config = support::config_file(
+        "response-cap",
+        &subgraphs,
+        "server:\n  max_response_bytes: 200\n",
+    );
+    let arg = config.display().to_string();
+    let (_gateway, url) = support::serve(["--config", arg.as_str()]);
+    let (status, body) = support::query(&url, &[], "{ users { id name username } }").await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(code(&body), "RESPONSE_TOO_LARGE", "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    let (status, body) = support::query(&url, &[], "{ me { name } }").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["me"]["name"].is_string(), "{body}");
+}

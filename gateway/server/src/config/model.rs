@@ -21,6 +21,8 @@ pub struct Config {
     pub supergraph: SupergraphConfig,
     #[serde(deserialize_with = "listen")]
     pub listen: SocketAddr,
+    /// Timeouts, in-flight and response limits of the HTTP server (`config/server.rs`).
+    pub server: super::server::ServerConfig,
     pub subgraphs: Subgraphs,
     pub query_plan: QueryPlanConfig,
     pub csrf: CsrfConfig,
@@ -47,6 +49,7 @@ impl Default for Config {
         Config {
             supergraph: SupergraphConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            server: super::server::ServerConfig::default(),
             subgraphs: Subgraphs::default(),
             query_plan: QueryPlanConfig::default(),
             csrf: CsrfConfig::default(),
@@ -867,6 +870,11 @@ pub struct Key {
 pub const SECTIONS: &[(&str, &str)] = &[
     ("supergraph", "The supergraph to serve."),
     (
+        "server",
+        "What protects the HTTP server: connection and request timeouts, the in-flight \
+         request limit, the response size cap (docs/http.md). `0` switches one off.",
+    ),
+    (
         "subgraphs",
         "Per-subgraph settings: `all` applies to every subgraph, any other key is a subgraph name.",
     ),
@@ -1153,6 +1161,84 @@ pub const KEYS: &[Key] = &[
         example: "500",
         doc: "`subgraphs.all.circuit_breaker.cooldown_ms` for this subgraph.",
         env: None,
+    },
+    Key {
+        path: "server.header_read_timeout_ms",
+        ty: Type::Integer,
+        default: Some("10000"),
+        example: "5000",
+        doc: "Milliseconds a client has to send a request's headers: from the connection's \
+              opening, or from the first byte of a later request on a kept-alive connection. \
+              Past it the connection is closed (no answer: the request never arrived). `0`: \
+              no limit.",
+        env: Some(|c, v| {
+            c.server.header_read_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.body_read_timeout_ms",
+        ty: Type::Integer,
+        default: Some("30000"),
+        example: "10000",
+        doc: "Milliseconds a client has to send a request's body once its headers arrived. \
+              Past it: 408 `BODY_READ_TIMEOUT`, and the connection is closed. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.body_read_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.idle_timeout_ms",
+        ty: Type::Integer,
+        default: Some("60000"),
+        example: "120000",
+        doc: "Milliseconds a kept-alive connection may stay open waiting for its next request \
+              (and, once a response is handed over, for the client to read it). Past it the \
+              connection is closed. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.idle_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.request_timeout_ms",
+        ty: Type::Integer,
+        default: Some("30000"),
+        example: "60000",
+        doc: "Milliseconds a GraphQL request may take from its headers to its answer (body, \
+              parsing, planning, subgraph requests). Past it: 504 `GATEWAY_TIMEOUT`, and the \
+              request's work is dropped. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.request_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.max_in_flight",
+        ty: Type::Integer,
+        default: Some("512"),
+        example: "256",
+        doc: "GraphQL requests handled at once (a batch counts once). More are refused at \
+              once: 503 `SERVER_OVERLOADED` with `Retry-After: 1`. `/health`, `/ready` and \
+              `/metrics` are not counted. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.max_in_flight = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.max_response_bytes",
+        ty: Type::Integer,
+        default: Some("16777216"),
+        example: "4194304",
+        doc: "The largest GraphQL response body sent, in bytes before compression (16 MiB by \
+              default). Over it the client gets 500 `RESPONSE_TOO_LARGE` instead. `0`: no \
+              limit.",
+        env: Some(|c, v| {
+            c.server.max_response_bytes = super::server::parse_u64(v)?;
+            Ok(())
+        }),
     },
     Key {
         path: "query_plan.expose",

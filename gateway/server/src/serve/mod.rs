@@ -11,6 +11,7 @@ pub(crate) mod metrics;
 mod apq;
 mod coalesce;
 mod composed;
+mod connections;
 mod cost;
 pub(crate) mod csrf;
 mod data;
@@ -29,6 +30,7 @@ mod response_body;
 pub(crate) mod runtime;
 mod shape;
 mod shared_exec;
+mod shedding;
 mod telemetry;
 mod traffic;
 
@@ -203,17 +205,15 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             log,
         };
         let watching = tokio::spawn(reloader.run());
-        let server = axum::serve(listener, router(live))
-            .with_graceful_shutdown(health::shutdown_signal(std::time::Duration::ZERO));
-        let result = server.await;
+        connections::serve(
+            listener,
+            router(live.clone()),
+            live,
+            health::shutdown_signal(std::time::Duration::ZERO),
+        )
+        .await;
         watching.abort();
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                errln!("error: server failed: {e}");
-                ExitCode::FAILURE
-            }
-        }
+        ExitCode::SUCCESS
     });
     // Outside the runtime: the exporter's last spans go out on its own thread.
     drop(runtime);
@@ -304,10 +304,49 @@ async fn graphql(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Response {
+    let server = gateway.live.current().config.server.clone();
+    let media = request::negotiate(&headers).unwrap_or(MediaType::Json);
+    // Shed before any work: the request is refused whole, at once.
+    let Some(_admitted) = shedding::admit(server.max_in_flight()) else {
+        let mut response = refuse(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVER_OVERLOADED",
+            format!(
+                "The gateway is handling its limit of {} requests at once \
+                 (`server.max_in_flight`); try again shortly.",
+                server.max_in_flight
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
     let span = telemetry::request_span(&method, &headers);
-    answer(gateway, method, headers, query, body)
-        .instrument(span)
-        .await
+    let answering = answer(gateway, method, headers, query, body).instrument(span);
+    let Some(limit) = server.request_timeout() else {
+        return answering.await;
+    };
+    // Past the limit the request's future is dropped, and with it the work it was doing.
+    match tokio::time::timeout(limit, answering).await {
+        Ok(response) => response,
+        Err(_) => refuse(
+            media,
+            StatusCode::GATEWAY_TIMEOUT,
+            "GATEWAY_TIMEOUT",
+            format!(
+                "The request took longer than {} ms (`server.request_timeout_ms`).",
+                server.request_timeout_ms
+            ),
+        ),
+    }
+}
+
+/// A response with one error and no `data`.
+fn refuse(media: MediaType, status: StatusCode, code: &str, message: String) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    respond(media, status, &body.into())
 }
 
 /// [`graphql`] inside the request's span.
@@ -348,7 +387,15 @@ async fn answer(
     let body = if method == Method::GET {
         Bytes::new()
     } else {
-        match read_body(&headers, body, schema.config.limits.max_body_bytes.get()).await {
+        let limit = schema.config.limits.max_body_bytes.get();
+        let reading = read_body(&headers, body, limit);
+        let read = match schema.config.server.body_read_timeout() {
+            Some(timeout) => tokio::time::timeout(timeout, reading)
+                .await
+                .unwrap_or_else(|_| Err(body_timeout(timeout))),
+            None => reading.await,
+        };
+        match read {
             Ok(bytes) => bytes,
             Err(rejection) => return respond(media, rejection.status, &rejection.body().into()),
         }
@@ -368,7 +415,8 @@ async fn answer(
             body: rejection.body().into(),
         },
     };
-    let mut response = respond(media, outcome.status, &outcome.body);
+    let cap = schema.config.server.max_response_bytes();
+    let mut response = respond_within(media, outcome.status, &outcome.body, cap);
     if outcome.status == StatusCode::METHOD_NOT_ALLOWED {
         // Only a mutation or subscription sent with GET gets here: it needs POST.
         response
@@ -376,6 +424,19 @@ async fn answer(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// A body not read within `timeout`: 408, and the connection closes (hyper does not reuse a
+/// connection whose request body was left unread).
+fn body_timeout(timeout: std::time::Duration) -> request::Rejection {
+    request::Rejection::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "BODY_READ_TIMEOUT",
+        format!(
+            "The request body did not arrive within {} ms (`server.body_read_timeout_ms`).",
+            timeout.as_millis()
+        ),
+    )
 }
 
 /// The body, up to `limit` bytes: over it (by `Content-Length` or as read), 413.
@@ -490,8 +551,38 @@ async fn batch(
 
 /// A JSON body with `Content-Type: <media>; charset=utf-8`.
 fn respond(media: MediaType, status: StatusCode, body: &ResponseBody) -> Response {
+    respond_within(media, status, body, None)
+}
+
+/// [`respond`], unless the body is over `cap` bytes: then 500 `RESPONSE_TOO_LARGE` instead
+/// (the client gets no part of it; the error is counted in the metrics like any other).
+fn respond_within(
+    media: MediaType,
+    status: StatusCode,
+    body: &ResponseBody,
+    cap: Option<u64>,
+) -> Response {
+    let text = body.to_vec();
+    if let Some(cap) = cap
+        && text.len() as u64 > cap
+    {
+        tracing::warn!(
+            bytes = text.len(),
+            limit = cap,
+            "response over server.max_response_bytes: not sent"
+        );
+        let refusal = json!({ "errors": [{
+            "message": format!(
+                "The response is {} bytes, over the limit of {cap} bytes \
+                 (`server.max_response_bytes`).",
+                text.len()
+            ),
+            "extensions": { "code": "RESPONSE_TOO_LARGE" },
+        }] });
+        return respond(media, StatusCode::INTERNAL_SERVER_ERROR, &refusal.into());
+    }
     let codes = body.error_codes();
-    let body = body.to_vec();
+    let body = text;
     let mut response = (status, body).into_response();
     response.extensions_mut().insert(codes);
     if let Ok(value) = HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())) {
