@@ -404,3 +404,62 @@ async fn a_response_over_the_cap_is_refused() {
     assert_eq!(status, 200, "{body}");
     assert!(body["data"]["me"]["name"].is_string(), "{body}");
 }
+
+/// `/health` and the accept loop stay responsive while the gateway is hammered: 200
+/// connections holding half their headers and 100 GraphQL requests waiting on a slow
+/// subgraph. Every probe answers 200 and a new request is served; the probes' times are
+/// printed (not asserted: the machine is shared), to compare with the issue's 50 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn health_answers_while_the_gateway_is_hammered() {
+    use tokio::io::AsyncWriteExt;
+    let (_gateway, url) = slow_gateway("hammered", std::time::Duration::from_secs(3), "").await;
+    let addr = address(&url);
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Ty")
+            .await
+            .unwrap();
+        held.push(c);
+    }
+    let client = reqwest::Client::new();
+    let slow: Vec<_> = (0..100)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(r#"{"query":"{ slow }"}"#)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let health = url.replace("/graphql", "/health");
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let res = reqwest::get(&health).await.unwrap();
+        times.push(started.elapsed());
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), "ok");
+    }
+    let (status, body) = support::query(&url, &[], "{ __typename }").await;
+    assert_eq!(
+        (status, body),
+        (200, json!({ "data": { "__typename": "Query" } }))
+    );
+    for task in slow {
+        assert_eq!(task.await.unwrap().unwrap(), 200);
+    }
+    times.sort();
+    eprintln!(
+        "/health under load: median {:?}, max {:?}",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    drop(held);
+}

@@ -237,13 +237,13 @@ pub async fn serve_on(
     config.query_plan.expose = true;
     let metrics = Arc::new(metrics::Metrics::new());
     let schema = SchemaRuntime::new(Arc::new(supergraph), Arc::new(config), metrics)?;
-    axum::serve(listener, router(Arc::new(Live::new(schema))))
-        .with_graceful_shutdown(async {
-            shutdown.await;
-            health::begin_shutdown();
-        })
-        .await
-        .map_err(|e| e.to_string())
+    let live = Arc::new(Live::new(schema));
+    connections::serve(listener, router(live.clone()), live, async {
+        shutdown.await;
+        health::begin_shutdown();
+    })
+    .await;
+    Ok(())
 }
 
 /// What the routes share: the runtime being served, and the APQ store (which outlives
