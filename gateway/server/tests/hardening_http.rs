@@ -463,3 +463,48 @@ async fn health_answers_while_the_gateway_is_hammered() {
     );
     drop(held);
 }
+
+/// Work stops when the client leaves: a request whose client closed its connection is
+/// dropped (its in-flight slot freed at once), not carried on to its end. With
+/// `max_in_flight: 1`, a request right after an abandoned slow one is admitted.
+#[tokio::test]
+async fn a_request_whose_client_left_is_dropped() {
+    use tokio::io::AsyncWriteExt;
+    let (_gateway, url) = slow_gateway(
+        "client-left",
+        std::time::Duration::from_secs(5),
+        "server:\n  max_in_flight: 1\n",
+    )
+    .await;
+    let addr = address(&url);
+    let query = r#"{"query":"{ slow }"}"#;
+    let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    c.write_all(
+        format!(
+            "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{query}",
+            query.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // While it waits on the subgraph, it holds the only slot.
+    let (status, body) = support::query(&url, &[], "{ __typename }").await;
+    assert_eq!((status, code(&body)), (503, "SERVER_OVERLOADED"), "{body}");
+    drop(c);
+    let mut admitted = false;
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (status, _) = support::query(&url, &[], "{ __typename }").await;
+        if status == 200 {
+            admitted = true;
+            break;
+        }
+    }
+    assert!(
+        admitted,
+        "the abandoned request still held its slot after 2 s"
+    );
+}
