@@ -508,3 +508,55 @@ async fn a_request_whose_client_left_is_dropped() {
         "the abandoned request still held its slot after 2 s"
     );
 }
+
+/// CPU-heavy requests do not starve the server: while two requests whose parsing takes
+/// seconds of CPU (issue 19, attack 2: 3,000 nested braces, with `max_tokens` off) occupy
+/// the gateway, `/health` answers at once (each probe within 1 s, a generous bound on a
+/// shared machine; the issue's target is 50 ms), and each heavy request ends with an answer
+/// (its error, or 504 past `server.request_timeout_ms`), not a hung connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cpu_heavy_requests_do_not_starve_health() {
+    let (_gateway, url) = slow_gateway(
+        "cpu-heavy",
+        std::time::Duration::ZERO,
+        "server:\n  request_timeout_ms: 2000\n",
+    )
+    .await;
+    let document = "{".repeat(3000) + &"}".repeat(3000);
+    let body = json!({ "query": document }).to_string();
+    let client = reqwest::Client::new();
+    let heavy: Vec<_> = (0..2)
+        .map(|_| {
+            let (client, url, body) = (client.clone(), url.clone(), body.clone());
+            tokio::spawn(async move {
+                client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .timeout(std::time::Duration::from_secs(60))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let health = url.replace("/graphql", "/health");
+    let probe = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let mut worst = std::time::Duration::ZERO;
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        let res = probe.get(&health).send().await.expect("/health within 1 s");
+        assert_eq!(res.status(), 200);
+        worst = worst.max(started.elapsed());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    eprintln!("/health while CPU-heavy requests run: worst {worst:?}");
+    for task in heavy {
+        let status = task.await.unwrap().expect("the heavy request was answered");
+        assert!((400..600).contains(&status), "{status}");
+    }
+}

@@ -172,6 +172,19 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // GraphQL requests are worked on by a runtime of their own (see `offload`).
+    let work = match tokio::runtime::Builder::new_multi_thread()
+        .thread_name("weft-work")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            errln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let work_handle = work.handle().clone();
     let code = runtime.block_on(async move {
         let metrics = Arc::new(metrics::Metrics::new());
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
@@ -207,7 +220,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         let watching = tokio::spawn(reloader.run());
         connections::serve(
             listener,
-            router(live.clone()),
+            router_working_on(live.clone(), Some(work_handle)),
             live,
             health::shutdown_signal(std::time::Duration::ZERO),
         )
@@ -215,7 +228,9 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         watching.abort();
         ExitCode::SUCCESS
     });
-    // Outside the runtime: the exporter's last spans go out on its own thread.
+    // Outside the runtime: the exporter's last spans go out on its own thread. Work still
+    // running (a request stuck in CPU) does not hold the exit up for long.
+    work.shutdown_timeout(std::time::Duration::from_secs(1));
     drop(runtime);
     if let Some(exporter) = exporter {
         exporter.shutdown();
@@ -251,15 +266,24 @@ pub async fn serve_on(
 struct Gateway {
     live: Arc<Live>,
     apq: apq::ApqStore,
+    /// Where GraphQL requests are worked on, apart from the runtime that accepts connections
+    /// and answers `/health` (`weft serve`); `None`: on the caller's runtime.
+    work: Option<tokio::runtime::Handle>,
 }
 
 /// The gateway's HTTP routes over the runtime being served, behind the edge: header limit,
 /// CORS and response compression (`edge.rs`).
 pub fn router(live: Arc<Live>) -> Router {
+    router_working_on(live, None)
+}
+
+/// [`router`], with GraphQL requests worked on by the runtime `work` (see [`offload`]).
+fn router_working_on(live: Arc<Live>, work: Option<tokio::runtime::Handle>) -> Router {
     let apq = apq::ApqStore::new(live.current().config.apq.cache_size.get());
     let state = Arc::new(Gateway {
         live: live.clone(),
         apq,
+        work,
     });
     // Metrics count every GraphQL answer (the routes above the layer); /metrics, /health
     // and /ready are not GraphQL and are not counted.
@@ -324,7 +348,9 @@ async fn graphql(
         return response;
     };
     let span = telemetry::request_span(&method, &headers);
+    let work = gateway.work.clone();
     let answering = answer(gateway, method, headers, query, body).instrument(span);
+    let answering = offload(work.as_ref(), _admitted, answering);
     let Some(limit) = server.request_timeout() else {
         return answering.await;
     };
@@ -340,6 +366,49 @@ async fn graphql(
                 server.request_timeout_ms
             ),
         ),
+    }
+}
+
+/// Runs a request's work on the `work` runtime, so that however much CPU it takes, the
+/// runtime that accepts connections and answers `/health` is not the one it blocks (on two
+/// cores a few CPU-bound requests would otherwise stall every connection). The request keeps
+/// its in-flight slot (`admitted`) until its work really ends; dropping the returned future
+/// (the client left, the request timed out) aborts the work at its next await.
+async fn offload(
+    work: Option<&tokio::runtime::Handle>,
+    admitted: shedding::Admitted,
+    answering: impl Future<Output = Response> + Send + 'static,
+) -> Response {
+    let Some(runtime) = work else {
+        let response = answering.await;
+        drop(admitted);
+        return response;
+    };
+    let mut task = AbortOnDrop(runtime.spawn(async move {
+        let response = answering.await;
+        drop(admitted);
+        response
+    }));
+    match (&mut task.0).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!("a request's work failed: {e}");
+            refuse(
+                MediaType::Json,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "The gateway failed to answer this request.".to_owned(),
+            )
+        }
+    }
+}
+
+/// A spawned task aborted when its handle is dropped unfinished.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
