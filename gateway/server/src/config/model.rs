@@ -840,6 +840,8 @@ pub enum Type {
     Boolean,
     /// At least 1.
     Integer,
+    /// At least 0, where 0 switches the limit or timeout off.
+    IntegerOrOff,
     Strings,
     Enum(&'static [&'static str]),
     /// A list of header rules (docs/headers.md).
@@ -1164,7 +1166,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "server.header_read_timeout_ms",
-        ty: Type::Integer,
+        ty: Type::IntegerOrOff,
         default: Some("10000"),
         example: "5000",
         doc: "Milliseconds a client has to send a request's headers: from the connection's \
@@ -1178,7 +1180,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "server.body_read_timeout_ms",
-        ty: Type::Integer,
+        ty: Type::IntegerOrOff,
         default: Some("30000"),
         example: "10000",
         doc: "Milliseconds a client has to send a request's body once its headers arrived. \
@@ -1190,7 +1192,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "server.idle_timeout_ms",
-        ty: Type::Integer,
+        ty: Type::IntegerOrOff,
         default: Some("60000"),
         example: "120000",
         doc: "Milliseconds a kept-alive connection may stay open waiting for its next request \
@@ -1203,7 +1205,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "server.request_timeout_ms",
-        ty: Type::Integer,
+        ty: Type::IntegerOrOff,
         default: Some("30000"),
         example: "60000",
         doc: "Milliseconds a GraphQL request may take from its headers to its answer (body, \
@@ -1216,7 +1218,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "server.max_in_flight",
-        ty: Type::Integer,
+        ty: Type::IntegerOrOff,
         default: Some("512"),
         example: "256",
         doc: "GraphQL requests handled at once (a batch counts once). More are refused at \
@@ -1229,7 +1231,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "server.max_response_bytes",
-        ty: Type::Integer,
+        ty: Type::IntegerOrOff,
         default: Some("16777216"),
         example: "4194304",
         doc: "The largest GraphQL response body sent, in bytes before compression (16 MiB by \
