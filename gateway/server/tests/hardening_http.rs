@@ -392,7 +392,8 @@ async fn a_response_over_the_cap_is_refused() {
     let config = support::config_file(
         "response-cap",
         &subgraphs,
-        "server:\n  max_response_bytes: 200\n",
+        // One runtime (`work_runtime: false`): the cap holds on that path too.
+        "server:\n  max_response_bytes: 200\n  work_runtime: false\n",
     );
     let arg = config.display().to_string();
     let (_gateway, url) = support::serve(["--config", arg.as_str()]);

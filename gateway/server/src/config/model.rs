@@ -1243,6 +1243,20 @@ pub const KEYS: &[Key] = &[
         }),
     },
     Key {
+        path: "server.work_runtime",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Work on GraphQL requests in a runtime of their own, apart from the one that \
+              accepts connections and answers `/health`: CPU-heavy requests then cannot \
+              starve those. Off: one runtime, a little less CPU per request. A change needs \
+              a restart.",
+        env: Some(|c, v| {
+            c.server.work_runtime = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
         path: "query_plan.expose",
         ty: Type::Boolean,
         default: Some("false"),

@@ -87,6 +87,9 @@ impl Reloader {
         if new.telemetry != old.telemetry {
             tracing::warn!("{file}: `telemetry` changed: restart weft serve to apply it");
         }
+        if new.server.work_runtime != old.server.work_runtime {
+            tracing::warn!("{file}: `server.work_runtime` changed: restart weft serve to apply it");
+        }
         if new.log.level != old.log.level {
             self.log.set_level(&new.log);
         }

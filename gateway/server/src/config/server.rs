@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-/// Connection timeouts, a whole-request timeout, the in-flight request limit and the
-/// response size cap.
+/// Connection timeouts, a whole-request timeout, the in-flight request limit, the response
+/// size cap, and where requests are worked on.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub max_in_flight: u64,
     /// The largest response body sent; over it: 500 `RESPONSE_TOO_LARGE` instead.
     pub max_response_bytes: u64,
+    /// GraphQL requests worked on by a runtime of their own, so CPU-heavy ones cannot starve
+    /// the accept loop and `/health` (read at start).
+    pub work_runtime: bool,
 }
 
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
@@ -47,6 +50,7 @@ impl Default for ServerConfig {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            work_runtime: true,
         }
     }
 }

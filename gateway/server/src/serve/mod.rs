@@ -172,19 +172,24 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // GraphQL requests are worked on by a runtime of their own (see `offload`).
-    let work = match tokio::runtime::Builder::new_multi_thread()
-        .thread_name("weft-work")
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            errln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+    // GraphQL requests are worked on by a runtime of their own (see `offload`), unless
+    // `server.work_runtime` is off.
+    let work = if config.server.work_runtime {
+        match tokio::runtime::Builder::new_multi_thread()
+            .thread_name("weft-work")
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                errln!("error: cannot start the async runtime: {e}");
+                return ExitCode::FAILURE;
+            }
         }
+    } else {
+        None
     };
-    let work_handle = work.handle().clone();
+    let work_handle = work.as_ref().map(|rt| rt.handle().clone());
     let code = runtime.block_on(async move {
         let metrics = Arc::new(metrics::Metrics::new());
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
@@ -220,7 +225,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         let watching = tokio::spawn(reloader.run());
         connections::serve(
             listener,
-            router_working_on(live.clone(), Some(work_handle)),
+            router_working_on(live.clone(), work_handle),
             live,
             health::shutdown_signal(std::time::Duration::ZERO),
         )
@@ -230,7 +235,9 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     });
     // Outside the runtime: the exporter's last spans go out on its own thread. Work still
     // running (a request stuck in CPU) does not hold the exit up for long.
-    work.shutdown_timeout(std::time::Duration::from_secs(1));
+    if let Some(work) = work {
+        work.shutdown_timeout(std::time::Duration::from_secs(1));
+    }
     drop(runtime);
     if let Some(exporter) = exporter {
         exporter.shutdown();
