@@ -9,6 +9,7 @@ mod api_schema;
 mod build;
 pub mod compare;
 mod error;
+pub mod executed;
 pub mod extract;
 pub mod links;
 pub mod model;
@@ -69,6 +70,19 @@ impl Supergraph {
             fields: built.fields,
             type_ids: built.type_ids,
         })
+    }
+
+    /// Refuses a supergraph that needs features Weft does not execute (`@fromContext`
+    /// arguments, a link `for: EXECUTION`/`SECURITY` to a spec Weft ignores): serving it
+    /// would answer wrong data or skip a security rule. `weft serve` calls this at load and
+    /// on reload; tools that only read the supergraph (plan, api-schema) do not.
+    pub fn check_executable(&self, source_name: &str) -> Result<(), SupergraphError> {
+        let problems = executed::unexecuted(&self.schema, &self.links);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SupergraphError::new(source_name, problems))
+        }
     }
 
     /// The supergraph schema as parsed (with all join machinery).

@@ -449,3 +449,58 @@ fn top_level_fields_of_field_sets() {
     );
     assert_eq!(top_level_fields("a { b { c } } d"), ["a", "d"]);
 }
+
+#[test]
+fn features_weft_does_not_execute_are_refused_with_their_place() {
+    // Issue 19, item 12: `@fromContext` arguments would silently not be passed.
+    let sg = load("fed2-features");
+    let err = sg
+        .check_executable("fed2-features")
+        .expect_err("contextArguments and cacheTag are not executed");
+    let text = err.to_string();
+    assert!(text.contains("`Team.formattedBudget`"), "{text}");
+    assert!(text.contains("contextArguments"), "{text}");
+    assert!(
+        text.contains("https://specs.apollo.dev/cacheTag/v0.1` for: EXECUTION")
+            || text.contains("https://specs.apollo.dev/cacheTag/v0.1 `for: EXECUTION`"),
+        "{text}"
+    );
+    // The context link itself is judged by its uses; every other link here is executed.
+    assert_eq!(err.diagnostics.len(), 2, "{text}");
+    let field = err
+        .diagnostics
+        .iter()
+        .find(|d| d.message.contains("formattedBudget"))
+        .unwrap();
+    let line = fixture("fed2-features/supergraph.graphql")
+        .lines()
+        .position(|l| l.contains("formattedBudget: String @join__field"))
+        .unwrap()
+        + 1;
+    assert_eq!(field.location.map(|(l, _)| l), Some(line));
+    assert!(field.hint.is_some());
+    for name in ["reference", "fed1-in-fed2", "fed1-legacy"] {
+        let sg = load(name);
+        assert_eq!(sg.check_executable(name), Ok(()), "{name}");
+    }
+    // A link for SECURITY to a spec nobody here enforces is refused; without `for:`, it is
+    // metadata and served.
+    let sdl = fixture("reference/supergraph.graphql");
+    let linked = |extra: &str| {
+        sdl.replacen(
+            "@link(url: \"https://specs.apollo.dev/link/v1.0\")",
+            &format!("@link(url: \"https://specs.apollo.dev/link/v1.0\")\n  {extra}"),
+            1,
+        )
+    };
+    let secured = linked("@link(url: \"https://example.com/redact/v1.0\", for: SECURITY)");
+    let sg = Supergraph::parse(&secured, "x").unwrap();
+    let err = sg.check_executable("x").unwrap_err();
+    assert!(
+        err.to_string().contains("https://example.com/redact/v1.0"),
+        "{err}"
+    );
+    let metadata = linked("@link(url: \"https://example.com/notes/v1.0\")");
+    let sg = Supergraph::parse(&metadata, "x").unwrap();
+    assert_eq!(sg.check_executable("x"), Ok(()));
+}

@@ -12,6 +12,7 @@ pub mod model;
 pub mod persisted;
 pub mod reload;
 pub mod schema;
+pub mod server;
 pub mod watch;
 
 use std::net::SocketAddr;

@@ -21,6 +21,8 @@ pub struct Config {
     pub supergraph: SupergraphConfig,
     #[serde(deserialize_with = "listen")]
     pub listen: SocketAddr,
+    /// Timeouts, in-flight and response limits of the HTTP server (`config/server.rs`).
+    pub server: super::server::ServerConfig,
     pub subgraphs: Subgraphs,
     pub query_plan: QueryPlanConfig,
     pub csrf: CsrfConfig,
@@ -47,6 +49,7 @@ impl Default for Config {
         Config {
             supergraph: SupergraphConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            server: super::server::ServerConfig::default(),
             subgraphs: Subgraphs::default(),
             query_plan: QueryPlanConfig::default(),
             csrf: CsrfConfig::default(),
@@ -898,8 +901,8 @@ pub enum Type {
     Boolean,
     /// At least 1.
     Integer,
-    /// A limit: at least 0, `0` switching it off.
-    Limit,
+    /// At least 0, where 0 switches the limit or timeout off.
+    IntegerOrOff,
     Strings,
     Enum(&'static [&'static str]),
     /// A list of header rules (docs/headers.md).
@@ -929,6 +932,11 @@ pub struct Key {
 /// What an object level holds, for the schema's descriptions.
 pub const SECTIONS: &[(&str, &str)] = &[
     ("supergraph", "The supergraph to serve."),
+    (
+        "server",
+        "What protects the HTTP server: connection and request timeouts, the in-flight \
+         request limit, the response size cap (docs/http.md). `0` switches one off.",
+    ),
     (
         "subgraphs",
         "Per-subgraph settings: `all` applies to every subgraph, any other key is a subgraph name.",
@@ -1259,6 +1267,98 @@ pub const KEYS: &[Key] = &[
         env: None,
     },
     Key {
+        path: "server.header_read_timeout_ms",
+        ty: Type::IntegerOrOff,
+        default: Some("10000"),
+        example: "5000",
+        doc: "Milliseconds a client has to send a request's headers: from the connection's \
+              opening, or from the first byte of a later request on a kept-alive connection. \
+              Past it the connection is closed (no answer: the request never arrived). `0`: \
+              no limit.",
+        env: Some(|c, v| {
+            c.server.header_read_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.body_read_timeout_ms",
+        ty: Type::IntegerOrOff,
+        default: Some("30000"),
+        example: "10000",
+        doc: "Milliseconds a client has to send a request's body once its headers arrived. \
+              Past it: 408 `BODY_READ_TIMEOUT`, and the connection is closed. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.body_read_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.idle_timeout_ms",
+        ty: Type::IntegerOrOff,
+        default: Some("60000"),
+        example: "120000",
+        doc: "Milliseconds a kept-alive connection may stay open waiting for its next request \
+              (and, once a response is handed over, for the client to read it). Past it the \
+              connection is closed. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.idle_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.request_timeout_ms",
+        ty: Type::IntegerOrOff,
+        default: Some("30000"),
+        example: "60000",
+        doc: "Milliseconds a GraphQL request may take from its headers to its answer (body, \
+              parsing, planning, subgraph requests). Past it: 504 `GATEWAY_TIMEOUT`, and the \
+              request's work is dropped. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.request_timeout_ms = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.max_in_flight",
+        ty: Type::IntegerOrOff,
+        default: Some("512"),
+        example: "256",
+        doc: "GraphQL requests handled at once (a batch counts once). More are refused at \
+              once: 503 `SERVER_OVERLOADED` with `Retry-After: 1`. `/health`, `/ready` and \
+              `/metrics` are not counted. `0`: no limit.",
+        env: Some(|c, v| {
+            c.server.max_in_flight = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.max_response_bytes",
+        ty: Type::IntegerOrOff,
+        default: Some("16777216"),
+        example: "4194304",
+        doc: "The largest GraphQL response body sent, in bytes before compression (16 MiB by \
+              default). Over it the client gets 500 `RESPONSE_TOO_LARGE` instead. `0`: no \
+              limit.",
+        env: Some(|c, v| {
+            c.server.max_response_bytes = super::server::parse_u64(v)?;
+            Ok(())
+        }),
+    },
+    Key {
+        path: "server.work_runtime",
+        ty: Type::Boolean,
+        default: Some("true"),
+        example: "false",
+        doc: "Work on GraphQL requests in a runtime of their own, apart from the one that \
+              accepts connections and answers `/health`: CPU-heavy requests then cannot \
+              starve those. Off: one runtime, a little less CPU per request. A change needs \
+              a restart.",
+        env: Some(|c, v| {
+            c.server.work_runtime = parse_bool(v)?;
+            Ok(())
+        }),
+    },
+    Key {
         path: "query_plan.expose",
         ty: Type::Boolean,
         default: Some("false"),
@@ -1322,7 +1422,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_depth",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("15"),
         example: "10",
         doc: "The deepest field nesting an operation may have (a root field is depth 1; \
@@ -1334,7 +1434,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_aliases",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("200"),
         example: "30",
         doc: "How many aliased fields an operation may have, each fragment counted every time \
@@ -1346,7 +1446,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_root_fields",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("200"),
         example: "20",
         doc: "How many root fields an operation may select, fragments included, each use \
@@ -1358,7 +1458,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_height",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("2000"),
         example: "200",
         doc: "How many unique fields an operation may select: fields with the same response \
@@ -1371,7 +1471,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_tokens",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("15000"),
         example: "5000",
         doc: "How many tokens the document may have, as the GraphQL lexer counts them (names, \
@@ -1384,7 +1484,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_recursion",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("500"),
         example: "100",
         doc: "How deeply the parser may nest selection sets, lists and input objects; parsing \
@@ -1397,7 +1497,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_selections",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("100000"),
         example: "10000",
         doc: "How many selections (fields and fragments) the operation may have once its \
@@ -1410,7 +1510,7 @@ pub const KEYS: &[Key] = &[
     },
     Key {
         path: "limits.max_planning_steps",
-        ty: Type::Limit,
+        ty: Type::IntegerOrOff,
         default: Some("100000"),
         example: "10000",
         doc: "How many steps the query planner may take for one operation (a field \

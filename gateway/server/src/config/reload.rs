@@ -87,6 +87,9 @@ impl Reloader {
         if new.telemetry != old.telemetry {
             tracing::warn!("{file}: `telemetry` changed: restart weft serve to apply it");
         }
+        if new.server.work_runtime != old.server.work_runtime {
+            tracing::warn!("{file}: `server.work_runtime` changed: restart weft serve to apply it");
+        }
         if new.log.level != old.log.level {
             self.log.set_level(&new.log);
         }
@@ -112,9 +115,12 @@ impl Reloader {
             }
         };
         let label = name.clone();
-        let parsed =
-            tokio::task::spawn_blocking(move || Supergraph::parse(&text, &label).map(Arc::new))
-                .await;
+        let parsed = tokio::task::spawn_blocking(move || {
+            // Refused like a malformed one: needs features Weft does not execute.
+            Supergraph::parse(&text, &label)
+                .and_then(|s| s.check_executable(&label).map(|()| Arc::new(s)))
+        })
+        .await;
         match parsed {
             Ok(Ok(supergraph)) => {
                 if self.rebuild(supergraph.clone(), self.config.clone()).await {

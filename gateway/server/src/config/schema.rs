@@ -71,7 +71,7 @@ fn leaf(key: &Key) -> Value {
         Type::String => json!({ "type": "string" }),
         Type::Boolean => json!({ "type": "boolean" }),
         Type::Integer => json!({ "type": "integer", "minimum": 1 }),
-        Type::Limit => json!({ "type": "integer", "minimum": 0 }),
+        Type::IntegerOrOff => json!({ "type": "integer", "minimum": 0 }),
         Type::Strings => json!({ "type": "array", "items": { "type": "string" } }),
         Type::Enum(values) => json!({ "type": "string", "enum": values }),
         Type::Ratio => json!({ "type": "number", "minimum": 0, "maximum": 1 }),

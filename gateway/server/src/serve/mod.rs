@@ -11,6 +11,7 @@ pub(crate) mod metrics;
 mod apq;
 mod coalesce;
 mod composed;
+mod connections;
 mod cost;
 pub(crate) mod csrf;
 mod data;
@@ -30,6 +31,7 @@ mod response_body;
 pub(crate) mod runtime;
 mod shape;
 mod shared_exec;
+mod shedding;
 mod telemetry;
 mod traffic;
 
@@ -155,13 +157,15 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
-    let supergraph = match Supergraph::parse(&sdl, &name) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            report::supergraph_error(&e);
-            return ExitCode::from(report::INPUT_ERROR);
-        }
-    };
+    // A supergraph needing features Weft does not execute is refused like a malformed one.
+    let supergraph =
+        match Supergraph::parse(&sdl, &name).and_then(|s| s.check_executable(&name).map(|()| s)) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                report::supergraph_error(&e);
+                return ExitCode::from(report::INPUT_ERROR);
+            }
+        };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -169,6 +173,24 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // GraphQL requests are worked on by a runtime of their own (see `offload`), unless
+    // `server.work_runtime` is off.
+    let work = if config.server.work_runtime {
+        match tokio::runtime::Builder::new_multi_thread()
+            .thread_name("weft-work")
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                errln!("error: cannot start the async runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let work_handle = work.as_ref().map(|rt| rt.handle().clone());
     let code = runtime.block_on(async move {
         let metrics = Arc::new(metrics::Metrics::new());
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
@@ -202,19 +224,21 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             log,
         };
         let watching = tokio::spawn(reloader.run());
-        let server = axum::serve(listener, router(live))
-            .with_graceful_shutdown(health::shutdown_signal(std::time::Duration::ZERO));
-        let result = server.await;
+        connections::serve(
+            listener,
+            router_working_on(live.clone(), work_handle),
+            live,
+            health::shutdown_signal(std::time::Duration::ZERO),
+        )
+        .await;
         watching.abort();
-        match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                errln!("error: server failed: {e}");
-                ExitCode::FAILURE
-            }
-        }
+        ExitCode::SUCCESS
     });
-    // Outside the runtime: the exporter's last spans go out on its own thread.
+    // Outside the runtime: the exporter's last spans go out on its own thread. Work still
+    // running (a request stuck in CPU) does not hold the exit up for long.
+    if let Some(work) = work {
+        work.shutdown_timeout(std::time::Duration::from_secs(1));
+    }
     drop(runtime);
     if let Some(exporter) = exporter {
         exporter.shutdown();
@@ -228,18 +252,21 @@ pub async fn serve_on(
     supergraph: Supergraph,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
+    supergraph
+        .check_executable("demo supergraph")
+        .map_err(|e| e.to_string())?;
     let mut config = Config::default();
     // The demo is for exploring: plans are on.
     config.query_plan.expose = true;
     let metrics = Arc::new(metrics::Metrics::new());
     let schema = SchemaRuntime::new(Arc::new(supergraph), Arc::new(config), metrics)?;
-    axum::serve(listener, router(Arc::new(Live::new(schema))))
-        .with_graceful_shutdown(async {
-            shutdown.await;
-            health::begin_shutdown();
-        })
-        .await
-        .map_err(|e| e.to_string())
+    let live = Arc::new(Live::new(schema));
+    connections::serve(listener, router(live.clone()), live, async {
+        shutdown.await;
+        health::begin_shutdown();
+    })
+    .await;
+    Ok(())
 }
 
 /// What the routes share: the runtime being served, and the APQ store (which outlives
@@ -247,15 +274,24 @@ pub async fn serve_on(
 struct Gateway {
     live: Arc<Live>,
     apq: apq::ApqStore,
+    /// Where GraphQL requests are worked on, apart from the runtime that accepts connections
+    /// and answers `/health` (`weft serve`); `None`: on the caller's runtime.
+    work: Option<tokio::runtime::Handle>,
 }
 
 /// The gateway's HTTP routes over the runtime being served, behind the edge: header limit,
 /// CORS and response compression (`edge.rs`).
 pub fn router(live: Arc<Live>) -> Router {
+    router_working_on(live, None)
+}
+
+/// [`router`], with GraphQL requests worked on by the runtime `work` (see [`offload`]).
+fn router_working_on(live: Arc<Live>, work: Option<tokio::runtime::Handle>) -> Router {
     let apq = apq::ApqStore::new(live.current().config.apq.cache_size.get());
     let state = Arc::new(Gateway {
         live: live.clone(),
         apq,
+        work,
     });
     // Metrics count every GraphQL answer (the routes above the layer); /metrics, /health
     // and /ready are not GraphQL and are not counted.
@@ -300,10 +336,94 @@ async fn graphql(
     RawQuery(query): RawQuery,
     body: Body,
 ) -> Response {
+    let server = gateway.live.current().config.server.clone();
+    let media = request::negotiate(&headers).unwrap_or(MediaType::Json);
+    // Shed before any work: the request is refused whole, at once.
+    let Some(_admitted) = shedding::admit(server.max_in_flight()) else {
+        let mut response = refuse(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVER_OVERLOADED",
+            format!(
+                "The gateway is handling its limit of {} requests at once \
+                 (`server.max_in_flight`); try again shortly.",
+                server.max_in_flight
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
     let span = telemetry::request_span(&method, &headers);
-    answer(gateway, method, headers, query, body)
-        .instrument(span)
-        .await
+    let work = gateway.work.clone();
+    let answering = answer(gateway, method, headers, query, body).instrument(span);
+    let answering = offload(work.as_ref(), _admitted, answering);
+    let Some(limit) = server.request_timeout() else {
+        return answering.await;
+    };
+    // Past the limit the request's future is dropped, and with it the work it was doing.
+    match tokio::time::timeout(limit, answering).await {
+        Ok(response) => response,
+        Err(_) => refuse(
+            media,
+            StatusCode::GATEWAY_TIMEOUT,
+            "GATEWAY_TIMEOUT",
+            format!(
+                "The request took longer than {} ms (`server.request_timeout_ms`).",
+                server.request_timeout_ms
+            ),
+        ),
+    }
+}
+
+/// Runs a request's work on the `work` runtime, so that however much CPU it takes, the
+/// runtime that accepts connections and answers `/health` is not the one it blocks (on two
+/// cores a few CPU-bound requests would otherwise stall every connection). The request keeps
+/// its in-flight slot (`admitted`) until its work really ends; dropping the returned future
+/// (the client left, the request timed out) aborts the work at its next await.
+async fn offload(
+    work: Option<&tokio::runtime::Handle>,
+    admitted: shedding::Admitted,
+    answering: impl Future<Output = Response> + Send + 'static,
+) -> Response {
+    let Some(runtime) = work else {
+        let response = answering.await;
+        drop(admitted);
+        return response;
+    };
+    let mut task = AbortOnDrop(runtime.spawn(async move {
+        let response = answering.await;
+        drop(admitted);
+        response
+    }));
+    match (&mut task.0).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!("a request's work failed: {e}");
+            refuse(
+                MediaType::Json,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "The gateway failed to answer this request.".to_owned(),
+            )
+        }
+    }
+}
+
+/// A spawned task aborted when its handle is dropped unfinished.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A response with one error and no `data`.
+fn refuse(media: MediaType, status: StatusCode, code: &str, message: String) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    respond(media, status, &body.into())
 }
 
 /// [`graphql`] inside the request's span.
@@ -344,7 +464,15 @@ async fn answer(
     let body = if method == Method::GET {
         Bytes::new()
     } else {
-        match read_body(&headers, body, schema.config.limits.max_body_bytes.get()).await {
+        let limit = schema.config.limits.max_body_bytes.get();
+        let reading = read_body(&headers, body, limit);
+        let read = match schema.config.server.body_read_timeout() {
+            Some(timeout) => tokio::time::timeout(timeout, reading)
+                .await
+                .unwrap_or_else(|_| Err(body_timeout(timeout))),
+            None => reading.await,
+        };
+        match read {
             Ok(bytes) => bytes,
             Err(rejection) => return respond(media, rejection.status, &rejection.body().into()),
         }
@@ -364,7 +492,8 @@ async fn answer(
             body: rejection.body().into(),
         },
     };
-    let mut response = respond(media, outcome.status, &outcome.body);
+    let cap = schema.config.server.max_response_bytes();
+    let mut response = respond_within(media, outcome.status, &outcome.body, cap);
     if outcome.status == StatusCode::METHOD_NOT_ALLOWED {
         // Only a mutation or subscription sent with GET gets here: it needs POST.
         response
@@ -372,6 +501,19 @@ async fn answer(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// A body not read within `timeout`: 408, and the connection closes (hyper does not reuse a
+/// connection whose request body was left unread).
+fn body_timeout(timeout: std::time::Duration) -> request::Rejection {
+    request::Rejection::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "BODY_READ_TIMEOUT",
+        format!(
+            "The request body did not arrive within {} ms (`server.body_read_timeout_ms`).",
+            timeout.as_millis()
+        ),
+    )
 }
 
 /// The body, up to `limit` bytes: over it (by `Content-Length` or as read), 413.
@@ -486,8 +628,38 @@ async fn batch(
 
 /// A JSON body with `Content-Type: <media>; charset=utf-8`.
 fn respond(media: MediaType, status: StatusCode, body: &ResponseBody) -> Response {
+    respond_within(media, status, body, None)
+}
+
+/// [`respond`], unless the body is over `cap` bytes: then 500 `RESPONSE_TOO_LARGE` instead
+/// (the client gets no part of it; the error is counted in the metrics like any other).
+fn respond_within(
+    media: MediaType,
+    status: StatusCode,
+    body: &ResponseBody,
+    cap: Option<u64>,
+) -> Response {
+    let text = body.to_vec();
+    if let Some(cap) = cap
+        && text.len() as u64 > cap
+    {
+        tracing::warn!(
+            bytes = text.len(),
+            limit = cap,
+            "response over server.max_response_bytes: not sent"
+        );
+        let refusal = json!({ "errors": [{
+            "message": format!(
+                "The response is {} bytes, over the limit of {cap} bytes \
+                 (`server.max_response_bytes`).",
+                text.len()
+            ),
+            "extensions": { "code": "RESPONSE_TOO_LARGE" },
+        }] });
+        return respond(media, StatusCode::INTERNAL_SERVER_ERROR, &refusal.into());
+    }
     let codes = body.error_codes();
-    let body = body.to_vec();
+    let body = text;
     let mut response = (status, body).into_response();
     response.extensions_mut().insert(codes);
     if let Ok(value) = HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())) {
