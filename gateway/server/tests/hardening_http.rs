@@ -510,9 +510,9 @@ async fn a_request_whose_client_left_is_dropped() {
     );
 }
 
-/// CPU-heavy requests do not starve the server: while two requests whose parsing takes
-/// seconds of CPU (issue 19, attack 2: 3,000 nested braces, with `max_tokens` off) occupy
-/// the gateway, `/health` answers at once (each probe within 1 s, a generous bound on a
+/// CPU-heavy requests do not starve the server: while two requests whose parsing and
+/// validation take most of a second of CPU (150,000 selections, 1.6 MB, with the limits that
+/// would refuse them off) occupy the gateway, `/health` answers at once (each probe within 1 s, a generous bound on a
 /// shared machine; the issue's target is 50 ms), and each heavy request ends with an answer
 /// (its error, or 504 past `server.request_timeout_ms`), not a hung connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -520,10 +520,11 @@ async fn cpu_heavy_requests_do_not_starve_health() {
     let (_gateway, url) = slow_gateway(
         "cpu-heavy",
         std::time::Duration::ZERO,
-        "server:\n  request_timeout_ms: 2000\n",
+        "server:\n  request_timeout_ms: 2000\nlimits:\n  max_tokens: 0\n  max_root_fields: 0\n  \
+         max_height: 0\n  max_selections: 0\n",
     )
     .await;
-    let document = "{".repeat(3000) + &"}".repeat(3000);
+    let document = format!("{{ {}}}", "__typename ".repeat(150_000));
     let body = json!({ "query": document }).to_string();
     let client = reqwest::Client::new();
     let heavy: Vec<_> = (0..2)
@@ -558,6 +559,6 @@ async fn cpu_heavy_requests_do_not_starve_health() {
     eprintln!("/health while CPU-heavy requests run: worst {worst:?}");
     for task in heavy {
         let status = task.await.unwrap().expect("the heavy request was answered");
-        assert!((400..600).contains(&status), "{status}");
+        assert!((200..600).contains(&status), "{status}");
     }
 }
