@@ -11,6 +11,7 @@ pub mod composed;
 pub mod defaults;
 pub mod emit;
 pub mod external;
+pub mod fieldset;
 pub mod inaccessible;
 pub mod interfaces;
 pub mod merge;

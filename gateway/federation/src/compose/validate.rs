@@ -11,15 +11,9 @@ use apollo_compiler::executable::{FieldSet, Selection, SelectionSet};
 use apollo_compiler::schema::{ExtendedType, FieldDefinition};
 
 use super::errors::Diagnostics;
+use super::fieldset::{FieldSetUse as Use, first_directive, syntax_error};
 use super::subgraph::Subgraph;
 use super::usage::{Usage, fields_arg, implementations, parse_lenient};
-
-/// Which directive a field set belongs to, for messages and codes.
-#[derive(Clone, Copy)]
-enum Use {
-    Requires,
-    Provides,
-}
 
 pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
     let n = &sg.names;
@@ -40,10 +34,15 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
                 let Some(dir) = field.directives.get(directive) else {
                     continue;
                 };
-                let Some(fields_arg) = dir
-                    .specified_argument_by_name("fields")
-                    .and_then(|v| v.as_str())
-                else {
+                let Some(fields_value) = dir.specified_argument_by_name("fields") else {
+                    continue;
+                };
+                let Some(fields_arg) = fields_value.as_str() else {
+                    d.error(
+                        usage.invalid_type_code(),
+                        format!("[{}] On field \"{tname}.{fname}\", for @{directive}(fields: {fields_value}): Invalid value for argument \"fields\": must be a string.", sg.name),
+                        vec![sg.place(dir.location())],
+                    );
                     continue;
                 };
                 let context = format!(
@@ -72,13 +71,16 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
                     }
                     _ => tname.clone(),
                 };
-                let code = match usage {
-                    Use::Requires => "REQUIRES_INVALID_FIELDS",
-                    _ => "PROVIDES_INVALID_FIELDS",
-                };
+                let code = usage.invalid_fields_code();
+                if !field_set_text_ok(sg, usage, &target, fields_arg, &context, dir.location(), d) {
+                    continue;
+                }
                 if let Some(set) =
                     field_set(sg, &target, fields_arg, &context, code, dir.location(), d)
                 {
+                    if usage == Use::Provides {
+                        check_no_args(sg, usage, &set.selection_set, &context, dir.location(), d);
+                    }
                     check_external(
                         sg,
                         &set.selection_set,
@@ -106,13 +108,27 @@ fn validate_key(
     key: &apollo_compiler::Node<apollo_compiler::ast::Directive>,
     d: &mut Diagnostics,
 ) {
-    let Some(fields_arg) = fields_arg(key) else {
+    let Some(fields_value) = key.specified_argument_by_name("fields") else {
+        return;
+    };
+    let Some(fields_arg) = fields_value.as_str() else {
+        d.error(
+            Use::Key.invalid_type_code(),
+            format!(
+                "[{}] On type \"{tname}\", for @{}(fields: {fields_value}): Invalid value for argument \"fields\": must be a string.",
+                sg.name, sg.names.key
+            ),
+            vec![sg.place(key.location())],
+        );
         return;
     };
     let context = format!(
         "On type \"{tname}\", for @{}(fields: \"{fields_arg}\")",
         sg.names.key
     );
+    if !field_set_text_ok(sg, Use::Key, tname, fields_arg, &context, key.location(), d) {
+        return;
+    }
     // Apollo rejects an interface or union field as soon as it meets it, before looking at
     // the rest of the selection (which is then usually invalid too: it lacks a subselection).
     if let Some(set) = parse_lenient(sg, tname, fields_arg)
@@ -137,7 +153,14 @@ fn validate_key(
         key.location(),
         d,
     ) {
-        check_key_fields(sg, &set.selection_set, &context, key.location(), d);
+        check_no_args(
+            sg,
+            Use::Key,
+            &set.selection_set,
+            &context,
+            key.location(),
+            d,
+        );
     }
 }
 
@@ -324,32 +347,74 @@ fn field_set(
     }
 }
 
-fn check_key_fields(
+/// `@key` and `@provides` field sets select no field that takes arguments (`@requires` may).
+fn check_no_args(
     sg: &Subgraph,
+    usage: Use,
     set: &SelectionSet,
     context: &str,
     location: Option<apollo_compiler::parser::SourceSpan>,
     d: &mut Diagnostics,
 ) {
+    let code = match usage {
+        Use::Provides => "PROVIDES_FIELDS_HAS_ARGS",
+        _ => "KEY_FIELDS_HAS_ARGS",
+    };
     for selection in &set.selections {
         match selection {
             Selection::Field(f) => {
                 let path = format!("{}.{}", set.ty, f.name);
                 if !f.definition.arguments.is_empty() {
                     d.error(
-                        "KEY_FIELDS_HAS_ARGS",
-                        format!("[{}] {context}: field {path} cannot be included because it has arguments (fields with argument are not allowed in @key)", sg.name),
+                        code,
+                        format!("[{}] {context}: field {path} cannot be included because it has arguments (fields with argument are not allowed in @{})", sg.name, usage.directive()),
                         vec![sg.place(location)],
                     );
                 }
-                check_key_fields(sg, &f.selection_set, context, location, d);
+                check_no_args(sg, usage, &f.selection_set, context, location, d);
             }
             Selection::InlineFragment(i) => {
-                check_key_fields(sg, &i.selection_set, context, location, d)
+                check_no_args(sg, usage, &i.selection_set, context, location, d)
             }
             Selection::FragmentSpread(_) => {}
         }
     }
+}
+
+/// The field set's text: one selection set, no directive applied in it. Reports and returns
+/// false otherwise (the fields are then not read at all, as in Apollo).
+fn field_set_text_ok(
+    sg: &Subgraph,
+    usage: Use,
+    type_name: &Name,
+    fields: &str,
+    context: &str,
+    location: Option<apollo_compiler::parser::SourceSpan>,
+    d: &mut Diagnostics,
+) -> bool {
+    if let Some(message) = syntax_error(fields) {
+        d.error(
+            usage.invalid_fields_code(),
+            format!("[{}] {context}: {message}", sg.name),
+            vec![sg.place(location)],
+        );
+        return false;
+    }
+    if let Some(directive) =
+        parse_lenient(sg, type_name, fields).and_then(|set| first_directive(&set.selection_set))
+    {
+        d.error(
+            usage.directive_code(),
+            format!(
+                "[{}] {context}: cannot have directive applications in the @{}(fields:) argument but found {directive}.",
+                sg.name,
+                usage.directive()
+            ),
+            vec![sg.place(location)],
+        );
+        return false;
+    }
+    true
 }
 
 fn is_external(sg: &Subgraph, parent: &Name, def: &FieldDefinition) -> bool {
