@@ -342,8 +342,8 @@ impl<'a> Context<'a> {
         let mut fields: IndexMap<Name, Vec<FieldOcc>> = IndexMap::new();
         for o in occurrences {
             let (defs, type_shareable) = match o.ty {
-                ExtendedType::Object(x) => (&x.fields, x.directives.has(&o.sg.names.shareable)),
-                ExtendedType::Interface(x) => (&x.fields, false),
+                ExtendedType::Object(x) => (&x.fields, Some(&x.directives)),
+                ExtendedType::Interface(x) => (&x.fields, None),
                 _ => continue,
             };
             let key_fields = key_field_names(o.sg, o.ty);
@@ -379,8 +379,12 @@ impl<'a> Context<'a> {
                     provided,
                     // Key fields, and external fields a `@provides` names, are shareable
                     // without saying so.
+                    // A type's `@shareable` covers the fields of the block (definition or
+                    // `extend type`) it is written on, not those of the type's other blocks.
                     shareable: !o.sg.fed2
-                        || type_shareable
+                        || type_shareable.is_some_and(|dirs| {
+                            dirs.get_all(&n.shareable).any(|d| d.origin == def.origin)
+                        })
                         || def.directives.has(&n.shareable)
                         || usage.key_fields.contains(&coord)
                         || provided,

@@ -30,6 +30,10 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
             validate_key(sg, tname, key, d);
         }
         for (fname, field) in fields {
+            if matches!(ty, ExtendedType::Interface(_)) {
+                // Interfaces take neither (`check_interface_fields` says so): nothing to read.
+                continue;
+            }
             for (directive, usage) in [(&n.requires, Use::Requires), (&n.provides, Use::Provides)] {
                 let Some(dir) = field.directives.get(directive) else {
                     continue;
@@ -94,10 +98,95 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
             }
         }
     }
+    check_interface_fields(sg, d);
+    check_shareable_usage(sg, d);
     check_unused_external(sg, &Usage::of(sg).used, d);
     check_root_type_names(sg, d);
     if sg.fed2 {
         check_interface_keys(sg, d);
+    }
+}
+
+/// Interface fields resolve nothing themselves: `@provides`, `@requires` and `@external` on
+/// them are not supported (Federation 2 only; Federation 1 subgraphs are read leniently).
+fn check_interface_fields(sg: &Subgraph, d: &mut Diagnostics) {
+    if !sg.fed2 {
+        return;
+    }
+    let n = &sg.names;
+    for (tname, ty) in &sg.schema.types {
+        let ExtendedType::Interface(i) = ty else {
+            continue;
+        };
+        for (fname, field) in &i.fields {
+            for (directive, code) in [
+                (&n.provides, "PROVIDES_UNSUPPORTED_ON_INTERFACE"),
+                (&n.requires, "REQUIRES_UNSUPPORTED_ON_INTERFACE"),
+            ] {
+                if let Some(dir) = field.directives.get(directive) {
+                    d.error(
+                        code,
+                        format!("[{}] Cannot use @{directive} on field \"{tname}.{fname}\" of parent type \"{tname}\": @{directive} is not yet supported within interfaces", sg.name),
+                        vec![sg.place(dir.location())],
+                    );
+                }
+            }
+            if let Some(dir) = field.directives.get(&n.external) {
+                d.error(
+                    "EXTERNAL_ON_INTERFACE",
+                    format!("[{}] Interface type field \"{tname}.{fname}\" is marked @{} but @{} is not allowed on interface fields (it is nonsensical).", sg.name, n.external, n.external),
+                    vec![sg.place(dir.location())],
+                );
+            }
+        }
+    }
+}
+
+/// `@shareable` is for object fields (and object types), once per definition or extension.
+fn check_shareable_usage(sg: &Subgraph, d: &mut Diagnostics) {
+    if !sg.fed2 {
+        return;
+    }
+    let n = &sg.names;
+    for (tname, ty) in &sg.schema.types {
+        let fields = match ty {
+            ExtendedType::Object(o) => {
+                let mut origins = Vec::new();
+                for dir in o.directives.get_all(&n.shareable) {
+                    if origins.contains(&&dir.origin) {
+                        d.error(
+                            "INVALID_SHAREABLE_USAGE",
+                            format!("[{}] Invalid duplicate application of @{} on type \"{tname}\": @{} is only repeatable on types so it can be used simultaneously on a type definition and its extensions, but it should not be duplicated on the same definition/extension declaration", sg.name, n.shareable, n.shareable),
+                            vec![sg.place(dir.location())],
+                        );
+                    }
+                    origins.push(&dir.origin);
+                }
+                &o.fields
+            }
+            ExtendedType::Interface(i) => {
+                for (fname, field) in &i.fields {
+                    if let Some(dir) = field.directives.get(&n.shareable) {
+                        d.error(
+                            "INVALID_SHAREABLE_USAGE",
+                            format!("[{}] Invalid use of @{} on field \"{tname}.{fname}\": only object type fields can be marked with @{}", sg.name, n.shareable, n.shareable),
+                            vec![sg.place(dir.location())],
+                        );
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        for (fname, field) in fields {
+            if let Some(dir) = field.directives.get_all(&n.shareable).nth(1) {
+                d.error(
+                    "INVALID_SHAREABLE_USAGE",
+                    format!("[{}] Invalid duplicate application of @{} on field \"{tname}.{fname}\": @{} is only repeatable on types so it can be used simultaneously on a type definition and its extensions, but it should not be duplicated on the same definition/extension declaration", sg.name, n.shareable, n.shareable),
+                    vec![sg.place(dir.location())],
+                );
+            }
+        }
     }
 }
 
@@ -481,11 +570,12 @@ fn check_unused_external(sg: &Subgraph, used: &HashSet<(Name, Name)>, d: &mut Di
         return;
     }
     for (tname, ty) in &sg.schema.types {
-        let ExtendedType::Object(o) = ty else {
-            continue;
+        let (fields, type_external) = match ty {
+            ExtendedType::Object(o) => (&o.fields, o.directives.has(&sg.names.external)),
+            ExtendedType::Interface(i) => (&i.fields, false),
+            _ => continue,
         };
-        let type_external = o.directives.has(&sg.names.external);
-        for (fname, f) in &o.fields {
+        for (fname, f) in fields {
             if !(type_external || f.directives.has(&sg.names.external)) {
                 continue;
             }
