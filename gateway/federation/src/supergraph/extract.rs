@@ -251,7 +251,11 @@ fn field_in(
     {
         line.push_str(&join_directive(jd));
     }
-    line.push_str(&meta(&def.meta));
+    // The supergraph's merged directives belong to the subgraphs that define the field, never
+    // to an `@external` copy of it (composition rejects them there).
+    if !external {
+        line.push_str(&meta(&def.meta));
+    }
     line.push('\n');
     Some(line)
 }
