@@ -10,6 +10,7 @@ pub mod applied;
 pub mod composed;
 pub mod defaults;
 pub mod emit;
+pub mod extensions;
 pub mod external;
 pub mod fieldset;
 pub mod inaccessible;
@@ -49,6 +50,7 @@ pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> 
     }
     stop_on_errors(&mut d)?;
     composed::validate(&subgraphs, &mut d);
+    extensions::validate(&subgraphs, &mut d);
     stop_on_errors(&mut d)?;
     let merged = merge::merge(&subgraphs, &mut d);
     stop_on_errors(&mut d)?;

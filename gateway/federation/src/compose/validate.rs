@@ -16,6 +16,10 @@ use super::subgraph::Subgraph;
 use super::usage::{Usage, fields_arg, implementations, parse_lenient};
 
 pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
+    // Apollo stops reading a subgraph at these: its other rules would misread such fields.
+    if external_collisions(sg, d) {
+        return;
+    }
     let n = &sg.names;
     for (tname, ty) in &sg.schema.types {
         if ty.is_built_in() || n.is_federation_type(tname) {
@@ -99,6 +103,11 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
         }
     }
     check_interface_fields(sg, d);
+    check_interface_objects_have_keys(sg, d);
+    check_merged_directives_on_external(sg, d);
+    if !sg.fed2 {
+        check_types_with_only_unused_external(sg, &Usage::of(sg).used, d);
+    }
     check_shareable_usage(sg, d);
     check_unused_external(sg, &Usage::of(sg).used, d);
     check_root_type_names(sg, d);
@@ -140,6 +149,132 @@ fn check_interface_fields(sg: &Subgraph, d: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// A field is `@external` (resolved elsewhere) or `@provides` fields of its own value, not both.
+fn external_collisions(sg: &Subgraph, d: &mut Diagnostics) -> bool {
+    let n = &sg.names;
+    let mut found = false;
+    for (tname, ty) in &sg.schema.types {
+        let ExtendedType::Object(o) = ty else {
+            continue;
+        };
+        for (fname, field) in &o.fields {
+            if field.directives.has(&n.external) && field.directives.has(&n.provides) {
+                d.error(
+                    "EXTERNAL_COLLISION_WITH_ANOTHER_DIRECTIVE",
+                    format!(
+                        "[{}] Cannot have both @{} and @{} on field \"{tname}.{fname}\"",
+                        sg.name, n.provides, n.external
+                    ),
+                    vec![sg.place(field.location())],
+                );
+                found = true;
+            }
+        }
+    }
+    found
+}
+
+/// `@interfaceObject` stands for an entity interface: the object needs a `@key` here.
+fn check_interface_objects_have_keys(sg: &Subgraph, d: &mut Diagnostics) {
+    let n = &sg.names;
+    for (tname, ty) in &sg.schema.types {
+        if ty.directives().has(&n.interface_object) && !ty.directives().has(&n.key) {
+            d.error(
+                "INTERFACE_OBJECT_USAGE_ERROR",
+                format!("[{}] The @{} directive can only be applied to entity types but type \"{tname}\" has no @{} in this subgraph.", sg.name, n.interface_object, n.key),
+                vec![sg.place(ty.location())],
+            );
+        }
+    }
+}
+
+/// An `@external` field is defined by another subgraph: directives the supergraph merges
+/// (`@tag`, `@inaccessible`, the authorization and cost directives, `@deprecated`, composed
+/// directives) belong on that definition, where they take effect, not on this one.
+fn check_merged_directives_on_external(sg: &Subgraph, d: &mut Diagnostics) {
+    let n = &sg.names;
+    let merged = [
+        &n.tag,
+        &n.inaccessible,
+        &n.authenticated,
+        &n.requires_scopes,
+        &n.policy,
+        &n.cost,
+        &n.list_size,
+    ];
+    for (tname, ty) in &sg.schema.types {
+        let ExtendedType::Object(o) = ty else {
+            continue;
+        };
+        for (fname, field) in &o.fields {
+            if !field.directives.has(&n.external) {
+                continue;
+            }
+            for dir in field.directives.iter() {
+                let name = dir.name.as_str();
+                let is_merged = merged.iter().any(|m| m.as_str() == name)
+                    || n.composed.iter().any(|c| c == name)
+                    || name == "deprecated";
+                if is_merged {
+                    d.error(
+                        "MERGED_DIRECTIVE_APPLICATION_ON_EXTERNAL",
+                        format!("[{}] Cannot apply merged directive {} to external field \"{tname}.{fname}\"", sg.name, dir.to_string().trim()),
+                        vec![sg.place(dir.location())],
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Federation 1 drops `@external` fields nothing uses; a type left without fields that some
+/// field still returns cannot be composed.
+fn check_types_with_only_unused_external(
+    sg: &Subgraph,
+    used: &HashSet<(Name, Name)>,
+    d: &mut Diagnostics,
+) {
+    let n = &sg.names;
+    for (tname, ty) in &sg.schema.types {
+        let fields = match ty {
+            ExtendedType::Object(o) => &o.fields,
+            ExtendedType::Interface(i) => &i.fields,
+            _ => continue,
+        };
+        let all_unused_external = !fields.is_empty()
+            && fields.iter().all(|(fname, f)| {
+                f.directives.has(&n.external) && !used.contains(&(tname.clone(), fname.clone()))
+            });
+        if all_unused_external && is_referenced(sg, tname) {
+            d.error(
+                "TYPE_WITH_ONLY_UNUSED_EXTERNAL",
+                format!("[{}] Type {tname} contains only external fields and all those fields are all unused (they do not appear in any @key, @provides or @requires).", sg.name),
+                vec![sg.place(ty.location())],
+            );
+        }
+    }
+}
+
+/// Whether a field, argument, input field, union or interface list of the subgraph names `ty`.
+fn is_referenced(sg: &Subgraph, ty: &Name) -> bool {
+    sg.schema.types.values().any(|t| match t {
+        ExtendedType::Object(o) => {
+            o.implements_interfaces.contains(ty)
+                || o.fields.values().any(|f| {
+                    f.ty.inner_named_type() == ty
+                        || f.arguments.iter().any(|a| a.ty.inner_named_type() == ty)
+                })
+        }
+        ExtendedType::Interface(i) => {
+            i.implements_interfaces.contains(ty)
+                || i.fields.values().any(|f| f.ty.inner_named_type() == ty)
+        }
+        ExtendedType::Union(u) => u.members.contains(ty),
+        ExtendedType::InputObject(i) => i.fields.values().any(|f| f.ty.inner_named_type() == ty),
+        _ => false,
+    })
 }
 
 /// `@shareable` is for object fields (and object types), once per definition or extension.
