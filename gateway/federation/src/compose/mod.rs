@@ -13,6 +13,7 @@ pub mod emit;
 pub mod extensions;
 pub mod external;
 pub mod fieldset;
+pub mod imports;
 pub mod inaccessible;
 pub mod interfaces;
 pub mod merge;
@@ -51,6 +52,7 @@ pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> 
     stop_on_errors(&mut d)?;
     composed::validate(&subgraphs, &mut d);
     extensions::validate(&subgraphs, &mut d);
+    imports::validate(&subgraphs, &mut d);
     stop_on_errors(&mut d)?;
     let merged = merge::merge(&subgraphs, &mut d);
     stop_on_errors(&mut d)?;

@@ -8,7 +8,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 
 use super::errors::{Diagnostics, Place};
-use crate::supergraph::links::{LinkedSpec, linked_spec};
+use crate::supergraph::links::{LinkedSpec, linked_spec, parse_spec_url};
 use crate::supergraph::read::span_location;
 
 /// A subgraph as the composition config names it.
@@ -225,15 +225,29 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             _ => continue,
         };
         for d in directives.get_all("link") {
+            let place = || place_in(&doc.sources, span_location(d.location(), &doc.sources));
+            // A URL that names no spec version is not a link identifier at all.
+            let url = d.specified_argument_by_name("url").and_then(|v| v.as_str());
+            if let Some(url) = url.filter(|u| parse_spec_url(u).is_none()) {
+                diagnostics.error(
+                    "INVALID_LINK_IDENTIFIER",
+                    format!(
+                        "[{}] Invalid @link URL \"{url}\": expected https://host/name/vX.Y",
+                        input.name
+                    ),
+                    vec![place()],
+                );
+                continue;
+            }
             match linked_spec(d, "url") {
-                Ok(spec) => links.push(spec),
+                Ok(spec) => {
+                    check_import_renames(&spec, input, diagnostics, place());
+                    links.push(spec);
+                }
                 Err(message) => diagnostics.error(
                     "INVALID_LINK_DIRECTIVE_USAGE",
                     format!("[{}] {message}", input.name),
-                    vec![place_in(
-                        &doc.sources,
-                        span_location(d.location(), &doc.sources),
-                    )],
+                    vec![place()],
                 ),
             }
         }
@@ -243,6 +257,18 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         .find(|l| l.identity == "https://specs.apollo.dev/federation")
         .cloned();
     if let Some(spec) = &federation {
+        if !federation_version_known(spec.version) {
+            let (major, minor) = spec.version;
+            diagnostics.error(
+                "UNKNOWN_FEDERATION_LINK_VERSION",
+                format!(
+                    "[{}] Invalid version v{major}.{minor} for the federation feature in @link directive on schema",
+                    input.name
+                ),
+                vec![place_in(&doc.sources, None)],
+            );
+            return None;
+        }
         check_federation_imports(spec, input, &doc, diagnostics);
     }
     let mut names = FedNames::resolve(federation.as_ref());
@@ -281,7 +307,7 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             _ => None,
         })
         .collect();
-    let mut implicit = implicit_definitions(&names, fed2)
+    let mut implicit = implicit_definitions(&names, fed2, version)
         .into_iter()
         .filter(|(name, _)| !defined.contains(*name))
         .map(|(_, sdl)| sdl)
@@ -350,6 +376,46 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
     })
 }
 
+/// The latest federation spec version composition knows (Apollo composition 2.14's).
+pub const LATEST_FEDERATION_VERSION: (u32, u32) = (2, 14);
+
+/// Federation versions are 2.0 up to the latest known; a later one may mean anything.
+fn federation_version_known(version: (u32, u32)) -> bool {
+    version.0 == 2 && version <= LATEST_FEDERATION_VERSION
+}
+
+/// An import renamed with `as:` keeps its kind: a directive's new name starts with `@`, a
+/// type's does not.
+fn check_import_renames(
+    spec: &LinkedSpec,
+    input: &SubgraphInput,
+    diagnostics: &mut Diagnostics,
+    place: Place,
+) {
+    for (element, local) in &spec.imports {
+        let (what, ok) = if element.starts_with('@') {
+            ("directive", local.starts_with('@'))
+        } else {
+            ("type", !local.starts_with('@'))
+        };
+        if !ok {
+            let rule = if what == "directive" {
+                "should start with a '@' character"
+            } else {
+                "should not start with a '@' character"
+            };
+            diagnostics.error(
+                "INVALID_LINK_DIRECTIVE_USAGE",
+                format!(
+                    "[{}] Invalid @link import renaming: {what} \"{element}\" imported name {rule}, but got \"{local}\".",
+                    input.name
+                ),
+                vec![place.clone()],
+            );
+        }
+    }
+}
+
 /// The elements (directives with `@`, types without) a federation spec version defines.
 fn federation_elements(version: (u32, u32)) -> Vec<&'static str> {
     let mut known = vec![
@@ -404,7 +470,6 @@ fn check_federation_imports(
     let (line, column) = link
         .and_then(|l| span_location(l.location(), &doc.sources))
         .unwrap_or((1, 1));
-    let latest = federation_elements((2, u32::MAX));
     let place = Place {
         subgraph: input.name.clone(),
         source: input.source.clone(),
@@ -416,20 +481,6 @@ fn check_federation_imports(
             continue;
         }
         let (major, minor) = spec.version;
-        if latest.contains(&element.as_str()) {
-            // A later federation version defines it. Apollo rejects this too, but subgraph
-            // SDL written by tools that link an older version while importing newer
-            // directives is common, and the element's meaning is unambiguous: warn.
-            diagnostics.hint(
-                "INVALID_LINK_DIRECTIVE_USAGE",
-                format!(
-                    "[{}] Federation v{major}.{minor} does not define \"{element}\" (a later version does); Apollo composition rejects this import: link a federation version that defines it.",
-                    input.name
-                ),
-                vec![place.clone()],
-            );
-            continue;
-        }
         let details =
             if !element.starts_with('@') && known.contains(&format!("@{element}").as_str()) {
                 format!(" Did you mean directive \"@{element}\"?")
@@ -493,7 +544,7 @@ fn strip_plumbing(doc: &mut Document) {
 }
 
 /// The federation definitions a subgraph may leave out, with the local names it uses.
-fn implicit_definitions(n: &FedNames, fed2: bool) -> Vec<(&str, String)> {
+fn implicit_definitions(n: &FedNames, fed2: bool, version: (u32, u32)) -> Vec<(&str, String)> {
     const ALL: &str = "FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | \
                        SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION";
     let fs = &n.field_set;
@@ -551,10 +602,15 @@ fn implicit_definitions(n: &FedNames, fed2: bool) -> Vec<(&str, String)> {
             ),
             (
                 n.override_.as_str(),
-                format!(
-                    "directive @{}(from: String!, label: String) on FIELD_DEFINITION",
-                    n.override_
-                ),
+                // `label:` (progressive override) came with federation 2.7.
+                if version >= (2, 7) {
+                    format!(
+                        "directive @{}(from: String!, label: String) on FIELD_DEFINITION",
+                        n.override_
+                    )
+                } else {
+                    format!("directive @{}(from: String!) on FIELD_DEFINITION", n.override_)
+                },
             ),
             (
                 n.compose_directive.as_str(),

@@ -111,7 +111,9 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
     check_shareable_usage(sg, d);
     check_unused_external(sg, &Usage::of(sg).used, d);
     check_root_type_names(sg, d);
-    if sg.fed2 {
+    if sg.fed2 && sg.version < (2, 3) {
+        keys_on_interfaces_unsupported(sg, d);
+    } else if sg.fed2 {
         check_interface_keys(sg, d);
     }
 }
@@ -436,6 +438,23 @@ fn check_root_type_names(sg: &Subgraph, d: &mut Diagnostics) {
             ),
             vec![root_place, sg.place(existing.location())],
         );
+    }
+}
+
+/// `@key` on interfaces came with federation 2.3 (with `@interfaceObject`).
+fn keys_on_interfaces_unsupported(sg: &Subgraph, d: &mut Diagnostics) {
+    let n = &sg.names;
+    for (iname, ty) in &sg.schema.types {
+        let ExtendedType::Interface(_) = ty else {
+            continue;
+        };
+        if let Some(key) = ty.directives().get(&n.key) {
+            d.error(
+                "KEY_UNSUPPORTED_ON_INTERFACE",
+                format!("[{}] Cannot use @{} on interface \"{iname}\": @{} is not yet supported on interfaces", sg.name, n.key, n.key),
+                vec![sg.place(key.location())],
+            );
+        }
     }
 }
 
