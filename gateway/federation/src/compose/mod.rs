@@ -9,6 +9,7 @@ pub use subgraph::{Subgraph, SubgraphInput};
 pub mod applied;
 pub mod composed;
 pub mod defaults;
+pub mod demand_control;
 pub mod emit;
 pub mod extensions;
 pub mod external;

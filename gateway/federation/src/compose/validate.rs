@@ -103,6 +103,8 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
         }
     }
     check_interface_fields(sg, d);
+    super::demand_control::validate(sg, d);
+    check_auth_not_on_interfaces(sg, d);
     check_interface_objects_have_keys(sg, d);
     check_merged_directives_on_external(sg, d);
     if !sg.fed2 {
@@ -176,6 +178,52 @@ fn external_collisions(sg: &Subgraph, d: &mut Diagnostics) -> bool {
         }
     }
     found
+}
+
+/// Authorization is decided on concrete types and their fields: an interface (or an
+/// `@interfaceObject`, which stands for one) and its fields take no auth directive.
+fn check_auth_not_on_interfaces(sg: &Subgraph, d: &mut Diagnostics) {
+    if !sg.fed2 {
+        return;
+    }
+    let n = &sg.names;
+    let auth = [&n.authenticated, &n.requires_scopes, &n.policy];
+    for (tname, ty) in &sg.schema.types {
+        let (kind, fields) = match ty {
+            ExtendedType::Interface(i) => ("interface", &i.fields),
+            ExtendedType::Object(o) if o.directives.has(&n.interface_object) => {
+                ("interface object", &o.fields)
+            }
+            _ => continue,
+        };
+        let mut report = |directive: &str, kind: &str, coord: String, place| {
+            d.error(
+                "AUTH_REQUIREMENTS_APPLIED_ON_INTERFACE",
+                format!("[{}] Invalid use of @{directive} on {kind} \"{coord}\": @{directive} cannot be applied on interfaces, interface fields and interface objects", sg.name),
+                vec![place],
+            );
+        };
+        for directive in auth {
+            if let Some(dir) = ty.directives().get(directive) {
+                report(directive, kind, tname.to_string(), sg.place(dir.location()));
+            }
+        }
+        if kind != "interface" {
+            continue;
+        }
+        for (fname, field) in fields {
+            for directive in auth {
+                if let Some(dir) = field.directives.get(directive) {
+                    report(
+                        directive,
+                        "field",
+                        format!("{tname}.{fname}"),
+                        sg.place(dir.location()),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// `@interfaceObject` stands for an entity interface: the object needs a `@key` here.
