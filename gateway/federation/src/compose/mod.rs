@@ -8,6 +8,7 @@ pub use errors::{CompositionDiagnostic, CompositionErrors, Place};
 pub use subgraph::{Subgraph, SubgraphInput};
 pub mod applied;
 pub mod composed;
+pub mod context;
 pub mod defaults;
 pub mod demand_control;
 pub mod emit;
