@@ -10,6 +10,7 @@ pub mod applied;
 pub mod composed;
 pub mod context;
 pub mod defaults;
+pub mod definitions;
 pub mod demand_control;
 pub mod emit;
 pub mod extensions;

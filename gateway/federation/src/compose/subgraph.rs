@@ -200,6 +200,15 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             column,
         }
     };
+    // `_` names the supergraph's own fields in query plans; no subgraph may take it.
+    if input.name == "_" {
+        diagnostics.error(
+            "INVALID_SUBGRAPH_NAME",
+            "Invalid name _ for a subgraph: this name is reserved",
+            vec![place_in(&Default::default(), None)],
+        );
+        return None;
+    }
     let mut doc = match Document::parse(input.sdl.as_str(), input.source.as_str()) {
         Ok(doc) => doc,
         Err(with_errors) => {
@@ -326,7 +335,7 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
     if !has_query {
         implicit.push_str("\ntype Query { _service: String }");
     }
-    let implicit_doc = match Document::parse(implicit, "federation-definitions.graphql") {
+    let implicit_doc = match Document::parse(implicit, IMPLICIT_DEFINITIONS_FILE) {
         Ok(doc) => doc,
         Err(with_errors) => with_errors.partial,
     };
@@ -374,6 +383,22 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         roots,
         extension_only,
     })
+}
+
+/// The name under which the definitions a subgraph leaves out are added to it.
+pub const IMPLICIT_DEFINITIONS_FILE: &str = "federation-definitions.graphql";
+
+/// The federation definitions, with this subgraph's local names, as the spec writes them.
+pub fn spec_definitions(sg: &Subgraph) -> Document {
+    let sdl = implicit_definitions(&sg.names, sg.fed2, sg.version)
+        .into_iter()
+        .map(|(_, sdl)| sdl)
+        .collect::<Vec<_>>()
+        .join("\n");
+    match Document::parse(sdl, "federation-spec.graphql") {
+        Ok(doc) => doc,
+        Err(with_errors) => with_errors.partial,
+    }
 }
 
 /// The latest federation spec version composition knows (Apollo composition 2.14's).

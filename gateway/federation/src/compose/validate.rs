@@ -105,6 +105,9 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
     check_interface_fields(sg, d);
     super::demand_control::validate(sg, d);
     super::context::validate(sg, d);
+    if sg.fed2 {
+        super::definitions::validate(sg, &super::subgraph::spec_definitions(sg), d);
+    }
     check_auth_not_on_interfaces(sg, d);
     check_interface_objects_have_keys(sg, d);
     check_merged_directives_on_external(sg, d);
