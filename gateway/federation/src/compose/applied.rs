@@ -74,6 +74,17 @@ impl Carried {
                 }
             } else if n.composed.iter().any(|c| c == name) {
                 let printed = d.to_string();
+                // A non-repeatable directive applied by several subgraphs keeps the first
+                // subgraph's arguments (Apollo hints INCONSISTENT_NON_REPEATABLE_...).
+                let repeatable = n.composed_repeatable.iter().any(|c| c == name);
+                let applied_already = self.custom.iter().any(|c| {
+                    c.strip_prefix('@')
+                        .and_then(|c| c.strip_prefix(name))
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('('))
+                });
+                if !repeatable && applied_already {
+                    continue;
+                }
                 if !self.custom.contains(&printed) {
                     self.custom.push(printed);
                 }

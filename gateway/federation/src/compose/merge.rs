@@ -101,6 +101,8 @@ pub fn merge(subgraphs: &[Subgraph], d: &mut Diagnostics) -> Merged {
     }
     add_interface_object_fields(&mut merged);
     composed_directives(subgraphs, &mut merged.features);
+    let executable = super::directives::executable(subgraphs, d);
+    merged.features.custom_definitions.extend(executable);
     merged
 }
 
@@ -1096,15 +1098,13 @@ fn context_arguments(sg: &Subgraph, def: &FieldDefinition) -> Vec<String> {
 
 /// `@link`s and definitions of the custom directives subgraphs keep with `@composeDirective`.
 fn composed_directives(subgraphs: &[Subgraph], features: &mut Features) {
+    let mut definitions = Vec::new();
     for sg in subgraphs {
         for name in &sg.names.composed {
             let Some(def) = sg.schema.directive_definitions.get(name.as_str()) else {
                 continue;
             };
-            let printed = def.to_string();
-            if !features.custom_definitions.contains(&printed) {
-                features.custom_definitions.push(printed);
-            }
+            definitions.push(def.clone());
             let import = format!("@{name}");
             if let Some(link) = sg
                 .links
@@ -1122,4 +1122,7 @@ fn composed_directives(subgraphs: &[Subgraph], features: &mut Features) {
             }
         }
     }
+    features
+        .custom_definitions
+        .extend(super::directives::composed(definitions));
 }

@@ -12,6 +12,7 @@ pub mod context;
 pub mod defaults;
 pub mod definitions;
 pub mod demand_control;
+pub mod directives;
 pub mod emit;
 pub mod extensions;
 pub mod external;

@@ -46,6 +46,8 @@ pub struct FedNames {
     pub cache_tag: String,
     /// Local names (without `@`) of custom directives kept by `@composeDirective`.
     pub composed: Vec<String>,
+    /// Those of `composed` that this subgraph defines as repeatable.
+    pub composed_repeatable: Vec<String>,
     pub field_set: String,
     pub scope: String,
     pub policy_type: String,
@@ -83,6 +85,7 @@ impl FedNames {
             list_size: d("listSize"),
             cache_tag: d("cacheTag"),
             composed: Vec::new(),
+            composed_repeatable: Vec::new(),
             field_set: t("FieldSet", "_FieldSet"),
             scope: t("Scope", "federation__Scope"),
             policy_type: t("Policy", "federation__Policy"),
@@ -365,6 +368,17 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             return None;
         }
     };
+    names.composed_repeatable = names
+        .composed
+        .iter()
+        .filter(|c| {
+            schema
+                .directive_definitions
+                .get(c.as_str())
+                .is_some_and(|d| d.repeatable)
+        })
+        .cloned()
+        .collect();
     let def = &schema.schema_definition;
     let roots = [
         def.query.as_ref().map(|n| n.name.clone()),
