@@ -24,6 +24,7 @@ pub mod merge;
 pub mod merged;
 pub mod mismatch;
 pub mod overrides;
+pub mod runtime_types;
 pub mod typeref;
 pub mod usage;
 pub mod validate;
@@ -63,6 +64,8 @@ pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> 
     interfaces::post_merge(&subgraphs, &merged, &mut d);
     stop_on_errors(&mut d)?;
     inaccessible::validate(&subgraphs, &merged, &mut d);
+    stop_on_errors(&mut d)?;
+    runtime_types::validate(&subgraphs, &mut d);
     stop_on_errors(&mut d)?;
     let supergraph_sdl = emit::emit(&merged);
     // Satisfiability runs on the supergraph as any reader of it sees it.
