@@ -32,7 +32,7 @@ fn runtime_types(sg: &Subgraph, name: &str) -> Option<BTreeSet<String>> {
 /// One subgraph's possible runtime types for a field.
 type PerSubgraph<'a> = (&'a Subgraph, BTreeSet<String>);
 
-/// Keyed by (type, field).
+/// Checks every object field that several subgraphs resolve and that returns an abstract type.
 pub fn validate(subgraphs: &[Subgraph], d: &mut Diagnostics) {
     let mut fields: BTreeMap<(String, String), Vec<PerSubgraph>> = BTreeMap::new();
     for sg in subgraphs {
