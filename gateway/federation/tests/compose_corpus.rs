@@ -28,6 +28,16 @@ fn cases() -> Vec<PathBuf> {
         .map(|e| e.expect("corpus entry").path())
         .filter(|p| p.join("subgraphs").is_dir())
         .collect();
+    // The oracle records `NNN-name` folders only: a case named otherwise would have no
+    // expectations checked by CI.
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy();
+        let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+        assert!(
+            digits == 3 && name.as_bytes().get(3) == Some(&b'-'),
+            "case folder {name} is not named NNN-name"
+        );
+    }
     dirs.sort();
     dirs
 }

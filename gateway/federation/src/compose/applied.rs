@@ -148,12 +148,15 @@ impl Carried {
     }
 }
 
-fn list_of_lists(value: Option<&Node<Value>>) -> Vec<Vec<String>> {
+pub(super) fn list_of_lists(value: Option<&Node<Value>>) -> Vec<Vec<String>> {
     crate::supergraph::read::string_list_list(value.map_or(&Value::Null, |v| v.as_ref()))
 }
 
 /// Both requirements at once: every pair of alternatives, joined (deduplicated).
-fn conjoin(existing: Option<Vec<Vec<String>>>, new: Vec<Vec<String>>) -> Vec<Vec<String>> {
+pub(super) fn conjoin(
+    existing: Option<Vec<Vec<String>>>,
+    new: Vec<Vec<String>>,
+) -> Vec<Vec<String>> {
     let Some(existing) = existing else {
         return new;
     };

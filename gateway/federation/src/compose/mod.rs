@@ -7,6 +7,7 @@ pub mod subgraph;
 pub use errors::{CompositionDiagnostic, CompositionErrors, Place};
 pub use subgraph::{Subgraph, SubgraphInput};
 pub mod applied;
+pub mod auth;
 pub mod composed;
 pub mod context;
 pub mod defaults;
@@ -66,6 +67,7 @@ pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> 
     inaccessible::validate(&subgraphs, &merged, &mut d);
     stop_on_errors(&mut d)?;
     runtime_types::validate(&subgraphs, &mut d);
+    auth::validate(&subgraphs, &mut d);
     stop_on_errors(&mut d)?;
     let supergraph_sdl = emit::emit(&merged);
     // Satisfiability runs on the supergraph as any reader of it sees it.
