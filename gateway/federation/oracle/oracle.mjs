@@ -9,6 +9,10 @@
 //   node oracle.mjs                 # record every case of ../tests/compose_corpus
 //   node oracle.mjs CASE ...        # record only these cases (folder names or paths)
 //   node oracle.mjs --check         # recompute every case; exit 1 if any file on disk differs
+//   node oracle.mjs --load-weft DIR # DIR/<case>.graphql: supergraphs Weft composed (written by
+//                                   # `WEFT_CORPUS_SUPERGRAPHS=DIR cargo test --test compose_corpus`);
+//                                   # each must load in Apollo's Supergraph.build and give the
+//                                   # API schema Apollo's own supergraph for the case gives
 //
 // A case folder `NNN-name/` holds `subgraphs/<name>.graphql` (the subgraph's name is the file
 // stem, its routing URL http://<name>:4000/graphql). The oracle writes next to it:
@@ -23,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, 'package.json'));
 const { parse } = require('graphql');
 const { composeServices } = require('@apollo/composition');
-const { Supergraph, ROUTER_SUPPORTED_SUPERGRAPH_FEATURES } = require('@apollo/federation-internals');
+const { Supergraph, ROUTER_SUPPORTED_SUPERGRAPH_FEATURES, printSchema } = require('@apollo/federation-internals');
 
 const corpusDir = resolve(here, '../tests/compose_corpus');
 
@@ -78,7 +82,35 @@ function onDisk(path) {
   return existsSync(path) ? readFileSync(path, 'utf8') : null;
 }
 
+function apiSchema(sdl) {
+  const supergraph = Supergraph.build(sdl, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES });
+  // Extraction is what a router or `rover` does next with a supergraph: it must succeed too.
+  supergraph.subgraphs();
+  return printSchema(supergraph.apiSchema());
+}
+
+function loadWeft(dir) {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort();
+  const failures = [];
+  for (const file of files) {
+    const name = basename(file, '.graphql');
+    let ours;
+    try {
+      ours = apiSchema(readFileSync(join(dir, file), 'utf8'));
+    } catch (e) {
+      failures.push(`${name}: Apollo cannot load Weft's supergraph: ${e.message}`);
+      continue;
+    }
+    const theirs = apiSchema(readFileSync(join(corpusDir, name, 'supergraph.graphql'), 'utf8'));
+    if (ours !== theirs) failures.push(`${name}: API schema differs from Apollo's`);
+  }
+  for (const f of failures) process.stderr.write(`oracle: ${f}\n`);
+  process.stderr.write(`oracle: ${files.length - failures.length} of ${files.length} Weft supergraphs load in Apollo with Apollo's API schema\n`);
+  process.exit(failures.length > 0 || files.length === 0 ? 1 : 0);
+}
+
 const args = process.argv.slice(2);
+if (args[0] === '--load-weft') loadWeft(resolve(args[1] ?? ''));
 const check = args.includes('--check');
 const named = args.filter((a) => a !== '--check');
 const cases = named.length > 0

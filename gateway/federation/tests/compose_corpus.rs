@@ -144,6 +144,16 @@ fn outcome(dir: &Path, apollo_valid: bool) -> Outcome {
         Ok(_) if !apollo_valid => return Outcome::Composed,
         Ok(composed) => composed,
     };
+    // For CI's second oracle step: Apollo's own loader must accept what Weft writes.
+    if let Some(out) = std::env::var_os("WEFT_CORPUS_SUPERGRAPHS") {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        std::fs::create_dir_all(&out).expect("output folder");
+        std::fs::write(
+            Path::new(&out).join(format!("{name}.graphql")),
+            &composed.supergraph_sdl,
+        )
+        .expect("write our supergraph");
+    }
     let apollo_sdl = std::fs::read_to_string(dir.join("supergraph.graphql")).expect("supergraph");
     let apollo = Supergraph::parse(&apollo_sdl, "apollo").expect("Apollo's supergraph loads");
     let ours = match Supergraph::parse(&composed.supergraph_sdl, "ours") {

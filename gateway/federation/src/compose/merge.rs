@@ -1097,8 +1097,14 @@ fn context_arguments(sg: &Subgraph, def: &FieldDefinition) -> Vec<String> {
 }
 
 /// `@link`s and definitions of the custom directives subgraphs keep with `@composeDirective`.
+/// A spec the supergraph links for composed directives: identity, version, URL, imports.
+type SpecLink<'a> = (&'a str, (u32, u32), &'a str, Vec<String>);
+
 fn composed_directives(subgraphs: &[Subgraph], features: &mut Features) {
     let mut definitions = Vec::new();
+    // One link per spec: the highest version any subgraph links, with every import composed
+    // (linking a spec twice makes the supergraph unloadable).
+    let mut links: Vec<SpecLink> = Vec::new();
     for sg in subgraphs {
         for name in &sg.names.composed {
             let Some(def) = sg.schema.directive_definitions.get(name.as_str()) else {
@@ -1106,20 +1112,36 @@ fn composed_directives(subgraphs: &[Subgraph], features: &mut Features) {
             };
             definitions.push(def.clone());
             let import = format!("@{name}");
-            if let Some(link) = sg
+            let Some(link) = sg
                 .links
                 .iter()
                 .find(|l| l.imports.iter().any(|(_, local)| *local == import))
-            {
-                let printed = format!(
-                    "@link(url: {}, import: [{}])",
-                    super::applied::quote(&link.url),
-                    super::applied::quote(&import)
-                );
-                if !features.custom_links.contains(&printed) {
-                    features.custom_links.push(printed);
+            else {
+                continue;
+            };
+            match links.iter_mut().find(|(id, ..)| *id == link.identity) {
+                Some((_, version, url, imports)) => {
+                    if link.version > *version {
+                        *version = link.version;
+                        *url = &link.url;
+                    }
+                    if !imports.contains(&import) {
+                        imports.push(import);
+                    }
                 }
+                None => links.push((&link.identity, link.version, &link.url, vec![import])),
             }
+        }
+    }
+    for (_, _, url, imports) in links {
+        let imports: Vec<String> = imports.iter().map(|i| super::applied::quote(i)).collect();
+        let printed = format!(
+            "@link(url: {}, import: [{}])",
+            super::applied::quote(url),
+            imports.join(", ")
+        );
+        if !features.custom_links.contains(&printed) {
+            features.custom_links.push(printed);
         }
     }
     features
