@@ -254,6 +254,24 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             match linked_spec(d, "url") {
                 Ok(spec) => {
                     check_import_renames(&spec, input, diagnostics, place());
+                    check_known_spec_imports(&spec, input, diagnostics, place());
+                    // A spec is linked once. Federation subgraphs get `link/v1.0` implicitly:
+                    // linking another version of it links it twice.
+                    let twice = links
+                        .iter()
+                        .any(|l: &LinkedSpec| l.identity == spec.identity)
+                        || (spec.identity == "https://specs.apollo.dev/link"
+                            && spec.version != (1, 0));
+                    if twice {
+                        diagnostics.error(
+                            "INVALID_LINK_DIRECTIVE_USAGE",
+                            format!(
+                                "[{}] Cannot link feature \"{}\" since it has already been linked in the schema.",
+                                input.name, spec.identity
+                            ),
+                            vec![place()],
+                        );
+                    }
                     links.push(spec);
                 }
                 Err(message) => diagnostics.error(
@@ -421,6 +439,61 @@ pub const LATEST_FEDERATION_VERSION: (u32, u32) = (2, 14);
 /// Federation versions are 2.0 up to the latest known; a later one may mean anything.
 fn federation_version_known(version: (u32, u32)) -> bool {
     version.0 == 2 && version <= LATEST_FEDERATION_VERSION
+}
+
+/// The elements of Apollo's other specs (federation's are in `federation_elements`).
+fn known_spec_elements(identity: &str) -> Option<&'static [&'static str]> {
+    let name = identity.strip_prefix("https://specs.apollo.dev/")?;
+    Some(match name {
+        "link" => &["@link", "Purpose", "Import"],
+        "join" => &[
+            "@graph",
+            "@type",
+            "@field",
+            "@implements",
+            "@unionMember",
+            "@enumValue",
+            "@owner",
+            "@directive",
+            "FieldSet",
+            "Graph",
+            "FieldValue",
+            "DirectiveArguments",
+            "ContextArgument",
+        ],
+        "tag" => &["@tag"],
+        "inaccessible" => &["@inaccessible"],
+        "authenticated" => &["@authenticated"],
+        "requiresScopes" => &["@requiresScopes", "Scope"],
+        "policy" => &["@policy", "Policy"],
+        "context" => &["@context", "@fromContext", "ContextFieldValue"],
+        "cost" => &["@cost", "@listSize"],
+        _ => return None,
+    })
+}
+
+/// Imports from one of Apollo's specs name elements of that spec.
+fn check_known_spec_imports(
+    spec: &LinkedSpec,
+    input: &SubgraphInput,
+    diagnostics: &mut Diagnostics,
+    place: Place,
+) {
+    let Some(known) = known_spec_elements(&spec.identity) else {
+        return;
+    };
+    for (element, _) in &spec.imports {
+        if !known.contains(&element.as_str()) {
+            diagnostics.error(
+                "INVALID_LINK_DIRECTIVE_USAGE",
+                format!(
+                    "[{}] Cannot import unknown element \"{element}\".",
+                    input.name
+                ),
+                vec![place.clone()],
+            );
+        }
+    }
 }
 
 /// An import renamed with `as:` keeps its kind: a directive's new name starts with `@`, a
