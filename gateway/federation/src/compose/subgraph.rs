@@ -302,6 +302,10 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         check_federation_imports(spec, input, &doc, diagnostics);
     }
     let mut names = FedNames::resolve(federation.as_ref());
+    let mut version = federation.as_ref().map_or((1, 0), |f| f.version);
+    if federation.is_some() {
+        version = separately_linked_specs(&links, &mut names, version, input, diagnostics);
+    }
     for def in &doc.definitions {
         let directives = match def {
             Definition::SchemaDefinition(s) => &s.directives,
@@ -323,7 +327,6 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         }
     }
     let fed2 = federation.is_some();
-    let version = federation.as_ref().map_or((1, 0), |f| f.version);
 
     let extension_only = extension_only_types(&doc);
     strip_plumbing(&mut doc);
@@ -439,6 +442,60 @@ pub const LATEST_FEDERATION_VERSION: (u32, u32) = (2, 14);
 /// Federation versions are 2.0 up to the latest known; a later one may mean anything.
 fn federation_version_known(version: (u32, u32)) -> bool {
     version.0 == 2 && version <= LATEST_FEDERATION_VERSION
+}
+
+/// Federation directives may also come from their own specs (`@link(url:
+/// "https://specs.apollo.dev/authenticated/v0.1")`): they are then named by that link, and the
+/// subgraph needs the federation version that introduced them, to which it is implicitly
+/// upgraded (with Apollo's hint). Returns the subgraph's federation version.
+fn separately_linked_specs(
+    links: &[LinkedSpec],
+    names: &mut FedNames,
+    version: (u32, u32),
+    input: &SubgraphInput,
+    diagnostics: &mut Diagnostics,
+) -> (u32, u32) {
+    let mut implied = version;
+    for link in links {
+        let Some(spec) = link.identity.strip_prefix("https://specs.apollo.dev/") else {
+            continue;
+        };
+        let (minimum, targets): ((u32, u32), Vec<(&mut String, &str)>) = match spec {
+            "authenticated" => ((2, 5), vec![(&mut names.authenticated, "authenticated")]),
+            "requiresScopes" => ((2, 5), vec![(&mut names.requires_scopes, "requiresScopes")]),
+            "policy" => ((2, 6), vec![(&mut names.policy, "policy")]),
+            "context" => (
+                (2, 8),
+                vec![
+                    (&mut names.context, "context"),
+                    (&mut names.from_context, "fromContext"),
+                ],
+            ),
+            "cost" => (
+                (2, 9),
+                vec![
+                    (&mut names.cost, "cost"),
+                    (&mut names.list_size, "listSize"),
+                ],
+            ),
+            _ => continue,
+        };
+        for (target, element) in targets {
+            *target = link.directive(element);
+        }
+        implied = implied.max(minimum);
+    }
+    if implied > version {
+        diagnostics.hint(
+            "IMPLICITLY_UPGRADED_FEDERATION_VERSION",
+            format!(
+                "Subgraph {} has been implicitly upgraded from federation v{}.{} to v{}.{}",
+                input.name, version.0, version.1, implied.0, implied.1
+            ),
+            Vec::new(),
+        );
+    }
+    implied
 }
 
 /// The elements of Apollo's other specs (federation's are in `federation_elements`).
