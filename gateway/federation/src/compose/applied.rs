@@ -52,7 +52,8 @@ impl Carried {
                         .map(str::to_owned);
                     self.deprecated = Some(reason);
                 }
-            } else if name == "specifiedBy" {
+            } else if name == "specifiedBy" && self.specified_by.is_none() {
+                // Non-repeatable: the first subgraph's wins (Apollo hints at the others).
                 self.specified_by = d
                     .specified_argument_by_name("url")
                     .and_then(|v| v.as_str())
