@@ -87,6 +87,28 @@ fn apollo_verdict(dir: &Path) -> Option<BTreeSet<String>> {
     Some(codes)
 }
 
+/// Apollo's recorded hint codes for a case.
+fn apollo_hints(dir: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(dir.join("apollo.json")).expect("apollo.json");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("apollo.json is JSON");
+    json["hints"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter_map(|h| h["code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Weft's hint codes for a case Apollo composes (not compared yet: reported as a count).
+fn weft_hints(dir: &Path) -> BTreeSet<String> {
+    match catch_unwind(AssertUnwindSafe(|| compose(&inputs(dir)))) {
+        Ok(Ok(composed)) => composed.hints.iter().map(|h| h.code.to_owned()).collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
 fn show(codes: &BTreeSet<String>) -> String {
     codes.iter().cloned().collect::<Vec<_>>().join(", ")
 }
@@ -245,6 +267,7 @@ fn weft_composes_the_corpus_like_apollo() {
     let mut known = known_differences();
     let mut failures = Vec::new();
     let (mut verdicts_agree, mut failing, mut codes_agree) = (0, 0, 0);
+    let (mut with_hints, mut hints_agree) = (0, 0);
     for dir in &cases {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let expected = apollo_verdict(dir);
@@ -256,6 +279,12 @@ fn weft_composes_the_corpus_like_apollo() {
         if expected.is_some() {
             failing += 1;
             codes_agree += usize::from(weft_label == apollo_label);
+        } else {
+            let hints = apollo_hints(dir);
+            if !hints.is_empty() {
+                with_hints += 1;
+                hints_agree += usize::from(weft_hints(dir) == hints);
+            }
         }
         let listed = known.remove(&name);
         match (weft_label == apollo_label, listed) {
@@ -288,7 +317,8 @@ fn weft_composes_the_corpus_like_apollo() {
     }
     eprintln!(
         "compose corpus: {} cases; verdict agrees on {verdicts_agree}; error codes agree on \
-         {codes_agree} of {failing} failing cases",
+         {codes_agree} of {failing} failing cases; hint codes agree on {hints_agree} of \
+         {with_hints} valid cases with hints (not yet required)",
         cases.len()
     );
     assert!(
