@@ -784,7 +784,7 @@ fn implicit_definitions(n: &FedNames, fed2: bool, version: (u32, u32)) -> Vec<(&
             (
                 n.compose_directive.as_str(),
                 format!(
-                    "directive @{}(name: String!) repeatable on SCHEMA",
+                    "directive @{}(name: String) repeatable on SCHEMA",
                     n.compose_directive
                 ),
             ),
@@ -861,7 +861,7 @@ fn implicit_definitions(n: &FedNames, fed2: bool, version: (u32, u32)) -> Vec<(&
             ),
             (
                 "link",
-                "directive @link(url: String!, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"
+                "directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"
                     .to_owned(),
             ),
         ]);
