@@ -35,6 +35,8 @@ type PerSubgraph<'a> = (&'a Subgraph, BTreeSet<String>);
 /// Checks every object field that several subgraphs resolve and that returns an abstract type.
 pub fn validate(subgraphs: &[Subgraph], d: &mut Diagnostics) {
     let mut fields: BTreeMap<(String, String), Vec<PerSubgraph>> = BTreeMap::new();
+    // A field moved with `@override` is resolved by one subgraph at a time, never shared.
+    let mut overridden: BTreeSet<(String, String)> = BTreeSet::new();
     for sg in subgraphs {
         for (tname, ty) in &sg.schema.types {
             let ExtendedType::Object(o) = ty else {
@@ -44,6 +46,9 @@ pub fn validate(subgraphs: &[Subgraph], d: &mut Diagnostics) {
             for (fname, field) in &o.fields {
                 if field.directives.has(&sg.names.external) {
                     continue;
+                }
+                if field.directives.has(&sg.names.override_) {
+                    overridden.insert((tname.to_owned(), fname.to_string()));
                 }
                 if let Some(types) = runtime_types(sg, field.ty.inner_named_type()) {
                     fields
@@ -55,7 +60,7 @@ pub fn validate(subgraphs: &[Subgraph], d: &mut Diagnostics) {
         }
     }
     for ((tname, fname), per_subgraph) in fields {
-        if per_subgraph.len() < 2 {
+        if per_subgraph.len() < 2 || overridden.contains(&(tname.clone(), fname.clone())) {
             continue;
         }
         let common = per_subgraph

@@ -249,6 +249,13 @@ fn check_interface_objects_have_keys(sg: &Subgraph, d: &mut Diagnostics) {
 /// directives) belong on that definition, where they take effect, not on this one.
 fn check_merged_directives_on_external(sg: &Subgraph, d: &mut Diagnostics) {
     let n = &sg.names;
+    // Federation 1 marks the key fields of an extension `@external` by convention; Apollo's
+    // upgrade to Federation 2 drops that `@external`, so their directives stand.
+    let key_fields = if sg.fed2 {
+        HashSet::new()
+    } else {
+        Usage::of(sg).key_fields
+    };
     let merged = [
         &n.tag,
         &n.inaccessible,
@@ -263,7 +270,9 @@ fn check_merged_directives_on_external(sg: &Subgraph, d: &mut Diagnostics) {
             continue;
         };
         for (fname, field) in &o.fields {
-            if !field.directives.has(&n.external) {
+            if !field.directives.has(&n.external)
+                || key_fields.contains(&(tname.clone(), fname.clone()))
+            {
                 continue;
             }
             for dir in field.directives.iter() {
