@@ -188,6 +188,13 @@ fn arguments(
                     ),
                 }
             }
+            if found.iter().any(|(_, a)| *a.ty != *found[0].1.ty) && merge_all(&found).is_some() {
+                d.hint(
+                    "INCONSISTENT_BUT_COMPATIBLE_ARGUMENT_TYPE",
+                    format!("Type of argument \"{coordinate}\" is inconsistent but compatible across subgraphs: it will have type \"{ty}\" in the supergraph"),
+                    found.iter().map(|(sg, a)| sg.place(a.location())).collect(),
+                );
+            }
             let sources: Vec<Source> = found
                 .iter()
                 .map(|(sg, a)| Source {
@@ -211,6 +218,16 @@ fn arguments(
         }
     }
     out
+}
+
+/// The merged type of an argument's definitions, if they are compatible.
+fn merge_all(found: &[(&Subgraph, &Node<InputValueDefinition>)]) -> Option<Type> {
+    found
+        .iter()
+        .skip(1)
+        .try_fold((*found[0].1.ty).clone(), |ty, (_, a)| {
+            merge_input(&ty, &a.ty)
+        })
 }
 
 /// One definition per `@composeDirective` directive, however many subgraphs define it: the

@@ -307,7 +307,7 @@ impl<'a> Context<'a> {
                 self.merge_composite(name, occurrences, &mut ty, features, d)
             }
             Kind::Object => self.merge_composite(name, occurrences, &mut ty, features, d),
-            Kind::Union => merge_union(occurrences, &mut ty),
+            Kind::Union => merge_union(name, occurrences, &mut ty, d),
             Kind::Enum => self.merge_enum(name, occurrences, &mut ty, features, d),
             Kind::InputObject => merge_input_object(name, occurrences, &mut ty, features, d),
             Kind::Scalar => {}
@@ -824,6 +824,35 @@ fn merge_arguments(
                     ),
                     vec![o.sg.place(a.location())],
                 );
+            } else if owners.iter().any(|o| {
+                o.def
+                    .arguments
+                    .iter()
+                    .any(|a| a.name == aname && a.directives.has(&o.sg.names.from_context))
+            }) {
+                // Contextual in some subgraphs: it is not a client argument there, and the
+                // supergraph drops it everywhere.
+                d.hint(
+                    "CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS",
+                    format!(
+                        "Contextual argument \"{type_name}.{fname}({aname}:)\" will not be included in the supergraph since it is contextual in at least one subgraph"
+                    ),
+                    defs.iter().map(|(o, a)| o.sg.place(a.location())).collect(),
+                );
+            } else {
+                let missing: Vec<String> = owners
+                    .iter()
+                    .filter(|x| !defs.iter().any(|(y, _)| y.graph == x.graph))
+                    .map(|x| format!("\"{}\"", x.sg.name))
+                    .collect();
+                d.hint(
+                    "INCONSISTENT_ARGUMENT_PRESENCE",
+                    format!(
+                        "Optional argument \"{type_name}.{fname}({aname}:)\" will not be included in the supergraph as it does not appear in all subgraphs: it is defined in some subgraphs but not in subgraph {}",
+                        join_and(&missing)
+                    ),
+                    defs.iter().map(|(o, a)| o.sg.place(a.location())).collect(),
+                );
             }
             continue;
         }
@@ -848,6 +877,15 @@ fn merge_arguments(
             if description.is_none() {
                 description = a.description.as_ref().map(|s| s.to_string());
             }
+        }
+        if defs.iter().any(|(_, a)| *a.ty != *defs[0].1.ty) {
+            d.hint(
+                "INCONSISTENT_BUT_COMPATIBLE_ARGUMENT_TYPE",
+                format!(
+                    "Type of argument \"{type_name}.{fname}({aname}:)\" is inconsistent but compatible across subgraphs: it will have type \"{ty}\" in the supergraph"
+                ),
+                defs.iter().map(|(o, a)| o.sg.place(a.location())).collect(),
+            );
         }
         let coordinate = format!("{type_name}.{fname}({aname}:)");
         let sources: Vec<Source> = defs
@@ -876,7 +914,7 @@ fn merge_arguments(
     out
 }
 
-fn merge_union(occurrences: &[Occurrence], ty: &mut MergedType) {
+fn merge_union(name: &str, occurrences: &[Occurrence], ty: &mut MergedType, d: &mut Diagnostics) {
     for o in occurrences {
         let ExtendedType::Union(u) = o.ty else {
             continue;
@@ -887,6 +925,25 @@ fn merge_union(occurrences: &[Occurrence], ty: &mut MergedType) {
                 ty.members.push(m.clone());
             }
             ty.join_members.push((o.graph, m));
+        }
+    }
+    // A member some subgraph defining the union leaves out: fine, but worth knowing.
+    for m in &ty.members {
+        let without: Vec<String> = occurrences
+            .iter()
+            .filter(|o| matches!(o.ty, ExtendedType::Union(_)))
+            .filter(|o| !ty.join_members.iter().any(|(g, x)| *g == o.graph && x == m))
+            .map(|o| format!("\"{}\"", o.sg.name))
+            .collect();
+        if !without.is_empty() {
+            d.hint(
+                "INCONSISTENT_UNION_MEMBER",
+                format!(
+                    "Union type \"{name}\" includes member type \"{m}\" in some but not all defining subgraphs: \"{m}\" is not defined in subgraph {}",
+                    join_and(&without)
+                ),
+                occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+            );
         }
     }
 }
