@@ -542,6 +542,15 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        if candidates.iter().any(|o| o.def.ty != first.def.ty) {
+            d.hint(
+                "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                format!(
+                    "Type of field \"{type_name}.{fname}\" is inconsistent but compatible across subgraphs: it will have type \"{merged_ty}\" in the supergraph"
+                ),
+                candidates.iter().map(|o| o.sg.place(o.def.location())).collect(),
+            );
+        }
         Some(merged_ty)
     }
 
@@ -985,6 +994,20 @@ fn merge_input_object(
                     ),
                     vec![o.sg.place(f.location())],
                 );
+            } else {
+                let missing: Vec<String> = occurrences
+                    .iter()
+                    .filter(|x| !defs.iter().any(|(y, _)| y.graph == x.graph))
+                    .map(|x| format!("\"{}\"", x.sg.name))
+                    .collect();
+                d.hint(
+                    "INCONSISTENT_INPUT_OBJECT_FIELD",
+                    format!(
+                        "Input object field \"{fname}\" will not be added to \"{name}\" in the supergraph as it does not appear in all subgraphs: it is defined in some subgraphs but not in subgraph {}",
+                        join_and(&missing)
+                    ),
+                    defs.iter().map(|(o, f)| o.sg.place(f.location())).collect(),
+                );
             }
             continue;
         }
@@ -1007,6 +1030,15 @@ fn merge_input_object(
             if description.is_none() {
                 description = f.description.as_ref().map(|s| s.to_string());
             }
+        }
+        if defs.iter().any(|(_, f)| *f.ty != *defs[0].1.ty) {
+            d.hint(
+                "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                format!(
+                    "Type of field \"{name}.{fname}\" is inconsistent but compatible across subgraphs: it will have type \"{merged_ty}\" in the supergraph"
+                ),
+                defs.iter().map(|(o, f)| o.sg.place(f.location())).collect(),
+            );
         }
         let coordinate = format!("{name}.{fname}");
         let sources: Vec<Source> = defs
