@@ -655,6 +655,13 @@ impl<'a> Context<'a> {
         let all: Vec<usize> = occurrences.iter().map(|o| o.graph).collect();
         let input = self.input_enums.contains(name);
         let output = self.output_enums.contains(name);
+        if !input && !output {
+            d.hint(
+                "UNUSED_ENUM_TYPE",
+                format!("Enum type \"{name}\" is defined but unused. It will be included in the supergraph with all the values appearing in any subgraph (\"as if\" it was only used as an output type)."),
+                occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+            );
+        }
         for (vname, (graphs, carried, description)) in values {
             let everywhere = graphs.len() == all.len();
             if !everywhere && input && output {
@@ -673,9 +680,34 @@ impl<'a> Context<'a> {
                 );
                 continue;
             }
+            let defined_in = || -> (String, String) {
+                let list = |inside: bool| -> String {
+                    let names: Vec<String> = occurrences
+                        .iter()
+                        .filter(|o| graphs.contains(&o.graph) == inside)
+                        .map(|o| format!("\"{}\"", o.sg.name))
+                        .collect();
+                    join_and(&names)
+                };
+                (list(true), list(false))
+            };
             if !everywhere && input {
                 // Input-only enums keep the values every subgraph accepts.
+                let (inside, outside) = defined_in();
+                d.hint(
+                    "INCONSISTENT_ENUM_VALUE_FOR_INPUT_ENUM",
+                    format!("Value \"{vname}\" of enum type \"{name}\" will not be part of the supergraph as it is not defined in all the subgraphs defining \"{name}\": \"{vname}\" is defined in subgraph {inside} but not in subgraph {outside}."),
+                    occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+                );
                 continue;
+            }
+            if !everywhere {
+                let (inside, outside) = defined_in();
+                d.hint(
+                    "INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
+                    format!("Value \"{vname}\" of enum type \"{name}\" has been added to the supergraph but is only defined in a subset of the subgraphs defining \"{name}\": \"{vname}\" is defined in subgraph {inside} but not in subgraph {outside}."),
+                    occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+                );
             }
             ty.values.insert(
                 vname.to_string(),
