@@ -52,7 +52,8 @@ impl Carried {
                         .map(str::to_owned);
                     self.deprecated = Some(reason);
                 }
-            } else if name == "specifiedBy" {
+            } else if name == "specifiedBy" && self.specified_by.is_none() {
+                // Non-repeatable: the first subgraph's wins (Apollo hints at the others).
                 self.specified_by = d
                     .specified_argument_by_name("url")
                     .and_then(|v| v.as_str())
@@ -74,6 +75,17 @@ impl Carried {
                 }
             } else if n.composed.iter().any(|c| c == name) {
                 let printed = d.to_string();
+                // A non-repeatable directive applied by several subgraphs keeps the first
+                // subgraph's arguments (Apollo hints INCONSISTENT_NON_REPEATABLE_...).
+                let repeatable = n.composed_repeatable.iter().any(|c| c == name);
+                let applied_already = self.custom.iter().any(|c| {
+                    c.strip_prefix('@')
+                        .and_then(|c| c.strip_prefix(name))
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('('))
+                });
+                if !repeatable && applied_already {
+                    continue;
+                }
                 if !self.custom.contains(&printed) {
                     self.custom.push(printed);
                 }
@@ -137,12 +149,15 @@ impl Carried {
     }
 }
 
-fn list_of_lists(value: Option<&Node<Value>>) -> Vec<Vec<String>> {
+pub(super) fn list_of_lists(value: Option<&Node<Value>>) -> Vec<Vec<String>> {
     crate::supergraph::read::string_list_list(value.map_or(&Value::Null, |v| v.as_ref()))
 }
 
 /// Both requirements at once: every pair of alternatives, joined (deduplicated).
-fn conjoin(existing: Option<Vec<Vec<String>>>, new: Vec<Vec<String>>) -> Vec<Vec<String>> {
+pub(super) fn conjoin(
+    existing: Option<Vec<Vec<String>>>,
+    new: Vec<Vec<String>>,
+) -> Vec<Vec<String>> {
     let Some(existing) = existing else {
         return new;
     };

@@ -34,6 +34,8 @@ struct Item<'a> {
     /// The directive's name in its spec.
     name_in_spec: String,
     identity: String,
+    /// The linked spec's major version.
+    major: u32,
 }
 
 pub fn validate(subgraphs: &[Subgraph], d: &mut Diagnostics) {
@@ -65,6 +67,20 @@ pub fn validate(subgraphs: &[Subgraph], d: &mut Diagnostics) {
                 "DIRECTIVE_COMPOSITION_ERROR",
                 format!(
                     "Composed directive \"@{name}\" does not refer to the same directive in every subgraph"
+                ),
+                places(),
+            );
+        }
+        // Major versions of a spec may mean different directives: one cannot stand for both.
+        if items
+            .iter()
+            .any(|i| i.identity == items[0].identity && i.major != items[0].major)
+        {
+            d.error(
+                "DIRECTIVE_COMPOSITION_ERROR",
+                format!(
+                    "Core feature \"{}\" requested to be merged has major version mismatch across subgraphs",
+                    items[0].identity
                 ),
                 places(),
             );
@@ -182,6 +198,7 @@ fn check_application<'a>(
             application,
             name_in_spec,
             identity: link.identity.clone(),
+            major: link.version.0,
         },
     ))
 }

@@ -101,6 +101,8 @@ pub fn merge(subgraphs: &[Subgraph], d: &mut Diagnostics) -> Merged {
     }
     add_interface_object_fields(&mut merged);
     composed_directives(subgraphs, &mut merged.features);
+    let executable = super::directives::executable(subgraphs, d);
+    merged.features.custom_definitions.extend(executable);
     merged
 }
 
@@ -305,7 +307,7 @@ impl<'a> Context<'a> {
                 self.merge_composite(name, occurrences, &mut ty, features, d)
             }
             Kind::Object => self.merge_composite(name, occurrences, &mut ty, features, d),
-            Kind::Union => merge_union(occurrences, &mut ty),
+            Kind::Union => merge_union(name, occurrences, &mut ty, d),
             Kind::Enum => self.merge_enum(name, occurrences, &mut ty, features, d),
             Kind::InputObject => merge_input_object(name, occurrences, &mut ty, features, d),
             Kind::Scalar => {}
@@ -342,8 +344,8 @@ impl<'a> Context<'a> {
         let mut fields: IndexMap<Name, Vec<FieldOcc>> = IndexMap::new();
         for o in occurrences {
             let (defs, type_shareable) = match o.ty {
-                ExtendedType::Object(x) => (&x.fields, x.directives.has(&o.sg.names.shareable)),
-                ExtendedType::Interface(x) => (&x.fields, false),
+                ExtendedType::Object(x) => (&x.fields, Some(&x.directives)),
+                ExtendedType::Interface(x) => (&x.fields, None),
                 _ => continue,
             };
             let key_fields = key_field_names(o.sg, o.ty);
@@ -379,8 +381,12 @@ impl<'a> Context<'a> {
                     provided,
                     // Key fields, and external fields a `@provides` names, are shareable
                     // without saying so.
+                    // A type's `@shareable` covers the fields of the block (definition or
+                    // `extend type`) it is written on, not those of the type's other blocks.
                     shareable: !o.sg.fed2
-                        || type_shareable
+                        || type_shareable.is_some_and(|dirs| {
+                            dirs.get_all(&n.shareable).any(|d| d.origin == def.origin)
+                        })
                         || def.directives.has(&n.shareable)
                         || usage.key_fields.contains(&coord)
                         || provided,
@@ -536,6 +542,15 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        if candidates.iter().any(|o| o.def.ty != first.def.ty) {
+            d.hint(
+                "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                format!(
+                    "Type of field \"{type_name}.{fname}\" is inconsistent but compatible across subgraphs: it will have type \"{merged_ty}\" in the supergraph"
+                ),
+                candidates.iter().map(|o| o.sg.place(o.def.location())).collect(),
+            );
+        }
         Some(merged_ty)
     }
 
@@ -640,6 +655,13 @@ impl<'a> Context<'a> {
         let all: Vec<usize> = occurrences.iter().map(|o| o.graph).collect();
         let input = self.input_enums.contains(name);
         let output = self.output_enums.contains(name);
+        if !input && !output {
+            d.hint(
+                "UNUSED_ENUM_TYPE",
+                format!("Enum type \"{name}\" is defined but unused. It will be included in the supergraph with all the values appearing in any subgraph (\"as if\" it was only used as an output type)."),
+                occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+            );
+        }
         for (vname, (graphs, carried, description)) in values {
             let everywhere = graphs.len() == all.len();
             if !everywhere && input && output {
@@ -658,9 +680,34 @@ impl<'a> Context<'a> {
                 );
                 continue;
             }
+            let defined_in = || -> (String, String) {
+                let list = |inside: bool| -> String {
+                    let names: Vec<String> = occurrences
+                        .iter()
+                        .filter(|o| graphs.contains(&o.graph) == inside)
+                        .map(|o| format!("\"{}\"", o.sg.name))
+                        .collect();
+                    join_and(&names)
+                };
+                (list(true), list(false))
+            };
             if !everywhere && input {
                 // Input-only enums keep the values every subgraph accepts.
+                let (inside, outside) = defined_in();
+                d.hint(
+                    "INCONSISTENT_ENUM_VALUE_FOR_INPUT_ENUM",
+                    format!("Value \"{vname}\" of enum type \"{name}\" will not be part of the supergraph as it is not defined in all the subgraphs defining \"{name}\": \"{vname}\" is defined in subgraph {inside} but not in subgraph {outside}."),
+                    occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+                );
                 continue;
+            }
+            if !everywhere {
+                let (inside, outside) = defined_in();
+                d.hint(
+                    "INCONSISTENT_ENUM_VALUE_FOR_OUTPUT_ENUM",
+                    format!("Value \"{vname}\" of enum type \"{name}\" has been added to the supergraph but is only defined in a subset of the subgraphs defining \"{name}\": \"{vname}\" is defined in subgraph {inside} but not in subgraph {outside}."),
+                    occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+                );
             }
             ty.values.insert(
                 vname.to_string(),
@@ -818,6 +865,35 @@ fn merge_arguments(
                     ),
                     vec![o.sg.place(a.location())],
                 );
+            } else if owners.iter().any(|o| {
+                o.def
+                    .arguments
+                    .iter()
+                    .any(|a| a.name == aname && a.directives.has(&o.sg.names.from_context))
+            }) {
+                // Contextual in some subgraphs: it is not a client argument there, and the
+                // supergraph drops it everywhere.
+                d.hint(
+                    "CONTEXTUAL_ARGUMENT_NOT_CONTEXTUAL_IN_ALL_SUBGRAPHS",
+                    format!(
+                        "Contextual argument \"{type_name}.{fname}({aname}:)\" will not be included in the supergraph since it is contextual in at least one subgraph"
+                    ),
+                    defs.iter().map(|(o, a)| o.sg.place(a.location())).collect(),
+                );
+            } else {
+                let missing: Vec<String> = owners
+                    .iter()
+                    .filter(|x| !defs.iter().any(|(y, _)| y.graph == x.graph))
+                    .map(|x| format!("\"{}\"", x.sg.name))
+                    .collect();
+                d.hint(
+                    "INCONSISTENT_ARGUMENT_PRESENCE",
+                    format!(
+                        "Optional argument \"{type_name}.{fname}({aname}:)\" will not be included in the supergraph as it does not appear in all subgraphs: it is defined in some subgraphs but not in subgraph {}",
+                        join_and(&missing)
+                    ),
+                    defs.iter().map(|(o, a)| o.sg.place(a.location())).collect(),
+                );
             }
             continue;
         }
@@ -842,6 +918,15 @@ fn merge_arguments(
             if description.is_none() {
                 description = a.description.as_ref().map(|s| s.to_string());
             }
+        }
+        if defs.iter().any(|(_, a)| *a.ty != *defs[0].1.ty) {
+            d.hint(
+                "INCONSISTENT_BUT_COMPATIBLE_ARGUMENT_TYPE",
+                format!(
+                    "Type of argument \"{type_name}.{fname}({aname}:)\" is inconsistent but compatible across subgraphs: it will have type \"{ty}\" in the supergraph"
+                ),
+                defs.iter().map(|(o, a)| o.sg.place(a.location())).collect(),
+            );
         }
         let coordinate = format!("{type_name}.{fname}({aname}:)");
         let sources: Vec<Source> = defs
@@ -870,7 +955,7 @@ fn merge_arguments(
     out
 }
 
-fn merge_union(occurrences: &[Occurrence], ty: &mut MergedType) {
+fn merge_union(name: &str, occurrences: &[Occurrence], ty: &mut MergedType, d: &mut Diagnostics) {
     for o in occurrences {
         let ExtendedType::Union(u) = o.ty else {
             continue;
@@ -881,6 +966,25 @@ fn merge_union(occurrences: &[Occurrence], ty: &mut MergedType) {
                 ty.members.push(m.clone());
             }
             ty.join_members.push((o.graph, m));
+        }
+    }
+    // A member some subgraph defining the union leaves out: fine, but worth knowing.
+    for m in &ty.members {
+        let without: Vec<String> = occurrences
+            .iter()
+            .filter(|o| matches!(o.ty, ExtendedType::Union(_)))
+            .filter(|o| !ty.join_members.iter().any(|(g, x)| *g == o.graph && x == m))
+            .map(|o| format!("\"{}\"", o.sg.name))
+            .collect();
+        if !without.is_empty() {
+            d.hint(
+                "INCONSISTENT_UNION_MEMBER",
+                format!(
+                    "Union type \"{name}\" includes member type \"{m}\" in some but not all defining subgraphs: \"{m}\" is not defined in subgraph {}",
+                    join_and(&without)
+                ),
+                occurrences.iter().map(|o| o.sg.place(o.ty.location())).collect(),
+            );
         }
     }
 }
@@ -922,6 +1026,20 @@ fn merge_input_object(
                     ),
                     vec![o.sg.place(f.location())],
                 );
+            } else {
+                let missing: Vec<String> = occurrences
+                    .iter()
+                    .filter(|x| !defs.iter().any(|(y, _)| y.graph == x.graph))
+                    .map(|x| format!("\"{}\"", x.sg.name))
+                    .collect();
+                d.hint(
+                    "INCONSISTENT_INPUT_OBJECT_FIELD",
+                    format!(
+                        "Input object field \"{fname}\" will not be added to \"{name}\" in the supergraph as it does not appear in all subgraphs: it is defined in some subgraphs but not in subgraph {}",
+                        join_and(&missing)
+                    ),
+                    defs.iter().map(|(o, f)| o.sg.place(f.location())).collect(),
+                );
             }
             continue;
         }
@@ -944,6 +1062,15 @@ fn merge_input_object(
             if description.is_none() {
                 description = f.description.as_ref().map(|s| s.to_string());
             }
+        }
+        if defs.iter().any(|(_, f)| *f.ty != *defs[0].1.ty) {
+            d.hint(
+                "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+                format!(
+                    "Type of field \"{name}.{fname}\" is inconsistent but compatible across subgraphs: it will have type \"{merged_ty}\" in the supergraph"
+                ),
+                defs.iter().map(|(o, f)| o.sg.place(f.location())).collect(),
+            );
         }
         let coordinate = format!("{name}.{fname}");
         let sources: Vec<Source> = defs
@@ -1091,31 +1218,54 @@ fn context_arguments(sg: &Subgraph, def: &FieldDefinition) -> Vec<String> {
 }
 
 /// `@link`s and definitions of the custom directives subgraphs keep with `@composeDirective`.
+/// A spec the supergraph links for composed directives: identity, version, URL, imports.
+type SpecLink<'a> = (&'a str, (u32, u32), &'a str, Vec<String>);
+
 fn composed_directives(subgraphs: &[Subgraph], features: &mut Features) {
+    let mut definitions = Vec::new();
+    // One link per spec: the highest version any subgraph links, with every import composed
+    // (linking a spec twice makes the supergraph unloadable).
+    let mut links: Vec<SpecLink> = Vec::new();
     for sg in subgraphs {
         for name in &sg.names.composed {
             let Some(def) = sg.schema.directive_definitions.get(name.as_str()) else {
                 continue;
             };
-            let printed = def.to_string();
-            if !features.custom_definitions.contains(&printed) {
-                features.custom_definitions.push(printed);
-            }
+            definitions.push(def.clone());
             let import = format!("@{name}");
-            if let Some(link) = sg
+            let Some(link) = sg
                 .links
                 .iter()
                 .find(|l| l.imports.iter().any(|(_, local)| *local == import))
-            {
-                let printed = format!(
-                    "@link(url: {}, import: [{}])",
-                    super::applied::quote(&link.url),
-                    super::applied::quote(&import)
-                );
-                if !features.custom_links.contains(&printed) {
-                    features.custom_links.push(printed);
+            else {
+                continue;
+            };
+            match links.iter_mut().find(|(id, ..)| *id == link.identity) {
+                Some((_, version, url, imports)) => {
+                    if link.version > *version {
+                        *version = link.version;
+                        *url = &link.url;
+                    }
+                    if !imports.contains(&import) {
+                        imports.push(import);
+                    }
                 }
+                None => links.push((&link.identity, link.version, &link.url, vec![import])),
             }
         }
     }
+    for (_, _, url, imports) in links {
+        let imports: Vec<String> = imports.iter().map(|i| super::applied::quote(i)).collect();
+        let printed = format!(
+            "@link(url: {}, import: [{}])",
+            super::applied::quote(url),
+            imports.join(", ")
+        );
+        if !features.custom_links.contains(&printed) {
+            features.custom_links.push(printed);
+        }
+    }
+    features
+        .custom_definitions
+        .extend(super::directives::composed(definitions));
 }

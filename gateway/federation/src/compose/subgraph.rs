@@ -8,7 +8,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 
 use super::errors::{Diagnostics, Place};
-use crate::supergraph::links::{LinkedSpec, linked_spec};
+use crate::supergraph::links::{LinkedSpec, linked_spec, parse_spec_url};
 use crate::supergraph::read::span_location;
 
 /// A subgraph as the composition config names it.
@@ -46,6 +46,8 @@ pub struct FedNames {
     pub cache_tag: String,
     /// Local names (without `@`) of custom directives kept by `@composeDirective`.
     pub composed: Vec<String>,
+    /// Those of `composed` that this subgraph defines as repeatable.
+    pub composed_repeatable: Vec<String>,
     pub field_set: String,
     pub scope: String,
     pub policy_type: String,
@@ -83,6 +85,7 @@ impl FedNames {
             list_size: d("listSize"),
             cache_tag: d("cacheTag"),
             composed: Vec::new(),
+            composed_repeatable: Vec::new(),
             field_set: t("FieldSet", "_FieldSet"),
             scope: t("Scope", "federation__Scope"),
             policy_type: t("Policy", "federation__Policy"),
@@ -200,6 +203,15 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             column,
         }
     };
+    // `_` names the supergraph's own fields in query plans; no subgraph may take it.
+    if input.name == "_" {
+        diagnostics.error(
+            "INVALID_SUBGRAPH_NAME",
+            "Invalid name _ for a subgraph: this name is reserved",
+            vec![place_in(&Default::default(), None)],
+        );
+        return None;
+    }
     let mut doc = match Document::parse(input.sdl.as_str(), input.source.as_str()) {
         Ok(doc) => doc,
         Err(with_errors) => {
@@ -225,15 +237,47 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             _ => continue,
         };
         for d in directives.get_all("link") {
+            let place = || place_in(&doc.sources, span_location(d.location(), &doc.sources));
+            // A URL that names no spec version is not a link identifier at all.
+            let url = d.specified_argument_by_name("url").and_then(|v| v.as_str());
+            if let Some(url) = url.filter(|u| parse_spec_url(u).is_none()) {
+                diagnostics.error(
+                    "INVALID_LINK_IDENTIFIER",
+                    format!(
+                        "[{}] Invalid @link URL \"{url}\": expected https://host/name/vX.Y",
+                        input.name
+                    ),
+                    vec![place()],
+                );
+                continue;
+            }
             match linked_spec(d, "url") {
-                Ok(spec) => links.push(spec),
+                Ok(spec) => {
+                    check_import_renames(&spec, input, diagnostics, place());
+                    check_known_spec_imports(&spec, input, diagnostics, place());
+                    // A spec is linked once. Federation subgraphs get `link/v1.0` implicitly:
+                    // linking another version of it links it twice.
+                    let twice = links
+                        .iter()
+                        .any(|l: &LinkedSpec| l.identity == spec.identity)
+                        || (spec.identity == "https://specs.apollo.dev/link"
+                            && spec.version != (1, 0));
+                    if twice {
+                        diagnostics.error(
+                            "INVALID_LINK_DIRECTIVE_USAGE",
+                            format!(
+                                "[{}] Cannot link feature \"{}\" since it has already been linked in the schema.",
+                                input.name, spec.identity
+                            ),
+                            vec![place()],
+                        );
+                    }
+                    links.push(spec);
+                }
                 Err(message) => diagnostics.error(
                     "INVALID_LINK_DIRECTIVE_USAGE",
                     format!("[{}] {message}", input.name),
-                    vec![place_in(
-                        &doc.sources,
-                        span_location(d.location(), &doc.sources),
-                    )],
+                    vec![place()],
                 ),
             }
         }
@@ -243,9 +287,25 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         .find(|l| l.identity == "https://specs.apollo.dev/federation")
         .cloned();
     if let Some(spec) = &federation {
+        if !federation_version_known(spec.version) {
+            let (major, minor) = spec.version;
+            diagnostics.error(
+                "UNKNOWN_FEDERATION_LINK_VERSION",
+                format!(
+                    "[{}] Invalid version v{major}.{minor} for the federation feature in @link directive on schema",
+                    input.name
+                ),
+                vec![place_in(&doc.sources, None)],
+            );
+            return None;
+        }
         check_federation_imports(spec, input, &doc, diagnostics);
     }
     let mut names = FedNames::resolve(federation.as_ref());
+    let mut version = federation.as_ref().map_or((1, 0), |f| f.version);
+    if federation.is_some() {
+        version = separately_linked_specs(&links, &mut names, version, input, diagnostics);
+    }
     for def in &doc.definitions {
         let directives = match def {
             Definition::SchemaDefinition(s) => &s.directives,
@@ -267,7 +327,6 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         }
     }
     let fed2 = federation.is_some();
-    let version = federation.as_ref().map_or((1, 0), |f| f.version);
 
     let extension_only = extension_only_types(&doc);
     strip_plumbing(&mut doc);
@@ -281,7 +340,7 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             _ => None,
         })
         .collect();
-    let mut implicit = implicit_definitions(&names, fed2)
+    let mut implicit = implicit_definitions(&names, fed2, version)
         .into_iter()
         .filter(|(name, _)| !defined.contains(*name))
         .map(|(_, sdl)| sdl)
@@ -300,7 +359,7 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
     if !has_query {
         implicit.push_str("\ntype Query { _service: String }");
     }
-    let implicit_doc = match Document::parse(implicit, "federation-definitions.graphql") {
+    let implicit_doc = match Document::parse(implicit, IMPLICIT_DEFINITIONS_FILE) {
         Ok(doc) => doc,
         Err(with_errors) => with_errors.partial,
     };
@@ -330,6 +389,17 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
             return None;
         }
     };
+    names.composed_repeatable = names
+        .composed
+        .iter()
+        .filter(|c| {
+            schema
+                .directive_definitions
+                .get(c.as_str())
+                .is_some_and(|d| d.repeatable)
+        })
+        .cloned()
+        .collect();
     let def = &schema.schema_definition;
     let roots = [
         def.query.as_ref().map(|n| n.name.clone()),
@@ -348,6 +418,171 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         roots,
         extension_only,
     })
+}
+
+/// The name under which the definitions a subgraph leaves out are added to it.
+pub const IMPLICIT_DEFINITIONS_FILE: &str = "federation-definitions.graphql";
+
+/// The federation definitions, with this subgraph's local names, as the spec writes them.
+pub fn spec_definitions(sg: &Subgraph) -> Document {
+    let sdl = implicit_definitions(&sg.names, sg.fed2, sg.version)
+        .into_iter()
+        .map(|(_, sdl)| sdl)
+        .collect::<Vec<_>>()
+        .join("\n");
+    match Document::parse(sdl, "federation-spec.graphql") {
+        Ok(doc) => doc,
+        Err(with_errors) => with_errors.partial,
+    }
+}
+
+/// The latest federation spec version composition knows (Apollo composition 2.14's).
+pub const LATEST_FEDERATION_VERSION: (u32, u32) = (2, 14);
+
+/// Federation versions are 2.0 up to the latest known; a later one may mean anything.
+fn federation_version_known(version: (u32, u32)) -> bool {
+    version.0 == 2 && version <= LATEST_FEDERATION_VERSION
+}
+
+/// Federation directives may also come from their own specs (`@link(url:
+/// "https://specs.apollo.dev/authenticated/v0.1")`): they are then named by that link, and the
+/// subgraph needs the federation version that introduced them, to which it is implicitly
+/// upgraded (with Apollo's hint). Returns the subgraph's federation version.
+fn separately_linked_specs(
+    links: &[LinkedSpec],
+    names: &mut FedNames,
+    version: (u32, u32),
+    input: &SubgraphInput,
+    diagnostics: &mut Diagnostics,
+) -> (u32, u32) {
+    let mut implied = version;
+    for link in links {
+        let Some(spec) = link.identity.strip_prefix("https://specs.apollo.dev/") else {
+            continue;
+        };
+        let (minimum, targets): ((u32, u32), Vec<(&mut String, &str)>) = match spec {
+            "authenticated" => ((2, 5), vec![(&mut names.authenticated, "authenticated")]),
+            "requiresScopes" => ((2, 5), vec![(&mut names.requires_scopes, "requiresScopes")]),
+            "policy" => ((2, 6), vec![(&mut names.policy, "policy")]),
+            "context" => (
+                (2, 8),
+                vec![
+                    (&mut names.context, "context"),
+                    (&mut names.from_context, "fromContext"),
+                ],
+            ),
+            "cost" => (
+                (2, 9),
+                vec![
+                    (&mut names.cost, "cost"),
+                    (&mut names.list_size, "listSize"),
+                ],
+            ),
+            _ => continue,
+        };
+        for (target, element) in targets {
+            *target = link.directive(element);
+        }
+        implied = implied.max(minimum);
+    }
+    if implied > version {
+        diagnostics.hint(
+            "IMPLICITLY_UPGRADED_FEDERATION_VERSION",
+            format!(
+                "Subgraph {} has been implicitly upgraded from federation v{}.{} to v{}.{}",
+                input.name, version.0, version.1, implied.0, implied.1
+            ),
+            Vec::new(),
+        );
+    }
+    implied
+}
+
+/// The elements of Apollo's other specs (federation's are in `federation_elements`).
+fn known_spec_elements(identity: &str) -> Option<&'static [&'static str]> {
+    let name = identity.strip_prefix("https://specs.apollo.dev/")?;
+    Some(match name {
+        "link" => &["@link", "Purpose", "Import"],
+        "join" => &[
+            "@graph",
+            "@type",
+            "@field",
+            "@implements",
+            "@unionMember",
+            "@enumValue",
+            "@owner",
+            "@directive",
+            "FieldSet",
+            "Graph",
+            "FieldValue",
+            "DirectiveArguments",
+            "ContextArgument",
+        ],
+        "tag" => &["@tag"],
+        "inaccessible" => &["@inaccessible"],
+        "authenticated" => &["@authenticated"],
+        "requiresScopes" => &["@requiresScopes", "Scope"],
+        "policy" => &["@policy", "Policy"],
+        "context" => &["@context", "@fromContext", "ContextFieldValue"],
+        "cost" => &["@cost", "@listSize"],
+        _ => return None,
+    })
+}
+
+/// Imports from one of Apollo's specs name elements of that spec.
+fn check_known_spec_imports(
+    spec: &LinkedSpec,
+    input: &SubgraphInput,
+    diagnostics: &mut Diagnostics,
+    place: Place,
+) {
+    let Some(known) = known_spec_elements(&spec.identity) else {
+        return;
+    };
+    for (element, _) in &spec.imports {
+        if !known.contains(&element.as_str()) {
+            diagnostics.error(
+                "INVALID_LINK_DIRECTIVE_USAGE",
+                format!(
+                    "[{}] Cannot import unknown element \"{element}\".",
+                    input.name
+                ),
+                vec![place.clone()],
+            );
+        }
+    }
+}
+
+/// An import renamed with `as:` keeps its kind: a directive's new name starts with `@`, a
+/// type's does not.
+fn check_import_renames(
+    spec: &LinkedSpec,
+    input: &SubgraphInput,
+    diagnostics: &mut Diagnostics,
+    place: Place,
+) {
+    for (element, local) in &spec.imports {
+        let (what, ok) = if element.starts_with('@') {
+            ("directive", local.starts_with('@'))
+        } else {
+            ("type", !local.starts_with('@'))
+        };
+        if !ok {
+            let rule = if what == "directive" {
+                "should start with a '@' character"
+            } else {
+                "should not start with a '@' character"
+            };
+            diagnostics.error(
+                "INVALID_LINK_DIRECTIVE_USAGE",
+                format!(
+                    "[{}] Invalid @link import renaming: {what} \"{element}\" imported name {rule}, but got \"{local}\".",
+                    input.name
+                ),
+                vec![place.clone()],
+            );
+        }
+    }
 }
 
 /// The elements (directives with `@`, types without) a federation spec version defines.
@@ -404,7 +639,6 @@ fn check_federation_imports(
     let (line, column) = link
         .and_then(|l| span_location(l.location(), &doc.sources))
         .unwrap_or((1, 1));
-    let latest = federation_elements((2, u32::MAX));
     let place = Place {
         subgraph: input.name.clone(),
         source: input.source.clone(),
@@ -416,20 +650,6 @@ fn check_federation_imports(
             continue;
         }
         let (major, minor) = spec.version;
-        if latest.contains(&element.as_str()) {
-            // A later federation version defines it. Apollo rejects this too, but subgraph
-            // SDL written by tools that link an older version while importing newer
-            // directives is common, and the element's meaning is unambiguous: warn.
-            diagnostics.hint(
-                "INVALID_LINK_DIRECTIVE_USAGE",
-                format!(
-                    "[{}] Federation v{major}.{minor} does not define \"{element}\" (a later version does); Apollo composition rejects this import: link a federation version that defines it.",
-                    input.name
-                ),
-                vec![place.clone()],
-            );
-            continue;
-        }
         let details =
             if !element.starts_with('@') && known.contains(&format!("@{element}").as_str()) {
                 format!(" Did you mean directive \"@{element}\"?")
@@ -493,7 +713,7 @@ fn strip_plumbing(doc: &mut Document) {
 }
 
 /// The federation definitions a subgraph may leave out, with the local names it uses.
-fn implicit_definitions(n: &FedNames, fed2: bool) -> Vec<(&str, String)> {
+fn implicit_definitions(n: &FedNames, fed2: bool, version: (u32, u32)) -> Vec<(&str, String)> {
     const ALL: &str = "FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | \
                        SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION";
     let fs = &n.field_set;
@@ -551,15 +771,20 @@ fn implicit_definitions(n: &FedNames, fed2: bool) -> Vec<(&str, String)> {
             ),
             (
                 n.override_.as_str(),
-                format!(
-                    "directive @{}(from: String!, label: String) on FIELD_DEFINITION",
-                    n.override_
-                ),
+                // `label:` (progressive override) came with federation 2.7.
+                if version >= (2, 7) {
+                    format!(
+                        "directive @{}(from: String!, label: String) on FIELD_DEFINITION",
+                        n.override_
+                    )
+                } else {
+                    format!("directive @{}(from: String!) on FIELD_DEFINITION", n.override_)
+                },
             ),
             (
                 n.compose_directive.as_str(),
                 format!(
-                    "directive @{}(name: String!) repeatable on SCHEMA",
+                    "directive @{}(name: String) repeatable on SCHEMA",
                     n.compose_directive
                 ),
             ),
@@ -636,7 +861,7 @@ fn implicit_definitions(n: &FedNames, fed2: bool) -> Vec<(&str, String)> {
             ),
             (
                 "link",
-                "directive @link(url: String!, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"
+                "directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"
                     .to_owned(),
             ),
         ]);

@@ -2,7 +2,7 @@
 
 use super::*;
 
-const LINK: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@override", "@interfaceObject", "@inaccessible"])"#;
+const LINK: &str = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@override", "@interfaceObject", "@inaccessible"])"#;
 
 fn run(subgraphs: &[(&str, &str)]) -> Result<Composed, CompositionErrors> {
     let inputs: Vec<SubgraphInput> = subgraphs

@@ -73,7 +73,9 @@ pub fn fields_arg(d: &apollo_compiler::Node<apollo_compiler::ast::Directive>) ->
 
 /// Parses a field set against `type_name`, keeping whatever part of it names real fields.
 pub fn parse_lenient(sg: &Subgraph, type_name: &Name, fields: &str) -> Option<FieldSet> {
-    if !sg.schema.types.contains_key(type_name) {
+    // A field set that is not even one selection set names nothing (Apollo's
+    // `collectUsedFields` gives up on it too).
+    if !sg.schema.types.contains_key(type_name) || super::fieldset::syntax_error(fields).is_some() {
         return None;
     }
     Some(

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::Supergraph;
 use super::model::*;
 
-const LINK: &str = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.9\", import: [\"@key\", \"@requires\", \"@provides\", \"@external\", \"@shareable\", \"@override\", \"@inaccessible\", \"@tag\", \"@interfaceObject\", \"@extends\", \"@context\", \"@fromContext\", \"@authenticated\", \"@requiresScopes\", \"@policy\", \"@cost\", \"@listSize\", \"@cacheTag\"])\n";
+const LINK: &str = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.12\", import: [\"@key\", \"@requires\", \"@provides\", \"@external\", \"@shareable\", \"@override\", \"@inaccessible\", \"@tag\", \"@interfaceObject\", \"@extends\", \"@context\", \"@fromContext\", \"@authenticated\", \"@requiresScopes\", \"@policy\", \"@cost\", \"@listSize\", \"@cacheTag\"])\n";
 
 /// The SDL of subgraph `graph` as the supergraph describes it.
 pub fn subgraph_sdl(sg: &Supergraph, graph: SubgraphId) -> String {
@@ -251,7 +251,11 @@ fn field_in(
     {
         line.push_str(&join_directive(jd));
     }
-    line.push_str(&meta(&def.meta));
+    // The supergraph's merged directives belong to the subgraphs that define the field, never
+    // to an `@external` copy of it (composition rejects them there).
+    if !external {
+        line.push_str(&meta(&def.meta));
+    }
     line.push('\n');
     Some(line)
 }
