@@ -192,13 +192,22 @@ const SHARING: [&str; 3] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn volunteered_fields_never_reach_the_client_nor_overwrite_other_data() {
     let accounts = accounts().await;
-    let scores = canned(|_| {
+    let retyped = canned(|_| {
         text(
             r#"{"data":{"_entities":[{"__typename":"Admin","id":"HIJACK","name":"HACKED","email":"leaked@x","score":1}]}}"#,
         )
     })
     .await;
-    for yaml in SHARING {
+    let untyped = canned(|_| {
+        text(
+            r#"{"data":{"_entities":[{"id":"HIJACK","name":"HACKED","email":"leaked@x","score":1}]}}"#,
+        )
+    })
+    .await;
+    for (scores, yaml) in [&untyped, &retyped]
+        .into_iter()
+        .flat_map(|s| SHARING.map(|y| (s, y)))
+    {
         let (_gw, url) = gateway("volunteered", &accounts.url, &scores.url, yaml);
         // Twice: with the entity cache, the second answer is the cached one.
         for _ in 0..2 {
