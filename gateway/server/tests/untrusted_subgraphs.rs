@@ -192,13 +192,22 @@ const SHARING: [&str; 3] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn volunteered_fields_never_reach_the_client_nor_overwrite_other_data() {
     let accounts = accounts().await;
-    let scores = canned(|_| {
+    let retyped = canned(|_| {
         text(
             r#"{"data":{"_entities":[{"__typename":"Admin","id":"HIJACK","name":"HACKED","email":"leaked@x","score":1}]}}"#,
         )
     })
     .await;
-    for yaml in SHARING {
+    let untyped = canned(|_| {
+        text(
+            r#"{"data":{"_entities":[{"id":"HIJACK","name":"HACKED","email":"leaked@x","score":1}]}}"#,
+        )
+    })
+    .await;
+    for (scores, yaml) in [&untyped, &retyped]
+        .into_iter()
+        .flat_map(|s| SHARING.map(|y| (s, y)))
+    {
         let (_gw, url) = gateway("volunteered", &accounts.url, &scores.url, yaml);
         // Twice: with the entity cache, the second answer is the cached one.
         for _ in 0..2 {
@@ -484,8 +493,9 @@ async fn failures_name_the_subgraph_never_its_address() {
 
 /// The text of every number as the subgraph wrote it: 17 significant digits, more digits than
 /// a double holds, `-0`, exponents, integers past 2^53 in a custom scalar; an integer `ID` as
-/// its text; a `Float` past a double's range is not one. The same from the entity cache, in
-/// memory and from Redis (a second gateway sharing it).
+/// its text; a `Float` past a double's range is not one. The same through cross-request
+/// batching, and from the entity cache, in memory and from Redis (a second gateway sharing
+/// it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn numbers_reach_the_client_with_the_text_the_subgraph_sent() {
     let accounts = canned(|_| {
@@ -522,6 +532,9 @@ async fn numbers_reach_the_client_with_the_text_the_subgraph_sent() {
     };
     let (_gw, url) = gateway("numbers", &accounts.url, &scores.url, "");
     check(&raw(&url, query).await, "uncached");
+    let batched = "entity_batching:\n  enabled: true\n";
+    let (_gw, url) = gateway("numbers", &accounts.url, &scores.url, batched);
+    check(&raw(&url, query).await, "batched across requests");
 
     let prefix = format!("weft-test-numbers-{}:", std::process::id());
     let yaml = format!(

@@ -24,6 +24,18 @@ pub use read::ReadError;
 
 use super::projection::Projection;
 
+/// A value kept outside any store (entity cache entries): as cheap to copy into a store as a
+/// `serde_json::Value`, with every number's text as the subgraph sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frozen {
+    Null,
+    Bool(bool),
+    Num(Box<str>),
+    Str(Box<str>),
+    List(Box<[Frozen]>),
+    Object(Box<[(Box<str>, Frozen)]>),
+}
+
 /// An object in the store.
 pub type ObjId = u32;
 /// A field name, interned: objects compare and find keys by number.
@@ -250,6 +262,41 @@ impl Store {
         self.open_fields.clear();
         self.open_items.clear();
         value
+    }
+
+    /// A copy of `value` that outlives the store (an entity cache entry), numbers as text.
+    pub fn freeze(&self, value: &Val) -> Frozen {
+        match value {
+            Val::Null => Frozen::Null,
+            Val::Bool(b) => Frozen::Bool(*b),
+            Val::Num(t) => Frozen::Num(self.text(*t).into()),
+            Val::Str(t) => Frozen::Str(self.text(*t).into()),
+            Val::List(items) => Frozen::List(items.iter().map(|v| self.freeze(v)).collect()),
+            Val::Object(id) => Frozen::Object(
+                self.fields(*id)
+                    .iter()
+                    .map(|(k, v)| (self.key_name(*k).into(), self.freeze(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Copies a frozen value into the store (a cache hit: no text to read again).
+    pub fn thaw(&mut self, value: &Frozen) -> Val {
+        match value {
+            Frozen::Null => Val::Null,
+            Frozen::Bool(b) => Val::Bool(*b),
+            Frozen::Num(t) => Val::Num(self.add_text(t)),
+            Frozen::Str(t) => Val::Str(self.add_text(t)),
+            Frozen::List(items) => Val::List(items.iter().map(|v| self.thaw(v)).collect()),
+            Frozen::Object(fields) => {
+                let fields = fields
+                    .iter()
+                    .map(|(k, v)| (self.intern(k), self.thaw(v)))
+                    .collect();
+                Val::Object(self.alloc(fields))
+            }
+        }
     }
 
     /// Copies `value` into the store.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 
+use super::data::Frozen;
 use super::entity_cache_redis::{EntityCacheRedisConfig, SharedLevel};
 use super::entity_events::EntityEventsConfig;
 use serde::Deserialize;
@@ -62,8 +63,8 @@ pub struct Identity {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    /// The result as JSON text, written from the store: numbers keep the subgraph's text.
-    value: Arc<str>,
+    /// The result, numbers with the subgraph's text.
+    value: Arc<Frozen>,
     identity: Identity,
     ttl: Duration,
 }
@@ -108,7 +109,7 @@ impl EntityCache {
         self.config.root_fields
     }
 
-    pub fn get(&self, key: &Key) -> Option<Arc<str>> {
+    pub fn get(&self, key: &Key) -> Option<Arc<Frozen>> {
         self.entries.get(key).map(|e| e.value.clone())
     }
 
@@ -118,18 +119,26 @@ impl EntityCache {
     }
 
     /// Keeps an entry here and, when configured, in Redis.
-    pub fn insert(&self, key: Key, value: Arc<str>, identity: Identity, ttl: Duration) {
+    /// `text` is the value as JSON, for Redis (asked for only when there is one).
+    pub fn insert(
+        &self,
+        key: Key,
+        value: Arc<Frozen>,
+        text: impl FnOnce() -> String,
+        identity: Identity,
+        ttl: Duration,
+    ) {
         if ttl.is_zero() {
             return;
         }
         if let Some(shared) = &self.shared {
-            shared.put(&key, &value, &identity, ttl);
+            shared.put(&key, &text(), &identity, ttl);
         }
         self.insert_local(key, value, identity, ttl);
     }
 
     /// Keeps an entry in memory only (what Redis answered is there already).
-    pub fn insert_local(&self, key: Key, value: Arc<str>, identity: Identity, ttl: Duration) {
+    pub fn insert_local(&self, key: Key, value: Arc<Frozen>, identity: Identity, ttl: Duration) {
         if ttl.is_zero() {
             return;
         }
@@ -345,7 +354,8 @@ mod tests {
         let k = (fetch_hash("s", "op", 0), key.to_string());
         cache.insert(
             k.clone(),
-            Arc::from(r#"{"v":1}"#),
+            Arc::new(Frozen::Null),
+            String::new,
             Identity {
                 typename: typename.into(),
                 key: key.as_object().cloned().unwrap_or_default(),

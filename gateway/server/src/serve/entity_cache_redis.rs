@@ -105,7 +105,7 @@ impl SharedLevel {
     }
 
     /// The entries Redis has for `keys`, with their remaining lifetimes (one round trip).
-    pub async fn get_many(&self, keys: &[Key]) -> Vec<Option<(Arc<str>, Identity, Duration)>> {
+    pub async fn get_many(&self, keys: &[Key]) -> Vec<Option<(String, Identity, Duration)>> {
         if keys.is_empty() {
             return Vec::new();
         }
@@ -132,8 +132,8 @@ impl SharedLevel {
                     key: entry.get("k")?.as_object()?.clone(),
                 };
                 // The result as text (a JSON string): numbers keep the subgraph's text.
-                let value = entry.get("v")?.as_str()?;
-                Some((Arc::from(value), identity, Duration::from_secs(left)))
+                let value = entry.get("v")?.as_str()?.to_owned();
+                Some((value, identity, Duration::from_secs(left)))
             })
             .collect()
     }

@@ -26,7 +26,7 @@ use weft_federation::plan::model::{
 
 use super::auth::Forwarded;
 use super::coalesce::{self, BatchKey, Coalescer};
-use super::data::{ObjId, Seg, Store, Val, write_str};
+use super::data::{Frozen, ObjId, Seg, Store, Val, write_str};
 use super::entity_cache::{self, EntityCache};
 use super::headers::{self, HeaderRules};
 use super::metrics::{FetchErrorKind, Metrics};
@@ -114,7 +114,7 @@ struct Ready<'p> {
     /// The slots whose representations are sent, in order (the others are cache hits).
     sent: Vec<usize>,
     /// Cache hits: a slot and its cached result.
-    hits: Vec<(usize, Arc<str>)>,
+    hits: Vec<(usize, Arc<Frozen>)>,
     /// Where each sent representation (or the root fetch) goes in the entity cache.
     cache_keys: Vec<(entity_cache::Key, entity_cache::Identity)>,
     /// Root fetch (`None`) or the concrete paths prefix used for errors.
@@ -447,8 +447,9 @@ impl Executor {
         let keys: Vec<entity_cache::Key> = r.cache_keys.iter().map(|(k, _)| k.clone()).collect();
         let found = shared.get_many(&keys).await;
         if !r.entity {
-            if let (Some(Some((value, identity, ttl))), Some(key)) =
+            if let (Some(Some((text, identity, ttl))), Some(key)) =
                 (found.into_iter().next(), keys.first())
+                && let Some(value) = frozen(&text)
             {
                 cache.insert_local(key.clone(), value.clone(), identity, ttl);
                 r.hits.push((0, value));
@@ -468,7 +469,7 @@ impl Executor {
             else {
                 continue;
             };
-            match entry {
+            match entry.and_then(|(text, identity, ttl)| Some((frozen(&text)?, identity, ttl))) {
                 Some((value, identity, ttl)) => {
                     cache.insert_local(key.0.clone(), value.clone(), identity, ttl);
                     r.hits.push((*slot, value));
@@ -624,25 +625,16 @@ impl Executor {
         // An operation that cannot be read (never one the planner wrote) keeps nothing.
         let empty = Projection::default();
         let projection = Option::as_ref(&projection).unwrap_or(&empty);
-        // Cached parts first: they need no answer. They were projected when kept; read
-        // through the same projection all the same (Redis is shared with other gateways).
-        let data = projection.get("data").flatten().unwrap_or(&empty);
-        let cached = if r.entity {
-            data.get("_entities").flatten().unwrap_or(&empty)
-        } else {
-            data
-        };
+        // Cached parts first: they need no answer (kept projected, as this fetch asked).
         for (slot, hit) in &r.hits {
             if !r.entity {
-                if let Ok(value) = out.data.parse(hit.as_bytes(), Some(cached)) {
-                    out.data.merge_value(Store::ROOT, value);
-                }
+                let value = out.data.thaw(hit);
+                out.data.merge_value(Store::ROOT, value);
                 return;
             }
             for target in r.slots.get(*slot).into_iter().flatten() {
-                if let Ok(value) = out.data.parse(hit.as_bytes(), Some(cached)) {
-                    out.data.merge_value(*target, value);
-                }
+                let value = out.data.thaw(hit);
+                out.data.merge_value(*target, value);
             }
         }
         if r.entity && r.sent.is_empty() {
@@ -699,12 +691,9 @@ impl Executor {
         if !r.entity {
             let data = rewritten(&mut out.data, data, rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
-                cache.insert(
-                    key.clone(),
-                    text_of(&out.data, &data),
-                    identity.clone(),
-                    ttl,
-                );
+                let value = Arc::new(out.data.freeze(&data));
+                let text = || text_of(&out.data, &data);
+                cache.insert(key.clone(), value, text, identity.clone(), ttl);
             }
             out.data.merge_value(Store::ROOT, data);
             return;
@@ -733,12 +722,9 @@ impl Executor {
             }
             let entity = rewritten(&mut out.data, entity, rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.get(i)) {
-                cache.insert(
-                    key.clone(),
-                    text_of(&out.data, &entity),
-                    identity.clone(),
-                    ttl,
-                );
+                let value = Arc::new(out.data.freeze(&entity));
+                let text = || text_of(&out.data, &entity);
+                cache.insert(key.clone(), value, text, identity.clone(), ttl);
             }
             let Some((first, others)) = r.slots.get(*slot).and_then(|t| t.split_first()) else {
                 continue;
@@ -753,11 +739,18 @@ impl Executor {
     }
 }
 
-/// A value as JSON text, for the entity cache (numbers keep the subgraph's text).
-fn text_of(data: &Store, value: &Val) -> Arc<str> {
+/// A value as JSON text, for Redis (numbers keep the subgraph's text).
+fn text_of(data: &Store, value: &Val) -> String {
     let mut out = Vec::new();
     data.write(value, &mut out);
-    String::from_utf8(out).unwrap_or_default().into()
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// An entry Redis had, as JSON text, frozen for the memory level; `None` when it is not JSON.
+fn frozen(text: &str) -> Option<Arc<Frozen>> {
+    let mut store = Store::new();
+    let value = store.parse(text.as_bytes(), None).ok()?;
+    Some(Arc::new(store.freeze(&value)))
 }
 
 /// `value` with the fetch's output rewrites applied (rare: most fetches have none).
