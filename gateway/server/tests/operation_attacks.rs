@@ -235,3 +235,49 @@ async fn selections_and_planning_have_budgets() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["users"][0], json!({ "id": "1" }));
 }
+
+/// `{ users { reviews { body author { ...  id name } } } }` with `n` levels of reviews/author.
+fn reviews_authors(n: usize) -> String {
+    let mut deep = String::from("id name");
+    for _ in 0..n {
+        deep = format!("reviews {{ body author {{ {deep} }} }}");
+    }
+    format!("{{ users {{ {deep} }} }}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_that_multiply_through_nested_lists_are_refused_or_cut() {
+    // The demo's users and reviews are few, so the gateway stores each once, but an answer
+    // writes them at every place they are reached: each reviews/author level multiplies it by
+    // the reviews a user has.
+    let gw = Gateway::start("multiply", "server:\n  max_response_bytes: 1000000\n").await;
+    let before = gw.requests();
+    // Six levels (depth 14, within the default depth): estimated far over the default cost
+    // limit, refused before any subgraph request.
+    let (status, body) = gw.post(&reviews_authors(6)).await;
+    assert_eq!(
+        (status, codes(&body)),
+        (400, vec!["COST_ESTIMATED_TOO_EXPENSIVE".to_owned()]),
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limits.max_estimated_cost")
+    );
+    assert_eq!(gw.requests(), before);
+    // Four levels: within the estimate, but megabytes of answer, over the configured 1 MB
+    // response cap: cut while it is written, refused whole.
+    let (status, body) = gw.post(&reviews_authors(4)).await;
+    assert_eq!(
+        (status, codes(&body)),
+        (500, vec!["RESPONSE_TOO_LARGE".to_owned()]),
+        "{body}"
+    );
+    // One level fits, and is answered in full.
+    let (status, body) = gw.post(&reviews_authors(1)).await;
+    assert_eq!(status, 200);
+    assert!(body.get("errors").is_none());
+    assert!(body["data"]["users"][0]["reviews"][0]["author"]["name"].is_string());
+}

@@ -319,6 +319,7 @@ mod tests {
             max_recursion: None,
             max_selections: None,
             max_planning_steps: None,
+            max_estimated_cost: None,
             ..Limits::default()
         }
     }

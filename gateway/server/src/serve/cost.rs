@@ -208,9 +208,13 @@ pub fn demand_control(
     variables: &Map<String, Value>,
 ) -> Result<Option<u64>, Refused> {
     let config = &rt.config.demand_control;
-    let Some(mode) = config.mode else {
+    // The safety limit (on by default) applies whatever demand control's mode: an operation
+    // estimated to answer far more than any real one (lists nested seven deep) is refused
+    // before it makes subgraphs and the gateway build it.
+    let safety = rt.config.limits.max_estimated_cost;
+    if config.mode.is_none() && safety.is_none() {
         return Ok(None);
-    };
+    }
     let (estimated, slicing) = estimate(
         &rt.supergraph,
         operation,
@@ -218,6 +222,22 @@ pub fn demand_control(
         u64::from(config.list_size.get()),
     );
     let metrics = rt.engine.metrics();
+    if let Some(max) = safety
+        && estimated > u64::from(max.get())
+    {
+        metrics.record_cost_refused();
+        return Err(Refused {
+            code: "COST_ESTIMATED_TOO_EXPENSIVE",
+            message: format!(
+                "The operation's estimated cost is {estimated}, over the limit of {max} \
+                 (`limits.max_estimated_cost`)."
+            ),
+            estimated,
+        });
+    }
+    let Some(mode) = config.mode else {
+        return Ok(None);
+    };
     metrics.record_cost(estimated);
     if mode == crate::config::model::CostMode::Measure {
         return Ok(Some(estimated));

@@ -88,6 +88,10 @@ pub enum Val {
 struct Obj {
     /// Fields in the order they arrived.
     fields: Vec<(KeyId, Val)>,
+    /// For a wide object: where each key's first field is, so that finding a field costs the
+    /// same however many the object has (an operation of 10,000 aliases makes a 10,000-field
+    /// object, whose every lookup would otherwise scan it).
+    index: Option<Box<FxHashMap<KeyId, u32>>>,
     /// This object was found identical to another and is now that one.
     forward: Option<ObjId>,
     /// Other objects were forwarded to this one: it stands at several places.
@@ -95,6 +99,54 @@ struct Obj {
     /// A hash of the content it was created with (merges later do not change it): objects
     /// with equal content have equal prints, so it finds candidates for sharing cheaply.
     print: u64,
+}
+
+/// Objects with more fields than this are indexed by key.
+const WIDE: usize = 16;
+
+impl Obj {
+    fn new(fields: Vec<(KeyId, Val)>, print: u64) -> Obj {
+        let mut obj = Obj {
+            fields,
+            index: None,
+            forward: None,
+            shared: false,
+            print,
+        };
+        obj.reindex();
+        obj
+    }
+
+    /// The place of the first field with `key`.
+    fn position(&self, key: KeyId) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&key).map(|&i| i as usize),
+            None => self.fields.iter().position(|(k, _)| *k == key),
+        }
+    }
+
+    fn push(&mut self, key: KeyId, value: Val) {
+        self.fields.push((key, value));
+        let at = self.fields.len() - 1;
+        match &mut self.index {
+            Some(index) => {
+                index.entry(key).or_insert(at as u32);
+            }
+            None if self.fields.len() > WIDE => self.reindex(),
+            None => {}
+        }
+    }
+
+    /// Builds the index of a wide object (after its fields changed other than by `push`).
+    fn reindex(&mut self) {
+        self.index = (self.fields.len() > WIDE).then(|| {
+            let mut index = FxHashMap::default();
+            for (i, (k, _)) in self.fields.iter().enumerate() {
+                index.entry(*k).or_insert(i as u32);
+            }
+            Box::new(index)
+        });
+    }
 }
 
 /// The objects of one execution; object 0 is the root.
@@ -204,10 +256,8 @@ impl Store {
     }
 
     pub fn get_key(&self, id: ObjId, key: KeyId) -> Option<&Val> {
-        self.fields(id)
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v)
+        let obj = &self.objects[self.resolve(id) as usize];
+        obj.position(key).map(|i| &obj.fields[i].1)
     }
 
     pub fn get(&self, id: ObjId, key: &str) -> Option<&Val> {
@@ -218,11 +268,10 @@ impl Store {
     pub fn take(&mut self, id: ObjId, key: &str) -> Option<Val> {
         let key = self.key_id(key)?;
         let id = self.resolve(id) as usize;
-        let i = self.objects[id]
-            .fields
-            .iter()
-            .position(|(k, _)| *k == key)?;
-        Some(self.objects[id].fields.remove(i).1)
+        let i = self.objects[id].position(key)?;
+        let (_, value) = self.objects[id].fields.remove(i);
+        self.objects[id].reindex();
+        Some(value)
     }
 
     pub fn typename(&self, id: ObjId) -> Option<&str> {
@@ -239,12 +288,7 @@ impl Store {
             k.hash(&mut h);
             self.hash_val(v, &mut h);
         }
-        self.objects.push(Obj {
-            fields,
-            forward: None,
-            shared: false,
-            print: h.finish(),
-        });
+        self.objects.push(Obj::new(fields, h.finish()));
         id
     }
 
@@ -343,13 +387,11 @@ impl Store {
             return;
         }
         let incoming = std::mem::take(&mut self.objects[src as usize].fields);
+        self.objects[src as usize].index = None;
         for (key, value) in incoming {
-            let slot = self.objects[dst as usize]
-                .fields
-                .iter()
-                .position(|(k, _)| *k == key);
+            let slot = self.objects[dst as usize].position(key);
             match slot {
-                None => self.objects[dst as usize].fields.push((key, value)),
+                None => self.objects[dst as usize].push(key, value),
                 Some(i) => {
                     let existing =
                         std::mem::replace(&mut self.objects[dst as usize].fields[i].1, Val::Null);
@@ -440,6 +482,7 @@ impl Store {
         if from != to {
             self.objects[from as usize].forward = Some(to);
             self.objects[from as usize].fields = Vec::new();
+            self.objects[from as usize].index = None;
             self.objects[to as usize].shared = true;
         }
     }

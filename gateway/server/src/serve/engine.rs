@@ -74,7 +74,9 @@ impl Engine {
     }
 
     /// Executes `plan` for a client request with headers `headers` and shapes the result:
-    /// `(data, errors)`.
+    /// `(data, errors)`. The data written stops past `max_bytes` (then it is longer than
+    /// that and not JSON: the caller refuses it, `server.max_response_bytes`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn execute(
         &self,
         plan: &QueryPlan,
@@ -83,6 +85,7 @@ impl Engine {
         api: &Valid<Schema>,
         headers: &HeaderMap,
         forwarded: &Forwarded,
+        max_bytes: Option<usize>,
     ) -> (Bytes, Vec<Value>) {
         let output = self
             .executor
@@ -94,7 +97,14 @@ impl Engine {
             ))
             .await;
         let mut errors = output.errors;
-        let data = shape(operation, &output.data, variables, api, &mut errors);
+        let data = shape(
+            operation,
+            &output.data,
+            variables,
+            api,
+            &mut errors,
+            max_bytes,
+        );
         // What a mutation returns has changed: cached copies of it must go.
         if let Some(cache) = &self.cache
             && operation.kind == OperationKind::Mutation

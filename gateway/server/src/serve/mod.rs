@@ -650,9 +650,7 @@ fn respond_within(
         );
         let refusal = json!({ "errors": [{
             "message": format!(
-                "The response is {} bytes, over the limit of {cap} bytes \
-                 (`server.max_response_bytes`).",
-                text.len()
+                "The response is over the limit of {cap} bytes (`server.max_response_bytes`)."
             ),
             "extensions": { "code": "RESPONSE_TOO_LARGE" },
         }] });

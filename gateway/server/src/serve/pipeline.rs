@@ -246,6 +246,10 @@ pub async fn run(
         api,
         headers,
         &forwarded,
+        rt.config
+            .server
+            .max_response_bytes()
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     );
     let (data, errors) =
         if rt.config.dedupe.client_requests && prepared.operation.kind == OperationKind::Query {
@@ -256,8 +260,15 @@ pub async fn run(
         };
     let mut errors = [auth_errors, errors].concat();
     let mut data = data;
-    // Introspection is answered from the API schema.
+    // Introspection is answered from the API schema (unless the data was cut at the response
+    // cap: then it is not JSON, and is refused as it is).
+    let cut = rt
+        .config
+        .server
+        .max_response_bytes()
+        .is_some_and(|cap| data.len() as u64 > cap);
     if has_introspection(&prepared.operation)
+        && !cut
         && let Ok(resp) = apollo_compiler::introspection::partial_execute(
             api,
             &rt.implementers,

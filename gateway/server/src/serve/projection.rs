@@ -57,16 +57,32 @@ impl Projection {
     /// What to keep of `key`: `None` when it was not asked for (skip it), `Some(None)` to
     /// keep all of it.
     pub fn get(&self, key: &str) -> Option<Option<&Projection>> {
-        let i = match &self.index {
-            Some(index) => *index.get(key)?,
-            None => self.keys.iter().position(|(k, _)| &**k == key)?,
-        };
+        let i = self.position(key)?;
         self.keys.get(i).map(|(_, p)| p.as_ref())
     }
 
+    fn position(&self, key: &str) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(key).copied(),
+            None => self.keys.iter().position(|(k, _)| &**k == key),
+        }
+    }
+
+    /// Adds `key`; the index is kept up to date as keys arrive, so building a level of many
+    /// keys (an operation of thousands of aliases) costs linear time too.
     fn insert(&mut self, key: &str, inner: Option<Projection>) {
-        match self.keys.iter_mut().find(|(k, _)| &**k == key) {
-            None => self.keys.push((key.into(), inner)),
+        match self.position(key).and_then(|i| self.keys.get_mut(i)) {
+            None => {
+                self.keys.push((key.into(), inner));
+                let at = self.keys.len() - 1;
+                match &mut self.index {
+                    Some(index) => {
+                        index.insert(key.into(), at);
+                    }
+                    None if self.keys.len() > SCAN => self.reindex(),
+                    None => {}
+                }
+            }
             // The same key twice (two fragments): keep what either keeps.
             Some((_, existing)) => match (existing.as_mut(), inner) {
                 (Some(e), Some(i)) => {
@@ -86,6 +102,12 @@ impl Projection {
                 p.finish();
             }
         }
+        if self.index.is_none() {
+            self.reindex();
+        }
+    }
+
+    fn reindex(&mut self) {
         if self.keys.len() > SCAN {
             self.index = Some(
                 self.keys

@@ -33,12 +33,18 @@ struct Bubble;
 /// Writes the response `data` for `op` from `store` as JSON text; errors from null
 /// propagation are appended to `errors`. Enum values the API schema does not have (unknown,
 /// or `@inaccessible`) become null with an error.
+///
+/// Writing stops once the text is over `max_bytes`: what is returned is then longer than
+/// `max_bytes` and not JSON, for the caller to refuse (`server.max_response_bytes`). Objects
+/// reached at many places are stored once but written at each, so a small store can stand for
+/// an answer of gigabytes: the cap bounds the memory, not only what is sent.
 pub fn shape(
     op: &Operation,
     store: &Store,
     variables: &Map<String, Value>,
     api: &Valid<Schema>,
     errors: &mut Vec<Value>,
+    max_bytes: Option<usize>,
 ) -> Vec<u8> {
     let before = Before::of(errors);
     let own_from = errors.len();
@@ -54,10 +60,13 @@ pub fn shape(
         bubbles: 0,
         before,
         own_from,
+        max_bytes: max_bytes.unwrap_or(usize::MAX),
+        over: false,
     };
     let root = &op.selection_set;
     if s.object(&[root], (0, 0), Store::ROOT, &root.parent_type)
         .is_err()
+        && !s.over
     {
         s.out.clear();
         s.out.extend_from_slice(b"null");
@@ -123,6 +132,10 @@ enum Visible {
 type SetsKey = (usize, usize);
 
 struct Shaper<'a, 'e> {
+    /// Writing stops past this many bytes (`over` set, unwinding like a null that nothing
+    /// catches).
+    max_bytes: usize,
+    over: bool,
     store: &'a Store,
     variables: &'a Map<String, Value>,
     errors: &'e mut Vec<Value>,
@@ -218,7 +231,17 @@ impl<'a> Shaper<'a, '_> {
         })
     }
 
-    fn collect(&self, sets: &[&'a SelectionSet], typename: &str, out: &mut Vec<Group<'a>>) {
+    /// The groups of `sets` on an object of type `typename`, added to `out`. `index` finds a
+    /// key's group once there are many (an operation of thousands of aliases), so collecting
+    /// costs linear time.
+    fn collect(
+        &self,
+        sets: &[&'a SelectionSet],
+        typename: &str,
+        out: &mut Vec<Group<'a>>,
+        index: &mut FxHashMap<&'a str, usize>,
+    ) {
+        const SCAN: usize = 16;
         for set in sets {
             for item in &set.items {
                 match item {
@@ -226,9 +249,20 @@ impl<'a> Shaper<'a, '_> {
                         if !self.passes(&f.conditions) {
                             continue;
                         }
-                        let group = match out.iter_mut().position(|g| g.key == f.response_key) {
+                        let found = if out.len() > SCAN {
+                            if index.is_empty() {
+                                index.extend(out.iter().enumerate().map(|(i, g)| (g.key, i)).rev());
+                            }
+                            index.get(f.response_key.as_str()).copied()
+                        } else {
+                            out.iter().position(|g| g.key == f.response_key)
+                        };
+                        let group = match found {
                             Some(i) => &mut out[i],
                             None => {
+                                if !index.is_empty() {
+                                    index.insert(&f.response_key, out.len());
+                                }
                                 out.push(Group {
                                     key: &f.response_key,
                                     key_id: self.store.key_id(&f.response_key),
@@ -251,7 +285,7 @@ impl<'a> Shaper<'a, '_> {
                         let applies = frag.type_condition.is_none()
                             || frag.possible_types.iter().any(|t| t == typename);
                         if applies {
-                            self.collect(&[&frag.selection_set], typename, out);
+                            self.collect(&[&frag.selection_set], typename, out, index);
                         }
                     }
                 }
@@ -288,7 +322,7 @@ impl<'a> Shaper<'a, '_> {
             return found.1.clone();
         }
         let mut groups = Vec::new();
-        self.collect(sets, typename, &mut groups);
+        self.collect(sets, typename, &mut groups, &mut FxHashMap::default());
         let collected = Collected {
             groups: Rc::new(groups),
             visible: match self.api.types.get(typename) {
@@ -319,7 +353,7 @@ impl<'a> Shaper<'a, '_> {
             && bubbles == self.bubbles
         {
             self.out.extend_from_within(start..end);
-            return Ok(());
+            return self.within_cap();
         }
         let (start, bubbles) = (self.out.len(), self.bubbles);
         self.object_fields(sets, key, id, declared)?;
@@ -387,6 +421,15 @@ impl<'a> Shaper<'a, '_> {
             done?;
         }
         self.out.push(b'}');
+        self.within_cap()
+    }
+
+    /// `Err` once the text is over the cap: from then on every level unwinds.
+    fn within_cap(&mut self) -> Result<(), Bubble> {
+        if self.out.len() > self.max_bytes {
+            self.over = true;
+            return Err(Bubble);
+        }
         Ok(())
     }
 
@@ -450,6 +493,9 @@ impl<'a> Shaper<'a, '_> {
                 }
             }
         };
+        if self.over {
+            return Err(Bubble);
+        }
         if result.is_err() {
             self.bubbles += 1;
         }
