@@ -9,10 +9,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use weft_federation::Supergraph;
 use weft_federation::check::operations::{OperationVerdict, check as check_operation};
-use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff};
+use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff, recompose};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
-use weft_federation::supergraph::SubgraphId;
-use weft_federation::supergraph::extract::subgraph_sdl;
 
 use crate::report::{self, INPUT_ERROR, errln, line};
 
@@ -31,6 +29,11 @@ pub struct CheckArgs {
     /// A proposed subgraph schema: NAME=FILE (repeatable). A new NAME adds a subgraph.
     #[arg(long = "subgraph", value_name = "NAME=FILE", required = true)]
     subgraphs: Vec<String>,
+    /// The current subgraphs, exactly, instead of recovering them from the supergraph: a
+    /// Rover-style supergraph.yaml, or NAME=FILE (repeatable). Subgraphs not given are
+    /// recovered.
+    #[arg(long, value_name = "SUPERGRAPH_YAML|NAME=FILE")]
+    current: Vec<String>,
     /// Client operations to check, as glob patterns (`'ops/**/*.graphql'`; repeatable).
     #[arg(long, value_name = "GLOB")]
     operations: Vec<String>,
@@ -140,46 +143,21 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
         report::supergraph_error(&e);
         format!("{name} is not a valid supergraph")
     })?;
-    let mut proposed: Vec<(String, PathBuf, String)> = Vec::new();
+    let mut proposed: Vec<SubgraphInput> = Vec::new();
     for spec in &args.subgraphs {
-        let Some((sg, file)) = spec.split_once('=') else {
-            return Err(format!("--subgraph `{spec}`: expected NAME=FILE"));
-        };
-        let path = PathBuf::from(file);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("--subgraph {sg}: {file}: {e}"))?;
-        proposed.push((sg.to_owned(), path, text));
+        proposed.push(named_file("--subgraph", spec)?);
     }
-    let mut inputs: Vec<SubgraphInput> = current
-        .subgraphs()
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let replaced = proposed.iter().find(|(n, _, _)| *n == g.name);
-            SubgraphInput {
-                name: g.name.clone(),
-                url: g.url.clone(),
-                sdl: replaced.map_or_else(
-                    || subgraph_sdl(&current, SubgraphId(i as u16)),
-                    |(_, _, t)| t.clone(),
-                ),
-                source: replaced.map_or_else(
-                    || format!("{name} (subgraph {})", g.name),
-                    |(_, p, _)| p.display().to_string(),
-                ),
-            }
-        })
-        .collect();
-    for (sg, path, text) in &proposed {
-        if !inputs.iter().any(|i| i.name == *sg) {
-            inputs.push(SubgraphInput {
-                name: sg.clone(),
-                url: format!("http://{sg}/graphql"),
-                sdl: text.clone(),
-                source: path.display().to_string(),
-            });
+    let mut given: Vec<SubgraphInput> = Vec::new();
+    for spec in &args.current {
+        match spec.split_once('=') {
+            Some(_) => given.push(named_file("--current", spec)?),
+            None => given.extend(
+                crate::compose_cmd::load_inputs(&PathBuf::from(spec))
+                    .map_err(|e| format!("--current: {e}"))?,
+            ),
         }
     }
+    let inputs = recompose::inputs(&current, &name, &given, &proposed);
     let mut report = Report {
         ok: true,
         composition: CompositionReport {
@@ -191,17 +169,27 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
         operations: Vec::new(),
         summary: Summary::default(),
     };
-    let next = match compose(&inputs) {
+    let hints = |list: &[CompositionDiagnostic]| -> Vec<DiagnosticReport> {
+        list.iter()
+            .filter_map(|h| recompose::locate_hint(h, &inputs))
+            .map(|h| diagnostic(&h))
+            .collect()
+    };
+    let next = match compose(&inputs.inputs) {
         Ok(composed) => {
-            report.composition.hints = composed.hints.iter().map(diagnostic).collect();
+            report.composition.hints = hints(&composed.hints);
             Supergraph::parse(&composed.supergraph_sdl, "proposed supergraph")
                 .map_err(|e| e.to_string())?
         }
         Err(failed) => {
             report.ok = false;
             report.composition.ok = false;
-            report.composition.errors = failed.errors.iter().map(diagnostic).collect();
-            report.composition.hints = failed.hints.iter().map(diagnostic).collect();
+            report.composition.errors = failed
+                .errors
+                .iter()
+                .map(|e| diagnostic(&recompose::locate_error(e, &inputs)))
+                .collect();
+            report.composition.hints = hints(&failed.hints);
             return Ok(report);
         }
     };
@@ -261,6 +249,20 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
     }
     report.ok = report.summary.breaking == 0 && report.summary.broken_operations == 0;
     Ok(report)
+}
+
+/// `NAME=FILE`, read.
+fn named_file(flag: &str, spec: &str) -> Result<SubgraphInput, String> {
+    let Some((name, file)) = spec.split_once('=') else {
+        return Err(format!("{flag} `{spec}`: expected NAME=FILE"));
+    };
+    let sdl = std::fs::read_to_string(file).map_err(|e| format!("{flag} {name}: {file}: {e}"))?;
+    Ok(SubgraphInput {
+        name: name.to_owned(),
+        url: format!("http://{name}/graphql"),
+        sdl,
+        source: file.to_owned(),
+    })
 }
 
 fn diagnostic(d: &CompositionDiagnostic) -> DiagnosticReport {

@@ -74,7 +74,7 @@ pub fn print_diagnostic(level: &str, d: &CompositionDiagnostic) {
     errln!("{level}: {d}");
 }
 
-fn load_inputs(config_path: &PathBuf) -> Result<Vec<SubgraphInput>, String> {
+pub fn load_inputs(config_path: &PathBuf) -> Result<Vec<SubgraphInput>, String> {
     let shown = config_path.display();
     let text = std::fs::read_to_string(config_path).map_err(|e| {
         format!("{shown}: {e}\n  hint: pass --config with the path of a supergraph.yaml")
