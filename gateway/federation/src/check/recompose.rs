@@ -5,14 +5,16 @@
 //! (a new name adds a subgraph). A recovered subgraph's SDL is text nobody wrote, so
 //! diagnostics never point into it: their places move to the proposed file where the message's
 //! schema coordinate is defined there, and hints about recovered SDL alone are dropped (Apollo
-//! gave them, if they are true, when the current supergraph was composed).
+//! gave them, if they are true, when the current supergraph was composed). A check reports the
+//! hints the proposal brings: one the current subgraphs already give is not news (and a no-op
+//! proposal must be silent).
 
 use std::collections::BTreeSet;
 
 use apollo_compiler::ast::{Definition, Document};
 
 use crate::Supergraph;
-use crate::compose::{CompositionDiagnostic, Place, SubgraphInput};
+use crate::compose::{CompositionDiagnostic, Place, SubgraphInput, compose};
 use crate::supergraph::SubgraphId;
 use crate::supergraph::extract::subgraph_sdl;
 
@@ -22,6 +24,8 @@ pub struct CheckInputs {
     pub recovered: BTreeSet<String>,
     /// The subgraphs the user proposes (their names).
     pub proposed: BTreeSet<String>,
+    /// `(code, message)` of each hint the current subgraphs give without the proposal.
+    pub current_hints: BTreeSet<(&'static str, String)>,
 }
 
 /// The subgraphs to compose: each subgraph of `current` from `proposed`, else from `given`
@@ -37,6 +41,7 @@ pub fn inputs(
         inputs: Vec::new(),
         recovered: BTreeSet::new(),
         proposed: proposed.iter().map(|p| p.name.clone()).collect(),
+        current_hints: BTreeSet::new(),
     };
     let find = |list: &[SubgraphInput], name: &str| list.iter().find(|s| s.name == name).cloned();
     for (i, g) in current.subgraphs().iter().enumerate() {
@@ -61,6 +66,17 @@ pub fn inputs(
     for extra in proposed.iter().chain(given) {
         if !out.inputs.iter().any(|i| i.name == extra.name) {
             out.inputs.push(extra.clone());
+        }
+    }
+    if !proposed.is_empty() {
+        // The same set without the proposal. If it does not compose (recovery lost something),
+        // there is no baseline and every hint is reported.
+        if let Ok(composed) = compose(&inputs(current, current_label, given, &[]).inputs) {
+            out.current_hints = composed
+                .hints
+                .into_iter()
+                .map(|h| (h.code, h.message))
+                .collect();
         }
     }
     out
@@ -94,11 +110,15 @@ pub fn locate_error(d: &CompositionDiagnostic, inputs: &CheckInputs) -> Composit
     out
 }
 
-/// A hint as the user sees it, or `None` when it only concerns recovered SDL.
+/// A hint as the user sees it, or `None` when the current subgraphs give it already or it only
+/// concerns recovered SDL.
 pub fn locate_hint(
     d: &CompositionDiagnostic,
     inputs: &CheckInputs,
 ) -> Option<CompositionDiagnostic> {
+    if inputs.current_hints.contains(&(d.code, d.message.clone())) {
+        return None;
+    }
     let (places, _) = split(d, inputs);
     let about_user =
         !places.is_empty() || (d.places.is_empty() && inputs.recovered.len() < inputs.inputs.len());
