@@ -250,3 +250,104 @@ fn field_span(def: &Definition, name: &str) -> Option<Option<apollo_compiler::pa
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, sdl: &str) -> SubgraphInput {
+        SubgraphInput {
+            name: name.into(),
+            url: format!("http://{name}"),
+            sdl: sdl.into(),
+            source: format!("{name}.graphql"),
+        }
+    }
+
+    fn place(subgraph: &str, line: usize) -> Place {
+        Place {
+            subgraph: subgraph.into(),
+            source: format!("{subgraph} (recovered)"),
+            line,
+            column: 1,
+        }
+    }
+
+    fn inputs_of(proposed: &str, recovered: &str) -> CheckInputs {
+        CheckInputs {
+            inputs: vec![
+                input(
+                    proposed,
+                    "type Query {\n  a: Int\n}\n\ntype User {\n  id: ID!\n  name: String\n}\n",
+                ),
+                input(recovered, "type User { id: ID! }"),
+            ],
+            recovered: [recovered.to_owned()].into(),
+            proposed: [proposed.to_owned()].into(),
+            current_hints: BTreeSet::new(),
+        }
+    }
+
+    /// An error found only in recovered SDL points at the proposed file's definition of the
+    /// coordinate it names, and says which recovered subgraph is involved.
+    #[test]
+    fn errors_in_recovered_sdl_move_to_the_proposed_definition() {
+        let inputs = inputs_of("users", "reviews");
+        let d = CompositionDiagnostic {
+            code: "FIELD_TYPE_MISMATCH",
+            message: "Type of field \"User.name\" is incompatible".into(),
+            places: vec![place("reviews", 7)],
+            hint: Some("give it one type".into()),
+        };
+        let located = locate_error(&d, &inputs);
+        assert_eq!(located.places.len(), 1, "{located:?}");
+        let p = &located.places[0];
+        assert_eq!(
+            (p.source.as_str(), p.line, p.column),
+            ("users.graphql", 7, 3)
+        );
+        assert!(
+            located.message.contains("subgraph `reviews`"),
+            "{}",
+            located.message
+        );
+        assert_eq!(located.hint, d.hint);
+    }
+
+    /// Places in the user's files are kept (proposed first); recovered ones are dropped.
+    #[test]
+    fn places_in_files_are_kept_proposed_first() {
+        let mut inputs = inputs_of("users", "reviews");
+        inputs
+            .inputs
+            .push(input("accounts", "type Query { b: Int }"));
+        let d = CompositionDiagnostic {
+            code: "INVALID_FIELD_SHARING",
+            message: "Non-shareable field \"Query.a\"".into(),
+            places: vec![place("accounts", 1), place("reviews", 2), place("users", 3)],
+            hint: None,
+        };
+        let located = locate_error(&d, &inputs);
+        let subgraphs: Vec<&str> = located.places.iter().map(|p| p.subgraph.as_str()).collect();
+        assert_eq!(subgraphs, ["users", "accounts"]);
+    }
+
+    /// Hints about recovered SDL only, and hints the current subgraphs already give, are not
+    /// the proposal's.
+    #[test]
+    fn hints_are_the_proposals_own() {
+        let mut inputs = inputs_of("users", "reviews");
+        let hint = |subgraph: &str, message: &str| CompositionDiagnostic {
+            code: "INCONSISTENT_DESCRIPTION",
+            message: message.into(),
+            places: vec![place(subgraph, 1)],
+            hint: None,
+        };
+        assert!(locate_hint(&hint("reviews", "x"), &inputs).is_none());
+        assert!(locate_hint(&hint("users", "y"), &inputs).is_some());
+        inputs
+            .current_hints
+            .insert(("INCONSISTENT_DESCRIPTION", "y".into()));
+        assert!(locate_hint(&hint("users", "y"), &inputs).is_none());
+    }
+}
