@@ -40,6 +40,9 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Fail (exit 1) when composing the proposal gives a hint the current subgraphs do not.
+    #[arg(long)]
+    fail_on_hints: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,7 +250,9 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
             });
         }
     }
-    report.ok = report.summary.breaking == 0 && report.summary.broken_operations == 0;
+    report.ok = report.summary.breaking == 0
+        && report.summary.broken_operations == 0
+        && !(args.fail_on_hints && !report.composition.hints.is_empty());
     Ok(report)
 }
 
@@ -283,6 +288,14 @@ fn diagnostic(d: &CompositionDiagnostic) -> DiagnosticReport {
     }
 }
 
+/// `file:line:col: ` of a diagnostic's first place, or nothing.
+fn at(locations: &[LocationReport]) -> String {
+    locations
+        .first()
+        .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
+        .unwrap_or_default()
+}
+
 /// The report for people.
 fn text(r: &Report) -> String {
     let mut out = String::new();
@@ -293,12 +306,7 @@ fn text(r: &Report) -> String {
             r.composition.errors.len()
         );
         for e in &r.composition.errors {
-            let at = e
-                .locations
-                .first()
-                .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
-                .unwrap_or_default();
-            line!(out, "  {at}[{}] {}", e.code, e.message);
+            line!(out, "  {}[{}] {}", at(&e.locations), e.code, e.message);
             if let Some(h) = &e.hint {
                 line!(out, "    hint: {h}");
             }
@@ -307,6 +315,15 @@ fn text(r: &Report) -> String {
         return out;
     }
     line!(out, "Composition: ok");
+    for h in &r.composition.hints {
+        line!(
+            out,
+            "  warning: {}[{}] {}",
+            at(&h.locations),
+            h.code,
+            h.message
+        );
+    }
     for (label, severity, category) in [
         ("Breaking changes", "breaking", "api"),
         ("Dangerous changes", "dangerous", "api"),
@@ -374,6 +391,10 @@ fn text(r: &Report) -> String {
     if r.changes.is_empty() {
         line!(out, "No changes.");
     }
+    if !r.ok && r.summary.breaking == 0 && r.summary.broken_operations == 0 {
+        line!(out, "Result: hints (--fail-on-hints)");
+        return out;
+    }
     line!(
         out,
         "Result: {}",
@@ -409,6 +430,20 @@ fn github(r: &Report) -> String {
                 esc(&e.message)
             ),
             None => line!(out, "::error title={}::{}", prop(e.code), esc(&e.message)),
+        }
+    }
+    for h in &r.composition.hints {
+        match h.locations.first() {
+            Some(l) => line!(
+                out,
+                "::warning file={},line={},col={},title={}::{}",
+                prop(&l.file),
+                l.line,
+                l.column,
+                prop(h.code),
+                esc(&h.message)
+            ),
+            None => line!(out, "::warning title={}::{}", prop(h.code), esc(&h.message)),
         }
     }
     for c in &r.changes {

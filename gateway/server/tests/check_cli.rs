@@ -219,3 +219,51 @@ fn current_with_a_missing_file_is_an_input_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--current accounts"), "{stderr}");
 }
+
+/// A hint the proposal brings is shown (at its place in the proposed file) and passes, unless
+/// `--fail-on-hints`.
+#[test]
+fn fail_on_hints_fails_on_a_new_hint() {
+    let dir = "101-fed-no-change";
+    let tmp = temp_dir("hints");
+    let inventory = std::fs::read_to_string(case(&format!("{dir}/before/inventory.graphql")))
+        .expect("read")
+        .replace(
+            "  inStock: Boolean\n",
+            "  inStock: Boolean\n  price: Float! @shareable\n",
+        );
+    assert!(inventory.contains("price"), "the fixture changed");
+    std::fs::write(tmp.join("inventory.graphql"), inventory).expect("write");
+    let mut args = Vec::new();
+    args.extend(arg(
+        "--supergraph",
+        case(&format!("{dir}/bases/hive.graphql"))
+            .display()
+            .to_string(),
+    ));
+    args.extend(arg(
+        "--subgraph",
+        format!("inventory={}", tmp.join("inventory.graphql").display()),
+    ));
+    // products marks `price` @shareable, which a supergraph cannot tell while it alone
+    // resolves it: give the file.
+    args.extend(arg(
+        "--current",
+        format!(
+            "products={}",
+            case(&format!("{dir}/before/products.graphql")).display()
+        ),
+    ));
+    let (code, report, _) = check(&args);
+    assert_eq!(code, Some(0), "{report}");
+    let hint = &report["composition"]["hints"][0];
+    assert_eq!(
+        hint["code"], "INCONSISTENT_BUT_COMPATIBLE_FIELD_TYPE",
+        "{report}"
+    );
+    assert_eq!(hint["locations"][0]["line"], 7, "{report}");
+    args.push("--fail-on-hints".to_owned());
+    let (code, report, _) = check(&args);
+    assert_eq!(code, Some(1), "{report}");
+    assert_eq!(report["ok"], false);
+}
