@@ -252,7 +252,7 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
     }
     report.ok = report.summary.breaking == 0
         && report.summary.broken_operations == 0
-        && !(args.fail_on_hints && !report.composition.hints.is_empty());
+        && (!args.fail_on_hints || report.composition.hints.is_empty());
     Ok(report)
 }
 
