@@ -155,8 +155,9 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
         match spec.split_once('=') {
             Some(_) => given.push(named_file("--current", spec)?),
             None => given.extend(
-                crate::compose_cmd::load_inputs(&PathBuf::from(spec))
-                    .map_err(|e| format!("--current: {e}"))?,
+                crate::compose_cmd::load(&PathBuf::from(spec))
+                    .map_err(|e| format!("--current: {e}"))?
+                    .0,
             ),
         }
     }
