@@ -400,7 +400,7 @@ fn corpus_is_large_enough() {
         .filter(|(_, d)| d.join("before").is_dir())
         .count();
     assert!(cases.len() >= 44, "only {} cases", cases.len());
-    assert!(federation >= 8, "only {federation} federation cases");
+    assert!(federation >= 19, "only {federation} federation cases");
 }
 
 #[test]
