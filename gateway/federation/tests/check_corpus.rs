@@ -9,14 +9,19 @@
 //! - `before/` / `after/`: subgraph SDLs (`<name>.graphql`, optional `routing_urls.json`
 //!   mapping names to URLs), composed by Weft into two supergraphs and compared with
 //!   [`api_diff::diff`] on their API schemas and [`federation_diff::diff`] on the supergraphs.
-//!   When no subgraph is removed and no URL changes, the case is also run the way `weft check`
-//!   runs it (unchanged subgraphs recovered from the current supergraph), which must give the
-//!   same changes.
+//!   Each is also run the way `weft check` runs it, on three current supergraphs: Weft's
+//!   composition of `before/`, and Apollo's and Hive's (`bases/`, written by the oracle script,
+//!   `oracle.mjs --bases`). On each, every subgraph proposed unchanged must report no change and
+//!   no hint; and when no subgraph is removed and no URL changes, proposing `after/` (the
+//!   others recovered from the supergraph, or read from `before/` as with `--current`) must give
+//!   the changes of composing `after/` directly. Every run's verdict must be the same on the
+//!   three bases.
 //!
 //! `expected.json`: `{"breaking": ["CODE path"], "dangerous": [...], "safe": [...],
 //! "federation": ["severity CODE path"], "notes": "..."}`; lists are compared as sets. An
 //! optional `"check_style_known_issue": "why"` records that the `weft check`-style run is
-//! known to differ for that case (the test then insists that it still does).
+//! known to differ for that case (the test then insists that it still does);
+//! `"base_known_issues": {"hive": "why"}` does the same for the runs on one base.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
