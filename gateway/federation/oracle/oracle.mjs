@@ -9,6 +9,7 @@
 //   node oracle.mjs                 # record every case of ../tests/compose_corpus
 //   node oracle.mjs CASE ...        # record only these cases (folder names or paths)
 //   node oracle.mjs --check         # recompute every case; exit 1 if any file on disk differs
+//   node oracle.mjs --bases [--check] # the check corpus's bases (see below)
 //   node oracle.mjs --load-weft DIR # DIR/<case>.graphql: supergraphs Weft composed (written by
 //                                   # `WEFT_CORPUS_SUPERGRAPHS=DIR cargo test --test compose_corpus`);
 //                                   # each must load in Apollo's Supergraph.build and give the
@@ -18,8 +19,14 @@
 // stem, its routing URL http://<name>:4000/graphql). The oracle writes next to it:
 //   apollo.json         {"valid", "errors": [{code, message}], "hints": [{code, message}]}
 //   supergraph.graphql  Apollo's supergraphSdl, for valid cases only
+//
+// `--bases`: every federation case of ../tests/check_corpus (`before/<name>.graphql`, routing
+// URLs from `before/routing_urls.json`, else http://<name>/graphql) gets the current supergraph
+// as Apollo composition and as Hive's composition (@theguild/federation-composition) build it:
+// `bases/apollo.graphql` and `bases/hive.graphql`. The Rust test check_corpus.rs runs `weft
+// check` against each (and against Weft's own composition) and requires the same verdict.
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +37,7 @@ const { composeServices } = require('@apollo/composition');
 const { Supergraph, ROUTER_SUPPORTED_SUPERGRAPH_FEATURES, printSchema } = require('@apollo/federation-internals');
 
 const corpusDir = resolve(here, '../tests/compose_corpus');
+const checkCorpusDir = resolve(here, '../tests/check_corpus');
 
 function withNewline(s) {
   return s.endsWith('\n') ? s : `${s}\n`;
@@ -109,8 +117,58 @@ function loadWeft(dir) {
   process.exit(failures.length > 0 || files.length === 0 ? 1 : 0);
 }
 
+/// The subgraphs of a check-corpus case's `before/`, as both composers take them.
+function baseServices(dir) {
+  const urlsFile = join(dir, 'routing_urls.json');
+  const urls = existsSync(urlsFile) ? JSON.parse(readFileSync(urlsFile, 'utf8')) : {};
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((file) => {
+      const name = basename(file, '.graphql');
+      const typeDefs = parse(readFileSync(join(dir, file), 'utf8'));
+      return { name, url: urls[name] ?? `http://${name}/graphql`, typeDefs };
+    });
+}
+
+async function bases(check) {
+  const hive = await import('@theguild/federation-composition');
+  const stale = [];
+  const failed = [];
+  const cases = readdirSync(checkCorpusDir)
+    .filter((d) => existsSync(join(checkCorpusDir, d, 'before')))
+    .sort();
+  for (const name of cases) {
+    const caseDir = join(checkCorpusDir, name);
+    const services = baseServices(join(caseDir, 'before'));
+    const apollo = composeServices(services);
+    const theirs = hive.composeServices(services);
+    const files = {};
+    if (apollo.errors?.length) failed.push(`${name}: Apollo: ${apollo.errors.map((e) => e.message).join('; ')}`);
+    else files['apollo.graphql'] = withNewline(apollo.supergraphSdl);
+    if (theirs.errors?.length) failed.push(`${name}: Hive: ${theirs.errors.map((e) => e.message).join('; ')}`);
+    else files['hive.graphql'] = withNewline(theirs.supergraphSdl);
+    for (const [file, content] of Object.entries(files)) {
+      // Both must be supergraphs a router loads, or the base tests nothing.
+      Supergraph.build(content, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES });
+      const path = join(caseDir, 'bases', file);
+      if (check) {
+        if (onDisk(path) !== content) stale.push(`${name}/bases/${file}`);
+      } else {
+        mkdirSync(join(caseDir, 'bases'), { recursive: true });
+        writeFileSync(path, content);
+      }
+    }
+  }
+  for (const f of failed) process.stderr.write(`oracle: ${f}\n`);
+  for (const s of stale) process.stderr.write(`oracle: stale (re-record with --bases): ${s}\n`);
+  process.stderr.write(`oracle: ${cases.length} check-corpus bases, ${failed.length} failed to compose, ${stale.length} stale\n`);
+  process.exit(failed.length > 0 || stale.length > 0 ? 1 : 0);
+}
+
 const args = process.argv.slice(2);
 if (args[0] === '--load-weft') loadWeft(resolve(args[1] ?? ''));
+if (args[0] === '--bases') await bases(args.includes('--check'));
 const check = args.includes('--check');
 const named = args.filter((a) => a !== '--check');
 const cases = named.length > 0

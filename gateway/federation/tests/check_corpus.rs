@@ -9,14 +9,19 @@
 //! - `before/` / `after/`: subgraph SDLs (`<name>.graphql`, optional `routing_urls.json`
 //!   mapping names to URLs), composed by Weft into two supergraphs and compared with
 //!   [`api_diff::diff`] on their API schemas and [`federation_diff::diff`] on the supergraphs.
-//!   When no subgraph is removed and no URL changes, the case is also run the way `weft check`
-//!   runs it (unchanged subgraphs recovered from the current supergraph), which must give the
-//!   same changes.
+//!   Each is also run the way `weft check` runs it, on three current supergraphs: Weft's
+//!   composition of `before/`, and Apollo's and Hive's (`bases/`, written by the oracle script,
+//!   `oracle.mjs --bases`). On each, every subgraph proposed unchanged must report no change and
+//!   no hint; and when no subgraph is removed and no URL changes, proposing `after/` (the
+//!   others recovered from the supergraph, or read from `before/` as with `--current`) must give
+//!   the changes of composing `after/` directly. Every run's verdict must be the same on the
+//!   three bases.
 //!
 //! `expected.json`: `{"breaking": ["CODE path"], "dangerous": [...], "safe": [...],
 //! "federation": ["severity CODE path"], "notes": "..."}`; lists are compared as sets. An
 //! optional `"check_style_known_issue": "why"` records that the `weft check`-style run is
-//! known to differ for that case (the test then insists that it still does).
+//! known to differ for that case (the test then insists that it still does);
+//! `"base_known_issues": {"hive": "why"}` does the same for the runs on one base.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -24,10 +29,8 @@ use std::path::{Path, PathBuf};
 
 use apollo_compiler::Schema;
 use weft_federation::Supergraph;
-use weft_federation::check::{Category, Change, api_diff, federation_diff};
+use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff, recompose};
 use weft_federation::compose::{SubgraphInput, compose};
-use weft_federation::supergraph::SubgraphId;
-use weft_federation::supergraph::extract::subgraph_sdl;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/check_corpus")
@@ -56,10 +59,28 @@ fn read(path: &Path) -> String {
 /// too, e.g. the `weft check`-style run giving something else).
 struct Outcome {
     changes: Vec<Change>,
-    problems: Vec<String>,
+    /// Each with the base it was met on (`None`: not base-specific).
+    problems: Vec<(Option<&'static str>, String)>,
+    /// `(base, proposal, verdict)` of every `weft check`-style run.
+    verdicts: Vec<(&'static str, String, &'static str)>,
 }
 
-fn run(dir: &Path) -> Result<Outcome, String> {
+/// What `weft check` would conclude: its exit status, in words.
+fn verdict(outcome: &Result<Vec<Change>, Vec<String>>) -> &'static str {
+    match outcome {
+        Err(_) => "composition error",
+        Ok(c)
+            if c.iter()
+                .any(|c| c.severity == Severity::Breaking && c.category == Category::Api) =>
+        {
+            "breaking"
+        }
+        Ok(_) => "passes",
+    }
+}
+
+/// `checks`: also run `weft check` on the three bases (the snapshots only need the changes).
+fn run(dir: &Path, checks: bool) -> Result<Outcome, String> {
     if dir.join("before.graphql").is_file() {
         let parse = |file: &str| {
             let path = dir.join(file);
@@ -70,9 +91,10 @@ fn run(dir: &Path) -> Result<Outcome, String> {
         Ok(Outcome {
             changes: api_diff::diff(&old, &new),
             problems: Vec::new(),
+            verdicts: Vec::new(),
         })
     } else if dir.join("before").is_dir() {
-        federation_case(dir)
+        federation_case(dir, checks)
     } else {
         Err("neither before.graphql nor before/".to_owned())
     }
@@ -124,7 +146,53 @@ fn all_changes(old: &Supergraph, new: &Supergraph) -> Vec<Change> {
     changes
 }
 
-fn federation_case(dir: &Path) -> Result<Outcome, String> {
+/// The current supergraphs a federation case is checked against: Weft's composition of
+/// `before/`, and Apollo's and Hive's (`bases/*.graphql`, written by the oracle script:
+/// `node gateway/federation/oracle/oracle.mjs --bases`).
+fn bases(dir: &Path, weft: &Supergraph) -> Vec<(&'static str, Supergraph)> {
+    let mut out = vec![("weft", weft.clone())];
+    for name in ["apollo", "hive"] {
+        let path = dir.join("bases").join(format!("{name}.graphql"));
+        let sdl = read(&path);
+        let sg = Supergraph::parse(&sdl, &path.display().to_string())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        out.push((name, sg));
+    }
+    out
+}
+
+/// What `weft check` does on `base` with `proposed` (and `given` current files): the changes,
+/// or the composition errors; and the hints it shows.
+fn check_style(
+    base: &Supergraph,
+    given: &[SubgraphInput],
+    proposed: &[SubgraphInput],
+) -> (Result<Vec<Change>, Vec<String>>, Vec<String>) {
+    let inputs = recompose::inputs(base, "current supergraph", given, proposed);
+    match compose(&inputs.inputs) {
+        Ok(composed) => {
+            let hints = composed
+                .hints
+                .iter()
+                .filter_map(|h| recompose::locate_hint(h, &inputs))
+                .map(|h| h.to_string())
+                .collect();
+            let next = Supergraph::parse(&composed.supergraph_sdl, "proposed")
+                .expect("a composed supergraph loads");
+            (Ok(all_changes(base, &next)), hints)
+        }
+        Err(failed) => (
+            Err(failed
+                .errors
+                .iter()
+                .map(|e| recompose::locate_error(e, &inputs).to_string())
+                .collect()),
+            Vec::new(),
+        ),
+    }
+}
+
+fn federation_case(dir: &Path, checks: bool) -> Result<Outcome, String> {
     let (before, after) = (
         subgraphs(&dir.join("before")),
         subgraphs(&dir.join("after")),
@@ -132,57 +200,76 @@ fn federation_case(dir: &Path) -> Result<Outcome, String> {
     let old = supergraph(&before, "before")?;
     let new = supergraph(&after, "after")?;
     let changes = all_changes(&old, &new);
+    let direct = keys(&changes);
     let mut problems = Vec::new();
-    // As `weft check --subgraph NAME=FILE` for the changed and added subgraphs: the others are
-    // recovered from the current supergraph. Only possible without removals or URL changes.
+    let mut verdicts = Vec::new();
+    // As `weft check --subgraph NAME=FILE` for the changed and added subgraphs, on each base:
+    // the others are recovered from the current supergraph (or, with `--current`, read from
+    // before/). Only possible without removals or URL changes.
     let comparable = before
         .iter()
         .all(|b| after.iter().any(|a| a.name == b.name && a.url == b.url));
-    if comparable {
-        let mut inputs: Vec<SubgraphInput> = old
-            .subgraphs()
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                let b = before.iter().find(|b| b.name == g.name).expect("subgraph");
-                let a = after.iter().find(|a| a.name == g.name).expect("subgraph");
-                if a.sdl == b.sdl {
-                    SubgraphInput {
-                        name: g.name.clone(),
-                        url: g.url.clone(),
-                        sdl: subgraph_sdl(&old, SubgraphId(u16::try_from(i).expect("id"))),
-                        source: format!("before supergraph (subgraph {})", g.name),
-                    }
-                } else {
-                    a.clone()
-                }
-            })
-            .collect();
-        inputs.extend(
-            after
-                .iter()
-                .filter(|a| !before.iter().any(|b| b.name == a.name))
-                .cloned(),
-        );
-        match supergraph(&inputs, "after (weft check style)") {
-            Ok(via_check) => {
-                let checked = keys(&all_changes(&old, &via_check));
-                let direct = keys(&changes);
-                for k in direct.difference(&checked) {
-                    problems.push(format!(
-                        "`{k}` is found composing after/ but not when unchanged subgraphs are recovered from the before supergraph (as `weft check` does)"
-                    ));
-                }
-                for k in checked.difference(&direct) {
-                    problems.push(format!(
-                        "`{k}` is reported only when unchanged subgraphs are recovered from the before supergraph (as `weft check` does)"
-                    ));
-                }
+    let proposed: Vec<SubgraphInput> = after
+        .iter()
+        .filter(|a| !before.iter().any(|b| b.name == a.name && b.sdl == a.sdl))
+        .cloned()
+        .collect();
+    let bases = if checks { bases(dir, &old) } else { Vec::new() };
+    for (base_name, base) in bases {
+        // A no-op proposal of each subgraph: no change, no hint, on every base.
+        for b in &before {
+            let (outcome, hints) = check_style(&base, &[], std::slice::from_ref(b));
+            verdicts.push((
+                base_name,
+                format!("{} unchanged", b.name),
+                verdict(&outcome),
+            ));
+            let mut problem = |p: String| problems.push((Some(base_name), p));
+            match outcome {
+                Ok(c) if c.is_empty() && hints.is_empty() => {}
+                Ok(c) => problem(format!(
+                    "[{base_name} base] proposing `{}` unchanged reports {:?}, hints {hints:?}",
+                    b.name,
+                    keys(&c)
+                )),
+                Err(e) => problem(format!(
+                    "[{base_name} base] proposing `{}` unchanged fails to compose: {e:?}",
+                    b.name
+                )),
             }
-            Err(e) => problems.push(e),
+        }
+        if !comparable {
+            continue;
+        }
+        for (how, given) in [("recovered", &[][..]), ("--current", &before[..])] {
+            let outcome = check_style(&base, given, &proposed).0;
+            verdicts.push((base_name, format!("after/, {how}"), verdict(&outcome)));
+            let mut problem = |p: String| problems.push((Some(base_name), p));
+            match outcome {
+                Ok(c) => {
+                    let checked = keys(&c);
+                    for k in direct.difference(&checked) {
+                        problem(format!(
+                            "[{base_name} base, {how}] `{k}` is found composing after/ but not by `weft check`"
+                        ));
+                    }
+                    for k in checked.difference(&direct) {
+                        problem(format!(
+                            "[{base_name} base, {how}] `{k}` is reported only by `weft check`"
+                        ));
+                    }
+                }
+                Err(e) => problem(format!(
+                    "[{base_name} base, {how}] `weft check` fails to compose: {e:?}"
+                )),
+            }
         }
     }
-    Ok(Outcome { changes, problems })
+    Ok(Outcome {
+        changes,
+        problems,
+        verdicts,
+    })
 }
 
 /// `severity category CODE path` for each change.
@@ -207,6 +294,9 @@ struct Expected {
     changes: BTreeMap<String, BTreeSet<String>>,
     /// Why the `weft check`-style run is known to differ, if it is.
     check_style_known_issue: Option<String>,
+    /// Bases (`weft`, `apollo`, `hive`) on which the `weft check`-style run is known to
+    /// report something else, with why (a difference between the composers' supergraphs).
+    base_known_issues: BTreeMap<String, String>,
 }
 
 fn expected(dir: &Path) -> Result<Expected, String> {
@@ -216,9 +306,20 @@ fn expected(dir: &Path) -> Result<Expected, String> {
     let object = json.as_object().ok_or("expected.json: not an object")?;
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut check_style_known_issue = None;
+    let mut base_known_issues = BTreeMap::new();
     for (section, value) in object {
         match section.as_str() {
             "notes" => continue,
+            "base_known_issues" => {
+                let bases = value
+                    .as_object()
+                    .ok_or("expected.json: `base_known_issues` is not {base: why}")?;
+                for (base, why) in bases {
+                    base_known_issues
+                        .insert(base.clone(), why.as_str().unwrap_or_default().to_owned());
+                }
+                continue;
+            }
             "check_style_known_issue" => {
                 check_style_known_issue = Some(value.as_str().unwrap_or_default().to_owned());
                 continue;
@@ -251,6 +352,7 @@ fn expected(dir: &Path) -> Result<Expected, String> {
     Ok(Expected {
         changes: out,
         check_style_known_issue,
+        base_known_issues,
     })
 }
 
@@ -303,14 +405,15 @@ fn corpus_is_large_enough() {
         .filter(|(_, d)| d.join("before").is_dir())
         .count();
     assert!(cases.len() >= 44, "only {} cases", cases.len());
-    assert!(federation >= 8, "only {federation} federation cases");
+    assert!(federation >= 19, "only {federation} federation cases");
 }
 
 #[test]
 fn classifications_match_expected() {
     let mut disagreements = Vec::new();
+    let (mut runs, mut agreeing, mut federation_cases) = (0, 0, 0);
     for (name, dir) in cases() {
-        let outcome = match run(&dir) {
+        let outcome = match run(&dir, true) {
             Ok(o) => o,
             Err(e) => {
                 disagreements.push(format!("{name}: {e}"));
@@ -336,18 +439,61 @@ fn classifications_match_expected() {
                 ));
             }
         }
+        // Problems on a base listed in base_known_issues are that base's; the rest are covered
+        // by check_style_known_issue or are disagreements. Each listed issue must still occur.
+        let (on_known_base, problems): (Vec<_>, Vec<_>) = outcome
+            .problems
+            .into_iter()
+            .partition(|(base, _)| base.is_some_and(|b| want.base_known_issues.contains_key(b)));
+        for base in want.base_known_issues.keys() {
+            if !on_known_base.iter().any(|(b, _)| *b == Some(base.as_str())) {
+                disagreements.push(format!(
+                    "{name}: the known difference on the {base} base is gone: drop it from base_known_issues"
+                ));
+            }
+        }
+        for (_, p) in on_known_base {
+            println!("{name} (known base difference): {p}");
+        }
         match want.check_style_known_issue {
             None => {
-                for p in outcome.problems {
+                for (_, p) in problems {
                     disagreements.push(format!("{name}: {p}"));
                 }
             }
-            Some(_) if outcome.problems.is_empty() => disagreements.push(format!(
+            Some(_) if problems.is_empty() => disagreements.push(format!(
                 "{name}: the known `weft check`-style difference is gone: drop check_style_known_issue"
             )),
-            Some(_) => {}
+            Some(_) => {
+                for (_, p) in problems {
+                    println!("{name} (known issue): {p}");
+                }
+            }
+        }
+        // The verdict of every run is the same on the three bases, known issues or not.
+        let mut by_run: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for (base, run, v) in &outcome.verdicts {
+            by_run.entry(run.as_str()).or_default().insert(base, v);
+        }
+        for (run, per_base) in by_run {
+            runs += 1;
+            let distinct: BTreeSet<&&str> = per_base.values().collect();
+            if distinct.len() == 1 && per_base.len() == 3 {
+                agreeing += 1;
+            } else {
+                disagreements.push(format!(
+                    "{name}: `{run}`: verdicts differ between bases: {per_base:?}"
+                ));
+            }
+        }
+        if !outcome.verdicts.is_empty() {
+            federation_cases += 1;
         }
     }
+    println!(
+        "check corpus: {federation_cases} federation cases x 3 bases (weft, apollo, hive): \
+         {agreeing} of {runs} `weft check` runs give the same verdict on all three bases"
+    );
     assert!(
         disagreements.is_empty(),
         "{} disagreements with the corpus's expected classification:\n  {}",
@@ -360,7 +506,7 @@ fn classifications_match_expected() {
 fn change_lists_match_snapshots() {
     let mut failed = Vec::new();
     for (name, dir) in cases() {
-        let rendered = match run(&dir) {
+        let rendered = match run(&dir, false) {
             Ok(o) => render(&o.changes),
             Err(e) => format!("error: {e}\n"),
         };

@@ -9,10 +9,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use weft_federation::Supergraph;
 use weft_federation::check::operations::{OperationVerdict, check as check_operation};
-use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff};
+use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff, recompose};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
-use weft_federation::supergraph::SubgraphId;
-use weft_federation::supergraph::extract::subgraph_sdl;
 
 use crate::report::{self, INPUT_ERROR, errln, line};
 
@@ -31,12 +29,20 @@ pub struct CheckArgs {
     /// A proposed subgraph schema: NAME=FILE (repeatable). A new NAME adds a subgraph.
     #[arg(long = "subgraph", value_name = "NAME=FILE", required = true)]
     subgraphs: Vec<String>,
+    /// The current subgraphs, exactly, instead of recovering them from the supergraph: a
+    /// Rover-style supergraph.yaml, or NAME=FILE (repeatable). Subgraphs not given are
+    /// recovered.
+    #[arg(long, value_name = "SUPERGRAPH_YAML|NAME=FILE")]
+    current: Vec<String>,
     /// Client operations to check, as glob patterns (`'ops/**/*.graphql'`; repeatable).
     #[arg(long, value_name = "GLOB")]
     operations: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Fail (exit 1) when composing the proposal gives a hint the current subgraphs do not.
+    #[arg(long)]
+    fail_on_hints: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,46 +146,22 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
         report::supergraph_error(&e);
         format!("{name} is not a valid supergraph")
     })?;
-    let mut proposed: Vec<(String, PathBuf, String)> = Vec::new();
+    let mut proposed: Vec<SubgraphInput> = Vec::new();
     for spec in &args.subgraphs {
-        let Some((sg, file)) = spec.split_once('=') else {
-            return Err(format!("--subgraph `{spec}`: expected NAME=FILE"));
-        };
-        let path = PathBuf::from(file);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("--subgraph {sg}: {file}: {e}"))?;
-        proposed.push((sg.to_owned(), path, text));
+        proposed.push(named_file("--subgraph", spec)?);
     }
-    let mut inputs: Vec<SubgraphInput> = current
-        .subgraphs()
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let replaced = proposed.iter().find(|(n, _, _)| *n == g.name);
-            SubgraphInput {
-                name: g.name.clone(),
-                url: g.url.clone(),
-                sdl: replaced.map_or_else(
-                    || subgraph_sdl(&current, SubgraphId(i as u16)),
-                    |(_, _, t)| t.clone(),
-                ),
-                source: replaced.map_or_else(
-                    || format!("{name} (subgraph {})", g.name),
-                    |(_, p, _)| p.display().to_string(),
-                ),
-            }
-        })
-        .collect();
-    for (sg, path, text) in &proposed {
-        if !inputs.iter().any(|i| i.name == *sg) {
-            inputs.push(SubgraphInput {
-                name: sg.clone(),
-                url: format!("http://{sg}/graphql"),
-                sdl: text.clone(),
-                source: path.display().to_string(),
-            });
+    let mut given: Vec<SubgraphInput> = Vec::new();
+    for spec in &args.current {
+        match spec.split_once('=') {
+            Some(_) => given.push(named_file("--current", spec)?),
+            None => given.extend(
+                crate::compose_cmd::load(&PathBuf::from(spec))
+                    .map_err(|e| format!("--current: {e}"))?
+                    .0,
+            ),
         }
     }
+    let inputs = recompose::inputs(&current, &name, &given, &proposed);
     let mut report = Report {
         ok: true,
         composition: CompositionReport {
@@ -191,17 +173,27 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
         operations: Vec::new(),
         summary: Summary::default(),
     };
-    let next = match compose(&inputs) {
+    let hints = |list: &[CompositionDiagnostic]| -> Vec<DiagnosticReport> {
+        list.iter()
+            .filter_map(|h| recompose::locate_hint(h, &inputs))
+            .map(|h| diagnostic(&h))
+            .collect()
+    };
+    let next = match compose(&inputs.inputs) {
         Ok(composed) => {
-            report.composition.hints = composed.hints.iter().map(diagnostic).collect();
+            report.composition.hints = hints(&composed.hints);
             Supergraph::parse(&composed.supergraph_sdl, "proposed supergraph")
                 .map_err(|e| e.to_string())?
         }
         Err(failed) => {
             report.ok = false;
             report.composition.ok = false;
-            report.composition.errors = failed.errors.iter().map(diagnostic).collect();
-            report.composition.hints = failed.hints.iter().map(diagnostic).collect();
+            report.composition.errors = failed
+                .errors
+                .iter()
+                .map(|e| diagnostic(&recompose::locate_error(e, &inputs)))
+                .collect();
+            report.composition.hints = hints(&failed.hints);
             return Ok(report);
         }
     };
@@ -259,8 +251,24 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
             });
         }
     }
-    report.ok = report.summary.breaking == 0 && report.summary.broken_operations == 0;
+    report.ok = report.summary.breaking == 0
+        && report.summary.broken_operations == 0
+        && (!args.fail_on_hints || report.composition.hints.is_empty());
     Ok(report)
+}
+
+/// `NAME=FILE`, read.
+fn named_file(flag: &str, spec: &str) -> Result<SubgraphInput, String> {
+    let Some((name, file)) = spec.split_once('=') else {
+        return Err(format!("{flag} `{spec}`: expected NAME=FILE"));
+    };
+    let sdl = std::fs::read_to_string(file).map_err(|e| format!("{flag} {name}: {file}: {e}"))?;
+    Ok(SubgraphInput {
+        name: name.to_owned(),
+        url: format!("http://{name}/graphql"),
+        sdl,
+        source: file.to_owned(),
+    })
 }
 
 fn diagnostic(d: &CompositionDiagnostic) -> DiagnosticReport {
@@ -281,6 +289,14 @@ fn diagnostic(d: &CompositionDiagnostic) -> DiagnosticReport {
     }
 }
 
+/// `file:line:col: ` of a diagnostic's first place, or nothing.
+fn at(locations: &[LocationReport]) -> String {
+    locations
+        .first()
+        .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
+        .unwrap_or_default()
+}
+
 /// The report for people.
 fn text(r: &Report) -> String {
     let mut out = String::new();
@@ -291,12 +307,7 @@ fn text(r: &Report) -> String {
             r.composition.errors.len()
         );
         for e in &r.composition.errors {
-            let at = e
-                .locations
-                .first()
-                .map(|l| format!("{}:{}:{}: ", l.file, l.line, l.column))
-                .unwrap_or_default();
-            line!(out, "  {at}[{}] {}", e.code, e.message);
+            line!(out, "  {}[{}] {}", at(&e.locations), e.code, e.message);
             if let Some(h) = &e.hint {
                 line!(out, "    hint: {h}");
             }
@@ -305,6 +316,15 @@ fn text(r: &Report) -> String {
         return out;
     }
     line!(out, "Composition: ok");
+    for h in &r.composition.hints {
+        line!(
+            out,
+            "  warning: {}[{}] {}",
+            at(&h.locations),
+            h.code,
+            h.message
+        );
+    }
     for (label, severity, category) in [
         ("Breaking changes", "breaking", "api"),
         ("Dangerous changes", "dangerous", "api"),
@@ -372,6 +392,10 @@ fn text(r: &Report) -> String {
     if r.changes.is_empty() {
         line!(out, "No changes.");
     }
+    if !r.ok && r.summary.breaking == 0 && r.summary.broken_operations == 0 {
+        line!(out, "Result: hints (--fail-on-hints)");
+        return out;
+    }
     line!(
         out,
         "Result: {}",
@@ -407,6 +431,20 @@ fn github(r: &Report) -> String {
                 esc(&e.message)
             ),
             None => line!(out, "::error title={}::{}", prop(e.code), esc(&e.message)),
+        }
+    }
+    for h in &r.composition.hints {
+        match h.locations.first() {
+            Some(l) => line!(
+                out,
+                "::warning file={},line={},col={},title={}::{}",
+                prop(&l.file),
+                l.line,
+                l.column,
+                prop(h.code),
+                esc(&h.message)
+            ),
+            None => line!(out, "::warning title={}::{}", prop(h.code), esc(&h.message)),
         }
     }
     for c in &r.changes {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use weft_engine::{GraphQLRequest, SubgraphClient};
-use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
+use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose_at};
 
 use crate::compose_config::{ComposeConfig, resolve};
 use crate::report::{self, INPUT_ERROR, errln};
@@ -24,14 +24,14 @@ pub struct ComposeArgs {
 }
 
 pub fn run(args: ComposeArgs) -> ExitCode {
-    let inputs = match load_inputs(&args.config) {
-        Ok(inputs) => inputs,
+    let (inputs, federation_version) = match load(&args.config) {
+        Ok(loaded) => loaded,
         Err(message) => {
             errln!("error: {message}");
             return ExitCode::from(INPUT_ERROR);
         }
     };
-    match compose(&inputs) {
+    match compose_at(&inputs, federation_version) {
         Ok(composed) => {
             for hint in &composed.hints {
                 print_diagnostic("warning", hint);
@@ -74,7 +74,9 @@ pub fn print_diagnostic(level: &str, d: &CompositionDiagnostic) {
     errln!("{level}: {d}");
 }
 
-fn load_inputs(config_path: &PathBuf) -> Result<Vec<SubgraphInput>, String> {
+/// The subgraphs a supergraph.yaml lists, read (files) or asked for (running subgraphs), and
+/// the federation version to compose them as.
+pub fn load(config_path: &PathBuf) -> Result<(Vec<SubgraphInput>, (u32, u32)), String> {
     let shown = config_path.display();
     let text = std::fs::read_to_string(config_path).map_err(|e| {
         format!("{shown}: {e}\n  hint: pass --config with the path of a supergraph.yaml")
@@ -85,6 +87,9 @@ fn load_inputs(config_path: &PathBuf) -> Result<Vec<SubgraphInput>, String> {
             e.line, e.column, e.message
         )
     })?;
+    let federation_version = config
+        .federation_version()
+        .map_err(|e| format!("{shown}: {e}"))?;
     let mut inputs = Vec::new();
     for (name, sg) in &config.subgraphs {
         let (sdl, source) = match (&sg.schema.file, &sg.schema.subgraph_url) {
@@ -112,7 +117,7 @@ fn load_inputs(config_path: &PathBuf) -> Result<Vec<SubgraphInput>, String> {
             source,
         });
     }
-    Ok(inputs)
+    Ok((inputs, federation_version))
 }
 
 /// Asks a running subgraph for its SDL.

@@ -20,8 +20,9 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComposeConfig {
-    /// Accepted for Rover compatibility; Weft always composes Federation 2 (join v0.5).
-    #[allow(dead_code)]
+    /// Rover's `federation_version` (`=2.5.0`, `2`): composition rejects subgraphs linking a
+    /// later federation version, as Rover's composition of that version does. Read through
+    /// [`ComposeConfig::federation_version`].
     #[serde(default)]
     pub federation_version: Option<serde_yaml_ng::Value>,
     pub subgraphs: BTreeMap<String, SubgraphConfig>,
@@ -81,7 +82,55 @@ impl ComposeConfig {
                 }
             }
         }
+        if let Err(message) = config.federation_version() {
+            let line = text
+                .lines()
+                .position(|l| l.starts_with("federation_version"))
+                .map_or(1, |i| i + 1);
+            return Err(ConfigError {
+                line,
+                column: 1,
+                message,
+            });
+        }
         Ok(config)
+    }
+
+    /// The federation version to compose as: `federation_version`'s major and minor (`=2.5.0`,
+    /// `2.5`), the latest 2.x for `2` or when absent. Federation 1 composition (`1`, `=0.x`) and
+    /// versions later than Weft knows are refused.
+    pub fn federation_version(&self) -> Result<(u32, u32), String> {
+        let latest = weft_federation::compose::subgraph::LATEST_FEDERATION_VERSION;
+        let text = match &self.federation_version {
+            None => return Ok(latest),
+            Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
+            Some(serde_yaml_ng::Value::String(s)) => s.clone(),
+            Some(_) => {
+                return Err(
+                    "federation_version: expected a version such as `=2.5.0` or `2`".to_owned(),
+                );
+            }
+        };
+        let bad =
+            || format!("federation_version `{text}`: expected a version such as `=2.5.0` or `2`");
+        let mut parts = text.trim().trim_start_matches('=').split('.');
+        let major: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let minor: Option<u32> = match parts.next() {
+            None => None,
+            Some(p) => Some(p.parse().map_err(|_| bad())?),
+        };
+        match (major, minor) {
+            (2, None) => Ok(latest),
+            (2, Some(minor)) if (2, minor) <= latest => Ok((2, minor)),
+            (2, Some(minor)) => Err(format!(
+                "federation_version `{text}`: Weft composes up to Federation {}.{}, not 2.{minor}",
+                latest.0, latest.1
+            )),
+            (0 | 1, _) => Err(format!(
+                "federation_version `{text}`: Weft composes Federation 2 only (Federation 1 subgraphs are accepted: set `federation_version: 2`)"
+            )),
+            _ => Err(bad()),
+        }
     }
 }
 
@@ -96,6 +145,25 @@ pub fn resolve(config_path: &Path, file: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn federation_version_forms() {
+        let version = |v: &str| {
+            ComposeConfig::parse(&format!(
+                "federation_version: {v}\nsubgraphs:\n  a:\n    schema:\n      file: a.graphql\n"
+            ))
+            .map(|c| c.federation_version().unwrap())
+            .map_err(|e| (e.line, e.message))
+        };
+        assert_eq!(version("=2.5.0"), Ok((2, 5)));
+        assert_eq!(version("\"2.3\""), Ok((2, 3)));
+        assert_eq!(version("2"), Ok((2, 14)));
+        let (line, message) = version("=2.99.0").unwrap_err();
+        assert_eq!(line, 1);
+        assert!(message.contains("up to Federation 2.14"), "{message}");
+        assert!(version("1").unwrap_err().1.contains("Federation 2 only"));
+        assert!(version("=two").is_err());
+    }
 
     #[test]
     fn rover_shape_parses() {

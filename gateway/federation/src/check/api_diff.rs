@@ -41,6 +41,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
             );
         }
     }
+    d.roots(old, new);
     for (name, old_dir) in &old.directive_definitions {
         if old_dir.is_built_in() {
             continue;
@@ -137,6 +138,48 @@ struct Differ {
 }
 
 impl Differ {
+    /// Root operation types (`schema { mutation: ... }`). graphql-js does not compare them;
+    /// GraphQL Inspector calls every change breaking. A root removed or pointed at another type
+    /// breaks every operation of that kind (they validate against another type or not at all);
+    /// a root added breaks nothing, so it is safe (docs/check.md).
+    fn roots(&mut self, old: &Schema, new: &Schema) {
+        let (o, n) = (&old.schema_definition, &new.schema_definition);
+        for (kind, before, after) in [
+            ("query", &o.query, &n.query),
+            ("mutation", &o.mutation, &n.mutation),
+            ("subscription", &o.subscription, &n.subscription),
+        ] {
+            let path = format!("schema.{kind}");
+            match (before, after) {
+                (Some(b), Some(a)) if b.name != a.name => self.push(
+                    Severity::Breaking,
+                    "ROOT_TYPE_CHANGED",
+                    &path,
+                    format!(
+                        "The {kind} root type changed from `{}` to `{}`",
+                        b.name, a.name
+                    ),
+                ),
+                (Some(b), None) => self.push(
+                    Severity::Breaking,
+                    "ROOT_TYPE_REMOVED",
+                    &path,
+                    format!(
+                        "The schema no longer has a {kind} root type (was `{}`)",
+                        b.name
+                    ),
+                ),
+                (None, Some(a)) => self.push(
+                    Severity::Safe,
+                    "ROOT_TYPE_ADDED",
+                    &path,
+                    format!("The schema has a {kind} root type now: `{}`", a.name),
+                ),
+                _ => {}
+            }
+        }
+    }
+
     fn push(&mut self, severity: Severity, code: &'static str, path: &str, message: String) {
         self.out.push(Change {
             severity,

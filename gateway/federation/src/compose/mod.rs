@@ -44,12 +44,22 @@ pub struct Composed {
 /// merged result, check satisfiability) and stops after the first phase that finds errors:
 /// later phases would only report consequences of them. Every error of that phase is reported.
 pub fn compose(inputs: &[SubgraphInput]) -> Result<Composed, CompositionErrors> {
+    compose_at(inputs, subgraph::LATEST_FEDERATION_VERSION)
+}
+
+/// [`compose`] as the composition of federation version `federation_version` (2.x, at most
+/// the latest known) would: subgraphs linking a later version are rejected
+/// (`UNKNOWN_FEDERATION_LINK_VERSION`), as Rover's composition of that version rejects them.
+pub fn compose_at(
+    inputs: &[SubgraphInput],
+    federation_version: (u32, u32),
+) -> Result<Composed, CompositionErrors> {
     let mut d = Diagnostics::default();
     let mut inputs: Vec<&SubgraphInput> = inputs.iter().collect();
     inputs.sort_by(|a, b| a.name.cmp(&b.name));
     let subgraphs: Vec<Subgraph> = inputs
         .iter()
-        .filter_map(|input| subgraph::load(input, &mut d))
+        .filter_map(|input| subgraph::load_at(input, federation_version, &mut d))
         .collect();
     stop_on_errors(&mut d)?;
     for sg in &subgraphs {

@@ -193,6 +193,17 @@ impl Subgraph {
 
 /// Loads a subgraph; problems go to `diagnostics` (code `INVALID_GRAPHQL` and friends).
 pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subgraph> {
+    load_at(input, LATEST_FEDERATION_VERSION, diagnostics)
+}
+
+/// [`load`] by a composition of federation version `max` (`federation_version` in
+/// supergraph.yaml, as Rover picks its composition): a subgraph linking a later federation
+/// version is one that composition does not know.
+pub fn load_at(
+    input: &SubgraphInput,
+    max: (u32, u32),
+    diagnostics: &mut Diagnostics,
+) -> Option<Subgraph> {
     let place_in = |sources: &apollo_compiler::parser::SourceMap, loc: Option<(usize, usize)>| {
         let _ = sources;
         let (line, column) = loc.unwrap_or((1, 1));
@@ -287,7 +298,7 @@ pub fn load(input: &SubgraphInput, diagnostics: &mut Diagnostics) -> Option<Subg
         .find(|l| l.identity == "https://specs.apollo.dev/federation")
         .cloned();
     if let Some(spec) = &federation {
-        if !federation_version_known(spec.version) {
+        if !federation_version_known(spec.version, max) {
             let (major, minor) = spec.version;
             diagnostics.error(
                 "UNKNOWN_FEDERATION_LINK_VERSION",
@@ -439,9 +450,9 @@ pub fn spec_definitions(sg: &Subgraph) -> Document {
 /// The latest federation spec version composition knows (Apollo composition 2.14's).
 pub const LATEST_FEDERATION_VERSION: (u32, u32) = (2, 14);
 
-/// Federation versions are 2.0 up to the latest known; a later one may mean anything.
-fn federation_version_known(version: (u32, u32)) -> bool {
-    version.0 == 2 && version <= LATEST_FEDERATION_VERSION
+/// Federation versions are 2.0 up to the composition's; a later one may mean anything.
+fn federation_version_known(version: (u32, u32), max: (u32, u32)) -> bool {
+    version.0 == 2 && version <= max.min(LATEST_FEDERATION_VERSION)
 }
 
 /// Federation directives may also come from their own specs (`@link(url:

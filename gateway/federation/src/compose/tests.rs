@@ -219,3 +219,19 @@ fn inaccessible_must_leave_a_valid_api_schema() {
         ]
     );
 }
+
+/// `federation_version` in supergraph.yaml: a composition of 2.5 does not know a subgraph
+/// linking federation v2.7 (as Rover's composition 2.5 does not), and composes it at 2.7.
+#[test]
+fn compose_at_rejects_later_federation_links() {
+    let input = SubgraphInput {
+        name: "a".into(),
+        url: "http://a".into(),
+        sdl: "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.7\", import: [\"@key\"])\ntype Query { a: Int }\n".into(),
+        source: "a.graphql".into(),
+    };
+    let at = |v| codes(compose_at(std::slice::from_ref(&input), v));
+    assert_eq!(at((2, 5)), ["UNKNOWN_FEDERATION_LINK_VERSION"]);
+    assert!(at((2, 7)).is_empty());
+    assert!(at(subgraph::LATEST_FEDERATION_VERSION).is_empty());
+}

@@ -8,13 +8,36 @@ use std::fmt::Write;
 use super::Supergraph;
 use super::model::*;
 
-const LINK: &str = "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.12\", import: [\"@key\", \"@requires\", \"@provides\", \"@external\", \"@shareable\", \"@override\", \"@inaccessible\", \"@tag\", \"@interfaceObject\", \"@extends\", \"@context\", \"@fromContext\", \"@authenticated\", \"@requiresScopes\", \"@policy\", \"@cost\", \"@listSize\", \"@cacheTag\"])\n";
+/// The federation directives a recovered subgraph may use. Only those it does use are imported:
+/// importing more makes composition hint about them (e.g. a directive the linked version does
+/// not define), which would be a hint about nothing the user wrote.
+const FEDERATION_DIRECTIVES: [&str; 18] = [
+    "key",
+    "requires",
+    "provides",
+    "external",
+    "shareable",
+    "override",
+    "inaccessible",
+    "tag",
+    "interfaceObject",
+    "extends",
+    "context",
+    "fromContext",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "cost",
+    "listSize",
+    "cacheTag",
+];
 
 /// The SDL of subgraph `graph` as the supergraph describes it.
 pub fn subgraph_sdl(sg: &Supergraph, graph: SubgraphId) -> String {
     let externals = implied_externals(sg, graph);
     let provided = provided_fields(sg);
-    let mut out = String::from(LINK);
+    let overridden = overridden_away(sg, graph);
+    let mut out = executable_directives(sg);
     for (id, ty) in sg.types() {
         if !sg.type_subgraphs(id).contains(&graph) {
             continue;
@@ -24,6 +47,12 @@ pub fn subgraph_sdl(sg: &Supergraph, graph: SubgraphId) -> String {
             TypeKind::Object | TypeKind::Interface => {
                 for f in &ty.fields {
                     if let Some(line) = field_in(sg, *f, graph, &externals, &provided) {
+                        body.push_str(&line);
+                    } else if overridden.contains(f) {
+                        // Overridden away: the supergraph no longer says this subgraph has it,
+                        // but the `@override(from:)` says it did. Without it, a proposal that
+                        // drops the `@override` would look like a removed field.
+                        let line = overridden_field(sg, *f);
                         body.push_str(&line);
                     }
                 }
@@ -154,7 +183,97 @@ pub fn subgraph_sdl(sg: &Supergraph, graph: SubgraphId) -> String {
             }
         }
     }
+    format!("{}{out}", link(&out))
+}
+
+/// The `@link` to federation importing exactly the directives `body` applies.
+fn link(body: &str) -> String {
+    let used: Vec<String> = FEDERATION_DIRECTIVES
+        .iter()
+        .filter(|d| applies(body, d))
+        .map(|d| format!("\"@{d}\""))
+        .collect();
+    format!(
+        "extend schema @link(url: \"https://specs.apollo.dev/federation/v2.12\", import: [{}])\n",
+        used.join(", ")
+    )
+}
+
+/// Whether `@name` occurs in `sdl` as a whole directive name (not a prefix of a longer one).
+fn applies(sdl: &str, name: &str) -> bool {
+    let needle = format!("@{name}");
+    sdl.match_indices(&needle).any(|(at, _)| {
+        !sdl[at + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
+/// The supergraph's executable directive definitions (`directive @lowercase on FIELD`), which
+/// composition keeps only when every subgraph defines them: each recovered subgraph defines
+/// them all, so recomposing keeps them, with the locations and arguments the supergraph has.
+fn executable_directives(sg: &Supergraph) -> String {
+    let mut out = String::new();
+    for def in sg.api_schema().directive_definitions.values() {
+        if def.is_built_in() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{def}");
+    }
     out
+}
+
+/// Fields another subgraph took from `graph` with a plain `@override(from: "<graph>")` (no
+/// label: a progressive override keeps the source's `@join__field`), whose types `graph` has.
+fn overridden_away(sg: &Supergraph, graph: SubgraphId) -> HashSet<FieldId> {
+    let name = &sg.subgraph(graph).name;
+    let has = |ty: &str| {
+        matches!(ty, "String" | "Int" | "Float" | "Boolean" | "ID")
+            || sg
+                .type_id(ty)
+                .is_some_and(|t| sg.type_subgraphs(t).contains(&graph))
+    };
+    let mut out = HashSet::new();
+    for (id, ty) in sg.types() {
+        if !matches!(ty.kind, TypeKind::Object | TypeKind::Interface)
+            || !sg.type_subgraphs(id).contains(&graph)
+        {
+            continue;
+        }
+        for f in &ty.fields {
+            let def = sg.field(*f);
+            let taken = def.join_fields.iter().any(|j| {
+                j.override_from.as_deref() == Some(name.as_str()) && j.override_label.is_none()
+            });
+            let here = def.join_fields.iter().any(|j| j.graph == Some(graph));
+            let types_known = has(def.ty.inner_named_type())
+                && def.arguments.iter().all(|a| has(a.ty.inner_named_type()));
+            if taken && !here && types_known {
+                out.insert(*f);
+            }
+        }
+    }
+    out
+}
+
+/// An overridden field as its source subgraph declared it: name, arguments and type, no
+/// federation directives (an overridden field is not shared, and its directives are unknown).
+fn overridden_field(sg: &Supergraph, field: FieldId) -> String {
+    let def = sg.field(field);
+    let args: Vec<String> = def
+        .arguments
+        .iter()
+        .map(|a| match &a.default_value {
+            Some(v) => format!("{}: {} = {v}", a.name, a.ty),
+            None => format!("{}: {}", a.name, a.ty),
+        })
+        .collect();
+    if args.is_empty() {
+        format!("  {}: {}\n", def.name, def.ty)
+    } else {
+        format!("  {}({}): {}\n", def.name, args.join(", "), def.ty)
+    }
 }
 
 /// One field's line in `graph`, or `None` if the subgraph does not have it.
