@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 use crate::graph::selection::FieldSetItem;
@@ -47,15 +47,11 @@ fn key_hasher() -> &'static RandomState {
 }
 
 fn field_key_hash(response_key: &str, name: &str, args: &str) -> u64 {
-    let mut h = key_hasher().build_hasher();
-    (0u8, response_key, name, args).hash(&mut h);
-    h.finish()
+    key_hasher().hash_one((0u8, response_key, name, args))
 }
 
 fn fragment_key_hash(on: Option<&str>, directives: &str) -> u64 {
-    let mut h = key_hasher().build_hasher();
-    (1u8, on, directives).hash(&mut h);
-    h.finish()
+    key_hasher().hash_one((1u8, on, directives))
 }
 
 impl SelKey {
