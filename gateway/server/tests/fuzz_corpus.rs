@@ -7,17 +7,24 @@ use std::path::{Path, PathBuf};
 
 use weft::fuzzing::{self, Violation};
 
-fn corpus(target: &str) -> PathBuf {
+/// `fuzz/<set>/<target>/`: `corpus` (replayed by CI) or `findings` (inputs that still break a
+/// promise, each moved to `corpus` with its fix).
+fn dir(set: &str, target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
+        .join("../../fuzz")
+        .join(set)
         .join(target)
 }
 
 /// Runs every file of `target`'s corpus through `entry`; fails on any broken promise, and
 /// when fewer than `at_least` files were found (a moved or emptied corpus must not pass).
 fn replay(target: &str, at_least: usize, entry: fn(&[u8]) -> Result<(), Violation>) {
-    let dir = corpus(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    replay_dir(&dir("corpus", target), at_least, entry);
+}
+
+fn replay_dir(dir: &Path, at_least: usize, entry: fn(&[u8]) -> Result<(), Violation>) {
+    let target = dir.display();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("a corpus entry").path())
         .filter(|p| p.is_file())
@@ -51,4 +58,18 @@ fn the_request_corpus_replays() {
 #[test]
 fn the_subgraph_answer_corpus_replays() {
     replay("subgraph_answer", 10, fuzzing::subgraph_answer);
+}
+
+/// What the fuzzers found and is not fixed yet (docs/fuzzing.md, "Findings"): run with
+/// `cargo test -p weft --test fuzz_corpus -- --ignored`; once fixed, move the files to
+/// `fuzz/corpus/<target>/` and drop the `ignore`.
+#[test]
+#[ignore = "open finding: a subgraph error whose `message` is not a string reaches the client \
+            as sent (serve/exec.rs `map_error` keeps any `message` that is present)"]
+fn the_open_subgraph_answer_findings_replay() {
+    replay_dir(
+        &dir("findings", "subgraph_answer"),
+        1,
+        fuzzing::subgraph_answer,
+    );
 }
