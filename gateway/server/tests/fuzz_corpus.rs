@@ -47,12 +47,12 @@ fn replay_dir(dir: &Path, at_least: usize, entry: fn(&[u8]) -> Result<(), Violat
 
 #[test]
 fn the_operation_corpus_replays() {
-    replay("operation", 13, fuzzing::operation);
+    replay("operation", 280, fuzzing::operation);
 }
 
 #[test]
 fn the_request_corpus_replays() {
-    replay("request", 17, fuzzing::request);
+    replay("request", 550, fuzzing::request);
 }
 
 #[test]
