@@ -57,7 +57,7 @@ fn the_request_corpus_replays() {
 
 #[test]
 fn the_subgraph_answer_corpus_replays() {
-    replay("subgraph_answer", 10, fuzzing::subgraph_answer);
+    replay("subgraph_answer", 180, fuzzing::subgraph_answer);
 }
 
 /// What the fuzzers found and is not fixed yet (docs/fuzzing.md, "Findings"): run with
