@@ -8,6 +8,7 @@ pub mod compose_cmd;
 pub mod compose_config;
 pub mod config;
 pub mod demo;
+pub mod fuzzing;
 pub mod plan_cmd;
 pub mod report;
 pub mod serve;

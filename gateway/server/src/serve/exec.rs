@@ -1203,12 +1203,25 @@ fn map_error(
             m
         }
     };
-    base.entry("message")
-        .or_insert_with(|| Value::String("subgraph error".to_owned()));
+    // An error is the subgraph's word, but its shape is the spec's: a string message, an
+    // object of extensions (with the subgraph's name), a list path; anything else is replaced
+    // rather than passed on to clients (found by the `subgraph_answer` fuzz target).
+    if !base.get("message").is_some_and(Value::is_string) {
+        base.insert(
+            "message".to_owned(),
+            Value::String("subgraph error".to_owned()),
+        );
+    }
     base.remove("locations");
+    if !base.get("path").is_none_or(Value::is_array) {
+        base.remove("path");
+    }
     let extensions = base
         .entry("extensions")
         .or_insert_with(|| Value::Object(Map::new()));
+    if !extensions.is_object() {
+        *extensions = Value::Object(Map::new());
+    }
     if let Value::Object(ext) = extensions {
         ext.insert("serviceName".to_owned(), Value::String(service.to_owned()));
     }

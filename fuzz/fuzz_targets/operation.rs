@@ -1,0 +1,6 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(
+    |data: &[u8]| if let Err(v) = weft::fuzzing::operation(data) {
+        panic!("{v}")
+    }
+);
