@@ -26,8 +26,9 @@ impl Default for Thresholds {
             answer: Duration::from_secs(1),
             data: Duration::from_secs(10),
             // Not in the issue: a connection that never completes its request cannot
-            // "answer in 1 s". Apollo Router's header read timeout, 10 s, is the bound.
-            close: Duration::from_secs(10),
+            // "answer in 1 s". Apollo Router's header read timeout, 10 s, is the bound, with
+            // a second for the measurement (a 10 s timer is seen to fire a few ms late).
+            close: Duration::from_secs(11),
             rss_mib: 300.0,
             health: Duration::from_millis(50),
             // 10% of one core over the 5 s window: the health probes themselves cost a little.
@@ -305,7 +306,7 @@ mod tests {
         assert!(judge(Budget::Close, &timeout_answer, &t).is_empty());
         assert_eq!(
             judge(Budget::Close, &ok_measure(Ending::TimedOut, 30_000), &t),
-            ["still open after 30.00 s (must close within 10.00 s)"]
+            ["still open after 30.00 s (must close within 11.00 s)"]
         );
         assert_eq!(
             judge(Budget::Close, &ok_measure(Ending::Closed, 12_000), &t).len(),

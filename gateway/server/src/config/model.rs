@@ -1290,8 +1290,8 @@ pub const KEYS: &[Key] = &[
     Key {
         path: "server.body_read_timeout_ms",
         ty: Type::IntegerOrOff,
-        default: Some("30000"),
-        example: "10000",
+        default: Some("10000"),
+        example: "30000",
         doc: "Milliseconds a client has to send a request's body once its headers arrived. \
               Past it: 408 `BODY_READ_TIMEOUT`, and the connection is closed. `0`: no limit.",
         env: Some(|c, v| {
