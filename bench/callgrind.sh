@@ -4,6 +4,8 @@
 # coercion may add at most 10% to a heavy request).
 #
 #   bench/callgrind.sh target/release/weft [ROUNDS]
+#   CONFIG=weft.yaml bench/callgrind.sh ...     # the gateway with a configuration file
+#   KEEP=DIR bench/callgrind.sh ...             # keep the callgrind files (callgrind_annotate)
 #
 # Starts the reference subgraphs (`weft demo` on ports 4851-4855, outside callgrind), then the
 # gateway under callgrind over them, sends every query of the mix once to warm the caches up,
@@ -46,7 +48,8 @@ for name in accounts products inventory reviews orders; do
   base=$((base + 1))
 done
 valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
-  "$weft" serve --listen 127.0.0.1:$gateway "${subgraphs[@]}" >"$work/gateway.log" 2>&1 &
+  "$weft" serve ${CONFIG:+--config "$CONFIG"} --listen 127.0.0.1:$gateway "${subgraphs[@]}" \
+  >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
 for _ in $(seq 600); do
@@ -75,3 +78,6 @@ total=$(grep -h '^summary:' "$work"/callgrind.out* | tail -1 | awk '{print $2}')
 echo "requests: $requests"
 echo "instructions: $total"
 echo "instructions per request: $((total / requests))"
+if [ -n "${KEEP:-}" ]; then
+  mkdir -p "$KEEP" && cp "$work"/callgrind.out.* "$KEEP"/
+fi
