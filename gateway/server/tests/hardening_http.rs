@@ -339,7 +339,7 @@ async fn a_request_past_its_time_gets_504() {
 async fn requests_over_the_in_flight_limit_are_shed() {
     let (_gateway, url) = slow_gateway(
         "shedding",
-        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(4),
         "server:\n  max_in_flight: 3\n",
     )
     .await;
@@ -349,6 +349,8 @@ async fn requests_over_the_in_flight_limit_are_shed() {
             tokio::spawn(async move { support::query(&url, &[], "{ slow }").await })
         })
         .collect();
+    // Let the three take their slots first (a probe sent before them would take one).
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     // Until all three are in flight, a fourth may still be admitted: wait for a refusal.
     let mut refused = None;
     for _ in 0..40 {
