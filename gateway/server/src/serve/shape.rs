@@ -378,8 +378,12 @@ impl<'a> Shaper<'a, '_> {
         match collected.visible {
             Visible::Yes => {}
             Visible::No => return Err(Bubble),
+            // Only the interface is known (an `@interfaceObject`'s data): enough when the
+            // selection does not depend on the concrete type; otherwise (`__typename`, a
+            // fragment on an object type) the fetch that gives the concrete type failed, and
+            // an interface name is never a possible answer.
+            Visible::Abstract if !depends_on_concrete_type(sets, typename) => {}
             Visible::Abstract => {
-                // E.g. the fetch that gives an `@interfaceObject` its concrete type failed.
                 let path = self.path_json();
                 self.errors.push(json!({
                     "message": format!(
@@ -633,6 +637,23 @@ impl<'a> Shaper<'a, '_> {
 }
 
 /// Whether a JSON number's text is an integer (no fraction, no exponent).
+/// Whether what `sets` select of an object of abstract type `typename` depends on the
+/// object's concrete type: `__typename`, or a fragment on another type.
+fn depends_on_concrete_type(sets: &[&SelectionSet], typename: &str) -> bool {
+    sets.iter().any(|set| {
+        set.items.iter().any(|item| match item {
+            Selection::Field(f) => f.name == "__typename",
+            Selection::InlineFragment(frag) => match frag.type_condition.as_deref() {
+                None => depends_on_concrete_type(&[&frag.selection_set], typename),
+                Some(t) if t == typename => {
+                    depends_on_concrete_type(&[&frag.selection_set], typename)
+                }
+                Some(_) => true,
+            },
+        })
+    })
+}
+
 fn is_integer(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
