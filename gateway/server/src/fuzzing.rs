@@ -84,15 +84,8 @@ fn planner() -> Option<&'static Planner> {
 /// Every limit switched off (the planner keeps its default budget).
 fn limits_off() -> Limits {
     Limits {
-        max_depth: None,
-        max_aliases: None,
-        max_root_fields: None,
-        max_height: None,
-        max_tokens: None,
-        max_recursion: None,
-        max_selections: None,
-        max_planning_steps: None,
-        ..Limits::default()
+        max_planning_steps: Limits::default().max_planning_steps,
+        ..Limits::off()
     }
 }
 

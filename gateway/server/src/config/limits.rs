@@ -308,20 +308,8 @@ mod tests {
             .into_inner()
     }
 
-    /// Every operation limit off.
     fn unlimited() -> Limits {
-        Limits {
-            max_depth: None,
-            max_aliases: None,
-            max_root_fields: None,
-            max_height: None,
-            max_tokens: None,
-            max_recursion: None,
-            max_selections: None,
-            max_planning_steps: None,
-            max_estimated_cost: None,
-            ..Limits::default()
-        }
+        Limits::off()
     }
 
     fn limits(depth: u32, aliases: u32, root: u32) -> Limits {

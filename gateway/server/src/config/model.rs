@@ -412,6 +412,25 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Every operation limit off (`0` for each in a file); the body and header sizes keep
+    /// their defaults. For tests and fuzzing: what "with every limit switched off" means.
+    pub fn off() -> Limits {
+        Limits {
+            max_depth: None,
+            max_aliases: None,
+            max_root_fields: None,
+            max_height: None,
+            max_tokens: None,
+            max_recursion: None,
+            max_selections: None,
+            max_planning_steps: None,
+            max_estimated_cost: None,
+            ..Limits::default()
+        }
+    }
+}
+
 pub const DEFAULT_MAX_DEPTH: u32 = 15;
 pub const DEFAULT_MAX_ALIASES: u32 = 200;
 pub const DEFAULT_MAX_ROOT_FIELDS: u32 = 200;
