@@ -139,30 +139,28 @@ impl SelList {
         }
     }
 
-    /// The places of the selections whose key hashes to `hash`, in order (every place when
-    /// the list is short).
-    fn candidates(&self, hash: u64) -> Vec<usize> {
+    /// The place of the first selection whose key hashes to `hash` and that `matches`
+    /// (through the index when the list has one, else from end to end).
+    fn find(&self, hash: impl FnOnce() -> u64, matches: impl Fn(&SubSel) -> bool) -> Option<usize> {
         match &self.index {
-            Some(index) => index.get(&hash).cloned().unwrap_or_default(),
-            None => (0..self.items.len()).collect(),
+            Some(index) => index
+                .get(&hash())?
+                .iter()
+                .copied()
+                .find(|&i| matches(&self.items[i])),
+            None => self.items.iter().position(matches),
         }
     }
 
     /// The first selection with key `key`.
     fn find_key_mut(&mut self, key: &SelKey) -> Option<&mut SubSel> {
-        let at = self
-            .candidates(key.key_hash())
-            .into_iter()
-            .find(|&i| self.items[i].has_key(key))?;
+        let at = self.find(|| key.key_hash(), |s| s.has_key(key))?;
         self.items.get_mut(at)
     }
 
     /// The first selection that `sel` merges with.
     fn find_same_mut(&mut self, sel: &SubSel) -> Option<&mut SubSel> {
-        let at = self
-            .candidates(sel.key_hash())
-            .into_iter()
-            .find(|&i| self.items[i].same_selection(sel))?;
+        let at = self.find(|| sel.key_hash(), |s| s.same_selection(sel))?;
         self.items.get_mut(at)
     }
 }
