@@ -39,9 +39,6 @@ pub struct Step {
 struct Placement {
     graph: SubgraphId,
     external: bool,
-    /// `@external` in the subgraph's schema (not merely overridden): the subgraph cannot
-    /// even provide it as a key.
-    declared_external: bool,
     requires: Option<Vec<FieldSetItem>>,
     /// The `@provides` context the field's value gets in this subgraph (0: none).
     provides: u32,
@@ -148,7 +145,6 @@ impl QueryGraph {
                         // Overridden without a label: still there for keys, never resolved.
                         external: place.external
                             || (place.used_overridden && place.override_label.is_none()),
-                        declared_external: place.external,
                         requires: place
                             .requires
                             .as_deref()
@@ -355,13 +351,14 @@ impl QueryGraph {
                 let Some(f) = self.sg.field_id(node.ty, name) else {
                     return name == "__typename";
                 };
-                // Checked only when needed: `is_key_field` reads the key strings.
+                // Checked only when needed: `is_key_field` reads the key strings. A key field
+                // the subgraph does not resolve (`@external`, or overridden away) is only
+                // there once the node was entered through a key: the representation carries
+                // it. Apollo's satisfiability draws the same line for overridden keys.
                 let key_here = || {
                     self.is_key_field(node, name)
                         && (node.entered
-                            || !self
-                                .placement(f, node.graph)
-                                .is_some_and(|p| p.declared_external))
+                            || !self.placement(f, node.graph).is_some_and(|p| p.external))
                 };
                 if !self.resolves_here(node, f) && !key_here() {
                     return false;
