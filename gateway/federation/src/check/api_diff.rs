@@ -10,7 +10,10 @@ use super::{Category, Change, Severity};
 
 /// Every change from `old` to `new`, in schema order.
 pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
-    let mut d = Differ { out: Vec::new() };
+    let mut d = Differ {
+        out: Vec::new(),
+        descriptions: true,
+    };
     for (name, old_ty) in &old.types {
         if old_ty.is_built_in() {
             continue;
@@ -42,6 +45,7 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
         }
     }
     d.roots(old, new);
+    d.descriptions = carries_directive_descriptions(old);
     for (name, old_dir) in &old.directive_definitions {
         if old_dir.is_built_in() {
             continue;
@@ -94,6 +98,21 @@ pub fn diff(old: &Schema, new: &Schema) -> Vec<Change> {
     d.out
 }
 
+/// Whether `old` can be trusted on directive descriptions: some directive it defines has one.
+/// Hive's composition leaves executable directives' descriptions out of the supergraph (a
+/// gateway serving it shows none, and recomposing keeps them out), so against such a base a
+/// description on a directive is no change a client would see; comparing it would make every
+/// unchanged proposal report one. A base that has directives and describes none of them is
+/// read that way (docs/decisions.md).
+fn carries_directive_descriptions(old: &Schema) -> bool {
+    let mut custom = old
+        .directive_definitions
+        .values()
+        .filter(|d| !d.is_built_in())
+        .peekable();
+    custom.peek().is_none() || custom.any(|d| d.description.is_some())
+}
+
 /// A default value as graphql-js compares them (as introspection shows them, after input
 /// coercion): object fields sorted, a single value given for a list wrapped in a list.
 fn canonical_value(value: &Value, ty: &Type) -> String {
@@ -135,6 +154,8 @@ fn kind(ty: &ExtendedType) -> &'static str {
 
 struct Differ {
     out: Vec<Change>,
+    /// Whether descriptions are compared (see [`carries_directive_descriptions`]).
+    descriptions: bool,
 }
 
 impl Differ {
@@ -191,7 +212,7 @@ impl Differ {
     }
 
     fn description(&mut self, path: &str, old: Option<&str>, new: Option<&str>) {
-        if old != new {
+        if self.descriptions && old != new {
             self.push(
                 Severity::Safe,
                 "DESCRIPTION_CHANGED",
