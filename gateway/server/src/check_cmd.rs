@@ -1,14 +1,18 @@
 //! `weft check`: what a proposed subgraph change does. Composition errors first, then the
-//! classified API diff, federation-only changes, and client operations that stop validating.
+//! classified API diff, federation-only changes, client operations that stop validating, and
+//! client operations whose plans cost a different number of subgraph requests.
 //! Exit status: 0 clean, 1 breaking (or composition error, or broken operation), 2 bad input.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use weft_federation::Supergraph;
 use weft_federation::check::operations::{OperationVerdict, check as check_operation};
+use weft_federation::check::plan_impact::{PlanImpact, PlanShape, impacts};
+use weft_federation::graph::QueryGraph;
 use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff, recompose};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
 
@@ -89,9 +93,54 @@ struct ChangeReport {
 #[derive(Debug, Serialize)]
 struct OperationReport {
     file: String,
-    /// `valid`, `broken` or `already-invalid`.
+    /// `valid`, `broken`, `unplannable` (valid, but the proposed supergraph cannot plan it) or
+    /// `already-invalid`.
     status: &'static str,
     problems: Vec<ProblemReport>,
+    /// The operations of the file whose plans change (valid ones only).
+    plans: Vec<PlanReport>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlanReport {
+    /// The operation's name; `null` for the file's anonymous operation.
+    operation: Option<String>,
+    before: ShapeReport,
+    /// `null` when the proposed supergraph cannot plan it (see `error`).
+    after: Option<ShapeReport>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ShapeReport {
+    requests: usize,
+    waves: usize,
+    subgraphs: Vec<String>,
+}
+
+impl From<&PlanShape> for ShapeReport {
+    fn from(s: &PlanShape) -> ShapeReport {
+        ShapeReport {
+            requests: s.requests,
+            waves: s.waves,
+            subgraphs: s.subgraphs.iter().cloned().collect(),
+        }
+    }
+}
+
+impl From<PlanImpact> for PlanReport {
+    fn from(p: PlanImpact) -> PlanReport {
+        let (after, error) = match &p.after {
+            Ok(s) => (Some(s.into()), None),
+            Err(e) => (None, Some(e.clone())),
+        };
+        PlanReport {
+            operation: p.operation,
+            before: (&p.before).into(),
+            after,
+            error,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -109,6 +158,10 @@ struct Summary {
     safe: usize,
     federation: usize,
     broken_operations: usize,
+    /// Operations whose plan changes shape.
+    changed_plans: usize,
+    /// Operations the proposed supergraph cannot plan (counted as broken too).
+    unplannable_operations: usize,
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
@@ -221,6 +274,8 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
             message: c.message,
         })
         .collect();
+    // Built only when there are operations to plan.
+    let mut graphs: Option<(QueryGraph, QueryGraph)> = None;
     for pattern in &args.operations {
         let paths = glob::glob(pattern).map_err(|e| format!("--operations `{pattern}`: {e}"))?;
         for path in paths {
@@ -234,12 +289,31 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
                     OperationVerdict::Broken(p) => ("broken", p),
                     OperationVerdict::AlreadyInvalid(p) => ("already-invalid", p),
                 };
-            if status == "broken" {
+            let plans: Vec<PlanReport> = if status == "valid" {
+                let (before, after) = graphs.get_or_insert_with(|| {
+                    (
+                        QueryGraph::new(Arc::new(current.clone())),
+                        QueryGraph::new(Arc::new(next.clone())),
+                    )
+                });
+                impacts(before, after, &text)
+                    .into_iter()
+                    .map(PlanReport::from)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let unplannable = plans.iter().filter(|p| p.error.is_some()).count();
+            report.summary.unplannable_operations += unplannable;
+            report.summary.changed_plans += plans.len() - unplannable;
+            let status = if unplannable > 0 { "unplannable" } else { status };
+            if status == "broken" || status == "unplannable" {
                 report.summary.broken_operations += 1;
             }
             report.operations.push(OperationReport {
                 file,
                 status,
+                plans,
                 problems: problems
                     .into_iter()
                     .map(|p| ProblemReport {
@@ -367,11 +441,34 @@ fn text(r: &Report) -> String {
     if !r.operations.is_empty() {
         line!(
             out,
-            "Operations: {} checked, {} broken",
+            "Operations: {} checked, {} broken, {} with changed plans",
             r.operations.len(),
-            r.summary.broken_operations
+            r.summary.broken_operations,
+            r.summary.changed_plans
         );
-        for op in r.operations.iter().filter(|o| o.status != "valid") {
+        for op in &r.operations {
+            for p in &op.plans {
+                let name = p.operation.as_deref().unwrap_or("(anonymous)");
+                match &p.after {
+                    Some(a) => line!(
+                        out,
+                        "  {}: {name}: subgraph requests {} -> {}, waves {} -> {} ({} -> {})",
+                        op.file,
+                        p.before.requests,
+                        a.requests,
+                        p.before.waves,
+                        a.waves,
+                        p.before.subgraphs.join(", "),
+                        a.subgraphs.join(", ")
+                    ),
+                    None => line!(
+                        out,
+                        "  {}: {name}: cannot be planned any more: {}",
+                        op.file,
+                        p.error.as_deref().unwrap_or_default()
+                    ),
+                }
+            }
             for p in &op.problems {
                 line!(
                     out,
@@ -459,6 +556,28 @@ fn github(r: &Report) -> String {
             prop(&format!("{} {} ({})", c.severity, c.category, c.code)),
             esc(&c.message)
         );
+    }
+    for op in &r.operations {
+        for p in &op.plans {
+            let name = p.operation.as_deref().unwrap_or("(anonymous)");
+            match &p.after {
+                Some(a) => line!(
+                    out,
+                    "::notice file={},title=plan changed::{name}: subgraph requests {} -> {}, waves {} -> {}",
+                    prop(&op.file),
+                    p.before.requests,
+                    a.requests,
+                    p.before.waves,
+                    a.waves
+                ),
+                None => line!(
+                    out,
+                    "::error file={},title=operation unplannable::{name}: {}",
+                    prop(&op.file),
+                    esc(p.error.as_deref().unwrap_or_default())
+                ),
+            }
+        }
     }
     for op in r.operations.iter().filter(|o| o.status == "broken") {
         for p in &op.problems {

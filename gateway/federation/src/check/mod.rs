@@ -6,11 +6,13 @@
 //! - [`federation_diff`]: changes that leave the API alone but change how plans are built —
 //!   keys, `@requires`, `@provides`, which subgraphs resolve a field.
 //! - [`operations`]: which client operations no longer validate.
+//! - [`plan_impact`]: which client operations' plans cost more (or fewer) subgraph requests.
 //! - [`recompose`]: the subgraphs a check composes, and where its diagnostics point.
 
 pub mod api_diff;
 pub mod federation_diff;
 pub mod operations;
+pub mod plan_impact;
 pub mod recompose;
 
 use std::fmt;
