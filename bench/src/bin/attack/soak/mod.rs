@@ -77,6 +77,15 @@ pub async fn run(
     let (first, last) = verdict::first_and_last_peaks(&samples, run, verdict::rss_window(run));
     soak.rss_first_kib = first;
     soak.rss_last_kib = last;
+    soak.rss_profile = verdict::window_profile(&samples, verdict::rss_window(run));
+    let csv: String = samples
+        .iter()
+        .map(|(t, kib)| format!("{t:.1},{kib}\n"))
+        .collect();
+    let csv_path = work.join("soak-rss.csv");
+    if let Err(e) = std::fs::write(&csv_path, format!("seconds,rss_kib\n{csv}")) {
+        eprintln!("{}: {e}", csv_path.display());
+    }
     // Alive: the process still runs; whether it answered is what the ordinary counts say.
     soak.alive = gateway.running();
     let failures = verdict::judge(&soak);
@@ -338,10 +347,17 @@ fn print_report(s: &Soak, concurrency: usize, o: &Options, run: Duration, failur
         }
     );
     println!(
-        "\nRSS windows: the first and last {} s of {} s.",
+        "\nRSS windows: the first and last {} s of {} s (peaks; sampled once a second, every \
+         sample in `soak-rss.csv` of the work directory).",
         verdict::rss_window(run).as_secs(),
         run.as_secs()
     );
+    let profile: Vec<String> = s
+        .rss_profile
+        .iter()
+        .map(|(median, peak)| format!("{:.0}/{:.0}", *median as f64 / 1024.0, *peak as f64 / 1024.0))
+        .collect();
+    println!("RSS by window, median/peak MiB: {}.", profile.join(", "));
     let by_id: Vec<String> = s
         .attacks_by_id
         .iter()

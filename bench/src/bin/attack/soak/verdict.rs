@@ -21,6 +21,8 @@ pub struct Soak {
     /// Peak RSS (KiB) in the first and in the last window.
     pub rss_first_kib: u64,
     pub rss_last_kib: u64,
+    /// Each window's median and peak RSS (KiB), in order.
+    pub rss_profile: Vec<(u64, u64)>,
     pub alive: bool,
 }
 
@@ -59,6 +61,28 @@ pub fn first_and_last_peaks(samples: &[(f64, u64)], run: Duration, window: Durat
             .unwrap_or(0)
     };
     (peak(&|t| t <= w), peak(&|t| t >= end - w))
+}
+
+/// Each `window` of the run in turn: its median and its peak sample (KiB). A peak depends on
+/// how many heavy requests happened to overlap; the medians show the trend under it.
+pub fn window_profile(samples: &[(f64, u64)], window: Duration) -> Vec<(u64, u64)> {
+    let w = window.as_secs_f64().max(1.0);
+    let mut windows: Vec<Vec<u64>> = Vec::new();
+    for &(t, kib) in samples {
+        let i = (t / w) as usize;
+        if windows.len() <= i {
+            windows.resize_with(i + 1, Vec::new);
+        }
+        windows[i].push(kib);
+    }
+    windows
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .map(|mut v| {
+            v.sort_unstable();
+            (v[(v.len() - 1) / 2], v[v.len() - 1])
+        })
+        .collect()
 }
 
 /// Why the soak fails; empty when it passes.
@@ -102,6 +126,16 @@ pub fn knee(unloaded: Duration, steps: &[(usize, Duration)]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_profile_gives_each_window_its_median_and_peak() {
+        let samples = [(0.5, 10), (1.0, 30), (1.5, 20), (2.5, 7), (3.0, 9)];
+        assert_eq!(
+            window_profile(&samples, Duration::from_secs(2)),
+            vec![(20, 30), (7, 9)]
+        );
+        assert!(window_profile(&[], Duration::from_secs(60)).is_empty());
+    }
 
     #[test]
     fn quantiles_by_nearest_rank() {
