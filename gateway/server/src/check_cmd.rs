@@ -12,9 +12,9 @@ use serde::Serialize;
 use weft_federation::Supergraph;
 use weft_federation::check::operations::{OperationVerdict, check as check_operation};
 use weft_federation::check::plan_impact::{PlanImpact, PlanShape, impacts};
-use weft_federation::graph::QueryGraph;
 use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff, recompose};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
+use weft_federation::graph::QueryGraph;
 
 use crate::report::{self, INPUT_ERROR, errln, line};
 
@@ -306,7 +306,11 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
             let unplannable = plans.iter().filter(|p| p.error.is_some()).count();
             report.summary.unplannable_operations += unplannable;
             report.summary.changed_plans += plans.len() - unplannable;
-            let status = if unplannable > 0 { "unplannable" } else { status };
+            let status = if unplannable > 0 {
+                "unplannable"
+            } else {
+                status
+            };
             if status == "broken" || status == "unplannable" {
                 report.summary.broken_operations += 1;
             }

@@ -144,10 +144,7 @@ fn operations_report_the_plans_a_change_alters() {
             case("115-fed-override-removed/after/inventory.graphql").display()
         ),
     ));
-    args.extend(arg(
-        "--operations",
-        format!("{}/*.graphql", ops.display()),
-    ));
+    args.extend(arg("--operations", format!("{}/*.graphql", ops.display())));
     let (code, report, stderr) = check(&args);
     assert_eq!(code, Some(0), "{report}{stderr}");
     assert_eq!(report["summary"]["changedPlans"], 1, "{report}");
@@ -161,7 +158,10 @@ fn operations_report_the_plans_a_change_alters() {
     );
     assert_eq!(plans[0]["after"]["requests"], 1, "{report}");
     assert_eq!(plans[0]["after"]["waves"], 1, "{report}");
-    assert_eq!(plans[0]["after"]["subgraphs"], serde_json::json!(["products"]));
+    assert_eq!(
+        plans[0]["after"]["subgraphs"],
+        serde_json::json!(["products"])
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

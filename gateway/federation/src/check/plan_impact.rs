@@ -45,7 +45,8 @@ fn shape(node: &PlanNode) -> PlanShape {
             else_clause,
             ..
         } => {
-            let [a, b] = [if_clause, else_clause].map(|c| c.as_deref().map(shape).unwrap_or_default());
+            let [a, b] =
+                [if_clause, else_clause].map(|c| c.as_deref().map(shape).unwrap_or_default());
             PlanShape {
                 requests: a.requests.max(b.requests),
                 waves: a.waves.max(b.waves),
@@ -56,11 +57,14 @@ fn shape(node: &PlanNode) -> PlanShape {
 }
 
 fn combine(nodes: &[PlanNode], waves: fn(usize, usize) -> usize) -> PlanShape {
-    nodes.iter().map(shape).fold(PlanShape::default(), |acc, s| PlanShape {
-        requests: acc.requests + s.requests,
-        waves: waves(acc.waves, s.waves),
-        subgraphs: acc.subgraphs.union(&s.subgraphs).cloned().collect(),
-    })
+    nodes
+        .iter()
+        .map(shape)
+        .fold(PlanShape::default(), |acc, s| PlanShape {
+            requests: acc.requests + s.requests,
+            waves: waves(acc.waves, s.waves),
+            subgraphs: acc.subgraphs.union(&s.subgraphs).cloned().collect(),
+        })
 }
 
 /// One operation whose plan changes.
@@ -78,8 +82,7 @@ pub struct PlanImpact {
 /// them. Plans are built with no progressive-override label switched on.
 pub fn impacts(current: &QueryGraph, proposed: &QueryGraph, text: &str) -> Vec<PlanImpact> {
     let parse = |graph: &QueryGraph| {
-        ExecutableDocument::parse_and_validate(graph.sg.api_schema(), text, "operation")
-            .ok()
+        ExecutableDocument::parse_and_validate(graph.sg.api_schema(), text, "operation").ok()
     };
     let (Some(old_doc), Some(new_doc)) = (parse(current), parse(proposed)) else {
         return Vec::new();
@@ -96,12 +99,13 @@ pub fn impacts(current: &QueryGraph, proposed: &QueryGraph, text: &str) -> Vec<P
     };
     let mut out = Vec::new();
     for name in names {
-        let planned = |graph: &QueryGraph, doc: &Valid<ExecutableDocument>| -> Result<PlanShape, String> {
-            let op = normalize(graph.sg.api_schema(), doc, name.as_deref())
-                .map_err(|e| e.to_string())?;
-            let p = plan(graph, &op, &labels).map_err(|e| e.message)?;
-            Ok(PlanShape::of(&p))
-        };
+        let planned =
+            |graph: &QueryGraph, doc: &Valid<ExecutableDocument>| -> Result<PlanShape, String> {
+                let op = normalize(graph.sg.api_schema(), doc, name.as_deref())
+                    .map_err(|e| e.to_string())?;
+                let p = plan(graph, &op, &labels).map_err(|e| e.message)?;
+                Ok(PlanShape::of(&p))
+            };
         // An operation the current supergraph cannot plan has no "before" to compare with.
         let Ok(before) = planned(current, &old_doc) else {
             continue;
@@ -157,7 +161,11 @@ mod tests {
             ),
             ("b", B),
         ]);
-        let found = impacts(&before, &after, "query Q { t { name price } } query N { t { name } }");
+        let found = impacts(
+            &before,
+            &after,
+            "query Q { t { name price } } query N { t { name } }",
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].operation.as_deref(), Some("Q"));
         assert_eq!(

@@ -355,7 +355,13 @@ fn print_report(s: &Soak, concurrency: usize, o: &Options, run: Duration, failur
     let profile: Vec<String> = s
         .rss_profile
         .iter()
-        .map(|(median, peak)| format!("{:.0}/{:.0}", *median as f64 / 1024.0, *peak as f64 / 1024.0))
+        .map(|(median, peak)| {
+            format!(
+                "{:.0}/{:.0}",
+                *median as f64 / 1024.0,
+                *peak as f64 / 1024.0
+            )
+        })
         .collect();
     println!("RSS by window, median/peak MiB: {}.", profile.join(", "));
     let by_id: Vec<String> = s
