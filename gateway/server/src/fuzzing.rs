@@ -31,7 +31,7 @@ use weft_federation::plan::model::QueryPlan;
 use weft_federation::plan::{DEFAULT_MAX_PLANNING_STEPS, plan_within};
 
 use crate::config::Config;
-use crate::config::limits;
+use crate::serve::limits;
 use crate::config::model::{Limits, SubgraphOverride};
 use crate::serve::metrics::Metrics;
 use crate::serve::runtime::{Live, SchemaRuntime};

@@ -6,7 +6,6 @@ pub mod cmd;
 mod env;
 pub mod error;
 mod expand;
-pub mod limits;
 pub mod log;
 pub mod model;
 pub mod persisted;

@@ -324,7 +324,7 @@ impl Default for PlaygroundConfig {
     }
 }
 
-/// How big an operation may be (config/limits.rs, docs/configuration.md#limits). Each limit is
+/// How big an operation may be (serve/limits.rs, docs/configuration.md#limits). Each limit is
 /// on by default; `0` switches one off.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

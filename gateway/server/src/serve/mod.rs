@@ -22,6 +22,7 @@ mod entity_cache_redis;
 mod entity_events;
 mod exec;
 mod invalidation;
+pub(crate) mod limits;
 mod pipeline;
 mod playground;
 mod projection;

@@ -17,7 +17,7 @@ use super::request::{GraphQLRequest, MediaType};
 use super::response_body::ResponseBody;
 use super::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
 use super::shared_exec;
-use crate::config::limits;
+use super::limits;
 
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
