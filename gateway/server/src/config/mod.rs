@@ -2,17 +2,13 @@
 //! then `WEFT_*` environment variables, then command-line flags, each overriding the one
 //! before. Every key is listed in [`model::KEYS`] and in docs/configuration.md.
 
-pub mod cmd;
 mod env;
 pub mod error;
 mod expand;
-pub mod log;
 pub mod model;
 pub mod persisted;
-pub mod reload;
 pub mod schema;
 pub mod server;
-pub mod watch;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;

@@ -10,9 +10,9 @@ use tokio::time::MissedTickBehavior;
 use weft_federation::Supergraph;
 
 use super::log::LogHandle;
+use super::runtime::{Live, SchemaRuntime};
 use super::watch::FileWatch;
-use super::{Config, Sources};
-use crate::serve::runtime::{Live, SchemaRuntime};
+use crate::config::{Config, Sources};
 
 const POLL: Duration = Duration::from_secs(1);
 
