@@ -10,8 +10,7 @@ use std::num::NonZeroU32;
 use apollo_compiler::ast;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::validation::WithErrors;
-
-use crate::config::model::Limits;
+use weft_config::model::Limits;
 
 /// An operation over a limit: the error code and a message naming the limit and the value.
 #[derive(Debug, PartialEq, Eq)]

@@ -55,13 +55,13 @@ use clap::Args;
 use futures::StreamExt;
 use serde_json::json;
 use tracing::Instrument;
+use weft_config::{Config, Flags, Sources};
 use weft_federation::Supergraph;
 
-use crate::config::{self, Config, Flags, Sources};
 use crate::report::{self, errln};
+use reload::Reloader;
 use request::{MediaType, Parsed};
 use response_body::ResponseBody;
-use reload::Reloader;
 use runtime::{Live, SchemaRuntime};
 use watch::FileWatch;
 
@@ -124,7 +124,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         .as_mut()
         .map(|f| (f.read(), f.path().to_owned()))
     {
-        Some((Err(e), path)) => Err(config::unreadable(&path, &e)),
+        Some((Err(e), path)) => Err(weft_config::unreadable(&path, &e)),
         Some((Ok(text), _)) => sources.load_text(Some(&text)),
         None => sources.load_text(None),
     };
