@@ -24,15 +24,15 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Node, Schema};
 use axum::http::{HeaderName, HeaderValue, header};
 use serde_json::Value;
+use weft_config::Config;
+use weft_config::model::{Limits, SubgraphOverride};
 use weft_federation::Supergraph;
 use weft_federation::graph::QueryGraph;
 use weft_federation::operation::normalize_within;
 use weft_federation::plan::model::QueryPlan;
 use weft_federation::plan::{DEFAULT_MAX_PLANNING_STEPS, plan_within};
 
-use crate::config::Config;
-use crate::config::limits;
-use crate::config::model::{Limits, SubgraphOverride};
+use crate::serve::limits;
 use crate::serve::metrics::Metrics;
 use crate::serve::runtime::{Live, SchemaRuntime};
 

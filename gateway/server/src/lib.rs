@@ -6,7 +6,7 @@ pub mod api_schema;
 pub mod check_cmd;
 pub mod compose_cmd;
 pub mod compose_config;
-pub mod config;
+pub mod config_cmd;
 pub mod demo;
 pub mod fuzzing;
 pub mod plan_cmd;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use weft::{api_schema, check_cmd, compose_cmd, config, demo, plan_cmd, serve};
+use weft::{api_schema, check_cmd, compose_cmd, config_cmd, demo, plan_cmd, serve};
 
 /// mimalloc rather than glibc's malloc: the executor allocates and frees many small vectors
 /// per request, and glibc spent a quarter of a cached request's CPU on it (`bench/README.md`).
@@ -39,7 +39,7 @@ enum Command {
     /// Validate a supergraph SDL and print its API schema (what clients see).
     ApiSchema(api_schema::ApiSchemaArgs),
     /// The configuration file of `weft serve`: print its JSON Schema, or check a file.
-    Config(config::cmd::ConfigArgs),
+    Config(config_cmd::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +52,6 @@ fn main() -> ExitCode {
         Command::Check(args) => check_cmd::run(args),
         Command::Plan(args) => plan_cmd::run(args),
         Command::ApiSchema(args) => api_schema::run(args),
-        Command::Config(args) => config::cmd::run(args),
+        Command::Config(args) => config_cmd::run(args),
     }
 }

@@ -8,13 +8,13 @@ use std::sync::{Arc, RwLock};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use weft_config::Config;
+use weft_config::model::ApqRedisConfig;
 
 use super::metrics::Metrics;
 use super::pipeline::Outcome;
 use super::redis_level::RedisLevel;
 use super::request::GraphQLRequest;
-use crate::config::Config;
-use crate::config::model::ApqRedisConfig;
 
 /// The APQ store: sha256 hex → document, in memory, least recently used evicted; in front of
 /// Redis when `apq.redis.url` is set (`redis_level.rs`). Kept across reloads while

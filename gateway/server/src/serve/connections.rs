@@ -29,9 +29,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower_service::Service;
+use weft_config::server::ServerConfig;
 
 use super::runtime::Live;
-use crate::config::server::ServerConfig;
 
 /// The two connection timeouts, as read when the connection was accepted.
 #[derive(Debug, Clone, Copy)]

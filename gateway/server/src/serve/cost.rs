@@ -239,7 +239,7 @@ pub fn demand_control(
         return Ok(None);
     };
     metrics.record_cost(estimated);
-    if mode == crate::config::model::CostMode::Measure {
+    if mode == weft_config::model::CostMode::Measure {
         return Ok(Some(estimated));
     }
     let max = config.max.get();

@@ -5,23 +5,15 @@
 //! outside the CORS safelist and the `Content-Type`, if any, is `text/plain`,
 //! `application/x-www-form-urlencoded` or `multipart/form-data`. Such a request is refused
 //! unless it carries a non-empty header no browser adds by itself (`csrf.required_headers`,
-//! by default [`REQUIRED_HEADERS`]). A
-//! `Content-Type` that is none of the three (e.g. `application/json`, on a POST or a GET) means
-//! the browser preflighted, so the request passes. A `Content-Type` we cannot read counts as
-//! simple: when unsure, ask for the header. `csrf.enabled: false` turns the check off.
+//! by default `weft_config::model::CSRF_REQUIRED_HEADERS`). A `Content-Type` that is none of
+//! the three (e.g. `application/json`, on a POST or a GET) means the browser preflighted, so
+//! the request passes. A `Content-Type` we cannot read counts as simple: when unsure, ask for
+//! the header. `csrf.enabled: false` turns the check off.
 
 use axum::http::{HeaderMap, StatusCode, header};
+use weft_config::CsrfConfig;
 
 use super::request::Rejection;
-use crate::config::CsrfConfig;
-
-/// Headers that make a simple request acceptable: setting any of them forces a preflight.
-/// The default of `csrf.required_headers`.
-pub const REQUIRED_HEADERS: &[&str] = &[
-    "apollo-require-preflight",
-    "x-apollo-operation-name",
-    "weft-require-preflight",
-];
 
 /// Content types a browser sends without a preflight (the Fetch standard's CORS safelist).
 const SIMPLE_CONTENT_TYPES: &[&str] = &[

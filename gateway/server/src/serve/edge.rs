@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::SizeAbove;
+use weft_config::model::CorsConfig;
 
 use super::runtime::Live;
-use crate::config::model::CorsConfig;
 
 /// Responses smaller than this are sent as they are: compressing them saves little or grows
 /// them.

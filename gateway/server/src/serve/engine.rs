@@ -10,6 +10,8 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use tracing::Instrument;
+use weft_config::headers::HeaderRules;
+use weft_config::model::Subgraphs;
 use weft_federation::operation::{Operation, OperationKind};
 use weft_federation::plan::model::QueryPlan;
 
@@ -17,11 +19,9 @@ use super::auth::Forwarded;
 use super::coalesce::Coalescer;
 use super::entity_cache::{self, EntityCache};
 use super::exec::Executor;
-use super::headers::HeaderRules;
 use super::metrics::Metrics;
 use super::shape::shape;
 use super::traffic;
-use crate::config::model::Subgraphs;
 
 pub struct Engine {
     executor: Executor,

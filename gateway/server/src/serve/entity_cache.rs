@@ -13,45 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
-
-use super::data::Frozen;
-use super::entity_cache_redis::{EntityCacheRedisConfig, SharedLevel};
-use super::entity_events::EntityEventsConfig;
-use serde::Deserialize;
 use serde_json::{Map, Value};
+use weft_config::entity_cache::EntityCacheConfig;
 use weft_federation::operation::{Operation, Selection, SelectionSet};
 
-/// `entity_cache:` in weft.yaml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EntityCacheConfig {
-    pub enabled: bool,
-    /// Lifetime of an entry when the subgraph's answer has no `max-age`.
-    pub ttl_secs: u64,
-    pub max_entries: u64,
-    /// Cache root query fetches too (keyed by operation and variables).
-    pub root_fields: bool,
-    /// The bearer token the invalidation endpoint requires; absent: no endpoint.
-    pub invalidation_token: Option<String>,
-    /// A Redis shared by several gateways (`entity_cache_redis.rs`).
-    pub redis: EntityCacheRedisConfig,
-    /// The services' `EntityChanged` events (`entity_events.rs`).
-    pub events: EntityEventsConfig,
-}
-
-impl Default for EntityCacheConfig {
-    fn default() -> EntityCacheConfig {
-        EntityCacheConfig {
-            enabled: false,
-            ttl_secs: 30,
-            max_entries: 100_000,
-            root_fields: false,
-            invalidation_token: None,
-            redis: EntityCacheRedisConfig::default(),
-            events: EntityEventsConfig::default(),
-        }
-    }
-}
+use super::data::Frozen;
+use super::entity_cache_redis::SharedLevel;
 
 /// Where an entry came from, for eviction by type and key.
 #[derive(Debug, Clone, PartialEq)]

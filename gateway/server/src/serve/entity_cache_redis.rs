@@ -12,32 +12,13 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use weft_config::entity_cache::EntityCacheConfig;
 
-use super::entity_cache::{EntityCache, EntityCacheConfig, Identity, Key};
+use super::entity_cache::{EntityCache, Identity, Key};
 use super::metrics::Metrics;
 use super::redis_level::RedisLevel;
-
-/// `entity_cache.redis` in weft.yaml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EntityCacheRedisConfig {
-    /// `redis://[user:password@]host:port[/db]`; absent: memory only.
-    #[serde(deserialize_with = "crate::config::model::redis_url")]
-    pub url: Option<String>,
-    pub key_prefix: String,
-}
-
-impl Default for EntityCacheRedisConfig {
-    fn default() -> EntityCacheRedisConfig {
-        EntityCacheRedisConfig {
-            url: None,
-            key_prefix: "weft:entity:".to_owned(),
-        }
-    }
-}
 
 pub struct SharedLevel {
     redis: RedisLevel,

@@ -15,33 +15,13 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties, ExchangeKind};
-use serde::Deserialize;
 use serde_json::{Map, Value};
+use weft_config::entity_cache::EntityEventsConfig;
 
 use super::entity_cache::EntityCache;
 
 /// The routing key (event kind) of the events that matter here.
 pub const ENTITY_CHANGED: &str = "EntityChanged";
-
-/// `entity_cache.events` in weft.yaml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EntityEventsConfig {
-    /// `amqp://user:password@host:port/vhost`; absent: no events are read.
-    #[serde(deserialize_with = "crate::config::model::amqp_url")]
-    pub amqp_url: Option<String>,
-    /// The topic exchange the services publish their events on.
-    pub exchange: String,
-}
-
-impl Default for EntityEventsConfig {
-    fn default() -> EntityEventsConfig {
-        EntityEventsConfig {
-            amqp_url: None,
-            exchange: "weft.events".to_owned(),
-        }
-    }
-}
 
 /// What an `EntityChanged` event says: the type, and its key fields (`null`: every entity of
 /// the type may have changed).

@@ -19,6 +19,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
+use weft_config::headers::HeaderRules;
 use weft_engine::{FetchError, GraphQLRequest, Inflight};
 use weft_federation::plan::model::{
     FetchNode, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
@@ -28,7 +29,7 @@ use super::auth::Forwarded;
 use super::coalesce::{self, BatchKey, Coalescer};
 use super::data::{Frozen, ObjId, Seg, Store, Val, write_str};
 use super::entity_cache::{self, EntityCache};
-use super::headers::{self, HeaderRules};
+use super::headers;
 use super::metrics::{FetchErrorKind, Metrics};
 use super::projection::{Projection, Projections};
 use super::{telemetry, traffic};

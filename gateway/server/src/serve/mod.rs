@@ -1,7 +1,7 @@
 //! `weft serve [--config weft.yaml] [--supergraph FILE] [--listen HOST:PORT]`: the gateway.
 //! GraphQL at `/graphql` (POST, and GET for queries), `GET /health` once the schema is loaded,
 //! and for browsers the playground (`playground.rs`).
-//! The supergraph and config files are watched and reloaded (`crate::config::reload`).
+//! The supergraph and config files are watched and reloaded (`reload.rs`, `watch.rs`).
 
 pub(crate) mod auth;
 pub(crate) mod headers;
@@ -22,10 +22,13 @@ mod entity_cache_redis;
 mod entity_events;
 mod exec;
 mod invalidation;
+pub(crate) mod limits;
+mod log;
 mod pipeline;
 mod playground;
 mod projection;
 mod redis_level;
+mod reload;
 mod request;
 mod response_body;
 pub(crate) mod runtime;
@@ -34,6 +37,7 @@ mod shared_exec;
 mod shedding;
 mod telemetry;
 mod traffic;
+mod watch;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;
@@ -51,15 +55,15 @@ use clap::Args;
 use futures::StreamExt;
 use serde_json::json;
 use tracing::Instrument;
+use weft_config::{Config, Flags, Sources};
 use weft_federation::Supergraph;
 
-use crate::config::reload::Reloader;
-use crate::config::watch::FileWatch;
-use crate::config::{self, Config, Flags, Sources};
 use crate::report::{self, errln};
+use reload::Reloader;
 use request::{MediaType, Parsed};
 use response_body::ResponseBody;
 use runtime::{Live, SchemaRuntime};
+use watch::FileWatch;
 
 /// Flags override the configuration file and the `WEFT_*` environment (docs/configuration.md).
 #[derive(Debug, Args)]
@@ -120,7 +124,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         .as_mut()
         .map(|f| (f.read(), f.path().to_owned()))
     {
-        Some((Err(e), path)) => Err(config::unreadable(&path, &e)),
+        Some((Err(e), path)) => Err(weft_config::unreadable(&path, &e)),
         Some((Ok(text), _)) => sources.load_text(Some(&text)),
         None => sources.load_text(None),
     };
@@ -140,7 +144,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
-    let log = config::log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
+    let log = log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
     let Some(path) = config.supergraph.path.clone() else {
         errln!(
             "error: no supergraph to serve\n  hint: pass --supergraph FILE, or set \

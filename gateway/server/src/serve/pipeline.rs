@@ -13,11 +13,11 @@ use weft_federation::operation::{self, OperationKind, normalize_within};
 use weft_federation::plan::plan_within;
 
 use super::auth::{self, Identity, access};
+use super::limits;
 use super::request::{GraphQLRequest, MediaType};
 use super::response_body::ResponseBody;
 use super::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
 use super::shared_exec;
-use crate::config::limits;
 
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
@@ -483,7 +483,7 @@ fn merge_root(op: &operation::Operation, data: Value, intro: Map<String, Value>)
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use crate::config::model::Limits;
+    use weft_config::model::Limits;
 
     #[test]
     fn a_document_with_thousands_of_errors_reports_a_hundred() {

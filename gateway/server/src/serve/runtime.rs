@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Name};
+use weft_config::Config;
 use weft_federation::Supergraph;
 use weft_federation::graph::QueryGraph;
 use weft_federation::operation::Operation;
@@ -19,7 +20,6 @@ use super::coalesce::Coalescer;
 use super::engine::Engine;
 use super::entity_cache_redis;
 use super::shared_exec::SharedExecutions;
-use crate::config::Config;
 
 /// A validated, normalized and planned operation, cached by document and operation name.
 pub struct Prepared {

@@ -14,8 +14,8 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, Tracer};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use weft_config::model::TelemetryConfig;
 
-use crate::config::model::TelemetryConfig;
 use crate::report::errln;
 
 /// The exporter's provider (flushed by [`Exporter::shutdown`]) and the tracer for the

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use weft_federation::operation::{Field, Operation, Selection, SelectionSet};
 use weft_federation::supergraph::links::LinkedSpec;
 
-use super::settings::PolicyRule;
+use weft_config::auth::PolicyRule;
 
 /// What one type or field requires; every part must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

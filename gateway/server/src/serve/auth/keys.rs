@@ -2,13 +2,30 @@
 //! `auth.poll_interval_secs` and when a token names a key id the store does not know (the
 //! issuer rotated its keys). A source that fails to load keeps its previous keys.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
+use weft_config::auth::is_url;
 
-use super::settings::Source;
+/// A JWKS source as the key store reads it (one of `auth.jwks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Url(String),
+    File(PathBuf),
+}
+
+impl Source {
+    pub fn of(text: &str) -> Source {
+        if is_url(text) {
+            Source::Url(text.to_owned())
+        } else {
+            Source::File(PathBuf::from(text))
+        }
+    }
+}
 
 /// One verification key.
 #[derive(Clone)]

@@ -4,7 +4,6 @@
 
 pub mod access;
 pub mod keys;
-pub mod settings;
 pub mod token;
 
 use std::sync::Arc;
@@ -13,12 +12,11 @@ use std::time::Duration;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
+use weft_config::auth::AuthConfig;
 use weft_federation::Supergraph;
 
 pub use access::{Identity, Requirements};
-use keys::KeyStore;
-pub use settings::AuthConfig;
-use settings::Source;
+use keys::{KeyStore, Source};
 use token::Refusal;
 
 /// A request refused before it runs: its status and GraphQL error body.
@@ -58,7 +56,7 @@ impl Auth {
         Ok(Auth {
             config: config.clone(),
             keys,
-            algorithms: config.parsed_algorithms(),
+            algorithms: parsed_algorithms(config),
             requirements: Requirements::of(supergraph.schema(), supergraph.links()),
         })
     }
@@ -139,6 +137,15 @@ impl Auth {
     }
 }
 
+/// The configured algorithms, parsed (weft-config checked their names when it read the file).
+fn parsed_algorithms(config: &AuthConfig) -> Vec<Algorithm> {
+    config
+        .algorithms
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
+
 fn refuse(refusal: Refusal) -> Rejection {
     Rejection {
         status: StatusCode::UNAUTHORIZED,
@@ -184,6 +191,33 @@ pub fn unauthorized_errors(paths: &[Vec<String>]) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configurations_algorithm_names_are_jsonwebtokens() {
+        // weft-config checks `auth.algorithms` by name without jsonwebtoken: its list must be
+        // exactly the algorithms jsonwebtoken verifies, each parsing to itself.
+        use jsonwebtoken::AlgorithmFamily;
+        let mut known: Vec<String> = [
+            AlgorithmFamily::Hmac,
+            AlgorithmFamily::Rsa,
+            AlgorithmFamily::Ec,
+            AlgorithmFamily::Ed,
+        ]
+        .iter()
+        .flat_map(|f| f.algorithms().iter().map(|a| format!("{a:?}")))
+        .collect();
+        let mut listed: Vec<String> = weft_config::auth::ALGORITHMS
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect();
+        known.sort();
+        listed.sort();
+        assert_eq!(listed, known);
+        for name in weft_config::auth::ALGORITHMS {
+            let parsed: Algorithm = name.parse().unwrap();
+            assert_eq!(format!("{parsed:?}"), *name);
+        }
+    }
 
     #[test]
     fn claims_json_in_a_header_is_ascii() {

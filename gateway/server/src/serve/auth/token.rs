@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use serde_json::{Map, Value};
 
 use super::keys::Key;
-use super::settings::AuthConfig;
+use weft_config::auth::AuthConfig;
 
 /// Why a token was refused; the message goes to the client (it names no key material).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
+use weft_config::model::{RetryConfig, SubgraphPolicy};
 use weft_engine::{FetchError, SubgraphClient};
 
 use super::metrics::{FetchErrorKind, Metrics};
-use crate::config::model::{RetryConfig, SubgraphPolicy};
 use breaker::Breaker;
 use budget::Budget;
 

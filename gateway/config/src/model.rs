@@ -13,15 +13,13 @@ use std::sync::Arc;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::serve::csrf;
-
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub supergraph: SupergraphConfig,
     #[serde(deserialize_with = "listen")]
     pub listen: SocketAddr,
-    /// Timeouts, in-flight and response limits of the HTTP server (`config/server.rs`).
+    /// Timeouts, in-flight and response limits of the HTTP server (`server.rs`).
     pub server: super::server::ServerConfig,
     pub subgraphs: Subgraphs,
     pub query_plan: QueryPlanConfig,
@@ -35,10 +33,10 @@ pub struct Config {
     pub apq: ApqConfig,
     pub persisted_documents: PersistedDocumentsConfig,
     pub log: LogConfig,
-    pub headers: crate::serve::headers::HeaderRules,
+    pub headers: crate::headers::HeaderRules,
     pub telemetry: TelemetryConfig,
-    pub auth: crate::serve::auth::AuthConfig,
-    pub entity_cache: crate::serve::entity_cache::EntityCacheConfig,
+    pub auth: crate::auth::AuthConfig,
+    pub entity_cache: crate::entity_cache::EntityCacheConfig,
     pub dedupe: DedupeConfig,
     pub entity_batching: EntityBatchingConfig,
     pub demand_control: DemandControlConfig,
@@ -62,10 +60,10 @@ impl Default for Config {
             apq: ApqConfig::default(),
             persisted_documents: PersistedDocumentsConfig::default(),
             log: LogConfig::default(),
-            headers: crate::serve::headers::HeaderRules::default(),
+            headers: crate::headers::HeaderRules::default(),
             telemetry: TelemetryConfig::default(),
-            auth: crate::serve::auth::AuthConfig::default(),
-            entity_cache: crate::serve::entity_cache::EntityCacheConfig::default(),
+            auth: crate::auth::AuthConfig::default(),
+            entity_cache: crate::entity_cache::EntityCacheConfig::default(),
             dedupe: DedupeConfig::default(),
             entity_batching: EntityBatchingConfig::default(),
             demand_control: DemandControlConfig::default(),
@@ -291,6 +289,14 @@ pub struct QueryPlanConfig {
     pub expose: bool,
 }
 
+/// Headers that make a simple request acceptable: setting any of them forces a browser to
+/// send a preflight (the server's `serve/csrf.rs`). The default `csrf.required_headers`.
+pub const CSRF_REQUIRED_HEADERS: &[&str] = &[
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "weft-require-preflight",
+];
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CsrfConfig {
@@ -303,7 +309,7 @@ impl Default for CsrfConfig {
     fn default() -> CsrfConfig {
         CsrfConfig {
             enabled: true,
-            required_headers: csrf::REQUIRED_HEADERS
+            required_headers: CSRF_REQUIRED_HEADERS
                 .iter()
                 .map(|h| (*h).to_owned())
                 .collect(),
@@ -311,7 +317,7 @@ impl Default for CsrfConfig {
     }
 }
 
-/// The browser playground (`serve/playground.rs`, docs/playground.md).
+/// The browser playground (the server's `serve/playground.rs`, docs/playground.md).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlaygroundConfig {
@@ -324,8 +330,8 @@ impl Default for PlaygroundConfig {
     }
 }
 
-/// How big an operation may be (config/limits.rs, docs/configuration.md#limits). Each limit is
-/// on by default; `0` switches one off.
+/// How big an operation may be (enforced by the server's `serve/limits.rs`;
+/// docs/configuration.md#limits). Each limit is on by default; `0` switches one off.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
@@ -705,7 +711,7 @@ pub fn parse_url(v: &str) -> Result<String, String> {
 
 pub fn parse_header(v: &str) -> Result<String, String> {
     let v = v.trim().to_ascii_lowercase();
-    axum::http::HeaderName::from_bytes(v.as_bytes())
+    http::HeaderName::from_bytes(v.as_bytes())
         .map(|_| v.clone())
         .map_err(|_| format!("`{v}` is not an HTTP header name"))
 }
@@ -1915,7 +1921,7 @@ pub const KEYS: &[Key] = &[
         env: Some(|c, v| {
             c.auth.algorithms = split_list(v)
                 .iter()
-                .map(|a| crate::serve::auth::settings::parse_algorithm(a))
+                .map(|a| crate::auth::parse_algorithm(a))
                 .collect::<Result<_, _>>()?;
             Ok(())
         }),

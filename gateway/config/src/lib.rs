@@ -1,19 +1,23 @@
 //! `weft.yaml`, the configuration of `weft serve`: read from a file (with `${VAR}` expansion),
 //! then `WEFT_*` environment variables, then command-line flags, each overriding the one
 //! before. Every key is listed in [`model::KEYS`] and in docs/configuration.md.
+//!
+//! A leaf of the workspace (issue 14): the data types of every section and what it takes to
+//! read them, nothing that acts on them. The server applies header rules, verifies tokens,
+//! runs the caches, enforces the operation limits and reloads the file.
 
-pub mod cmd;
+#![deny(unused_crate_dependencies)]
+
+pub mod auth;
+pub mod entity_cache;
 mod env;
 pub mod error;
 mod expand;
-pub mod limits;
-pub mod log;
+pub mod headers;
 pub mod model;
 pub mod persisted;
-pub mod reload;
 pub mod schema;
 pub mod server;
-pub mod watch;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;

@@ -16,8 +16,7 @@ use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry, reload};
-
-use super::model::{LogConfig, LogFormat};
+use weft_config::model::{LogConfig, LogFormat};
 
 /// Changes the level of the logging set up by [`init`].
 pub struct LogHandle(Option<reload::Handle<EnvFilter, Registry>>);

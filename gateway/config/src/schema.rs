@@ -131,7 +131,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::config::{Config, parse_text};
+    use crate::{Config, parse_text};
 
     /// A document with every key of `schema`, each set to its example; `<name>` is `products`.
     fn full_document(schema: &Value) -> Value {
@@ -262,8 +262,8 @@ mod tests {
 
     #[test]
     fn the_examples_in_the_docs_and_readme_parse() {
-        let docs = include_str!("../../../../docs/configuration.md");
-        let readme = include_str!("../../../../README.md");
+        let docs = include_str!("../../../docs/configuration.md");
+        let readme = include_str!("../../../README.md");
         let mut count = 0;
         for text in [docs, readme] {
             for block in text.split("```yaml\n").skip(1) {
@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn docs_list_every_key_and_variable() {
-        let docs = include_str!("../../../../docs/configuration.md");
+        let docs = include_str!("../../../docs/configuration.md");
         for key in KEYS {
             assert!(docs.contains(&format!("`{}`", key.path)), "{}", key.path);
             assert!(docs.contains(&env_name(key.path)), "{}", key.path);

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
+use weft_config::{Config, Sources};
 use weft_federation::Supergraph;
 
 use super::log::LogHandle;
+use super::runtime::{Live, SchemaRuntime};
 use super::watch::FileWatch;
-use super::{Config, Sources};
-use crate::serve::runtime::{Live, SchemaRuntime};
 
 const POLL: Duration = Duration::from_secs(1);
 

@@ -1,7 +1,8 @@
-//! `limits.*`: how big an operation may be. Measured on the validated executable document,
-//! before normalization and planning, which are what the limits protect. Fragments are
-//! measured once each and counted at every spread, so a document that spreads fragments
-//! exponentially is measured in linear time and counted at its full expanded size.
+//! `limits.*` enforced: how big an operation may be. Measured on the validated executable
+//! document, before normalization and planning, which are what the limits protect. Fragments
+//! are measured once each and counted at every spread, so a document that spreads fragments
+//! exponentially is measured in linear time and counted at its full expanded size. The
+//! section's keys and defaults are configuration (`Limits`); this is the operation pipeline's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
@@ -9,8 +10,7 @@ use std::num::NonZeroU32;
 use apollo_compiler::ast;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::validation::WithErrors;
-
-use super::model::Limits;
+use weft_config::model::Limits;
 
 /// An operation over a limit: the error code and a message naming the limit and the value.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,13 +1,21 @@
 //! `auth:` in weft.yaml: where tokens come from, which keys verify them, what a valid token
 //! must say, what reaches the subgraphs, and how `@authenticated`/`@requiresScopes`/`@policy`
-//! are enforced (docs/auth.md).
+//! are enforced (docs/auth.md). The settings only: the server fetches the keys and checks the
+//! tokens (`serve/auth/`).
 
 use std::num::NonZeroU64;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
+
+/// Every JWT algorithm the server's verifier (jsonwebtoken) knows, by its `alg` name: what
+/// `auth.algorithms` may list. Named here rather than parsed with jsonwebtoken so that reading
+/// a configuration needs no crypto library; a test in the server checks the two agree.
+pub const ALGORITHMS: &[&str] = &[
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+    "ES384", "EdDSA",
+];
 
 /// The algorithms accepted when `auth.algorithms` is not set: every asymmetric one. HMAC
 /// needs a shared secret, so it is accepted only when configured explicitly.
@@ -65,14 +73,6 @@ impl AuthConfig {
         !self.jwks.is_empty()
     }
 
-    /// The configured algorithms, parsed (they were checked when the file was read).
-    pub fn parsed_algorithms(&self) -> Vec<Algorithm> {
-        self.algorithms
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .collect()
-    }
-
     /// Resolves file sources relative to the directory of the config file.
     pub fn resolve_files(&mut self, dir: &Path) {
         for source in &mut self.jwks {
@@ -86,23 +86,6 @@ impl AuthConfig {
 /// Whether a JWKS source is fetched over HTTP (else it is a file).
 pub fn is_url(source: &str) -> bool {
     source.starts_with("http://") || source.starts_with("https://")
-}
-
-/// A JWKS source as the key store reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Url(String),
-    File(PathBuf),
-}
-
-impl Source {
-    pub fn of(text: &str) -> Source {
-        if is_url(text) {
-            Source::Url(text.to_owned())
-        } else {
-            Source::File(PathBuf::from(text))
-        }
-    }
 }
 
 /// One `@policy` name and how a token earns it: its claim `claim` holds one of `any_of` (a
@@ -119,12 +102,13 @@ pub struct PolicyRule {
 
 pub fn parse_algorithm(v: &str) -> Result<String, String> {
     let v = v.trim();
-    match v.parse::<Algorithm>() {
-        Ok(_) => Ok(v.to_owned()),
-        Err(_) => Err(format!(
-            "`{v}` is not a JWT algorithm (HS256, HS384, HS512, RS256, RS384, RS512, PS256, \
-             PS384, PS512, ES256, ES384, EdDSA)"
-        )),
+    if ALGORITHMS.contains(&v) {
+        Ok(v.to_owned())
+    } else {
+        Err(format!(
+            "`{v}` is not a JWT algorithm ({})",
+            ALGORITHMS.join(", ")
+        ))
     }
 }
 
@@ -140,9 +124,28 @@ fn algorithms<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
 
 fn header_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = String::deserialize(d)?;
-    crate::config::model::parse_header(&v).map_err(D::Error::custom)
+    crate::model::parse_header(&v).map_err(D::Error::custom)
 }
 
 fn optional_header_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     header_name(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithms_are_checked_by_name() {
+        assert_eq!(parse_algorithm(" EdDSA "), Ok("EdDSA".to_owned()));
+        assert_eq!(
+            parse_algorithm("none"),
+            Err(
+                "`none` is not a JWT algorithm (HS256, HS384, HS512, RS256, RS384, RS512, \
+                 PS256, PS384, PS512, ES256, ES384, EdDSA)"
+                    .to_owned()
+            )
+        );
+        assert!(parse_algorithm("rs256").is_err());
+    }
 }

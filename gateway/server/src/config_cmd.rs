@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use weft_config::Sources;
 
-use super::Sources;
 use crate::report::{self, errln};
 
 #[derive(Debug, Args)]
@@ -29,7 +29,7 @@ enum ConfigCommand {
 pub fn run(args: ConfigArgs) -> ExitCode {
     match args.command {
         ConfigCommand::Schema => {
-            match serde_json::to_string_pretty(&super::schema::json_schema()) {
+            match serde_json::to_string_pretty(&weft_config::schema::json_schema()) {
                 Ok(text) => report::print_then(&format!("{text}\n"), ExitCode::SUCCESS),
                 Err(e) => {
                     errln!("error: {e}");
