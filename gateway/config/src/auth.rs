@@ -6,6 +6,7 @@
 use std::num::NonZeroU64;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
 
@@ -23,27 +24,65 @@ pub const DEFAULT_ALGORITHMS: &[&str] = &[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
 ];
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// JWT authentication and the `@authenticated`, `@requiresScopes` and `@policy` directives
+/// (docs/auth.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// JWKS sources: `http(s)://` URLs, or files (relative to the config file).
+    /// Where the keys that verify tokens come from: JWKS URLs (`http(s)://`) or files (relative to
+    /// this file), re-read every `poll_interval_secs` and when a token names an unknown key id.
+    /// Empty: tokens are not read. In the environment: comma-separated.
+    #[schemars(example = serde_json::json!(["https://issuer.example.com/.well-known/jwks.json"]))]
     pub jwks: Vec<String>,
-    /// Accepted `iss` values; empty: any (the claim is not required).
+    /// Accepted `iss` claims; a token must carry one of them. Empty: not checked. In the
+    /// environment: comma-separated.
+    #[schemars(example = serde_json::json!(["https://issuer.example.com/"]))]
     pub issuers: Vec<String>,
-    /// Accepted `aud` values; empty: not checked.
+    /// Accepted `aud` claims; a token must carry one of them. Empty: not checked. In the
+    /// environment: comma-separated.
+    #[schemars(example = serde_json::json!(["weft"]))]
     pub audiences: Vec<String>,
+    /// Accepted signing algorithms (`none` never is). HMAC (`HS256`...) only when listed, with an
+    /// `oct` key in the JWKS. In the environment: comma-separated.
+    #[schemars(example = serde_json::json!(["RS256", "HS256"]))]
     #[serde(deserialize_with = "algorithms")]
     pub algorithms: Vec<String>,
+    /// The request header that carries the token.
+    #[schemars(example = serde_json::json!("x-token"))]
     #[serde(deserialize_with = "header_name")]
     pub header_name: String,
+    /// The scheme before the token in that header (compared without case). Empty: the whole value
+    /// is the token.
+    #[schemars(example = serde_json::json!(""))]
     pub header_prefix: String,
+    /// A cookie that carries the token when the header is absent.
+    #[schemars(example = serde_json::json!("session"))]
     pub cookie: Option<String>,
+    /// How often the JWKS sources are re-read, in seconds.
+    #[schemars(example = serde_json::json!(60))]
     pub poll_interval_secs: NonZeroU64,
+    /// Refuse requests without a token (401 `AUTH_ERROR`). Off: they run anonymously and only the
+    /// directives restrict them. An invalid token is always refused.
+    #[schemars(example = serde_json::json!(true))]
     pub require_authentication: bool,
+    /// When an operation selects fields the request may not see: refuse it whole (403, no data).
+    /// Off: run the rest, those fields `null` with an `UNAUTHORIZED_FIELD_OR_TYPE` error each.
+    #[schemars(example = serde_json::json!(true))]
     pub reject_unauthorized: bool,
+    /// Send a verified token's claims to every subgraph in this header, as JSON (non-ASCII
+    /// escaped).
+    #[schemars(example = serde_json::json!("x-weft-claims"))]
     #[serde(deserialize_with = "optional_header_name")]
     pub forward_header: Option<String>,
+    /// Send a verified token's claims to every subgraph in the request's `extensions`, under this
+    /// key.
+    #[schemars(example = serde_json::json!("jwt"))]
     pub forward_extensions: Option<String>,
+    /// What earns each `@policy` name: the token's claim `claim` holds one of `any_of` (a string,
+    /// space-separated words, or a list); with `any_of` empty, the claim is present and not false.
+    /// A policy without a rule is never granted.
+    #[schemars(example = serde_json::json!([{"name": "admin", "claim": "roles", "any_of": ["admin"]}]))]
+    #[schemars(extend("default" = []))]
     pub policies: Vec<PolicyRule>,
 }
 
@@ -91,7 +130,7 @@ pub fn is_url(source: &str) -> bool {
 /// One `@policy` name and how a token earns it: its claim `claim` holds one of `any_of` (a
 /// string compared whole, a space-separated string, or an array of strings); with `any_of`
 /// empty, the claim must be present and not `false` or `null`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyRule {
     pub name: String,

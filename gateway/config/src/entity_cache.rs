@@ -3,25 +3,32 @@
 //! the server runs the caches (`serve/entity_cache.rs`, `serve/entity_cache_redis.rs`,
 //! `serve/entity_events.rs`).
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::model::{amqp_url, redis_url};
 
-/// `entity_cache:` in weft.yaml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The entity cache: subgraph results kept per entity (docs/entity-cache.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EntityCacheConfig {
+    /// Keep `_entities` results per entity and answer later requests from them.
+    #[schemars(example = serde_json::json!(true))]
     pub enabled: bool,
-    /// Lifetime of an entry when the subgraph's answer has no `max-age`.
+    /// How long an entry lives when the subgraph's answer has no `max-age`.
+    #[schemars(example = serde_json::json!(300))]
     pub ttl_secs: u64,
+    /// How many entries the in-memory cache holds (least recently used leave first).
+    #[schemars(example = serde_json::json!(1000000))]
     pub max_entries: u64,
-    /// Cache root query fetches too (keyed by operation and variables).
+    /// Cache root query fetches too, by operation, variables and headers.
+    #[schemars(example = serde_json::json!(true))]
     pub root_fields: bool,
-    /// The bearer token the invalidation endpoint requires; absent: no endpoint.
+    /// Serve `POST /admin/entity-cache/invalidate`, for requests with `Authorization: Bearer <this
+    /// token>`. Absent: no endpoint.
+    #[schemars(example = serde_json::json!("change-me"))]
     pub invalidation_token: Option<String>,
-    /// A Redis shared by several gateways.
     pub redis: EntityCacheRedisConfig,
-    /// The services' `EntityChanged` events.
     pub events: EntityEventsConfig,
 }
 
@@ -39,13 +46,19 @@ impl Default for EntityCacheConfig {
     }
 }
 
-/// `entity_cache.redis` in weft.yaml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A Redis shared by gateways, behind the in-memory entity cache.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EntityCacheRedisConfig {
-    /// `redis://[user:password@]host:port[/db]`; absent: memory only.
+    /// A Redis shared by gateways behind the in-memory entity cache: entries stored by one are
+    /// found by the others, and evictions reach them all (pub/sub). Unreachable: memory only,
+    /// logged and counted, requests unaffected.
+    #[schemars(example = serde_json::json!("redis://127.0.0.1:6379"))]
     #[serde(deserialize_with = "redis_url")]
     pub url: Option<String>,
+    /// What every key (and the eviction channel) of the entity cache in Redis starts with; gateways
+    /// that share entries share it.
+    #[schemars(example = serde_json::json!("gateway-eu:entity:"))]
     pub key_prefix: String,
 }
 
@@ -58,14 +71,18 @@ impl Default for EntityCacheRedisConfig {
     }
 }
 
-/// `entity_cache.events` in weft.yaml.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The services' `EntityChanged` events (RabbitMQ), which evict what they name.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EntityEventsConfig {
-    /// `amqp://user:password@host:port/vhost`; absent: no events are read.
+    /// Listen to the services' `EntityChanged` events on RabbitMQ and evict what they name (here
+    /// and, with `entity_cache.redis`, on every gateway). Absent: entries live out their lifetimes
+    /// unless evicted otherwise.
+    #[schemars(example = serde_json::json!("amqp://guest:guest@rabbitmq:5672/%2f"))]
     #[serde(deserialize_with = "amqp_url")]
     pub amqp_url: Option<String>,
-    /// The topic exchange the services publish their events on.
+    /// The topic exchange the services publish their events on (routing key `EntityChanged`).
+    #[schemars(example = serde_json::json!("shop.events"))]
     pub exchange: String,
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::expand::Expanded;
-use super::model::{KEYS, SECTIONS};
+use super::schema;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -91,8 +91,8 @@ fn unknown_field(detail: &str) -> Option<&str> {
         .map(|(key, _)| key)
 }
 
-/// The keys valid directly under `path` (`""` for the top level), from [`KEYS`], with any
-/// subgraph name standing for `<name>`.
+/// The keys valid directly under `path` (`""` for the top level), from the derived schema,
+/// with any subgraph name standing for `<name>`.
 pub fn keys_at(path: &str) -> Vec<String> {
     let generic: Vec<&str> = path
         .split('.')
@@ -107,19 +107,10 @@ pub fn keys_at(path: &str) -> Vec<String> {
             }
         })
         .collect();
-    let mut out: Vec<String> = Vec::new();
-    for key in KEYS
-        .iter()
-        .map(|k| k.path)
-        .chain(SECTIONS.iter().map(|s| s.0))
-    {
-        let segs: Vec<&str> = key.split('.').collect();
-        if segs.len() > generic.len() && segs[..generic.len()] == generic[..] {
-            let next = segs[generic.len()].to_owned();
-            if !out.contains(&next) {
-                out.push(next);
-            }
-        }
-    }
-    out
+    let generic = generic.join(".");
+    schema::object_levels(schema::json_schema_cached())
+        .into_iter()
+        .find(|(at, _)| *at == generic)
+        .map(|(_, keys)| keys)
+        .unwrap_or_default()
 }

@@ -7,23 +7,35 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use http::{HeaderName, HeaderValue};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-/// `headers:` in weft.yaml.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// Which client request headers reach which subgraph (docs/headers.md).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct HeaderRules {
-    /// Rules for every subgraph, applied first.
+    /// Header rules for every subgraph: `propagate` (`named` or `prefix`), `rename` (`from`, `to`),
+    /// `insert` (`name`, `value`), `remove` (`name`). Hop-by-hop headers are never sent;
+    /// `traceparent`/`tracestate` always are.
+    #[schemars(example = serde_json::json!([{"propagate": {"named": "x-tenant"}}]))]
+    #[schemars(extend("default" = []))]
     pub all: Vec<HeaderRule>,
-    /// Rules for one subgraph (by its name in the supergraph), applied after `all`.
+    /// Header rules per subgraph name, applied after `headers.all`.
+    #[schemars(with = "BTreeMap<String, SubgraphHeaderRules>")]
     pub subgraphs: BTreeMap<String, Vec<HeaderRule>>,
 }
+
+/// Header rules for the subgraph with this name, applied after `headers.all`.
+#[derive(JsonSchema)]
+#[schemars(example = serde_json::json!([{"insert": {"name": "x-from", "value": "weft"}}]))]
+#[allow(dead_code)] // Only its schema is used.
+struct SubgraphHeaderRules(Vec<HeaderRule>);
 
 /// One rule. YAML: `- propagate: { named: x-tenant }`, `- propagate: { prefix: x-acme- }`,
 /// `- rename: { from: x-user, to: x-account-user }`, `- insert: { name: x-from, value: weft }`,
 /// `- remove: { name: x-debug }`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "RawRule")]
 pub enum HeaderRule {
     /// Send the client's header (or headers) on.
@@ -38,7 +50,7 @@ pub enum HeaderRule {
 }
 
 /// What `propagate` matches: one header name, or every name starting with a prefix.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "RawPropagate")]
 pub enum Propagate {
     Named(Name),
@@ -48,8 +60,9 @@ pub enum Propagate {
 // serde_yaml_ng reads enums from YAML tags (`!propagate`) only, so each rule is read as a
 // one-key mapping and checked to have exactly one key.
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
 struct RawRule {
     propagate: Option<Propagate>,
     rename: Option<RawRename>,
@@ -57,27 +70,27 @@ struct RawRule {
     remove: Option<RawRemove>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRename {
     from: Name,
     to: Name,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawInsert {
     name: Name,
     value: Value,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawRemove {
     name: Name,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawPropagate {
     named: Option<Name>,
@@ -127,6 +140,16 @@ impl TryFrom<RawPropagate> for Propagate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(pub HeaderName);
 
+impl JsonSchema for Name {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Name".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
+
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
         let text = String::deserialize(d)?;
@@ -145,6 +168,16 @@ impl<'de> Deserialize<'de> for Name {
 /// A non-empty header-name prefix, lower-case (names are compared lower-case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prefix(pub String);
+
+impl JsonSchema for Prefix {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Prefix".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+}
 
 impl<'de> Deserialize<'de> for Prefix {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Prefix, D::Error> {
@@ -167,6 +200,16 @@ pub struct Value(pub HeaderValue);
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Value(..)")
+    }
+}
+
+impl JsonSchema for Value {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Value".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
     }
 }
 

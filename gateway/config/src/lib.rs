@@ -1,6 +1,7 @@
 //! `weft.yaml`, the configuration of `weft serve`: read from a file (with `${VAR}` expansion),
 //! then `WEFT_*` environment variables, then command-line flags, each overriding the one
-//! before. Every key is listed in [`model::KEYS`] and in docs/configuration.md.
+//! before. Every key is in the JSON Schema derived from the types ([`schema`]) and in
+//! docs/configuration.md.
 //!
 //! A leaf of the workspace (issue 14): the data types of every section and what it takes to
 //! read them, nothing that acts on them. The server applies header rules, verifies tokens,

@@ -10,20 +10,26 @@ use std::num::{NonZeroU32, NonZeroU64};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub supergraph: SupergraphConfig,
+    /// The address (IP and port) to listen on. A change needs a restart.
+    #[schemars(example = serde_json::json!("0.0.0.0:4000"))]
     #[serde(deserialize_with = "listen")]
+    #[schemars(with = "String")]
     pub listen: SocketAddr,
-    /// Timeouts, in-flight and response limits of the HTTP server (`server.rs`).
-    pub server: super::server::ServerConfig,
     pub subgraphs: Subgraphs,
+    pub server: super::server::ServerConfig,
     pub query_plan: QueryPlanConfig,
     pub csrf: CsrfConfig,
+    /// Answer `__schema` and `__type`. When false they get the error `INTROSPECTION_DISABLED`;
+    /// `__typename` still works.
+    #[schemars(example = serde_json::json!(false))]
     pub introspection: bool,
     pub playground: PlaygroundConfig,
     pub limits: Limits,
@@ -71,16 +77,19 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// The supergraph to serve.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SupergraphConfig {
-    /// Relative to the config file when it comes from the file.
+    /// The supergraph SDL file to serve, relative to this file. Watched: a change is served without
+    /// a restart.
+    #[schemars(example = serde_json::json!("supergraph.graphql"))]
     pub path: Option<PathBuf>,
 }
 
-/// `subgraphs:` holds `all` (settings for every subgraph) beside one entry per subgraph name,
-/// so it is read by hand: a derived struct could not mix fixed and free keys and still locate
-/// errors inside the entries.
+// `subgraphs:` holds `all` (settings for every subgraph) beside one entry per subgraph name,
+// so it is read by hand: a derived struct could not mix fixed and free keys and still locate
+// errors inside the entries. Its schema is [`SubgraphsSchema`]'s.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Subgraphs {
     pub all: AllSubgraphs,
@@ -89,31 +98,43 @@ pub struct Subgraphs {
     pub env_urls: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Settings for every subgraph.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AllSubgraphs {
+    /// How long a request to a subgraph may take, in milliseconds.
+    #[schemars(example = serde_json::json!(5000))]
     pub timeout_ms: NonZeroU64,
     pub retry: RetryConfig,
     pub circuit_breaker: BreakerConfig,
-    /// A bigger answer fails its fetch (`SUBREQUEST_RESPONSE_TOO_LARGE`), read no further
-    /// (docs/subgraph-answers.md).
+    /// The largest answer a subgraph may send, in bytes (32 MiB by default): a bigger one fails its
+    /// fetch with `SUBREQUEST_RESPONSE_TOO_LARGE`, read no further.
+    #[schemars(example = serde_json::json!(8388608))]
     pub max_response_bytes: NonZeroU64,
-    /// Whether clients see the subgraph's own error messages, else "Subgraph errors
-    /// redacted" (Apollo Router's `include_subgraph_errors`).
+    /// Show clients the subgraphs' own error messages; `false`: each becomes "Subgraph errors
+    /// redacted" (its path and code kept). Apollo Router's `include_subgraph_errors`.
+    #[schemars(example = serde_json::json!(false))]
     pub include_errors: bool,
 }
 
-/// Retries of subgraph queries (never mutations), bounded by a budget (docs/traffic.md).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Retries of subgraph queries (never mutations), within a budget (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryConfig {
-    /// Attempts in all, the first included: 1 is no retry.
+    /// Attempts of a subgraph query in all, the first included (1: no retry). Retried on connection
+    /// errors, 5xx statuses and timeouts; mutations never are.
+    #[schemars(example = serde_json::json!(3))]
     pub max_attempts: NonZeroU32,
-    /// The wait before the first retry; doubled for each next one, with jitter.
+    /// The wait before the first retry, in milliseconds; doubled for each next one, with random
+    /// jitter.
+    #[schemars(example = serde_json::json!(100))]
     pub backoff_ms: NonZeroU64,
-    /// Retries may add this percentage on top of the first attempts of the last 10 seconds.
+    /// Retries to a subgraph may add at most this percentage on top of its first attempts of the
+    /// last 10 seconds (plus `budget_min_per_sec`).
+    #[schemars(example = serde_json::json!(10))]
     pub budget_percent: NonZeroU32,
-    /// Retries always allowed per second of that window, however few the requests.
+    /// Retries a subgraph always gets per second of the 10-second window, however few its requests.
+    #[schemars(example = serde_json::json!(5))]
     pub budget_min_per_sec: NonZeroU32,
 }
 
@@ -128,14 +149,20 @@ impl Default for RetryConfig {
     }
 }
 
-/// A circuit breaker per subgraph (docs/traffic.md).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A circuit breaker per subgraph: fail fast while it is down (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BreakerConfig {
+    /// Open a subgraph's circuit after `failure_threshold` consecutive failures: its fetches then
+    /// fail at once with `SUBGRAPH_CIRCUIT_OPEN`, sending nothing.
+    #[schemars(example = serde_json::json!(true))]
     pub enabled: bool,
-    /// Consecutive failed requests that open the circuit.
+    /// Consecutive failed requests (connection error, 5xx, timeout) that open the circuit.
+    #[schemars(example = serde_json::json!(3))]
     pub failure_threshold: NonZeroU32,
-    /// How long an open circuit fails fast before one request may probe the subgraph.
+    /// How long an open circuit fails fast before one request probes the subgraph (half-open); its
+    /// success closes the circuit, its failure opens it again.
+    #[schemars(example = serde_json::json!(2000))]
     pub cooldown_ms: NonZeroU64,
 }
 
@@ -149,22 +176,36 @@ impl Default for BreakerConfig {
     }
 }
 
-/// `subgraphs.<name>.retry`: each absent key is `subgraphs.all.retry`'s.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// Retries for this subgraph; absent keys are `subgraphs.all.retry`'s.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryOverride {
+    /// `subgraphs.all.retry.max_attempts` for this subgraph.
+    #[schemars(example = serde_json::json!(2))]
     pub max_attempts: Option<NonZeroU32>,
+    /// `subgraphs.all.retry.backoff_ms` for this subgraph.
+    #[schemars(example = serde_json::json!(20))]
     pub backoff_ms: Option<NonZeroU64>,
+    /// `subgraphs.all.retry.budget_percent` for this subgraph.
+    #[schemars(example = serde_json::json!(50))]
     pub budget_percent: Option<NonZeroU32>,
+    /// `subgraphs.all.retry.budget_min_per_sec` for this subgraph.
+    #[schemars(example = serde_json::json!(1))]
     pub budget_min_per_sec: Option<NonZeroU32>,
 }
 
-/// `subgraphs.<name>.circuit_breaker`: each absent key is `subgraphs.all.circuit_breaker`'s.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// This subgraph's circuit breaker; absent keys are `subgraphs.all.circuit_breaker`'s.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BreakerOverride {
+    /// `subgraphs.all.circuit_breaker.enabled` for this subgraph.
+    #[schemars(example = serde_json::json!(true))]
     pub enabled: Option<bool>,
+    /// `subgraphs.all.circuit_breaker.failure_threshold` for this subgraph.
+    #[schemars(example = serde_json::json!(2))]
     pub failure_threshold: Option<NonZeroU32>,
+    /// `subgraphs.all.circuit_breaker.cooldown_ms` for this subgraph.
+    #[schemars(example = serde_json::json!(500))]
     pub cooldown_ms: Option<NonZeroU64>,
 }
 
@@ -195,16 +236,26 @@ impl Default for AllSubgraphs {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// Settings for the subgraph with this name.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct SubgraphOverride {
+    /// Where the gateway sends this subgraph's requests, instead of the routing URL in the
+    /// supergraph.
+    #[schemars(example = serde_json::json!("http://products:4002/graphql"))]
     #[serde(deserialize_with = "url")]
     pub url: Option<String>,
+    /// This subgraph's request timeout, in milliseconds, instead of `subgraphs.all.timeout_ms`.
+    #[schemars(example = serde_json::json!(2000))]
     pub timeout_ms: Option<NonZeroU64>,
+    /// `subgraphs.all.max_response_bytes` for this subgraph.
+    #[schemars(example = serde_json::json!(104857600))]
+    pub max_response_bytes: Option<NonZeroU64>,
+    /// `subgraphs.all.include_errors` for this subgraph.
+    #[schemars(example = serde_json::json!(false))]
+    pub include_errors: Option<bool>,
     pub retry: RetryOverride,
     pub circuit_breaker: BreakerOverride,
-    pub max_response_bytes: Option<NonZeroU64>,
-    pub include_errors: Option<bool>,
 }
 
 impl Subgraphs {
@@ -251,6 +302,26 @@ impl Subgraphs {
     }
 }
 
+/// Per-subgraph settings: `all` applies to every subgraph, any other key is a subgraph name.
+#[derive(JsonSchema)]
+#[schemars(rename = "Subgraphs")]
+#[allow(dead_code)] // Only its schema is used.
+struct SubgraphsSchema {
+    all: AllSubgraphs,
+    #[serde(flatten)]
+    named: BTreeMap<String, SubgraphOverride>,
+}
+
+impl JsonSchema for Subgraphs {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        SubgraphsSchema::schema_name()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        SubgraphsSchema::json_schema(generator)
+    }
+}
+
 impl<'de> Deserialize<'de> for Subgraphs {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Subgraphs, D::Error> {
         struct Entries;
@@ -283,9 +354,13 @@ impl<'de> Deserialize<'de> for Subgraphs {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// Query plans as clients may see them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueryPlanConfig {
+    /// Let clients ask for the query plan with the `weft-query-plan: include` or `dry-run` request
+    /// header. Plans describe the subgraphs behind the gateway.
+    #[schemars(example = serde_json::json!(true))]
     pub expose: bool,
 }
 
@@ -297,10 +372,17 @@ pub const CSRF_REQUIRED_HEADERS: &[&str] = &[
     "weft-require-preflight",
 ];
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// CSRF prevention (docs/http.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CsrfConfig {
+    /// Refuse requests a browser would send without a CORS preflight, unless they carry one of
+    /// `csrf.required_headers`.
+    #[schemars(example = serde_json::json!(false))]
     pub enabled: bool,
+    /// Headers, any one of which (non-empty) lets a simple request through. In the environment:
+    /// comma-separated.
+    #[schemars(example = serde_json::json!(["x-my-client"]))]
     #[serde(deserialize_with = "header_names")]
     pub required_headers: Vec<String>,
 }
@@ -317,10 +399,13 @@ impl Default for CsrfConfig {
     }
 }
 
-/// The browser playground (the server's `serve/playground.rs`, docs/playground.md).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The GraphQL playground for browsers (docs/playground.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PlaygroundConfig {
+    /// Serve the playground page to browsers: a GET of `/` or `/graphql` that prefers `text/html`.
+    /// Off: those requests are answered as GraphQL requests.
+    #[schemars(example = serde_json::json!(false))]
     pub enabled: bool,
 }
 
@@ -330,38 +415,78 @@ impl Default for PlaygroundConfig {
     }
 }
 
-/// How big an operation may be (enforced by the server's `serve/limits.rs`;
-/// docs/configuration.md#limits). Each limit is on by default; `0` switches one off.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Request limits: operation limits (checked before planning; absent means no limit) and HTTP
+/// sizes.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
+    /// The deepest field nesting an operation may have (a root field is depth 1; fragments add no
+    /// depth). Over it: `MAX_DEPTH_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(10))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_depth: Option<NonZeroU32>,
+    /// How many aliased fields an operation may have, each fragment counted every time it is
+    /// spread. Over it: `MAX_ALIASES_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(30))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_aliases: Option<NonZeroU32>,
+    /// How many root fields an operation may select, fragments included, each use counted. Over it:
+    /// `MAX_ROOT_FIELDS_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(20))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_root_fields: Option<NonZeroU32>,
-    /// Unique fields (by response key and place).
+    /// How many unique fields an operation may select: fields with the same response key in the
+    /// same place count once, through fragments. Over it: `MAX_HEIGHT_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(200))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_height: Option<NonZeroU32>,
-    /// Lexical tokens of the document; checked while parsing.
+    /// How many tokens the document may have, as the GraphQL lexer counts them (names, punctuation,
+    /// values, and each run of whitespace, commas or comments); parsing stops past it. Over it:
+    /// `MAX_TOKENS_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(5000))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_tokens: Option<NonZeroU32>,
-    /// How deeply the parser may nest (selection sets, lists, objects); checked while parsing.
+    /// How deeply the parser may nest selection sets, lists and input objects; parsing stops past
+    /// it. Over it: `MAX_RECURSION_LIMIT`. `0`: no limit (the parser's own stack guard still
+    /// applies).
+    #[schemars(example = serde_json::json!(100))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_recursion: Option<NonZeroU32>,
-    /// Selections of the normalized operation (fragments inlined and merged).
+    /// How many selections (fields and fragments) the operation may have once its fragments are
+    /// inlined and merged; normalization stops past it. Over it: `MAX_SELECTIONS_LIMIT`. `0`: no
+    /// limit.
+    #[schemars(example = serde_json::json!(10000))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_selections: Option<NonZeroU32>,
-    /// Steps the planner may take for one operation (fields planned, alternatives tried).
+    /// How many steps the query planner may take for one operation (a field planned, an alternative
+    /// subgraph tried); planning stops past it. Over it: `QUERY_PLANNING_BUDGET_EXCEEDED`. `0`: no
+    /// limit.
+    #[schemars(example = serde_json::json!(10000))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_planning_steps: Option<NonZeroU32>,
-    /// The highest cost demand control's estimate may give (whatever `demand_control.mode`).
+    /// The highest cost an operation may be estimated at (demand control's estimate, lists without
+    /// `@listSize` assumed `demand_control.list_size` long), whatever `demand_control.mode`: a
+    /// guard against answers that multiply through nested lists. Over it:
+    /// `COST_ESTIMATED_TOO_EXPENSIVE`. `0`: no limit.
+    #[schemars(example = serde_json::json!(100000))]
     #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
     pub max_estimated_cost: Option<NonZeroU32>,
-    /// The largest request body read, in bytes; over it: 413.
+    /// The largest request body, in bytes (2 MiB by default). Over it: 413 with
+    /// `PAYLOAD_TOO_LARGE`.
+    #[schemars(example = serde_json::json!(65536))]
     pub max_body_bytes: NonZeroU64,
-    /// The most bytes of request headers (names and values) accepted; over it: 431.
+    /// The most bytes of request headers (names and values together). Over it: 431 with
+    /// `REQUEST_HEADER_FIELDS_TOO_LARGE`.
+    #[schemars(example = serde_json::json!(8192))]
     pub max_header_bytes: NonZeroU64,
 }
 
@@ -449,11 +574,16 @@ pub const DEFAULT_MAX_PLANNING_STEPS: u32 = 100_000;
 /// and the README's classic query are about 25,000; lists nested seven deep are 10,000,000.
 pub const DEFAULT_MAX_ESTIMATED_COST: u32 = 1_000_000;
 
-/// Several operations in one POST, as a JSON array (docs/http.md).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Several operations in one POST, as a JSON array.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BatchingConfig {
+    /// Accept a JSON array of requests in one POST and answer an array of results, in order. Off:
+    /// an array gets 400 `BATCHING_NOT_ENABLED`.
+    #[schemars(example = serde_json::json!(true))]
     pub enabled: bool,
+    /// The most requests in one batch. Over it: 400 `BATCH_LIMIT_EXCEEDED`.
+    #[schemars(example = serde_json::json!(20))]
     pub max_size: NonZeroU32,
 }
 
@@ -466,9 +596,12 @@ impl Default for BatchingConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Response compression (gzip, br).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CompressionConfig {
+    /// Compress responses (gzip or br, as `Accept-Encoding` asks) of 1 KiB or more.
+    #[schemars(example = serde_json::json!(false))]
     pub enabled: bool,
 }
 
@@ -486,15 +619,26 @@ pub const CORS_ALLOW_HEADERS: &[&str] = &[
     "authorization",
 ];
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Cross-origin requests from browsers (CORS).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct CorsConfig {
-    /// Origins (`https://app.example.com`) or `*`; empty: no CORS headers at all.
+    /// Origins allowed to call the gateway from a browser (`scheme://host[:port]`, or `*` for any).
+    /// Empty: no CORS headers (same-origin only). In the environment: comma-separated.
+    #[schemars(example = serde_json::json!(["https://app.example.com"]))]
     #[serde(deserialize_with = "origins")]
     pub allow_origins: Vec<String>,
+    /// Send `Access-Control-Allow-Credentials: true` (cookies); not with `*`.
+    #[schemars(example = serde_json::json!(true))]
     pub allow_credentials: bool,
+    /// Request headers a browser may send cross-origin (answered to preflights). In the
+    /// environment: comma-separated.
+    #[schemars(example = serde_json::json!(["content-type", "x-my-client"]))]
     #[serde(deserialize_with = "header_names")]
     pub allow_headers: Vec<String>,
+    /// How long a browser may cache a preflight's answer (`Access-Control-Max-Age`). Absent: the
+    /// browser's default.
+    #[schemars(example = serde_json::json!(600))]
     pub max_age_secs: Option<NonZeroU64>,
 }
 
@@ -509,11 +653,17 @@ impl Default for CorsConfig {
     }
 }
 
-/// Sharing identical work in flight (docs/entity-cache.md#sharing-work-in-flight).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Identical requests in flight share one execution (docs/entity-cache.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DedupeConfig {
+    /// Identical query requests in flight to the same subgraph (same body and headers) share one
+    /// request and its answer. Mutations never do.
+    #[schemars(example = serde_json::json!(false))]
     pub subgraph_requests: bool,
+    /// Identical client queries in flight (same document, operation, variables, headers and token)
+    /// share one execution and its answer. Mutations never do.
+    #[schemars(example = serde_json::json!(true))]
     pub client_requests: bool,
 }
 
@@ -528,12 +678,20 @@ impl Default for DedupeConfig {
     }
 }
 
-/// Entity fetches of concurrent requests batched into one `_entities` request.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Entity fetches of concurrent requests batched together (docs/entity-cache.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EntityBatchingConfig {
+    /// Entity fetches of concurrent client requests for the same subgraph, selection and headers
+    /// join one `_entities` request, sent `window_ms` after the first.
+    #[schemars(example = serde_json::json!(true))]
     pub enabled: bool,
+    /// How long a batch stays open for more fetches, in milliseconds.
+    #[schemars(example = serde_json::json!(2))]
     pub window_ms: u64,
+    /// The most representations in one batched request; a full batch is sent and the next fetch
+    /// opens another.
+    #[schemars(example = serde_json::json!(200))]
     pub max_size: NonZeroU32,
 }
 
@@ -547,12 +705,16 @@ impl Default for EntityBatchingConfig {
     }
 }
 
-/// Automatic persisted queries (docs/http.md).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Automatic persisted queries (Apollo's APQ).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApqConfig {
+    /// Automatic persisted queries: register a document by its sha256, then send only the hash.
+    /// Off: hash-only requests get `PERSISTED_QUERY_NOT_SUPPORTED`.
+    #[schemars(example = serde_json::json!(false))]
     pub enabled: bool,
-    /// How many documents the in-memory store keeps (least recently used go first).
+    /// How many registered documents the in-memory store keeps (least recently used leave first).
+    #[schemars(example = serde_json::json!(10000))]
     pub cache_size: NonZeroU64,
     pub redis: ApqRedisConfig,
 }
@@ -567,14 +729,21 @@ impl Default for ApqConfig {
     }
 }
 
-/// Redis as the APQ store's second level, shared by gateways (docs/http.md).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Redis as a second level of the APQ store, shared by gateways (docs/http.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ApqRedisConfig {
-    /// `redis://[user:password@]host:port[/db]`; absent: memory only.
+    /// A Redis server behind the in-memory APQ store, shared by gateways: documents registered on
+    /// one are found by the others. Unreachable: memory only, logged and counted, requests
+    /// unaffected.
+    #[schemars(example = serde_json::json!("redis://127.0.0.1:6379"))]
     #[serde(deserialize_with = "redis_url")]
     pub url: Option<String>,
+    /// How long Redis keeps a registered document, in seconds.
+    #[schemars(example = serde_json::json!(3600))]
     pub ttl_secs: NonZeroU64,
+    /// Put before each document's sha256 to make its Redis key.
+    #[schemars(example = serde_json::json!("gateway-eu:apq:"))]
     pub key_prefix: String,
 }
 
@@ -588,11 +757,17 @@ impl Default for ApqRedisConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// A safelist of persisted documents (trusted documents).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PersistedDocumentsConfig {
-    /// The manifest file; relative to the config file when it comes from the file.
+    /// A manifest of documents, relative to this file: `{ "<sha256>": "query" }` or Apollo's
+    /// persisted query manifest. Its ids can be sent instead of the query.
+    #[schemars(example = serde_json::json!("persisted-documents.json"))]
     pub safelist: Option<PathBuf>,
+    /// Run only the safelist's documents (by id, or by exact body). Others: 400
+    /// `PERSISTED_QUERY_NOT_IN_LIST`.
+    #[schemars(example = serde_json::json!(true))]
     pub require: bool,
     /// The manifest's documents, read by [`super::Sources::load_text`].
     #[serde(skip)]
@@ -606,16 +781,23 @@ pub struct Safelist {
     pub bodies: HashSet<Arc<str>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// Logging to stderr.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
+    /// `pretty`: one readable line per event; `json`: one JSON object per line. A change needs a
+    /// restart.
+    #[schemars(example = serde_json::json!("json"))]
     pub format: LogFormat,
-    /// When absent, `RUST_LOG`, then `info`.
+    /// A level (`error`, `warn`, `info`, `debug`, `trace`) or `RUST_LOG`-style filter. When absent,
+    /// `RUST_LOG`, then `info`. Applied on reload.
+    #[schemars(example = serde_json::json!("weft=debug,info"))]
     #[serde(deserialize_with = "level")]
+    #[schemars(extend("default" = "info"))]
     pub level: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
@@ -623,17 +805,23 @@ pub enum LogFormat {
     Json,
 }
 
-/// OpenTelemetry traces exported over OTLP/HTTP (docs/observability.md).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// OpenTelemetry traces over OTLP/HTTP (docs/observability.md). A change needs a restart.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
-    /// The OTLP/HTTP traces URL; absent: no traces are exported.
+    /// Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Absent: no traces are
+    /// exported. A change needs a restart.
+    #[schemars(example = serde_json::json!("http://otel-collector:4318/v1/traces"))]
     #[serde(deserialize_with = "url")]
     pub otlp_endpoint: Option<String>,
+    /// The `service.name` of the traces' resource.
+    #[schemars(example = serde_json::json!("gateway-eu"))]
     pub service_name: String,
-    /// The share of traces started here that are recorded (0 to 1); a client's sampled
-    /// `traceparent` is followed whatever this says.
+    /// The share of new traces recorded, from 0 to 1. A request whose `traceparent` says sampled
+    /// (or not) is followed as its parent decided.
+    #[schemars(example = serde_json::json!(0.25))]
     #[serde(deserialize_with = "ratio")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub sampling_ratio: f64,
 }
 
@@ -647,15 +835,21 @@ impl Default for TelemetryConfig {
     }
 }
 
-/// Demand control: operations' estimated cost from `@cost`/`@listSize` (docs/traffic.md).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// Operations' estimated cost from `@cost` and `@listSize` (docs/traffic.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DemandControlConfig {
-    /// Absent: no estimate at all.
+    /// Estimate each operation's cost from the supergraph's `@cost` and `@listSize`: `measure`
+    /// reports it (`extensions.cost`, metrics), `enforce` also refuses operations above `max` with
+    /// `COST_ESTIMATED_TOO_EXPENSIVE`. Absent: no estimate.
+    #[schemars(example = serde_json::json!("enforce"))]
     pub mode: Option<CostMode>,
-    /// `enforce`: operations estimated above this are refused.
+    /// The highest estimated cost `enforce` lets run.
+    #[schemars(example = serde_json::json!(500))]
     pub max: NonZeroU64,
-    /// The size of a list whose field has no `@listSize` to say.
+    /// The size assumed for a list whose field has no `@listSize` (or no value for its slicing
+    /// arguments and no `assumedSize`).
+    #[schemars(example = serde_json::json!(50))]
     pub list_size: NonZeroU32,
 }
 
@@ -669,12 +863,12 @@ impl Default for DemandControlConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CostMode {
-    /// Estimate and report (`extensions.cost`, metrics); never refuse.
+    // Estimate and report (`extensions.cost`, metrics); never refuse.
     Measure,
-    /// Also refuse operations above `demand_control.max`.
+    // Also refuse operations above `demand_control.max`.
     Enforce,
 }
 

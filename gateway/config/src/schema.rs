@@ -1,129 +1,202 @@
-//! `weft config schema`: the JSON Schema of `weft.yaml`, built from [`KEYS`] and [`SECTIONS`]
-//! (no schema-deriving crate). The tests below feed every key of the emitted schema back to
-//! the parser and check that each level's keys are exactly the structs' fields.
+//! `weft config schema`: the JSON Schema of `weft.yaml`, derived by schemars from the config
+//! types (descriptions from their doc comments, defaults from their `Default`, examples from
+//! `#[schemars(example = ...)]`), then finished here: inlined, `null` taken out of optional
+//! keys (a key is absent rather than null), every level closed (`additionalProperties: false`)
+//! and each leaf's description ending with its environment variable. [`leaves`] walks it for
+//! the `WEFT_*` overrides and the docs test. The tests below feed every key of the emitted
+//! schema back to the parser and check that each level's keys are exactly the structs' fields.
 
 use serde_json::{Map, Value, json};
 
-use super::model::{KEYS, Key, SECTIONS, Type, env_name};
+use super::Config;
 
+/// The JSON Schema of `weft.yaml`.
 pub fn json_schema() -> Value {
-    let mut root = Map::new();
-    root.insert(
-        "$schema".into(),
-        json!("https://json-schema.org/draft/2020-12/schema"),
-    );
-    root.insert("title".into(), json!("weft.yaml"));
-    root.insert(
-        "description".into(),
-        json!("Configuration of `weft serve --config`. See docs/configuration.md."),
-    );
-    root.extend(object(None));
-    for key in KEYS {
-        let segments: Vec<&str> = key.path.split('.').collect();
-        insert(&mut root, &segments, String::new(), key);
+    let generator = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator();
+    let mut schema = generator.into_root_schema_for::<Config>().to_value();
+    tidy(&mut schema);
+    if let Some(root) = schema.as_object_mut() {
+        root.insert("title".into(), json!("weft.yaml"));
+        root.insert(
+            "description".into(),
+            json!("Configuration of `weft serve --config`. See docs/configuration.md."),
+        );
     }
-    Value::Object(root)
+    for leaf in leaves(&schema) {
+        let env = if leaf.path.contains("<name>") {
+            format!("{} (the name upper-cased)", env_placeholder(&leaf.path))
+        } else {
+            env_placeholder(&leaf.path)
+        };
+        if let Some(node) = pointer_mut(&mut schema, &leaf.pointer) {
+            let doc = node["description"].as_str().unwrap_or_default().to_owned();
+            node["description"] = json!(format!("{doc} Environment: {env}."));
+        }
+    }
+    schema
 }
 
-fn object(path: Option<&str>) -> Map<String, Value> {
-    let mut node = Map::new();
-    node.insert("type".into(), json!("object"));
-    if let Some(doc) = path.and_then(|p| SECTIONS.iter().find(|s| s.0 == p)) {
-        node.insert("description".into(), json!(doc.1));
-    }
-    node.insert("properties".into(), json!({}));
-    node.insert("additionalProperties".into(), json!(false));
-    node
-}
-
-/// Puts `key`'s leaf under `node`, creating the objects on the way; `<name>` is any key.
-fn insert(node: &mut Map<String, Value>, segments: &[&str], path: String, key: &Key) {
-    let Some((first, rest)) = segments.split_first() else {
+/// Takes `null` out of optional keys' types, drops `null` defaults and integer formats, joins
+/// doc comments' lines, and gives each object level of the configuration its `properties`.
+fn tidy(node: &mut Value) {
+    let Some(map) = node.as_object_mut() else {
+        if let Some(items) = node.as_array_mut() {
+            items.iter_mut().for_each(tidy);
+        }
         return;
     };
-    let path = if path.is_empty() {
-        (*first).to_owned()
-    } else {
-        format!("{path}.{first}")
-    };
-    let slot = if *first == "<name>" {
-        node.get_mut("additionalProperties")
-    } else {
-        node.get_mut("properties")
-            .and_then(Value::as_object_mut)
-            .map(|props| props.entry(*first).or_insert(Value::Null))
-    };
-    let Some(slot) = slot else { return };
-    if rest.is_empty() {
-        *slot = leaf(key);
-        return;
+    if let Some(Value::Array(types)) = map.get("type") {
+        let rest: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        map.insert(
+            "type".into(),
+            match rest.as_slice() {
+                [one] => one.clone(),
+                _ => Value::Array(rest),
+            },
+        );
     }
-    if !slot.is_object() {
-        *slot = Value::Object(object(Some(&path)));
+    if let Some(Value::Array(values)) = map.get_mut("enum") {
+        values.retain(|v| !v.is_null());
     }
-    if let Some(child) = slot.as_object_mut() {
-        insert(child, rest, path, key);
+    if map.get("default").is_some_and(Value::is_null) {
+        map.remove("default");
     }
-}
-
-fn leaf(key: &Key) -> Value {
-    let mut node = match key.ty {
-        Type::String => json!({ "type": "string" }),
-        Type::Boolean => json!({ "type": "boolean" }),
-        Type::Integer => json!({ "type": "integer", "minimum": 1 }),
-        Type::IntegerOrOff => json!({ "type": "integer", "minimum": 0 }),
-        Type::Strings => json!({ "type": "array", "items": { "type": "string" } }),
-        Type::Enum(values) => json!({ "type": "string", "enum": values }),
-        Type::Ratio => json!({ "type": "number", "minimum": 0, "maximum": 1 }),
-        Type::HeaderRules => json!({
-            "type": "array",
-            "items": {
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": 1,
-                "properties": {
-                    "propagate": { "type": "object", "properties": {
-                        "named": { "type": "string" }, "prefix": { "type": "string" } } },
-                    "rename": { "type": "object", "required": ["from", "to"], "properties": {
-                        "from": { "type": "string" }, "to": { "type": "string" } } },
-                    "insert": { "type": "object", "required": ["name", "value"], "properties": {
-                        "name": { "type": "string" }, "value": { "type": "string" } } },
-                    "remove": { "type": "object", "required": ["name"], "properties": {
-                        "name": { "type": "string" } } }
-                },
-                "additionalProperties": false
-            }
-        }),
-        Type::PolicyRules => json!({
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["name", "claim"],
-                "properties": {
-                    "name": { "type": "string" },
-                    "claim": { "type": "string" },
-                    "any_of": { "type": "array", "items": { "type": "string" } }
-                },
-                "additionalProperties": false
-            }
-        }),
-    };
-    let env = if key.path.contains("<name>") {
-        format!("{} (the name upper-cased)", env_name(key.path))
-    } else {
-        env_name(key.path)
-    };
-    node["description"] = json!(format!("{} Environment: {env}.", key.doc));
-    if let Some(default) = key
-        .default
-        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+    if map
+        .get("type")
+        .is_some_and(|t| t == "integer" || t == "number")
     {
-        node["default"] = default;
+        map.remove("format");
     }
-    if let Ok(example) = serde_json::from_str::<Value>(key.example) {
-        node["examples"] = json!([example]);
+    if let Some(Value::String(doc)) = map.get_mut("description") {
+        *doc = doc.replace('\n', " ");
     }
-    node
+    if map.get("type").is_some_and(|t| t == "object")
+        && map
+            .get("additionalProperties")
+            .is_some_and(Value::is_object)
+        && !map.contains_key("properties")
+    {
+        map.insert("properties".into(), json!({}));
+    }
+    for (key, child) in map.iter_mut() {
+        if key != "default" && key != "examples" {
+            tidy(child);
+        }
+    }
+}
+
+/// One key of `weft.yaml` that holds a value (not a section): its dotted path (`<name>` for
+/// any subgraph name), where its node is in the schema, and its node.
+pub struct Leaf {
+    pub path: String,
+    pub pointer: String,
+    pub node: Value,
+}
+
+/// Every leaf of the schema, in the schema's order.
+pub fn leaves(schema: &Value) -> Vec<Leaf> {
+    let mut out = Vec::new();
+    walk(schema, "", "", &mut out);
+    out
+}
+
+fn walk(node: &Value, path: &str, pointer: &str, out: &mut Vec<Leaf>) {
+    let Some(props) = node["properties"]
+        .as_object()
+        .filter(|_| node["type"] == "object")
+    else {
+        out.push(Leaf {
+            path: path.to_owned(),
+            pointer: pointer.to_owned(),
+            node: node.clone(),
+        });
+        return;
+    };
+    let join = |seg: &str| {
+        if path.is_empty() {
+            seg.to_owned()
+        } else {
+            format!("{path}.{seg}")
+        }
+    };
+    for (name, child) in props {
+        walk(
+            child,
+            &join(name),
+            &format!("{pointer}/properties/{name}"),
+            out,
+        );
+    }
+    if node["additionalProperties"].is_object() {
+        let pointer = format!("{pointer}/additionalProperties");
+        walk(
+            &node["additionalProperties"],
+            &join("<name>"),
+            &pointer,
+            out,
+        );
+    }
+}
+
+fn pointer_mut<'a>(schema: &'a mut Value, pointer: &str) -> Option<&'a mut Map<String, Value>> {
+    schema.pointer_mut(pointer).and_then(Value::as_object_mut)
+}
+
+/// The object levels of the schema, by path (`""` for the top level), with their keys.
+pub fn object_levels(schema: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    collect_levels(schema, String::new(), &mut out);
+    out
+}
+
+fn collect_levels(node: &Value, path: String, out: &mut Vec<(String, Vec<String>)>) {
+    let Some(props) = node["properties"]
+        .as_object()
+        .filter(|_| node["type"] == "object")
+    else {
+        return;
+    };
+    out.push((path.clone(), props.keys().cloned().collect()));
+    let join = |seg: &str| {
+        if path.is_empty() {
+            seg.to_owned()
+        } else {
+            format!("{path}.{seg}")
+        }
+    };
+    for (name, child) in props {
+        collect_levels(child, join(name), out);
+    }
+    if node["additionalProperties"].is_object() {
+        collect_levels(&node["additionalProperties"], join("<name>"), out);
+    }
+}
+
+/// The variable that sets the key at `path`: `WEFT_` + the path upper-cased, `.` → `_`.
+/// `None` for keys under a subgraph name, and for lists of rules, which no variable sets.
+pub fn env_name(path: &str) -> Option<String> {
+    let schema = json_schema_cached();
+    let leaf = leaves(schema).into_iter().find(|l| l.path == path)?;
+    env_settable(&leaf).then(|| env_placeholder(path))
+}
+
+/// Whether a variable sets this leaf: not under `<name>`, and a scalar or a list of scalars.
+pub fn env_settable(leaf: &Leaf) -> bool {
+    let node = &leaf.node;
+    !leaf.path.contains("<name>") && !(node["type"] == "array" && node["items"]["type"] == "object")
+}
+
+/// `WEFT_` + `path` upper-cased, `.` → `_` (`<name>` stays a placeholder).
+pub fn env_placeholder(path: &str) -> String {
+    format!("WEFT_{}", path.replace('.', "_").to_ascii_uppercase())
+}
+
+/// The derived schema, computed once.
+pub fn json_schema_cached() -> &'static Value {
+    static SCHEMA: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(json_schema)
 }
 
 #[cfg(test)]
@@ -280,9 +353,10 @@ mod tests {
     #[test]
     fn docs_list_every_key_and_variable() {
         let docs = include_str!("../../../docs/configuration.md");
-        for key in KEYS {
-            assert!(docs.contains(&format!("`{}`", key.path)), "{}", key.path);
-            assert!(docs.contains(&env_name(key.path)), "{}", key.path);
+        for leaf in leaves(&json_schema()) {
+            let path = &leaf.path;
+            assert!(docs.contains(&format!("`{path}`")), "{path}");
+            assert!(docs.contains(&env_placeholder(path)), "{path}");
         }
     }
 }

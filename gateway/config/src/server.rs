@@ -3,31 +3,46 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// Connection timeouts, a whole-request timeout, the in-flight request limit, the response
-/// size cap, and where requests are worked on.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// What protects the HTTP server: connection and request timeouts, the in-flight request limit, the
+/// response size cap (docs/http.md). `0` switches one off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// From a connection's opening, or from the first byte of a request on a kept-alive
-    /// connection, to the end of that request's headers; past it the connection is closed.
+    /// Milliseconds a client has to send a request's headers: from the connection's opening, or
+    /// from the first byte of a later request on a kept-alive connection. Past it the connection is
+    /// closed (no answer: the request never arrived). `0`: no limit.
+    #[schemars(example = serde_json::json!(5000))]
     pub header_read_timeout_ms: u64,
-    /// From the end of the headers to the end of the body; past it: 408 `BODY_READ_TIMEOUT`
-    /// and the connection is closed.
+    /// Milliseconds a client has to send a request's body once its headers arrived. Past it: 408
+    /// `BODY_READ_TIMEOUT`, and the connection is closed. `0`: no limit.
+    #[schemars(example = serde_json::json!(30000))]
     pub body_read_timeout_ms: u64,
-    /// How long a kept-alive connection may wait for its next request's first byte.
+    /// Milliseconds a kept-alive connection may stay open waiting for its next request (and, once a
+    /// response is handed over, for the client to read it). Past it the connection is closed. `0`:
+    /// no limit.
+    #[schemars(example = serde_json::json!(120000))]
     pub idle_timeout_ms: u64,
-    /// The most a GraphQL request may take, body read included; past it: 504
-    /// `GATEWAY_TIMEOUT` and its work is dropped.
+    /// Milliseconds a GraphQL request may take from its headers to its answer (body, parsing,
+    /// planning, subgraph requests). Past it: 504 `GATEWAY_TIMEOUT`, and the request's work is
+    /// dropped. `0`: no limit.
+    #[schemars(example = serde_json::json!(60000))]
     pub request_timeout_ms: u64,
-    /// GraphQL requests handled at once; more are shed: 503 `SERVER_OVERLOADED` with
-    /// `Retry-After`.
+    /// GraphQL requests handled at once (a batch counts once). More are refused at once: 503
+    /// `SERVER_OVERLOADED` with `Retry-After: 1`. `/health`, `/ready` and `/metrics` are not
+    /// counted. `0`: no limit.
+    #[schemars(example = serde_json::json!(256))]
     pub max_in_flight: u64,
-    /// The largest response body sent; over it: 500 `RESPONSE_TOO_LARGE` instead.
+    /// The largest GraphQL response body sent, in bytes before compression (16 MiB by default).
+    /// Over it the client gets 500 `RESPONSE_TOO_LARGE` instead. `0`: no limit.
+    #[schemars(example = serde_json::json!(4194304))]
     pub max_response_bytes: u64,
-    /// GraphQL requests worked on by a runtime of their own, so CPU-heavy ones cannot starve
-    /// the accept loop and `/health` (read at start).
+    /// Work on GraphQL requests in a runtime of their own, apart from the one that accepts
+    /// connections and answers `/health`: CPU-heavy requests then cannot starve those. Off: one
+    /// runtime, a little less CPU per request. A change needs a restart.
+    #[schemars(example = serde_json::json!(false))]
     pub work_runtime: bool,
 }
 
