@@ -55,11 +55,14 @@ impl Sources {
 
     /// Like [`Sources::load`], with the file's contents already read.
     pub fn load_text(&self, text: Option<&str>) -> Result<Config, Vec<ConfigError>> {
-        let mut config = match (&self.file, text) {
-            (Some(path), Some(text)) => parse_text(text, path)?,
-            _ => Config::default(),
+        let (config, expanded) = match (&self.file, text) {
+            (Some(path), Some(text)) => {
+                let (config, expanded) = read_text(text, path)?;
+                (config, Some(expanded))
+            }
+            _ => (Config::default(), None),
         };
-        env::apply(&mut config, &env::vars())?;
+        let mut config = env::apply(config, expanded.as_deref(), &env::vars())?;
         let flags = &self.flags;
         if let Some(path) = &flags.supergraph {
             config.supergraph.path = Some(path.clone());
@@ -133,6 +136,11 @@ pub fn unreadable(path: &Path, err: &std::io::Error) -> Vec<ConfigError> {
 /// Parses the text of the config file at `path`: `${VAR}` expansion, then YAML. A relative
 /// `supergraph.path` is resolved against the file's directory.
 pub fn parse_text(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
+    read_text(text, path).map(|(config, _)| config)
+}
+
+/// [`parse_text`], and the text after `${VAR}` expansion (the document variables are set in).
+fn read_text(text: &str, path: &Path) -> Result<(Config, String), Vec<ConfigError>> {
     let origin = path.display().to_string();
     let expanded = expand::expand(text, &origin, |name| std::env::var(name).ok())?;
     // An empty file (or only comments) is the default configuration; YAML calls it null.
@@ -159,7 +167,7 @@ pub fn parse_text(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
     if let Some(dir) = path.parent() {
         config.auth.resolve_files(dir);
     }
-    Ok(config)
+    Ok((config, expanded.text))
 }
 
 #[cfg(test)]

@@ -174,18 +174,11 @@ fn collect_levels(node: &Value, path: String, out: &mut Vec<(String, Vec<String>
     }
 }
 
-/// The variable that sets the key at `path`: `WEFT_` + the path upper-cased, `.` → `_`.
-/// `None` for keys under a subgraph name, and for lists of rules, which no variable sets.
-pub fn env_name(path: &str) -> Option<String> {
-    let schema = json_schema_cached();
-    let leaf = leaves(schema).into_iter().find(|l| l.path == path)?;
-    env_settable(&leaf).then(|| env_placeholder(path))
-}
-
 /// Whether a variable sets this leaf: not under `<name>`, and a scalar or a list of scalars.
 pub fn env_settable(leaf: &Leaf) -> bool {
     let node = &leaf.node;
-    !leaf.path.contains("<name>") && !(node["type"] == "array" && node["items"]["type"] == "object")
+    let rules = node["type"] == "array" && node["items"]["type"] == "object";
+    !rules && !leaf.path.contains("<name>")
 }
 
 /// `WEFT_` + `path` upper-cased, `.` → `_` (`<name>` stays a placeholder).

@@ -102,10 +102,3 @@ impl ServerConfig {
         limit(self.max_response_bytes)
     }
 }
-
-/// A whole number, `0` included (for `server.*`: `0` is off).
-pub fn parse_u64(v: &str) -> Result<u64, String> {
-    v.trim()
-        .parse()
-        .map_err(|_| format!("`{v}` is not a whole number (0 switches it off)"))
-}
