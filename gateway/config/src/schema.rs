@@ -343,13 +343,62 @@ mod tests {
         assert!(count >= 5, "{count}");
     }
 
+    /// The row of docs/configuration.md's key tables for `path`: type, default, variable.
+    fn docs_row<'a>(docs: &'a str, path: &str) -> Option<[&'a str; 3]> {
+        let line = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{path}` |")))?;
+        let cells: Vec<&str> = line.split(" | ").map(str::trim).collect();
+        Some([*cells.get(1)?, *cells.get(2)?, *cells.get(3)?])
+    }
+
     #[test]
-    fn docs_list_every_key_and_variable() {
+    fn docs_list_every_key_and_variable_as_the_schema_says() {
         let docs = include_str!("../../../docs/configuration.md");
         for leaf in leaves(&json_schema()) {
             let path = &leaf.path;
-            assert!(docs.contains(&format!("`{path}`")), "{path}");
-            assert!(docs.contains(&env_placeholder(path)), "{path}");
+            let node = &leaf.node;
+            let Some([ty, default, var]) = docs_row(docs, path) else {
+                panic!("docs/configuration.md has no row for `{path}`");
+            };
+            let name = env_placeholder(path);
+            if env_settable(&leaf) {
+                assert!(var.starts_with(&format!("`{name}`")), "{path}: {var}");
+            } else if !path.starts_with("subgraphs.<name>.url") {
+                assert!(var.starts_with("none"), "{path}: {var}");
+            }
+            let type_ok = match node["type"].as_str().unwrap_or_default() {
+                "integer" => match node["minimum"].as_u64() {
+                    Some(0) => ty.contains("≥ 0") || ty.contains("`0` = off"),
+                    Some(min) => ty.contains(&format!("≥ {min}")),
+                    None => ty.starts_with("integer"),
+                },
+                "number" => ty.starts_with("number"),
+                "boolean" => ty == "boolean",
+                "array" if node["items"]["type"] == "object" => ty == "list of rules",
+                "array" => ty == "list of strings",
+                _ => match node["enum"].as_array() {
+                    Some(values) => values
+                        .iter()
+                        .all(|v| ty.contains(&format!("`{}`", v.as_str().unwrap_or_default()))),
+                    None => ty == "string",
+                },
+            };
+            assert!(type_ok, "{path}: the docs say {ty}, the schema {node}");
+            let default_ok = match &node["default"] {
+                Value::Null => true,
+                Value::Array(items) if items.is_empty() => default == "empty" || default == "`[]`",
+                Value::Array(items) => items
+                    .iter()
+                    .all(|i| default.contains(&format!("`{}`", i.as_str().unwrap_or_default()))),
+                Value::String(s) => default.contains(&format!("`{s}`")),
+                other => default.contains(&format!("`{other}`")),
+            };
+            assert!(
+                default_ok,
+                "{path}: the docs say {default}, the schema {}",
+                node["default"]
+            );
         }
     }
 }
