@@ -18,7 +18,9 @@ pub mod headers;
 pub mod model;
 pub mod persisted;
 pub mod schema;
+mod sections;
 pub mod server;
+mod values;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;

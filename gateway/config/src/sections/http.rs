@@ -1,0 +1,149 @@
+//! What the HTTP endpoint accepts from browsers and clients: `query_plan:`, `csrf:`,
+//! `playground:`, `batching:`, `compression:`, `cors:`.
+
+use std::num::{NonZeroU32, NonZeroU64};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::values::{header_names, nonzero32, origins};
+
+/// Query plans as clients may see them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryPlanConfig {
+    /// Let clients ask for the query plan with the `weft-query-plan: include` or `dry-run` request
+    /// header. Plans describe the subgraphs behind the gateway.
+    #[schemars(example = serde_json::json!(true))]
+    pub expose: bool,
+}
+
+/// Headers that make a simple request acceptable: setting any of them forces a browser to
+/// send a preflight (the server's `serve/csrf.rs`). The default `csrf.required_headers`.
+pub const CSRF_REQUIRED_HEADERS: &[&str] = &[
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "weft-require-preflight",
+];
+
+/// CSRF prevention (docs/http.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsrfConfig {
+    /// Refuse requests a browser would send without a CORS preflight, unless they carry one of
+    /// `csrf.required_headers`.
+    #[schemars(example = serde_json::json!(false))]
+    pub enabled: bool,
+    /// Headers, any one of which (non-empty) lets a simple request through. In the environment:
+    /// comma-separated.
+    #[schemars(example = serde_json::json!(["x-my-client"]))]
+    #[serde(deserialize_with = "header_names")]
+    pub required_headers: Vec<String>,
+}
+
+impl Default for CsrfConfig {
+    fn default() -> CsrfConfig {
+        CsrfConfig {
+            enabled: true,
+            required_headers: CSRF_REQUIRED_HEADERS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
+        }
+    }
+}
+
+/// The GraphQL playground for browsers (docs/playground.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlaygroundConfig {
+    /// Serve the playground page to browsers: a GET of `/` or `/graphql` that prefers `text/html`.
+    /// Off: those requests are answered as GraphQL requests.
+    #[schemars(example = serde_json::json!(false))]
+    pub enabled: bool,
+}
+
+impl Default for PlaygroundConfig {
+    fn default() -> PlaygroundConfig {
+        PlaygroundConfig { enabled: true }
+    }
+}
+
+/// Several operations in one POST, as a JSON array.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchingConfig {
+    /// Accept a JSON array of requests in one POST and answer an array of results, in order. Off:
+    /// an array gets 400 `BATCHING_NOT_ENABLED`.
+    #[schemars(example = serde_json::json!(true))]
+    pub enabled: bool,
+    /// The most requests in one batch. Over it: 400 `BATCH_LIMIT_EXCEEDED`.
+    #[schemars(example = serde_json::json!(20))]
+    pub max_size: NonZeroU32,
+}
+
+impl Default for BatchingConfig {
+    fn default() -> BatchingConfig {
+        BatchingConfig {
+            enabled: false,
+            max_size: nonzero32(10),
+        }
+    }
+}
+
+/// Response compression (gzip, br).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompressionConfig {
+    /// Compress responses (gzip or br, as `Accept-Encoding` asks) of 1 KiB or more.
+    #[schemars(example = serde_json::json!(false))]
+    pub enabled: bool,
+}
+
+impl Default for CompressionConfig {
+    fn default() -> CompressionConfig {
+        CompressionConfig { enabled: true }
+    }
+}
+
+/// The default `cors.allow_headers`.
+pub const CORS_ALLOW_HEADERS: &[&str] = &[
+    "content-type",
+    "apollo-require-preflight",
+    "weft-query-plan",
+    "authorization",
+];
+
+/// Cross-origin requests from browsers (CORS).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorsConfig {
+    /// Origins allowed to call the gateway from a browser (`scheme://host[:port]`, or `*` for any).
+    /// Empty: no CORS headers (same-origin only). In the environment: comma-separated.
+    #[schemars(example = serde_json::json!(["https://app.example.com"]))]
+    #[serde(deserialize_with = "origins")]
+    pub allow_origins: Vec<String>,
+    /// Send `Access-Control-Allow-Credentials: true` (cookies); not with `*`.
+    #[schemars(example = serde_json::json!(true))]
+    pub allow_credentials: bool,
+    /// Request headers a browser may send cross-origin (answered to preflights). In the
+    /// environment: comma-separated.
+    #[schemars(example = serde_json::json!(["content-type", "x-my-client"]))]
+    #[serde(deserialize_with = "header_names")]
+    pub allow_headers: Vec<String>,
+    /// How long a browser may cache a preflight's answer (`Access-Control-Max-Age`). Absent: the
+    /// browser's default.
+    #[schemars(example = serde_json::json!(600))]
+    pub max_age_secs: Option<NonZeroU64>,
+}
+
+impl Default for CorsConfig {
+    fn default() -> CorsConfig {
+        CorsConfig {
+            allow_origins: Vec::new(),
+            allow_credentials: false,
+            allow_headers: CORS_ALLOW_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+            max_age_secs: None,
+        }
+    }
+}
