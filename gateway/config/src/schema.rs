@@ -1,8 +1,9 @@
 //! `weft config schema`: the JSON Schema of `weft.yaml`, derived by schemars from the config
 //! types (descriptions from their doc comments, defaults from their `Default`, examples from
 //! `#[schemars(example = ...)]`), then finished here: inlined, `null` taken out of optional
-//! keys (a key is absent rather than null), every level closed (`additionalProperties: false`)
-//! and each leaf's description ending with its environment variable. [`leaves`] walks it for
+//! keys (a key is absent rather than null), and each leaf's description ending with its
+//! environment variable. Every level is closed (`additionalProperties: false`) by its struct's
+//! `deny_unknown_fields`. [`leaves`] walks it for
 //! the `WEFT_*` overrides and the docs test. The tests below feed every key of the emitted
 //! schema back to the parser and check that each level's keys are exactly the structs' fields.
 
@@ -31,8 +32,12 @@ pub fn json_schema() -> Value {
             env_placeholder(&leaf.path)
         };
         if let Some(node) = pointer_mut(&mut schema, &leaf.pointer) {
-            let doc = node["description"].as_str().unwrap_or_default().to_owned();
-            node["description"] = json!(format!("{doc} Environment: {env}."));
+            let doc = node
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let doc = format!("{doc} Environment: {env}.");
+            node.insert("description".into(), json!(doc));
         }
     }
     schema
