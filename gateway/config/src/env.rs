@@ -141,12 +141,20 @@ fn value_of(leaf: &Leaf, text: &str) -> Result<Value, String> {
         Some("boolean") => parse_bool(text).map(Value::Bool),
         Some("integer") => {
             let min = node["minimum"].as_u64().unwrap_or(0);
+            let off = node["description"]
+                .as_str()
+                .is_some_and(|doc| doc.contains("`0`"));
+            let expected = match min {
+                0 if off => " (0 switches it off)".to_owned(),
+                0 => String::new(),
+                _ => format!(" of at least {min}"),
+            };
             trimmed
                 .parse::<u64>()
                 .ok()
                 .filter(|n| *n >= min)
                 .map(Value::from)
-                .ok_or_else(|| format!("`{text}` is not a whole number of at least {min}"))
+                .ok_or_else(|| format!("`{text}` is not a whole number{expected}"))
         }
         Some("number") => {
             let range = match (node["minimum"].as_f64(), node["maximum"].as_f64()) {
