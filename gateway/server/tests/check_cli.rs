@@ -109,7 +109,7 @@ fn override_removed_args() -> Vec<String> {
 /// field is removed from the API, though the source's definition is not in the supergraph.
 #[test]
 fn removing_an_override_is_not_a_removed_field() {
-    let mut args = override_removed_args();
+    let args = override_removed_args();
     let (code, report, stderr) = check(&args);
     assert_eq!(code, Some(0), "{report}{stderr}");
     assert_eq!(report["summary"]["breaking"], 0, "{report}");
