@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use weft_engine::FetchError;
+use weft_executor::FetchError;
 
 use super::traffic::{Answer, Failure};
 

@@ -20,7 +20,7 @@ use futures::future::{BoxFuture, join_all};
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
 use weft_config::headers::HeaderRules;
-use weft_engine::{FetchError, GraphQLRequest, Inflight};
+use weft_executor::{FetchError, GraphQLRequest, Inflight};
 use weft_federation::plan::model::{
     FetchNode, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
 };

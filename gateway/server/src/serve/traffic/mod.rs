@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderName, HeaderValue};
 use weft_config::model::{RetryConfig, SubgraphPolicy};
-use weft_engine::{FetchError, SubgraphClient};
+use weft_executor::{FetchError, SubgraphClient};
 
 use super::metrics::{FetchErrorKind, Metrics};
 use breaker::Breaker;
