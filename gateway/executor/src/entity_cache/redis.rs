@@ -1,6 +1,6 @@
 //! The entity cache's shared level (`entity_cache.redis`): entries in Redis, found by every
 //! gateway sharing it, and evictions broadcast over Redis pub/sub so each gateway drops its
-//! in-memory copies too. Like every Redis use here (`redis_level.rs`), a failure or a down
+//! in-memory copies too. Like every Redis use here (`crate::redis_level`), a failure or a down
 //! Redis only means process memory answers alone; it is logged and counted
 //! (`weft_entity_cache_redis_errors_total`), never passed on to a client.
 //!

@@ -17,7 +17,7 @@ use super::request::GraphQLRequest;
 use weft_executor::redis_level::RedisLevel;
 
 /// The APQ store: sha256 hex → document, in memory, least recently used evicted; in front of
-/// Redis when `apq.redis.url` is set (`redis_level.rs`). Kept across reloads while
+/// Redis when `apq.redis.url` is set (`weft_executor::redis_level`). Kept across reloads while
 /// `apq.cache_size` (and `apq.redis`) stay the same.
 pub struct ApqStore {
     memory: RwLock<(u64, moka::sync::Cache<String, Arc<str>>)>,
