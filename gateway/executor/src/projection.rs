@@ -1,7 +1,7 @@
 //! What one fetch asked its subgraph for, as the shape of the answer it accepts
 //! (docs/subgraph-answers.md). A subgraph is untrusted: whatever it answers beyond what the
 //! fetch selected (extra fields, keys, `__typename`s, another subgraph's fields, fields the
-//! client may not see) is skipped while the answer is read (`data/read.rs`), so it can never
+//! client may not see) is skipped while the answer is read (`store/read.rs`), so it can never
 //! reach the response data, overwrite what another fetch put there, or enter a cache.
 //!
 //! Type conditions are not told apart: an object keeps every field selected under any of the

@@ -1,6 +1,6 @@
 //! The entity cache's shared level (`entity_cache.redis`): entries in Redis, found by every
 //! gateway sharing it, and evictions broadcast over Redis pub/sub so each gateway drops its
-//! in-memory copies too. Like every Redis use here (`redis_level.rs`), a failure or a down
+//! in-memory copies too. Like every Redis use here (`crate::redis_level`), a failure or a down
 //! Redis only means process memory answers alone; it is logged and counted
 //! (`weft_entity_cache_redis_errors_total`), never passed on to a client.
 //!
@@ -16,26 +16,26 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use weft_config::entity_cache::EntityCacheConfig;
 
-use super::entity_cache::{EntityCache, Identity, Key};
-use super::metrics::Metrics;
-use super::redis_level::RedisLevel;
+use super::{EntityCache, Identity, Key};
+use crate::metrics::ExecutorMetrics;
+use crate::redis_level::RedisLevel;
 
 pub struct SharedLevel {
-    redis: RedisLevel,
+    redis: RedisLevel<dyn ExecutorMetrics>,
     prefix: String,
     /// This runtime's id: it ignores its own broadcasts (it evicted already).
     origin: u64,
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn ExecutorMetrics>,
 }
 
 /// The entity cache for `config`: in memory, with the Redis level and its subscription when
 /// `entity_cache.redis.url` is set.
-pub fn build(config: &EntityCacheConfig, metrics: &Arc<Metrics>) -> Arc<EntityCache> {
+pub fn build(config: &EntityCacheConfig, metrics: &Arc<dyn ExecutorMetrics>) -> Arc<EntityCache> {
     let shared = config.redis.url.as_deref().and_then(|url| {
         let redis = RedisLevel::new(
             url,
             "entity_cache.redis",
-            Metrics::record_entity_cache_redis_error,
+            <dyn ExecutorMetrics>::record_entity_cache_redis_error,
         )?;
         Some(Arc::new(SharedLevel {
             redis,
@@ -48,7 +48,7 @@ pub fn build(config: &EntityCacheConfig, metrics: &Arc<Metrics>) -> Arc<EntityCa
     if let Some(level) = shared {
         level.subscribe(Arc::downgrade(&cache));
     }
-    super::entity_events::listen(&config.events, &cache);
+    super::events::listen(&config.events, &cache);
     cache
 }
 
@@ -96,7 +96,7 @@ impl SharedLevel {
         }
         let Some(found) = self
             .redis
-            .query::<Vec<Option<String>>>(cmd, &self.metrics)
+            .query::<Vec<Option<String>>>(cmd, self.metrics.as_ref())
             .await
         else {
             return vec![None; keys.len()];
@@ -144,7 +144,7 @@ impl SharedLevel {
                 pipe.cmd("SADD").arg(&index).arg(&entry_key);
                 pipe.cmd("EXPIRE").arg(&index).arg(secs);
             }
-            level.redis.pipeline(pipe, &level.metrics).await;
+            level.redis.pipeline(pipe, level.metrics.as_ref()).await;
         });
     }
 
@@ -157,7 +157,7 @@ impl SharedLevel {
         scan.arg(&pattern);
         let indexes = self
             .redis
-            .query::<Vec<String>>(scan, &self.metrics)
+            .query::<Vec<String>>(scan, self.metrics.as_ref())
             .await
             .unwrap_or_default();
         for index in indexes {
@@ -176,7 +176,7 @@ impl SharedLevel {
             members.arg(&index);
             let entries = self
                 .redis
-                .query::<Vec<String>>(members, &self.metrics)
+                .query::<Vec<String>>(members, self.metrics.as_ref())
                 .await
                 .unwrap_or_default();
             let mut del = redis::cmd("DEL");
@@ -184,11 +184,11 @@ impl SharedLevel {
             for e in entries {
                 del.arg(e);
             }
-            let _ = self.redis.query::<i64>(del, &self.metrics).await;
+            let _ = self.redis.query::<i64>(del, self.metrics.as_ref()).await;
         }
         let message = json!({ "origin": self.origin, "type": typename, "key": key }).to_string();
         self.redis
-            .publish(&self.channel(), &message, &self.metrics)
+            .publish(&self.channel(), &message, self.metrics.as_ref())
             .await;
     }
 

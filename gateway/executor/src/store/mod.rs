@@ -22,7 +22,7 @@ use weft_federation::plan::model::LIST;
 
 pub use read::ReadError;
 
-use super::projection::Projection;
+use crate::projection::Projection;
 
 /// A value kept outside any store (entity cache entries): as cheap to copy into a store as a
 /// `serde_json::Value`, with every number's text as the subgraph sent it.

@@ -25,7 +25,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
 
-use super::data::{KeyId, ObjId, Store, Val, write_str};
+use crate::store::{KeyId, ObjId, Store, Val, write_str};
 
 /// A null reached a non-null position: the parent must become null too.
 struct Bubble;

@@ -1,44 +1,51 @@
 //! Runs a query plan against the subgraphs (DESIGN §5): root fetches merge at the root;
 //! entity fetches collect objects at their path, build and de-duplicate representations, send
 //! one `_entities` request, and merge each result into the objects that needed it (identical
-//! objects reached alike share one node: `data.rs`). One task owns the response data;
+//! objects reached alike share one node: `store`). One task owns the response data;
 //! parallel fetches are sent together and merged one at a time.
 //! A failed fetch leaves only its own fields missing, with an error naming the subgraph (its
 //! address and transport detail go to the log, not to the client). Each answer is read keeping
-//! only what its fetch asked for (`projection.rs`); an `_entities` list of the wrong length
+//! only what its fetch asked for (`projection`); an `_entities` list of the wrong length
 //! fails the whole fetch.
-//! Each subgraph request carries the headers the rules give it (`headers.rs`) and is timed and
-//! counted in the metrics (`metrics.rs`).
+//! Each subgraph request carries the headers the rules give it (`headers`) and is timed and
+//! counted in the metrics (`metrics`). Representations are built in `representation`,
+//! rewrites applied in `rewrite`, requests sent in `outgoing`, errors made in `errors`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
-use axum::http::{HeaderName, HeaderValue};
+use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
+use http::HeaderMap;
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
 use weft_config::headers::HeaderRules;
-use weft_engine::{FetchError, GraphQLRequest, Inflight};
-use weft_federation::plan::model::{
-    FetchNode, OperationKind, PlanNode, QueryPlan, Rewrite, Selection,
-};
+use weft_federation::plan::model::{FetchNode, OperationKind, PlanNode, QueryPlan};
 
-use super::auth::Forwarded;
-use super::coalesce::{self, BatchKey, Coalescer};
-use super::data::{Frozen, ObjId, Seg, Store, Val, write_str};
-use super::entity_cache::{self, EntityCache};
-use super::headers;
-use super::metrics::{FetchErrorKind, Metrics};
-use super::projection::{Projection, Projections};
-use super::{telemetry, traffic};
+mod errors;
+mod outgoing;
+mod representation;
+mod rewrite;
+
+use crate::batch::{self, BatchKey, Coalescer};
+use crate::entity_cache::{self, EntityCache};
+use crate::forwarded::Forwarded;
+use crate::metrics::{ExecutorMetrics, FetchErrorKind};
+use crate::projection::{Projection, Projections};
+use crate::store::{Frozen, ObjId, Store, Val};
+use crate::trace::{self, Propagate};
+use crate::{Inflight, headers, traffic};
+use errors::{FetchFailure, Places, failure_of, fetch_error, log_failure, map_error, redacted};
+use outgoing::{Outgoing, SharedAnswer, SubgraphRequestKey};
+use representation::{Twice, select, write_selection};
+use rewrite::{rewrite, rewritten};
 
 /// A subgraph's answer (JSON text as received, shared by requests that shared the fetch, or
 /// cut out of a batch's answer), and how long the entity cache may keep it (`None`: not at
 /// all).
 struct Fetched {
-    body: axum::body::Bytes,
+    body: Bytes,
     ttl: Option<std::time::Duration>,
 }
 
@@ -50,7 +57,7 @@ pub struct Output {
 
 pub struct Executor {
     subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
-    metrics: Arc<Metrics>,
+    metrics: Arc<dyn ExecutorMetrics>,
     rules: HeaderRules,
     cache: Option<Arc<EntityCache>>,
     /// Subgraph requests in flight, shared by identical ones (`dedupe.subgraph_requests`).
@@ -59,39 +66,8 @@ pub struct Executor {
     coalescer: Option<Coalescer>,
     /// What each fetch's answer may hold, per operation sent.
     projections: Projections,
-}
-
-/// What makes two subgraph requests identical: where, what and with which headers.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct SubgraphRequestKey {
-    url: String,
-    /// The encoded request: operation, variables and extensions.
-    body: Vec<u8>,
-    headers: Vec<(HeaderName, HeaderValue)>,
-}
-
-type SharedAnswer = Result<Arc<traffic::Answer>, Arc<traffic::Failure>>;
-/// A fetch that got no usable answer: the error's `extensions.code` and message.
-pub struct FetchFailure {
-    code: &'static str,
-    message: String,
-    /// Everything known about it, for the log only (it may name the subgraph's address).
-    detail: String,
-}
-
-impl FetchFailure {
-    fn http(message: String) -> FetchFailure {
-        FetchFailure {
-            code: "SUBREQUEST_HTTP_ERROR",
-            detail: message.clone(),
-            message,
-        }
-    }
-
-    fn with_code(mut self, code: &'static str) -> FetchFailure {
-        self.code = code;
-        self
-    }
+    /// Puts each fetch span's trace context in its request's headers.
+    propagate: Propagate,
 }
 
 /// What one execution shares across its fetches.
@@ -126,7 +102,7 @@ struct Ready<'p> {
 impl Executor {
     pub fn new(
         subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
-        metrics: Arc<Metrics>,
+        metrics: Arc<dyn ExecutorMetrics>,
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
         dedupe: bool,
@@ -140,7 +116,14 @@ impl Executor {
             dedupe: dedupe.then(Inflight::default),
             coalescer,
             projections: Projections::default(),
+            propagate: trace::no_propagation,
         }
+    }
+
+    /// The executor with `propagate` putting each fetch span's trace context in its request.
+    pub fn with_propagation(mut self, propagate: Propagate) -> Executor {
+        self.propagate = propagate;
+        self
     }
 
     /// Runs `plan` for a client request with `variables` and request headers `headers`.
@@ -257,7 +240,7 @@ impl Executor {
             };
             // Root query fields, when configured: keyed by operation and variables.
             if let Some(cache) = cache.filter(|c| c.caches_root_fields())
-                && !fetch.operation.trim_start().starts_with("mutation")
+                && fetch.operation_kind != OperationKind::Mutation
             {
                 let scope = self.scope(&fetch.subgraph, request);
                 let key = (
@@ -496,7 +479,7 @@ impl Executor {
         };
         if answered {
             return Ok(Fetched {
-                body: axum::body::Bytes::new(),
+                body: Bytes::new(),
                 ttl: None,
             });
         }
@@ -518,8 +501,8 @@ impl Executor {
             headers.push((header.clone(), value.clone()));
         }
         let kind = r.fetch.operation_kind;
-        let span = telemetry::fetch_span(name, kind_name(kind), subgraph.url());
-        telemetry::inject(&span, &mut headers);
+        let span = trace::fetch_span(name, kind_name(kind), subgraph.url());
+        (self.propagate)(&span, &mut headers);
         let query = kind == OperationKind::Query;
         let mut outgoing = Outgoing {
             subgraph: subgraph.clone(),
@@ -595,7 +578,7 @@ impl Executor {
             rest,
             headers: outgoing.shared_headers(),
         };
-        let send: coalesce::Send = Box::new(move |all| {
+        let send: batch::Send = Box::new(move |all| {
             outgoing
                 .variables
                 .insert("representations".to_owned(), Value::Array(all));
@@ -754,184 +737,6 @@ fn frozen(text: &str) -> Option<Arc<Frozen>> {
     Some(Arc::new(store.freeze(&value)))
 }
 
-/// `value` with the fetch's output rewrites applied (rare: most fetches have none).
-fn rewritten(data: &mut Store, value: Val, rewrites: &[Rewrite]) -> Val {
-    if rewrites.is_empty() {
-        return value;
-    }
-    let mut json = data.to_value(&value);
-    apply_output_rewrites(&mut json, rewrites);
-    data.import(&json)
-}
-
-/// The places of a fetch's objects, found (by one walk) when the first error needs them.
-#[derive(Default)]
-struct Places(Option<HashMap<ObjId, Vec<Vec<Seg>>>>);
-
-impl Places {
-    /// Every place of the objects of `slot`.
-    fn of<'a>(&'a mut self, r: &Ready<'_>, data: &Store, slot: usize) -> Vec<&'a Vec<Seg>> {
-        let all = self.0.get_or_insert_with(|| {
-            let targets: Vec<ObjId> = r.slots.iter().flatten().copied().collect();
-            data.places(r.path, &targets)
-        });
-        let Some(targets) = r.slots.get(slot) else {
-            return Vec::new();
-        };
-        targets
-            .iter()
-            .filter_map(|t| all.get(&data.resolve(*t)))
-            .flatten()
-            .collect()
-    }
-
-    /// The path given to an error about the whole fetch: the first object's first place.
-    fn first(&mut self, r: &Ready<'_>, data: &Store) -> Vec<Seg> {
-        self.of(r, data, 0)
-            .first()
-            .map(|p| (*p).clone())
-            .unwrap_or_default()
-    }
-}
-
-/// One subgraph request, owned, so that it can be shared or sent from a task of its own.
-struct Outgoing {
-    subgraph: Arc<traffic::Subgraph>,
-    operation: String,
-    variables: Map<String, Value>,
-    extensions: Option<Value>,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    idempotent: bool,
-    metrics: Arc<Metrics>,
-}
-
-impl Outgoing {
-    /// The headers that make requests different: all but trace context (each request has
-    /// its own, and it changes no answer).
-    fn shared_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n != "traceparent" && n != "tracestate")
-            .cloned()
-            .collect()
-    }
-
-    /// The request as sent: `{query, variables, extensions}` in JSON.
-    fn encode(&mut self) -> Vec<u8> {
-        // Borrowed into a `Value` and back: representations can be large, so no copy.
-        let variables = Value::Object(std::mem::take(&mut self.variables));
-        let request = GraphQLRequest {
-            query: &self.operation,
-            operation_name: None,
-            variables: Some(&variables),
-            extensions: self.extensions.as_ref(),
-        };
-        let body = serde_json::to_vec(&request).unwrap_or_default();
-        if let Value::Object(map) = variables {
-            self.variables = map;
-        }
-        body
-    }
-
-    async fn send(mut self) -> SharedAnswer {
-        let body = self.encode();
-        self.send_encoded(body).await
-    }
-
-    async fn send_encoded(self, body: Vec<u8>) -> SharedAnswer {
-        self.subgraph
-            .send(&body, &self.headers, self.idempotent, &self.metrics)
-            .await
-            .map(Arc::new)
-            .map_err(Arc::new)
-    }
-}
-
-/// The client's error for a fetch that got no usable answer (and its detail for the log).
-fn failure_of(failure: &traffic::Failure) -> FetchFailure {
-    let mut client = client_failure(failure);
-    if let traffic::Failure::Fetch(e) = failure {
-        // The whole chain: reqwest's own message says little ("error sending request").
-        let mut detail = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
-            source = s.source();
-        }
-        client.detail = detail;
-    }
-    client
-}
-
-fn client_failure(failure: &traffic::Failure) -> FetchFailure {
-    match failure {
-        traffic::Failure::CircuitOpen => FetchFailure::http(
-            "the subgraph's circuit breaker is open; nothing was sent".to_owned(),
-        )
-        .with_code("SUBGRAPH_CIRCUIT_OPEN"),
-        traffic::Failure::Fetch(FetchError::Status { status, .. }) => {
-            FetchFailure::http(format!("the subgraph answered HTTP {status}"))
-        }
-        traffic::Failure::Fetch(e) if e.is_timeout() => {
-            FetchFailure::http("the subgraph did not answer in time".to_owned())
-        }
-        traffic::Failure::Fetch(FetchError::TooLarge { limit }) => FetchFailure::http(format!(
-            "the subgraph's response is larger than {limit} bytes"
-        ))
-        .with_code("SUBREQUEST_RESPONSE_TOO_LARGE"),
-        // What the transport says names the subgraph's address: the log has it, the client
-        // gets the stage that failed.
-        traffic::Failure::Fetch(FetchError::Transport(e)) => FetchFailure::http(
-            if e.is_connect() {
-                "the subgraph could not be reached"
-            } else if e.is_body() || e.is_decode() {
-                "the subgraph's response could not be read"
-            } else {
-                "the request to the subgraph failed"
-            }
-            .to_owned(),
-        ),
-        traffic::Failure::Fetch(FetchError::InvalidJson(_)) => {
-            FetchFailure::http("the subgraph's response is not JSON".to_owned())
-        }
-        traffic::Failure::Fetch(FetchError::Encode(_)) => {
-            FetchFailure::http("the request could not be encoded".to_owned())
-        }
-        traffic::Failure::Dropped => {
-            FetchFailure::http("the shared request ended without an answer".to_owned())
-        }
-        traffic::Failure::Unusable(why) => FetchFailure::http(why.clone()),
-    }
-}
-
-/// A failed fetch in full (address, transport detail) for the operator: a warning in the log
-/// and on the fetch's span. The client's error has the code and the subgraph's name only.
-fn log_failure(subgraph: &str, url: &str, failure: &FetchFailure, span: &tracing::Span) {
-    tracing::warn!(
-        parent: span,
-        subgraph,
-        url,
-        code = failure.code,
-        detail = %failure.detail,
-        "subgraph fetch failed"
-    );
-    span.record("otel.status_code", "ERROR");
-}
-
-/// A subgraph error as shown when `include_errors` is off: no message of the subgraph's,
-/// its path kept (it says where data is missing), and its code when it has one.
-fn redacted(error: &Value) -> Value {
-    let mut e = json!({ "message": "Subgraph errors redacted" });
-    if let Some(path) = error.get("path") {
-        e["path"] = path.clone();
-    }
-    if let Some(code) = error.pointer("/extensions/code").filter(|c| c.is_string()) {
-        e["extensions"] = json!({ "code": code });
-    }
-    e
-}
-
 fn kind_name(kind: OperationKind) -> &'static str {
     match kind {
         OperationKind::Query => "query",
@@ -948,396 +753,5 @@ fn leaf(node: &PlanNode) -> Option<(&FetchNode, &[String])> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-/// A representation: the `requires` selection read from the object; `None` when no type
-/// condition matches the object.
-fn select(data: &Store, object: ObjId, selections: &[Selection]) -> Option<Map<String, Value>> {
-    let typename = data.typename(object);
-    let mut out = Map::new();
-    let mut matched = false;
-    for s in selections {
-        match s {
-            Selection::Field {
-                name,
-                alias,
-                selections,
-            } => {
-                matched = true;
-                let read = alias.as_ref().unwrap_or(name);
-                let value = data.get(object, read).unwrap_or(&Val::Null);
-                let value = if selections.is_empty() {
-                    data.to_value(value)
-                } else {
-                    select_value(data, value, selections)
-                };
-                out.insert(name.clone(), value);
-            }
-            Selection::InlineFragment {
-                possible_types,
-                selections,
-                type_condition,
-            } => {
-                if applies(typename, type_condition, possible_types)
-                    && let Some(inner) = select(data, object, selections)
-                {
-                    matched = true;
-                    for (k, v) in inner {
-                        out.insert(k, v);
-                    }
-                }
-            }
-        }
-    }
-    matched.then_some(out)
-}
-
-fn select_value(data: &Store, value: &Val, selections: &[Selection]) -> Value {
-    match value {
-        Val::Object(o) => select(data, *o, selections).map_or(Value::Null, Value::Object),
-        Val::List(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| select_value(data, v, selections))
-                .collect(),
-        ),
-        other => data.to_value(other),
-    }
-}
-
-/// Whether a `requires` fragment applies to an object of type `typename` (one without a
-/// type condition applies to all).
-fn applies(typename: Option<&str>, condition: &str, possible_types: &[String]) -> bool {
-    possible_types.is_empty() && condition.is_empty()
-        || typename.is_some_and(|t| possible_types.iter().any(|p| p == t) || t == condition)
-}
-
-/// A response name selected twice in one object: the later value replaces the earlier one in
-/// its place, which text written in one pass cannot do.
-struct Twice;
-
-/// Writes the `requires` selection of `object` as JSON text, the same text as serializing
-/// what `select` gives, without building it; `fields` gets the names written at the top and
-/// whether their value is null. `Ok(false)`: no type condition matches the object.
-fn write_selection<'s>(
-    data: &Store,
-    object: ObjId,
-    selections: &'s [Selection],
-    out: &mut Vec<u8>,
-    fields: &mut Vec<(&'s str, bool)>,
-) -> Result<bool, Twice> {
-    out.push(b'{');
-    let matched = write_fields(data, object, selections, out, fields)?;
-    out.push(b'}');
-    Ok(matched)
-}
-
-fn write_fields<'s>(
-    data: &Store,
-    object: ObjId,
-    selections: &'s [Selection],
-    out: &mut Vec<u8>,
-    fields: &mut Vec<(&'s str, bool)>,
-) -> Result<bool, Twice> {
-    let mut matched = false;
-    for s in selections {
-        match s {
-            Selection::Field {
-                name,
-                alias,
-                selections,
-            } => {
-                matched = true;
-                if fields.iter().any(|(n, _)| n == name) {
-                    return Err(Twice);
-                }
-                if !fields.is_empty() {
-                    out.push(b',');
-                }
-                write_str(name, out);
-                out.push(b':');
-                let read = alias.as_ref().unwrap_or(name);
-                let value = data.get(object, read).unwrap_or(&Val::Null);
-                let null = if selections.is_empty() {
-                    data.write(value, out);
-                    value.is_null()
-                } else {
-                    write_selected(data, value, selections, out)?
-                };
-                fields.push((name, null));
-            }
-            Selection::InlineFragment {
-                possible_types,
-                selections,
-                type_condition,
-            } => {
-                if applies(data.typename(object), type_condition, possible_types)
-                    && write_fields(data, object, selections, out, fields)?
-                {
-                    matched = true;
-                }
-            }
-        }
-    }
-    Ok(matched)
-}
-
-/// `select_value` as text; whether it wrote null.
-fn write_selected(
-    data: &Store,
-    value: &Val,
-    selections: &[Selection],
-    out: &mut Vec<u8>,
-) -> Result<bool, Twice> {
-    match value {
-        Val::Object(o) => {
-            let start = out.len();
-            if write_selection(data, *o, selections, out, &mut Vec::new())? {
-                return Ok(false);
-            }
-            out.truncate(start);
-            out.extend_from_slice(b"null");
-            Ok(true)
-        }
-        Val::List(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_selected(data, item, selections, out)?;
-            }
-            out.push(b']');
-            Ok(false)
-        }
-        other => {
-            data.write(other, out);
-            Ok(other.is_null())
-        }
-    }
-}
-
-/// Input rewrites: `["... on Book", "__typename"]` sets `__typename` when the object is a Book.
-fn rewrite(rep: &mut Map<String, Value>, typename: Option<&str>, rewrites: &[Rewrite]) {
-    let typename = typename.unwrap_or("");
-    for r in rewrites {
-        if let Rewrite::ValueSetter { path, set_value_to } = r {
-            let (condition, key) = match path.as_slice() {
-                [c, k] if c.starts_with("... on ") => (Some(&c[7..]), k),
-                [k] => (None, k),
-                _ => continue,
-            };
-            if condition.is_none_or(|c| c == typename) {
-                rep.insert(key.clone(), set_value_to.clone());
-            }
-        }
-    }
-}
-
-/// Output rewrites: a `KeyRenamer` renames the last key of its path in every object the path
-/// reaches (lists are walked through; `... on T` keeps only objects of type T).
-fn apply_output_rewrites(value: &mut Value, rewrites: &[Rewrite]) {
-    for r in rewrites {
-        if let Rewrite::KeyRenamer {
-            path,
-            rename_key_to,
-        } = r
-        {
-            rename_at(value, path, rename_key_to);
-        }
-    }
-}
-
-fn rename_at(value: &mut Value, path: &[String], to: &str) {
-    match value {
-        Value::Array(items) => items.iter_mut().for_each(|v| rename_at(v, path, to)),
-        Value::Object(map) => match path {
-            [] => {}
-            [key] => {
-                if let Some(v) = map.remove(key) {
-                    map.insert(to.to_owned(), v);
-                }
-            }
-            [first, rest @ ..] => match first.strip_prefix("... on ") {
-                Some(ty) => {
-                    if map.get("__typename").and_then(Value::as_str) == Some(ty) {
-                        rename_at(value, rest, to);
-                    }
-                }
-                None => {
-                    if let Some(next) = map.get_mut(first) {
-                        rename_at(next, rest, to);
-                    }
-                }
-            },
-        },
-        _ => {}
-    }
-}
-
-fn fetch_error(service: &str, why: &str, path: &[Seg]) -> Value {
-    let mut e = json!({
-        "message": format!("HTTP fetch failed from '{service}': {why}"),
-        "extensions": { "code": "SUBREQUEST_HTTP_ERROR", "serviceName": service },
-    });
-    if !path.is_empty() {
-        e["path"] = Value::Array(path.iter().map(Seg::to_json).collect());
-    }
-    e
-}
-
-/// A subgraph error as the client sees it: `_entities` paths become the paths of every object
-/// that used the representation; `extensions.serviceName` names the subgraph.
-fn map_error(
-    error: &Value,
-    service: &str,
-    r: &Ready<'_>,
-    data: &Store,
-    places: &mut Places,
-) -> Vec<Value> {
-    let mut base = match error {
-        Value::Object(m) => m.clone(),
-        other => {
-            let mut m = Map::new();
-            m.insert("message".to_owned(), Value::String(other.to_string()));
-            m
-        }
-    };
-    // An error is the subgraph's word, but its shape is the spec's: a string message, an
-    // object of extensions (with the subgraph's name), a list path; anything else is replaced
-    // rather than passed on to clients (found by the `subgraph_answer` fuzz target).
-    if !base.get("message").is_some_and(Value::is_string) {
-        base.insert(
-            "message".to_owned(),
-            Value::String("subgraph error".to_owned()),
-        );
-    }
-    base.remove("locations");
-    if !base.get("path").is_none_or(Value::is_array) {
-        base.remove("path");
-    }
-    let extensions = base
-        .entry("extensions")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if !extensions.is_object() {
-        *extensions = Value::Object(Map::new());
-    }
-    if let Value::Object(ext) = extensions {
-        ext.insert("serviceName".to_owned(), Value::String(service.to_owned()));
-    }
-    let path = base.get("path").and_then(Value::as_array).cloned();
-    if !r.entity {
-        return vec![Value::Object(base)];
-    }
-    match path.as_deref() {
-        Some([first, index, rest @ ..]) if first == "_entities" => {
-            let Some(i) = index.as_u64().map(|i| i as usize) else {
-                return vec![Value::Object(base)];
-            };
-            // `_entities` indexes the representations sent, not the cache hits.
-            let Some(slot) = r.sent.get(i) else {
-                return vec![Value::Object(base)];
-            };
-            places
-                .of(r, data, *slot)
-                .into_iter()
-                .map(|p| {
-                    let mut e = base.clone();
-                    let mut full: Vec<Value> = p.iter().map(Seg::to_json).collect();
-                    full.extend(rest.iter().cloned());
-                    e.insert("path".to_owned(), Value::Array(full));
-                    Value::Object(e)
-                })
-                .collect()
-        }
-        _ => {
-            base.remove("path");
-            let path = places.first(r, data);
-            if !path.is_empty() {
-                base.insert(
-                    "path".to_owned(),
-                    Value::Array(path.iter().map(Seg::to_json).collect()),
-                );
-            }
-            vec![Value::Object(base)]
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn selections(value: Value) -> Vec<Selection> {
-        serde_json::from_value(value).unwrap_or_default()
-    }
-
-    fn field(name: &str, inner: Value) -> Value {
-        json!({ "kind": "Field", "responseName": name, "selections": inner })
-    }
-
-    fn on(ty: &str, inner: Value) -> Value {
-        json!({ "kind": "InlineFragment", "typeCondition": ty, "possibleTypes": [ty], "selections": inner })
-    }
-
-    /// The text written in one pass is the text of the map `select` builds.
-    #[test]
-    fn written_representations_are_the_selected_ones() {
-        let mut store = Store::new();
-        let objects = json!([
-            {"__typename": "Product", "upc": "1", "extra": 1},
-            {"__typename": "Product", "upc": null},
-            {"__typename": "Book", "id": "b\"1", "org": {"id": 7, "name": "x"}, "tags": [{"id": 1}, null]},
-            {"__typename": "Movie", "id": "m"},
-            {"id": "no type"},
-        ]);
-        let Val::List(objects) = store.import(&objects) else {
-            panic!("a list")
-        };
-        let requires = selections(json!([
-            on(
-                "Product",
-                json!([field("__typename", json!([])), field("upc", json!([]))])
-            ),
-            on(
-                "Book",
-                json!([
-                    field("__typename", json!([])),
-                    field("id", json!([])),
-                    field("org", json!([field("id", json!([]))])),
-                    field("tags", json!([field("id", json!([]))])),
-                ])
-            ),
-        ]));
-        for object in objects.iter() {
-            let Val::Object(id) = object else { continue };
-            let mut text = Vec::new();
-            let mut fields = Vec::new();
-            let written = write_selection(&store, *id, &requires, &mut text, &mut fields);
-            let selected = select(&store, *id, &requires);
-            match (written, selected) {
-                (Ok(true), Some(map)) => {
-                    assert_eq!(text, serde_json::to_vec(&map).unwrap_or_default());
-                    for (name, null) in fields {
-                        assert_eq!(map.get(name).is_none_or(Value::is_null), null, "{name}");
-                    }
-                }
-                (Ok(false), None) => {}
-                _ => panic!("written and selected disagree on {object:?}"),
-            }
-        }
-        // A name selected twice cannot be written in one pass.
-        let twice = selections(json!([
-            field("upc", json!([])),
-            on("Product", json!([field("upc", json!([]))])),
-        ]));
-        let Some(Val::Object(first)) = objects.first() else {
-            panic!("an object")
-        };
-        let written = write_selection(&store, *first, &twice, &mut Vec::new(), &mut Vec::new());
-        assert!(matches!(written, Err(Twice)));
     }
 }

@@ -2,21 +2,21 @@
 //! and entity cache entries (`entity_cache.redis`) found by every gateway sharing the Redis.
 //! Redis is a help, never a dependency: each call is bounded by [`TIMEOUT`], and after a
 //! failure Redis is left alone for [`PAUSE`] so a down Redis costs requests nothing.
-//! Failures are logged (once per outage, naming the user's key) and counted.
+//! Failures are logged (once per outage, naming the user's key) and counted in `M`, the
+//! registry of whoever uses it (the server's metrics for APQ, [`crate::ExecutorMetrics`] for
+//! the entity cache).
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
-use super::metrics::Metrics;
-
 /// The longest a request waits on Redis (connecting included).
 pub const TIMEOUT: Duration = Duration::from_millis(500);
 /// How long Redis is not tried after a failure.
 pub const PAUSE: Duration = Duration::from_secs(5);
 
-pub struct RedisLevel {
+pub struct RedisLevel<M: ?Sized> {
     /// The configuration key it comes from (`apq.redis`), for logs.
     label: &'static str,
     client: redis::Client,
@@ -24,13 +24,13 @@ pub struct RedisLevel {
     /// Set after a failure: Redis is not tried before then.
     paused_until: Mutex<Option<Instant>>,
     /// Counts one failure in the metrics.
-    on_error: fn(&Metrics),
+    on_error: fn(&M),
 }
 
-impl RedisLevel {
+impl<M: ?Sized> RedisLevel<M> {
     /// The level for the Redis at `url`, if the client accepts the URL; `label` names its
     /// configuration key in logs, `on_error` counts failures.
-    pub fn new(url: &str, label: &'static str, on_error: fn(&Metrics)) -> Option<RedisLevel> {
+    pub fn new(url: &str, label: &'static str, on_error: fn(&M)) -> Option<RedisLevel<M>> {
         match redis::Client::open(url) {
             Ok(client) => Some(RedisLevel {
                 label,
@@ -60,7 +60,7 @@ impl RedisLevel {
     }
 
     /// Records a failure: connection dropped, Redis paused, logged when it starts an outage.
-    async fn failed(&self, what: &str, metrics: &Metrics) {
+    async fn failed(&self, what: &str, metrics: &M) {
         (self.on_error)(metrics);
         *self.connection.lock().await = None;
         let mut paused = self
@@ -78,7 +78,7 @@ impl RedisLevel {
     }
 
     /// A connection, made if needed; `None` while paused or when Redis cannot be reached.
-    async fn connection(&self, metrics: &Metrics) -> Option<MultiplexedConnection> {
+    async fn connection(&self, metrics: &M) -> Option<MultiplexedConnection> {
         if self.paused() {
             return None;
         }
@@ -117,7 +117,7 @@ impl RedisLevel {
     }
 
     /// Runs `pipe` within [`TIMEOUT`]; failures are recorded.
-    pub async fn pipeline(&self, pipe: redis::Pipeline, metrics: &Metrics) {
+    pub async fn pipeline(&self, pipe: redis::Pipeline, metrics: &M) {
         let Some(mut connection) = self.connection(metrics).await else {
             return;
         };
@@ -130,11 +130,7 @@ impl RedisLevel {
     }
 
     /// Runs `cmd` within [`TIMEOUT`]; `None` (failure recorded) when it fails.
-    pub async fn query<T: redis::FromRedisValue>(
-        &self,
-        cmd: redis::Cmd,
-        metrics: &Metrics,
-    ) -> Option<T> {
+    pub async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd, metrics: &M) -> Option<T> {
         let mut connection = self.connection(metrics).await?;
         match tokio::time::timeout(TIMEOUT, cmd.query_async::<T>(&mut connection)).await {
             Ok(Ok(value)) => Some(value),
@@ -150,21 +146,21 @@ impl RedisLevel {
     }
 
     /// The value under `key`, if Redis has it (and answers).
-    pub async fn get(&self, key: &str, metrics: &Metrics) -> Option<String> {
+    pub async fn get(&self, key: &str, metrics: &M) -> Option<String> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
         self.query::<Option<String>>(cmd, metrics).await.flatten()
     }
 
     /// Stores `value` under `key` for `ttl_secs` seconds.
-    pub async fn set(&self, key: &str, value: &str, ttl_secs: u64, metrics: &Metrics) {
+    pub async fn set(&self, key: &str, value: &str, ttl_secs: u64, metrics: &M) {
         let mut cmd = redis::cmd("SET");
         cmd.arg(key).arg(value).arg("EX").arg(ttl_secs.max(1));
         let _ = self.query::<()>(cmd, metrics).await;
     }
 
     /// Publishes `message` on `channel`.
-    pub async fn publish(&self, channel: &str, message: &str, metrics: &Metrics) {
+    pub async fn publish(&self, channel: &str, message: &str, metrics: &M) {
         let mut cmd = redis::cmd("PUBLISH");
         cmd.arg(channel).arg(message);
         let _ = self.query::<i64>(cmd, metrics).await;

@@ -8,14 +8,13 @@ pub mod budget;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::http::{HeaderName, HeaderValue};
-use weft_config::model::{RetryConfig, SubgraphPolicy};
-use weft_engine::{FetchError, SubgraphClient};
-
-use super::metrics::{FetchErrorKind, Metrics};
+use crate::metrics::{ExecutorMetrics, FetchErrorKind};
+use crate::{FetchError, SubgraphClient};
 use breaker::Breaker;
 use budget::Budget;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
+use weft_config::model::{RetryConfig, SubgraphPolicy};
 
 /// Why a fetch got no usable answer.
 #[derive(Debug)]
@@ -73,7 +72,7 @@ fn kind(e: &FetchError) -> FetchErrorKind {
     }
 }
 
-/// The HTTP status on the fetch span (`telemetry::fetch_span`).
+/// The HTTP status on the fetch span (`trace::fetch_span`).
 fn record_status(status: u16) {
     tracing::Span::current().record("http.response.status_code", i64::from(status));
 }
@@ -126,7 +125,7 @@ impl Subgraph {
     }
 
     /// Whether the circuit lets a request out now (always, without a breaker).
-    fn admit(&self, metrics: &Metrics) -> bool {
+    fn admit(&self, metrics: &dyn ExecutorMetrics) -> bool {
         let Some(breaker) = &self.breaker else {
             return true;
         };
@@ -136,7 +135,7 @@ impl Subgraph {
         admitted
     }
 
-    fn record(&self, success: bool, metrics: &Metrics) {
+    fn record(&self, success: bool, metrics: &dyn ExecutorMetrics) {
         let Some(breaker) = &self.breaker else {
             return;
         };
@@ -152,7 +151,7 @@ impl Subgraph {
         body: &[u8],
         headers: &[(HeaderName, HeaderValue)],
         idempotent: bool,
-        metrics: &Metrics,
+        metrics: &dyn ExecutorMetrics,
     ) -> Result<Answer, Failure> {
         self.budget
             .lock()
@@ -209,10 +208,33 @@ impl Subgraph {
             }
             metrics.record_retry(&self.name);
             let base = Duration::from_millis(self.retry.backoff_ms.get());
-            tokio::time::sleep(backoff(base, attempt, super::runtime::random_unit())).await;
+            tokio::time::sleep(backoff(base, attempt, random_unit())).await;
             attempt += 1;
         }
     }
+}
+
+/// A uniform number in [0, 1) from a per-thread xorshift generator (no crypto needed): the
+/// jitter of retries, and the server's `percent(N)` override labels.
+pub fn random_unit() -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x9E37_79B9_7F4A_7C15)
+                | 1,
+        );
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::{KeyId, Store, Val};
-use crate::serve::projection::Projection;
+use crate::projection::Projection;
 
 /// Why an answer is not JSON, and where.
 #[derive(Debug)]

@@ -9,7 +9,7 @@
 //! are removed from the client's request before any rule runs ([`remove_owned`]): a client
 //! cannot send them itself, whatever the rules propagate.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 use weft_config::headers::{
     HeaderRule, HeaderRules, Name, Prefix, Propagate, Value, is_hop_by_hop,
 };

@@ -17,8 +17,11 @@ use serde_json::{Map, Value};
 use weft_config::entity_cache::EntityCacheConfig;
 use weft_federation::operation::{Operation, Selection, SelectionSet};
 
-use super::data::Frozen;
-use super::entity_cache_redis::SharedLevel;
+pub mod events;
+pub mod redis;
+
+use crate::store::Frozen;
+use redis::SharedLevel;
 
 /// Where an entry came from, for eviction by type and key.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +62,7 @@ pub struct EntityCache {
 
 impl EntityCache {
     /// The in-memory cache, in front of `shared` (Redis) if given; see
-    /// `entity_cache_redis::build`.
+    /// `redis::build`.
     pub fn new(config: &EntityCacheConfig, shared: Option<Arc<SharedLevel>>) -> EntityCache {
         EntityCache {
             shared,

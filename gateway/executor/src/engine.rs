@@ -1,4 +1,4 @@
-//! The gateway's use of the executor: run a plan, then shape the merged data into the
+//! The executor as the server uses it: run a plan, then shape the merged data into the
 //! client's response.
 
 use std::collections::HashMap;
@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
-use axum::body::Bytes;
-use axum::http::HeaderMap;
+use bytes::Bytes;
+use http::HeaderMap;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 use weft_config::headers::HeaderRules;
@@ -15,17 +15,18 @@ use weft_config::model::Subgraphs;
 use weft_federation::operation::{Operation, OperationKind};
 use weft_federation::plan::model::QueryPlan;
 
-use super::auth::Forwarded;
-use super::coalesce::Coalescer;
-use super::entity_cache::{self, EntityCache};
-use super::exec::Executor;
-use super::metrics::Metrics;
-use super::shape::shape;
-use super::traffic;
+use crate::batch::Coalescer;
+use crate::entity_cache::{self, EntityCache};
+use crate::exec::Executor;
+use crate::forwarded::Forwarded;
+use crate::metrics::ExecutorMetrics;
+use crate::shape::shape;
+use crate::trace::Propagate;
+use crate::traffic;
 
+/// Runs plans against one set of subgraphs (one supergraph and configuration).
 pub struct Engine {
     executor: Executor,
-    metrics: Arc<Metrics>,
     cache: Option<Arc<EntityCache>>,
 }
 
@@ -36,7 +37,7 @@ impl Engine {
     pub fn build(
         urls: &HashMap<String, String>,
         policies: &Subgraphs,
-        metrics: Arc<Metrics>,
+        metrics: Arc<dyn ExecutorMetrics>,
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
         dedupe: bool,
@@ -50,15 +51,7 @@ impl Engine {
             })
             .collect::<Result<HashMap<_, _>, String>>()?;
         Ok(Engine {
-            executor: Executor::new(
-                subgraphs,
-                metrics.clone(),
-                rules,
-                cache.clone(),
-                dedupe,
-                coalescer,
-            ),
-            metrics,
+            executor: Executor::new(subgraphs, metrics, rules, cache.clone(), dedupe, coalescer),
             cache,
         })
     }
@@ -68,9 +61,11 @@ impl Engine {
         self.cache.as_ref()
     }
 
-    /// The metrics this engine records into (the process's registry).
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
+    /// The engine with `propagate` putting each fetch span's trace context in its subgraph
+    /// request (the server's OpenTelemetry propagator; by default nothing is added).
+    pub fn with_propagation(mut self, propagate: Propagate) -> Engine {
+        self.executor = self.executor.with_propagation(propagate);
+        self
     }
 
     /// Executes `plan` for a client request with headers `headers` and shapes the result:

@@ -18,7 +18,7 @@ use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Map, Value};
 use weft_config::entity_cache::EntityEventsConfig;
 
-use super::entity_cache::EntityCache;
+use super::EntityCache;
 
 /// The routing key (event kind) of the events that matter here.
 pub const ENTITY_CHANGED: &str = "EntityChanged";

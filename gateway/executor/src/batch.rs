@@ -11,17 +11,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{HeaderName, HeaderValue};
+use bytes::Bytes;
 use futures::future::BoxFuture;
+use http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use weft_engine::FetchError;
-
-use super::traffic::{Answer, Failure};
+use crate::FetchError;
+use crate::traffic::{Answer, Failure};
 
 /// What fetches must share to join a batch.
 #[derive(Clone, PartialEq, Eq, Hash)]
