@@ -1,7 +1,7 @@
 //! `entity_cache:` in weft.yaml (docs/entity-cache.md): the in-memory entity cache, the Redis
 //! level shared by gateways, and the services' events that evict entries. The settings only:
-//! the server runs the caches (`serve/entity_cache.rs`, `serve/entity_cache_redis.rs`,
-//! `serve/entity_events.rs`).
+//! the executor runs the caches (`weft_executor::entity_cache`: memory, `redis`,
+//! `events`).
 
 use schemars::JsonSchema;
 use serde::Deserialize;

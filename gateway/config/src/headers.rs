@@ -1,7 +1,7 @@
 //! `headers:` in weft.yaml: which client request headers reach each subgraph (docs/headers.md).
 //! Rules for `all` subgraphs and per subgraph name, each read and checked here: header names
 //! valid and never hop-by-hop, values valid (and kept out of `Debug`). The server applies them
-//! to requests (`serve/headers.rs`).
+//! to requests (`weft_executor::headers`).
 
 use std::collections::BTreeMap;
 use std::fmt;

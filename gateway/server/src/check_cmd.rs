@@ -128,6 +128,25 @@ impl From<&PlanShape> for ShapeReport {
     }
 }
 
+impl PlanReport {
+    /// `Name: subgraph requests 2 -> 1, waves 2 -> 1`, or `None` when it cannot be planned.
+    fn change(&self) -> Option<String> {
+        let a = self.after.as_ref()?;
+        Some(format!(
+            "{}: subgraph requests {} -> {}, waves {} -> {}",
+            self.name(),
+            self.before.requests,
+            a.requests,
+            self.before.waves,
+            a.waves
+        ))
+    }
+
+    fn name(&self) -> &str {
+        self.operation.as_deref().unwrap_or("(anonymous)")
+    }
+}
+
 impl From<PlanImpact> for PlanReport {
     fn from(p: PlanImpact) -> PlanReport {
         let (after, error) = match &p.after {
@@ -452,23 +471,19 @@ fn text(r: &Report) -> String {
         );
         for op in &r.operations {
             for p in &op.plans {
-                let name = p.operation.as_deref().unwrap_or("(anonymous)");
-                match &p.after {
-                    Some(a) => line!(
+                match (p.change(), &p.after) {
+                    (Some(change), Some(a)) => line!(
                         out,
-                        "  {}: {name}: subgraph requests {} -> {}, waves {} -> {} ({} -> {})",
+                        "  {}: {change} ({} -> {})",
                         op.file,
-                        p.before.requests,
-                        a.requests,
-                        p.before.waves,
-                        a.waves,
                         p.before.subgraphs.join(", "),
                         a.subgraphs.join(", ")
                     ),
-                    None => line!(
+                    _ => line!(
                         out,
-                        "  {}: {name}: cannot be planned any more: {}",
+                        "  {}: {}: cannot be planned any more: {}",
                         op.file,
+                        p.name(),
                         p.error.as_deref().unwrap_or_default()
                     ),
                 }
@@ -563,21 +578,18 @@ fn github(r: &Report) -> String {
     }
     for op in &r.operations {
         for p in &op.plans {
-            let name = p.operation.as_deref().unwrap_or("(anonymous)");
-            match &p.after {
-                Some(a) => line!(
+            match p.change() {
+                Some(change) => line!(
                     out,
-                    "::notice file={},title=plan changed::{name}: subgraph requests {} -> {}, waves {} -> {}",
+                    "::notice file={},title=plan changed::{}",
                     prop(&op.file),
-                    p.before.requests,
-                    a.requests,
-                    p.before.waves,
-                    a.waves
+                    esc(&change)
                 ),
                 None => line!(
                     out,
-                    "::error file={},title=operation unplannable::{name}: {}",
+                    "::error file={},title=operation unplannable::{}: {}",
                     prop(&op.file),
+                    esc(p.name()),
                     esc(p.error.as_deref().unwrap_or_default())
                 ),
             }

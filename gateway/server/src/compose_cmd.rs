@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use weft_engine::{GraphQLRequest, SubgraphClient};
+use weft_executor::{GraphQLRequest, SubgraphClient};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose_at};
 
 use crate::compose_config::{ComposeConfig, resolve};

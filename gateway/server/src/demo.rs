@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tokio::net::TcpListener;
-use weft_engine::{GraphQLRequest, SubgraphClient};
+use weft_executor::{GraphQLRequest, SubgraphClient};
 use weft_subgraph_kit::subgraph::open_layout;
 use weft_subgraph_kit::{Bus, Env, Running, Subgraph, spawn_env};
 

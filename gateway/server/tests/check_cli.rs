@@ -86,10 +86,8 @@ fn unchanged_proposal_on_apollo_and_hive_bases_is_silent() {
     }
 }
 
-/// Dropping an `@override` (and the field) moves the field back to its source subgraph: no
-/// field is removed from the API, though the source's definition is not in the supergraph.
-#[test]
-fn removing_an_override_is_not_a_removed_field() {
+/// Case 115 against Apollo's supergraph: `inventory` proposed without its `@override`.
+fn override_removed_args() -> Vec<String> {
     let mut args = Vec::new();
     args.extend(arg(
         "--supergraph",
@@ -104,6 +102,14 @@ fn removing_an_override_is_not_a_removed_field() {
             case("115-fed-override-removed/after/inventory.graphql").display()
         ),
     ));
+    args
+}
+
+/// Dropping an `@override` (and the field) moves the field back to its source subgraph: no
+/// field is removed from the API, though the source's definition is not in the supergraph.
+#[test]
+fn removing_an_override_is_not_a_removed_field() {
+    let args = override_removed_args();
     let (code, report, stderr) = check(&args);
     assert_eq!(code, Some(0), "{report}{stderr}");
     assert_eq!(report["summary"]["breaking"], 0, "{report}");
@@ -130,20 +136,7 @@ fn operations_report_the_plans_a_change_alters() {
          query NameOnly { topProducts { name } }\n",
     )
     .expect("write");
-    let mut args = Vec::new();
-    args.extend(arg(
-        "--supergraph",
-        case("115-fed-override-removed/bases/apollo.graphql")
-            .display()
-            .to_string(),
-    ));
-    args.extend(arg(
-        "--subgraph",
-        format!(
-            "inventory={}",
-            case("115-fed-override-removed/after/inventory.graphql").display()
-        ),
-    ));
+    let mut args = override_removed_args();
     args.extend(arg("--operations", format!("{}/*.graphql", ops.display())));
     let (code, report, stderr) = check(&args);
     assert_eq!(code, Some(0), "{report}{stderr}");

@@ -13,15 +13,15 @@ use weft_config::model::ApqRedisConfig;
 
 use super::metrics::Metrics;
 use super::pipeline::Outcome;
-use super::redis_level::RedisLevel;
 use super::request::GraphQLRequest;
+use weft_executor::redis_level::RedisLevel;
 
 /// The APQ store: sha256 hex → document, in memory, least recently used evicted; in front of
-/// Redis when `apq.redis.url` is set (`redis_level.rs`). Kept across reloads while
+/// Redis when `apq.redis.url` is set (`weft_executor::redis_level`). Kept across reloads while
 /// `apq.cache_size` (and `apq.redis`) stay the same.
 pub struct ApqStore {
     memory: RwLock<(u64, moka::sync::Cache<String, Arc<str>>)>,
-    redis: RwLock<Option<(ApqRedisConfig, Arc<RedisLevel>)>>,
+    redis: RwLock<Option<(ApqRedisConfig, Arc<RedisLevel<Metrics>>)>>,
 }
 
 impl ApqStore {
@@ -33,7 +33,7 @@ impl ApqStore {
     }
 
     /// The Redis level for `config`: made again when the configuration changed.
-    fn redis(&self, config: &ApqRedisConfig) -> Option<Arc<RedisLevel>> {
+    fn redis(&self, config: &ApqRedisConfig) -> Option<Arc<RedisLevel<Metrics>>> {
         config.url.as_ref()?;
         let current = match self.redis.read() {
             Ok(g) => g.clone(),

@@ -221,7 +221,7 @@ pub fn demand_control(
         variables,
         u64::from(config.list_size.get()),
     );
-    let metrics = rt.engine.metrics();
+    let metrics = &rt.metrics;
     if let Some(max) = safety
         && estimated > u64::from(max.get())
     {

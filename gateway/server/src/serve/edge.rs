@@ -43,7 +43,7 @@ pub async fn edge(State(live): State<Arc<Live>>, mut request: Request, next: Nex
         // Refused before the routes, so outside their metrics layer: a GraphQL request is
         // counted here (the other routes are not counted anyway).
         if matches!(request.uri().path(), "/" | "/graphql") {
-            let metrics = runtime.engine.metrics();
+            let metrics = &runtime.metrics;
             let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
             metrics.record_request(status, started.elapsed());
             metrics.record_error("REQUEST_HEADER_FIELDS_TOO_LARGE");

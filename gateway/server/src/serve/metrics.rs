@@ -15,6 +15,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use weft_executor::{ExecutorMetrics, FetchErrorKind};
 
 use super::runtime::Live;
 
@@ -29,27 +30,6 @@ pub const BUCKETS: [f64; 11] = [
 /// A family stops growing at this many label sets; further ones are counted under the label
 /// value `other`, so a subgraph returning ever-new error codes cannot exhaust memory.
 const MAX_SERIES: usize = 256;
-
-/// Why a subgraph fetch failed, as the `kind` label of `weft_subgraph_fetch_errors_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FetchErrorKind {
-    /// Not reached, connection failed, or a non-2xx status.
-    Http,
-    /// No complete answer within `subgraphs.all.timeout_ms`.
-    Timeout,
-    /// An answer the gateway cannot use: not JSON, no `data`, wrong `_entities`.
-    Invalid,
-}
-
-impl FetchErrorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FetchErrorKind::Http => "http",
-            FetchErrorKind::Timeout => "timeout",
-            FetchErrorKind::Invalid => "invalid",
-        }
-    }
-}
 
 /// Observations bucketed by [`BUCKETS`]; counts are stored per bucket (the last slot is above
 /// every bound) and made cumulative when rendered, so `+Inf` always equals `_count`.
@@ -244,39 +224,9 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The entity cache look-ups of one fetch to `subgraph` (entities, or a root fetch):
-    /// counted per fetch, not per look-up, as a fetch may look up hundreds of entities.
-    pub fn entity_cache(&self, subgraph: &str, hits: u64, misses: u64) {
-        for (result, n) in [("hit", hits), ("miss", misses)] {
-            if n > 0 {
-                self.entity_cache
-                    .get(&[subgraph, result])
-                    .fetch_add(n, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// One request to `subgraph`, answered or not, and how long it took.
-    pub fn record_fetch(&self, subgraph: &str, duration: Duration) {
-        self.fetch_duration.get(&[subgraph]).observe(duration);
-    }
-
-    /// One failed request to `subgraph`.
-    pub fn record_fetch_error(&self, subgraph: &str, kind: FetchErrorKind) {
-        self.fetch_errors
-            .get(&[subgraph, kind.as_str()])
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
     /// One failed use of the APQ store's Redis (not reached, timed out, refused).
     pub fn record_apq_redis_error(&self) {
         self.apq_redis_errors.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// One failed use of the entity cache's Redis (not reached, timed out, refused).
-    pub fn record_entity_cache_redis_error(&self) {
-        self.entity_cache_redis_errors
-            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// One operation's estimated cost (demand control).
@@ -288,27 +238,6 @@ impl Metrics {
     /// One operation refused by demand control.
     pub fn record_cost_refused(&self) {
         self.cost_refused.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// One retry sent to `subgraph`.
-    pub fn record_retry(&self, subgraph: &str) {
-        self.retries
-            .get(&[subgraph])
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// One retry to `subgraph` not sent: the retry budget was spent.
-    pub fn record_retry_refused(&self, subgraph: &str) {
-        self.retries_refused
-            .get(&[subgraph])
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// `subgraph`'s circuit breaker is now in `state` (0 closed, 1 open, 2 half-open).
-    pub fn set_circuit_state(&self, subgraph: &str, state: u64) {
-        self.circuit_state
-            .get(&[subgraph])
-            .store(state, Ordering::Relaxed);
     }
 
     /// The text exposition format, version 0.0.4.
@@ -462,6 +391,60 @@ impl Metrics {
     }
 }
 
+/// What the executor counts (`weft_executor::ExecutorMetrics`), under the names above.
+impl ExecutorMetrics for Metrics {
+    /// The entity cache look-ups of one fetch to `subgraph` (entities, or a root fetch):
+    /// counted per fetch, not per look-up, as a fetch may look up hundreds of entities.
+    fn entity_cache(&self, subgraph: &str, hits: u64, misses: u64) {
+        for (result, n) in [("hit", hits), ("miss", misses)] {
+            if n > 0 {
+                self.entity_cache
+                    .get(&[subgraph, result])
+                    .fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// One request to `subgraph`, answered or not, and how long it took.
+    fn record_fetch(&self, subgraph: &str, duration: Duration) {
+        self.fetch_duration.get(&[subgraph]).observe(duration);
+    }
+
+    /// One failed request to `subgraph`.
+    fn record_fetch_error(&self, subgraph: &str, kind: FetchErrorKind) {
+        self.fetch_errors
+            .get(&[subgraph, kind.as_str()])
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One failed use of the entity cache's Redis (not reached, timed out, refused).
+    fn record_entity_cache_redis_error(&self) {
+        self.entity_cache_redis_errors
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One retry sent to `subgraph`.
+    fn record_retry(&self, subgraph: &str) {
+        self.retries
+            .get(&[subgraph])
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One retry to `subgraph` not sent: the retry budget was spent.
+    fn record_retry_refused(&self, subgraph: &str) {
+        self.retries_refused
+            .get(&[subgraph])
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `subgraph`'s circuit breaker is now in `state` (0 closed, 1 open, 2 half-open).
+    fn set_circuit_state(&self, subgraph: &str, state: u64) {
+        self.circuit_state
+            .get(&[subgraph])
+            .store(state, Ordering::Relaxed);
+    }
+}
+
 fn header_lines(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
@@ -499,7 +482,7 @@ fn escape_label(out: &mut String, value: &str) {
 
 /// `GET /metrics`.
 pub async fn metrics_handler(State(live): State<Arc<Live>>) -> Response {
-    let body = live.current().engine.metrics().render();
+    let body = live.current().metrics.render();
     let mut response = (StatusCode::OK, body).into_response();
     response
         .headers_mut()
@@ -513,7 +496,7 @@ pub async fn track(State(live): State<Arc<Live>>, request: Request, next: Next) 
     let started = Instant::now();
     let response = next.run(request).await;
     let runtime = live.current();
-    let metrics = runtime.engine.metrics();
+    let metrics = &runtime.metrics;
     metrics.record_request(response.status(), started.elapsed());
     if let Some(codes) = response.extensions().get::<ErrorCodes>() {
         codes.0.iter().for_each(|code| metrics.record_error(code));

@@ -4,39 +4,27 @@
 //! The supergraph and config files are watched and reloaded (`reload.rs`, `watch.rs`).
 
 pub(crate) mod auth;
-pub(crate) mod headers;
 pub(crate) mod health;
 pub(crate) mod metrics;
 
 mod apq;
-mod coalesce;
 mod composed;
 mod connections;
 mod cost;
 pub(crate) mod csrf;
-mod data;
 mod edge;
-mod engine;
-pub(crate) mod entity_cache;
-mod entity_cache_redis;
-mod entity_events;
-mod exec;
 mod invalidation;
 pub(crate) mod limits;
 mod log;
 mod pipeline;
 mod playground;
-mod projection;
-mod redis_level;
 mod reload;
 mod request;
 mod response_body;
 pub(crate) mod runtime;
-mod shape;
 mod shared_exec;
 mod shedding;
 mod telemetry;
-mod traffic;
 mod watch;
 
 use std::net::SocketAddr;
@@ -463,7 +451,7 @@ async fn answer(
     };
     // Only the gateway sets these (from the identity just verified), whatever the client sent
     // and whatever the header rules propagate.
-    headers::remove_owned(&mut headers, &schema.auth.owned_headers());
+    weft_executor::headers::remove_owned(&mut headers, &schema.auth.owned_headers());
     // GET (and HEAD) requests are in the query string; a body they may have is not read.
     let body = if method == Method::GET {
         Bytes::new()
@@ -570,7 +558,7 @@ async fn one(
     mut req: request::GraphQLRequest,
     media: MediaType,
 ) -> pipeline::Outcome {
-    let metrics = schema.engine.metrics();
+    let metrics = &schema.metrics;
     if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, metrics, &mut req).await {
         return outcome;
     }

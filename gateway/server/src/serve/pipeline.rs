@@ -375,10 +375,10 @@ fn prepare(
         labels.iter().cloned().collect(),
     );
     if let Some(hit) = rt.prepared.get(&key) {
-        rt.engine.metrics().plan_cache(true);
+        rt.metrics.plan_cache(true);
         return Ok((hit, key));
     }
-    rt.engine.metrics().plan_cache(false);
+    rt.metrics.plan_cache(false);
     let api = rt.supergraph.api_schema();
     // Syntax first (GRAPHQL_PARSE_FAILED), then everything the schema says
     // (GRAPHQL_VALIDATION_FAILED).

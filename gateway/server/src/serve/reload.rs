@@ -139,7 +139,7 @@ impl Reloader {
     /// Builds a runtime off the async threads and swaps it in; false (logged) if it failed.
     async fn rebuild(&self, supergraph: Arc<Supergraph>, config: Arc<Config>) -> bool {
         // Counters live on across reloads.
-        let metrics = self.live.current().engine.metrics().clone();
+        let metrics = self.live.current().metrics.clone();
         let built =
             tokio::task::spawn_blocking(move || SchemaRuntime::new(supergraph, config, metrics))
                 .await;

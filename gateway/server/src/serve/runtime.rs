@@ -16,10 +16,14 @@ use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
 use super::auth::Auth;
-use super::coalesce::Coalescer;
-use super::engine::Engine;
-use super::entity_cache_redis;
+use weft_executor::Engine;
+use weft_executor::batch::Coalescer;
+use weft_executor::entity_cache;
+use weft_executor::traffic::random_unit;
+
+use super::metrics::Metrics;
 use super::shared_exec::SharedExecutions;
+use super::telemetry;
 
 /// A validated, normalized and planned operation, cached by document and operation name.
 pub struct Prepared {
@@ -46,6 +50,8 @@ pub struct SchemaRuntime {
     /// Every progressive-override label of the supergraph.
     pub labels: BTreeSet<String>,
     pub engine: Engine,
+    /// The process's metrics (the engine reports into the same registry).
+    pub metrics: Arc<Metrics>,
     pub prepared: moka::sync::Cache<CacheKey, Arc<Prepared>>,
     pub restricted: moka::sync::Cache<(CacheKey, Vec<Vec<String>>), Arc<Restricted>>,
     pub auth: Auth,
@@ -59,7 +65,7 @@ impl SchemaRuntime {
     pub fn new(
         supergraph: Arc<Supergraph>,
         config: Arc<Config>,
-        metrics: Arc<super::metrics::Metrics>,
+        metrics: Arc<Metrics>,
     ) -> Result<SchemaRuntime, String> {
         let names: Vec<&str> = supergraph
             .subgraphs()
@@ -87,7 +93,7 @@ impl SchemaRuntime {
         let entity_cache = config
             .entity_cache
             .enabled
-            .then(|| entity_cache_redis::build(&config.entity_cache, &metrics));
+            .then(|| entity_cache::redis::build(&config.entity_cache, &executor_metrics(&metrics)));
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
@@ -95,7 +101,7 @@ impl SchemaRuntime {
             engine: Engine::build(
                 &urls,
                 &config.subgraphs,
-                metrics,
+                executor_metrics(&metrics),
                 config.headers.clone(),
                 entity_cache,
                 config.dedupe.subgraph_requests,
@@ -105,7 +111,9 @@ impl SchemaRuntime {
                         config.entity_batching.max_size.get() as usize,
                     )
                 }),
-            )?,
+            )?
+            .with_propagation(telemetry::inject),
+            metrics,
             prepared: moka::sync::Cache::new(10_000),
             restricted: moka::sync::Cache::new(1_000),
             auth,
@@ -163,24 +171,7 @@ impl SchemaRuntime {
     }
 }
 
-/// A uniform number in [0, 1) from a per-thread xorshift generator (no crypto needed).
-pub(crate) fn random_unit() -> f64 {
-    use std::cell::Cell;
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0x9E37_79B9_7F4A_7C15)
-                | 1,
-        );
-    }
-    STATE.with(|s| {
-        let mut x = s.get();
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    })
+/// The process's metrics as the executor reports into them.
+fn executor_metrics(metrics: &Arc<Metrics>) -> Arc<dyn weft_executor::ExecutorMetrics> {
+    metrics.clone()
 }

@@ -89,22 +89,9 @@ pub fn request_span(method: &axum::http::Method, headers: &HeaderMap) -> Span {
     span
 }
 
-/// The span of one request to `subgraph` (Apollo's `subgraph` / Hive's `subgraph.execute`).
-pub fn fetch_span(subgraph: &str, operation_kind: &str, url: &str) -> Span {
-    tracing::info_span!(
-        "subgraph.fetch",
-        otel.kind = "client",
-        subgraph.name = subgraph,
-        graphql.operation.type = operation_kind,
-        http.request.method = "POST",
-        url.full = url,
-        http.response.status_code = tracing::field::Empty,
-        otel.status_code = tracing::field::Empty,
-    )
-}
-
 /// Puts `span`'s trace context in `headers` (replacing the client's `traceparent` and
-/// `tracestate`), so the subgraph's spans are children of the fetch. Nothing changes when no
+/// `tracestate`), so the subgraph's spans are children of the fetch (the span is the
+/// executor's `weft_executor::trace::fetch_span`; this is the engine's `Propagate`). Nothing changes when no
 /// spans are exported: the client's context then goes through as it came.
 pub fn inject(span: &Span, headers: &mut Vec<(HeaderName, HeaderValue)>) {
     let cx = span.context();

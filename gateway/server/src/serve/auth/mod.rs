@@ -13,6 +13,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 use weft_config::auth::AuthConfig;
+use weft_executor::Forwarded;
 use weft_federation::Supergraph;
 
 pub use access::{Identity, Requirements};
@@ -31,15 +32,6 @@ pub struct Auth {
     keys: Option<Arc<KeyStore>>,
     algorithms: Vec<Algorithm>,
     pub requirements: Requirements,
-}
-
-/// What a request's subgraph requests carry of its identity.
-#[derive(Debug, Clone, Default)]
-pub struct Forwarded {
-    /// `auth.forward_header`: the claims as JSON.
-    pub header: Option<(HeaderName, HeaderValue)>,
-    /// `auth.forward_extensions`: the key and the claims, in the request's `extensions`.
-    pub extensions: Option<Value>,
 }
 
 impl Auth {

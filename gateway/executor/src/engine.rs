@@ -1,0 +1,124 @@
+//! The executor as the server uses it: run a plan, then shape the merged data into the
+//! client's response.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
+use bytes::Bytes;
+use http::HeaderMap;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+use weft_config::headers::HeaderRules;
+use weft_config::model::Subgraphs;
+use weft_federation::operation::{Operation, OperationKind};
+use weft_federation::plan::model::QueryPlan;
+
+use crate::batch::Coalescer;
+use crate::entity_cache::{self, EntityCache};
+use crate::exec::Executor;
+use crate::forwarded::Forwarded;
+use crate::metrics::ExecutorMetrics;
+use crate::shape::shape;
+use crate::trace::Propagate;
+use crate::traffic;
+
+/// Runs plans against one set of subgraphs (one supergraph and configuration).
+pub struct Engine {
+    executor: Executor,
+    cache: Option<Arc<EntityCache>>,
+}
+
+impl Engine {
+    /// An engine sending subgraph requests to `urls` with each subgraph's timeout, retries
+    /// and circuit breaker from `policies`, recording them in `metrics` (shared by every
+    /// runtime of the process), with the request headers `rules` give each subgraph.
+    pub fn build(
+        urls: &HashMap<String, String>,
+        policies: &Subgraphs,
+        metrics: Arc<dyn ExecutorMetrics>,
+        rules: HeaderRules,
+        cache: Option<Arc<EntityCache>>,
+        dedupe: bool,
+        coalescer: Option<Coalescer>,
+    ) -> Result<Engine, String> {
+        let subgraphs = urls
+            .iter()
+            .map(|(name, url)| {
+                let subgraph = traffic::Subgraph::new(name, url, &policies.policy(name))?;
+                Ok((name.clone(), std::sync::Arc::new(subgraph)))
+            })
+            .collect::<Result<HashMap<_, _>, String>>()?;
+        Ok(Engine {
+            executor: Executor::new(subgraphs, metrics, rules, cache.clone(), dedupe, coalescer),
+            cache,
+        })
+    }
+
+    /// The entity cache, when configured.
+    pub fn entity_cache(&self) -> Option<&Arc<EntityCache>> {
+        self.cache.as_ref()
+    }
+
+    /// The engine with `propagate` putting each fetch span's trace context in its subgraph
+    /// request (the server's OpenTelemetry propagator; by default nothing is added).
+    pub fn with_propagation(mut self, propagate: Propagate) -> Engine {
+        self.executor = self.executor.with_propagation(propagate);
+        self
+    }
+
+    /// Executes `plan` for a client request with headers `headers` and shapes the result:
+    /// `(data, errors)`. The data written stops past `max_bytes` (then it is longer than
+    /// that and not JSON: the caller refuses it, `server.max_response_bytes`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn execute(
+        &self,
+        plan: &QueryPlan,
+        operation: &Operation,
+        variables: &Map<String, Value>,
+        api: &Valid<Schema>,
+        headers: &HeaderMap,
+        forwarded: &Forwarded,
+        max_bytes: Option<usize>,
+    ) -> (Bytes, Vec<Value>) {
+        let output = self
+            .executor
+            .execute(plan, variables, headers, forwarded)
+            .instrument(tracing::info_span!(
+                "graphql.execute",
+                graphql.operation.type = operation_type(operation),
+                graphql.operation.name = operation.name.as_deref().unwrap_or(""),
+            ))
+            .await;
+        let mut errors = output.errors;
+        let data = shape(
+            operation,
+            &output.data,
+            variables,
+            api,
+            &mut errors,
+            max_bytes,
+        );
+        // What a mutation returns has changed: cached copies of it must go.
+        if let Some(cache) = &self.cache
+            && operation.kind == OperationKind::Mutation
+        {
+            let shaped = serde_json::from_slice(&data).unwrap_or(Value::Null);
+            for (typename, fields) in entity_cache::returned_entities(operation, &shaped) {
+                cache.invalidate(&typename, &fields).await;
+            }
+        }
+        (Bytes::from(data), errors)
+    }
+}
+
+/// The operation's type as OpenTelemetry's GraphQL conventions name it.
+fn operation_type(operation: &Operation) -> &'static str {
+    use weft_federation::operation::OperationKind;
+    match operation.kind {
+        OperationKind::Query => "query",
+        OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
+    }
+}

@@ -1,0 +1,757 @@
+//! Runs a query plan against the subgraphs (DESIGN §5): root fetches merge at the root;
+//! entity fetches collect objects at their path, build and de-duplicate representations, send
+//! one `_entities` request, and merge each result into the objects that needed it (identical
+//! objects reached alike share one node: `store`). One task owns the response data;
+//! parallel fetches are sent together and merged one at a time.
+//! A failed fetch leaves only its own fields missing, with an error naming the subgraph (its
+//! address and transport detail go to the log, not to the client). Each answer is read keeping
+//! only what its fetch asked for (`projection`); an `_entities` list of the wrong length
+//! fails the whole fetch.
+//! Each subgraph request carries the headers the rules give it (`headers`) and is timed and
+//! counted in the metrics (`metrics`). Representations are built in `representation`,
+//! rewrites applied in `rewrite`, requests sent in `outgoing`, errors made in `errors`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::{BoxFuture, join_all};
+use http::HeaderMap;
+use serde_json::{Map, Value, json};
+use tracing::Instrument;
+use weft_config::headers::HeaderRules;
+use weft_federation::plan::model::{FetchNode, OperationKind, PlanNode, QueryPlan};
+
+mod errors;
+mod outgoing;
+mod representation;
+mod rewrite;
+
+use crate::batch::{self, BatchKey, Coalescer};
+use crate::entity_cache::{self, EntityCache};
+use crate::forwarded::Forwarded;
+use crate::metrics::{ExecutorMetrics, FetchErrorKind};
+use crate::projection::{Projection, Projections};
+use crate::store::{Frozen, ObjId, Store, Val};
+use crate::trace::{self, Propagate};
+use crate::{Inflight, headers, traffic};
+use errors::{FetchFailure, Places, failure_of, fetch_error, log_failure, map_error, redacted};
+use outgoing::{Outgoing, SharedAnswer, SubgraphRequestKey};
+use representation::{Twice, select, write_selection};
+use rewrite::{rewrite, rewritten};
+
+/// A subgraph's answer (JSON text as received, shared by requests that shared the fetch, or
+/// cut out of a batch's answer), and how long the entity cache may keep it (`None`: not at
+/// all).
+struct Fetched {
+    body: Bytes,
+    ttl: Option<std::time::Duration>,
+}
+
+/// The merged subgraph data and the errors met on the way.
+pub struct Output {
+    pub data: Store,
+    pub errors: Vec<Value>,
+}
+
+pub struct Executor {
+    subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
+    metrics: Arc<dyn ExecutorMetrics>,
+    rules: HeaderRules,
+    cache: Option<Arc<EntityCache>>,
+    /// Subgraph requests in flight, shared by identical ones (`dedupe.subgraph_requests`).
+    dedupe: Option<Inflight<SubgraphRequestKey, SharedAnswer>>,
+    /// Entity fetches of concurrent requests batched together (`entity_batching`).
+    coalescer: Option<Coalescer>,
+    /// What each fetch's answer may hold, per operation sent.
+    projections: Projections,
+    /// Puts each fetch span's trace context in its request's headers.
+    propagate: Propagate,
+}
+
+/// What one execution shares across its fetches.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    variables: &'a Map<String, Value>,
+    /// The client's request headers, from which each subgraph's are computed.
+    headers: &'a HeaderMap,
+    /// The verified token's claims, as configured to reach subgraphs.
+    forwarded: &'a Forwarded,
+}
+
+/// A fetch ready to send: its request and where results go.
+struct Ready<'p> {
+    fetch: &'p FetchNode,
+    /// For entity fetches: for each distinct representation, the objects it came from
+    /// (usually one: identical objects share a node).
+    slots: Vec<Vec<ObjId>>,
+    /// Where the fetch's objects are (its flatten path).
+    path: &'p [String],
+    /// The slots whose representations are sent, in order (the others are cache hits).
+    sent: Vec<usize>,
+    /// Cache hits: a slot and its cached result.
+    hits: Vec<(usize, Arc<Frozen>)>,
+    /// Where each sent representation (or the root fetch) goes in the entity cache.
+    cache_keys: Vec<(entity_cache::Key, entity_cache::Identity)>,
+    /// Root fetch (`None`) or the concrete paths prefix used for errors.
+    entity: bool,
+    variables: Map<String, Value>,
+}
+
+impl Executor {
+    pub fn new(
+        subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
+        metrics: Arc<dyn ExecutorMetrics>,
+        rules: HeaderRules,
+        cache: Option<Arc<EntityCache>>,
+        dedupe: bool,
+        coalescer: Option<Coalescer>,
+    ) -> Executor {
+        Executor {
+            subgraphs,
+            metrics,
+            rules,
+            cache,
+            dedupe: dedupe.then(Inflight::default),
+            coalescer,
+            projections: Projections::default(),
+            propagate: trace::no_propagation,
+        }
+    }
+
+    /// The executor with `propagate` putting each fetch span's trace context in its request.
+    pub fn with_propagation(mut self, propagate: Propagate) -> Executor {
+        self.propagate = propagate;
+        self
+    }
+
+    /// Runs `plan` for a client request with `variables` and request headers `headers`.
+    pub async fn execute(
+        &self,
+        plan: &QueryPlan,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+        forwarded: &Forwarded,
+    ) -> Output {
+        let mut out = Output {
+            data: Store::new(),
+            errors: Vec::new(),
+        };
+        if let Some(node) = &plan.node {
+            let request = Request {
+                variables,
+                headers,
+                forwarded,
+            };
+            self.run(node, request, &mut out).await;
+        }
+        out
+    }
+
+    fn run<'a>(
+        &'a self,
+        node: &'a PlanNode,
+        request: Request<'a>,
+        out: &'a mut Output,
+    ) -> BoxFuture<'a, ()> {
+        let variables = request.variables;
+        Box::pin(async move {
+            match node {
+                PlanNode::Sequence { nodes } => {
+                    for n in nodes {
+                        self.run(n, request, out).await;
+                    }
+                }
+                PlanNode::Parallel { nodes } => {
+                    // Leaves go out together; anything nested runs in order after them.
+                    let mut ready = Vec::new();
+                    let mut nested = Vec::new();
+                    for n in nodes {
+                        match leaf(n) {
+                            Some((fetch, path)) => {
+                                ready.extend(self.prepare(fetch, path, request, &mut out.data))
+                            }
+                            None => nested.push(n),
+                        }
+                    }
+                    join_all(ready.iter_mut().map(|r| self.second_level(r))).await;
+                    let responses = join_all(ready.iter().map(|r| self.fetch(r, request))).await;
+                    for (r, response) in ready.iter().zip(responses) {
+                        self.merge(r, response, out);
+                    }
+                    for n in nested {
+                        self.run(n, request, out).await;
+                    }
+                }
+                PlanNode::Condition {
+                    condition,
+                    if_clause,
+                    else_clause,
+                } => {
+                    let on = variables
+                        .get(condition)
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    let branch = if on { if_clause } else { else_clause };
+                    if let Some(n) = branch {
+                        self.run(n, request, out).await;
+                    }
+                }
+                PlanNode::Fetch(_) | PlanNode::Flatten(_) => {
+                    if let Some((fetch, path)) = leaf(node)
+                        && let Some(mut r) = self.prepare(fetch, path, request, &mut out.data)
+                    {
+                        self.second_level(&mut r).await;
+                        let response = self.fetch(&r, request).await;
+                        self.merge(&r, response, out);
+                    }
+                }
+            }
+        })
+    }
+
+    /// The request for a fetch given the data so far; `None` when an entity fetch finds no
+    /// object to fetch for.
+    fn prepare<'p>(
+        &self,
+        fetch: &'p FetchNode,
+        path: &'p [String],
+        request: Request<'_>,
+        data: &mut Store,
+    ) -> Option<Ready<'p>> {
+        let variables = request.variables;
+        let mut vars: Map<String, Value> = fetch
+            .variable_usages
+            .iter()
+            .filter_map(|v| variables.get(v).map(|x| (v.clone(), x.clone())))
+            .collect();
+        let cache = self.cache.as_ref();
+        if fetch.requires.is_empty() {
+            let mut ready = Ready {
+                fetch,
+                slots: Vec::new(),
+                sent: Vec::new(),
+                hits: Vec::new(),
+                cache_keys: Vec::new(),
+                entity: false,
+                variables: vars,
+                path,
+            };
+            // Root query fields, when configured: keyed by operation and variables.
+            if let Some(cache) = cache.filter(|c| c.caches_root_fields())
+                && fetch.operation_kind != OperationKind::Mutation
+            {
+                let scope = self.scope(&fetch.subgraph, request);
+                let key = (
+                    entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope),
+                    serde_json::to_string(&ready.variables).unwrap_or_default(),
+                );
+                match cache.get(&key) {
+                    Some(hit) => {
+                        self.metrics.entity_cache(&fetch.subgraph, 1, 0);
+                        ready.hits.push((0, hit));
+                    }
+                    None => {
+                        self.metrics.entity_cache(&fetch.subgraph, 0, 1);
+                        let identity = entity_cache::Identity {
+                            typename: String::new(),
+                            key: Map::new(),
+                        };
+                        ready.cache_keys.push((key, identity));
+                    }
+                }
+            }
+            return Some(ready);
+        }
+        // Each distinct representation as a value, when the map path built one; its JSON text
+        // (the de-duplication and cache key) is its key in `index`.
+        let mut representations: Vec<Option<Value>> = Vec::new();
+        let mut slots: Vec<Vec<ObjId>> = Vec::new();
+        let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
+        let mut contents: rustc_hash::FxHashMap<(u64, u64), Vec<ObjId>> = Default::default();
+        let mut text = Vec::new();
+        let mut fields = Vec::new();
+        for (object, reach) in data.find(path) {
+            // Identical objects reached alike become one: the answer is merged once, and
+            // later fetches walk it once. The first of them stands for all (its
+            // representation is theirs).
+            let alike = contents
+                .entry((reach, data.fingerprint(object)))
+                .or_default();
+            if let Some(same) = alike.iter().find(|o| data.same_object(**o, object)) {
+                data.forward(object, *same);
+                continue;
+            }
+            alike.push(object);
+            // The text straight from the store; through a map only when that cannot be done
+            // in one pass (input rewrites, a name selected twice).
+            text.clear();
+            fields.clear();
+            let written = if fetch.input_rewrites.is_empty() {
+                write_selection(data, object, &fetch.requires, &mut text, &mut fields)
+            } else {
+                Err(Twice)
+            };
+            let (key, rep) = match written {
+                Ok(false) => continue,
+                Ok(true) => {
+                    // A null key identifies no entity: nothing to fetch for this object.
+                    let keyed = fetch
+                        .key_fields
+                        .iter()
+                        .all(|k| fields.iter().any(|(name, null)| name == k && !null));
+                    if !keyed {
+                        continue;
+                    }
+                    (String::from_utf8_lossy(&text), None)
+                }
+                Err(Twice) => {
+                    let Some(mut rep) = select(data, object, &fetch.requires) else {
+                        continue;
+                    };
+                    if fetch
+                        .key_fields
+                        .iter()
+                        .any(|k| rep.get(k).is_none_or(Value::is_null))
+                    {
+                        continue;
+                    }
+                    rewrite(&mut rep, data.typename(object), &fetch.input_rewrites);
+                    let key = serde_json::to_string(&rep).unwrap_or_default();
+                    (key.into(), Some(Value::Object(rep)))
+                }
+            };
+            match index.get(key.as_ref()) {
+                Some(i) => slots[*i].push(object),
+                None => {
+                    index.insert(key.into_owned(), representations.len());
+                    representations.push(rep);
+                    slots.push(vec![object]);
+                }
+            }
+        }
+        if representations.is_empty() {
+            return None;
+        }
+        let mut texts = vec![String::new(); representations.len()];
+        for (text, i) in index {
+            texts[i] = text;
+        }
+        // Cache hits are answered from the cache; only the misses are sent.
+        let mut sent = Vec::with_capacity(representations.len());
+        let mut hits = Vec::new();
+        let mut cache_keys = Vec::new();
+        let mut to_send = Vec::with_capacity(representations.len());
+        let shared = cache.map(|_| {
+            let scope = self.scope(&fetch.subgraph, request);
+            entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope)
+        });
+        let (mut hit_count, mut miss_count) = (0, 0);
+        for (slot, (rep, text)) in representations.into_iter().zip(texts).enumerate() {
+            // Built only for what is sent; its first object stands for all (same text, same
+            // selection).
+            let value = |rep: Option<Value>| match rep {
+                Some(rep) => rep,
+                None => {
+                    select(data, slots[slot][0], &fetch.requires).map_or(Value::Null, Value::Object)
+                }
+            };
+            let rep = if let (Some(cache), Some(shared)) = (cache, shared) {
+                let key = (shared, text);
+                if let Some(hit) = cache.get(&key) {
+                    hit_count += 1;
+                    hits.push((slot, hit));
+                    continue;
+                }
+                miss_count += 1;
+                let rep = value(rep);
+                let identity = entity_cache::Identity {
+                    typename: rep
+                        .get("__typename")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    key: entity_cache::key_fields(&rep, &fetch.key_fields),
+                };
+                cache_keys.push((key, identity));
+                rep
+            } else {
+                value(rep)
+            };
+            sent.push(slot);
+            to_send.push(rep);
+        }
+        if cache.is_some() {
+            self.metrics
+                .entity_cache(&fetch.subgraph, hit_count, miss_count);
+        }
+        vars.insert("representations".to_owned(), Value::Array(to_send));
+        Some(Ready {
+            fetch,
+            slots,
+            sent,
+            hits,
+            cache_keys,
+            entity: true,
+            variables: vars,
+            path,
+        })
+    }
+
+    /// The headers (and forwarded claims) a subgraph request carries, hashed: entity cache
+    /// entries are shared only by requests that would send the same.
+    fn scope(&self, subgraph: &str, client: Request<'_>) -> u64 {
+        let mut h = std::hash::DefaultHasher::new();
+        for (name, value) in headers::outgoing(&self.rules, subgraph, client.headers) {
+            // Trace context differs on every request and changes no answer.
+            if name != "traceparent" && name != "tracestate" {
+                std::hash::Hash::hash(name.as_str(), &mut h);
+                std::hash::Hash::hash(value.as_bytes(), &mut h);
+            }
+        }
+        if let Some((name, value)) = &client.forwarded.header {
+            std::hash::Hash::hash(name.as_str(), &mut h);
+            std::hash::Hash::hash(value.as_bytes(), &mut h);
+        }
+        if let Some(extensions) = &client.forwarded.extensions {
+            std::hash::Hash::hash(&extensions.to_string(), &mut h);
+        }
+        std::hash::Hasher::finish(&h)
+    }
+
+    /// Looks the in-memory misses up in the shared (Redis) level, when there is one; what it
+    /// has becomes hits (and is kept in memory), and is no longer sent.
+    async fn second_level(&self, r: &mut Ready<'_>) {
+        let Some(cache) = &self.cache else { return };
+        let Some(shared) = cache.shared() else { return };
+        if r.cache_keys.is_empty() || (!r.entity && !r.hits.is_empty()) {
+            return;
+        }
+        let keys: Vec<entity_cache::Key> = r.cache_keys.iter().map(|(k, _)| k.clone()).collect();
+        let found = shared.get_many(&keys).await;
+        if !r.entity {
+            if let (Some(Some((text, identity, ttl))), Some(key)) =
+                (found.into_iter().next(), keys.first())
+                && let Some(value) = frozen(&text)
+            {
+                cache.insert_local(key.clone(), value.clone(), identity, ttl);
+                r.hits.push((0, value));
+                r.cache_keys.clear();
+            }
+            return;
+        }
+        let Some(Value::Array(representations)) = r.variables.get_mut("representations") else {
+            return;
+        };
+        let mut sent = Vec::new();
+        let mut cache_keys = Vec::new();
+        let mut still = Vec::new();
+        for (i, entry) in found.into_iter().enumerate() {
+            let (Some(slot), Some(key), Some(rep)) =
+                (r.sent.get(i), r.cache_keys.get(i), representations.get(i))
+            else {
+                continue;
+            };
+            match entry.and_then(|(text, identity, ttl)| Some((frozen(&text)?, identity, ttl))) {
+                Some((value, identity, ttl)) => {
+                    cache.insert_local(key.0.clone(), value.clone(), identity, ttl);
+                    r.hits.push((*slot, value));
+                }
+                None => {
+                    sent.push(*slot);
+                    cache_keys.push(key.clone());
+                    still.push(rep.clone());
+                }
+            }
+        }
+        *representations = still;
+        r.sent = sent;
+        r.cache_keys = cache_keys;
+    }
+
+    /// Sends the fetch, unless the cache answered all of it.
+    async fn fetch(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
+        let answered = if r.entity {
+            r.sent.is_empty()
+        } else {
+            !r.hits.is_empty()
+        };
+        if answered {
+            return Ok(Fetched {
+                body: Bytes::new(),
+                ttl: None,
+            });
+        }
+        self.send(r, client).await
+    }
+
+    /// Sends one fetch with the headers the rules give its subgraph, through its traffic
+    /// policy (timeout, retries, circuit breaker: `traffic/`). Queries identical to one in
+    /// flight share its answer (`dedupe`); entity fetches may join a batch of concurrent
+    /// requests' fetches (`entity_batching`).
+    async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
+        let name = &r.fetch.subgraph;
+        let Some(subgraph) = self.subgraphs.get(name) else {
+            return Err(FetchFailure::http("no URL is configured for it".to_owned()));
+        };
+        let mut headers = headers::outgoing(&self.rules, name, client.headers);
+        if let Some((header, value)) = &client.forwarded.header {
+            headers.retain(|(n, _)| n != header);
+            headers.push((header.clone(), value.clone()));
+        }
+        let kind = r.fetch.operation_kind;
+        let span = trace::fetch_span(name, kind_name(kind), subgraph.url());
+        (self.propagate)(&span, &mut headers);
+        let query = kind == OperationKind::Query;
+        let mut outgoing = Outgoing {
+            subgraph: subgraph.clone(),
+            operation: r.fetch.operation.clone(),
+            variables: r.variables.clone(),
+            extensions: client.forwarded.extensions.clone(),
+            headers,
+            idempotent: query,
+            metrics: self.metrics.clone(),
+        };
+        let answer = match (&self.coalescer, &self.dedupe) {
+            (Some(coalescer), _) if r.entity && query => {
+                return self
+                    .coalesced(coalescer, outgoing)
+                    .instrument(span.clone())
+                    .await
+                    .inspect_err(|f| log_failure(name, subgraph.url(), f, &span));
+            }
+            (_, Some(inflight)) if query => {
+                // Encoded once: the key compares it, and it is what goes out.
+                let body = outgoing.encode();
+                let key = SubgraphRequestKey {
+                    url: outgoing.subgraph.url().to_owned(),
+                    body: body.clone(),
+                    headers: outgoing.shared_headers(),
+                };
+                inflight
+                    .run(key, move || outgoing.send_encoded(body).boxed())
+                    .instrument(span.clone())
+                    .await
+                    .0
+            }
+            _ => outgoing.send().instrument(span.clone()).await,
+        };
+        match answer {
+            Ok(answer) => Ok(Fetched {
+                body: answer.body.clone(),
+                ttl: self.ttl(&answer),
+            }),
+            Err(failure) => {
+                let failure = failure_of(&failure);
+                log_failure(name, subgraph.url(), &failure, &span);
+                Err(failure)
+            }
+        }
+    }
+
+    /// How long the entity cache may keep `answer` (`None`: not at all, or no cache).
+    fn ttl(&self, answer: &traffic::Answer) -> Option<std::time::Duration> {
+        self.cache
+            .as_ref()
+            .and_then(|c| c.ttl(answer.cache_control.as_deref(), answer.age.as_deref()))
+    }
+
+    /// An entity fetch through the cross-request batcher: its representations join those of
+    /// concurrent requests with the same subgraph, selection, variables and headers.
+    async fn coalesced(
+        &self,
+        coalescer: &Coalescer,
+        mut outgoing: Outgoing,
+    ) -> Result<Fetched, FetchFailure> {
+        let representations = match outgoing.variables.remove("representations") {
+            Some(Value::Array(list)) => list,
+            _ => Vec::new(),
+        };
+        let mut rest = Value::Object(outgoing.variables.clone()).to_string();
+        if let Some(e) = &outgoing.extensions {
+            rest.push_str(&e.to_string());
+        }
+        let batch = BatchKey {
+            url: outgoing.subgraph.url().to_owned(),
+            operation: outgoing.operation.clone(),
+            rest,
+            headers: outgoing.shared_headers(),
+        };
+        let send: batch::Send = Box::new(move |all| {
+            outgoing
+                .variables
+                .insert("representations".to_owned(), Value::Array(all));
+            outgoing.send().boxed()
+        });
+        match coalescer.submit(batch, representations, send).await {
+            Ok((body, answer)) => Ok(Fetched {
+                body,
+                ttl: self.ttl(&answer),
+            }),
+            Err(failure) => Err(failure_of(&failure)),
+        }
+    }
+
+    /// A subgraph answer the gateway cannot use: an error for the client, a count, and a
+    /// warning in the log.
+    fn unusable(&self, r: &Ready<'_>, why: &str, out: &mut Output) {
+        self.metrics
+            .record_fetch_error(&r.fetch.subgraph, FetchErrorKind::Invalid);
+        tracing::warn!(subgraph = %r.fetch.subgraph, reason = why, "unusable subgraph answer");
+        let path = Places::default().first(r, &out.data);
+        out.errors.push(fetch_error(&r.fetch.subgraph, why, &path));
+    }
+
+    fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
+        let service = &r.fetch.subgraph;
+        let projection = self.projections.of(&r.fetch.operation);
+        // An operation that cannot be read (never one the planner wrote) keeps nothing.
+        let empty = Projection::default();
+        let projection = Option::as_ref(&projection).unwrap_or(&empty);
+        // Cached parts first: they need no answer (kept projected, as this fetch asked).
+        for (slot, hit) in &r.hits {
+            if !r.entity {
+                let value = out.data.thaw(hit);
+                out.data.merge_value(Store::ROOT, value);
+                return;
+            }
+            for target in r.slots.get(*slot).into_iter().flatten() {
+                let value = out.data.thaw(hit);
+                out.data.merge_value(*target, value);
+            }
+        }
+        if r.entity && r.sent.is_empty() {
+            return;
+        }
+        let (body, ttl) = match response {
+            Ok(fetched) => (fetched.body, fetched.ttl),
+            Err(failure) => {
+                let path = Places::default().first(r, &out.data);
+                let mut error = fetch_error(service, &failure.message, &path);
+                error["extensions"]["code"] = json!(failure.code);
+                out.errors.push(error);
+                return;
+            }
+        };
+        let body = match out.data.parse(&body, Some(projection)) {
+            Ok(Val::Object(body)) => body,
+            Ok(_) => {
+                self.unusable(r, "the subgraph's response is not a JSON object", out);
+                return;
+            }
+            Err(e) => {
+                self.unusable(r, &format!("the subgraph's response is not JSON: {e}"), out);
+                return;
+            }
+        };
+        let errors = out.data.get(body, "errors").map(|e| out.data.to_value(e));
+        let include = self
+            .subgraphs
+            .get(service)
+            .is_none_or(|s| s.include_errors());
+        // Never keep an answer that has errors: some of it may be missing or wrong.
+        let keep = self.cache.as_ref().zip(ttl).filter(|_| errors.is_none());
+        if let Some(Value::Array(errors)) = &errors
+            && !errors.is_empty()
+        {
+            let mut places = Places::default();
+            for e in errors {
+                let e = if include { e } else { &redacted(e) };
+                out.errors
+                    .extend(map_error(e, service, r, &out.data, &mut places));
+            }
+        }
+        let data = match out.data.take(body, "data") {
+            Some(d) if !d.is_null() => d,
+            _ => {
+                if errors.is_none() {
+                    self.unusable(r, "the response has no data", out);
+                }
+                return;
+            }
+        };
+        let rewrites = &r.fetch.output_rewrites;
+        if !r.entity {
+            let data = rewritten(&mut out.data, data, rewrites);
+            if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
+                let value = Arc::new(out.data.freeze(&data));
+                let text = || text_of(&out.data, &data);
+                cache.insert(key.clone(), value, text, identity.clone(), ttl);
+            }
+            out.data.merge_value(Store::ROOT, data);
+            return;
+        }
+        let entities = match data {
+            Val::Object(d) => out.data.take(d, "_entities"),
+            _ => None,
+        };
+        let Some(Val::List(entities)) = entities else {
+            self.unusable(r, "the response has no `_entities`", out);
+            return;
+        };
+        if entities.len() != r.sent.len() {
+            let why = format!(
+                "`_entities` returned {} results for {} representations",
+                entities.len(),
+                r.sent.len()
+            );
+            // Which result belongs to which representation is unknown: none is used.
+            self.unusable(r, &why, out);
+            return;
+        }
+        for (i, (entity, slot)) in entities.into_vec().into_iter().zip(&r.sent).enumerate() {
+            if entity.is_null() {
+                continue;
+            }
+            let entity = rewritten(&mut out.data, entity, rewrites);
+            if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.get(i)) {
+                let value = Arc::new(out.data.freeze(&entity));
+                let text = || text_of(&out.data, &entity);
+                cache.insert(key.clone(), value, text, identity.clone(), ttl);
+            }
+            let Some((first, others)) = r.slots.get(*slot).and_then(|t| t.split_first()) else {
+                continue;
+            };
+            // Objects that differ in their own content each get their own copy.
+            for target in others {
+                let copy = out.data.copy(&entity);
+                out.data.merge_value(*target, copy);
+            }
+            out.data.merge_value(*first, entity);
+        }
+    }
+}
+
+/// A value as JSON text, for Redis (numbers keep the subgraph's text).
+fn text_of(data: &Store, value: &Val) -> String {
+    let mut out = Vec::new();
+    data.write(value, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// An entry Redis had, as JSON text, frozen for the memory level; `None` when it is not JSON.
+fn frozen(text: &str) -> Option<Arc<Frozen>> {
+    let mut store = Store::new();
+    let value = store.parse(text.as_bytes(), None).ok()?;
+    Some(Arc::new(store.freeze(&value)))
+}
+
+fn kind_name(kind: OperationKind) -> &'static str {
+    match kind {
+        OperationKind::Query => "query",
+        OperationKind::Mutation => "mutation",
+        OperationKind::Subscription => "subscription",
+    }
+}
+
+fn leaf(node: &PlanNode) -> Option<(&FetchNode, &[String])> {
+    match node {
+        PlanNode::Fetch(f) => Some((f, &[])),
+        PlanNode::Flatten(flatten) => match flatten.node.as_ref() {
+            PlanNode::Fetch(f) => Some((f, &flatten.path)),
+            _ => None,
+        },
+        _ => None,
+    }
+}

@@ -1,0 +1,74 @@
+//! One subgraph request, owned (so that it can be shared or sent from a task of its own),
+//! and what makes two of them identical.
+
+use std::sync::Arc;
+
+use http::{HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+
+use crate::metrics::ExecutorMetrics;
+use crate::{GraphQLRequest, traffic};
+
+/// What makes two subgraph requests identical: where, what and with which headers.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(super) struct SubgraphRequestKey {
+    pub(super) url: String,
+    /// The encoded request: operation, variables and extensions.
+    pub(super) body: Vec<u8>,
+    pub(super) headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+pub(super) type SharedAnswer = Result<Arc<traffic::Answer>, Arc<traffic::Failure>>;
+
+/// One subgraph request, owned, so that it can be shared or sent from a task of its own.
+pub(super) struct Outgoing {
+    pub(super) subgraph: Arc<traffic::Subgraph>,
+    pub(super) operation: String,
+    pub(super) variables: Map<String, Value>,
+    pub(super) extensions: Option<Value>,
+    pub(super) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(super) idempotent: bool,
+    pub(super) metrics: Arc<dyn ExecutorMetrics>,
+}
+
+impl Outgoing {
+    /// The headers that make requests different: all but trace context (each request has
+    /// its own, and it changes no answer).
+    pub(super) fn shared_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n != "traceparent" && n != "tracestate")
+            .cloned()
+            .collect()
+    }
+
+    /// The request as sent: `{query, variables, extensions}` in JSON.
+    pub(super) fn encode(&mut self) -> Vec<u8> {
+        // Borrowed into a `Value` and back: representations can be large, so no copy.
+        let variables = Value::Object(std::mem::take(&mut self.variables));
+        let request = GraphQLRequest {
+            query: &self.operation,
+            operation_name: None,
+            variables: Some(&variables),
+            extensions: self.extensions.as_ref(),
+        };
+        let body = serde_json::to_vec(&request).unwrap_or_default();
+        if let Value::Object(map) = variables {
+            self.variables = map;
+        }
+        body
+    }
+
+    pub(super) async fn send(mut self) -> SharedAnswer {
+        let body = self.encode();
+        self.send_encoded(body).await
+    }
+
+    pub(super) async fn send_encoded(self, body: Vec<u8>) -> SharedAnswer {
+        self.subgraph
+            .send(&body, &self.headers, self.idempotent, self.metrics.as_ref())
+            .await
+            .map(Arc::new)
+            .map_err(Arc::new)
+    }
+}

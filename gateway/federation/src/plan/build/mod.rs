@@ -1,0 +1,229 @@
+//! The planner: walks the normalized operation over the query graph, keeping each field in
+//! the fetch that is already in the right subgraph when it can, and otherwise adding an
+//! entity fetch through the cheapest chain of `@key` jumps (fetching `@requires` fields
+//! first). Fetches for the same subgraph, type and path are shared.
+//!
+//! This module holds the builder's state, its error, and the helpers every stage uses; the
+//! stages are `impl Builder` blocks in the modules below, one concern each.
+
+mod abstract_types;
+mod budget;
+mod entities;
+mod fields;
+mod reentry;
+mod requires;
+mod root;
+
+use std::collections::{BTreeSet, HashMap};
+
+use apollo_compiler::ast::Value;
+
+use super::steps::{SelKey, SelList, Step, SubSel, insert};
+use crate::graph::{ClosureCache, Node, QueryGraph};
+use crate::operation::{self as op, Operation};
+use crate::supergraph::{SubgraphId, Supergraph, TypeId};
+
+/// Why an operation could not be planned.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PlanError {
+    pub message: String,
+    /// The planning budget ran out (the operation may be plannable with more).
+    pub over_budget: bool,
+}
+
+impl PlanError {
+    pub fn code(&self) -> &'static str {
+        if self.over_budget {
+            "QUERY_PLANNING_BUDGET_EXCEEDED"
+        } else {
+            "QUERY_PLANNING_FAILED"
+        }
+    }
+}
+
+fn fail<T>(message: String) -> Result<T, PlanError> {
+    Err(PlanError {
+        message,
+        over_budget: false,
+    })
+}
+
+/// A running-out budget error is final: no alternative is tried after it.
+fn final_error(e: &PlanError) -> bool {
+    e.over_budget
+}
+
+pub(super) struct Builder<'a> {
+    pub sg: &'a Supergraph,
+    pub graph: &'a QueryGraph,
+    pub op: &'a Operation,
+    pub steps: Vec<Step>,
+    /// Progressive-override labels switched on for this request.
+    labels: &'a BTreeSet<String>,
+    cache: ClosureCache,
+    /// Steps that received a field since this was last cleared (tracks where `@requires`
+    /// fields end up, so the fetch needing them can wait for those steps).
+    touched: BTreeSet<usize>,
+    /// The client's fields and type conditions from the root to where planning is now: what
+    /// to replay when a field is only reachable by entering another subgraph from the root.
+    chain: Vec<Link>,
+    /// Set by [`Self::reenter_from_root`]: where in the root step the replayed path ends.
+    reentry_at: Option<Vec<SelKey>>,
+    /// The entity steps at each (subgraph, type, path), in order: finding the fetch to share
+    /// costs the same however many fetches the plan has.
+    entity_steps: HashMap<(SubgraphId, TypeId, Vec<String>), Vec<usize>>,
+    /// Work the planner may still do: a unit per field planned and per selection copied
+    /// into a snapshot. `None`: unbounded.
+    budget: Option<usize>,
+    /// The budget this plan started with, for the error message.
+    initial_budget: usize,
+}
+
+/// A step of the path from the root: a field (without its sub-selections) or a fragment,
+/// with where it was planned (the node holding it, its fetch step, its place in that step's
+/// selections, and the response path of the object holding it).
+#[derive(Clone, Debug)]
+struct Link {
+    kind: LinkKind,
+    parent: Node,
+    step: usize,
+    at: Vec<SelKey>,
+    path: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+enum LinkKind {
+    Field(op::Field),
+    Fragment(String),
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(
+        graph: &'a QueryGraph,
+        op: &'a Operation,
+        labels: &'a BTreeSet<String>,
+        budget: Option<usize>,
+    ) -> Self {
+        Builder {
+            budget,
+            initial_budget: budget.unwrap_or(usize::MAX),
+            sg: &graph.sg,
+            graph,
+            op,
+            labels,
+            steps: Vec::new(),
+            cache: ClosureCache::default(),
+            touched: BTreeSet::new(),
+            chain: Vec::new(),
+            reentry_at: None,
+            entity_steps: HashMap::new(),
+        }
+    }
+
+    /// Inserts `wrapper` (a field or an inline fragment) at `at` in `step`'s selections and
+    /// plans `inside` within it. With `link`, the wrapper is a step of the client's path
+    /// while `inside` runs: it is on [`Self::chain`] (with the node holding it and the
+    /// response path of that node), and taken off again whatever `inside` returns.
+    fn plan_inside(
+        &mut self,
+        step: usize,
+        at: &[SelKey],
+        wrapper: SubSel,
+        link: Option<(LinkKind, Node, &[String])>,
+        inside: impl FnOnce(&mut Self, &[SelKey]) -> Result<(), PlanError>,
+    ) -> Result<(), PlanError> {
+        let key = wrapper.key();
+        insert(self.selections_mut(step), at, wrapper);
+        let inner = extend(at, key);
+        let Some((kind, parent, path)) = link else {
+            return inside(self, &inner);
+        };
+        self.chain.push(Link {
+            kind,
+            parent,
+            step,
+            at: at.to_vec(),
+            path: path.to_vec(),
+        });
+        let result = inside(self, &inner);
+        self.chain.pop();
+        result
+    }
+
+    fn selections_mut(&mut self, step: usize) -> &mut SelList {
+        &mut self.steps[step].selections
+    }
+
+    fn note_conditions(&mut self, step: usize, conditions: &[op::Condition]) {
+        for c in conditions {
+            self.steps[step].variables.insert(c.variable.clone());
+        }
+    }
+
+    fn print_arguments(
+        &mut self,
+        step: usize,
+        args: &[(String, apollo_compiler::Node<Value>)],
+    ) -> String {
+        if args.is_empty() {
+            return String::new();
+        }
+        for (_, v) in args {
+            collect_variables(v, &mut self.steps[step].variables);
+        }
+        let printed: Vec<String> = args
+            .iter()
+            .map(|(n, v)| format!("{n}: {}", v.serialize().no_indent()))
+            .collect();
+        format!("({})", printed.join(", "))
+    }
+}
+
+/// An inline fragment wrapping selections: on `on` (`None`: no type condition, only
+/// directives).
+fn fragment(on: Option<String>, directives: String) -> SubSel {
+    SubSel::Fragment {
+        on,
+        directives,
+        children: SelList::new(),
+    }
+}
+
+fn extend(at: &[SelKey], key: SelKey) -> Vec<SelKey> {
+    let mut v = at.to_vec();
+    v.push(key);
+    v
+}
+
+fn list_depth(ty: &apollo_compiler::ast::Type) -> usize {
+    use apollo_compiler::ast::Type;
+    match ty {
+        Type::List(inner) | Type::NonNullList(inner) => 1 + list_depth(inner),
+        _ => 0,
+    }
+}
+
+fn conditions_text(conditions: &[op::Condition]) -> String {
+    conditions
+        .iter()
+        .map(|c| {
+            if c.passes_when {
+                format!(" @include(if: ${})", c.variable)
+            } else {
+                format!(" @skip(if: ${})", c.variable)
+            }
+        })
+        .collect()
+}
+
+fn collect_variables(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::Variable(v) => {
+            out.insert(v.to_string());
+        }
+        Value::List(items) => items.iter().for_each(|v| collect_variables(v, out)),
+        Value::Object(fields) => fields.iter().for_each(|(_, v)| collect_variables(v, out)),
+        _ => {}
+    }
+}
