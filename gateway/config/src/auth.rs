@@ -1,7 +1,7 @@
 //! `auth:` in weft.yaml: where tokens come from, which keys verify them, what a valid token
 //! must say, what reaches the subgraphs, and how `@authenticated`/`@requiresScopes`/`@policy`
 //! are enforced (docs/auth.md). The settings only: the server fetches the keys and checks the
-//! tokens (`serve/auth/`).
+//! tokens (the server's `runtime/auth/`).
 
 use std::num::NonZeroU64;
 use std::path::Path;

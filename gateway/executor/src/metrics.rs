@@ -1,5 +1,5 @@
 //! What the executor reports: the server's metrics registry implements [`ExecutorMetrics`]
-//! (gateway/server/src/serve/metrics.rs names and renders the series), so the executor
+//! (gateway/server/src/observability/metrics.rs names and renders the series), so the executor
 //! counts without knowing how the counts are exposed. One registry lives as long as the
 //! process serves and is shared, as `Arc<dyn ExecutorMetrics>`, by every engine built on
 //! reload.

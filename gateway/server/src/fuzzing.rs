@@ -32,9 +32,9 @@ use weft_federation::operation::normalize_within;
 use weft_federation::plan::model::QueryPlan;
 use weft_federation::plan::{DEFAULT_MAX_PLANNING_STEPS, plan_within};
 
-use crate::serve::limits;
-use crate::serve::metrics::Metrics;
-use crate::serve::runtime::{Live, SchemaRuntime};
+use crate::observability::metrics::Metrics;
+use crate::runtime::limits;
+use crate::runtime::{Live, SchemaRuntime};
 
 /// The demo supergraph: five subgraphs, entities across them, lists, enums, non-null fields.
 const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
@@ -95,7 +95,7 @@ enum Outcome {
     Planned(Box<QueryPlan>),
 }
 
-/// The gateway's operation pipeline (`serve/pipeline.rs` runs the same steps in this order).
+/// The gateway's operation pipeline (`runtime/pipeline.rs` runs the same steps in this order).
 fn pipeline(p: &Planner, limits: &Limits, query: &str, name: Option<&str>) -> Outcome {
     let api = p.supergraph.api_schema();
     let Ok(ast) = limits::parse(limits, query) else {
@@ -227,7 +227,7 @@ impl Gateway {
                 SchemaRuntime::new(supergraph, Arc::new(config), Arc::new(Metrics::new())).ok()?;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
             let base = format!("http://{}", listener.local_addr().ok()?);
-            let router = crate::serve::router(Arc::new(Live::new(schema)));
+            let router = crate::http::router(Arc::new(Live::new(schema)));
             tokio::spawn(async move { axum::serve(listener, router).await });
             Some(base)
         })?;

@@ -1,14 +1,16 @@
 //! The Weft gateway as a library: what the `weft` binary runs, and what the fuzz targets and
 //! benchmarks reach without going through a process (the request decoder, the operation
 //! pipeline, subgraph answers).
+//!
+//! Its modules are layers, each using only those below it (checked by `tests/module_layers.rs`):
+//! `cli` (the subcommands) -> `http` (axum routes, connections, the edge) -> `runtime` (the
+//! live schema, reload, the operation pipeline, auth, APQ) -> `observability` (metrics,
+//! traces, logs). `report` (printing that survives a closed pipe) is used by all; `fuzzing`
+//! sits on top.
 
-pub mod api_schema;
-pub mod check_cmd;
-pub mod compose_cmd;
-pub mod compose_config;
-pub mod config_cmd;
-pub mod demo;
+pub mod cli;
 pub mod fuzzing;
-pub mod plan_cmd;
+pub mod http;
+pub(crate) mod observability;
 pub mod report;
-pub mod serve;
+pub(crate) mod runtime;

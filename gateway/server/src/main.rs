@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use weft::{api_schema, check_cmd, compose_cmd, config_cmd, demo, plan_cmd, serve};
+use weft::cli::{api_schema, check, compose, config, demo, plan, serve};
 
 /// mimalloc rather than glibc's malloc: the executor allocates and frees many small vectors
 /// per request, and glibc spent a quarter of a cached request's CPU on it (`bench/README.md`).
@@ -31,15 +31,15 @@ enum Command {
     /// with its own command line, e.g. `weft subgraph orders --port 4005 --database orders.db`.
     Subgraph(demo::SubgraphArgs),
     /// Compose subgraph schemas into a supergraph SDL.
-    Compose(compose_cmd::ComposeArgs),
+    Compose(compose::ComposeArgs),
     /// Check a proposed subgraph change against the current supergraph.
-    Check(check_cmd::CheckArgs),
+    Check(check::CheckArgs),
     /// Print the query plan of an operation.
-    Plan(plan_cmd::PlanArgs),
+    Plan(plan::PlanArgs),
     /// Validate a supergraph SDL and print its API schema (what clients see).
     ApiSchema(api_schema::ApiSchemaArgs),
     /// The configuration file of `weft serve`: print its JSON Schema, or check a file.
-    Config(config_cmd::ConfigArgs),
+    Config(config::ConfigArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,10 +48,10 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Subgraph(args) => demo::run_subgraph(args),
-        Command::Compose(args) => compose_cmd::run(args),
-        Command::Check(args) => check_cmd::run(args),
-        Command::Plan(args) => plan_cmd::run(args),
+        Command::Compose(args) => compose::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::ApiSchema(args) => api_schema::run(args),
-        Command::Config(args) => config_cmd::run(args),
+        Command::Config(args) => config::run(args),
     }
 }

@@ -19,7 +19,7 @@ pub struct QueryPlanConfig {
 }
 
 /// Headers that make a simple request acceptable: setting any of them forces a browser to
-/// send a preflight (the server's `serve/csrf.rs`). The default `csrf.required_headers`.
+/// send a preflight (the server's `http/csrf.rs`). The default `csrf.required_headers`.
 pub const CSRF_REQUIRED_HEADERS: &[&str] = &[
     "apollo-require-preflight",
     "x-apollo-operation-name",

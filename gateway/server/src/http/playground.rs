@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::runtime::Live;
+use crate::runtime::Live;
 
 const HTML: &str = include_str!("playground/index.html");
 const JS: &str = include_str!("playground/playground.js");

@@ -1,21 +1,12 @@
 //! GraphQL over HTTP, the request side: a GraphQL request from a POST JSON body or GET query
-//! parameters, and which response media type the client accepts.
+//! parameters, and which response media type the client accepts. What the decoding yields
+//! (`GraphQLRequest`, `MediaType`) is the pipeline's input, so its types live in
+//! `runtime::request`.
 
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-/// A client's GraphQL request.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GraphQLRequest {
-    pub query: Option<String>,
-    pub operation_name: Option<String>,
-    #[serde(default)]
-    pub variables: Option<Value>,
-    #[serde(default)]
-    pub extensions: Option<Value>,
-}
+pub use crate::runtime::request::{GraphQLRequest, MediaType};
 
 /// What a client asked for, or why its HTTP request is not a GraphQL request.
 #[derive(Debug)]
@@ -69,24 +60,6 @@ impl Rejection {
     /// The GraphQL response body for this rejection.
     pub fn body(&self) -> Value {
         serde_json::json!({ "errors": [{ "message": self.message, "extensions": { "code": self.code } }] })
-    }
-}
-
-/// Media types of responses.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum MediaType {
-    /// `application/graphql-response+json`: status codes follow the GraphQL-over-HTTP spec.
-    GraphQLResponse,
-    /// `application/json`: the legacy type, 200 for any well-formed GraphQL response.
-    Json,
-}
-
-impl MediaType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaType::GraphQLResponse => "application/graphql-response+json",
-            MediaType::Json => "application/json",
-        }
     }
 }
 

@@ -203,7 +203,7 @@ pub struct Refused {
 /// `Ok(Some(estimate))` when it may run, `Err` when `enforce` refuses it. Counted in the
 /// metrics either way.
 pub fn demand_control(
-    rt: &super::runtime::SchemaRuntime,
+    rt: &crate::runtime::SchemaRuntime,
     operation: &Operation,
     variables: &Map<String, Value>,
 ) -> Result<Option<u64>, Refused> {

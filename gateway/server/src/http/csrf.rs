@@ -13,7 +13,7 @@
 use axum::http::{HeaderMap, StatusCode, header};
 use weft_config::CsrfConfig;
 
-use super::request::Rejection;
+use crate::http::request::Rejection;
 
 /// Content types a browser sends without a preflight (the Fetch standard's CORS safelist).
 const SIMPLE_CONTENT_TYPES: &[&str] = &[

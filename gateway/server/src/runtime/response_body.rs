@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use serde_json::{Map, Value};
 
-use super::metrics::ErrorCodes;
+use crate::observability::metrics::ErrorCodes;
 
 pub enum ResponseBody {
     /// A body made of values (errors, refusals, plans).

@@ -14,7 +14,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::SizeAbove;
 use weft_config::model::CorsConfig;
 
-use super::runtime::Live;
+use crate::runtime::Live;
 
 /// Responses smaller than this are sent as they are: compressing them saves little or grows
 /// them.

@@ -2,14 +2,14 @@
 //! subgraphs, each asked for its SDL (`{ _service { sdl } }`), as `weft demo` does. Subgraphs
 //! that are still starting (containers coming up together) are asked again for up to
 //! [`WAIT`]. The composition is written to a file in the temporary directory, served like any
-//! `--supergraph` file and named in the log, so what is served can be read.
+//! `--supergraph` file and named in the log, so what is served can be read. [`introspect`]
+//! (one subgraph's SDL) is also what `weft compose` asks a subgraph given by URL.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use weft_executor::{GraphQLRequest, SubgraphClient};
 use weft_federation::compose::{SubgraphInput, compose};
-
-use crate::compose_cmd::introspect;
 
 /// How long a subgraph that does not answer yet is waited for.
 const WAIT: Duration = Duration::from_secs(30);
@@ -63,6 +63,32 @@ pub fn compose_from(args: &[String]) -> Result<PathBuf, String> {
     std::fs::write(&path, composed.supergraph_sdl)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// Asks a running subgraph for its SDL.
+pub fn introspect(url: &str) -> Result<String, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let client = SubgraphClient::new(Duration::from_secs(10)).map_err(|e| e.to_string())?;
+        let request = GraphQLRequest {
+            query: "{ _service { sdl } }",
+            operation_name: None,
+            variables: None,
+            extensions: None,
+        };
+        let response = client
+            .post(url, &request)
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        let json = response.json().map_err(|e| format!("{url}: {e}"))?;
+        json["data"]["_service"]["sdl"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{url} did not return `_service.sdl`: {json}"))
+    })
 }
 
 #[cfg(test)]

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use weft_config::Config;
 use weft_config::model::ApqRedisConfig;
 
-use super::metrics::Metrics;
-use super::pipeline::Outcome;
-use super::request::GraphQLRequest;
+use crate::observability::metrics::Metrics;
+use crate::runtime::pipeline::Outcome;
+use crate::runtime::request::GraphQLRequest;
 use weft_executor::redis_level::RedisLevel;
 
 /// The APQ store: sha256 hex → document, in memory, least recently used evicted; in front of

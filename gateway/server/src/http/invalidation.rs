@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::runtime::Live;
+use crate::runtime::Live;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

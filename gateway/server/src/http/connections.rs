@@ -31,7 +31,7 @@ use tokio::time::Instant;
 use tower_service::Service;
 use weft_config::server::ServerConfig;
 
-use super::runtime::Live;
+use crate::runtime::Live;
 
 /// The two connection timeouts, as read when the connection was accepted.
 #[derive(Debug, Clone, Copy)]

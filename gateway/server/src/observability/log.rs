@@ -40,7 +40,7 @@ fn filter(config: &LogConfig) -> EnvFilter {
 }
 
 /// Installs the global logger (once per process; later calls change nothing), and with a
-/// `tracer` the layer that exports spans to OpenTelemetry (`serve/telemetry.rs`). The log
+/// `tracer` the layer that exports spans to OpenTelemetry (`telemetry.rs`). The log
 /// level filters the log lines only: the exporter gets the gateway's own spans whatever it is.
 pub fn init(config: &LogConfig, tracer: Option<opentelemetry_sdk::trace::Tracer>) -> LogHandle {
     let (filter, handle) = reload::Layer::new(filter(config));

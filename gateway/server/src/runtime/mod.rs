@@ -2,6 +2,24 @@
 //! every request: the model, its query graph, the executor with one HTTP pool per subgraph,
 //! the caches of validated documents and plans, and the request policy (CSRF, introspection,
 //! limits). [`Live`] holds the one being served; a reload builds a new one and swaps it whole.
+//!
+//! The runtime layer of the server: below `http` (which decodes requests and serves these),
+//! above `observability`. Its modules: the operation `pipeline` with what it calls (`auth`,
+//! `limits`, `cost`, `apq`, `shared_exec`) and what it takes and gives (`request`,
+//! `response_body`); `reload` and `watch` (the files, read again when they change);
+//! `composed` (a supergraph from running subgraphs).
+
+pub(crate) mod apq;
+pub(crate) mod auth;
+pub(crate) mod composed;
+pub(crate) mod cost;
+pub(crate) mod limits;
+pub(crate) mod pipeline;
+pub(crate) mod reload;
+pub(crate) mod request;
+pub(crate) mod response_body;
+pub(crate) mod shared_exec;
+pub(crate) mod watch;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
@@ -15,15 +33,15 @@ use weft_federation::graph::QueryGraph;
 use weft_federation::operation::Operation;
 use weft_federation::plan::model::QueryPlan;
 
-use super::auth::Auth;
+use auth::Auth;
 use weft_executor::Engine;
 use weft_executor::batch::Coalescer;
 use weft_executor::entity_cache;
 use weft_executor::traffic::random_unit;
 
-use super::metrics::Metrics;
-use super::shared_exec::SharedExecutions;
-use super::telemetry;
+use crate::observability::metrics::Metrics;
+use crate::observability::telemetry;
+use shared_exec::SharedExecutions;
 
 /// A validated, normalized and planned operation, cached by document and operation name.
 pub struct Prepared {

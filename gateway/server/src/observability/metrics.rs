@@ -8,16 +8,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde_json::Value;
 use weft_executor::{ExecutorMetrics, FetchErrorKind};
-
-use super::runtime::Live;
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -115,7 +110,7 @@ impl<T: Default> Family<T> {
 
 /// The `extensions.code` of every error in a GraphQL response (`UNKNOWN` when an error has
 /// none), or in each response of a batch (a JSON array). Put on a response as an extension,
-/// they are counted by [`track`].
+/// they are counted by `http::metrics::track`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorCodes(pub Vec<String>);
 
@@ -128,7 +123,7 @@ impl ErrorCodes {
         codes
     }
 
-    pub(super) fn collect(&mut self, body: &Value) {
+    pub(crate) fn collect(&mut self, body: &Value) {
         if let Value::Array(responses) = body {
             responses.iter().for_each(|r| self.collect(r));
             return;
@@ -140,7 +135,7 @@ impl ErrorCodes {
     }
 
     /// One error's code.
-    pub(super) fn error(&mut self, error: &Value) {
+    pub(crate) fn error(&mut self, error: &Value) {
         let code = error
             .pointer("/extensions/code")
             .and_then(Value::as_str)
@@ -478,30 +473,6 @@ fn escape_label(out: &mut String, value: &str) {
             c => out.push(c),
         }
     }
-}
-
-/// `GET /metrics`.
-pub async fn metrics_handler(State(live): State<Arc<Live>>) -> Response {
-    let body = live.current().metrics.render();
-    let mut response = (StatusCode::OK, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    response
-}
-
-/// Middleware for the GraphQL routes: counts each answer by status and times it, and counts
-/// the errors the handler listed in an [`ErrorCodes`] response extension.
-pub async fn track(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let runtime = live.current();
-    let metrics = &runtime.metrics;
-    metrics.record_request(response.status(), started.elapsed());
-    if let Some(codes) = response.extensions().get::<ErrorCodes>() {
-        codes.0.iter().for_each(|code| metrics.record_error(code));
-    }
-    response
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use super::runtime::CacheKey;
+use crate::runtime::CacheKey;
 
 /// Data (JSON text) and errors of one execution.
 pub type Executed = (axum::body::Bytes, Vec<Value>);

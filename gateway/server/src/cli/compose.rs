@@ -4,14 +4,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Args;
-use weft_executor::{GraphQLRequest, SubgraphClient};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose_at};
 
-use crate::compose_config::{ComposeConfig, resolve};
+use crate::cli::compose_config::{ComposeConfig, resolve};
 use crate::report::{self, INPUT_ERROR, errln};
+use crate::runtime::composed::introspect;
 
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
@@ -118,30 +117,4 @@ pub fn load(config_path: &PathBuf) -> Result<(Vec<SubgraphInput>, (u32, u32)), S
         });
     }
     Ok((inputs, federation_version))
-}
-
-/// Asks a running subgraph for its SDL.
-pub fn introspect(url: &str) -> Result<String, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let client = SubgraphClient::new(Duration::from_secs(10)).map_err(|e| e.to_string())?;
-        let request = GraphQLRequest {
-            query: "{ _service { sdl } }",
-            operation_name: None,
-            variables: None,
-            extensions: None,
-        };
-        let response = client
-            .post(url, &request)
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        let json = response.json().map_err(|e| format!("{url}: {e}"))?;
-        json["data"]["_service"]["sdl"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("{url} did not return `_service.sdl`: {json}"))
-    })
 }

@@ -92,7 +92,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
                 };
                 let gateway_addr = listener.local_addr().unwrap_or(args.listen);
                 print_banner(&running, gateway_addr);
-                let result = crate::serve::serve_on(listener, supergraph, async {
+                let result = crate::http::serve_on(listener, supergraph, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await;

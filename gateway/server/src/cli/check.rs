@@ -227,7 +227,7 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
         match spec.split_once('=') {
             Some(_) => given.push(named_file("--current", spec)?),
             None => given.extend(
-                crate::compose_cmd::load(&PathBuf::from(spec))
+                crate::cli::compose::load(&PathBuf::from(spec))
                     .map_err(|e| format!("--current: {e}"))?
                     .0,
             ),

@@ -12,12 +12,12 @@ use serde_json::{Map, Value, json};
 use weft_federation::operation::{self, OperationKind, normalize_within};
 use weft_federation::plan::plan_within;
 
-use super::auth::{self, Identity, access};
-use super::limits;
-use super::request::{GraphQLRequest, MediaType};
-use super::response_body::ResponseBody;
-use super::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
-use super::shared_exec;
+use crate::runtime::auth::{self, Identity, access};
+use crate::runtime::limits;
+use crate::runtime::request::{GraphQLRequest, MediaType};
+use crate::runtime::response_body::ResponseBody;
+use crate::runtime::shared_exec;
+use crate::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
 
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
@@ -222,7 +222,7 @@ pub async fn run(
     };
     let plan = restricted.as_ref().map_or(&prepared.plan, |r| &r.plan);
 
-    let cost = match super::cost::demand_control(rt, &prepared.operation, &variables) {
+    let cost = match crate::runtime::cost::demand_control(rt, &prepared.operation, &variables) {
         Ok(cost) => cost,
         Err(refused) => {
             let mut outcome = request_error(media, refused.code, vec![message(refused.message)]);

@@ -10,9 +10,9 @@ use tokio::time::MissedTickBehavior;
 use weft_config::{Config, Sources};
 use weft_federation::Supergraph;
 
-use super::log::LogHandle;
-use super::runtime::{Live, SchemaRuntime};
-use super::watch::FileWatch;
+use crate::observability::log::LogHandle;
+use crate::runtime::watch::FileWatch;
+use crate::runtime::{Live, SchemaRuntime};
 
 const POLL: Duration = Duration::from_secs(1);
 
