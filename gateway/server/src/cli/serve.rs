@@ -133,7 +133,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // GraphQL requests are worked on by a runtime of their own (see `offload`), unless
+    // GraphQL requests are worked on by a runtime of their own (see `http::offload`), unless
     // `server.work_runtime` is off.
     let work = if config.server.work_runtime {
         match tokio::runtime::Builder::new_multi_thread()
