@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod engine;
 pub mod entity_cache;
+pub mod error;
 mod exec;
 pub mod forwarded;
 pub mod headers;
@@ -29,6 +30,7 @@ pub mod traffic;
 pub mod transport;
 
 pub use engine::Engine;
+pub use error::{ErrorCode, GraphQLError};
 pub use forwarded::Forwarded;
 pub use inflight::Inflight;
 pub use metrics::{ExecutorMetrics, FetchErrorKind};

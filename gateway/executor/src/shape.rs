@@ -25,6 +25,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
 
+use crate::error::{ErrorCode, GraphQLError};
 use crate::store::{KeyId, ObjId, Store, Val, write_str};
 
 /// A null reached a non-null position: the parent must become null too.
@@ -109,7 +110,7 @@ enum Leaf<'a> {
 }
 
 /// The code of an error for a subgraph value that is not of its field's type.
-const INVALID: &str = "INVALID_SUBGRAPH_VALUE";
+const INVALID: ErrorCode = ErrorCode::InvalidSubgraphValue;
 
 /// An object type's groups for a set of selections, and whether clients can see the type.
 #[derive(Clone)]
@@ -385,13 +386,16 @@ impl<'a> Shaper<'a, '_> {
             Visible::Abstract if !depends_on_concrete_type(sets, typename) => {}
             Visible::Abstract => {
                 let path = self.path_json();
-                self.errors.push(json!({
-                    "message": format!(
-                        "Could not determine the concrete type of an object of abstract type `{typename}`"
-                    ),
-                    "path": path,
-                    "extensions": { "code": INVALID },
-                }));
+                self.errors.push(
+                    GraphQLError::new(
+                        INVALID,
+                        format!(
+                            "Could not determine the concrete type of an object of abstract type `{typename}`"
+                        ),
+                    )
+                    .at(path)
+                    .to_value(),
+                );
                 return Err(Bubble);
             }
         }
@@ -574,11 +578,14 @@ impl<'a> Shaper<'a, '_> {
             let name = ty.inner_named_type();
             let shown = store.to_value(raw);
             let path = self.path_json();
-            self.errors.push(json!({
-                "message": format!("Enum \"{name}\" cannot represent value: {shown}"),
-                "path": path,
-                "extensions": { "code": INVALID },
-            }));
+            self.errors.push(
+                GraphQLError::new(
+                    INVALID,
+                    format!("Enum \"{name}\" cannot represent value: {shown}"),
+                )
+                .at(path)
+                .to_value(),
+            );
         } else {
             self.invalid(ty, raw);
         }
@@ -596,11 +603,14 @@ impl<'a> Shaper<'a, '_> {
             other => format!("the value {}", self.store.to_value(other)),
         };
         let path = self.path_json();
-        self.errors.push(json!({
-            "message": format!("The subgraph's value for `{ty}` is not one: {shown}"),
-            "path": path,
-            "extensions": { "code": INVALID },
-        }));
+        self.errors.push(
+            GraphQLError::new(
+                INVALID,
+                format!("The subgraph's value for `{ty}` is not one: {shown}"),
+            )
+            .at(path)
+            .to_value(),
+        );
     }
 
     fn path_json(&self) -> Vec<Value> {
@@ -629,10 +639,14 @@ impl<'a> Shaper<'a, '_> {
         if covered {
             return;
         }
-        self.errors.push(json!({
-            "message": format!("Cannot return null for non-nullable field {parent}.{}.", field.name),
-            "path": here,
-        }));
+        self.errors.push(
+            GraphQLError::message(format!(
+                "Cannot return null for non-nullable field {parent}.{}.",
+                field.name
+            ))
+            .at(here)
+            .to_value(),
+        );
     }
 }
 

@@ -134,6 +134,14 @@ impl ErrorCodes {
         errors.iter().for_each(|e| self.error(e));
     }
 
+    /// One error of Weft's own: its code, from the type.
+    pub(crate) fn typed(&mut self, error: &weft_executor::GraphQLError) {
+        let code = error
+            .code
+            .map_or("UNKNOWN", weft_executor::ErrorCode::as_str);
+        self.0.push(code.to_owned());
+    }
+
     /// One error's code.
     pub(crate) fn error(&mut self, error: &Value) {
         let code = error

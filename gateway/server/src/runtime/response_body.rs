@@ -3,12 +3,18 @@
 
 use axum::body::Bytes;
 use serde_json::{Map, Value};
+use weft_executor::GraphQLError;
 
 use crate::observability::metrics::ErrorCodes;
 
 pub enum ResponseBody {
-    /// A body made of values (errors, refusals, plans).
+    /// A body made of values (plans, introspection).
     Value(Value),
+    /// A request that did not run: `errors`, no `data`, `extensions` when any.
+    Errors {
+        errors: Vec<GraphQLError>,
+        extensions: Map<String, Value>,
+    },
     /// An execution's result: `errors` (when any), `data` as JSON text, `extensions` (when
     /// any), in that order.
     Executed {
@@ -26,7 +32,21 @@ impl From<Value> for ResponseBody {
     }
 }
 
+impl From<GraphQLError> for ResponseBody {
+    fn from(error: GraphQLError) -> Self {
+        ResponseBody::errors(vec![error])
+    }
+}
+
 impl ResponseBody {
+    /// A body of errors only.
+    pub fn errors(errors: Vec<GraphQLError>) -> ResponseBody {
+        ResponseBody::Errors {
+            errors,
+            extensions: Map::new(),
+        }
+    }
+
     /// The body as JSON text.
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -39,6 +59,15 @@ impl ResponseBody {
         match self {
             ResponseBody::Value(v) => {
                 let _ = serde_json::to_writer(&mut *out, v);
+            }
+            ResponseBody::Errors { errors, extensions } => {
+                out.extend_from_slice(b"{\"errors\":");
+                let _ = serde_json::to_writer(&mut *out, errors);
+                if !extensions.is_empty() {
+                    out.extend_from_slice(b",\"extensions\":");
+                    let _ = serde_json::to_writer(&mut *out, extensions);
+                }
+                out.push(b'}');
             }
             ResponseBody::Executed {
                 errors,
@@ -83,6 +112,7 @@ impl ResponseBody {
     fn collect_codes(&self, codes: &mut ErrorCodes) {
         match self {
             ResponseBody::Value(v) => codes.collect(v),
+            ResponseBody::Errors { errors, .. } => errors.iter().for_each(|e| codes.typed(e)),
             ResponseBody::Executed { errors, .. } => errors.iter().for_each(|e| codes.error(e)),
             ResponseBody::Batch(items) => items.iter().for_each(|b| b.collect_codes(codes)),
         }
