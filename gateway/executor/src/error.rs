@@ -259,6 +259,79 @@ impl Serialize for Extensions<'_> {
     }
 }
 
+/// One error of an executed response: Weft's own, or one passed on as it was written (a
+/// subgraph's, with `serviceName` and a client path; an introspection error), whose code is
+/// read once, when it is taken in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseError {
+    Own(GraphQLError),
+    Passed(PassedError),
+}
+
+/// An error Weft passes on: its JSON as written, and its `extensions.code` (when a string).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassedError {
+    code: Option<String>,
+    error: Value,
+}
+
+impl PassedError {
+    pub fn new(error: Value) -> PassedError {
+        let code = error
+            .pointer("/extensions/code")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        PassedError { code, error }
+    }
+
+    /// The error as it is sent.
+    pub fn value(&self) -> &Value {
+        &self.error
+    }
+}
+
+impl ResponseError {
+    /// An error passed on (see [`PassedError`]).
+    pub fn passed(error: Value) -> ResponseError {
+        ResponseError::Passed(PassedError::new(error))
+    }
+
+    /// Its `extensions.code`, when it has one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ResponseError::Own(e) => e.code.map(ErrorCode::as_str),
+            ResponseError::Passed(e) => e.code.as_deref(),
+        }
+    }
+
+    /// Its `path`, when it has one.
+    pub fn path(&self) -> Option<&[Value]> {
+        match self {
+            ResponseError::Own(e) => e.path.as_deref(),
+            ResponseError::Passed(e) => e
+                .error
+                .get("path")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice),
+        }
+    }
+}
+
+impl From<GraphQLError> for ResponseError {
+    fn from(error: GraphQLError) -> Self {
+        ResponseError::Own(error)
+    }
+}
+
+impl Serialize for ResponseError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ResponseError::Own(e) => e.serialize(serializer),
+            ResponseError::Passed(e) => e.error.serialize(serializer),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -297,6 +370,19 @@ mod tests {
             .filter(|c| !text.contains(&format!("`{c}`")))
             .collect();
         assert!(missing.is_empty(), "not in docs/*.md: {missing:?}");
+    }
+
+    #[test]
+    fn passed_errors_keep_their_text_and_code() {
+        let raw = json!({"path": ["a"], "message": "m", "extensions": {"x": 1, "code": "C"}});
+        let e = ResponseError::passed(raw.clone());
+        assert_eq!(e.code(), Some("C"));
+        assert_eq!(e.path(), Some(&[json!("a")][..]));
+        assert_eq!(
+            serde_json::to_string(&e).unwrap_or_default(),
+            serde_json::to_string(&raw).unwrap_or_default()
+        );
+        assert_eq!(ResponseError::passed(json!({"message": "m"})).code(), None);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod traffic;
 pub mod transport;
 
 pub use engine::Engine;
-pub use error::{ErrorCode, GraphQLError};
+pub use error::{ErrorCode, GraphQLError, ResponseError};
 pub use forwarded::Forwarded;
 pub use inflight::Inflight;
 pub use metrics::{ExecutorMetrics, FetchErrorKind};

@@ -25,7 +25,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
 
-use crate::error::{ErrorCode, GraphQLError};
+use crate::error::{ErrorCode, GraphQLError, ResponseError};
 use crate::store::{KeyId, ObjId, Store, Val, write_str};
 
 /// A null reached a non-null position: the parent must become null too.
@@ -44,7 +44,7 @@ pub fn shape(
     store: &Store,
     variables: &Map<String, Value>,
     api: &Valid<Schema>,
-    errors: &mut Vec<Value>,
+    errors: &mut Vec<ResponseError>,
     max_bytes: Option<usize>,
 ) -> Vec<u8> {
     let before = Before::of(errors);
@@ -139,7 +139,7 @@ struct Shaper<'a, 'e> {
     over: bool,
     store: &'a Store,
     variables: &'a Map<String, Value>,
-    errors: &'e mut Vec<Value>,
+    errors: &'e mut Vec<ResponseError>,
     api: &'a Valid<Schema>,
     out: Vec<u8>,
     path: Vec<Step<'a>>,
@@ -181,12 +181,9 @@ fn extend(h: u64, key: Option<&str>, index: Option<u64>) -> u64 {
 }
 
 impl Before {
-    fn of(errors: &[Value]) -> Before {
+    fn of(errors: &[ResponseError]) -> Before {
         let mut before = Before::default();
-        for path in errors
-            .iter()
-            .filter_map(|e| e.get("path").and_then(Value::as_array))
-        {
+        for path in errors.iter().filter_map(ResponseError::path) {
             let mut h = 0;
             before.prefixes.insert(h);
             for seg in path {
@@ -394,7 +391,7 @@ impl<'a> Shaper<'a, '_> {
                         ),
                     )
                     .at(path)
-                    .to_value(),
+                    .into(),
                 );
                 return Err(Bubble);
             }
@@ -584,7 +581,7 @@ impl<'a> Shaper<'a, '_> {
                     format!("Enum \"{name}\" cannot represent value: {shown}"),
                 )
                 .at(path)
-                .to_value(),
+                .into(),
             );
         } else {
             self.invalid(ty, raw);
@@ -609,7 +606,7 @@ impl<'a> Shaper<'a, '_> {
                 format!("The subgraph's value for `{ty}` is not one: {shown}"),
             )
             .at(path)
-            .to_value(),
+            .into(),
         );
     }
 
@@ -630,7 +627,7 @@ impl<'a> Shaper<'a, '_> {
         // The shaping's own errors come in walk order: one at or below this place is the
         // last one (anything written since this place was entered is below it).
         let below = self.errors[self.own_from..].last().is_some_and(|e| {
-            e.get("path").and_then(Value::as_array).is_some_and(|p| {
+            e.path().is_some_and(|p| {
                 let n = p.len().min(here.len());
                 p[..n] == here[..n]
             })
@@ -645,7 +642,7 @@ impl<'a> Shaper<'a, '_> {
                 field.name
             ))
             .at(here)
-            .to_value(),
+            .into(),
         );
     }
 }

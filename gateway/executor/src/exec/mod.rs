@@ -30,7 +30,7 @@ mod rewrite;
 
 use crate::batch::{self, BatchKey, Coalescer};
 use crate::entity_cache::{self, EntityCache};
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, ResponseError};
 use crate::forwarded::Forwarded;
 use crate::metrics::{ExecutorMetrics, FetchErrorKind};
 use crate::projection::{Projection, Projections};
@@ -53,7 +53,7 @@ struct Fetched {
 /// The merged subgraph data and the errors met on the way.
 pub struct Output {
     pub data: Store,
-    pub errors: Vec<Value>,
+    pub errors: Vec<ResponseError>,
 }
 
 pub struct Executor {
@@ -608,7 +608,7 @@ impl Executor {
                 &path,
                 ErrorCode::SubrequestHttpError,
             )
-            .to_value(),
+            .into(),
         );
     }
 
@@ -638,7 +638,7 @@ impl Executor {
             Err(failure) => {
                 let path = Places::default().first(r, &out.data);
                 let error = fetch_error(service, &failure.message, &path, failure.code);
-                out.errors.push(error.to_value());
+                out.errors.push(error.into());
                 return;
             }
         };
@@ -666,8 +666,9 @@ impl Executor {
             let mut places = Places::default();
             for e in errors {
                 let e = if include { e } else { &redacted(e) };
+                let mapped = map_error(e, service, r, &out.data, &mut places);
                 out.errors
-                    .extend(map_error(e, service, r, &out.data, &mut places));
+                    .extend(mapped.into_iter().map(ResponseError::passed));
             }
         }
         let data = match out.data.take(body, "data") {

@@ -13,7 +13,7 @@ use weft_federation::operation::{self, OperationKind, normalize_within};
 use weft_federation::plan::plan_within;
 
 use weft_executor::error::Location;
-use weft_executor::{ErrorCode, GraphQLError};
+use weft_executor::{ErrorCode, GraphQLError, ResponseError};
 
 use crate::runtime::auth::{self, Identity, access};
 use crate::runtime::limits;
@@ -268,8 +268,8 @@ pub async fn run(
         } else {
             execution.await
         };
-    let auth_errors = auth_errors.iter().map(GraphQLError::to_value);
-    let mut errors: Vec<Value> = auth_errors.chain(errors).collect();
+    let auth_errors = auth_errors.into_iter().map(ResponseError::from);
+    let mut errors: Vec<ResponseError> = auth_errors.chain(errors).collect();
     let mut data = data;
     // Introspection is answered from the API schema (unless the data was cut at the response
     // cap: then it is not JSON, and is refused as it is).
@@ -294,10 +294,10 @@ pub async fn run(
             data = serde_json::to_vec(&merged).unwrap_or_default().into();
         }
         for e in &resp.errors {
-            errors.push(
-                serde_json::to_value(e)
-                    .unwrap_or_else(|_| message("introspection failed").to_value()),
-            );
+            errors.push(match serde_json::to_value(e) {
+                Ok(e) => ResponseError::passed(e),
+                Err(_) => message("introspection failed").into(),
+            });
         }
     }
     let mut extensions = Map::new();
