@@ -54,7 +54,7 @@ fn message(text: impl Into<String>) -> GraphQLError {
 }
 
 /// The code of an error of weft-federation's (normalizing, planning), which names its codes
-/// as text; every one is an [`ErrorCode`] (a test in weft-executor lists them).
+/// as text; every one is an [`ErrorCode`] (`every_federation_code_is_an_error_code`).
 fn federation_code(code: &str) -> ErrorCode {
     ErrorCode::from_name(code).unwrap_or(ErrorCode::QueryPlanningFailed)
 }
@@ -497,6 +497,31 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
     use weft_config::model::Limits;
+
+    /// weft-federation names its codes as text: each must be an `ErrorCode`, or
+    /// `federation_code` would answer `QUERY_PLANNING_FAILED` instead.
+    #[test]
+    fn every_federation_code_is_an_error_code() {
+        use weft_federation::operation::NormalizeError;
+        use weft_federation::plan::PlanError;
+        let codes = [
+            NormalizeError::OperationNotFound(String::new()).code(),
+            NormalizeError::TooManySelections(1).code(),
+            PlanError {
+                message: String::new(),
+                over_budget: true,
+            }
+            .code(),
+            PlanError {
+                message: String::new(),
+                over_budget: false,
+            }
+            .code(),
+        ];
+        for code in codes {
+            assert_eq!(federation_code(code).as_str(), code);
+        }
+    }
 
     #[test]
     fn a_document_with_thousands_of_errors_reports_a_hundred() {
