@@ -81,7 +81,7 @@ impl Engine {
         headers: &HeaderMap,
         forwarded: &Forwarded,
         max_bytes: Option<usize>,
-    ) -> (Bytes, Vec<Value>) {
+    ) -> (Bytes, Vec<crate::ResponseError>) {
         let output = self
             .executor
             .execute(plan, variables, headers, forwarded)

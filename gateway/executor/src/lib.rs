@@ -5,7 +5,8 @@
 //! the merged data into the client's response (`shape`); the entity cache (`entity_cache`:
 //! memory, Redis, events), entity fetches batched across requests (`batch`), each subgraph's
 //! retries and circuit breaker (`traffic`), the headers subgraph requests carry (`headers`,
-//! `forwarded`), and what it reports (`metrics`: a trait the server implements).
+//! `forwarded`), what it reports (`metrics`: a trait the server implements), and the errors
+//! of executor and server alike (`error`: `ErrorCode`, `GraphQLError`, `ResponseError`).
 //! No HTTP server here: the server (crate `weft`) decodes requests, plans them and calls
 //! [`Engine::execute`].
 
@@ -15,6 +16,7 @@
 pub mod batch;
 pub mod engine;
 pub mod entity_cache;
+pub mod error;
 mod exec;
 pub mod forwarded;
 pub mod headers;
@@ -29,6 +31,7 @@ pub mod traffic;
 pub mod transport;
 
 pub use engine::Engine;
+pub use error::{ErrorCode, GraphQLError, ResponseError};
 pub use forwarded::Forwarded;
 pub use inflight::Inflight;
 pub use metrics::{ExecutorMetrics, FetchErrorKind};

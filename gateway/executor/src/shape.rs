@@ -25,6 +25,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
 
+use crate::error::{ErrorCode, GraphQLError, ResponseError};
 use crate::store::{KeyId, ObjId, Store, Val, write_str};
 
 /// A null reached a non-null position: the parent must become null too.
@@ -43,7 +44,7 @@ pub fn shape(
     store: &Store,
     variables: &Map<String, Value>,
     api: &Valid<Schema>,
-    errors: &mut Vec<Value>,
+    errors: &mut Vec<ResponseError>,
     max_bytes: Option<usize>,
 ) -> Vec<u8> {
     let before = Before::of(errors);
@@ -109,7 +110,7 @@ enum Leaf<'a> {
 }
 
 /// The code of an error for a subgraph value that is not of its field's type.
-const INVALID: &str = "INVALID_SUBGRAPH_VALUE";
+const INVALID: ErrorCode = ErrorCode::InvalidSubgraphValue;
 
 /// An object type's groups for a set of selections, and whether clients can see the type.
 #[derive(Clone)]
@@ -138,7 +139,7 @@ struct Shaper<'a, 'e> {
     over: bool,
     store: &'a Store,
     variables: &'a Map<String, Value>,
-    errors: &'e mut Vec<Value>,
+    errors: &'e mut Vec<ResponseError>,
     api: &'a Valid<Schema>,
     out: Vec<u8>,
     path: Vec<Step<'a>>,
@@ -180,12 +181,9 @@ fn extend(h: u64, key: Option<&str>, index: Option<u64>) -> u64 {
 }
 
 impl Before {
-    fn of(errors: &[Value]) -> Before {
+    fn of(errors: &[ResponseError]) -> Before {
         let mut before = Before::default();
-        for path in errors
-            .iter()
-            .filter_map(|e| e.get("path").and_then(Value::as_array))
-        {
+        for path in errors.iter().filter_map(ResponseError::path) {
             let mut h = 0;
             before.prefixes.insert(h);
             for seg in path {
@@ -385,13 +383,16 @@ impl<'a> Shaper<'a, '_> {
             Visible::Abstract if !depends_on_concrete_type(sets, typename) => {}
             Visible::Abstract => {
                 let path = self.path_json();
-                self.errors.push(json!({
-                    "message": format!(
-                        "Could not determine the concrete type of an object of abstract type `{typename}`"
-                    ),
-                    "path": path,
-                    "extensions": { "code": INVALID },
-                }));
+                self.errors.push(
+                    GraphQLError::new(
+                        INVALID,
+                        format!(
+                            "Could not determine the concrete type of an object of abstract type `{typename}`"
+                        ),
+                    )
+                    .at(path)
+                    .into(),
+                );
                 return Err(Bubble);
             }
         }
@@ -574,11 +575,14 @@ impl<'a> Shaper<'a, '_> {
             let name = ty.inner_named_type();
             let shown = store.to_value(raw);
             let path = self.path_json();
-            self.errors.push(json!({
-                "message": format!("Enum \"{name}\" cannot represent value: {shown}"),
-                "path": path,
-                "extensions": { "code": INVALID },
-            }));
+            self.errors.push(
+                GraphQLError::new(
+                    INVALID,
+                    format!("Enum \"{name}\" cannot represent value: {shown}"),
+                )
+                .at(path)
+                .into(),
+            );
         } else {
             self.invalid(ty, raw);
         }
@@ -596,11 +600,14 @@ impl<'a> Shaper<'a, '_> {
             other => format!("the value {}", self.store.to_value(other)),
         };
         let path = self.path_json();
-        self.errors.push(json!({
-            "message": format!("The subgraph's value for `{ty}` is not one: {shown}"),
-            "path": path,
-            "extensions": { "code": INVALID },
-        }));
+        self.errors.push(
+            GraphQLError::new(
+                INVALID,
+                format!("The subgraph's value for `{ty}` is not one: {shown}"),
+            )
+            .at(path)
+            .into(),
+        );
     }
 
     fn path_json(&self) -> Vec<Value> {
@@ -620,7 +627,7 @@ impl<'a> Shaper<'a, '_> {
         // The shaping's own errors come in walk order: one at or below this place is the
         // last one (anything written since this place was entered is below it).
         let below = self.errors[self.own_from..].last().is_some_and(|e| {
-            e.get("path").and_then(Value::as_array).is_some_and(|p| {
+            e.path().is_some_and(|p| {
                 let n = p.len().min(here.len());
                 p[..n] == here[..n]
             })
@@ -629,10 +636,14 @@ impl<'a> Shaper<'a, '_> {
         if covered {
             return;
         }
-        self.errors.push(json!({
-            "message": format!("Cannot return null for non-nullable field {parent}.{}.", field.name),
-            "path": here,
-        }));
+        self.errors.push(
+            GraphQLError::message(format!(
+                "Cannot return null for non-nullable field {parent}.{}.",
+                field.name
+            ))
+            .at(here)
+            .into(),
+        );
     }
 }
 

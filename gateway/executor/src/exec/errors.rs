@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::Ready;
+use crate::error::{ErrorCode, GraphQLError};
 use crate::store::{ObjId, Seg, Store};
 use crate::{FetchError, traffic};
 
 /// A fetch that got no usable answer: the error's `extensions.code` and message.
 pub(super) struct FetchFailure {
-    pub(super) code: &'static str,
+    pub(super) code: ErrorCode,
     pub(super) message: String,
     /// Everything known about it, for the log only (it may name the subgraph's address).
     pub(super) detail: String,
@@ -20,13 +21,13 @@ pub(super) struct FetchFailure {
 impl FetchFailure {
     pub(super) fn http(message: String) -> FetchFailure {
         FetchFailure {
-            code: "SUBREQUEST_HTTP_ERROR",
+            code: ErrorCode::SubrequestHttpError,
             detail: message.clone(),
             message,
         }
     }
 
-    pub(super) fn with_code(mut self, code: &'static str) -> FetchFailure {
+    pub(super) fn with_code(mut self, code: ErrorCode) -> FetchFailure {
         self.code = code;
         self
     }
@@ -89,7 +90,7 @@ pub(super) fn client_failure(failure: &traffic::Failure) -> FetchFailure {
         traffic::Failure::CircuitOpen => FetchFailure::http(
             "the subgraph's circuit breaker is open; nothing was sent".to_owned(),
         )
-        .with_code("SUBGRAPH_CIRCUIT_OPEN"),
+        .with_code(ErrorCode::SubgraphCircuitOpen),
         traffic::Failure::Fetch(FetchError::Status { status, .. }) => {
             FetchFailure::http(format!("the subgraph answered HTTP {status}"))
         }
@@ -99,7 +100,7 @@ pub(super) fn client_failure(failure: &traffic::Failure) -> FetchFailure {
         traffic::Failure::Fetch(FetchError::TooLarge { limit }) => FetchFailure::http(format!(
             "the subgraph's response is larger than {limit} bytes"
         ))
-        .with_code("SUBREQUEST_RESPONSE_TOO_LARGE"),
+        .with_code(ErrorCode::SubrequestResponseTooLarge),
         // What the transport says names the subgraph's address: the log has it, the client
         // gets the stage that failed.
         traffic::Failure::Fetch(FetchError::Transport(e)) => FetchFailure::http(
@@ -132,7 +133,7 @@ pub(super) fn log_failure(subgraph: &str, url: &str, failure: &FetchFailure, spa
         parent: span,
         subgraph,
         url,
-        code = failure.code,
+        code = failure.code.as_str(),
         detail = %failure.detail,
         "subgraph fetch failed"
     );
@@ -152,13 +153,13 @@ pub(super) fn redacted(error: &Value) -> Value {
     e
 }
 
-pub(super) fn fetch_error(service: &str, why: &str, path: &[Seg]) -> Value {
-    let mut e = json!({
-        "message": format!("HTTP fetch failed from '{service}': {why}"),
-        "extensions": { "code": "SUBREQUEST_HTTP_ERROR", "serviceName": service },
-    });
+/// A failed fetch as the client sees it: `code` (`SUBREQUEST_HTTP_ERROR` unless the failure
+/// says otherwise), the subgraph's name, and the first place it was to fill.
+pub(super) fn fetch_error(service: &str, why: &str, path: &[Seg], code: ErrorCode) -> GraphQLError {
+    let mut e = GraphQLError::new(code, format!("HTTP fetch failed from '{service}': {why}"))
+        .with_extension("serviceName", service);
     if !path.is_empty() {
-        e["path"] = Value::Array(path.iter().map(Seg::to_json).collect());
+        e = e.at(path.iter().map(Seg::to_json).collect());
     }
     e
 }

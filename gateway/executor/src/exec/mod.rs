@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use http::HeaderMap;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tracing::Instrument;
 use weft_config::headers::HeaderRules;
 use weft_federation::plan::model::{FetchNode, OperationKind, PlanNode, QueryPlan};
@@ -30,6 +30,7 @@ mod rewrite;
 
 use crate::batch::{self, BatchKey, Coalescer};
 use crate::entity_cache::{self, EntityCache};
+use crate::error::{ErrorCode, ResponseError};
 use crate::forwarded::Forwarded;
 use crate::metrics::{ExecutorMetrics, FetchErrorKind};
 use crate::projection::{Projection, Projections};
@@ -52,7 +53,7 @@ struct Fetched {
 /// The merged subgraph data and the errors met on the way.
 pub struct Output {
     pub data: Store,
-    pub errors: Vec<Value>,
+    pub errors: Vec<ResponseError>,
 }
 
 pub struct Executor {
@@ -600,7 +601,15 @@ impl Executor {
             .record_fetch_error(&r.fetch.subgraph, FetchErrorKind::Invalid);
         tracing::warn!(subgraph = %r.fetch.subgraph, reason = why, "unusable subgraph answer");
         let path = Places::default().first(r, &out.data);
-        out.errors.push(fetch_error(&r.fetch.subgraph, why, &path));
+        out.errors.push(
+            fetch_error(
+                &r.fetch.subgraph,
+                why,
+                &path,
+                ErrorCode::SubrequestHttpError,
+            )
+            .into(),
+        );
     }
 
     fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
@@ -628,9 +637,8 @@ impl Executor {
             Ok(fetched) => (fetched.body, fetched.ttl),
             Err(failure) => {
                 let path = Places::default().first(r, &out.data);
-                let mut error = fetch_error(service, &failure.message, &path);
-                error["extensions"]["code"] = json!(failure.code);
-                out.errors.push(error);
+                let error = fetch_error(service, &failure.message, &path, failure.code);
+                out.errors.push(error.into());
                 return;
             }
         };
@@ -658,8 +666,9 @@ impl Executor {
             let mut places = Places::default();
             for e in errors {
                 let e = if include { e } else { &redacted(e) };
+                let mapped = map_error(e, service, r, &out.data, &mut places);
                 out.errors
-                    .extend(map_error(e, service, r, &out.data, &mut places));
+                    .extend(mapped.into_iter().map(ResponseError::passed));
             }
         }
         let data = match out.data.take(body, "data") {

@@ -23,7 +23,7 @@ const SIMPLE_CONTENT_TYPES: &[&str] = &[
 ];
 
 /// The code Apollo Router puts in `extensions.code` for a blocked request.
-pub const CODE: &str = "CSRF_ERROR";
+pub const CODE: weft_executor::ErrorCode = weft_executor::ErrorCode::CsrfError;
 
 /// `Ok` if the request would have been preflighted by a browser; the 400 to answer otherwise.
 pub fn check(headers: &HeaderMap, config: &CsrfConfig) -> Result<(), Rejection> {

@@ -9,10 +9,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::SizeAbove;
 use weft_config::model::CorsConfig;
+use weft_executor::{ErrorCode, GraphQLError};
 
 use crate::runtime::Live;
 
@@ -46,15 +46,16 @@ pub async fn edge(State(live): State<Arc<Live>>, mut request: Request, next: Nex
             let metrics = &runtime.metrics;
             let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
             metrics.record_request(status, started.elapsed());
-            metrics.record_error("REQUEST_HEADER_FIELDS_TOO_LARGE");
+            metrics.record_error(ErrorCode::RequestHeaderFieldsTooLarge.as_str());
         }
-        let body = json!({ "errors": [{
-            "message": format!(
+        let body = GraphQLError::new(
+            ErrorCode::RequestHeaderFieldsTooLarge,
+            format!(
                 "The request headers are {size} bytes, over the limit of {limit} bytes \
                  (`limits.max_header_bytes`)."
             ),
-            "extensions": { "code": "REQUEST_HEADER_FIELDS_TOO_LARGE" },
-        }] });
+        )
+        .into_response();
         return (
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             [(header::CONTENT_TYPE, "application/json; charset=utf-8")],

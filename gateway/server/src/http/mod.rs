@@ -23,9 +23,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
-use serde_json::json;
 use tracing::Instrument;
 use weft_config::Config;
+use weft_executor::{ErrorCode, GraphQLError};
 use weft_federation::Supergraph;
 
 use crate::observability::metrics::Metrics;
@@ -131,7 +131,7 @@ async fn graphql(
         let mut response = refuse(
             media,
             StatusCode::SERVICE_UNAVAILABLE,
-            "SERVER_OVERLOADED",
+            ErrorCode::ServerOverloaded,
             format!(
                 "The gateway is handling its limit of {} requests at once \
                  (`server.max_in_flight`); try again shortly.",
@@ -156,7 +156,7 @@ async fn graphql(
         Err(_) => refuse(
             media,
             StatusCode::GATEWAY_TIMEOUT,
-            "GATEWAY_TIMEOUT",
+            ErrorCode::GatewayTimeout,
             format!(
                 "The request took longer than {} ms (`server.request_timeout_ms`).",
                 server.request_timeout_ms
@@ -192,7 +192,7 @@ async fn offload(
             refuse(
                 MediaType::Json,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL_SERVER_ERROR",
+                ErrorCode::InternalServerError,
                 "The gateway failed to answer this request.".to_owned(),
             )
         }
@@ -209,9 +209,8 @@ impl<T> Drop for AbortOnDrop<T> {
 }
 
 /// A response with one error and no `data`.
-fn refuse(media: MediaType, status: StatusCode, code: &str, message: String) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    respond(media, status, &body.into())
+fn refuse(media: MediaType, status: StatusCode, code: ErrorCode, message: String) -> Response {
+    respond(media, status, &GraphQLError::new(code, message).into())
 }
 
 /// [`graphql`] inside the request's span.
@@ -231,19 +230,19 @@ async fn answer(
         method
     };
     let Some(media) = request::negotiate(&headers) else {
-        let body = serde_json::json!({ "errors": [{
-            "message": "Accept application/graphql-response+json or application/json",
-            "extensions": { "code": "NOT_ACCEPTABLE" },
-        }] });
+        let body = GraphQLError::new(
+            ErrorCode::NotAcceptable,
+            "Accept application/graphql-response+json or application/json",
+        );
         return respond(MediaType::Json, StatusCode::NOT_ACCEPTABLE, &body.into());
     };
     if let Err(rejection) = csrf::check(&headers, &schema.config.csrf) {
-        return respond(media, rejection.status, &rejection.body().into());
+        return respond(media, rejection.status, &rejection.error().into());
     }
     // The token, once per HTTP request (a batch shares it).
     let identity = match schema.auth.authenticate(&headers).await {
         Ok(identity) => identity,
-        Err(rejection) => return respond(media, rejection.status, &rejection.body.into()),
+        Err(rejection) => return respond(media, rejection.status, &rejection.error.into()),
     };
     // Only the gateway sets these (from the identity just verified), whatever the client sent
     // and whatever the header rules propagate.
@@ -262,7 +261,7 @@ async fn answer(
         };
         match read {
             Ok(bytes) => bytes,
-            Err(rejection) => return respond(media, rejection.status, &rejection.body().into()),
+            Err(rejection) => return respond(media, rejection.status, &rejection.error().into()),
         }
     };
     let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
@@ -277,7 +276,7 @@ async fn answer(
         }
         Parsed::Invalid(rejection) => pipeline::Outcome {
             status: rejection.status,
-            body: rejection.body().into(),
+            body: rejection.error().into(),
         },
     };
     let cap = schema.config.server.max_response_bytes();
@@ -296,7 +295,7 @@ async fn answer(
 fn body_timeout(timeout: std::time::Duration) -> request::Rejection {
     request::Rejection::new(
         StatusCode::REQUEST_TIMEOUT,
-        "BODY_READ_TIMEOUT",
+        ErrorCode::BodyReadTimeout,
         format!(
             "The request body did not arrive within {} ms (`server.body_read_timeout_ms`).",
             timeout.as_millis()
@@ -313,7 +312,7 @@ async fn read_body(
     let too_large = || {
         request::Rejection::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
+            ErrorCode::PayloadTooLarge,
             format!(
                 "The request body is over the limit of {limit} bytes (`limits.max_body_bytes`)."
             ),
@@ -332,7 +331,7 @@ async fn read_body(
         let chunk = chunk.map_err(|e| {
             request::Rejection::new(
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 format!("the request body could not be read: {e}"),
             )
         })?;
@@ -375,13 +374,13 @@ async fn batch(
     media: MediaType,
 ) -> pipeline::Outcome {
     let config = &schema.config.batching;
-    let refuse = |code: &str, message: String| pipeline::Outcome {
+    let refuse = |code: ErrorCode, message: String| pipeline::Outcome {
         status: StatusCode::BAD_REQUEST,
-        body: json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }).into(),
+        body: GraphQLError::new(code, message).into(),
     };
     if !config.enabled {
         return refuse(
-            "BATCHING_NOT_ENABLED",
+            ErrorCode::BatchingNotEnabled,
             "Batched requests (a JSON array body) are not enabled on this gateway \
              (`batching.enabled`)."
                 .to_owned(),
@@ -390,7 +389,7 @@ async fn batch(
     let max = config.max_size.get() as usize;
     if items.len() > max {
         return refuse(
-            "BATCH_LIMIT_EXCEEDED",
+            ErrorCode::BatchLimitExceeded,
             format!(
                 "The batch has {} requests, over the limit of {max} (`batching.max_size`).",
                 items.len()
@@ -404,7 +403,7 @@ async fn batch(
                     .await
                     .body
             }
-            Err(rejection) => rejection.body().into(),
+            Err(rejection) => rejection.error().into(),
         }
     }))
     .await;
@@ -436,12 +435,10 @@ fn respond_within(
             limit = cap,
             "response over server.max_response_bytes: not sent"
         );
-        let refusal = json!({ "errors": [{
-            "message": format!(
-                "The response is over the limit of {cap} bytes (`server.max_response_bytes`)."
-            ),
-            "extensions": { "code": "RESPONSE_TOO_LARGE" },
-        }] });
+        let refusal = GraphQLError::new(
+            ErrorCode::ResponseTooLarge,
+            format!("The response is over the limit of {cap} bytes (`server.max_response_bytes`)."),
+        );
         return respond(media, StatusCode::INTERNAL_SERVER_ERROR, &refusal.into());
     }
     let codes = body.error_codes();

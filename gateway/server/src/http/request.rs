@@ -5,6 +5,7 @@
 
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value};
+use weft_executor::{ErrorCode, GraphQLError};
 
 pub use crate::runtime::request::{GraphQLRequest, MediaType};
 
@@ -28,12 +29,12 @@ enum Shape {
 #[derive(Debug)]
 pub struct Rejection {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl Rejection {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Rejection {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Rejection {
         Rejection {
             status,
             code,
@@ -44,7 +45,7 @@ impl Rejection {
     fn bad_request(message: impl Into<String>) -> Rejection {
         Rejection {
             status: StatusCode::BAD_REQUEST,
-            code: "BAD_REQUEST",
+            code: ErrorCode::BadRequest,
             message: message.into(),
         }
     }
@@ -52,14 +53,14 @@ impl Rejection {
     fn unsupported(message: impl Into<String>) -> Rejection {
         Rejection {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "UNSUPPORTED_MEDIA_TYPE",
+            code: ErrorCode::UnsupportedMediaType,
             message: message.into(),
         }
     }
 
-    /// The GraphQL response body for this rejection.
-    pub fn body(&self) -> Value {
-        serde_json::json!({ "errors": [{ "message": self.message, "extensions": { "code": self.code } }] })
+    /// The GraphQL error of this rejection (the whole response body).
+    pub fn error(&self) -> GraphQLError {
+        GraphQLError::new(self.code, self.message.clone())
     }
 }
 

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::Value;
 use weft_executor::{ExecutorMetrics, FetchErrorKind};
 
 /// The content type of the text exposition format.
@@ -109,38 +108,16 @@ impl<T: Default> Family<T> {
 }
 
 /// The `extensions.code` of every error in a GraphQL response (`UNKNOWN` when an error has
-/// none), or in each response of a batch (a JSON array). Put on a response as an extension,
-/// they are counted by `http::metrics::track`.
+/// none), or in each response of a batch, taken from the typed errors
+/// (`ResponseBody::error_codes`). Put on a response as an extension, they are counted by
+/// `http::metrics::track`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorCodes(pub Vec<String>);
 
 impl ErrorCodes {
-    /// The codes in a body of values (responses use `ResponseBody::error_codes`).
-    #[cfg(test)]
-    pub fn of(body: &Value) -> ErrorCodes {
-        let mut codes = ErrorCodes::default();
-        codes.collect(body);
-        codes
-    }
-
-    pub(crate) fn collect(&mut self, body: &Value) {
-        if let Value::Array(responses) = body {
-            responses.iter().for_each(|r| self.collect(r));
-            return;
-        }
-        let Some(errors) = body.get("errors").and_then(Value::as_array) else {
-            return;
-        };
-        errors.iter().for_each(|e| self.error(e));
-    }
-
-    /// One error's code.
-    pub(crate) fn error(&mut self, error: &Value) {
-        let code = error
-            .pointer("/extensions/code")
-            .and_then(Value::as_str)
-            .unwrap_or("UNKNOWN");
-        self.0.push(code.to_owned());
+    /// One error's code (`None`: it has none).
+    pub(crate) fn push(&mut self, code: Option<&str>) {
+        self.0.push(code.unwrap_or("UNKNOWN").to_owned());
     }
 }
 
@@ -481,6 +458,7 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     use super::*;
+    use weft_executor::{ErrorCode, GraphQLError, ResponseError};
 
     /// One sample line: name, labels (unescaped), value.
     type Sample = (String, Vec<(String, String)>, f64);
@@ -587,8 +565,10 @@ mod tests {
     }
 
     /// What `track` does with the `ErrorCodes` of a response.
-    fn record_errors(m: &Metrics, body: &Value) {
-        for code in ErrorCodes::of(body).0 {
+    fn record_errors(m: &Metrics, errors: &[weft_executor::ResponseError]) {
+        let mut codes = ErrorCodes::default();
+        errors.iter().for_each(|e| codes.push(e.code()));
+        for code in codes.0 {
             m.record_error(&code);
         }
     }
@@ -647,18 +627,17 @@ mod tests {
         m.record_request(StatusCode::BAD_REQUEST, Duration::from_millis(1));
         record_errors(
             &m,
-            &serde_json::json!({ "errors": [
-            { "message": "a", "extensions": { "code": "GRAPHQL_PARSE_FAILED" } },
-            { "message": "b" },
-        ] }),
+            &[
+                GraphQLError::new(ErrorCode::GraphqlParseFailed, "a").into(),
+                GraphQLError::message("b").into(),
+            ],
         );
-        // A batch: one response per operation.
+        // Passed on (a subgraph's): its own code.
         record_errors(
             &m,
-            &serde_json::json!([
-                { "data": {} },
-                { "errors": [{ "message": "c", "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }] },
-            ]),
+            &[ResponseError::passed(
+                serde_json::json!({ "message": "c", "extensions": { "code": "GRAPHQL_PARSE_FAILED" } }),
+            )],
         );
         m.plan_cache(true);
         m.plan_cache(false);

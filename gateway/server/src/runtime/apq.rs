@@ -6,10 +6,11 @@
 use std::sync::{Arc, RwLock};
 
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use weft_config::Config;
 use weft_config::model::ApqRedisConfig;
+use weft_executor::{ErrorCode, GraphQLError};
 
 use crate::observability::metrics::Metrics;
 use crate::runtime::pipeline::Outcome;
@@ -78,18 +79,17 @@ pub fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Outcome {
+fn error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Outcome {
     Outcome {
         status,
-        body: json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] })
-            .into(),
+        body: GraphQLError::new(code, message).into(),
     }
 }
 
 fn not_in_list(what: &str) -> Outcome {
     error(
         StatusCode::BAD_REQUEST,
-        "PERSISTED_QUERY_NOT_IN_LIST",
+        ErrorCode::PersistedQueryNotInList,
         format!(
             "{what} is not in the persisted documents safelist (`persisted_documents.require`)."
         ),
@@ -123,7 +123,7 @@ pub async fn resolve(
     if pq.get("version").and_then(Value::as_u64) != Some(1) {
         return Err(error(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest,
             "Unsupported persisted query version: `extensions.persistedQuery.version` must be 1.",
         ));
     }
@@ -134,7 +134,7 @@ pub async fn resolve(
     else {
         return Err(error(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest,
             "`extensions.persistedQuery.sha256Hash` must be a string.",
         ));
     };
@@ -155,7 +155,7 @@ pub async fn resolve(
             let Some(cache) = cache else {
                 return Err(error(
                     StatusCode::OK,
-                    "PERSISTED_QUERY_NOT_SUPPORTED",
+                    ErrorCode::PersistedQueryNotSupported,
                     "PersistedQueryNotSupported",
                 ));
             };
@@ -179,7 +179,7 @@ pub async fn resolve(
                 }
                 None => Err(error(
                     StatusCode::OK,
-                    "PERSISTED_QUERY_NOT_FOUND",
+                    ErrorCode::PersistedQueryNotFound,
                     "PersistedQueryNotFound",
                 )),
             }
@@ -192,7 +192,7 @@ pub async fn resolve(
             if sha256_hex(query) != hash {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
-                    "PERSISTED_QUERY_HASH_MISMATCH",
+                    ErrorCode::PersistedQueryHashMismatch,
                     "provided sha does not match query",
                 ));
             }

@@ -194,7 +194,7 @@ impl Estimator<'_> {
 
 /// Demand control refused an operation: the error's code and message, and the estimate.
 pub struct Refused {
-    pub code: &'static str,
+    pub code: weft_executor::ErrorCode,
     pub message: String,
     pub estimated: u64,
 }
@@ -227,7 +227,7 @@ pub fn demand_control(
     {
         metrics.record_cost_refused();
         return Err(Refused {
-            code: "COST_ESTIMATED_TOO_EXPENSIVE",
+            code: weft_executor::ErrorCode::CostEstimatedTooExpensive,
             message: format!(
                 "The operation's estimated cost is {estimated}, over the limit of {max} \
                  (`limits.max_estimated_cost`)."
@@ -245,12 +245,12 @@ pub fn demand_control(
     let max = config.max.get();
     let refused = match slicing {
         Some(e) => Refused {
-            code: "COST_INVALID_SLICING_ARGUMENTS",
+            code: weft_executor::ErrorCode::CostInvalidSlicingArguments,
             message: e.to_string(),
             estimated,
         },
         None if estimated > max => Refused {
-            code: "COST_ESTIMATED_TOO_EXPENSIVE",
+            code: weft_executor::ErrorCode::CostEstimatedTooExpensive,
             message: format!(
                 "The operation's estimated cost is {estimated}, over the limit of {max} \
                  (`demand_control.max`)."

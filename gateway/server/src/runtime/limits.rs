@@ -11,11 +11,12 @@ use apollo_compiler::ast;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::validation::WithErrors;
 use weft_config::model::Limits;
+use weft_executor::ErrorCode;
 
 /// An operation over a limit: the error code and a message naming the limit and the value.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Exceeded {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -47,28 +48,28 @@ pub fn check(
         (
             limits.max_depth,
             m.depth,
-            "MAX_DEPTH_LIMIT",
+            ErrorCode::MaxDepthLimit,
             "depth",
             "max_depth",
         ),
         (
             limits.max_aliases,
             m.aliases,
-            "MAX_ALIASES_LIMIT",
+            ErrorCode::MaxAliasesLimit,
             "number of aliases",
             "max_aliases",
         ),
         (
             limits.max_root_fields,
             m.fields,
-            "MAX_ROOT_FIELDS_LIMIT",
+            ErrorCode::MaxRootFieldsLimit,
             "number of root fields",
             "max_root_fields",
         ),
         (
             limits.max_height,
             height,
-            "MAX_HEIGHT_LIMIT",
+            ErrorCode::MaxHeightLimit,
             "height (unique fields)",
             "max_height",
         ),
@@ -145,7 +146,7 @@ pub fn parse(limits: &Limits, query: &str) -> Result<ast::Document, ParseFailure
         }
         if max_tokens.is_some_and(|max| budget >= max) {
             return Err(ParseFailure::Tokens(Exceeded {
-                code: "MAX_TOKENS_LIMIT",
+                code: ErrorCode::MaxTokensLimit,
                 message: format!(
                     "The operation has more than {budget} tokens, the limit \
                      (`limits.max_tokens`)."
@@ -170,7 +171,7 @@ pub fn parse(limits: &Limits, query: &str) -> Result<ast::Document, ParseFailure
 
 fn recursion_exceeded(max: NonZeroU32) -> ParseFailure {
     ParseFailure::Recursion(Exceeded {
-        code: "MAX_RECURSION_LIMIT",
+        code: ErrorCode::MaxRecursionLimit,
         message: format!(
             "The operation nests more than {max} levels deep, the limit \
              (`limits.max_recursion`)."
@@ -359,7 +360,7 @@ mod tests {
         let q = "{ a { b } }";
         assert!(parse(&tokens(12), q).is_ok());
         match parse(&tokens(11), q) {
-            Err(ParseFailure::Tokens(e)) => assert_eq!(e.code, "MAX_TOKENS_LIMIT"),
+            Err(ParseFailure::Tokens(e)) => assert_eq!(e.code.as_str(), "MAX_TOKENS_LIMIT"),
             _ => panic!("not refused for its tokens"),
         }
         assert!(matches!(
@@ -370,7 +371,7 @@ mod tests {
     }
 
     fn code(l: &Limits, q: &str) -> Option<&'static str> {
-        check(l, &doc(q), None).err().map(|e| e.code)
+        check(l, &doc(q), None).err().map(|e| e.code.as_str())
     }
 
     #[test]
@@ -424,7 +425,7 @@ mod tests {
         let q = "{ a { a { a { b } } } }";
         assert!(parse(&recursion(10), q).is_ok());
         match parse(&recursion(3), q) {
-            Err(ParseFailure::Recursion(e)) => assert_eq!(e.code, "MAX_RECURSION_LIMIT"),
+            Err(ParseFailure::Recursion(e)) => assert_eq!(e.code.as_str(), "MAX_RECURSION_LIMIT"),
             _ => panic!("not refused for its nesting"),
         }
     }

@@ -12,6 +12,9 @@ use serde_json::{Map, Value, json};
 use weft_federation::operation::{self, OperationKind, normalize_within};
 use weft_federation::plan::plan_within;
 
+use weft_executor::error::Location;
+use weft_executor::{ErrorCode, GraphQLError, ResponseError};
+
 use crate::runtime::auth::{self, Identity, access};
 use crate::runtime::limits;
 use crate::runtime::request::{GraphQLRequest, MediaType};
@@ -29,17 +32,12 @@ pub struct Outcome {
 /// variables that do not coerce, no plan): no `data`. Status 400 for
 /// `application/graphql-response+json`; 200 for `application/json`, whose clients read the
 /// errors from a 200 (GraphQL-over-HTTP, "application/json" responses).
-fn request_error(media: MediaType, code: &str, errors: Vec<Value>) -> Outcome {
+fn request_error(media: MediaType, code: ErrorCode, errors: Vec<GraphQLError>) -> Outcome {
     let errors = errors
         .into_iter()
-        .map(|mut e| {
-            if let Some(obj) = e.as_object_mut() {
-                obj.entry("extensions")
-                    .or_insert_with(|| json!({}))
-                    .as_object_mut()
-                    .map(|x| x.insert("code".to_owned(), json!(code)));
-            }
-            e
+        .map(|e| GraphQLError {
+            code: Some(code),
+            ..e
         })
         .collect::<Vec<_>>();
     Outcome {
@@ -47,12 +45,18 @@ fn request_error(media: MediaType, code: &str, errors: Vec<Value>) -> Outcome {
             MediaType::GraphQLResponse => StatusCode::BAD_REQUEST,
             MediaType::Json => StatusCode::OK,
         },
-        body: json!({ "errors": errors }).into(),
+        body: ResponseBody::errors(errors),
     }
 }
 
-fn message(text: impl Into<String>) -> Value {
-    json!({ "message": text.into() })
+fn message(text: impl Into<String>) -> GraphQLError {
+    GraphQLError::message(text)
+}
+
+/// The code of an error of weft-federation's (normalizing, planning), which names its codes
+/// as text; every one is an [`ErrorCode`] (`every_federation_code_is_an_error_code`).
+fn federation_code(code: &str) -> ErrorCode {
+    ErrorCode::from_name(code).unwrap_or(ErrorCode::QueryPlanningFailed)
 }
 
 /// The most errors one response reports about a document: a document can have as many
@@ -62,8 +66,8 @@ const MAX_REPORTED_ERRORS: usize = 100;
 /// A document's errors as GraphQL errors with locations, each once, the first
 /// [`MAX_REPORTED_ERRORS`] only (then one saying that there were more). `cut`: the list is
 /// of a prefix of the document, its last entry the parser's note that it stopped there.
-fn diagnostics(list: &apollo_compiler::validation::DiagnosticList, cut: bool) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
+fn diagnostics(list: &apollo_compiler::validation::DiagnosticList, cut: bool) -> Vec<GraphQLError> {
+    let mut out: Vec<GraphQLError> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut more = 0usize;
     let take = list.len() - usize::from(cut && !list.is_empty());
@@ -78,13 +82,11 @@ fn diagnostics(list: &apollo_compiler::validation::DiagnosticList, cut: bool) ->
         if !seen.insert((e.message.clone(), locations.clone())) {
             continue;
         }
-        let mut v = json!({ "message": e.message });
-        if !locations.is_empty() {
-            v["locations"] = locations
-                .iter()
-                .map(|(line, column)| json!({ "line": line, "column": column }))
-                .collect();
-        }
+        let mut v = GraphQLError::message(e.message);
+        v.locations = locations
+            .iter()
+            .map(|&(line, column)| Location { line, column })
+            .collect();
         out.push(v);
     }
     if more > 0 || cut {
@@ -145,7 +147,7 @@ pub async fn run(
         // Not a GraphQL request at all: 400 for both media types.
         return Outcome {
             status: StatusCode::BAD_REQUEST,
-            body: json!({ "errors": [{ "message": "Must provide query string.", "extensions": { "code": "BAD_REQUEST" } }] }).into(),
+            body: GraphQLError::new(ErrorCode::BadRequest, "Must provide query string.").into(),
         };
     };
     let (prepared, key) =
@@ -156,7 +158,7 @@ pub async fn run(
     if !rt.config.introspection && has_introspection(&prepared.operation) {
         return request_error(
             media,
-            "INTROSPECTION_DISABLED",
+            ErrorCode::IntrospectionDisabled,
             vec![message(
                 "Introspection is disabled on this gateway (`introspection: false`).",
             )],
@@ -165,7 +167,11 @@ pub async fn run(
     if method == Method::GET && prepared.operation.kind != OperationKind::Query {
         return Outcome {
             status: StatusCode::METHOD_NOT_ALLOWED,
-            body: json!({ "errors": [{ "message": "Mutations and subscriptions cannot be sent with GET; use POST.", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }).into(),
+            body: GraphQLError::new(
+                ErrorCode::MethodNotAllowed,
+                "Mutations and subscriptions cannot be sent with GET; use POST.",
+            )
+            .into(),
         };
     }
     let variables = match req.variables {
@@ -179,7 +185,7 @@ pub async fn run(
     else {
         return request_error(
             media,
-            "GRAPHQL_UNKNOWN_OPERATION_NAME",
+            ErrorCode::GraphqlUnknownOperationName,
             vec![message("Unknown operation.")],
         );
     };
@@ -192,7 +198,11 @@ pub async fn run(
         }) {
         Ok(v) => v,
         Err(e) => {
-            return request_error(media, "VALIDATION_INVALID_TYPE_VARIABLE", vec![message(e)]);
+            return request_error(
+                media,
+                ErrorCode::ValidationInvalidTypeVariable,
+                vec![message(e)],
+            );
         }
     };
     let variables: Map<String, Value> = match serde_json::to_value(coerced.clone().into_inner()) {
@@ -210,7 +220,7 @@ pub async fn run(
             if rt.auth.config.reject_unauthorized {
                 return Outcome {
                     status: StatusCode::FORBIDDEN,
-                    body: json!({ "errors": auth::unauthorized_errors(&removed) }).into(),
+                    body: ResponseBody::errors(auth::unauthorized_errors(&removed)),
                 };
             }
             auth_errors = auth::unauthorized_errors(&removed);
@@ -226,8 +236,8 @@ pub async fn run(
         Ok(cost) => cost,
         Err(refused) => {
             let mut outcome = request_error(media, refused.code, vec![message(refused.message)]);
-            if let ResponseBody::Value(body) = &mut outcome.body {
-                body["extensions"] = json!({ "cost": { "estimated": refused.estimated } });
+            if let ResponseBody::Errors { extensions, .. } = &mut outcome.body {
+                extensions.insert("cost".to_owned(), json!({ "estimated": refused.estimated }));
             }
             return outcome;
         }
@@ -258,7 +268,8 @@ pub async fn run(
         } else {
             execution.await
         };
-    let mut errors = [auth_errors, errors].concat();
+    let auth_errors = auth_errors.into_iter().map(ResponseError::from);
+    let mut errors: Vec<ResponseError> = auth_errors.chain(errors).collect();
     let mut data = data;
     // Introspection is answered from the API schema (unless the data was cut at the response
     // cap: then it is not JSON, and is refused as it is).
@@ -283,8 +294,10 @@ pub async fn run(
             data = serde_json::to_vec(&merged).unwrap_or_default().into();
         }
         for e in &resp.errors {
-            errors
-                .push(serde_json::to_value(e).unwrap_or_else(|_| message("introspection failed")));
+            errors.push(match serde_json::to_value(e) {
+                Ok(e) => ResponseError::passed(e),
+                Err(_) => message("introspection failed").into(),
+            });
         }
     }
     let mut extensions = Map::new();
@@ -330,7 +343,7 @@ fn plan_op(
         .max_planning_steps
         .map(|n| n.get() as usize);
     plan_within(&rt.graph, operation, labels, budget).map_err(|e| -> ErrorOutcome {
-        let code = e.code();
+        let code = federation_code(e.code());
         let text = e.to_string();
         Box::new(move |media| request_error(media, code, vec![message(text)]))
     })
@@ -393,7 +406,7 @@ fn prepare(
         Err(limits::ParseFailure::Syntax { errors, cut }) => {
             let errors = diagnostics(&errors.errors, cut);
             return Err(Box::new(move |media| {
-                request_error(media, "GRAPHQL_PARSE_FAILED", errors)
+                request_error(media, ErrorCode::GraphqlParseFailed, errors)
             }));
         }
     };
@@ -404,7 +417,7 @@ fn prepare(
         Err(with_errors) => {
             let errors = diagnostics(&with_errors.errors, false);
             return Err(Box::new(move |media| {
-                request_error(media, "GRAPHQL_VALIDATION_FAILED", errors)
+                request_error(media, ErrorCode::GraphqlValidationFailed, errors)
             }));
         }
     };
@@ -421,7 +434,7 @@ fn prepare(
     let operation = match normalize_within(api, &document, operation_name, max_selections) {
         Ok(op) => op,
         Err(e) => {
-            let code = e.code();
+            let code = federation_code(e.code());
             let text = e.to_string();
             return Err(Box::new(move |media| {
                 request_error(media, code, vec![message(text)])
@@ -485,6 +498,31 @@ mod tests {
     use super::*;
     use weft_config::model::Limits;
 
+    /// weft-federation names its codes as text: each must be an `ErrorCode`, or
+    /// `federation_code` would answer `QUERY_PLANNING_FAILED` instead.
+    #[test]
+    fn every_federation_code_is_an_error_code() {
+        use weft_federation::operation::NormalizeError;
+        use weft_federation::plan::PlanError;
+        let codes = [
+            NormalizeError::OperationNotFound(String::new()).code(),
+            NormalizeError::TooManySelections(1).code(),
+            PlanError {
+                message: String::new(),
+                over_budget: true,
+            }
+            .code(),
+            PlanError {
+                message: String::new(),
+                over_budget: false,
+            }
+            .code(),
+        ];
+        for code in codes {
+            assert_eq!(federation_code(code).as_str(), code);
+        }
+    }
+
     #[test]
     fn a_document_with_thousands_of_errors_reports_a_hundred() {
         // `{` 5,000 times then `}` 5,000 times: within the default token limit, one syntax
@@ -498,16 +536,14 @@ mod tests {
         assert!(cut, "only a prefix is parsed");
         let errors = diagnostics(&errors.errors, cut);
         assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
-        assert!(errors[0]["locations"][0]["line"].is_u64());
-        let last = errors[MAX_REPORTED_ERRORS]["message"].as_str().unwrap();
+        assert!(errors[0].locations.first().is_some_and(|l| l.line > 0));
+        let last = errors[MAX_REPORTED_ERRORS].message.as_str();
         assert_eq!(
             last,
             "The document has more errors, which are not reported."
         );
         assert!(
-            errors
-                .iter()
-                .all(|e| !e["message"].as_str().unwrap().contains("limit")),
+            errors.iter().all(|e| !e.message.contains("limit")),
             "the parser's note that it stopped is not the client's error"
         );
     }

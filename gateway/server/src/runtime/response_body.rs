@@ -3,16 +3,22 @@
 
 use axum::body::Bytes;
 use serde_json::{Map, Value};
+use weft_executor::{ErrorCode, GraphQLError, ResponseError};
 
 use crate::observability::metrics::ErrorCodes;
 
 pub enum ResponseBody {
-    /// A body made of values (errors, refusals, plans).
+    /// A body made of values (plans, introspection).
     Value(Value),
+    /// A request that did not run: `errors`, no `data`, `extensions` when any.
+    Errors {
+        errors: Vec<GraphQLError>,
+        extensions: Map<String, Value>,
+    },
     /// An execution's result: `errors` (when any), `data` as JSON text, `extensions` (when
     /// any), in that order.
     Executed {
-        errors: Vec<Value>,
+        errors: Vec<ResponseError>,
         data: Bytes,
         extensions: Map<String, Value>,
     },
@@ -26,7 +32,21 @@ impl From<Value> for ResponseBody {
     }
 }
 
+impl From<GraphQLError> for ResponseBody {
+    fn from(error: GraphQLError) -> Self {
+        ResponseBody::errors(vec![error])
+    }
+}
+
 impl ResponseBody {
+    /// A body of errors only.
+    pub fn errors(errors: Vec<GraphQLError>) -> ResponseBody {
+        ResponseBody::Errors {
+            errors,
+            extensions: Map::new(),
+        }
+    }
+
     /// The body as JSON text.
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -39,6 +59,15 @@ impl ResponseBody {
         match self {
             ResponseBody::Value(v) => {
                 let _ = serde_json::to_writer(&mut *out, v);
+            }
+            ResponseBody::Errors { errors, extensions } => {
+                out.extend_from_slice(b"{\"errors\":");
+                let _ = serde_json::to_writer(&mut *out, errors);
+                if !extensions.is_empty() {
+                    out.extend_from_slice(b",\"extensions\":");
+                    let _ = serde_json::to_writer(&mut *out, extensions);
+                }
+                out.push(b'}');
             }
             ResponseBody::Executed {
                 errors,
@@ -73,7 +102,8 @@ impl ResponseBody {
         }
     }
 
-    /// The `extensions.code` of every error in the body (each response's, for a batch).
+    /// The `extensions.code` of every error in the body (each response's, for a batch), from
+    /// the typed errors: nothing is read back from JSON.
     pub fn error_codes(&self) -> ErrorCodes {
         let mut codes = ErrorCodes::default();
         self.collect_codes(&mut codes);
@@ -82,8 +112,16 @@ impl ResponseBody {
 
     fn collect_codes(&self, codes: &mut ErrorCodes) {
         match self {
-            ResponseBody::Value(v) => codes.collect(v),
-            ResponseBody::Executed { errors, .. } => errors.iter().for_each(|e| codes.error(e)),
+            // A body of values has no errors (a plan, for `weft-query-plan: dry-run`).
+            ResponseBody::Value(_) => {}
+            ResponseBody::Errors { errors, .. } => {
+                errors
+                    .iter()
+                    .for_each(|e| codes.push(e.code.map(ErrorCode::as_str)));
+            }
+            ResponseBody::Executed { errors, .. } => {
+                errors.iter().for_each(|e| codes.push(e.code()));
+            }
             ResponseBody::Batch(items) => items.iter().for_each(|b| b.collect_codes(codes)),
         }
     }
@@ -100,16 +138,22 @@ mod tests {
         let mut extensions = Map::new();
         extensions.insert("cost".into(), json!({"estimated": 3}));
         let body = ResponseBody::Executed {
-            errors: vec![json!({"message": "m", "extensions": {"code": "X"}})],
+            errors: vec![ResponseError::passed(
+                json!({"message": "m", "extensions": {"code": "X"}}),
+            )],
             data: Bytes::from_static(b"{\"a\":1}"),
             extensions,
         };
-        let batch = ResponseBody::Batch(vec![body, json!({"data": null}).into()]);
+        let refused = GraphQLError::new(ErrorCode::BadRequest, "r").into();
+        let batch = ResponseBody::Batch(vec![body, json!({"data": null}).into(), refused]);
         let text = String::from_utf8(batch.to_vec()).unwrap_or_default();
         assert_eq!(
             text,
-            r#"[{"errors":[{"message":"m","extensions":{"code":"X"}}],"data":{"a":1},"extensions":{"cost":{"estimated":3}}},{"data":null}]"#
+            r#"[{"errors":[{"message":"m","extensions":{"code":"X"}}],"data":{"a":1},"extensions":{"cost":{"estimated":3}}},{"data":null},{"errors":[{"message":"r","extensions":{"code":"BAD_REQUEST"}}]}]"#
         );
-        assert_eq!(batch.error_codes().0, vec!["X".to_owned()]);
+        assert_eq!(
+            batch.error_codes().0,
+            vec!["X".to_owned(), "BAD_REQUEST".to_owned()]
+        );
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::runtime::CacheKey;
 
 /// Data (JSON text) and errors of one execution.
-pub type Executed = (axum::body::Bytes, Vec<Value>);
+pub type Executed = (axum::body::Bytes, Vec<weft_executor::ResponseError>);
 
 /// What makes two client requests the same: the operation (document, name, override labels),
 /// the variables, and every header but trace context (the token and anything a header rule

@@ -13,7 +13,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 use weft_config::auth::AuthConfig;
-use weft_executor::Forwarded;
+use weft_executor::{ErrorCode, Forwarded, GraphQLError};
 use weft_federation::Supergraph;
 
 pub use access::{Identity, Requirements};
@@ -23,7 +23,7 @@ use token::Refusal;
 /// A request refused before it runs: its status and GraphQL error body.
 pub struct Rejection {
     pub status: StatusCode,
-    pub body: Value,
+    pub error: GraphQLError,
 }
 
 /// Authentication and authorization for one runtime (one supergraph and configuration).
@@ -68,9 +68,9 @@ impl Auth {
             if self.config.require_authentication {
                 return Err(Rejection {
                     status: StatusCode::UNAUTHORIZED,
-                    body: error_body(
+                    error: GraphQLError::new(
+                        ErrorCode::AuthError,
                         "This gateway requires authentication: send a token.",
-                        "AUTH_ERROR",
                     ),
                 });
             }
@@ -141,12 +141,8 @@ fn parsed_algorithms(config: &AuthConfig) -> Vec<Algorithm> {
 fn refuse(refusal: Refusal) -> Rejection {
     Rejection {
         status: StatusCode::UNAUTHORIZED,
-        body: error_body(&refusal.message(), "AUTH_ERROR"),
+        error: GraphQLError::new(ErrorCode::AuthError, refusal.message()),
     }
-}
-
-fn error_body(message: &str, code: &str) -> Value {
-    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
 /// JSON with every non-ASCII character escaped (`\uXXXX`), so it fits in a header value.
@@ -167,15 +163,15 @@ fn ascii_json(value: &Value) -> String {
 }
 
 /// One `UNAUTHORIZED_FIELD_OR_TYPE` error per removed path.
-pub fn unauthorized_errors(paths: &[Vec<String>]) -> Vec<Value> {
+pub fn unauthorized_errors(paths: &[Vec<String>]) -> Vec<GraphQLError> {
     paths
         .iter()
         .map(|path| {
-            json!({
-                "message": "Unauthorized field or type",
-                "path": path,
-                "extensions": { "code": "UNAUTHORIZED_FIELD_OR_TYPE" },
-            })
+            GraphQLError::new(
+                ErrorCode::UnauthorizedFieldOrType,
+                "Unauthorized field or type",
+            )
+            .at(path.iter().map(|s| Value::String(s.clone())).collect())
         })
         .collect()
 }
