@@ -1,17 +1,12 @@
 //! `log.format` and `log.level`: logging to stderr, one line per event, readable or JSON. The
 //! level sits behind a reload handle so a changed config applies it without a restart. The
-//! JSON lines are written here (tracing-subscriber's `json` feature would add a crate).
+//! JSON lines are tracing-subscriber's `json` format (docs/observability.md shows one).
 
-use std::fmt;
 use std::io::IsTerminal;
 
-use serde_json::{Map, Value};
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::Level;
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, Writer};
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
-use tracing_subscriber::fmt::{FmtContext, layer};
+use tracing_subscriber::fmt::{MakeWriter, layer};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -50,7 +45,7 @@ pub fn init(config: &LogConfig, tracer: Option<opentelemetry_sdk::trace::Tracer>
                 .with_ansi(std::io::stderr().is_terminal())
                 .with_writer(std::io::stderr),
         ),
-        LogFormat::Json => Box::new(layer().event_format(JsonLines).with_writer(std::io::stderr)),
+        LogFormat::Json => Box::new(json_lines(std::io::stderr)),
     };
     let spans = tracer.map(|t| {
         tracing_opentelemetry::layer()
@@ -65,60 +60,119 @@ pub fn init(config: &LogConfig, tracer: Option<opentelemetry_sdk::trace::Tracer>
     LogHandle(installed.then_some(handle))
 }
 
-/// `{"timestamp":…,"level":…,"target":…,"message":…, other fields…, "spans":[…]}`.
-struct JsonLines;
-
-impl<S, N> FormatEvent<S, N> for JsonLines
+/// One JSON object per event: `timestamp`, `level`, the event's fields (`message` among them)
+/// at the top level, `target`, and `spans`, the event's spans from the root, each
+/// `{"name":…, its fields…}`.
+fn json_lines<S, W>(writer: W) -> impl Layer<S> + Send + Sync
 where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let mut timestamp = String::new();
-        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
-        let meta = event.metadata();
-        let mut line = Map::new();
-        line.insert("timestamp".into(), Value::String(timestamp));
-        line.insert("level".into(), Value::String(meta.level().to_string()));
-        line.insert("target".into(), Value::String(meta.target().to_owned()));
-        event.record(&mut Fields(&mut line));
-        if let Some(scope) = ctx.event_scope() {
-            let spans: Vec<Value> = scope
-                .from_root()
-                .map(|span| Value::String(span.name().to_owned()))
-                .collect();
-            line.insert("spans".into(), Value::Array(spans));
-        }
-        writeln!(writer, "{}", Value::Object(line))
-    }
+    layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(true)
+        .with_writer(writer)
 }
 
-struct Fields<'a>(&'a mut Map<String, Value>);
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex, PoisonError};
 
-impl Visit for Fields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0
-            .insert(field.name().into(), Value::String(value.into()));
+    use serde_json::Value;
+    use tracing_subscriber::fmt::MakeWriter;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::json_lines;
+
+    /// Collects what the layer writes.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
     }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().into(), Value::Bool(value));
+
+    impl<'w> MakeWriter<'w> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'w self) -> Buffer {
+            self.clone()
+        }
     }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().into(), value.into());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0
-            .insert(field.name().into(), Value::String(format!("{value:?}")));
+
+    #[test]
+    fn a_json_line_keeps_the_documented_keys() {
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::registry().with(json_lines(buffer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::info_span!("graphql.request", operation = "Q");
+            let _outer = outer.enter();
+            let inner = tracing::info_span!("fetch", subgraph = "products");
+            let _inner = inner.enter();
+            tracing::warn!(
+                attempt = 2,
+                retried = true,
+                "subgraph failed: {}",
+                "timeout"
+            );
+        });
+        let bytes = buffer
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let line: Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            [
+                "attempt",
+                "level",
+                "message",
+                "retried",
+                "spans",
+                "target",
+                "timestamp"
+            ],
+            "{text}"
+        );
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["target"], module_path!());
+        assert_eq!(line["message"], "subgraph failed: timeout");
+        assert_eq!(line["attempt"], 2);
+        assert_eq!(line["retried"], true);
+        assert_eq!(
+            line["spans"],
+            serde_json::json!([
+                { "name": "graphql.request", "operation": "Q" },
+                { "name": "fetch", "subgraph": "products" },
+            ])
+        );
+        // RFC 3339, UTC, as before.
+        let timestamp = line["timestamp"].as_str().unwrap();
+        assert!(
+            timestamp.ends_with('Z') && timestamp.contains('T'),
+            "{timestamp}"
+        );
     }
 }
