@@ -2,6 +2,8 @@
 //! `percent`% on top of the first attempts of the last [`WINDOW_SECS`] seconds, plus
 //! `min_per_sec` per second of the window, so a subgraph that fails everything gets a bounded
 //! trickle of retries instead of a retry storm (as Finagle's and Apollo Router's budgets do).
+//! Not tower's `TpsBudget`: it rounds the percentage to 100 / n (30 % acts as 33 %, 60 % as
+//! 100 %) and panics on values the config accepts (docs/decisions.md, issue 14).
 
 /// The sliding window, in seconds, kept as one bucket per second.
 pub const WINDOW_SECS: u64 = 10;
