@@ -1,7 +1,6 @@
 //! The executor as the server uses it: run a plan, then shape the merged data into the
 //! client's response.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use apollo_compiler::Schema;
@@ -31,11 +30,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine sending subgraph requests to `urls` with each subgraph's timeout, retries
+    /// An engine sending subgraph requests to `urls` (each subgraph's name and URL, in the
+    /// supergraph's order: the one at index `i` is `SubgraphId(i)`, as plans name it) with each subgraph's timeout, retries
     /// and circuit breaker from `policies`, recording them in `metrics` (shared by every
     /// runtime of the process), with the request headers `rules` give each subgraph.
     pub fn build(
-        urls: &HashMap<String, String>,
+        urls: &[(String, String)],
         policies: &Subgraphs,
         metrics: Arc<dyn ExecutorMetrics>,
         rules: HeaderRules,
@@ -47,9 +47,9 @@ impl Engine {
             .iter()
             .map(|(name, url)| {
                 let subgraph = traffic::Subgraph::new(name, url, &policies.policy(name))?;
-                Ok((name.clone(), std::sync::Arc::new(subgraph)))
+                Ok(Arc::new(subgraph))
             })
-            .collect::<Result<HashMap<_, _>, String>>()?;
+            .collect::<Result<Vec<_>, String>>()?;
         Ok(Engine {
             executor: Executor::new(subgraphs, metrics, rules, cache.clone(), dedupe, coalescer),
             cache,

@@ -60,6 +60,17 @@ pub fn outgoing(
     subgraph: &str,
     client: &HeaderMap,
 ) -> Vec<(HeaderName, HeaderValue)> {
+    let own = rules.subgraphs.get(subgraph).map(Vec::as_slice);
+    outgoing_with(&rules.all, own.unwrap_or_default(), client)
+}
+
+/// [`outgoing`] with the subgraph's own rules already found (`own`; the executor keeps them
+/// by subgraph id, not looked up by name per request).
+pub fn outgoing_with(
+    all: &[HeaderRule],
+    own: &[HeaderRule],
+    client: &HeaderMap,
+) -> Vec<(HeaderName, HeaderValue)> {
     // Names listed in `Connection` are hop-by-hop for this request (RFC 9110 §7.6.1).
     let connection: Vec<String> = client
         .get_all(header::CONNECTION)
@@ -72,8 +83,7 @@ pub fn outgoing(
     let blocked =
         |name: &HeaderName| is_hop_by_hop(name) || connection.iter().any(|c| c == name.as_str());
     let mut out: Vec<(HeaderName, HeaderValue)> = Vec::new();
-    let own = rules.subgraphs.get(subgraph).map(Vec::as_slice);
-    for rule in rules.all.iter().chain(own.unwrap_or_default()) {
+    for rule in all.iter().chain(own) {
         match rule {
             HeaderRule::Propagate(Propagate::Named(Name(name))) => {
                 if !blocked(name) {

@@ -2,7 +2,7 @@
 //! The executor on its own: a plan for the demo supergraph run against the reference
 //! subgraphs on ephemeral ports, no HTTP server in front, the shaped answer checked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -72,9 +72,18 @@ fn planned(query: &str) -> (Supergraph, Operation, QueryPlan) {
 }
 
 fn engine(urls: &[(&str, String)], metrics: Arc<Counts>) -> Engine {
-    let urls: HashMap<String, String> = urls
+    // In the supergraph's order, as the engine indexes them by `SubgraphId`.
+    let supergraph = Supergraph::parse(SUPERGRAPH, "supergraph.graphql").expect("supergraph");
+    let urls: Vec<(String, String)> = supergraph
+        .subgraphs()
         .iter()
-        .map(|(name, url)| ((*name).to_owned(), url.clone()))
+        .map(|s| {
+            let url = urls
+                .iter()
+                .find(|(name, _)| *name == s.name)
+                .map_or_else(|| s.url.clone(), |(_, url)| url.clone());
+            (s.name.clone(), url)
+        })
         .collect();
     Engine::build(
         &urls,

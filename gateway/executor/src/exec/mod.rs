@@ -11,7 +11,6 @@
 //! counted in the metrics (`metrics`). Representations are built in `representation`,
 //! rewrites applied in `rewrite`, requests sent in `outgoing`, errors made in `errors`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -20,8 +19,9 @@ use futures::future::{BoxFuture, join_all};
 use http::HeaderMap;
 use serde_json::{Map, Value};
 use tracing::Instrument;
-use weft_config::headers::HeaderRules;
+use weft_config::headers::{HeaderRule, HeaderRules};
 use weft_federation::plan::model::{FetchNode, OperationKind, PlanNode, QueryPlan};
+use weft_federation::supergraph::SubgraphId;
 
 mod errors;
 mod outgoing;
@@ -56,10 +56,22 @@ pub struct Output {
     pub errors: Vec<ResponseError>,
 }
 
+/// What the executor keeps per subgraph, at the subgraph's [`SubgraphId`] in
+/// [`Executor::subgraphs`].
+struct Target {
+    /// Client, URL, timeout, retries, circuit breaker.
+    traffic: Arc<traffic::Subgraph>,
+    /// The subgraph's own header rules (`headers.subgraphs.<name>`), after `headers.all`.
+    headers: Vec<HeaderRule>,
+}
+
 pub struct Executor {
-    subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
+    /// Indexed by [`SubgraphId`]: a fetch finds its subgraph by `FetchNode::graph`, not by
+    /// name.
+    subgraphs: Vec<Target>,
     metrics: Arc<dyn ExecutorMetrics>,
-    rules: HeaderRules,
+    /// The `headers.all` rules (each subgraph's own are in its [`Target`]).
+    all_headers: Vec<HeaderRule>,
     cache: Option<Arc<EntityCache>>,
     /// Subgraph requests in flight, shared by identical ones (`dedupe.subgraph_requests`).
     dedupe: Option<Inflight<SubgraphRequestKey, SharedAnswer>>,
@@ -101,18 +113,31 @@ struct Ready<'p> {
 }
 
 impl Executor {
+    /// An executor for `subgraphs`, in the supergraph's order: the one at index `i` is
+    /// `SubgraphId(i)`.
     pub fn new(
-        subgraphs: HashMap<String, Arc<traffic::Subgraph>>,
+        subgraphs: Vec<Arc<traffic::Subgraph>>,
         metrics: Arc<dyn ExecutorMetrics>,
         rules: HeaderRules,
         cache: Option<Arc<EntityCache>>,
         dedupe: bool,
         coalescer: Option<Coalescer>,
     ) -> Executor {
+        let subgraphs = subgraphs
+            .into_iter()
+            .map(|traffic| Target {
+                headers: rules
+                    .subgraphs
+                    .get(traffic.name())
+                    .cloned()
+                    .unwrap_or_default(),
+                traffic,
+            })
+            .collect();
         Executor {
             subgraphs,
             metrics,
-            rules,
+            all_headers: rules.all,
             cache,
             dedupe: dedupe.then(Inflight::default),
             coalescer,
@@ -243,7 +268,7 @@ impl Executor {
             if let Some(cache) = cache.filter(|c| c.caches_root_fields())
                 && fetch.operation_kind != OperationKind::Mutation
             {
-                let scope = self.scope(&fetch.subgraph, request);
+                let scope = self.scope(fetch.graph, request);
                 let key = (
                     entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope),
                     serde_json::to_string(&ready.variables).unwrap_or_default(),
@@ -345,7 +370,7 @@ impl Executor {
         let mut cache_keys = Vec::new();
         let mut to_send = Vec::with_capacity(representations.len());
         let shared = cache.map(|_| {
-            let scope = self.scope(&fetch.subgraph, request);
+            let scope = self.scope(fetch.graph, request);
             entity_cache::fetch_hash(&fetch.subgraph, &fetch.operation, scope)
         });
         let (mut hit_count, mut miss_count) = (0, 0);
@@ -402,9 +427,9 @@ impl Executor {
 
     /// The headers (and forwarded claims) a subgraph request carries, hashed: entity cache
     /// entries are shared only by requests that would send the same.
-    fn scope(&self, subgraph: &str, client: Request<'_>) -> u64 {
+    fn scope(&self, subgraph: SubgraphId, client: Request<'_>) -> u64 {
         let mut h = std::hash::DefaultHasher::new();
-        for (name, value) in headers::outgoing(&self.rules, subgraph, client.headers) {
+        for (name, value) in self.headers(subgraph, client.headers) {
             // Trace context differs on every request and changes no answer.
             if name != "traceparent" && name != "tracestate" {
                 std::hash::Hash::hash(name.as_str(), &mut h);
@@ -487,16 +512,31 @@ impl Executor {
         self.send(r, client).await
     }
 
+    /// The headers the rules give a request to `subgraph` (`headers.all`, then its own).
+    fn headers(
+        &self,
+        subgraph: SubgraphId,
+        client: &HeaderMap,
+    ) -> Vec<(http::HeaderName, http::HeaderValue)> {
+        let own = self
+            .subgraphs
+            .get(subgraph.index())
+            .map_or(&[][..], |t| t.headers.as_slice());
+        headers::outgoing_with(&self.all_headers, own, client)
+    }
+
     /// Sends one fetch with the headers the rules give its subgraph, through its traffic
     /// policy (timeout, retries, circuit breaker: `traffic/`). Queries identical to one in
     /// flight share its answer (`dedupe`); entity fetches may join a batch of concurrent
     /// requests' fetches (`entity_batching`).
     async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
-        let name = &r.fetch.subgraph;
-        let Some(subgraph) = self.subgraphs.get(name) else {
+        let Some(target) = self.subgraphs.get(r.fetch.graph.index()) else {
             return Err(FetchFailure::http("no URL is configured for it".to_owned()));
         };
-        let mut headers = headers::outgoing(&self.rules, name, client.headers);
+        let subgraph = &target.traffic;
+        let name = subgraph.name();
+        let mut headers =
+            headers::outgoing_with(&self.all_headers, &target.headers, client.headers);
         if let Some((header, value)) = &client.forwarded.header {
             headers.retain(|(n, _)| n != header);
             headers.push((header.clone(), value.clone()));
@@ -656,8 +696,8 @@ impl Executor {
         let errors = out.data.get(body, "errors").map(|e| out.data.to_value(e));
         let include = self
             .subgraphs
-            .get(service)
-            .is_none_or(|s| s.include_errors());
+            .get(r.fetch.graph.index())
+            .is_none_or(|t| t.traffic.include_errors());
         // Never keep an answer that has errors: some of it may be missing or wrong.
         let keep = self.cache.as_ref().zip(ttl).filter(|_| errors.is_none());
         if let Some(Value::Array(errors)) = &errors

@@ -112,6 +112,11 @@ impl Subgraph {
         })
     }
 
+    /// The subgraph's name, as the supergraph's `join__Graph` gives it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -172,6 +172,7 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
     }
     FetchNode {
         subgraph,
+        graph: step.graph,
         operation: text,
         operation_kind: kind,
         variable_usages: variables,

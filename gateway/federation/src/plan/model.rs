@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::supergraph::SubgraphId;
+
 /// A plan for one operation. `node` is `None` when nothing needs fetching (e.g. only
 /// `__typename` or introspection).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -50,6 +52,11 @@ pub struct FetchNode {
     /// Subgraph name, as in the supergraph's `join__Graph`.
     #[serde(rename = "serviceName")]
     pub subgraph: String,
+    /// The same subgraph as the supergraph's id (its `join__Graph` index), which the executor
+    /// looks subgraphs up by. Not serialized: plan output names subgraphs only. Plans are not
+    /// read back anywhere; one that were would carry [`SubgraphId::NONE`].
+    #[serde(skip, default = "SubgraphId::none")]
+    pub graph: SubgraphId,
     /// The GraphQL document sent to the subgraph.
     pub operation: String,
     pub operation_kind: OperationKind,

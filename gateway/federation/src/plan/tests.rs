@@ -6,6 +6,7 @@ use apollo_compiler::ExecutableDocument;
 use crate::Supergraph;
 use crate::graph::QueryGraph;
 use crate::operation::normalize;
+use crate::plan::model::PlanNode;
 
 pub(crate) fn plan_text(fixture: &str, query: &str) -> String {
     let path = format!(
@@ -18,10 +19,31 @@ pub(crate) fn plan_text(fixture: &str, query: &str) -> String {
         .expect("valid query");
     let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
     let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    format!(
-        "{query}\n\n{}",
-        super::plan(&graph, &op, &Default::default()).expect("plans")
-    )
+    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    if let Some(node) = &plan.node {
+        ids_name_their_subgraphs(&sg, node);
+    }
+    format!("{query}\n\n{plan}")
+}
+
+/// Every fetch's `SubgraphId` is the supergraph's id of the subgraph it names (the executor
+/// goes by the id, output by the name).
+fn ids_name_their_subgraphs(sg: &Supergraph, node: &PlanNode) {
+    match node {
+        PlanNode::Fetch(f) => assert_eq!(sg.subgraph(f.graph).name, f.subgraph, "{f:?}"),
+        PlanNode::Flatten(f) => ids_name_their_subgraphs(sg, &f.node),
+        PlanNode::Sequence { nodes } | PlanNode::Parallel { nodes } => {
+            nodes.iter().for_each(|n| ids_name_their_subgraphs(sg, n));
+        }
+        PlanNode::Condition {
+            if_clause,
+            else_clause,
+            ..
+        } => [if_clause, else_clause]
+            .into_iter()
+            .flatten()
+            .for_each(|n| ids_name_their_subgraphs(sg, n)),
+    }
 }
 
 macro_rules! snapshot {

@@ -8,6 +8,22 @@ use apollo_compiler::ast::Type;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubgraphId(pub u16);
 
+impl SubgraphId {
+    /// No subgraph: what a deserialized plan's fetches carry (plans are serialized for
+    /// display only; ids are not written). It indexes nothing.
+    pub const NONE: SubgraphId = SubgraphId(u16::MAX);
+
+    /// The position in [`super::Supergraph::subgraphs`] (and in anything kept in that order).
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// [`SubgraphId::NONE`], for serde's `default`.
+    pub const fn none() -> SubgraphId {
+        SubgraphId::NONE
+    }
+}
+
 /// Index of a named type in the supergraph's type arena.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TypeId(pub u32);

@@ -21,7 +21,7 @@ pub(crate) mod response_body;
 pub(crate) mod shared_exec;
 pub(crate) mod watch;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use apollo_compiler::schema::Implementers;
@@ -98,7 +98,8 @@ impl SchemaRuntime {
                 );
             }
         }
-        let urls: HashMap<String, String> = supergraph
+        // In the supergraph's order: the engine keeps subgraphs indexed by `SubgraphId`.
+        let urls: Vec<(String, String)> = supergraph
             .subgraphs()
             .iter()
             .map(|s| {
