@@ -17,6 +17,7 @@ use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use http::HeaderMap;
+use merged::Job;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 use weft_config::headers::{HeaderRule, HeaderRules};
@@ -24,6 +25,7 @@ use weft_federation::plan::model::{FetchNode, OperationKind, PlanNode, QueryPlan
 use weft_federation::supergraph::SubgraphId;
 
 mod errors;
+mod merged;
 mod outgoing;
 mod representation;
 mod rewrite;
@@ -112,6 +114,27 @@ struct Ready<'p> {
     variables: Map<String, Value>,
 }
 
+/// One subgraph request, as `send` takes it.
+struct Call<'a> {
+    graph: SubgraphId,
+    operation: &'a str,
+    kind: OperationKind,
+    variables: Map<String, Value>,
+    /// An entity fetch with one `$representations` list, which may join the cross-request
+    /// batcher.
+    coalesce: bool,
+}
+
+/// A subgraph answer as read: its `data` (`None`: nothing usable, already reported), its
+/// errors (as the client may see them), and how long the entity cache may keep it.
+struct Read {
+    data: Option<Val>,
+    errors: Vec<Value>,
+    /// The answer had an `errors` entry: it is never cached.
+    had_errors: bool,
+    ttl: Option<std::time::Duration>,
+}
+
 impl Executor {
     /// An executor for `subgraphs`, in the supergraph's order: the one at index `i` is
     /// `SubgraphId(i)`.
@@ -191,21 +214,15 @@ impl Executor {
                 }
                 PlanNode::Parallel { nodes } => {
                     // Leaves go out together; anything nested runs in order after them.
-                    let mut ready = Vec::new();
+                    let mut jobs = Vec::new();
                     let mut nested = Vec::new();
                     for n in nodes {
-                        match leaf(n) {
-                            Some((fetch, path)) => {
-                                ready.extend(self.prepare(fetch, path, request, &mut out.data))
-                            }
+                        match self.job(n, request, &mut out.data) {
+                            Some(job) => jobs.extend(job),
                             None => nested.push(n),
                         }
                     }
-                    join_all(ready.iter_mut().map(|r| self.second_level(r))).await;
-                    let responses = join_all(ready.iter().map(|r| self.fetch(r, request))).await;
-                    for (r, response) in ready.iter().zip(responses) {
-                        self.merge(r, response, out);
-                    }
+                    self.run_jobs(jobs, request, out).await;
                     for n in nested {
                         self.run(n, request, out).await;
                     }
@@ -224,17 +241,57 @@ impl Executor {
                         self.run(n, request, out).await;
                     }
                 }
-                PlanNode::Fetch(_) | PlanNode::Flatten(_) => {
-                    if let Some((fetch, path)) = leaf(node)
-                        && let Some(mut r) = self.prepare(fetch, path, request, &mut out.data)
-                    {
-                        self.second_level(&mut r).await;
-                        let response = self.fetch(&r, request).await;
-                        self.merge(&r, response, out);
+                PlanNode::Fetch(_) | PlanNode::Flatten(_) | PlanNode::BatchFetch(_) => {
+                    if let Some(job) = self.job(node, request, &mut out.data) {
+                        self.run_jobs(job.into_iter().collect(), request, out).await;
                     }
                 }
             }
         })
+    }
+
+    /// What a leaf node (a fetch, maybe under a flatten, or a batch) needs sent, given the
+    /// data so far: `None` when `node` is not a leaf, `Some(None)` when it has nothing to
+    /// fetch for.
+    fn job<'p>(
+        &self,
+        node: &'p PlanNode,
+        request: Request<'_>,
+        data: &mut Store,
+    ) -> Option<Option<Job<'p>>> {
+        if let PlanNode::BatchFetch(batch) = node {
+            return Some(self.prepare_batch(batch, request, data).map(Job::Batch));
+        }
+        let (fetch, path) = leaf(node)?;
+        Some(self.prepare(fetch, path, request, data).map(Job::One))
+    }
+
+    /// Leaves that run at the same moment: cache look-ups, then every request together, then
+    /// the answers merged one at a time.
+    async fn run_jobs(&self, mut jobs: Vec<Job<'_>>, request: Request<'_>, out: &mut Output) {
+        join_all(jobs.iter_mut().map(|job| async move {
+            match job {
+                Job::One(r) => self.second_level(r).await,
+                Job::Batch(m) => {
+                    for (_, r) in &mut m.members {
+                        self.second_level(r).await;
+                    }
+                    m.assemble();
+                }
+            }
+        }))
+        .await;
+        let responses = join_all(jobs.iter().map(|job| match job {
+            Job::One(r) => self.fetch(r, request).boxed(),
+            Job::Batch(m) => self.fetch_batch(m, request).boxed(),
+        }))
+        .await;
+        for (job, response) in jobs.iter().zip(responses) {
+            match job {
+                Job::One(r) => self.merge(r, response, out),
+                Job::Batch(m) => self.merge_batch(m, response, out),
+            }
+        }
     }
 
     /// The request for a fetch given the data so far; `None` when an entity fetch finds no
@@ -509,7 +566,14 @@ impl Executor {
                 ttl: None,
             });
         }
-        self.send(r, client).await
+        let call = Call {
+            graph: r.fetch.graph,
+            operation: &r.fetch.operation,
+            kind: r.fetch.operation_kind,
+            variables: r.variables.clone(),
+            coalesce: r.entity,
+        };
+        self.send(call, client).await
     }
 
     /// The headers the rules give a request to `subgraph` (`headers.all`, then its own).
@@ -529,8 +593,8 @@ impl Executor {
     /// policy (timeout, retries, circuit breaker: `traffic/`). Queries identical to one in
     /// flight share its answer (`dedupe`); entity fetches may join a batch of concurrent
     /// requests' fetches (`entity_batching`).
-    async fn send(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
-        let Some(target) = self.subgraphs.get(r.fetch.graph.index()) else {
+    async fn send(&self, call: Call<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
+        let Some(target) = self.subgraphs.get(call.graph.index()) else {
             return Err(FetchFailure::http("no URL is configured for it".to_owned()));
         };
         let subgraph = &target.traffic;
@@ -541,21 +605,21 @@ impl Executor {
             headers.retain(|(n, _)| n != header);
             headers.push((header.clone(), value.clone()));
         }
-        let kind = r.fetch.operation_kind;
+        let kind = call.kind;
         let span = trace::fetch_span(name, kind_name(kind), subgraph.url());
         (self.propagate)(&span, &mut headers);
         let query = kind == OperationKind::Query;
         let mut outgoing = Outgoing {
             subgraph: subgraph.clone(),
-            operation: r.fetch.operation.clone(),
-            variables: r.variables.clone(),
+            operation: call.operation.to_owned(),
+            variables: call.variables,
             extensions: client.forwarded.extensions.clone(),
             headers,
             idempotent: query,
             metrics: self.metrics.clone(),
         };
         let answer = match (&self.coalescer, &self.dedupe) {
-            (Some(coalescer), _) if r.entity && query => {
+            (Some(coalescer), _) if call.coalesce && query => {
                 return self
                     .coalesced(coalescer, outgoing)
                     .instrument(span.clone())
@@ -634,95 +698,130 @@ impl Executor {
         }
     }
 
-    /// A subgraph answer the gateway cannot use: an error for the client, a count, and a
-    /// warning in the log.
-    fn unusable(&self, r: &Ready<'_>, why: &str, out: &mut Output) {
+    /// A subgraph answer the gateway cannot use: an error for the client at each fetch it was
+    /// for, a count, and a warning in the log.
+    fn unusable(&self, members: &[&Ready<'_>], why: &str, out: &mut Output) {
+        let Some(first) = members.first() else { return };
+        let service = &first.fetch.subgraph;
         self.metrics
-            .record_fetch_error(&r.fetch.subgraph, FetchErrorKind::Invalid);
-        tracing::warn!(subgraph = %r.fetch.subgraph, reason = why, "unusable subgraph answer");
-        let path = Places::default().first(r, &out.data);
-        out.errors.push(
-            fetch_error(
-                &r.fetch.subgraph,
-                why,
-                &path,
-                ErrorCode::SubrequestHttpError,
-            )
-            .into(),
-        );
+            .record_fetch_error(service, FetchErrorKind::Invalid);
+        tracing::warn!(subgraph = %service, reason = why, "unusable subgraph answer");
+        for r in members {
+            let path = Places::default().first(r, &out.data);
+            out.errors
+                .push(fetch_error(service, why, &path, ErrorCode::SubrequestHttpError).into());
+        }
     }
 
-    fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
-        let service = &r.fetch.subgraph;
-        let projection = self.projections.of(&r.fetch.operation);
-        // An operation that cannot be read (never one the planner wrote) keeps nothing.
-        let empty = Projection::default();
-        let projection = Option::as_ref(&projection).unwrap_or(&empty);
-        // Cached parts first: they need no answer (kept projected, as this fetch asked).
+    /// Merges a fetch's cache hits; `true` when a root fetch was answered by the cache (then
+    /// there is nothing else to merge).
+    fn merge_hits(&self, r: &Ready<'_>, out: &mut Output) -> bool {
+        // Cached parts need no answer (kept projected, as the fetch asked).
         for (slot, hit) in &r.hits {
             if !r.entity {
                 let value = out.data.thaw(hit);
                 out.data.merge_value(Store::ROOT, value);
-                return;
+                return true;
             }
             for target in r.slots.get(*slot).into_iter().flatten() {
                 let value = out.data.thaw(hit);
                 out.data.merge_value(*target, value);
             }
         }
-        if r.entity && r.sent.is_empty() {
-            return;
-        }
+        false
+    }
+
+    /// Reads the answer to `operation`, sent for `members`, keeping only what it asked for.
+    /// A failed or unusable answer is reported at each member; `None` then.
+    fn read(
+        &self,
+        operation: &str,
+        response: Result<Fetched, FetchFailure>,
+        members: &[&Ready<'_>],
+        out: &mut Output,
+    ) -> Option<Read> {
+        let first = members.first()?;
+        let service = &first.fetch.subgraph;
+        let projection = self.projections.of(operation);
+        // An operation that cannot be read (never one the planner wrote) keeps nothing.
+        let empty = Projection::default();
+        let projection = Option::as_ref(&projection).unwrap_or(&empty);
         let (body, ttl) = match response {
             Ok(fetched) => (fetched.body, fetched.ttl),
             Err(failure) => {
-                let path = Places::default().first(r, &out.data);
-                let error = fetch_error(service, &failure.message, &path, failure.code);
-                out.errors.push(error.into());
-                return;
+                for r in members {
+                    let path = Places::default().first(r, &out.data);
+                    let error = fetch_error(service, &failure.message, &path, failure.code);
+                    out.errors.push(error.into());
+                }
+                return None;
             }
         };
         let body = match out.data.parse(&body, Some(projection)) {
             Ok(Val::Object(body)) => body,
             Ok(_) => {
-                self.unusable(r, "the subgraph's response is not a JSON object", out);
-                return;
+                self.unusable(members, "the subgraph's response is not a JSON object", out);
+                return None;
             }
             Err(e) => {
-                self.unusable(r, &format!("the subgraph's response is not JSON: {e}"), out);
-                return;
+                let why = format!("the subgraph's response is not JSON: {e}");
+                self.unusable(members, &why, out);
+                return None;
             }
         };
         let errors = out.data.get(body, "errors").map(|e| out.data.to_value(e));
         let include = self
             .subgraphs
-            .get(r.fetch.graph.index())
+            .get(first.fetch.graph.index())
             .is_none_or(|t| t.traffic.include_errors());
-        // Never keep an answer that has errors: some of it may be missing or wrong.
-        let keep = self.cache.as_ref().zip(ttl).filter(|_| errors.is_none());
-        if let Some(Value::Array(errors)) = &errors
-            && !errors.is_empty()
-        {
-            let mut places = Places::default();
-            for e in errors {
-                let e = if include { e } else { &redacted(e) };
-                let mapped = map_error(e, service, r, &out.data, &mut places);
-                out.errors
-                    .extend(mapped.into_iter().map(ResponseError::passed));
-            }
-        }
-        let data = match out.data.take(body, "data") {
-            Some(d) if !d.is_null() => d,
-            _ => {
-                if errors.is_none() {
-                    self.unusable(r, "the response has no data", out);
-                }
-                return;
-            }
+        let had_errors = errors.is_some();
+        let errors = match errors {
+            Some(Value::Array(errors)) => errors
+                .into_iter()
+                .map(|e| if include { e } else { redacted(&e) })
+                .collect(),
+            _ => Vec::new(),
         };
-        let rewrites = &r.fetch.output_rewrites;
+        let data = match out.data.take(body, "data") {
+            Some(d) if !d.is_null() => Some(d),
+            _ => None,
+        };
+        Some(Read {
+            data,
+            errors,
+            had_errors,
+            ttl,
+        })
+    }
+
+    fn merge(&self, r: &Ready<'_>, response: Result<Fetched, FetchFailure>, out: &mut Output) {
+        if self.merge_hits(r, out) || (r.entity && r.sent.is_empty()) {
+            return;
+        }
+        let service = &r.fetch.subgraph;
+        let Some(read) = self.read(&r.fetch.operation, response, &[r], out) else {
+            return;
+        };
+        // Never keep an answer that has errors: some of it may be missing or wrong.
+        let keep = self
+            .cache
+            .as_ref()
+            .zip(read.ttl)
+            .filter(|_| !read.had_errors);
+        let mut places = Places::default();
+        for e in &read.errors {
+            let mapped = map_error(e, service, r, &out.data, &mut places);
+            out.errors
+                .extend(mapped.into_iter().map(ResponseError::passed));
+        }
+        let Some(data) = read.data else {
+            if !read.had_errors {
+                self.unusable(&[r], "the response has no data", out);
+            }
+            return;
+        };
         if !r.entity {
-            let data = rewritten(&mut out.data, data, rewrites);
+            let data = rewritten(&mut out.data, data, &r.fetch.output_rewrites);
             if let (Some((cache, ttl)), Some((key, identity))) = (keep, r.cache_keys.first()) {
                 let value = Arc::new(out.data.freeze(&data));
                 let text = || text_of(&out.data, &data);
@@ -736,7 +835,7 @@ impl Executor {
             _ => None,
         };
         let Some(Val::List(entities)) = entities else {
-            self.unusable(r, "the response has no `_entities`", out);
+            self.unusable(&[r], "the response has no `_entities`", out);
             return;
         };
         if entities.len() != r.sent.len() {
@@ -746,10 +845,23 @@ impl Executor {
                 r.sent.len()
             );
             // Which result belongs to which representation is unknown: none is used.
-            self.unusable(r, &why, out);
+            self.unusable(&[r], &why, out);
             return;
         }
-        for (i, (entity, slot)) in entities.into_vec().into_iter().zip(&r.sent).enumerate() {
+        self.merge_entities(r, entities.into_vec(), keep, out);
+    }
+
+    /// Merges an entity fetch's results (one per representation sent, in order) into the
+    /// objects they are for, keeping each in the entity cache when `keep` says so.
+    fn merge_entities(
+        &self,
+        r: &Ready<'_>,
+        entities: Vec<Val>,
+        keep: Option<(&Arc<EntityCache>, std::time::Duration)>,
+        out: &mut Output,
+    ) {
+        let rewrites = &r.fetch.output_rewrites;
+        for (i, (entity, slot)) in entities.into_iter().zip(&r.sent).enumerate() {
             if entity.is_null() {
                 continue;
             }

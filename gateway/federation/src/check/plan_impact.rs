@@ -37,6 +37,11 @@ fn shape(node: &PlanNode) -> PlanShape {
             waves: 1,
             subgraphs: BTreeSet::from([f.subgraph.clone()]),
         },
+        PlanNode::BatchFetch(b) => PlanShape {
+            requests: 1,
+            waves: 1,
+            subgraphs: BTreeSet::from([b.subgraph.clone()]),
+        },
         PlanNode::Flatten(f) => shape(&f.node),
         PlanNode::Sequence { nodes } => combine(nodes, |a, b| a + b),
         PlanNode::Parallel { nodes } => combine(nodes, usize::max),

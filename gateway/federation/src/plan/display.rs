@@ -26,6 +26,22 @@ fn render(out: &mut String, node: &PlanNode, depth: usize) {
             let _ = writeln!(out, "{pad}  {}", fetch.operation);
             let _ = writeln!(out, "{pad}}},");
         }
+        PlanNode::BatchFetch(batch) => {
+            // Each member: its path, what its representations carry, and the field its
+            // results come back under.
+            let _ = writeln!(out, "{pad}BatchFetch(service: \"{}\") {{", batch.subgraph);
+            for e in &batch.entities {
+                let _ = writeln!(
+                    out,
+                    "{pad}  Flatten(path: \"{}\") {} => {},",
+                    e.path.join("."),
+                    requires_text(&e.fetch.requires),
+                    e.alias
+                );
+            }
+            let _ = writeln!(out, "{pad}  {}", batch.operation);
+            let _ = writeln!(out, "{pad}}},");
+        }
         PlanNode::Flatten(flatten) => {
             let _ = writeln!(out, "{pad}Flatten(path: \"{}\") {{", flatten.path.join("."));
             render(out, &flatten.node, depth + 1);

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::model::*;
 use super::steps::{Step, SubSel};
 use crate::operation::Operation;
-use crate::supergraph::{Supergraph, TypeKind};
+use crate::supergraph::{SubgraphId, Supergraph, TypeKind};
 
 pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
     let mut level = vec![0usize; steps.len()];
@@ -26,18 +26,6 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             break;
         }
     }
-    let fetch = |i: usize| -> PlanNode {
-        let step = &steps[i];
-        let node = PlanNode::Fetch(fetch_node(sg, op, step, i));
-        if step.entity.is_some() {
-            PlanNode::Flatten(FlattenNode {
-                path: step.path.clone(),
-                node: Box::new(node),
-            })
-        } else {
-            node
-        }
-    };
     let mut groups: Vec<usize> = steps.iter().map(|s| s.group).collect();
     groups.sort();
     groups.dedup();
@@ -51,10 +39,10 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             .max()
             .unwrap_or(0);
         for l in 0..=max {
-            let nodes: Vec<PlanNode> = (0..steps.len())
+            let at_level: Vec<usize> = (0..steps.len())
                 .filter(|i| steps[*i].group == g && level[*i] == l)
-                .map(fetch)
                 .collect();
+            let nodes = level_nodes(sg, op, steps, &at_level);
             match nodes.len() {
                 0 => {}
                 1 => sequence.extend(nodes),
@@ -71,23 +59,169 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
     }
 }
 
-fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> FetchNode {
+/// The nodes of one plan level (steps that run at the same moment): each root fetch alone;
+/// the entity fetches to one subgraph in one request (a [`BatchFetchNode`] when there are
+/// several), in the order their subgraphs first appear.
+fn level_nodes(
+    sg: &Supergraph,
+    op: &Operation,
+    steps: &[Step],
+    at_level: &[usize],
+) -> Vec<PlanNode> {
+    let mut nodes = Vec::new();
+    // Entity fetches by subgraph: where the subgraph's node goes, and its members.
+    let mut batches: Vec<(SubgraphId, usize, Vec<Fetch>)> = Vec::new();
+    for &i in at_level {
+        let step = &steps[i];
+        let fetch = fetch_node(sg, op, step, i);
+        if step.entity.is_none() {
+            nodes.push(PlanNode::Fetch(fetch.node));
+            continue;
+        }
+        match batches
+            .iter_mut()
+            .find(|(graph, _, _)| *graph == step.graph)
+        {
+            Some((_, _, members)) => members.push(fetch),
+            None => {
+                batches.push((step.graph, nodes.len(), vec![fetch]));
+                // A placeholder, replaced below once every member is known.
+                nodes.push(PlanNode::Parallel { nodes: Vec::new() });
+            }
+        }
+    }
+    for (_, at, mut members) in batches {
+        let node = if members.len() == 1 {
+            let fetch = members.remove(0);
+            PlanNode::Flatten(FlattenNode {
+                path: fetch.path,
+                node: Box::new(PlanNode::Fetch(fetch.node)),
+            })
+        } else {
+            PlanNode::BatchFetch(batch_node(op, members))
+        };
+        if let Some(slot) = nodes.get_mut(at) {
+            *slot = node;
+        }
+    }
+    nodes
+}
+
+/// Entity fetches to one subgraph as one request: members with the same `_entities`
+/// selection share a field and a representation list; each other selection gets an aliased
+/// field of its own.
+fn batch_node(op: &Operation, members: Vec<Fetch>) -> BatchFetchNode {
+    let mut bodies: Vec<String> = Vec::new();
+    let mut section_of = Vec::with_capacity(members.len());
+    for m in &members {
+        let section = match bodies.iter().position(|b| *b == m.body) {
+            Some(s) => s,
+            None => {
+                bodies.push(m.body.clone());
+                bodies.len() - 1
+            }
+        };
+        section_of.push(section);
+    }
+    let names = |s: usize| -> (String, String) {
+        if bodies.len() == 1 {
+            ("_entities".to_owned(), "representations".to_owned())
+        } else {
+            (format!("_entities_{s}"), format!("representations_{s}"))
+        }
+    };
+    let mut defs: Vec<String> = (0..bodies.len())
+        .map(|s| format!("${}: [_Any!]!", names(s).1))
+        .collect();
+    let mut variable_usages: Vec<String> = Vec::new();
+    for m in &members {
+        for name in &m.node.variable_usages {
+            if !variable_usages.contains(name) {
+                variable_usages.push(name.clone());
+            }
+        }
+        for (name, def) in &m.client_defs {
+            if !defs.contains(def) && variable_usages.contains(name) {
+                defs.push(def.clone());
+            }
+        }
+    }
+    let first = &members[0].node;
+    let mut text = String::from("query");
+    if let Some(name) = &op.name {
+        let _ = write!(
+            text,
+            " {name}__{}__{}",
+            sanitize(&first.subgraph),
+            first.id.unwrap_or(0)
+        );
+    }
+    let _ = write!(text, "({}) {{", defs.join(", "));
+    for (s, body) in bodies.iter().enumerate() {
+        let (alias, variable) = names(s);
+        text.push(' ');
+        if bodies.len() > 1 {
+            let _ = write!(text, "{alias}: ");
+        }
+        let _ = write!(text, "_entities(representations: ${variable}) {{{body} }}");
+    }
+    text.push_str(" }");
+    let (subgraph, graph, id) = (first.subgraph.clone(), first.graph, first.id);
+    let entities = members
+        .into_iter()
+        .zip(section_of)
+        .map(|(m, s)| {
+            let (alias, variable) = names(s);
+            BatchEntity {
+                alias,
+                variable,
+                path: m.path,
+                fetch: m.node,
+            }
+        })
+        .collect();
+    BatchFetchNode {
+        subgraph,
+        graph,
+        operation: text,
+        variable_usages,
+        entities,
+        id,
+    }
+}
+
+/// A step's fetch, with the parts a batch combines.
+struct Fetch {
+    node: FetchNode,
+    path: Vec<String>,
+    /// Entity fetches: the `_entities` field's selection (` ... on T { ... }`).
+    body: String,
+    /// The definitions of the client variables it uses, by name.
+    client_defs: Vec<(String, String)>,
+}
+
+fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fetch {
     let subgraph = sg.subgraph(step.graph).name.clone();
     let variables: Vec<String> = step.variables.iter().cloned().collect();
+    let mut client_defs = Vec::new();
+    for v in &variables {
+        if let Some(def) = op.variables.iter().find(|d| d.name == *v) {
+            let mut text = format!("${}: {}", def.name, def.ty);
+            if let Some(default) = &def.default_value {
+                let _ = write!(text, " = {default}");
+            }
+            client_defs.push((v.clone(), text));
+        }
+    }
     let mut defs = String::new();
     if step.entity.is_some() {
         defs.push_str("$representations: [_Any!]!");
     }
-    for v in &variables {
-        if let Some(def) = op.variables.iter().find(|d| d.name == *v) {
-            if !defs.is_empty() {
-                defs.push_str(", ");
-            }
-            let _ = write!(defs, "${}: {}", def.name, def.ty);
-            if let Some(default) = &def.default_value {
-                let _ = write!(defs, " = {default}");
-            }
+    for (_, def) in &client_defs {
+        if !defs.is_empty() {
+            defs.push_str(", ");
         }
+        defs.push_str(def);
     }
     let kind = match (op.kind, step.entity) {
         (_, Some(_)) => OperationKind::Query,
@@ -114,6 +248,7 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
         })
     });
     let mut selections = step.selections.clone();
+    let mut body = String::new();
     let output_rewrites = match parent {
         Some(parent) => super::conflicts::resolve(sg, step.graph, parent, &mut selections),
         None => Vec::new(),
@@ -121,10 +256,13 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
     match step.entity {
         Some(ty) => {
             let type_name = sg.type_def(ty).name.to_string();
-            text.push_str(" { _entities(representations: $representations) { ... on ");
-            text.push_str(&type_name);
-            print_selections(&mut text, &selections);
-            text.push_str(" } }");
+            body.push_str(" ... on ");
+            body.push_str(&type_name);
+            print_selections(&mut body, &selections);
+            let _ = write!(
+                text,
+                " {{ _entities(representations: $representations) {{{body} }} }}"
+            );
             let def = sg.type_def(ty);
             let mut possible_types = match def.kind {
                 TypeKind::Object => vec![type_name.clone()],
@@ -170,7 +308,7 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
         }
         None => print_selections(&mut text, &selections),
     }
-    FetchNode {
+    let node = FetchNode {
         subgraph,
         graph: step.graph,
         operation: text,
@@ -181,6 +319,12 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
         input_rewrites,
         output_rewrites,
         id: Some(index as u32),
+    };
+    Fetch {
+        node,
+        path: step.path.clone(),
+        body,
+        client_defs,
     }
 }
 

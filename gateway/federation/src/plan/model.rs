@@ -17,6 +17,8 @@ pub struct QueryPlan {
 #[serde(tag = "kind")]
 pub enum PlanNode {
     Fetch(FetchNode),
+    /// Entity fetches to one subgraph that run at the same moment, sent as one request.
+    BatchFetch(BatchFetchNode),
     Flatten(FlattenNode),
     Sequence {
         nodes: Vec<PlanNode>,
@@ -40,6 +42,43 @@ pub enum PlanNode {
 pub struct FlattenNode {
     pub path: Vec<String>,
     pub node: Box<PlanNode>,
+}
+
+/// One request to one subgraph carrying entity fetches at several paths (docs/decisions.md,
+/// "Fetch merging"): fetches of the same plan level to the same subgraph go out together, so
+/// the requests a plan makes grow with the (subgraph, level) pairs it needs, not with the
+/// paths. Fetches whose `_entities` selections are identical share one `_entities` field and
+/// one representation list (a representation found at two paths is sent once); the others get
+/// a field of their own, aliased, each with its own list. Each member keeps the fetch it would
+/// have been alone (its requires, key fields, rewrites, and operation text, which its entity
+/// cache entries are keyed by).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchFetchNode {
+    #[serde(rename = "serviceName")]
+    pub subgraph: String,
+    #[serde(skip, default = "SubgraphId::none")]
+    pub graph: SubgraphId,
+    /// The document sent: one `_entities` field per distinct selection.
+    pub operation: String,
+    /// Client variables any member uses.
+    pub variable_usages: Vec<String>,
+    pub entities: Vec<BatchEntity>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<u32>,
+}
+
+/// One member of a [`BatchFetchNode`]: an entity fetch at `path`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchEntity {
+    /// The response key of the `_entities` field its results come back under.
+    pub alias: String,
+    /// The variable its representations are sent in (shared with the members of the same
+    /// `alias`).
+    pub variable: String,
+    pub path: Vec<String>,
+    pub fetch: FetchNode,
 }
 
 /// The path element for "every element of the list here".

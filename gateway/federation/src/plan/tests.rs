@@ -32,6 +32,12 @@ fn ids_name_their_subgraphs(sg: &Supergraph, node: &PlanNode) {
     match node {
         PlanNode::Fetch(f) => assert_eq!(sg.subgraph(f.graph).name, f.subgraph, "{f:?}"),
         PlanNode::Flatten(f) => ids_name_their_subgraphs(sg, &f.node),
+        PlanNode::BatchFetch(b) => {
+            assert_eq!(sg.subgraph(b.graph).name, b.subgraph, "{b:?}");
+            for e in &b.entities {
+                assert_eq!(e.fetch.graph, b.graph, "{b:?}");
+            }
+        }
         PlanNode::Sequence { nodes } | PlanNode::Parallel { nodes } => {
             nodes.iter().for_each(|n| ids_name_their_subgraphs(sg, n));
         }
