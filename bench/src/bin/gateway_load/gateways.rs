@@ -63,8 +63,15 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Starts gateway `name`; `None` when it is not installed.
-pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> Option<Gateway> {
+/// Starts gateway `name`; `None` when it is not installed. `hive_config` is a Hive Router
+/// configuration file (the public benchmark's); without one it runs on its defaults.
+pub fn start(
+    name: &str,
+    supergraph: &Path,
+    work: &Path,
+    entity_cache: bool,
+    hive_config: Option<&Path>,
+) -> Option<Gateway> {
     let port = free_port();
     let mut command = Command::new("taskset");
     command.args(["-c", "0"]);
@@ -106,6 +113,11 @@ pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> 
                 .env("HOST", "127.0.0.1")
                 .env("PORT", port.to_string())
                 .env("LOG_LEVEL", "warn");
+            if let Some(config) = hive_config {
+                // The file's supergraph, host, port and log level are overridden by the
+                // variables above; the rest (de-duplication, traffic shaping) applies.
+                command.env("ROUTER_CONFIG_FILE_PATH", config);
+            }
         }
         "apollo" => {
             let peers = workspace_root().join("bench/peers");
