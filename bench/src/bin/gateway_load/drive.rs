@@ -157,8 +157,10 @@ async fn run_loop(
                     .await;
                 let good = match answer {
                     Ok(r) if r.status().is_success() => match r.bytes().await {
-                        // A quick check: a GraphQL error anywhere makes it a failure.
-                        Ok(b) => !b.windows(9).any(|w| w == b"\"errors\":"),
+                        // A quick check: a GraphQL error anywhere makes it a failure. The
+                        // search is vectorised: the answers of the public benchmark are 88 KB,
+                        // and this runs on the core the subgraphs share.
+                        Ok(b) => memchr::memmem::find(&b, b"\"errors\":").is_none(),
                         Err(_) => false,
                     },
                     _ => false,
