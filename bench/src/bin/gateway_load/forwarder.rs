@@ -1,8 +1,9 @@
 //! The counting forwarder: a small HTTP/1.1 proxy between a gateway and the public benchmark's
 //! subgraphs. Each subgraph is reached at `http://<forwarder>/<name>`; the forwarder passes
 //! the request on unchanged and counts, per subgraph, the requests and the entity
-//! representations they carry (the length of every `representations*` variable list). Both
-//! gateways go through it, so both are counted by the same code, not by their own metrics.
+//! representations they carry (the length of every list passed as an `_entities`
+//! `representations:` argument, whatever its variable's name). Both gateways go through it, so
+//! both are counted by the same code, not by their own metrics.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -155,21 +156,26 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     response
 }
 
-/// The representations a subgraph request carries: the length of every list variable whose
-/// name starts with `representations` (one `_entities` field, or several aliased ones in one
-/// operation), in one operation or a batch of them. Anything else counts 0.
+/// The representations a subgraph request carries: the length of every list variable passed
+/// as an `_entities` field's `representations:` argument, whatever the gateway named it
+/// (`$representations`, `$representations_1`, Hive Router's `$__batch_reps_0`...), in one
+/// operation or a batch of them. Anything else counts 0.
 pub fn representations_in(body: &[u8]) -> u64 {
     fn of(operation: &serde_json::Value) -> u64 {
-        operation
-            .get("variables")
-            .and_then(|v| v.as_object())
-            .map_or(0, |vars| {
-                vars.iter()
-                    .filter(|(k, _)| k.starts_with("representations"))
-                    .filter_map(|(_, v)| v.as_array())
-                    .map(|a| a.len() as u64)
-                    .sum()
-            })
+        let Some(query) = operation.get("query").and_then(|q| q.as_str()) else {
+            return 0;
+        };
+        let Some(vars) = operation.get("variables").and_then(|v| v.as_object()) else {
+            return 0;
+        };
+        let mut names = argument_variables(query, "representations");
+        names.sort_unstable();
+        names.dedup();
+        names
+            .iter()
+            .filter_map(|n| vars.get(*n).and_then(|v| v.as_array()))
+            .map(|a| a.len() as u64)
+            .sum()
     }
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(serde_json::Value::Array(batch)) => batch.iter().map(of).sum(),
@@ -178,20 +184,55 @@ pub fn representations_in(body: &[u8]) -> u64 {
     }
 }
 
+/// The variables passed as argument `name` in `query` (`name: $var`): a scan of the text, not
+/// a parse, enough for the operations gateways send (a `$name:` variable definition is not an
+/// argument and is skipped).
+fn argument_variables<'q>(query: &'q str, name: &str) -> Vec<&'q str> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = query[from..].find(name) {
+        let start = from + at;
+        from = start + name.len();
+        let is_word_start = query[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_' || c == '$'));
+        let rest = query[from..].trim_start();
+        let Some(rest) = rest.strip_prefix(':').map(str::trim_start) else {
+            continue;
+        };
+        let Some(var) = rest.strip_prefix('$') else {
+            continue;
+        };
+        let len = var
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(var.len());
+        if is_word_start && len > 0 {
+            found.push(&var[..len]);
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::representations_in;
 
     #[test]
-    fn counts_every_representations_list() {
-        let one = br#"{"query":"q","variables":{"representations":[{"a":1},{"a":2}]}}"#;
+    fn counts_every_list_passed_as_representations() {
+        let one = br#"{"query":"query($representations:[_Any!]!){_entities(representations: $representations){...on P{a}}}","variables":{"representations":[{"a":1},{"a":2}]}}"#;
         assert_eq!(representations_in(one), 2);
-        let aliased = br#"{"query":"q","variables":{"representations0":[1],"representations1":[1,2,3],"other":[1]}}"#;
+        // Hive Router's merged form: aliased _entities fields with variables of its own naming.
+        let aliased = br#"{"query":"query($__batch_reps_0:[_Any!]!, $__batch_reps_1:[_Any!]!){_e0: _entities(representations: $__batch_reps_0){...on P{a}} _e1: _entities(representations:$__batch_reps_1){...on U{b}}}","variables":{"__batch_reps_0":[1],"__batch_reps_1":[1,2,3],"other":[1]}}"#;
         assert_eq!(representations_in(aliased), 4);
-        let batch =
-            br#"[{"variables":{"representations":[1]}},{"variables":{"representations":[1,2]}}]"#;
+        // Weft's: `$representations` and `$representations_N`.
+        let weft = br#"{"query":"query($representations:[_Any!]!,$representations_1:[_Any!]!){_entities(representations:$representations){...on P{a}} _entities_1:_entities(representations:$representations_1){...on P{b}}}","variables":{"representations":[1,2],"representations_1":[1]}}"#;
+        assert_eq!(representations_in(weft), 3);
+        let batch = br#"[{"query":"{_entities(representations: $r){a}}","variables":{"r":[1]}},{"query":"{_entities(representations: $r){a}}","variables":{"r":[1,2]}}]"#;
         assert_eq!(representations_in(batch), 3);
-        assert_eq!(representations_in(br#"{"query":"{ users { id } }"}"#), 0);
+        // A list variable that is not passed as representations does not count.
+        let unused = br#"{"query":"{ users { id } }","variables":{"representations":[1]}}"#;
+        assert_eq!(representations_in(unused), 0);
         assert_eq!(representations_in(b"not json"), 0);
     }
 }

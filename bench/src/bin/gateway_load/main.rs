@@ -263,7 +263,7 @@ async fn reference_round(
         let mut first_answer: Option<serde_json::Value> = None;
         for name in &options.gateways {
             let Some(gateway) =
-                gateways::start(name, supergraph, work, scenario.entity_cache, None)
+                gateways::start(name, supergraph, work, scenario.entity_cache, None).await
             else {
                 eprintln!("skipping {name}: not installed (bench/README.md)");
                 continue;
@@ -328,7 +328,9 @@ async fn public_round(
             work,
             false,
             Some(bench.hive_config.as_path()),
-        ) else {
+        )
+        .await
+        else {
             eprintln!("skipping {name}: not installed (bench/README.md)");
             continue;
         };
