@@ -46,6 +46,9 @@ pub struct Measured {
     pub cpu_us_per_request: f64,
     /// Gateway CPU time over the window's wall time: 1.0 is all of its one core.
     pub cpu_busy: f64,
+    /// The same for the other side (this process and `others`, all on CPU 1): near 1.0, the
+    /// load generator and subgraphs, not the gateway, set the pace.
+    pub other_side_busy: f64,
     pub subgraph_requests_per_request: f64,
     /// `None` where the subgraphs do not count representations.
     pub representations_per_request: Option<f64>,
@@ -81,6 +84,7 @@ pub async fn measure(
     gateway: &Gateway,
     scenario: &Scenario,
     subgraphs: &(impl Counter + ?Sized),
+    others: &[u32],
     concurrency: usize,
     warmup: Duration,
     duration: Duration,
@@ -91,6 +95,9 @@ pub async fn measure(
     let _ = run_loop(&http, &gateway.url, scenario, &counter, concurrency, warmup).await;
     let (requests_before, representations_before) = subgraphs.totals();
     let cpu_before = procfs::cpu_seconds(gateway.pid);
+    let side: Vec<u32> = others.iter().copied().chain([std::process::id()]).collect();
+    let side_cpu = || side.iter().map(|p| procfs::cpu_seconds(*p)).sum::<f64>();
+    let side_before = side_cpu();
     let started = Instant::now();
     let (mut latencies, failures) = run_loop(
         &http,
@@ -103,6 +110,7 @@ pub async fn measure(
     .await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = procfs::cpu_seconds(gateway.pid) - cpu_before;
+    let side_busy = (side_cpu() - side_before) / elapsed;
     let (requests_after, representations_after) = subgraphs.totals();
     latencies.sort_unstable();
     let ok = latencies.len() as u64;
@@ -121,6 +129,7 @@ pub async fn measure(
         peak_rss_mib: procfs::peak_rss_kib(gateway.pid) as f64 / 1024.0,
         cpu_us_per_request: if ok == 0 { 0.0 } else { cpu * 1e6 / ok as f64 },
         cpu_busy: cpu / elapsed,
+        other_side_busy: side_busy,
         subgraph_requests_per_request: per_request(requests_after - requests_before),
         representations_per_request: representations_after
             .zip(representations_before)

@@ -241,6 +241,10 @@ impl Drop for Subgraphs {
 }
 
 impl Subgraphs {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub async fn start(bin: &Path, delay_ms: u64) -> Result<Subgraphs, PublicError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

@@ -103,12 +103,12 @@ pub fn markdown(rows: &[Row], setup: &str, legend: &[(&str, &str)]) -> String {
 pub fn public_markdown(rows: &[Row], setup: &str, legend: &[(&str, &str)]) -> String {
     let mut out = header(setup, legend);
     out.push_str(
-        "| load | gateway | requests | RPS | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | gateway CPU | subgraph req/req | repr./req | failures | same data | RPS vs Hive | CPU/req vs Hive | RSS vs Hive | p50 vs Hive |\n",
+        "| load | gateway | requests | RPS | p50 ms | p99 ms | peak RSS MiB | CPU µs/req | gateway CPU | CPU 1 | subgraph req/req | repr./req | failures | same data | RPS vs Hive | CPU/req vs Hive | RSS vs Hive | p50 vs Hive |\n",
     );
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0}% | {:.2} | {:.2} | {:.0} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {:.0}% | {:.0}% | {:.2} | {:.2} | {:.0} | {} | {} | {} | {} | {} |\n",
             row.scenario,
             row.gateway,
             row.median(|m| m.requests as f64),
@@ -118,6 +118,7 @@ pub fn public_markdown(rows: &[Row], setup: &str, legend: &[(&str, &str)]) -> St
             row.median(|m| m.peak_rss_mib),
             row.median(|m| m.cpu_us_per_request),
             row.median(|m| m.cpu_busy * 100.0),
+            row.median(|m| m.other_side_busy * 100.0),
             row.median(|m| m.subgraph_requests_per_request),
             row.median(|m| m.representations_per_request.unwrap_or(0.0)),
             row.median(|m| m.failures as f64),
