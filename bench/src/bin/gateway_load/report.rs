@@ -43,6 +43,9 @@ fn ratio(rows: &[Row], row: &Row, f: impl Fn(&Measured) -> f64) -> String {
     let Some(hive) = hive_of(rows, row) else {
         return "–".to_owned();
     };
+    if std::ptr::eq(hive, row) {
+        return "1.00×".to_owned();
+    }
     let ratios: Vec<f64> = row
         .results
         .iter()
