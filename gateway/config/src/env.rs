@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::ConfigError;
-use super::model::{Config, parse_bool, parse_url};
+use super::model::Config;
 use super::schema::{self, Leaf};
+use super::values::{HttpUrl, ValueError, parse_bool};
 
 /// One variable that sets a key: the key's path and the value as the file would hold it.
 #[derive(Debug)]
@@ -53,7 +54,7 @@ pub fn apply(
             set(&mut alone, &leaf.path, value.clone());
             Config::deserialize(alone)
                 .map(|_| value)
-                .map_err(|e| e.to_string())
+                .map_err(VariableError::Refused)
         });
         match read {
             Ok(value) => overrides.push(Override {
@@ -61,9 +62,9 @@ pub fn apply(
                 path: leaf.path,
                 value,
             }),
-            Err(message) => errors.push(ConfigError {
+            Err(e) => errors.push(ConfigError {
                 hint: Some(format!("{name} sets `{}`", leaf.path)),
-                ..ConfigError::new(&name, message)
+                ..ConfigError::new(&name, e.to_string())
             }),
         }
     }
@@ -79,9 +80,9 @@ pub fn apply(
         if value.trim().is_empty() {
             continue;
         }
-        match parse_url(value) {
+        match value.parse::<HttpUrl>() {
             Ok(url) => env_urls.push((segment.to_owned(), url)),
-            Err(message) => errors.push(ConfigError::new(name, message)),
+            Err(e) => errors.push(ConfigError::new(name, e.to_string())),
         }
     }
     if !errors.is_empty() {
@@ -133,40 +134,75 @@ fn merge(
     Ok(config)
 }
 
+/// Why a variable's value is refused.
+#[derive(Debug, thiserror::Error)]
+enum VariableError {
+    /// Not a boolean.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// Not a whole number, or below the key's minimum; `off` when `0` switches the key off.
+    #[error("`{text}` is not a whole number{}", whole_number_expected(*minimum, *off))]
+    NotWholeNumber {
+        text: String,
+        minimum: u64,
+        off: bool,
+    },
+    /// Not a finite number; `range` when the key's schema bounds it.
+    #[error("`{text}` is not a number{}", number_expected(*range))]
+    NotNumber {
+        text: String,
+        range: Option<(f64, f64)>,
+    },
+    /// Read as the key's type, refused by the key itself (a bad address, a ratio over 1...).
+    #[error("{0}")]
+    Refused(serde_json::Error),
+}
+
+fn whole_number_expected(minimum: u64, off: bool) -> String {
+    match minimum {
+        0 if off => " (0 switches it off)".to_owned(),
+        0 => String::new(),
+        _ => format!(" of at least {minimum}"),
+    }
+}
+
+fn number_expected(range: Option<(f64, f64)>) -> String {
+    range.map_or_else(String::new, |(min, max)| format!(" from {min} to {max}"))
+}
+
 /// A variable's text as the value of `leaf`, by its schema type.
-fn value_of(leaf: &Leaf, text: &str) -> Result<Value, String> {
+fn value_of(leaf: &Leaf, text: &str) -> Result<Value, VariableError> {
     let node = &leaf.node;
     let trimmed = text.trim();
     match node["type"].as_str() {
-        Some("boolean") => parse_bool(text).map(Value::Bool),
+        Some("boolean") => Ok(Value::Bool(parse_bool(text)?)),
         Some("integer") => {
-            let min = node["minimum"].as_u64().unwrap_or(0);
+            let minimum = node["minimum"].as_u64().unwrap_or(0);
             let off = node["description"]
                 .as_str()
                 .is_some_and(|doc| doc.contains("`0`"));
-            let expected = match min {
-                0 if off => " (0 switches it off)".to_owned(),
-                0 => String::new(),
-                _ => format!(" of at least {min}"),
-            };
             trimmed
                 .parse::<u64>()
                 .ok()
-                .filter(|n| *n >= min)
+                .filter(|n| *n >= minimum)
                 .map(Value::from)
-                .ok_or_else(|| format!("`{text}` is not a whole number{expected}"))
+                .ok_or_else(|| VariableError::NotWholeNumber {
+                    text: text.to_owned(),
+                    minimum,
+                    off,
+                })
         }
         Some("number") => {
-            let range = match (node["minimum"].as_f64(), node["maximum"].as_f64()) {
-                (Some(min), Some(max)) => format!(" from {min} to {max}"),
-                _ => String::new(),
-            };
+            let range = node["minimum"].as_f64().zip(node["maximum"].as_f64());
             trimmed
                 .parse::<f64>()
                 .ok()
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number)
-                .ok_or_else(|| format!("`{text}` is not a number{range}"))
+                .ok_or_else(|| VariableError::NotNumber {
+                    text: text.to_owned(),
+                    range,
+                })
         }
         Some("array") => Ok(Value::Array(
             trimmed

@@ -20,7 +20,7 @@ pub mod persisted;
 pub mod schema;
 mod sections;
 pub mod server;
-mod values;
+pub mod values;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;
@@ -70,7 +70,7 @@ impl Sources {
             config.supergraph.path = Some(path.clone());
         }
         if let Some(listen) = flags.listen {
-            config.listen = listen;
+            config.listen = listen.into();
         }
         if let Some(ms) = flags.subgraph_timeout_ms {
             config.subgraphs.all.timeout_ms = ms;
@@ -87,7 +87,7 @@ impl Sources {
 fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
     let mut errors = Vec::new();
     let cors = &config.cors;
-    if cors.allow_credentials && cors.allow_origins.iter().any(|o| o == "*") {
+    if cors.allow_credentials && cors.allow_origins.iter().any(|o| o.is_any()) {
         errors.push(ConfigError {
             hint: Some("list the origins allowed to send credentials".into()),
             ..ConfigError::new(
@@ -102,7 +102,7 @@ fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
             Ok(list) => pd.documents = Some(std::sync::Arc::new(list)),
             Err(e) => errors.push(ConfigError {
                 hint: Some("`persisted_documents.safelist` names this file".into()),
-                ..ConfigError::new(&path.display().to_string(), e)
+                ..ConfigError::new(&path.display().to_string(), e.to_string())
             }),
         },
         None if pd.require => errors.push(ConfigError {
@@ -176,13 +176,18 @@ fn read_text(text: &str, path: &Path) -> Result<(Config, String), Vec<ConfigErro
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Config, String> {
-        parse_text(text, Path::new("conf/weft.yaml")).map_err(|errs| {
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+    fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
+        parse_text(text, Path::new("conf/weft.yaml"))
+    }
+
+    /// The errors reading `text` gives, as the CLI prints them (one after the other).
+    fn errors(text: &str) -> String {
+        parse(text)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -208,8 +213,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_located_with_the_valid_keys() {
-        let err =
-            parse("listen: 127.0.0.1:1\ncsrf:\n  enabled: true\n  enable: false\n").unwrap_err();
+        let err = errors("listen: 127.0.0.1:1\ncsrf:\n  enabled: true\n  enable: false\n");
         assert!(
             err.starts_with("conf/weft.yaml:4:3: unknown key `enable` at `csrf`"),
             "{err}"
@@ -218,13 +222,13 @@ mod tests {
             err.contains("hint: valid keys at `csrf`: enabled, required_headers"),
             "{err}"
         );
-        let err = parse("introspection: true\nlisten_on: x\n").unwrap_err();
+        let err = errors("introspection: true\nlisten_on: x\n");
         assert!(
             err.starts_with("conf/weft.yaml:2:1: unknown key `listen_on` at the top level"),
             "{err}"
         );
         assert!(err.contains("supergraph, listen, subgraphs"), "{err}");
-        let err = parse("subgraphs:\n  products:\n    timeout: 5\n").unwrap_err();
+        let err = errors("subgraphs:\n  products:\n    timeout: 5\n");
         assert!(
             err.starts_with("conf/weft.yaml:3:5: unknown key `timeout` at `subgraphs.products`"),
             "{err}"
@@ -248,7 +252,7 @@ mod tests {
             ("limits:\n  max_depth: -1\n", "2:14"),
             ("introspection: yes\n", "1:16"),
         ] {
-            let err = parse(text).unwrap_err();
+            let err = errors(text);
             assert!(
                 err.starts_with(&format!("conf/weft.yaml:{at}: ")),
                 "{text}: {err}"
@@ -266,7 +270,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.port(), 4321);
         assert!(!c.introspection);
-        let err = parse(&format!("log:\n  level: ${{{name}_UNSET}}\n")).unwrap_err();
+        let err = errors(&format!("log:\n  level: ${{{name}_UNSET}}\n"));
         assert!(
             err.starts_with(&format!(
                 "conf/weft.yaml:2:10: environment variable `{name}_UNSET` is not set"

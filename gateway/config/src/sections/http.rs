@@ -6,7 +6,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::values::{header_names, nonzero32, origins};
+use crate::values::{HeaderName, Origin, known_headers, nonzero32};
 
 /// Query plans as clients may see them.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -37,18 +37,14 @@ pub struct CsrfConfig {
     /// Headers, any one of which (non-empty) lets a simple request through. In the environment:
     /// comma-separated.
     #[schemars(example = serde_json::json!(["x-my-client"]))]
-    #[serde(deserialize_with = "header_names")]
-    pub required_headers: Vec<String>,
+    pub required_headers: Vec<HeaderName>,
 }
 
 impl Default for CsrfConfig {
     fn default() -> CsrfConfig {
         CsrfConfig {
             enabled: true,
-            required_headers: CSRF_REQUIRED_HEADERS
-                .iter()
-                .map(|h| (*h).to_owned())
-                .collect(),
+            required_headers: known_headers(CSRF_REQUIRED_HEADERS),
         }
     }
 }
@@ -121,16 +117,14 @@ pub struct CorsConfig {
     /// Origins allowed to call the gateway from a browser (`scheme://host[:port]`, or `*` for any).
     /// Empty: no CORS headers (same-origin only). In the environment: comma-separated.
     #[schemars(example = serde_json::json!(["https://app.example.com"]))]
-    #[serde(deserialize_with = "origins")]
-    pub allow_origins: Vec<String>,
+    pub allow_origins: Vec<Origin>,
     /// Send `Access-Control-Allow-Credentials: true` (cookies); not with `*`.
     #[schemars(example = serde_json::json!(true))]
     pub allow_credentials: bool,
     /// Request headers a browser may send cross-origin (answered to preflights). In the
     /// environment: comma-separated.
     #[schemars(example = serde_json::json!(["content-type", "x-my-client"]))]
-    #[serde(deserialize_with = "header_names")]
-    pub allow_headers: Vec<String>,
+    pub allow_headers: Vec<HeaderName>,
     /// How long a browser may cache a preflight's answer (`Access-Control-Max-Age`). Absent: the
     /// browser's default.
     #[schemars(example = serde_json::json!(600))]
@@ -142,8 +136,22 @@ impl Default for CorsConfig {
         CorsConfig {
             allow_origins: Vec::new(),
             allow_credentials: false,
-            allow_headers: CORS_ALLOW_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+            allow_headers: known_headers(CORS_ALLOW_HEADERS),
             max_age_secs: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_header_names_are_all_valid() {
+        assert_eq!(
+            CsrfConfig::default().required_headers,
+            CSRF_REQUIRED_HEADERS
+        );
+        assert_eq!(CorsConfig::default().allow_headers, CORS_ALLOW_HEADERS);
     }
 }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::values::{level, ratio, url};
+use crate::values::{HttpUrl, LogFilter, ratio};
 
 /// Logging to stderr.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -16,9 +16,8 @@ pub struct LogConfig {
     /// A level (`error`, `warn`, `info`, `debug`, `trace`) or `RUST_LOG`-style filter. When absent,
     /// `RUST_LOG`, then `info`. Applied on reload.
     #[schemars(example = serde_json::json!("weft=debug,info"))]
-    #[serde(deserialize_with = "level")]
     #[schemars(extend("default" = "info"))]
-    pub level: Option<String>,
+    pub level: Option<LogFilter>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -36,14 +35,14 @@ pub struct TelemetryConfig {
     /// Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Absent: no traces are
     /// exported. A change needs a restart.
     #[schemars(example = serde_json::json!("http://otel-collector:4318/v1/traces"))]
-    #[serde(deserialize_with = "url")]
-    pub otlp_endpoint: Option<String>,
+    pub otlp_endpoint: Option<HttpUrl>,
     /// The `service.name` of the traces' resource.
     #[schemars(example = serde_json::json!("gateway-eu"))]
     pub service_name: String,
     /// The share of new traces recorded, from 0 to 1. A request whose `traceparent` says sampled
     /// (or not) is followed as its parent decided.
     #[schemars(example = serde_json::json!(0.25))]
+    // An `f64` checked as a `values::Ratio`: the tracer takes an `f64` (docs/decisions.md).
     #[serde(deserialize_with = "ratio")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub sampling_ratio: f64,

@@ -10,7 +10,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::values::{nonzero32, nonzero64, url};
+use crate::values::{HttpUrl, nonzero32, nonzero64};
 
 // `subgraphs:` holds `all` (settings for every subgraph) beside one entry per subgraph name,
 // so it is read by hand: a derived struct could not mix fixed and free keys and still locate
@@ -20,7 +20,7 @@ pub struct Subgraphs {
     pub all: AllSubgraphs,
     pub named: BTreeMap<String, SubgraphOverride>,
     /// `WEFT_SUBGRAPHS_<NAME>_URL` values by `<NAME>`; see [`env_segment`].
-    pub env_urls: BTreeMap<String, String>,
+    pub env_urls: BTreeMap<String, HttpUrl>,
 }
 
 /// Settings for every subgraph.
@@ -168,8 +168,7 @@ pub struct SubgraphOverride {
     /// Where the gateway sends this subgraph's requests, instead of the routing URL in the
     /// supergraph.
     #[schemars(example = serde_json::json!("http://products:4002/graphql"))]
-    #[serde(deserialize_with = "url")]
-    pub url: Option<String>,
+    pub url: Option<HttpUrl>,
     /// This subgraph's request timeout, in milliseconds, instead of `subgraphs.all.timeout_ms`.
     #[schemars(example = serde_json::json!(2000))]
     pub timeout_ms: Option<NonZeroU64>,
@@ -190,7 +189,7 @@ impl Subgraphs {
         self.env_urls
             .get(&env_segment(name))
             .or_else(|| self.named.get(name).and_then(|s| s.url.as_ref()))
-            .map(String::as_str)
+            .map(HttpUrl::as_str)
     }
 
     /// The timeout, retries and circuit breaker of subgraph `name`.

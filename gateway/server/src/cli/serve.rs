@@ -160,7 +160,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        let listener = match tokio::net::TcpListener::bind(config.listen.get()).await {
             Ok(l) => l,
             Err(e) => {
                 errln!(
@@ -170,7 +170,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let addr = listener.local_addr().unwrap_or(config.listen);
+        let addr = listener.local_addr().unwrap_or(config.listen.get());
         tracing::info!(listen = %addr, supergraph = %name, "weft gateway ready");
         // A closed stdout is no reason to stop serving.
         let _ = report::print(&format!("weft serving {name} at http://{addr}/graphql\n"));
