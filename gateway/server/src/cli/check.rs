@@ -151,7 +151,7 @@ impl From<PlanImpact> for PlanReport {
     fn from(p: PlanImpact) -> PlanReport {
         let (after, error) = match &p.after {
             Ok(s) => (Some(s.into()), None),
-            Err(e) => (None, Some(e.clone())),
+            Err(e) => (None, Some(e.to_string())),
         };
         PlanReport {
             operation: p.operation,
