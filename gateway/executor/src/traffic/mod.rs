@@ -85,11 +85,26 @@ pub fn backoff(base: Duration, retry: u32, random_unit: f64) -> Duration {
     doubled.mul_f64(0.5 + random_unit.clamp(0.0, 1.0))
 }
 
+/// A subgraph whose HTTP client could not be built (its TLS backend failing to start, say).
+#[derive(Debug, thiserror::Error)]
+#[error("subgraph `{subgraph}`: {source}")]
+pub struct ClientBuildError {
+    pub subgraph: String,
+    pub source: FetchError,
+}
+
 impl Subgraph {
-    pub fn new(name: &str, url: &str, policy: &SubgraphPolicy) -> Result<Subgraph, String> {
+    pub fn new(
+        name: &str,
+        url: &str,
+        policy: &SubgraphPolicy,
+    ) -> Result<Subgraph, ClientBuildError> {
         let timeout = Duration::from_millis(policy.timeout_ms.get());
         let client = SubgraphClient::new(timeout)
-            .map_err(|e| e.to_string())?
+            .map_err(|source| ClientBuildError {
+                subgraph: name.to_owned(),
+                source,
+            })?
             .with_max_response_bytes(policy.max_response_bytes.get());
         let breaker = policy.circuit_breaker.enabled.then(|| {
             Mutex::new(Breaker::new(

@@ -79,12 +79,22 @@ pub struct SchemaRuntime {
     pub config: Arc<Config>,
 }
 
+/// Why a runtime cannot be built for a supergraph and a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A JWKS file of `auth.jwks` cannot be read (or the key fetcher cannot start).
+    #[error(transparent)]
+    Keys(#[from] auth::keys::JwksError),
+    #[error(transparent)]
+    SubgraphClient(#[from] weft_executor::traffic::ClientBuildError),
+}
+
 impl SchemaRuntime {
     pub fn new(
         supergraph: Arc<Supergraph>,
         config: Arc<Config>,
         metrics: Arc<Metrics>,
-    ) -> Result<SchemaRuntime, String> {
+    ) -> Result<SchemaRuntime, RuntimeError> {
         let names: Vec<&str> = supergraph
             .subgraphs()
             .iter()

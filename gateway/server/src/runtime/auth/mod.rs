@@ -36,7 +36,7 @@ pub struct Auth {
 
 impl Auth {
     /// Reads the JWKS files now and starts polling the sources (URLs are fetched at once).
-    pub fn new(config: &AuthConfig, supergraph: &Supergraph) -> Result<Auth, String> {
+    pub fn new(config: &AuthConfig, supergraph: &Supergraph) -> Result<Auth, keys::JwksError> {
         let keys = if config.verifies_tokens() {
             let sources = config.jwks.iter().map(|s| Source::of(s)).collect();
             let store = Arc::new(KeyStore::new(sources)?);
