@@ -251,6 +251,12 @@ mod tests {
             ("log:\n  format: xml\n", "2:11"),
             ("limits:\n  max_depth: -1\n", "2:14"),
             ("introspection: yes\n", "1:16"),
+            ("auth:\n  algorithms: [RS256, nope]\n", "2:23"),
+            (
+                "headers:\n  all:\n    - propagate: { named: host }\n",
+                "3:27",
+            ),
+            ("cors:\n  allow_origins: [\"https://a/b\"]\n", "2:19"),
         ] {
             let err = errors(text);
             assert!(
@@ -258,6 +264,13 @@ mod tests {
                 "{text}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn null_leaves_an_optional_checked_key_absent() {
+        let c = parse("telemetry:\n  otlp_endpoint: ~\nauth:\n  forward_header: null\n").unwrap();
+        assert_eq!(c.telemetry.otlp_endpoint, None);
+        assert_eq!(c.auth.forward_header, None);
     }
 
     #[test]
