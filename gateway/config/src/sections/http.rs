@@ -6,16 +6,40 @@ use std::num::{NonZeroU32, NonZeroU64};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::values::{HeaderName, Origin, known_headers, nonzero32};
+use crate::values::{HeaderName, Origin, Ratio, known_headers, nonzero32};
 
 /// Query plans as clients may see them.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueryPlanConfig {
     /// Let clients ask for the query plan with the `weft-query-plan: include` or `dry-run` request
     /// header. Plans describe the subgraphs behind the gateway.
     #[schemars(example = serde_json::json!(true))]
     pub expose: bool,
+    /// Memory, in MiB, the cache of validated and planned operations may hold (estimated from
+    /// each operation's text and plan); the least used go first. A quarter as much again holds
+    /// the plans of operations with fields a request may not see removed.
+    #[schemars(example = serde_json::json!(128))]
+    pub cache_mb: NonZeroU32,
+    /// The share of cached operations, most used first, validated and planned again against a
+    /// new supergraph or configuration before it takes traffic, so a reload does not make the
+    /// next requests plan. `0` turns the warm-up off.
+    #[schemars(example = serde_json::json!(0.5))]
+    pub warm_up: Ratio,
+}
+
+/// The default `query_plan.cache_mb`.
+pub const DEFAULT_PLAN_CACHE_MB: u32 = 32;
+
+impl Default for QueryPlanConfig {
+    fn default() -> QueryPlanConfig {
+        QueryPlanConfig {
+            expose: false,
+            cache_mb: nonzero32(DEFAULT_PLAN_CACHE_MB),
+            // As Apollo Router: the 30% most used.
+            warm_up: Ratio::clamped(0.3),
+        }
+    }
 }
 
 /// Headers that make a simple request acceptable: setting any of them forces a browser to

@@ -25,6 +25,12 @@ impl Ratio {
     pub fn get(self) -> f64 {
         self.0
     }
+
+    /// A default written in the code: clamped into 0..=1 (a literal out of range is a bug,
+    /// not an input to refuse).
+    pub(crate) const fn clamped(v: f64) -> Ratio {
+        Ratio(v.clamp(0.0, 1.0))
+    }
 }
 
 impl Deref for Ratio {
