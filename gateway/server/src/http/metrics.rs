@@ -1,5 +1,5 @@
-//! The metrics' HTTP side: `GET /metrics` (the registry in the Prometheus text format) and the
-//! middleware counting every GraphQL answer. The registry is `observability::metrics`.
+//! The metrics' HTTP side: `GET /metrics` (the metrics in the Prometheus text format) and the
+//! middleware counting every GraphQL answer. The instruments are `observability::metrics`.
 
 use std::sync::Arc;
 use std::time::Instant;
