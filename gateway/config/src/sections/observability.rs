@@ -28,15 +28,17 @@ pub enum LogFormat {
     Json,
 }
 
-/// OpenTelemetry traces over OTLP/HTTP (docs/observability.md). A change needs a restart.
+/// OpenTelemetry traces and metrics over OTLP/HTTP (docs/observability.md). A change needs a
+/// restart.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
-    /// Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Absent: no traces are
-    /// exported. A change needs a restart.
+    /// Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Metrics go to the
+    /// same URL ending in `/v1/metrics` instead of `/v1/traces`. Absent: neither is exported. A
+    /// change needs a restart.
     #[schemars(example = serde_json::json!("http://otel-collector:4318/v1/traces"))]
     pub otlp_endpoint: Option<HttpUrl>,
-    /// The `service.name` of the traces' resource.
+    /// The `service.name` of the traces' and metrics' resource.
     #[schemars(example = serde_json::json!("gateway-eu"))]
     pub service_name: String,
     /// The share of new traces recorded, from 0 to 1. A request whose `traceparent` says sampled

@@ -93,13 +93,23 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
-    let exporter = match telemetry::Exporter::new(&config.telemetry) {
+    let mut exporter = match telemetry::Exporter::new(&config.telemetry) {
         Ok(exporter) => exporter,
         Err(e) => {
             errln!("error: {e}");
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
+    // One set of metrics for the process, sent over OTLP too when an endpoint is set.
+    let metrics = Arc::new(
+        match exporter
+            .as_mut()
+            .and_then(telemetry::Exporter::take_metrics)
+        {
+            Some(export) => metrics::Metrics::exporting(export.reader, export.resource),
+            None => metrics::Metrics::new(),
+        },
+    );
     let log = log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
     let Some(path) = config.supergraph.path.clone() else {
         errln!(
@@ -151,9 +161,9 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         None
     };
     let work_handle = work.as_ref().map(|rt| rt.handle().clone());
+    let serving = metrics.clone();
     let code = runtime.block_on(async move {
-        let metrics = Arc::new(metrics::Metrics::new());
-        let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
+        let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), serving) {
             Ok(s) => Arc::new(Live::new(s)),
             Err(e) => {
                 errln!("error: {e}");
@@ -201,6 +211,8 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     }
     drop(runtime);
     if let Some(exporter) = exporter {
+        // The metrics' last export, then the spans still buffered.
+        metrics.shutdown();
         exporter.shutdown();
     }
     code
