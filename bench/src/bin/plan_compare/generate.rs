@@ -62,6 +62,9 @@ pub fn seed_for(run_seed: u64, name: &str) -> u64 {
 /// look like real ones (planning does not depend on them).
 const IDS: &[&str] = &["1", "2", "p1", "u1", "b1", "a1"];
 
+/// A field's name, its type, and its required arguments with their types.
+type FieldShape = (Name, Type, Vec<(Name, Type)>);
+
 pub struct Generator<'a> {
     schema: &'a Valid<Schema>,
     rng: Rng,
@@ -69,10 +72,14 @@ pub struct Generator<'a> {
     implementers: HashMap<Name, Vec<Name>>,
     variables: BTreeSet<String>,
     fragments: Vec<String>,
+    /// Items per selection set: 1 to this many near the root, one fewer deeper down.
+    width: usize,
 }
 
 impl<'a> Generator<'a> {
-    pub fn new(schema: &'a Valid<Schema>, seed: u64) -> Generator<'a> {
+    /// A generator of operations with up to `width` items per selection set (3 gives
+    /// operations of a few fetches; 6 and more, wide fan-outs).
+    pub fn new(schema: &'a Valid<Schema>, seed: u64, width: usize) -> Generator<'a> {
         let mut implementers: HashMap<Name, Vec<Name>> = HashMap::new();
         for (name, ty) in &schema.types {
             if let ExtendedType::Object(o) = ty {
@@ -93,6 +100,7 @@ impl<'a> Generator<'a> {
             implementers,
             variables: BTreeSet::new(),
             fragments: Vec::new(),
+            width: width.max(1),
         }
     }
 
@@ -138,7 +146,7 @@ impl<'a> Generator<'a> {
             return "{ __typename }".to_owned();
         };
         let possible = self.possible_types(def, ty);
-        let fields: Vec<(Name, Type, Vec<(Name, Type)>)> = match def {
+        let fields: Vec<FieldShape> = match def {
             ExtendedType::Object(o) => o
                 .fields
                 .values()
@@ -164,9 +172,9 @@ impl<'a> Generator<'a> {
             _ => Vec::new(),
         };
         let wanted = if depth < 2 {
-            1 + self.rng.below(3)
+            1 + self.rng.below(self.width)
         } else {
-            1 + self.rng.below(2)
+            1 + self.rng.below((self.width - 1).max(1))
         };
         let mut items: Vec<String> = Vec::new();
         let mut taken: BTreeSet<usize> = BTreeSet::new();
@@ -313,7 +321,7 @@ mod tests {
     fn the_same_seed_gives_the_same_operations() {
         let sg = bookstore();
         let run = |seed| {
-            let mut g = Generator::new(sg.api_schema(), seed);
+            let mut g = Generator::new(sg.api_schema(), seed, 3);
             (0..20).filter_map(|_| g.operation()).collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));
@@ -323,7 +331,7 @@ mod tests {
     #[test]
     fn most_generated_operations_are_valid_and_some_use_conditions_and_fragments() {
         let sg = bookstore();
-        let mut g = Generator::new(sg.api_schema(), seed_for(1, "planner"));
+        let mut g = Generator::new(sg.api_schema(), seed_for(1, "planner"), 3);
         let ops: Vec<String> = (0..200).filter_map(|_| g.operation()).collect();
         let valid = ops
             .iter()

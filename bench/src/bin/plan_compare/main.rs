@@ -67,6 +67,10 @@ struct Args {
     /// Generated operations per audit supergraph that both planners plan.
     #[arg(long, default_value_t = 13)]
     generated_per_supergraph: usize,
+    /// Items per generated selection set, at most (1 to this many near the root, one fewer
+    /// deeper): 3 gives operations of a few fetches, 6 wide fan-outs.
+    #[arg(long, default_value_t = 3)]
+    width: usize,
     /// The generator's seed; the same seed gives the same operations.
     #[arg(long, default_value_t = 0x5EED)]
     seed: u64,
@@ -211,7 +215,7 @@ fn compare(
 }
 
 fn progress(done: usize) {
-    if done % 100 == 0 {
+    if done.is_multiple_of(100) {
         eprintln!("plan-compare: {done} operations");
     }
 }
@@ -235,7 +239,7 @@ fn generate(
             short.push(format!("{suite} (Weft did not load it)"));
             continue;
         };
-        let mut generator = Generator::new(api, seed_for(args.seed, &suite));
+        let mut generator = Generator::new(api, seed_for(args.seed, &suite), args.width);
         let mut seen = HashSet::new();
         let (mut accepted, mut attempts) = (0usize, 0usize);
         while accepted < per && attempts < per * 40 {
@@ -271,10 +275,10 @@ fn generate(
         }
     }
     let mut note = format!(
-        "generated (seed {}): {planned} operations planned by both, {per} per audit supergraph; \
-         {invalid} generated operations were invalid against the API schema and {duplicates} \
-         repeated, dropped before planning",
-        args.seed
+        "generated (seed {}, width {}): {planned} operations planned by both, {per} per audit \
+         supergraph; {invalid} generated operations were invalid against the API schema and \
+         {duplicates} repeated, dropped before planning",
+        args.seed, args.width
     );
     if !short.is_empty() {
         note.push_str(&format!("; fewer than {per} for: {}", short.join(", ")));

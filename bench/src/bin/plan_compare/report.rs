@@ -174,6 +174,11 @@ pub fn document(results: &[Compared], command: &str, notes: &[String]) -> String
             }
         }
         let _ = writeln!(out, "\n```graphql\n{}\n```\n", r.case.operation);
+        for (who, side) in [("Weft", &r.weft), ("Apollo", &r.apollo)] {
+            if let Side::Planned(p) = side {
+                let _ = writeln!(out, "{who}:\n\n```\n{}\n```\n", p.plan.trim_end());
+            }
+        }
     }
     out
 }
@@ -273,6 +278,7 @@ mod tests {
         assert!(doc.contains("### plan snapshots: two"));
         assert!(doc.contains("QueryPlan with 4"));
         assert!(doc.contains("- Weft: refused at planning: no plan"));
+        assert!(doc.contains("Apollo:\n\n```\nQueryPlan with 1\n```"));
         assert_eq!(json_lines(&results).lines().count(), 3);
     }
 }
