@@ -428,3 +428,40 @@ snapshot_json!(
     "planner",
     "{ book(id: \"1\") { shippingCost } }"
 );
+
+/// A shareable root field planned apart from the subgraph's other root field of the same
+/// level goes out in the same request (docs/decisions.md, "Fetch merging"): `b` gets one
+/// operation with `rootB` and `shared`, not two.
+#[test]
+fn root_fetches_to_one_subgraph_at_one_level_are_one_request() {
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])"#;
+    let input = |name: &str, sdl: String| crate::compose::SubgraphInput {
+        name: name.to_owned(),
+        url: format!("http://{name}/graphql"),
+        sdl,
+        source: name.to_owned(),
+    };
+    let a = format!(
+        "{link}\ntype Query {{ rootA: Container shared: Container @shareable }}\n\
+         type Container @key(fields: \"id\") {{ id: ID! wrapper: Wrapper @shareable }}\n\
+         type Wrapper @shareable {{ label: String }}"
+    );
+    let b = format!(
+        "{link}\ntype Query {{ rootB: Container shared: Container @shareable }}\n\
+         type Container @key(fields: \"id\") {{ id: ID! wrapper: Wrapper @shareable bWrapper: Wrapper }}\n\
+         type Wrapper @shareable {{ label: String }}"
+    );
+    let composed = crate::compose::compose(&[input("a", a), input("b", b)]).expect("composes");
+    let sg = Supergraph::parse(&composed.supergraph_sdl, "composed").expect("supergraph");
+    let query = "query Q($l: Boolean!) { rootA { id } rootB { id } shared { bWrapper @include(if: $l) { label } } }";
+    let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
+        .expect("valid query");
+    let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
+    let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
+    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    assert_eq!(
+        plan.to_string(),
+        "QueryPlan {\n  Parallel {\n    Fetch(service: \"a\") {\n      query Q__a__0 { rootA { __typename id } }\n    },\n    \
+         Fetch(service: \"b\") {\n      query Q__b__1($l: Boolean!) { rootB { __typename id } shared { __typename bWrapper @include(if: $l) { __typename label } } }\n    },\n  },\n}"
+    );
+}
