@@ -6,9 +6,11 @@ use apollo_compiler::ExecutableDocument;
 use crate::Supergraph;
 use crate::graph::QueryGraph;
 use crate::operation::normalize;
-use crate::plan::model::PlanNode;
+use crate::plan::model::{PlanNode, QueryPlan};
 
-pub(crate) fn plan_text(fixture: &str, query: &str) -> String {
+/// The plan of `query` over the fixture's supergraph with the progressive-override `labels`
+/// on, its fetches' ids checked against the subgraphs they name.
+fn planned(fixture: &str, query: &str, labels: &[&str]) -> QueryPlan {
     let path = format!(
         "{}/tests/fixtures/{fixture}/supergraph.graphql",
         env!("CARGO_MANIFEST_DIR")
@@ -19,11 +21,16 @@ pub(crate) fn plan_text(fixture: &str, query: &str) -> String {
         .expect("valid query");
     let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
     let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    let labels = labels.iter().map(|l| (*l).to_owned()).collect();
+    let plan = super::plan(&graph, &op, &labels).expect("plans");
     if let Some(node) = &plan.node {
         ids_name_their_subgraphs(&sg, node);
     }
-    format!("{query}\n\n{plan}")
+    plan
+}
+
+pub(crate) fn plan_text(fixture: &str, query: &str) -> String {
+    format!("{query}\n\n{}", planned(fixture, query, &[]))
 }
 
 /// Every fetch's `SubgraphId` is the supergraph's id of the subgraph it names (the executor
@@ -119,20 +126,11 @@ snapshot!(
 
 /// Plans with progressive-override labels switched on.
 fn plan_with_labels(fixture: &str, query: &str, labels: &[&str]) -> String {
-    let path = format!(
-        "{}/tests/fixtures/{fixture}/supergraph.graphql",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let sg = Supergraph::parse(&std::fs::read_to_string(&path).expect("fixture"), fixture)
-        .expect("supergraph");
-    let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
-        .expect("valid query");
-    let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
-    let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    let labels = labels.iter().map(|l| (*l).to_owned()).collect();
+    // Shown as the planner takes them: a set.
+    let set: std::collections::BTreeSet<&str> = labels.iter().copied().collect();
     format!(
-        "{query} with labels {labels:?}\n\n{}",
-        super::plan(&graph, &op, &labels).expect("plans")
+        "{query} with labels {set:?}\n\n{}",
+        planned(fixture, query, labels)
     )
 }
 
@@ -185,17 +183,7 @@ snapshot!(
 
 /// The plan as JSON (Apollo's field names: `keyFields`, `requires`, `inputRewrites`, ...).
 pub(crate) fn plan_json(fixture: &str, query: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/{fixture}/supergraph.graphql",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let sdl = std::fs::read_to_string(&path).expect("fixture");
-    let sg = Supergraph::parse(&sdl, fixture).expect("supergraph");
-    let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
-        .expect("valid query");
-    let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
-    let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    let plan = planned(fixture, query, &[]);
     format!(
         "{query}\n\n{}",
         serde_json::to_string_pretty(&plan).expect("serializes")
