@@ -6,7 +6,8 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -141,6 +142,14 @@ fn traceparents(subgraph: &weft_subgraph_kit::Running) -> Vec<(String, String)> 
         .collect()
 }
 
+/// `weft serve --config config` with the OpenTelemetry SDK's variable `env` set, its log
+/// dropped; the process and its GraphQL URL.
+fn serve_exporting(config: &Path, env: (&str, &str)) -> (support::Process, String) {
+    let mut command = support::weft_command();
+    command.env(env.0, env.1).stderr(Stdio::null());
+    support::serve_with(command, [OsStr::new("--config"), config.as_os_str()])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context() {
     let (endpoint, bodies, _metrics) = receiver().await;
@@ -157,22 +166,8 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
              level: warn\n"
         ),
     );
-    let mut command = support::weft_command();
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        // The SDK's batch delay, so spans leave within a fraction of a second.
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start weft serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _gateway = support::Process(child);
-    let url = line.split_whitespace().last().expect("url").to_owned();
+    // The SDK's batch delay, so spans leave within a fraction of a second.
+    let (_gateway, url) = serve_exporting(&config, ("OTEL_BSP_SCHEDULE_DELAY", "100"));
 
     let post = |traceparent: Option<&str>| {
         let mut request = reqwest::Client::new()
@@ -281,20 +276,10 @@ async fn the_log_level_filters_log_lines_and_applies_on_reload() {
     };
     write("warn");
     let stderr_path = dir.join("stderr.log");
-    let stderr = std::fs::File::create(&stderr_path).unwrap();
     let mut command = support::weft_command();
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("start weft serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _gateway = support::Process(child);
+    command.stderr(std::fs::File::create(&stderr_path).unwrap());
+    let (_gateway, _url) =
+        support::serve_with(command, [OsStr::new("--config"), config.as_os_str()]);
     let log = || std::fs::read_to_string(&stderr_path).unwrap();
     // `info` lines are filtered out at `warn`.
     assert!(!log().contains("weft gateway ready"), "{}", log());
@@ -369,22 +354,8 @@ async fn metrics_are_exported_over_otlp_beside_the_traces() {
              level: warn\n"
         ),
     );
-    let mut command = support::weft_command();
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        // The SDK's export interval, so metrics leave within a fraction of a second.
-        .env("OTEL_METRIC_EXPORT_INTERVAL", "200")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start weft serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _gateway = support::Process(child);
-    let url = line.split_whitespace().last().expect("url").to_owned();
+    // The SDK's export interval, so metrics leave within a fraction of a second.
+    let (_gateway, url) = serve_exporting(&config, ("OTEL_METRIC_EXPORT_INTERVAL", "200"));
     for _ in 0..2 {
         let body: Value = reqwest::Client::new()
             .post(&url)
