@@ -9,7 +9,7 @@ use crate::operation::normalize;
 use crate::plan::model::{PlanNode, QueryPlan};
 
 /// The plan of `query` over the fixture's supergraph with the progressive-override `labels`
-/// on, its fetches' ids checked against the subgraphs they name.
+/// on.
 fn planned(fixture: &str, query: &str, labels: &[&str]) -> QueryPlan {
     let path = format!(
         "{}/tests/fixtures/{fixture}/supergraph.graphql",
@@ -17,6 +17,12 @@ fn planned(fixture: &str, query: &str, labels: &[&str]) -> QueryPlan {
     );
     let sdl = std::fs::read_to_string(&path).expect("fixture");
     let sg = Supergraph::parse(&sdl, fixture).expect("supergraph");
+    plan_over(sg, query, labels)
+}
+
+/// The plan of `query` over `sg` with the progressive-override `labels` on, its fetches' ids
+/// checked against the subgraphs they name.
+fn plan_over(sg: Supergraph, query: &str, labels: &[&str]) -> QueryPlan {
     let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
         .expect("valid query");
     let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
@@ -442,11 +448,7 @@ fn root_fetches_to_one_subgraph_at_one_level_are_one_request() {
     let composed = crate::compose::compose(&[input("a", a), input("b", b)]).expect("composes");
     let sg = Supergraph::parse(&composed.supergraph_sdl, "composed").expect("supergraph");
     let query = "query Q($l: Boolean!) { rootA { id } rootB { id } shared { bWrapper @include(if: $l) { label } } }";
-    let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
-        .expect("valid query");
-    let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
-    let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    let plan = plan_over(sg, query, &[]);
     assert_eq!(
         plan.to_string(),
         "QueryPlan {\n  Parallel {\n    Fetch(service: \"a\") {\n      query Q__a__0 { rootA { __typename id } }\n    },\n    \
