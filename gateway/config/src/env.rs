@@ -381,7 +381,7 @@ mod tests {
             c.subgraphs.url_for("my-products"),
             Some("http://p:1/graphql")
         );
-        assert_eq!(c.telemetry.sampling_ratio, 0.5);
+        assert_eq!(c.telemetry.sampling_ratio.get(), 0.5);
         assert_eq!(c.log.format, crate::model::LogFormat::Json);
         assert_eq!(c.demand_control.mode, Some(crate::model::CostMode::Enforce));
         assert_eq!(c.auth.algorithms, ["RS256", "HS256"]);

@@ -291,7 +291,7 @@ mod tests {
         assert!(config.subgraphs.url_for("products").is_some());
         assert_ne!(config.telemetry, defaults.telemetry);
         assert_ne!(config.demand_control, defaults.demand_control);
-        assert_eq!(config.telemetry.sampling_ratio, 0.25);
+        assert_eq!(config.telemetry.sampling_ratio.get(), 0.25);
     }
 
     #[test]

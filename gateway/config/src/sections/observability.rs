@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::values::{HttpUrl, LogFilter, ratio};
+use crate::values::{HttpUrl, LogFilter, Ratio};
 
 /// Logging to stderr.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -44,10 +44,7 @@ pub struct TelemetryConfig {
     /// The share of new traces recorded, from 0 to 1. A request whose `traceparent` says sampled
     /// (or not) is followed as its parent decided.
     #[schemars(example = serde_json::json!(0.25))]
-    // An `f64` checked as a `values::Ratio`: the tracer takes an `f64` (docs/decisions.md).
-    #[serde(deserialize_with = "ratio")]
-    #[schemars(range(min = 0.0, max = 1.0))]
-    pub sampling_ratio: f64,
+    pub sampling_ratio: Ratio,
 }
 
 impl Default for TelemetryConfig {
@@ -55,7 +52,7 @@ impl Default for TelemetryConfig {
         TelemetryConfig {
             otlp_endpoint: None,
             service_name: "weft".to_owned(),
-            sampling_ratio: 1.0,
+            sampling_ratio: Ratio::clamped(1.0),
         }
     }
 }

@@ -72,11 +72,6 @@ where
     d.deserialize_str(Scalar(PhantomData))
 }
 
-/// `telemetry.sampling_ratio`, checked as a [`Ratio`] and kept as the `f64` the tracer takes.
-pub(crate) fn ratio<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    <Ratio as serde::Deserialize>::deserialize(d).map(Ratio::get)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

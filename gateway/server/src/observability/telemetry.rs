@@ -66,8 +66,9 @@ impl Exporter {
             .with_endpoint(endpoint.clone())
             .build()
             .map_err(TelemetryError::Traces)?;
-        let sampler =
-            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sampling_ratio)));
+        let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            config.sampling_ratio.get(),
+        )));
         let resource = Resource::builder()
             .with_service_name(config.service_name.clone())
             .build();
