@@ -63,8 +63,15 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// Starts gateway `name`; `None` when it is not installed.
-pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> Option<Gateway> {
+/// Starts gateway `name`; `None` when it is not installed. `hive_config` is a Hive Router
+/// configuration file (the public benchmark's); without one it runs on its defaults.
+pub async fn start(
+    name: &str,
+    supergraph: &Path,
+    work: &Path,
+    entity_cache: bool,
+    hive_config: Option<&Path>,
+) -> Option<Gateway> {
     let port = free_port();
     let mut command = Command::new("taskset");
     command.args(["-c", "0"]);
@@ -106,6 +113,11 @@ pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> 
                 .env("HOST", "127.0.0.1")
                 .env("PORT", port.to_string())
                 .env("LOG_LEVEL", "warn");
+            if let Some(config) = hive_config {
+                // The file's supergraph, host, port and log level are overridden by the
+                // variables above; the rest (de-duplication, traffic shaping) applies.
+                command.env("ROUTER_CONFIG_FILE_PATH", config);
+            }
         }
         "apollo" => {
             let peers = workspace_root().join("bench/peers");
@@ -130,41 +142,31 @@ pub fn start(name: &str, supergraph: &Path, work: &Path, entity_cache: bool) -> 
         pid: child.id(),
         child,
     };
-    wait_ready(&gateway.url);
+    wait_ready(&gateway.url).await;
     Some(gateway)
 }
 
-/// Waits (up to 60 s) until the gateway answers `{ __typename }`.
-fn wait_ready(url: &str) {
+/// Waits (up to 60 s) until the gateway answers `{ __typename }` with a 200. Asynchronous:
+/// a gateway may send that query to a subgraph (Hive Router does), and the subgraphs or the
+/// counting forwarder run on this same single-threaded runtime, so blocking it here would
+/// hold that subgraph request until the probe gave up.
+async fn wait_ready(url: &str) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
-        if answers(url) {
+        let answer = http
+            .post(url)
+            .header("content-type", "application/json")
+            .body("{\"query\":\"{ __typename }\"}")
+            .send()
+            .await;
+        if answer.is_ok_and(|r| r.status().is_success()) {
             return;
         }
-        std::thread::sleep(Duration::from_millis(200));
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("{url} did not come up within 60 s");
-}
-
-/// A minimal blocking HTTP/1.1 probe (no async runtime here): POST `{ __typename }`, 200?
-fn answers(url: &str) -> bool {
-    use std::io::{Read, Write};
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
-        return false;
-    };
-    let body = "{\"query\":\"{ __typename }\"}";
-    let request = format!(
-        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
 }

@@ -48,3 +48,15 @@ fn clock_ticks() -> f64 {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
 }
+
+/// The 1-, 5- and 15-minute load averages, as `/proc/loadavg` gives them: how busy the
+/// machine was around a run, for its report.
+pub fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let fields: Vec<&str> = text.split_whitespace().take(3).collect();
+    if fields.is_empty() {
+        "unknown".to_owned()
+    } else {
+        fields.join(" ")
+    }
+}

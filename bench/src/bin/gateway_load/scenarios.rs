@@ -8,8 +8,9 @@ pub struct Scenario {
     pub what: &'static str,
     /// Whether Weft runs with its entity cache for this load.
     pub entity_cache: bool,
-    /// The request body for the `n`-th request.
-    pub body: fn(u64) -> String,
+    /// The request body for the `n`-th request (a closure: the public benchmark's query is
+    /// read from its files at run time).
+    pub body: Box<dyn Fn(u64) -> String>,
 }
 
 /// The classic query: every subgraph, entity fetches three levels deep, plus topProducts.
@@ -50,25 +51,25 @@ pub fn all() -> Vec<Scenario> {
             name: "a",
             what: "classic heavy query, identical",
             entity_cache: false,
-            body: heavy,
+            body: Box::new(heavy),
         },
         Scenario {
             name: "b",
             what: "classic heavy query, a distinct alias per request",
             entity_cache: false,
-            body: variant,
+            body: Box::new(variant),
         },
         Scenario {
             name: "c",
             what: "cache-friendly product mix, Weft's entity cache on",
             entity_cache: true,
-            body: mix,
+            body: Box::new(mix),
         },
         Scenario {
             name: "d",
             what: "the same mix with a never-cached field (inStock), Weft's entity cache on",
             entity_cache: true,
-            body: mix_live,
+            body: Box::new(mix_live),
         },
     ]
 }
