@@ -1,7 +1,7 @@
 //! Sending GraphQL requests to subgraphs: one pooled HTTP client, bodies written and read as
 //! bytes, errors that say which stage failed. The client speaks HTTP/1.1, HTTP/2 or both as
-//! the subgraph's `http2` setting says, and TLS (rustls) trusting the platform's roots plus
-//! the subgraph's CA file (docs/traffic.md#http-versions-and-tls).
+//! the subgraph's `http2` setting says, and TLS (rustls) trusting the built-in roots (Mozilla's,
+//! from webpki-roots) plus the subgraph's CA file (docs/traffic.md#http-versions-and-tls).
 
 use std::time::Duration;
 
@@ -79,7 +79,7 @@ pub enum ClientError {
 pub struct Connection<'a> {
     /// Which HTTP versions it speaks.
     pub http2: Http2,
-    /// CA certificates (PEM) trusted besides the platform's roots.
+    /// CA certificates (PEM) trusted besides the built-in roots.
     pub ca_pem: Option<&'a [u8]>,
 }
 
@@ -96,7 +96,7 @@ pub struct SubgraphClient {
 
 impl SubgraphClient {
     /// A client whose requests time out after `timeout`, taking answers of at most
-    /// [`DEFAULT_MAX_RESPONSE_BYTES`], speaking HTTP/1.1 and trusting the platform's roots.
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], speaking HTTP/1.1 and trusting the built-in roots.
     pub fn new(timeout: Duration) -> Result<SubgraphClient, ClientError> {
         SubgraphClient::connecting(timeout, Connection::default())
     }
