@@ -131,6 +131,10 @@ fn merge(
     if !set_by_env("auth.jwks") {
         config.auth.jwks = from_file.auth.jwks;
     }
+    config.subgraphs.keep_files_of(
+        &from_file.subgraphs,
+        set_by_env("subgraphs.all.tls.ca_file"),
+    );
     Ok(config)
 }
 
@@ -263,6 +267,8 @@ mod tests {
         "WEFT_SUBGRAPHS_ALL_CIRCUIT_BREAKER_COOLDOWN_MS",
         "WEFT_SUBGRAPHS_ALL_MAX_RESPONSE_BYTES",
         "WEFT_SUBGRAPHS_ALL_INCLUDE_ERRORS",
+        "WEFT_SUBGRAPHS_ALL_HTTP2",
+        "WEFT_SUBGRAPHS_ALL_TLS_CA_FILE",
         "WEFT_SERVER_HEADER_READ_TIMEOUT_MS",
         "WEFT_SERVER_BODY_READ_TIMEOUT_MS",
         "WEFT_SERVER_IDLE_TIMEOUT_MS",
@@ -407,6 +413,41 @@ mod tests {
         assert_eq!(c.csrf.required_headers, ["x-a"]);
         assert_eq!(c.subgraphs.policy("a").timeout_ms.get(), 9);
         assert_eq!(c.subgraphs.policy("b").timeout_ms.get(), 5);
+    }
+
+    #[test]
+    fn the_files_ca_files_stay_resolved_when_variables_are_set() {
+        let file = "subgraphs:\n  all:\n    tls:\n      ca_file: ca.pem\n  a:\n    tls:\n      ca_file: a.pem\n";
+        let dir = std::path::Path::new("conf");
+        let from_file = crate::parse_text(file, &dir.join("weft.yaml")).unwrap();
+        let c = apply(
+            from_file.clone(),
+            Some(file),
+            &vars(&[("WEFT_SUBGRAPHS_ALL_HTTP2", "only")]),
+        )
+        .unwrap();
+        let ca = |c: &Config, name: &str| c.subgraphs.policy(name).tls.ca_file;
+        assert_eq!(ca(&c, "a"), Some(dir.join("a.pem")));
+        assert_eq!(ca(&c, "b"), Some(dir.join("ca.pem")));
+        assert_eq!(c.subgraphs.policy("b").http2, crate::model::Http2::Only);
+        // A variable's path is taken as given.
+        let c = apply(
+            from_file,
+            Some(file),
+            &vars(&[("WEFT_SUBGRAPHS_ALL_TLS_CA_FILE", "/etc/ca.pem")]),
+        )
+        .unwrap();
+        assert_eq!(ca(&c, "a"), Some(dir.join("a.pem")));
+        assert_eq!(ca(&c, "b"), Some("/etc/ca.pem".into()));
+        let errs = apply(
+            Config::default(),
+            None,
+            &vars(&[("WEFT_SUBGRAPHS_ALL_HTTP2", "h3")]),
+        )
+        .unwrap_err();
+        let text = errs[0].to_string();
+        assert!(text.starts_with("WEFT_SUBGRAPHS_ALL_HTTP2: "), "{text}");
+        assert!(text.contains("`off`, `negotiate`, `only`"), "{text}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 #![deny(unused_crate_dependencies)]
 
 pub mod auth;
+pub mod ca_file;
 pub mod entity_cache;
 mod env;
 pub mod error;
@@ -83,7 +84,8 @@ impl Sources {
     }
 }
 
-/// Checks across keys, and reads the files the configuration names (the safelist).
+/// Checks across keys, and reads the files the configuration names (the safelist, the
+/// subgraphs' CA files).
 fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
     let mut errors = Vec::new();
     let cors = &config.cors;
@@ -110,6 +112,15 @@ fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
             ..ConfigError::new("persisted_documents", "`require: true` needs a `safelist`")
         }),
         None => {}
+    }
+    for slot in config.subgraphs.ca_files_mut() {
+        match ca_file::read(slot.path) {
+            Ok(read) => *slot.pem = Some(read),
+            Err(e) => errors.push(ConfigError {
+                hint: Some(format!("`{}` names this file", slot.key)),
+                ..ConfigError::new(&slot.path.display().to_string(), e.to_string())
+            }),
+        }
     }
     if config.auth.require_authentication && !config.auth.verifies_tokens() {
         errors.push(ConfigError {
@@ -168,6 +179,7 @@ fn read_text(text: &str, path: &Path) -> Result<(Config, String), Vec<ConfigErro
     }
     if let Some(dir) = path.parent() {
         config.auth.resolve_files(dir);
+        config.subgraphs.resolve_files(dir);
     }
     Ok((config, expanded.text))
 }
@@ -209,6 +221,61 @@ mod tests {
         );
         assert_eq!(c.csrf.required_headers, ["x-mine"]);
         assert!(c.csrf.enabled && c.introspection);
+    }
+
+    #[test]
+    fn http2_and_ca_files_per_subgraph_inherit_all() {
+        use crate::model::Http2;
+        let c = parse(
+            "subgraphs:\n  all:\n    http2: negotiate\n    tls:\n      ca_file: ca.pem\n  products:\n    http2: only\n    tls:\n      ca_file: /etc/p.pem\n  reviews:\n    http2: off\n",
+        )
+        .unwrap();
+        let (products, reviews, other) = (
+            c.subgraphs.policy("products"),
+            c.subgraphs.policy("reviews"),
+            c.subgraphs.policy("other"),
+        );
+        assert_eq!(
+            (products.http2, reviews.http2, other.http2),
+            (Http2::Only, Http2::Off, Http2::Negotiate)
+        );
+        assert_eq!(products.tls.ca_file, Some("/etc/p.pem".into()));
+        assert_eq!(reviews.tls.ca_file, Some("conf/ca.pem".into()));
+        assert_eq!(Config::default().subgraphs.policy("x").http2, Http2::Off);
+        let err = errors("subgraphs:\n  all:\n    http2: yes\n");
+        assert!(err.starts_with("conf/weft.yaml:3:12: "), "{err}");
+        assert!(err.contains("`off`, `negotiate`, `only`"), "{err}");
+    }
+
+    #[test]
+    fn ca_files_are_read_with_the_configuration() {
+        let dir = std::env::temp_dir().join(format!("weft-config-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        std::fs::write(dir.join("ca.pem"), pem).unwrap();
+        let sources = Sources {
+            file: Some(dir.join("weft.yaml")),
+            flags: Flags::default(),
+        };
+        let c = sources
+            .load_text(Some(
+                "subgraphs:\n  all:\n    tls:\n      ca_file: ca.pem\n",
+            ))
+            .unwrap();
+        let read = c.subgraphs.policy("any").tls.ca_pem.unwrap();
+        assert_eq!(&*read, pem.as_bytes());
+        let errs = sources
+            .load_text(Some(
+                "subgraphs:\n  a:\n    tls:\n      ca_file: none.pem\n",
+            ))
+            .unwrap_err();
+        let text = errs[0].to_string();
+        assert!(text.contains("none.pem"), "{text}");
+        assert!(
+            text.contains("hint: `subgraphs.a.tls.ca_file` names this file"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

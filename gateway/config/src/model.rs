@@ -21,8 +21,8 @@ pub use crate::sections::limits::{
 };
 pub use crate::sections::observability::{LogConfig, LogFormat, TelemetryConfig};
 pub use crate::sections::subgraphs::{
-    AllSubgraphs, BreakerConfig, BreakerOverride, RetryConfig, RetryOverride, SubgraphOverride,
-    SubgraphPolicy, Subgraphs, env_segment,
+    AllSubgraphs, BreakerConfig, BreakerOverride, Http2, RetryConfig, RetryOverride,
+    SubgraphOverride, SubgraphPolicy, Subgraphs, TlsConfig, TlsOverride, env_segment,
 };
 pub use crate::sections::traffic::{
     CostMode, DedupeConfig, DemandControlConfig, EntityBatchingConfig,

@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{ExecutorMetrics, FetchErrorKind};
-use crate::{FetchError, SubgraphClient};
+use crate::{ClientError, Connection, FetchError, SubgraphClient};
 use breaker::Breaker;
 use budget::Budget;
 use bytes::Bytes;
@@ -85,12 +85,12 @@ pub fn backoff(base: Duration, retry: u32, random_unit: f64) -> Duration {
     doubled.mul_f64(0.5 + random_unit.clamp(0.0, 1.0))
 }
 
-/// A subgraph whose HTTP client could not be built (its TLS backend failing to start, say).
+/// A subgraph whose HTTP client could not be built (its CA file's certificates unusable, say).
 #[derive(Debug, thiserror::Error)]
 #[error("subgraph `{subgraph}`: {source}")]
 pub struct ClientBuildError {
     pub subgraph: String,
-    pub source: FetchError,
+    pub source: ClientError,
 }
 
 impl Subgraph {
@@ -100,7 +100,11 @@ impl Subgraph {
         policy: &SubgraphPolicy,
     ) -> Result<Subgraph, ClientBuildError> {
         let timeout = Duration::from_millis(policy.timeout_ms.get());
-        let client = SubgraphClient::new(timeout)
+        let connection = Connection {
+            http2: policy.http2,
+            ca_pem: policy.tls.ca_pem.as_deref(),
+        };
+        let client = SubgraphClient::connecting(timeout, connection)
             .map_err(|source| ClientBuildError {
                 subgraph: name.to_owned(),
                 source,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tokio::net::TcpListener;
-use weft_executor::{FetchError, GraphQLRequest, SubgraphClient};
+use weft_executor::{ClientError, FetchError, GraphQLRequest, SubgraphClient};
 use weft_federation::SupergraphError;
 use weft_federation::compose::CompositionErrors;
 use weft_subgraph_kit::subgraph::open_layout;
@@ -144,7 +144,7 @@ enum StartError {
     },
     /// The client that checks the subgraphs answer could not be built.
     #[error("{0}")]
-    Probe(FetchError),
+    Probe(ClientError),
     #[error("{subgraph} did not answer: {source}")]
     NoAnswer {
         subgraph: &'static str,

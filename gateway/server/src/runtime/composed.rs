@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use weft_executor::{FetchError, GraphQLRequest, SubgraphClient};
+use weft_executor::{ClientError, FetchError, GraphQLRequest, SubgraphClient};
 use weft_federation::compose::{CompositionErrors, SubgraphInput, compose};
 
 /// How long a subgraph that does not answer yet is waited for.
@@ -33,7 +33,7 @@ pub enum IntrospectError {
     #[error("{0}")]
     Runtime(std::io::Error),
     #[error("{0}")]
-    Client(FetchError),
+    Client(ClientError),
     #[error("{url}: {source}")]
     Request { url: String, source: FetchError },
     /// The answer is boxed: it is rare, and large beside the other errors.
