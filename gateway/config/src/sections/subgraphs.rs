@@ -42,10 +42,10 @@ pub struct AllSubgraphs {
     /// redacted" (its path and code kept). Apollo Router's `include_subgraph_errors`.
     #[schemars(example = serde_json::json!(false))]
     pub include_errors: bool,
-    /// The HTTP version spoken to subgraphs (docs/traffic.md#http-versions-and-tls): `off` (HTTP/1.1
-    /// only), `negotiate` (HTTP/2 when an https:// subgraph's TLS handshake picks it, else
-    /// HTTP/1.1; http:// stays HTTP/1.1) or `only` (HTTP/2 only: h2c with prior knowledge over
-    /// http://, `h2` alone offered over https://).
+    /// The HTTP version spoken to subgraphs (docs/traffic.md#http-versions-and-tls): `off`
+    /// (HTTP/1.1 only), `negotiate` (HTTP/2 when an https:// subgraph's TLS handshake picks it,
+    /// else HTTP/1.1; http:// stays HTTP/1.1) or `only` (HTTP/2 only: h2c with prior knowledge
+    /// over http://, `h2` alone offered over https://).
     #[schemars(example = serde_json::json!("negotiate"))]
     pub http2: Http2,
     pub tls: TlsConfig,
@@ -75,8 +75,8 @@ pub enum Http2 {
 #[serde(deny_unknown_fields, default)]
 pub struct TlsConfig {
     /// A PEM file of CA certificates (a private CA's, say) trusted for subgraphs' certificates in
-    /// addition to the built-in roots; relative to this file. Read whenever the subgraph clients
-    /// are built (start and each reload).
+    /// addition to the built-in roots; relative to this file. Read when the configuration loads
+    /// (start and each reload).
     #[schemars(example = serde_json::json!("certs/subgraphs-ca.pem"))]
     pub ca_file: Option<PathBuf>,
     /// `ca_file`'s contents, read by [`crate::Sources::load_text`].
