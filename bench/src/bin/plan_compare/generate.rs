@@ -14,38 +14,7 @@ use apollo_compiler::{Name, Schema};
 /// Selection sets nest at most this deep below the root field.
 pub const MAX_DEPTH: usize = 5;
 
-/// xorshift64*: deterministic and small; a run is reproduced from its seed.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        // xorshift never leaves 0.
-        Rng(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'v, T>(&mut self, items: &'v [T]) -> Option<&'v T> {
-        items.get(self.below(items.len()))
-    }
-}
+pub use crate::rng::Rng;
 
 /// A stable seed per supergraph (FNV-1a of its name mixed with the run's seed), so adding a
 /// suite does not change the operations generated for the others.

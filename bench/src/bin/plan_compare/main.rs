@@ -19,6 +19,8 @@ mod error;
 mod generate;
 mod outcome;
 mod report;
+#[path = "../../rng.rs"]
+mod rng;
 mod weft_side;
 
 use std::collections::HashSet;
