@@ -17,27 +17,9 @@ use weft_federation::graph::QueryGraph;
 use weft_federation::operation::normalize;
 use weft_federation::plan::plan;
 
-/// xorshift64*: deterministic, fast, good enough to pick shapes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
+#[path = "../rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// A field's name, type and required arguments.
 type FieldShape = (
@@ -302,7 +284,7 @@ fn main() {
     let graph = QueryGraph::new(sg.clone());
     let mut generator = Generator {
         schema: sg.api_schema(),
-        rng: Rng(seed | 1),
+        rng: Rng::new(seed),
         variables: Vec::new(),
     };
     let deadline = Instant::now() + Duration::from_secs_f64(minutes * 60.0);

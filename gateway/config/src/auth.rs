@@ -5,10 +5,14 @@
 
 use std::num::NonZeroU64;
 use std::path::Path;
+use std::str::FromStr;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
+
+use crate::values::text::text_value;
+use crate::values::{HeaderName, ValueError};
 
 /// Every JWT algorithm the server's verifier (jsonwebtoken) knows, by its `alg` name: what
 /// `auth.algorithms` may list. Named here rather than parsed with jsonwebtoken so that reading
@@ -20,9 +24,42 @@ pub const ALGORITHMS: &[&str] = &[
 
 /// The algorithms accepted when `auth.algorithms` is not set: every asymmetric one. HMAC
 /// needs a shared secret, so it is accepted only when configured explicitly.
-pub const DEFAULT_ALGORITHMS: &[&str] = &[
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+pub const DEFAULT_ALGORITHMS: &[JwtAlgorithm] = &[
+    JwtAlgorithm("RS256"),
+    JwtAlgorithm("RS384"),
+    JwtAlgorithm("RS512"),
+    JwtAlgorithm("PS256"),
+    JwtAlgorithm("PS384"),
+    JwtAlgorithm("PS512"),
+    JwtAlgorithm("ES256"),
+    JwtAlgorithm("ES384"),
+    JwtAlgorithm("EdDSA"),
 ];
+
+/// One of [`ALGORITHMS`], by its `alg` name (case-sensitive, as tokens write it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct JwtAlgorithm(&'static str);
+
+impl JwtAlgorithm {
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl FromStr for JwtAlgorithm {
+    type Err = ValueError;
+    fn from_str(v: &str) -> Result<JwtAlgorithm, ValueError> {
+        let v = v.trim();
+        ALGORITHMS
+            .iter()
+            .copied()
+            .find(|known| *known == v)
+            .map(JwtAlgorithm)
+            .ok_or_else(|| ValueError::JwtAlgorithm(v.to_owned()))
+    }
+}
+
+text_value!(JwtAlgorithm);
 
 /// JWT authentication and the `@authenticated`, `@requiresScopes` and `@policy` directives
 /// (docs/auth.md).
@@ -46,11 +83,10 @@ pub struct AuthConfig {
     /// `oct` key in the JWKS. In the environment: comma-separated.
     #[schemars(example = serde_json::json!(["RS256", "HS256"]))]
     #[serde(deserialize_with = "algorithms")]
-    pub algorithms: Vec<String>,
+    pub algorithms: Vec<JwtAlgorithm>,
     /// The request header that carries the token.
     #[schemars(example = serde_json::json!("x-token"))]
-    #[serde(deserialize_with = "header_name")]
-    pub header_name: String,
+    pub header_name: HeaderName,
     /// The scheme before the token in that header (compared without case). Empty: the whole value
     /// is the token.
     #[schemars(example = serde_json::json!(""))]
@@ -72,8 +108,7 @@ pub struct AuthConfig {
     /// Send a verified token's claims to every subgraph in this header, as JSON (non-ASCII
     /// escaped).
     #[schemars(example = serde_json::json!("x-weft-claims"))]
-    #[serde(deserialize_with = "optional_header_name")]
-    pub forward_header: Option<String>,
+    pub forward_header: Option<HeaderName>,
     /// Send a verified token's claims to every subgraph in the request's `extensions`, under this
     /// key.
     #[schemars(example = serde_json::json!("jwt"))]
@@ -92,8 +127,8 @@ impl Default for AuthConfig {
             jwks: Vec::new(),
             issuers: Vec::new(),
             audiences: Vec::new(),
-            algorithms: DEFAULT_ALGORITHMS.iter().map(|a| (*a).to_owned()).collect(),
-            header_name: "authorization".to_owned(),
+            algorithms: DEFAULT_ALGORITHMS.to_vec(),
+            header_name: HeaderName::from(http::header::AUTHORIZATION),
             header_prefix: "Bearer".to_owned(),
             cookie: None,
             poll_interval_secs: NonZeroU64::new(300).unwrap_or(NonZeroU64::MIN),
@@ -139,35 +174,13 @@ pub struct PolicyRule {
     pub any_of: Vec<String>,
 }
 
-pub fn parse_algorithm(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    if ALGORITHMS.contains(&v) {
-        Ok(v.to_owned())
-    } else {
-        Err(format!(
-            "`{v}` is not a JWT algorithm ({})",
-            ALGORITHMS.join(", ")
-        ))
-    }
-}
-
-fn algorithms<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let list = Vec::<String>::deserialize(d)?;
+/// A list of algorithms, not empty: a verifier accepting none would refuse every token.
+fn algorithms<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<JwtAlgorithm>, D::Error> {
+    let list = Vec::<JwtAlgorithm>::deserialize(d)?;
     if list.is_empty() {
         return Err(D::Error::custom("`algorithms` cannot be empty"));
     }
-    list.iter()
-        .map(|a| parse_algorithm(a).map_err(D::Error::custom))
-        .collect()
-}
-
-fn header_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    let v = String::deserialize(d)?;
-    crate::model::parse_header(&v).map_err(D::Error::custom)
-}
-
-fn optional_header_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    header_name(d).map(Some)
+    Ok(list)
 }
 
 #[cfg(test)]
@@ -176,15 +189,18 @@ mod tests {
 
     #[test]
     fn algorithms_are_checked_by_name() {
-        assert_eq!(parse_algorithm(" EdDSA "), Ok("EdDSA".to_owned()));
         assert_eq!(
-            parse_algorithm("none"),
+            " EdDSA ".parse::<JwtAlgorithm>().map(|a| a.as_str()),
+            Ok("EdDSA")
+        );
+        assert_eq!(
+            "none".parse::<JwtAlgorithm>().map_err(|e| e.to_string()),
             Err(
                 "`none` is not a JWT algorithm (HS256, HS384, HS512, RS256, RS384, RS512, \
                  PS256, PS384, PS512, ES256, ES384, EdDSA)"
                     .to_owned()
             )
         );
-        assert!(parse_algorithm("rs256").is_err());
+        assert!("rs256".parse::<JwtAlgorithm>().is_err());
     }
 }

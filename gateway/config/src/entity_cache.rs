@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::model::{amqp_url, redis_url};
+use crate::values::{AmqpUrl, RedisUrl};
 
 /// The entity cache: subgraph results kept per entity (docs/entity-cache.md).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -54,8 +54,7 @@ pub struct EntityCacheRedisConfig {
     /// found by the others, and evictions reach them all (pub/sub). Unreachable: memory only,
     /// logged and counted, requests unaffected.
     #[schemars(example = serde_json::json!("redis://127.0.0.1:6379"))]
-    #[serde(deserialize_with = "redis_url")]
-    pub url: Option<String>,
+    pub url: Option<RedisUrl>,
     /// What every key (and the eviction channel) of the entity cache in Redis starts with; gateways
     /// that share entries share it.
     #[schemars(example = serde_json::json!("gateway-eu:entity:"))]
@@ -79,8 +78,7 @@ pub struct EntityEventsConfig {
     /// and, with `entity_cache.redis`, on every gateway). Absent: entries live out their lifetimes
     /// unless evicted otherwise.
     #[schemars(example = serde_json::json!("amqp://guest:guest@rabbitmq:5672/%2f"))]
-    #[serde(deserialize_with = "amqp_url")]
-    pub amqp_url: Option<String>,
+    pub amqp_url: Option<AmqpUrl>,
     /// The topic exchange the services publish their events on (routing key `EntityChanged`).
     #[schemars(example = serde_json::json!("shop.events"))]
     pub exchange: String,

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::ConfigError;
-use super::model::{Config, parse_bool, parse_url};
+use super::model::Config;
 use super::schema::{self, Leaf};
+use super::values::{HttpUrl, ValueError, parse_bool};
 
 /// One variable that sets a key: the key's path and the value as the file would hold it.
 #[derive(Debug)]
@@ -53,7 +54,7 @@ pub fn apply(
             set(&mut alone, &leaf.path, value.clone());
             Config::deserialize(alone)
                 .map(|_| value)
-                .map_err(|e| e.to_string())
+                .map_err(VariableError::Refused)
         });
         match read {
             Ok(value) => overrides.push(Override {
@@ -61,9 +62,9 @@ pub fn apply(
                 path: leaf.path,
                 value,
             }),
-            Err(message) => errors.push(ConfigError {
+            Err(e) => errors.push(ConfigError {
                 hint: Some(format!("{name} sets `{}`", leaf.path)),
-                ..ConfigError::new(&name, message)
+                ..ConfigError::new(&name, e.to_string())
             }),
         }
     }
@@ -79,9 +80,9 @@ pub fn apply(
         if value.trim().is_empty() {
             continue;
         }
-        match parse_url(value) {
+        match value.parse::<HttpUrl>() {
             Ok(url) => env_urls.push((segment.to_owned(), url)),
-            Err(message) => errors.push(ConfigError::new(name, message)),
+            Err(e) => errors.push(ConfigError::new(name, e.to_string())),
         }
     }
     if !errors.is_empty() {
@@ -130,43 +131,82 @@ fn merge(
     if !set_by_env("auth.jwks") {
         config.auth.jwks = from_file.auth.jwks;
     }
+    config.subgraphs.keep_files_of(
+        &from_file.subgraphs,
+        set_by_env("subgraphs.all.tls.ca_file"),
+    );
     Ok(config)
 }
 
+/// Why a variable's value is refused.
+#[derive(Debug, thiserror::Error)]
+enum VariableError {
+    /// Not a boolean.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// Not a whole number, or below the key's minimum; `off` when `0` switches the key off.
+    #[error("`{text}` is not a whole number{}", whole_number_expected(*minimum, *off))]
+    NotWholeNumber {
+        text: String,
+        minimum: u64,
+        off: bool,
+    },
+    /// Not a finite number; `range` when the key's schema bounds it.
+    #[error("`{text}` is not a number{}", number_expected(*range))]
+    NotNumber {
+        text: String,
+        range: Option<(f64, f64)>,
+    },
+    /// Read as the key's type, refused by the key itself (a bad address, a ratio over 1...).
+    #[error("{0}")]
+    Refused(serde_json::Error),
+}
+
+fn whole_number_expected(minimum: u64, off: bool) -> String {
+    match minimum {
+        0 if off => " (0 switches it off)".to_owned(),
+        0 => String::new(),
+        _ => format!(" of at least {minimum}"),
+    }
+}
+
+fn number_expected(range: Option<(f64, f64)>) -> String {
+    range.map_or_else(String::new, |(min, max)| format!(" from {min} to {max}"))
+}
+
 /// A variable's text as the value of `leaf`, by its schema type.
-fn value_of(leaf: &Leaf, text: &str) -> Result<Value, String> {
+fn value_of(leaf: &Leaf, text: &str) -> Result<Value, VariableError> {
     let node = &leaf.node;
     let trimmed = text.trim();
     match node["type"].as_str() {
-        Some("boolean") => parse_bool(text).map(Value::Bool),
+        Some("boolean") => Ok(Value::Bool(parse_bool(text)?)),
         Some("integer") => {
-            let min = node["minimum"].as_u64().unwrap_or(0);
+            let minimum = node["minimum"].as_u64().unwrap_or(0);
             let off = node["description"]
                 .as_str()
                 .is_some_and(|doc| doc.contains("`0`"));
-            let expected = match min {
-                0 if off => " (0 switches it off)".to_owned(),
-                0 => String::new(),
-                _ => format!(" of at least {min}"),
-            };
             trimmed
                 .parse::<u64>()
                 .ok()
-                .filter(|n| *n >= min)
+                .filter(|n| *n >= minimum)
                 .map(Value::from)
-                .ok_or_else(|| format!("`{text}` is not a whole number{expected}"))
+                .ok_or_else(|| VariableError::NotWholeNumber {
+                    text: text.to_owned(),
+                    minimum,
+                    off,
+                })
         }
         Some("number") => {
-            let range = match (node["minimum"].as_f64(), node["maximum"].as_f64()) {
-                (Some(min), Some(max)) => format!(" from {min} to {max}"),
-                _ => String::new(),
-            };
+            let range = node["minimum"].as_f64().zip(node["maximum"].as_f64());
             trimmed
                 .parse::<f64>()
                 .ok()
                 .and_then(serde_json::Number::from_f64)
                 .map(Value::Number)
-                .ok_or_else(|| format!("`{text}` is not a number{range}"))
+                .ok_or_else(|| VariableError::NotNumber {
+                    text: text.to_owned(),
+                    range,
+                })
         }
         Some("array") => Ok(Value::Array(
             trimmed
@@ -227,6 +267,8 @@ mod tests {
         "WEFT_SUBGRAPHS_ALL_CIRCUIT_BREAKER_COOLDOWN_MS",
         "WEFT_SUBGRAPHS_ALL_MAX_RESPONSE_BYTES",
         "WEFT_SUBGRAPHS_ALL_INCLUDE_ERRORS",
+        "WEFT_SUBGRAPHS_ALL_HTTP2",
+        "WEFT_SUBGRAPHS_ALL_TLS_CA_FILE",
         "WEFT_SERVER_HEADER_READ_TIMEOUT_MS",
         "WEFT_SERVER_BODY_READ_TIMEOUT_MS",
         "WEFT_SERVER_IDLE_TIMEOUT_MS",
@@ -235,6 +277,8 @@ mod tests {
         "WEFT_SERVER_MAX_RESPONSE_BYTES",
         "WEFT_SERVER_WORK_RUNTIME",
         "WEFT_QUERY_PLAN_EXPOSE",
+        "WEFT_QUERY_PLAN_CACHE_MB",
+        "WEFT_QUERY_PLAN_WARM_UP",
         "WEFT_CSRF_ENABLED",
         "WEFT_CSRF_REQUIRED_HEADERS",
         "WEFT_INTROSPECTION",
@@ -343,7 +387,7 @@ mod tests {
             c.subgraphs.url_for("my-products"),
             Some("http://p:1/graphql")
         );
-        assert_eq!(c.telemetry.sampling_ratio, 0.5);
+        assert_eq!(c.telemetry.sampling_ratio.get(), 0.5);
         assert_eq!(c.log.format, crate::model::LogFormat::Json);
         assert_eq!(c.demand_control.mode, Some(crate::model::CostMode::Enforce));
         assert_eq!(c.auth.algorithms, ["RS256", "HS256"]);
@@ -369,6 +413,41 @@ mod tests {
         assert_eq!(c.csrf.required_headers, ["x-a"]);
         assert_eq!(c.subgraphs.policy("a").timeout_ms.get(), 9);
         assert_eq!(c.subgraphs.policy("b").timeout_ms.get(), 5);
+    }
+
+    #[test]
+    fn the_files_ca_files_stay_resolved_when_variables_are_set() {
+        let file = "subgraphs:\n  all:\n    tls:\n      ca_file: ca.pem\n  a:\n    tls:\n      ca_file: a.pem\n";
+        let dir = std::path::Path::new("conf");
+        let from_file = crate::parse_text(file, &dir.join("weft.yaml")).unwrap();
+        let c = apply(
+            from_file.clone(),
+            Some(file),
+            &vars(&[("WEFT_SUBGRAPHS_ALL_HTTP2", "only")]),
+        )
+        .unwrap();
+        let ca = |c: &Config, name: &str| c.subgraphs.policy(name).tls.ca_file;
+        assert_eq!(ca(&c, "a"), Some(dir.join("a.pem")));
+        assert_eq!(ca(&c, "b"), Some(dir.join("ca.pem")));
+        assert_eq!(c.subgraphs.policy("b").http2, crate::model::Http2::Only);
+        // A variable's path is taken as given.
+        let c = apply(
+            from_file,
+            Some(file),
+            &vars(&[("WEFT_SUBGRAPHS_ALL_TLS_CA_FILE", "/etc/ca.pem")]),
+        )
+        .unwrap();
+        assert_eq!(ca(&c, "a"), Some(dir.join("a.pem")));
+        assert_eq!(ca(&c, "b"), Some("/etc/ca.pem".into()));
+        let errs = apply(
+            Config::default(),
+            None,
+            &vars(&[("WEFT_SUBGRAPHS_ALL_HTTP2", "h3")]),
+        )
+        .unwrap_err();
+        let text = errs[0].to_string();
+        assert!(text.starts_with("WEFT_SUBGRAPHS_ALL_HTTP2: "), "{text}");
+        assert!(text.contains("`off`, `negotiate`, `only`"), "{text}");
     }
 
     #[test]

@@ -30,6 +30,8 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl std::error::Error for ConfigError {}
+
 impl ConfigError {
     pub fn new(origin: &str, message: impl Into<String>) -> ConfigError {
         ConfigError {

@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 
 use http::{HeaderName, HeaderValue};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde::de::{self, Deserializer};
+use serde::de::Deserializer;
 
 /// Which client request headers reach which subgraph (docs/headers.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -97,10 +98,34 @@ struct RawPropagate {
     prefix: Option<Prefix>,
 }
 
-impl TryFrom<RawRule> for HeaderRule {
-    type Error = String;
+/// Why a header rule, or a name, prefix or value in one, is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderRuleError {
+    #[error(
+        "a header rule has exactly one of `propagate`, `rename`, `insert`, `remove` \
+         (write several rules as several list items)"
+    )]
+    NotOneRule,
+    #[error("`propagate` takes exactly one of `named` and `prefix`")]
+    NotOneMatch,
+    #[error("`{0}` is not a valid header name")]
+    InvalidName(String),
+    #[error(
+        "`{0}` is a hop-by-hop or transport header; the gateway sets it itself and never \
+         propagates it"
+    )]
+    HopByHop(HeaderName),
+    #[error("`{0}` is not a header-name prefix (letters, digits, `-`, no spaces)")]
+    InvalidPrefix(String),
+    /// The value itself is left out: inserted values are often credentials.
+    #[error("not a valid header value (visible ASCII, spaces and tabs only)")]
+    InvalidValue,
+}
 
-    fn try_from(raw: RawRule) -> Result<HeaderRule, String> {
+impl TryFrom<RawRule> for HeaderRule {
+    type Error = HeaderRuleError;
+
+    fn try_from(raw: RawRule) -> Result<HeaderRule, HeaderRuleError> {
         let mut rules = Vec::new();
         rules.extend(raw.propagate.map(HeaderRule::Propagate));
         rules.extend(raw.rename.map(|r| HeaderRule::Rename {
@@ -114,23 +139,19 @@ impl TryFrom<RawRule> for HeaderRule {
         rules.extend(raw.remove.map(|r| HeaderRule::Remove { name: r.name }));
         match (rules.pop(), rules.is_empty()) {
             (Some(rule), true) => Ok(rule),
-            _ => Err(
-                "a header rule has exactly one of `propagate`, `rename`, `insert`, `remove` \
-                 (write several rules as several list items)"
-                    .to_owned(),
-            ),
+            _ => Err(HeaderRuleError::NotOneRule),
         }
     }
 }
 
 impl TryFrom<RawPropagate> for Propagate {
-    type Error = String;
+    type Error = HeaderRuleError;
 
-    fn try_from(raw: RawPropagate) -> Result<Propagate, String> {
+    fn try_from(raw: RawPropagate) -> Result<Propagate, HeaderRuleError> {
         match (raw.named, raw.prefix) {
             (Some(name), None) => Ok(Propagate::Named(name)),
             (None, Some(prefix)) => Ok(Propagate::Prefix(prefix)),
-            _ => Err("`propagate` takes exactly one of `named` and `prefix`".to_owned()),
+            _ => Err(HeaderRuleError::NotOneMatch),
         }
     }
 }
@@ -150,18 +171,21 @@ impl JsonSchema for Name {
     }
 }
 
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
-        let text = String::deserialize(d)?;
+impl FromStr for Name {
+    type Err = HeaderRuleError;
+    fn from_str(text: &str) -> Result<Name, HeaderRuleError> {
         let name = HeaderName::from_bytes(text.trim().as_bytes())
-            .map_err(|_| de::Error::custom(format!("`{text}` is not a valid header name")))?;
+            .map_err(|_| HeaderRuleError::InvalidName(text.to_owned()))?;
         if is_hop_by_hop(&name) {
-            return Err(de::Error::custom(format!(
-                "`{name}` is a hop-by-hop or transport header; the gateway sets it itself and \
-                 never propagates it"
-            )));
+            return Err(HeaderRuleError::HopByHop(name));
         }
         Ok(Name(name))
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        crate::values::from_scalar(d)
     }
 }
 
@@ -179,16 +203,20 @@ impl JsonSchema for Prefix {
     }
 }
 
-impl<'de> Deserialize<'de> for Prefix {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Prefix, D::Error> {
-        let text = String::deserialize(d)?;
+impl FromStr for Prefix {
+    type Err = HeaderRuleError;
+    fn from_str(text: &str) -> Result<Prefix, HeaderRuleError> {
         let prefix = text.trim().to_ascii_lowercase();
         if prefix.is_empty() || HeaderName::from_bytes(prefix.as_bytes()).is_err() {
-            return Err(de::Error::custom(format!(
-                "`{text}` is not a header-name prefix (letters, digits, `-`, no spaces)"
-            )));
+            return Err(HeaderRuleError::InvalidPrefix(text.to_owned()));
         }
         Ok(Prefix(prefix))
+    }
+}
+
+impl<'de> Deserialize<'de> for Prefix {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Prefix, D::Error> {
+        crate::values::from_scalar(d)
     }
 }
 
@@ -213,14 +241,18 @@ impl JsonSchema for Value {
     }
 }
 
-impl<'de> Deserialize<'de> for Value {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        let text = String::deserialize(d)?;
-        let mut value = HeaderValue::from_str(&text).map_err(|_| {
-            de::Error::custom("not a valid header value (visible ASCII, spaces and tabs only)")
-        })?;
+impl FromStr for Value {
+    type Err = HeaderRuleError;
+    fn from_str(text: &str) -> Result<Value, HeaderRuleError> {
+        let mut value = HeaderValue::from_str(text).map_err(|_| HeaderRuleError::InvalidValue)?;
         value.set_sensitive(true);
         Ok(Value(value))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        crate::values::from_scalar(d)
     }
 }
 

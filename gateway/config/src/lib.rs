@@ -10,6 +10,7 @@
 #![deny(unused_crate_dependencies)]
 
 pub mod auth;
+pub mod ca_file;
 pub mod entity_cache;
 mod env;
 pub mod error;
@@ -20,7 +21,7 @@ pub mod persisted;
 pub mod schema;
 mod sections;
 pub mod server;
-mod values;
+pub mod values;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU64;
@@ -70,7 +71,7 @@ impl Sources {
             config.supergraph.path = Some(path.clone());
         }
         if let Some(listen) = flags.listen {
-            config.listen = listen;
+            config.listen = listen.into();
         }
         if let Some(ms) = flags.subgraph_timeout_ms {
             config.subgraphs.all.timeout_ms = ms;
@@ -83,11 +84,12 @@ impl Sources {
     }
 }
 
-/// Checks across keys, and reads the files the configuration names (the safelist).
+/// Checks across keys, and reads the files the configuration names (the safelist, the
+/// subgraphs' CA files).
 fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
     let mut errors = Vec::new();
     let cors = &config.cors;
-    if cors.allow_credentials && cors.allow_origins.iter().any(|o| o == "*") {
+    if cors.allow_credentials && cors.allow_origins.iter().any(|o| o.is_any()) {
         errors.push(ConfigError {
             hint: Some("list the origins allowed to send credentials".into()),
             ..ConfigError::new(
@@ -102,7 +104,7 @@ fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
             Ok(list) => pd.documents = Some(std::sync::Arc::new(list)),
             Err(e) => errors.push(ConfigError {
                 hint: Some("`persisted_documents.safelist` names this file".into()),
-                ..ConfigError::new(&path.display().to_string(), e)
+                ..ConfigError::new(&path.display().to_string(), e.to_string())
             }),
         },
         None if pd.require => errors.push(ConfigError {
@@ -110,6 +112,15 @@ fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
             ..ConfigError::new("persisted_documents", "`require: true` needs a `safelist`")
         }),
         None => {}
+    }
+    for slot in config.subgraphs.ca_files_mut() {
+        match ca_file::read(slot.path) {
+            Ok(read) => *slot.pem = Some(read),
+            Err(e) => errors.push(ConfigError {
+                hint: Some(format!("`{}` names this file", slot.key)),
+                ..ConfigError::new(&slot.path.display().to_string(), e.to_string())
+            }),
+        }
     }
     if config.auth.require_authentication && !config.auth.verifies_tokens() {
         errors.push(ConfigError {
@@ -168,6 +179,7 @@ fn read_text(text: &str, path: &Path) -> Result<(Config, String), Vec<ConfigErro
     }
     if let Some(dir) = path.parent() {
         config.auth.resolve_files(dir);
+        config.subgraphs.resolve_files(dir);
     }
     Ok((config, expanded.text))
 }
@@ -176,13 +188,18 @@ fn read_text(text: &str, path: &Path) -> Result<(Config, String), Vec<ConfigErro
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<Config, String> {
-        parse_text(text, Path::new("conf/weft.yaml")).map_err(|errs| {
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+    fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
+        parse_text(text, Path::new("conf/weft.yaml"))
+    }
+
+    /// The errors reading `text` gives, as the CLI prints them (one after the other).
+    fn errors(text: &str) -> String {
+        parse(text)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -207,9 +224,63 @@ mod tests {
     }
 
     #[test]
+    fn http2_and_ca_files_per_subgraph_inherit_all() {
+        use crate::model::Http2;
+        let c = parse(
+            "subgraphs:\n  all:\n    http2: negotiate\n    tls:\n      ca_file: ca.pem\n  products:\n    http2: only\n    tls:\n      ca_file: /etc/p.pem\n  reviews:\n    http2: off\n",
+        )
+        .unwrap();
+        let (products, reviews, other) = (
+            c.subgraphs.policy("products"),
+            c.subgraphs.policy("reviews"),
+            c.subgraphs.policy("other"),
+        );
+        assert_eq!(
+            (products.http2, reviews.http2, other.http2),
+            (Http2::Only, Http2::Off, Http2::Negotiate)
+        );
+        assert_eq!(products.tls.ca_file, Some("/etc/p.pem".into()));
+        assert_eq!(reviews.tls.ca_file, Some("conf/ca.pem".into()));
+        assert_eq!(Config::default().subgraphs.policy("x").http2, Http2::Off);
+        let err = errors("subgraphs:\n  all:\n    http2: yes\n");
+        assert!(err.starts_with("conf/weft.yaml:3:12: "), "{err}");
+        assert!(err.contains("`off`, `negotiate`, `only`"), "{err}");
+    }
+
+    #[test]
+    fn ca_files_are_read_with_the_configuration() {
+        let dir = std::env::temp_dir().join(format!("weft-config-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        std::fs::write(dir.join("ca.pem"), pem).unwrap();
+        let sources = Sources {
+            file: Some(dir.join("weft.yaml")),
+            flags: Flags::default(),
+        };
+        let c = sources
+            .load_text(Some(
+                "subgraphs:\n  all:\n    tls:\n      ca_file: ca.pem\n",
+            ))
+            .unwrap();
+        let read = c.subgraphs.policy("any").tls.ca_pem.unwrap();
+        assert_eq!(&*read, pem.as_bytes());
+        let errs = sources
+            .load_text(Some(
+                "subgraphs:\n  a:\n    tls:\n      ca_file: none.pem\n",
+            ))
+            .unwrap_err();
+        let text = errs[0].to_string();
+        assert!(text.contains("none.pem"), "{text}");
+        assert!(
+            text.contains("hint: `subgraphs.a.tls.ca_file` names this file"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn unknown_keys_are_located_with_the_valid_keys() {
-        let err =
-            parse("listen: 127.0.0.1:1\ncsrf:\n  enabled: true\n  enable: false\n").unwrap_err();
+        let err = errors("listen: 127.0.0.1:1\ncsrf:\n  enabled: true\n  enable: false\n");
         assert!(
             err.starts_with("conf/weft.yaml:4:3: unknown key `enable` at `csrf`"),
             "{err}"
@@ -218,13 +289,13 @@ mod tests {
             err.contains("hint: valid keys at `csrf`: enabled, required_headers"),
             "{err}"
         );
-        let err = parse("introspection: true\nlisten_on: x\n").unwrap_err();
+        let err = errors("introspection: true\nlisten_on: x\n");
         assert!(
             err.starts_with("conf/weft.yaml:2:1: unknown key `listen_on` at the top level"),
             "{err}"
         );
         assert!(err.contains("supergraph, listen, subgraphs"), "{err}");
-        let err = parse("subgraphs:\n  products:\n    timeout: 5\n").unwrap_err();
+        let err = errors("subgraphs:\n  products:\n    timeout: 5\n");
         assert!(
             err.starts_with("conf/weft.yaml:3:5: unknown key `timeout` at `subgraphs.products`"),
             "{err}"
@@ -247,13 +318,26 @@ mod tests {
             ("log:\n  format: xml\n", "2:11"),
             ("limits:\n  max_depth: -1\n", "2:14"),
             ("introspection: yes\n", "1:16"),
+            ("auth:\n  algorithms: [RS256, nope]\n", "2:23"),
+            (
+                "headers:\n  all:\n    - propagate: { named: host }\n",
+                "3:27",
+            ),
+            ("cors:\n  allow_origins: [\"https://a/b\"]\n", "2:19"),
         ] {
-            let err = parse(text).unwrap_err();
+            let err = errors(text);
             assert!(
                 err.starts_with(&format!("conf/weft.yaml:{at}: ")),
                 "{text}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn null_leaves_an_optional_checked_key_absent() {
+        let c = parse("telemetry:\n  otlp_endpoint: ~\nauth:\n  forward_header: null\n").unwrap();
+        assert_eq!(c.telemetry.otlp_endpoint, None);
+        assert_eq!(c.auth.forward_header, None);
     }
 
     #[test]
@@ -266,7 +350,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.port(), 4321);
         assert!(!c.introspection);
-        let err = parse(&format!("log:\n  level: ${{{name}_UNSET}}\n")).unwrap_err();
+        let err = errors(&format!("log:\n  level: ${{{name}_UNSET}}\n"));
         assert!(
             err.starts_with(&format!(
                 "conf/weft.yaml:2:10: environment variable `{name}_UNSET` is not set"

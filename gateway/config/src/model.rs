@@ -3,7 +3,6 @@
 //! `entity_cache` at the crate root) and are re-exported here, where they have always been.
 //! Their doc comments are the JSON Schema's descriptions (`schema.rs`).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use schemars::JsonSchema;
@@ -22,16 +21,14 @@ pub use crate::sections::limits::{
 };
 pub use crate::sections::observability::{LogConfig, LogFormat, TelemetryConfig};
 pub use crate::sections::subgraphs::{
-    AllSubgraphs, BreakerConfig, BreakerOverride, RetryConfig, RetryOverride, SubgraphOverride,
-    SubgraphPolicy, Subgraphs, env_segment,
+    AllSubgraphs, BreakerConfig, BreakerOverride, Http2, RetryConfig, RetryOverride,
+    SubgraphOverride, SubgraphPolicy, Subgraphs, TlsConfig, TlsOverride, env_segment,
 };
 pub use crate::sections::traffic::{
     CostMode, DedupeConfig, DemandControlConfig, EntityBatchingConfig,
 };
-use crate::values::listen;
 pub use crate::values::{
-    amqp_url, parse_amqp_url, parse_bool, parse_header, parse_level, parse_listen, parse_origin,
-    parse_redis_url, parse_url, redis_url,
+    AmqpUrl, HeaderName, HttpUrl, ListenAddr, LogFilter, Origin, Ratio, RedisUrl, ValueError,
 };
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -40,9 +37,7 @@ pub struct Config {
     pub supergraph: SupergraphConfig,
     /// The address (IP and port) to listen on. A change needs a restart.
     #[schemars(example = serde_json::json!("0.0.0.0:4000"))]
-    #[serde(deserialize_with = "listen")]
-    #[schemars(with = "String")]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
     pub subgraphs: Subgraphs,
     pub server: super::server::ServerConfig,
     pub query_plan: QueryPlanConfig,
@@ -72,7 +67,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             supergraph: SupergraphConfig::default(),
-            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            listen: ListenAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], 4000))),
             server: super::server::ServerConfig::default(),
             subgraphs: Subgraphs::default(),
             query_plan: QueryPlanConfig::default(),

@@ -13,45 +13,61 @@ use serde_json::Value;
 
 use super::model::Safelist;
 
+/// Why a manifest cannot be read. The file it is in is said by whoever reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum SafelistError {
+    #[error("{0}")]
+    Unreadable(#[from] std::io::Error),
+    #[error("not a JSON manifest: {0}")]
+    NotJson(#[from] serde_json::Error),
+    #[error("the manifest must be a JSON object")]
+    NotAnObject,
+    /// `format` is absent or not Apollo's (what it is, if a string).
+    #[error("unknown manifest format {0:?}: expected `apollo-persisted-query-manifest`")]
+    UnknownFormat(Option<String>),
+    #[error("`operations` must be an array")]
+    OperationsNotAList,
+    /// The operation at this index lacks a string `id` or `body`.
+    #[error("operations[{0}] needs a string `id` and `body`")]
+    IncompleteOperation(usize),
+    /// The plain format's document under this id is not a string.
+    #[error("the document for `{0}` is not a string")]
+    DocumentNotText(String),
+}
+
 /// Reads and parses the manifest at `path`.
-pub fn load(path: &Path) -> Result<Safelist, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+pub fn load(path: &Path) -> Result<Safelist, SafelistError> {
+    let text = std::fs::read_to_string(path)?;
     parse(&text)
 }
 
-pub fn parse(text: &str) -> Result<Safelist, String> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| format!("not a JSON manifest: {e}"))?;
+pub fn parse(text: &str) -> Result<Safelist, SafelistError> {
+    let value: Value = serde_json::from_str(text)?;
     let Value::Object(map) = value else {
-        return Err("the manifest must be a JSON object".to_owned());
+        return Err(SafelistError::NotAnObject);
     };
     let mut pairs: Vec<(String, String)> = Vec::new();
     if map.contains_key("format") || map.contains_key("operations") {
         match map.get("format").and_then(Value::as_str) {
             Some("apollo-persisted-query-manifest") => {}
-            other => {
-                return Err(format!(
-                    "unknown manifest format {other:?}: expected \
-                     `apollo-persisted-query-manifest`"
-                ));
-            }
+            other => return Err(SafelistError::UnknownFormat(other.map(str::to_owned))),
         }
         let Some(ops) = map.get("operations").and_then(Value::as_array) else {
-            return Err("`operations` must be an array".to_owned());
+            return Err(SafelistError::OperationsNotAList);
         };
         for (i, op) in ops.iter().enumerate() {
             let id = op.get("id").and_then(Value::as_str);
             let body = op.get("body").and_then(Value::as_str);
             match (id, body) {
                 (Some(id), Some(body)) => pairs.push((id.to_owned(), body.to_owned())),
-                _ => return Err(format!("operations[{i}] needs a string `id` and `body`")),
+                _ => return Err(SafelistError::IncompleteOperation(i)),
             }
         }
     } else {
         for (id, body) in map {
             match body {
                 Value::String(body) => pairs.push((id, body)),
-                _ => return Err(format!("the document for `{id}` is not a string")),
+                _ => return Err(SafelistError::DocumentNotText(id)),
             }
         }
     }

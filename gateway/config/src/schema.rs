@@ -222,14 +222,19 @@ mod tests {
         Value::Object(out)
     }
 
-    fn parse(doc: &Value) -> Result<Config, String> {
+    fn parse(doc: &Value) -> Result<Config, Vec<crate::ConfigError>> {
         let text = serde_json::to_string_pretty(doc).unwrap();
-        parse_text(&text, std::path::Path::new("weft.yaml")).map_err(|errs| {
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
+        parse_text(&text, std::path::Path::new("weft.yaml"))
+    }
+
+    /// The errors reading `doc` gives, as the CLI prints them (one after the other).
+    fn errors(doc: &Value) -> String {
+        parse(doc)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Every object level of the schema: its path in the document and its node.
@@ -286,7 +291,7 @@ mod tests {
         assert!(config.subgraphs.url_for("products").is_some());
         assert_ne!(config.telemetry, defaults.telemetry);
         assert_ne!(config.demand_control, defaults.demand_control);
-        assert_eq!(config.telemetry.sampling_ratio, 0.25);
+        assert_eq!(config.telemetry.sampling_ratio.get(), 0.25);
     }
 
     #[test]
@@ -304,7 +309,7 @@ mod tests {
                 continue; // `subgraphs`: any other key is a subgraph name.
             }
             target["bogus"] = json!(1);
-            let err = parse(&doc).unwrap_err();
+            let err = errors(&doc);
             assert!(err.contains("unknown key `bogus`"), "{at:?}: {err}");
             let listed: BTreeSet<String> = err
                 .split("valid keys at ")

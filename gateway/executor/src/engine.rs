@@ -42,14 +42,14 @@ impl Engine {
         cache: Option<Arc<EntityCache>>,
         dedupe: bool,
         coalescer: Option<Coalescer>,
-    ) -> Result<Engine, String> {
+    ) -> Result<Engine, traffic::ClientBuildError> {
         let subgraphs = urls
             .iter()
             .map(|(name, url)| {
                 let subgraph = traffic::Subgraph::new(name, url, &policies.policy(name))?;
                 Ok(Arc::new(subgraph))
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, traffic::ClientBuildError>>()?;
         Ok(Engine {
             executor: Executor::new(subgraphs, metrics, rules, cache.clone(), dedupe, coalescer),
             cache,

@@ -35,4 +35,6 @@ pub use error::{ErrorCode, GraphQLError, ResponseError};
 pub use forwarded::Forwarded;
 pub use inflight::Inflight;
 pub use metrics::{ExecutorMetrics, FetchErrorKind};
-pub use transport::{FetchError, GraphQLRequest, SubgraphClient, SubgraphResponse};
+pub use transport::{
+    ClientError, Connection, FetchError, GraphQLRequest, SubgraphClient, SubgraphResponse,
+};

@@ -85,8 +85,9 @@ fn the_comparison_sees_a_changed_join_argument() {
     );
 }
 
-/// Subgraphs extracted from a supergraph recompose to the same supergraph.
-fn round_trip(name: &str) {
+/// The fixture `name`'s supergraph, and the one composed again from the subgraphs extracted
+/// from it.
+fn extract_and_recompose(name: &str) -> (Supergraph, Supergraph) {
     let sdl =
         std::fs::read_to_string(fixtures().join(name).join("supergraph.graphql")).expect("fixture");
     let original = Supergraph::parse(&sdl, name).expect("loads");
@@ -115,6 +116,12 @@ fn round_trip(name: &str) {
         )
     });
     let again = Supergraph::parse(&composed.supergraph_sdl, "again").expect("loads");
+    (original, again)
+}
+
+/// Subgraphs extracted from a supergraph recompose to the same supergraph.
+fn round_trip(name: &str) {
+    let (original, again) = extract_and_recompose(name);
     let diffs = differences(&again, &original);
     assert!(
         diffs.is_empty(),
@@ -144,34 +151,7 @@ fn extracted_subgraphs_recompose_fed2_features() {
 /// derived facts rather than raw join arguments).
 #[test]
 fn extracted_fed1_legacy_subgraphs_recompose() {
-    let sdl = std::fs::read_to_string(fixtures().join("fed1-legacy/supergraph.graphql"))
-        .expect("fixture");
-    let original = Supergraph::parse(&sdl, "legacy").expect("loads");
-    let inputs: Vec<SubgraphInput> = original
-        .subgraphs()
-        .iter()
-        .enumerate()
-        .map(|(i, g)| SubgraphInput {
-            name: g.name.clone(),
-            url: g.url.clone(),
-            sdl: weft_federation::supergraph::extract::subgraph_sdl(
-                &original,
-                weft_federation::supergraph::SubgraphId(i as u16),
-            ),
-            source: format!("{}(extracted)", g.name),
-        })
-        .collect();
-    let composed = compose(&inputs).unwrap_or_else(|e| {
-        panic!(
-            "{e}\n{}",
-            inputs
-                .iter()
-                .map(|i| i.sdl.clone())
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    });
-    let again = Supergraph::parse(&composed.supergraph_sdl, "again").expect("loads");
+    let (original, again) = extract_and_recompose("fed1-legacy");
     assert_eq!(
         sorted_lines(&again.api_sdl()),
         sorted_lines(&original.api_sdl()),

@@ -218,7 +218,7 @@ impl Gateway {
                 config.subgraphs.named.insert(
                     s.name.clone(),
                     SubgraphOverride {
-                        url: Some(subgraph_url.clone()),
+                        url: subgraph_url.parse().ok(),
                         ..SubgraphOverride::default()
                     },
                 );

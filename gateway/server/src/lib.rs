@@ -14,3 +14,6 @@ pub mod http;
 pub(crate) mod observability;
 pub mod report;
 pub(crate) mod runtime;
+
+/// The plan cache's memory estimate, for the test that measures it (`tests/plan_cache_weight.rs`).
+pub use runtime::plan_cache::operation_weight;

@@ -460,6 +460,69 @@ async fn eventually(gw: &Gateway, query: &str, deadline: Duration) -> Value {
     }
 }
 
+/// The plan-cache misses counted so far (`weft_query_plan_cache_misses_total`).
+async fn plan_misses(gw: &Gateway) -> u64 {
+    let text = support::metrics(&gw.url).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("weft_query_plan_cache_misses_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no plan-cache misses in {text}"))
+}
+
+/// After a reload, the most used operations are already planned against the new supergraph
+/// (`query_plan.warm_up`, 30% by default): the first request for one is a cache hit. With
+/// the warm-up off, it is a miss.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_plans_the_most_used_operations_before_taking_traffic() {
+    let accounts = support::subgraph::<Accounts>().await;
+    let products = support::subgraph::<Products>().await;
+    let inventory = support::subgraph::<Inventory>().await;
+    let before = supergraph(&[&accounts, &products]);
+    let after = supergraph(&[&accounts, &products, &inventory]);
+    const HOT: &str = "{ topProducts(first: 1) { name } }";
+    for (warm_up, hit_after_reload) in [("0.3", true), ("0", false)] {
+        let dir = dir(&format!("warm-up-{warm_up}"));
+        let path = dir.join("supergraph.graphql");
+        write(&path, &before);
+        let gw = Gateway::start(
+            &[
+                "--supergraph",
+                &path.display().to_string(),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            &[("WEFT_QUERY_PLAN_WARM_UP", warm_up)],
+        )
+        .unwrap();
+        // One hot operation, used often; nine used once.
+        for _ in 0..5 {
+            assert!(gw.query(HOT).await.get("errors").is_none());
+        }
+        for n in 1..10 {
+            let cold = format!("{{ topProducts(first: {n}) {{ upc }} }}");
+            assert!(gw.query(&cold).await.get("errors").is_none());
+        }
+        write(&path, &after);
+        let start = Instant::now();
+        while !gw.stderr().contains("supergraph reloaded")
+            && start.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let log = gw.stderr();
+        assert!(log.contains("supergraph reloaded"), "{log}");
+        let misses = plan_misses(&gw).await;
+        assert!(gw.query(HOT).await.get("errors").is_none());
+        let missed = plan_misses(&gw).await - misses;
+        assert_eq!(missed == 0, hit_after_reload, "warm_up {warm_up}: {log}");
+        if hit_after_reload {
+            // 30% of ten cached operations, most used first: three, the hot one among them.
+            assert!(log.contains("plan cache warmed up"), "{log}");
+            assert!(log.contains("prepared=3"), "{log}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_supergraph_reloads_under_load_without_a_failed_request() {
     let accounts = support::subgraph::<Accounts>().await;

@@ -7,13 +7,11 @@
 
 mod support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
-use weft_federation::compose::SubgraphInput;
 
 const ACCOUNTS: &str = r#"
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
@@ -126,30 +124,13 @@ async fn scores(how: Scores) -> Recorded {
     .await
 }
 
+/// `weft serve` over the two subgraphs, with `yaml` in its config.
 fn gateway(tag: &str, accounts: &str, scores: &str, yaml: &str) -> (support::Process, String) {
-    let inputs = vec![
-        SubgraphInput {
-            name: "accounts".to_owned(),
-            url: accounts.to_owned(),
-            sdl: ACCOUNTS.to_owned(),
-            source: "accounts".to_owned(),
-        },
-        SubgraphInput {
-            name: "scores".to_owned(),
-            url: scores.to_owned(),
-            sdl: SCORES.to_owned(),
-            source: "scores".to_owned(),
-        },
+    let inputs = [
+        support::input("accounts", accounts, ACCOUNTS),
+        support::input("scores", scores, SCORES),
     ];
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = support::scratch(tag, N.fetch_add(1, Ordering::SeqCst) as u16);
-    std::fs::write(dir.join("supergraph.graphql"), support::supergraph(&inputs)).unwrap();
-    let config = dir.join("weft.yaml");
-    std::fs::write(
-        &config,
-        format!("supergraph:\n  path: supergraph.graphql\n{yaml}"),
-    )
-    .unwrap();
+    let config = support::composed_config(tag, &inputs, yaml);
     support::serve(["--config", &config.display().to_string()])
 }
 

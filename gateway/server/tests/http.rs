@@ -8,9 +8,9 @@ mod support;
 
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
+use support::Stack;
 use weft_federation::compose::SubgraphInput;
 use weft_products::demo_product;
-use weft_subgraph_kit::Running;
 
 const GQL: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -22,12 +22,6 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@
 type Query { noteCount: Int }
 type Mutation { addNote(text: String!): Int }
 "#;
-
-struct Stack {
-    subgraphs: Vec<Running>,
-    url: String,
-    _gateway: support::Process,
-}
 
 /// An answer: status, `Content-Type`, `Allow`, and the body as JSON (`Null` when it is not).
 #[derive(Debug)]
@@ -60,16 +54,7 @@ impl Stack {
         let path = dir.join("supergraph.graphql");
         std::fs::write(&path, support::supergraph(&inputs)).unwrap();
         let supergraph_arg = path.display().to_string();
-        let (gateway, url) = support::serve(["--supergraph", supergraph_arg.as_str()]);
-        Stack {
-            subgraphs,
-            url,
-            _gateway: gateway,
-        }
-    }
-
-    fn requests(&self) -> u64 {
-        self.subgraphs.iter().map(|s| s.requests.count()).sum()
+        Stack::serve(subgraphs, ["--supergraph", supergraph_arg.as_str()])
     }
 
     /// Sends `method` to the endpoint with `query_string` and `body`, and these headers (reqwest

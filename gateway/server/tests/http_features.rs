@@ -10,8 +10,8 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::Stack;
 use weft_products::demo_product;
-use weft_subgraph_kit::Running;
 
 const JSON: &str = "application/json";
 const GQL: &str = "application/graphql-response+json";
@@ -33,12 +33,6 @@ cors:
   allow_credentials: true
   max_age_secs: 600
 ";
-
-struct Stack {
-    subgraphs: Vec<Running>,
-    url: String,
-    _gateway: support::Process,
-}
 
 /// Status, headers and the raw body bytes (not decoded: reqwest here has no decompression).
 #[derive(Debug)]
@@ -70,29 +64,12 @@ impl Stack {
     /// are written beside the config file.
     async fn start(config: &str, files: &[(&str, &str)]) -> Stack {
         let subgraphs = support::reference_subgraphs().await;
-        let supergraph = support::supergraph(&support::inputs(&subgraphs));
-        let dir = support::scratch("http-features", subgraphs[0].addr.port());
-        std::fs::write(dir.join("supergraph.graphql"), supergraph).unwrap();
+        let config_path = support::config_file("http-features", &subgraphs, config);
         for (name, text) in files {
-            std::fs::write(dir.join(name), text).unwrap();
+            std::fs::write(config_path.with_file_name(name), text).unwrap();
         }
-        let config_path = dir.join("weft.yaml");
-        std::fs::write(
-            &config_path,
-            format!("supergraph:\n  path: supergraph.graphql\n{config}"),
-        )
-        .unwrap();
         let config_arg = config_path.display().to_string();
-        let (gateway, url) = support::serve(["--config", config_arg.as_str()]);
-        Stack {
-            subgraphs,
-            url,
-            _gateway: gateway,
-        }
-    }
-
-    fn requests(&self) -> u64 {
-        self.subgraphs.iter().map(|s| s.requests.count()).sum()
+        Stack::serve(subgraphs, ["--config", config_arg.as_str()])
     }
 
     async fn send(

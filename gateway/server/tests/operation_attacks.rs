@@ -7,34 +7,19 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::Stack;
 
 /// Every operation limit switched off.
 const LIMITS_OFF: &str = "limits:\n  max_depth: 0\n  max_aliases: 0\n  max_root_fields: 0\n  \
                           max_height: 0\n  max_tokens: 0\n  max_recursion: 0\n  \
                           max_selections: 0\n  max_planning_steps: 0\n";
 
-struct Gateway {
-    _process: support::Process,
-    url: String,
-    subgraphs: Vec<weft_subgraph_kit::Running>,
-}
-
-impl Gateway {
-    async fn start(tag: &str, yaml: &str) -> Gateway {
+impl Stack {
+    async fn start(tag: &str, yaml: &str) -> Stack {
         let subgraphs = support::reference_subgraphs().await;
         let config = support::config_file(tag, &subgraphs, yaml);
         let arg = config.display().to_string();
-        let (process, url) = support::serve(["--config", arg.as_str()]);
-        Gateway {
-            _process: process,
-            url,
-            subgraphs,
-        }
-    }
-
-    /// Subgraph requests so far, all subgraphs together.
-    fn requests(&self) -> u64 {
-        self.subgraphs.iter().map(|s| s.requests.count()).sum()
+        Stack::serve(subgraphs, ["--config", arg.as_str()])
     }
 
     async fn post(&self, query: &str) -> (u16, Value) {
@@ -75,7 +60,7 @@ fn doubling_fragments(n: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doubling_fragments_are_answered_like_the_field_they_select() {
     for (tag, yaml) in [("frag-default", ""), ("frag-off", LIMITS_OFF)] {
-        let gw = Gateway::start(tag, yaml).await;
+        let gw = Stack::start(tag, yaml).await;
         let (status, plain) = gw.post("{ users { name } }").await;
         assert_eq!(status, 200, "{plain}");
         let before = gw.requests();
@@ -94,7 +79,7 @@ async fn ten_thousand_aliases_are_refused_by_default_and_planned_in_one_fetch_wi
         .collect();
     let query = format!("{{ {aliases} }}");
 
-    let gw = Gateway::start("alias-default", "").await;
+    let gw = Stack::start("alias-default", "").await;
     let before = gw.requests();
     // Ten thousand: past the token limit before the aliases are even counted.
     let (status, body) = gw.post(&query).await;
@@ -120,7 +105,7 @@ async fn ten_thousand_aliases_are_refused_by_default_and_planned_in_one_fetch_wi
     );
     drop(gw);
 
-    let gw = Gateway::start("alias-off", LIMITS_OFF).await;
+    let gw = Stack::start("alias-off", LIMITS_OFF).await;
     let before = gw.requests();
     let (status, body) = gw.post(&query).await;
     assert_eq!(status, 200, "{}", &body.to_string()[..500]);
@@ -136,7 +121,7 @@ async fn ten_thousand_aliases_are_refused_by_default_and_planned_in_one_fetch_wi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_of_braces_reports_a_hundred_errors() {
     for (tag, yaml) in [("braces-default", ""), ("braces-off", LIMITS_OFF)] {
-        let gw = Gateway::start(tag, yaml).await;
+        let gw = Stack::start(tag, yaml).await;
         let braces = format!("{}{}", "{".repeat(5000), "}".repeat(5000));
         let (status, body) = gw.post(&braces).await;
         assert_eq!(status, 400, "{tag}");
@@ -168,7 +153,7 @@ async fn a_document_of_braces_reports_a_hundred_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_limits_refuse_deep_nesting_and_pass_the_classic_query() {
-    let gw = Gateway::start("defaults", "").await;
+    let gw = Stack::start("defaults", "").await;
     // users → reviews → author, ten times: depth 21 over the demo data.
     let mut deep = String::from("id");
     for _ in 0..10 {
@@ -203,7 +188,7 @@ async fn the_default_limits_refuse_deep_nesting_and_pass_the_classic_query() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selections_and_planning_have_budgets() {
-    let gw = Gateway::start(
+    let gw = Stack::start(
         "budgets",
         "limits:\n  max_selections: 3\n  max_planning_steps: 2\n",
     )
@@ -250,7 +235,7 @@ async fn answers_that_multiply_through_nested_lists_are_refused_or_cut() {
     // The demo's users and reviews are few, so the gateway stores each once, but an answer
     // writes them at every place they are reached: each reviews/author level multiplies it by
     // the reviews a user has.
-    let gw = Gateway::start("multiply", "server:\n  max_response_bytes: 1000000\n").await;
+    let gw = Stack::start("multiply", "server:\n  max_response_bytes: 1000000\n").await;
     let before = gw.requests();
     // Six levels (depth 14, within the default depth): estimated far over the default cost
     // limit, refused before any subgraph request.

@@ -1,12 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: failing loudly is the point
-//! OpenTelemetry traces end to end (docs/observability.md): `weft serve` as a real process
-//! exporting over OTLP/HTTP (JSON) to a receiver in this test, in front of the real reference
-//! subgraphs, which record the `traceparent` they get.
+//! OpenTelemetry traces and metrics end to end (docs/observability.md): `weft serve` as a real
+//! process exporting over OTLP/HTTP (JSON) to a receiver in this test, in front of the real
+//! reference subgraphs, which record the `traceparent` they get.
 
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,12 +22,16 @@ use weft_products::Products;
 const CLIENT_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const CLIENT_SPAN: &str = "b7ad6b7169203331";
 
-/// An OTLP/HTTP receiver: keeps every JSON body posted to it.
-async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    let app = axum::Router::new().route(
-        "/v1/traces",
+/// The bodies an OTLP/HTTP receiver got, by signal.
+type Bodies = Arc<Mutex<Vec<Value>>>;
+
+/// An OTLP/HTTP receiver: keeps every JSON body posted to it, traces and metrics apart. Its
+/// traces URL is the endpoint to configure; metrics come to `/v1/metrics` beside it.
+async fn receiver() -> (String, Bodies, Bodies) {
+    let traces = Bodies::default();
+    let metrics = Bodies::default();
+    let keep = |bodies: &Bodies| {
+        let kept = bodies.clone();
         axum::routing::post(move |body: Bytes| {
             let kept = kept.clone();
             async move {
@@ -34,14 +39,17 @@ async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
                 kept.lock().unwrap().push(value);
                 "{}"
             }
-        }),
-    );
+        })
+    };
+    let app = axum::Router::new()
+        .route("/v1/traces", keep(&traces))
+        .route("/v1/metrics", keep(&metrics));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    (format!("http://{addr}/v1/traces"), bodies)
+    (format!("http://{addr}/v1/traces"), traces, metrics)
 }
 
 /// One exported span.
@@ -94,7 +102,7 @@ fn spans(bodies: &[Value]) -> Vec<Span> {
 }
 
 /// Waits (at most 20 s) until the spans of trace `trace` include `fetches` subgraph fetches.
-async fn trace_of(bodies: &Arc<Mutex<Vec<Value>>>, trace: &str, fetches: usize) -> Vec<Span> {
+async fn trace_of(bodies: &Bodies, trace: &str, fetches: usize) -> Vec<Span> {
     let started = Instant::now();
     loop {
         let all: Vec<Span> = spans(&bodies.lock().unwrap())
@@ -134,9 +142,17 @@ fn traceparents(subgraph: &weft_subgraph_kit::Running) -> Vec<(String, String)> 
         .collect()
 }
 
+/// `weft serve --config config` with the OpenTelemetry SDK's variable `env` set, its log
+/// dropped; the process and its GraphQL URL.
+fn serve_exporting(config: &Path, env: (&str, &str)) -> (support::Process, String) {
+    let mut command = support::weft_command();
+    command.env(env.0, env.1).stderr(Stdio::null());
+    support::serve_with(command, [OsStr::new("--config"), config.as_os_str()])
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context() {
-    let (endpoint, bodies) = receiver().await;
+    let (endpoint, bodies, _metrics) = receiver().await;
     let subgraphs = vec![
         support::subgraph::<Accounts>().await,
         support::subgraph::<Products>().await,
@@ -150,22 +166,8 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
              level: warn\n"
         ),
     );
-    let mut command = support::weft_command();
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        // The SDK's batch delay, so spans leave within a fraction of a second.
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start weft serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _gateway = support::Process(child);
-    let url = line.split_whitespace().last().expect("url").to_owned();
+    // The SDK's batch delay, so spans leave within a fraction of a second.
+    let (_gateway, url) = serve_exporting(&config, ("OTEL_BSP_SCHEDULE_DELAY", "100"));
 
     let post = |traceparent: Option<&str>| {
         let mut request = reqwest::Client::new()
@@ -253,7 +255,7 @@ async fn spans_are_exported_over_otlp_and_subgraphs_get_the_fetch_span_context()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_level_filters_log_lines_and_applies_on_reload() {
-    let (endpoint, _bodies) = receiver().await;
+    let (endpoint, _bodies, _metrics) = receiver().await;
     let subgraphs = vec![support::subgraph::<Products>().await];
     let dir = support::scratch("telemetry-level", subgraphs[0].addr.port());
     std::fs::write(
@@ -274,20 +276,10 @@ async fn the_log_level_filters_log_lines_and_applies_on_reload() {
     };
     write("warn");
     let stderr_path = dir.join("stderr.log");
-    let stderr = std::fs::File::create(&stderr_path).unwrap();
     let mut command = support::weft_command();
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("start weft serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _gateway = support::Process(child);
+    command.stderr(std::fs::File::create(&stderr_path).unwrap());
+    let (_gateway, _url) =
+        support::serve_with(command, [OsStr::new("--config"), config.as_os_str()]);
     let log = || std::fs::read_to_string(&stderr_path).unwrap();
     // `info` lines are filtered out at `warn`.
     assert!(!log().contains("weft gateway ready"), "{}", log());
@@ -303,4 +295,135 @@ async fn the_log_level_filters_log_lines_and_applies_on_reload() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// An OTLP number: JSON bodies carry 64-bit integers as strings.
+fn number(value: &Value) -> f64 {
+    match value {
+        Value::String(s) => s.parse().unwrap(),
+        other => other.as_f64().unwrap(),
+    }
+}
+
+/// The metric `name` in the last export that has it, and its resource's `service.name`.
+fn exported(bodies: &[Value], name: &str) -> Option<(Value, String)> {
+    bodies.iter().rev().find_map(|body| {
+        body["resourceMetrics"].as_array()?.iter().find_map(|rm| {
+            let service = rm["resource"]["attributes"]
+                .as_array()?
+                .iter()
+                .find(|a| a["key"] == "service.name")?["value"]["stringValue"]
+                .as_str()?
+                .to_owned();
+            rm["scopeMetrics"]
+                .as_array()?
+                .iter()
+                .flat_map(|sm| sm["metrics"].as_array().into_iter().flatten())
+                .find(|m| m["name"] == name)
+                .map(|m| (m.clone(), service))
+        })
+    })
+}
+
+/// The data point of `metric` (a sum or a histogram) whose attribute `key` is `value`.
+fn point<'a>(metric: &'a Value, key: &str, value: &Value) -> Option<&'a Value> {
+    let points = metric["sum"]["dataPoints"]
+        .as_array()
+        .or_else(|| metric["histogram"]["dataPoints"].as_array())?;
+    points.iter().find(|p| {
+        p["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["key"] == key && a["value"] == *value)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_exported_over_otlp_beside_the_traces() {
+    let (endpoint, _traces, bodies) = receiver().await;
+    let subgraphs = vec![
+        support::subgraph::<Products>().await,
+        support::subgraph::<Inventory>().await,
+    ];
+    let config = support::config_file(
+        "telemetry-metrics",
+        &subgraphs,
+        &format!(
+            "telemetry:\n  otlp_endpoint: {endpoint}\n  service_name: weft-metered\nlog:\n  \
+             level: warn\n"
+        ),
+    );
+    // The SDK's export interval, so metrics leave within a fraction of a second.
+    let (_gateway, url) = serve_exporting(&config, ("OTEL_METRIC_EXPORT_INTERVAL", "200"));
+    for _ in 0..2 {
+        let body: Value = reqwest::Client::new()
+            .post(&url)
+            .header("accept", "application/json")
+            .json(&json!({ "query": "{ topProducts(first: 2) { name inStock } }" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+
+    // The counter arrives under its `/metrics` name, with its help text, by status.
+    let status = json!({ "intValue": "200" });
+    let started = Instant::now();
+    let (requests, service) = loop {
+        let found = exported(&bodies.lock().unwrap(), "weft_http_requests_total");
+        if let Some((metric, service)) = found
+            && point(&metric, "status", &status).is_some_and(|p| number(&p["asInt"]) >= 2.0)
+        {
+            break (metric, service);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no weft_http_requests_total{{status=200}} of 2 exported: {:#}",
+            Value::Array(bodies.lock().unwrap().clone())
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(service, "weft-metered");
+    assert_eq!(
+        requests["description"],
+        "GraphQL HTTP requests answered, by status code."
+    );
+    assert_eq!(requests["sum"]["isMonotonic"], true);
+    // Cumulative (2), like the counters `/metrics` shows.
+    assert_eq!(requests["sum"]["aggregationTemporality"], 2);
+
+    // A subgraph's fetch durations: a histogram with the buckets of `/metrics`.
+    let (fetches, _) = exported(
+        &bodies.lock().unwrap(),
+        "weft_subgraph_fetch_duration_seconds",
+    )
+    .expect("fetch durations exported with the requests");
+    let products = point(&fetches, "subgraph", &json!({ "stringValue": "products" }))
+        .expect("a products series");
+    assert!(number(&products["count"]) >= 2.0, "{products}");
+    let bounds: Vec<f64> = products["explicitBounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(number)
+        .collect();
+    assert_eq!(
+        bounds,
+        [
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
+        ]
+    );
+    assert_eq!(fetches["unit"], "s");
+
+    // `/metrics` reads the same instruments.
+    let text = support::metrics(&url).await;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(r#"weft_http_requests_total{status="200"} "#))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.ends_with(" 2"), "{line}");
 }

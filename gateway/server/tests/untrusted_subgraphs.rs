@@ -15,7 +15,6 @@ use axum::body::Body;
 use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use weft_federation::compose::SubgraphInput;
 
 const ACCOUNTS: &str = r#"
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@authenticated"])
@@ -106,49 +105,22 @@ fn logged_gateway(
     scores: &str,
     yaml: &str,
 ) -> (support::Process, String, std::path::PathBuf) {
-    use std::io::BufRead;
     let config = config(tag, accounts, scores, yaml);
     let log = config.with_file_name("weft.log");
-    let mut child = support::weft_command()
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.split_whitespace().last().unwrap().to_owned();
-    (support::Process(child), url, log)
+    let mut command = support::weft_command();
+    command.stderr(std::fs::File::create(&log).unwrap());
+    let (process, url) = support::serve_with(command, ["--config", &config.display().to_string()]);
+    (process, url, log)
 }
 
+/// A scratch folder with the supergraph of the two subgraphs and a config serving it with
+/// `yaml`; the config file's path.
 fn config(tag: &str, accounts: &str, scores: &str, yaml: &str) -> std::path::PathBuf {
-    let inputs = vec![
-        SubgraphInput {
-            name: "accounts".to_owned(),
-            url: accounts.to_owned(),
-            sdl: ACCOUNTS.to_owned(),
-            source: "accounts".to_owned(),
-        },
-        SubgraphInput {
-            name: "scores".to_owned(),
-            url: scores.to_owned(),
-            sdl: SCORES.to_owned(),
-            source: "scores".to_owned(),
-        },
+    let inputs = [
+        support::input("accounts", accounts, ACCOUNTS),
+        support::input("scores", scores, SCORES),
     ];
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = support::scratch(tag, N.fetch_add(1, Ordering::SeqCst) as u16);
-    std::fs::write(dir.join("supergraph.graphql"), support::supergraph(&inputs)).unwrap();
-    let config = dir.join("weft.yaml");
-    std::fs::write(
-        &config,
-        format!("supergraph:\n  path: supergraph.graphql\n{yaml}"),
-    )
-    .unwrap();
-    config
+    support::composed_config(tag, &inputs, yaml)
 }
 
 /// The client's answer as text (numbers are compared as written).
@@ -571,26 +543,22 @@ async fn an_item_of_unknown_concrete_type_is_null_never_an_interface() {
     })
     .await;
     let kinds = canned(|_| text("oops")).await;
-    let inputs = vec![
-        SubgraphInput {
-            name: "users".to_owned(),
-            url: users.url.clone(),
-            sdl: r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@interfaceObject"])
+    let inputs = [
+        support::input(
+            "users",
+            &users.url,
+            r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@interfaceObject"])
 type Query { users: [User] }
-type User @key(fields: "id") @interfaceObject { id: ID! name: String }"#
-                .to_owned(),
-            source: "users".to_owned(),
-        },
-        SubgraphInput {
-            name: "kinds".to_owned(),
-            url: kinds.url.clone(),
-            sdl: r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+type User @key(fields: "id") @interfaceObject { id: ID! name: String }"#,
+        ),
+        support::input(
+            "kinds",
+            &kinds.url,
+            r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
 interface User @key(fields: "id") { id: ID! }
 type Admin implements User @key(fields: "id") { id: ID! isMain: Boolean }
-type Member implements User @key(fields: "id") { id: ID! }"#
-                .to_owned(),
-            source: "kinds".to_owned(),
-        },
+type Member implements User @key(fields: "id") { id: ID! }"#,
+        ),
     ];
     let dir = support::scratch("interface-typename", 0);
     let path = dir.join("supergraph.graphql");

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::values::{nonzero64, redis_url};
+use crate::values::{RedisUrl, nonzero64};
 
 /// Automatic persisted queries (Apollo's APQ).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -43,8 +43,7 @@ pub struct ApqRedisConfig {
     /// one are found by the others. Unreachable: memory only, logged and counted, requests
     /// unaffected.
     #[schemars(example = serde_json::json!("redis://127.0.0.1:6379"))]
-    #[serde(deserialize_with = "redis_url")]
-    pub url: Option<String>,
+    pub url: Option<RedisUrl>,
     /// How long Redis keeps a registered document, in seconds.
     #[schemars(example = serde_json::json!(3600))]
     pub ttl_secs: NonZeroU64,

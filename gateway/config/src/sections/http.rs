@@ -6,16 +6,40 @@ use std::num::{NonZeroU32, NonZeroU64};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::values::{header_names, nonzero32, origins};
+use crate::values::{HeaderName, Origin, Ratio, known_headers, nonzero32};
 
 /// Query plans as clients may see them.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueryPlanConfig {
     /// Let clients ask for the query plan with the `weft-query-plan: include` or `dry-run` request
     /// header. Plans describe the subgraphs behind the gateway.
     #[schemars(example = serde_json::json!(true))]
     pub expose: bool,
+    /// Memory, in MiB, the cache of validated and planned operations may hold (estimated from
+    /// each operation's text and plan); the least used go first. A quarter as much again holds
+    /// the plans of operations with fields a request may not see removed.
+    #[schemars(example = serde_json::json!(128))]
+    pub cache_mb: NonZeroU32,
+    /// The share of cached operations, most used first, validated and planned again against a
+    /// new supergraph or configuration before it takes traffic, so a reload does not make the
+    /// next requests plan. `0` turns the warm-up off.
+    #[schemars(example = serde_json::json!(0.5))]
+    pub warm_up: Ratio,
+}
+
+/// The default `query_plan.cache_mb`.
+pub const DEFAULT_PLAN_CACHE_MB: u32 = 32;
+
+impl Default for QueryPlanConfig {
+    fn default() -> QueryPlanConfig {
+        QueryPlanConfig {
+            expose: false,
+            cache_mb: nonzero32(DEFAULT_PLAN_CACHE_MB),
+            // As Apollo Router: the 30% most used.
+            warm_up: Ratio::clamped(0.3),
+        }
+    }
 }
 
 /// Headers that make a simple request acceptable: setting any of them forces a browser to
@@ -37,18 +61,14 @@ pub struct CsrfConfig {
     /// Headers, any one of which (non-empty) lets a simple request through. In the environment:
     /// comma-separated.
     #[schemars(example = serde_json::json!(["x-my-client"]))]
-    #[serde(deserialize_with = "header_names")]
-    pub required_headers: Vec<String>,
+    pub required_headers: Vec<HeaderName>,
 }
 
 impl Default for CsrfConfig {
     fn default() -> CsrfConfig {
         CsrfConfig {
             enabled: true,
-            required_headers: CSRF_REQUIRED_HEADERS
-                .iter()
-                .map(|h| (*h).to_owned())
-                .collect(),
+            required_headers: known_headers(CSRF_REQUIRED_HEADERS),
         }
     }
 }
@@ -121,16 +141,14 @@ pub struct CorsConfig {
     /// Origins allowed to call the gateway from a browser (`scheme://host[:port]`, or `*` for any).
     /// Empty: no CORS headers (same-origin only). In the environment: comma-separated.
     #[schemars(example = serde_json::json!(["https://app.example.com"]))]
-    #[serde(deserialize_with = "origins")]
-    pub allow_origins: Vec<String>,
+    pub allow_origins: Vec<Origin>,
     /// Send `Access-Control-Allow-Credentials: true` (cookies); not with `*`.
     #[schemars(example = serde_json::json!(true))]
     pub allow_credentials: bool,
     /// Request headers a browser may send cross-origin (answered to preflights). In the
     /// environment: comma-separated.
     #[schemars(example = serde_json::json!(["content-type", "x-my-client"]))]
-    #[serde(deserialize_with = "header_names")]
-    pub allow_headers: Vec<String>,
+    pub allow_headers: Vec<HeaderName>,
     /// How long a browser may cache a preflight's answer (`Access-Control-Max-Age`). Absent: the
     /// browser's default.
     #[schemars(example = serde_json::json!(600))]
@@ -142,8 +160,22 @@ impl Default for CorsConfig {
         CorsConfig {
             allow_origins: Vec::new(),
             allow_credentials: false,
-            allow_headers: CORS_ALLOW_HEADERS.iter().map(|h| (*h).to_owned()).collect(),
+            allow_headers: known_headers(CORS_ALLOW_HEADERS),
             max_age_secs: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_header_names_are_all_valid() {
+        assert_eq!(
+            CsrfConfig::default().required_headers,
+            CSRF_REQUIRED_HEADERS
+        );
+        assert_eq!(CorsConfig::default().allow_headers, CORS_ALLOW_HEADERS);
     }
 }

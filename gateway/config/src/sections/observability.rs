@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::values::{level, ratio, url};
+use crate::values::{HttpUrl, LogFilter, Ratio};
 
 /// Logging to stderr.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
@@ -16,9 +16,8 @@ pub struct LogConfig {
     /// A level (`error`, `warn`, `info`, `debug`, `trace`) or `RUST_LOG`-style filter. When absent,
     /// `RUST_LOG`, then `info`. Applied on reload.
     #[schemars(example = serde_json::json!("weft=debug,info"))]
-    #[serde(deserialize_with = "level")]
     #[schemars(extend("default" = "info"))]
-    pub level: Option<String>,
+    pub level: Option<LogFilter>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -29,24 +28,23 @@ pub enum LogFormat {
     Json,
 }
 
-/// OpenTelemetry traces over OTLP/HTTP (docs/observability.md). A change needs a restart.
+/// OpenTelemetry traces and metrics over OTLP/HTTP (docs/observability.md). A change needs a
+/// restart.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemetryConfig {
-    /// Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Absent: no traces are
-    /// exported. A change needs a restart.
+    /// Where to send traces: the full OTLP/HTTP traces URL (JSON encoding). Metrics go to the
+    /// same URL ending in `/v1/metrics` instead of `/v1/traces`. Absent: neither is exported. A
+    /// change needs a restart.
     #[schemars(example = serde_json::json!("http://otel-collector:4318/v1/traces"))]
-    #[serde(deserialize_with = "url")]
-    pub otlp_endpoint: Option<String>,
-    /// The `service.name` of the traces' resource.
+    pub otlp_endpoint: Option<HttpUrl>,
+    /// The `service.name` of the traces' and metrics' resource.
     #[schemars(example = serde_json::json!("gateway-eu"))]
     pub service_name: String,
     /// The share of new traces recorded, from 0 to 1. A request whose `traceparent` says sampled
     /// (or not) is followed as its parent decided.
     #[schemars(example = serde_json::json!(0.25))]
-    #[serde(deserialize_with = "ratio")]
-    #[schemars(range(min = 0.0, max = 1.0))]
-    pub sampling_ratio: f64,
+    pub sampling_ratio: Ratio,
 }
 
 impl Default for TelemetryConfig {
@@ -54,7 +52,7 @@ impl Default for TelemetryConfig {
         TelemetryConfig {
             otlp_endpoint: None,
             service_name: "weft".to_owned(),
-            sampling_ratio: 1.0,
+            sampling_ratio: Ratio::clamped(1.0),
         }
     }
 }

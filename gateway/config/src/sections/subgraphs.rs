@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
-use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
-use crate::values::{nonzero32, nonzero64, url};
+use crate::values::{HttpUrl, nonzero32, nonzero64};
 
 // `subgraphs:` holds `all` (settings for every subgraph) beside one entry per subgraph name,
 // so it is read by hand: a derived struct could not mix fixed and free keys and still locate
@@ -20,7 +22,7 @@ pub struct Subgraphs {
     pub all: AllSubgraphs,
     pub named: BTreeMap<String, SubgraphOverride>,
     /// `WEFT_SUBGRAPHS_<NAME>_URL` values by `<NAME>`; see [`env_segment`].
-    pub env_urls: BTreeMap<String, String>,
+    pub env_urls: BTreeMap<String, HttpUrl>,
 }
 
 /// Settings for every subgraph.
@@ -40,6 +42,58 @@ pub struct AllSubgraphs {
     /// redacted" (its path and code kept). Apollo Router's `include_subgraph_errors`.
     #[schemars(example = serde_json::json!(false))]
     pub include_errors: bool,
+    /// The HTTP version spoken to subgraphs (docs/traffic.md#http-versions-and-tls): `off`
+    /// (HTTP/1.1 only), `negotiate` (HTTP/2 when an https:// subgraph's TLS handshake picks it,
+    /// else HTTP/1.1; http:// stays HTTP/1.1) or `only` (HTTP/2 only: h2c with prior knowledge
+    /// over http://, `h2` alone offered over https://).
+    #[schemars(example = serde_json::json!("negotiate"))]
+    pub http2: Http2,
+    pub tls: TlsConfig,
+}
+
+/// Which HTTP versions the gateway speaks to a subgraph (Apollo Router's
+/// `experimental_http2: disable | enable | http2only`; Hive Router's `allow_only_http2`).
+// The variants' comments are `//`, not `///`: doc comments would make the schema a `oneOf` of
+// constants, where the key table and the env overrides read a plain `enum`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Http2 {
+    // HTTP/1.1 only, over http:// and https:// alike.
+    #[default]
+    Off,
+    // Over https://, ALPN offers `h2` and `http/1.1` and the subgraph picks; over http://,
+    // HTTP/1.1 (no h2c upgrade: nothing would tell a cleartext subgraph's support apart).
+    Negotiate,
+    // HTTP/2 only: with prior knowledge over http:// (h2c), and `h2` alone offered by ALPN over
+    // https://. A subgraph that does not speak HTTP/2 fails every fetch.
+    Only,
+}
+
+/// TLS to subgraphs with https:// URLs. Their certificates are checked against the Mozilla root
+/// store built into Weft (webpki roots; docs/decisions.md), plus `ca_file`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// A PEM file of CA certificates (a private CA's, say) trusted for subgraphs' certificates in
+    /// addition to the built-in roots; relative to this file. Read when the configuration loads
+    /// (start and each reload).
+    #[schemars(example = serde_json::json!("certs/subgraphs-ca.pem"))]
+    pub ca_file: Option<PathBuf>,
+    /// `ca_file`'s contents, read by [`crate::Sources::load_text`].
+    #[serde(skip)]
+    pub ca_pem: Option<Arc<[u8]>>,
+}
+
+/// TLS to this subgraph; absent keys are `subgraphs.all.tls`'s.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsOverride {
+    /// `subgraphs.all.tls.ca_file` for this subgraph (replacing it, not added to it).
+    #[schemars(example = serde_json::json!("certs/products-ca.pem"))]
+    pub ca_file: Option<PathBuf>,
+    /// `ca_file`'s contents, read by [`crate::Sources::load_text`].
+    #[serde(skip)]
+    pub ca_pem: Option<Arc<[u8]>>,
 }
 
 /// Retries of subgraph queries (never mutations), within a budget (docs/traffic.md).
@@ -142,6 +196,8 @@ pub struct SubgraphPolicy {
     pub circuit_breaker: BreakerConfig,
     pub max_response_bytes: NonZeroU64,
     pub include_errors: bool,
+    pub http2: Http2,
+    pub tls: TlsConfig,
 }
 
 const DEFAULT_TIMEOUT_MS: NonZeroU64 = match NonZeroU64::new(30_000) {
@@ -157,8 +213,18 @@ impl Default for AllSubgraphs {
             circuit_breaker: BreakerConfig::default(),
             max_response_bytes: nonzero64(32 * 1024 * 1024),
             include_errors: true,
+            http2: Http2::Off,
+            tls: TlsConfig::default(),
         }
     }
+}
+
+/// A CA file the configuration names: the key naming it, its path, and where its contents go
+/// once read.
+pub struct CaFileSlot<'a> {
+    pub key: String,
+    pub path: &'a Path,
+    pub pem: &'a mut Option<Arc<[u8]>>,
 }
 
 /// Settings for the subgraph with this name.
@@ -168,8 +234,7 @@ pub struct SubgraphOverride {
     /// Where the gateway sends this subgraph's requests, instead of the routing URL in the
     /// supergraph.
     #[schemars(example = serde_json::json!("http://products:4002/graphql"))]
-    #[serde(deserialize_with = "url")]
-    pub url: Option<String>,
+    pub url: Option<HttpUrl>,
     /// This subgraph's request timeout, in milliseconds, instead of `subgraphs.all.timeout_ms`.
     #[schemars(example = serde_json::json!(2000))]
     pub timeout_ms: Option<NonZeroU64>,
@@ -181,6 +246,10 @@ pub struct SubgraphOverride {
     pub include_errors: Option<bool>,
     pub retry: RetryOverride,
     pub circuit_breaker: BreakerOverride,
+    /// `subgraphs.all.http2` for this subgraph.
+    #[schemars(example = serde_json::json!("only"))]
+    pub http2: Option<Http2>,
+    pub tls: TlsOverride,
 }
 
 impl Subgraphs {
@@ -190,7 +259,7 @@ impl Subgraphs {
         self.env_urls
             .get(&env_segment(name))
             .or_else(|| self.named.get(name).and_then(|s| s.url.as_ref()))
-            .map(String::as_str)
+            .map(HttpUrl::as_str)
     }
 
     /// The timeout, retries and circuit breaker of subgraph `name`.
@@ -203,6 +272,8 @@ impl Subgraphs {
                 circuit_breaker: all.circuit_breaker.clone(),
                 max_response_bytes: all.max_response_bytes,
                 include_errors: all.include_errors,
+                http2: all.http2,
+                tls: all.tls.clone(),
             };
         };
         let (r, b) = (&own.retry, &own.circuit_breaker);
@@ -223,6 +294,59 @@ impl Subgraphs {
             },
             max_response_bytes: own.max_response_bytes.unwrap_or(all.max_response_bytes),
             include_errors: own.include_errors.unwrap_or(all.include_errors),
+            http2: own.http2.unwrap_or(all.http2),
+            tls: match &own.tls.ca_file {
+                Some(file) => TlsConfig {
+                    ca_file: Some(file.clone()),
+                    ca_pem: own.tls.ca_pem.clone(),
+                },
+                None => all.tls.clone(),
+            },
+        }
+    }
+
+    /// Resolves relative CA files against `dir`, the config file's directory.
+    pub fn resolve_files(&mut self, dir: &Path) {
+        let resolve = |file: &mut Option<PathBuf>| {
+            if let Some(path) = file.as_mut().filter(|p| p.is_relative()) {
+                *path = dir.join(&*path);
+            }
+        };
+        resolve(&mut self.all.tls.ca_file);
+        for own in self.named.values_mut() {
+            resolve(&mut own.tls.ca_file);
+        }
+    }
+
+    /// Every CA file named, with the key that names it and where its contents go.
+    pub fn ca_files_mut(&mut self) -> Vec<CaFileSlot<'_>> {
+        let all = &mut self.all.tls;
+        let all = all.ca_file.as_deref().map(|path| CaFileSlot {
+            key: "subgraphs.all.tls.ca_file".to_owned(),
+            path,
+            pem: &mut all.ca_pem,
+        });
+        let named = self.named.iter_mut().filter_map(|(name, own)| {
+            Some(CaFileSlot {
+                key: format!("subgraphs.{name}.tls.ca_file"),
+                path: own.tls.ca_file.as_deref()?,
+                pem: &mut own.tls.ca_pem,
+            })
+        });
+        all.into_iter().chain(named).collect()
+    }
+
+    /// Puts back the CA files of `from_file` (resolved against the file's directory) after the
+    /// document was read again with environment overrides, which left them as written: every
+    /// subgraph's (no variable sets those), and `all`'s unless `all_set_by_env`.
+    pub fn keep_files_of(&mut self, from_file: &Subgraphs, all_set_by_env: bool) {
+        if !all_set_by_env {
+            self.all.tls.ca_file = from_file.all.tls.ca_file.clone();
+        }
+        for (name, own) in &mut self.named {
+            if let Some(file) = from_file.named.get(name) {
+                own.tls.ca_file = file.tls.ca_file.clone();
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{ExecutorMetrics, FetchErrorKind};
-use crate::{FetchError, SubgraphClient};
+use crate::{ClientError, Connection, FetchError, SubgraphClient};
 use breaker::Breaker;
 use budget::Budget;
 use bytes::Bytes;
@@ -85,11 +85,30 @@ pub fn backoff(base: Duration, retry: u32, random_unit: f64) -> Duration {
     doubled.mul_f64(0.5 + random_unit.clamp(0.0, 1.0))
 }
 
+/// A subgraph whose HTTP client could not be built (its CA file's certificates unusable, say).
+#[derive(Debug, thiserror::Error)]
+#[error("subgraph `{subgraph}`: {source}")]
+pub struct ClientBuildError {
+    pub subgraph: String,
+    pub source: ClientError,
+}
+
 impl Subgraph {
-    pub fn new(name: &str, url: &str, policy: &SubgraphPolicy) -> Result<Subgraph, String> {
+    pub fn new(
+        name: &str,
+        url: &str,
+        policy: &SubgraphPolicy,
+    ) -> Result<Subgraph, ClientBuildError> {
         let timeout = Duration::from_millis(policy.timeout_ms.get());
-        let client = SubgraphClient::new(timeout)
-            .map_err(|e| e.to_string())?
+        let connection = Connection {
+            http2: policy.http2,
+            ca_pem: policy.tls.ca_pem.as_deref(),
+        };
+        let client = SubgraphClient::connecting(timeout, connection)
+            .map_err(|source| ClientBuildError {
+                subgraph: name.to_owned(),
+                source,
+            })?
             .with_max_response_bytes(policy.max_response_bytes.get());
         let breaker = policy.circuit_breaker.enabled.then(|| {
             Mutex::new(Breaker::new(

@@ -9,9 +9,9 @@ use apollo_compiler::ExecutableDocument;
 use apollo_compiler::validation::Valid;
 
 use crate::graph::QueryGraph;
-use crate::operation::normalize;
+use crate::operation::{NormalizeError, normalize};
 use crate::plan::model::{PlanNode, QueryPlan};
-use crate::plan::plan;
+use crate::plan::{PlanError, plan};
 
 /// The cost shape of one plan. For a `@skip`/`@include` condition the costlier branch counts.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -79,7 +79,16 @@ pub struct PlanImpact {
     pub operation: Option<String>,
     pub before: PlanShape,
     /// The proposed plan's shape, or why the proposed supergraph cannot plan it.
-    pub after: Result<PlanShape, String>,
+    pub after: Result<PlanShape, NotPlannable>,
+}
+
+/// Why a supergraph cannot plan an operation that validates against it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotPlannable {
+    #[error(transparent)]
+    Normalize(#[from] NormalizeError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
 }
 
 /// The operations of `text` whose plan shape differs between the two supergraphs. Operations
@@ -104,13 +113,13 @@ pub fn impacts(current: &QueryGraph, proposed: &QueryGraph, text: &str) -> Vec<P
     };
     let mut out = Vec::new();
     for name in names {
-        let planned =
-            |graph: &QueryGraph, doc: &Valid<ExecutableDocument>| -> Result<PlanShape, String> {
-                let op = normalize(graph.sg.api_schema(), doc, name.as_deref())
-                    .map_err(|e| e.to_string())?;
-                let p = plan(graph, &op, &labels).map_err(|e| e.message)?;
-                Ok(PlanShape::of(&p))
-            };
+        let planned = |graph: &QueryGraph,
+                       doc: &Valid<ExecutableDocument>|
+         -> Result<PlanShape, NotPlannable> {
+            let op = normalize(graph.sg.api_schema(), doc, name.as_deref())?;
+            let p = plan(graph, &op, &labels)?;
+            Ok(PlanShape::of(&p))
+        };
         // An operation the current supergraph cannot plan has no "before" to compare with.
         let Ok(before) = planned(current, &old_doc) else {
             continue;

@@ -150,6 +150,32 @@ pub fn validate(sg: &Subgraph, d: &mut Diagnostics) {
     }
 }
 
+/// Why a `@fromContext` selection is invalid (said after "the selection is invalid: ").
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum SelectionError {
+    /// The selection does not parse as a field set.
+    #[error("{0}")]
+    Syntax(String),
+    /// It parses, but not against this type setting the context; the validator's first error.
+    #[error("the selection is invalid for type {location}. Error: {error}")]
+    InvalidFor { location: Name, error: String },
+    #[error("directives are not allowed in the selection")]
+    Directive,
+    #[error("aliases are not allowed in the selection")]
+    Alias,
+    #[error("no selection is made")]
+    Empty,
+    /// The selected field's type (empty if none) cannot be passed as the argument's.
+    #[error(
+        "the type of the selection \"{selected}\" does not match the expected type \"{expected}\""
+    )]
+    TypeMismatch { selected: String, expected: Type },
+    #[error("multiple selections are made")]
+    SeveralSelections,
+    #[error("multiple fields could be selected")]
+    SeveralFields,
+}
+
 /// The selection: one field (possibly nested), or inline fragments on distinct object types;
 /// valid on every type setting the context, without directives or aliases, and selecting a
 /// value of the argument's type.
@@ -158,52 +184,53 @@ fn check_selection(
     selection: &str,
     locations: &[&Name],
     arg: &InputValueDefinition,
-) -> Result<(), String> {
+) -> Result<(), SelectionError> {
     let trimmed = selection.trim();
     let inner = trimmed
         .strip_prefix('{')
         .and_then(|s| s.strip_suffix('}'))
         .unwrap_or(trimmed);
     if let Some(message) = syntax_error(inner) {
-        return Err(message);
+        return Err(SelectionError::Syntax(message));
     }
     for location in locations {
         let set = FieldSet::parse_and_validate(&sg.schema, (*location).clone(), inner, "selection")
-            .map_err(|e| {
-                let first = e.errors.iter().next().map(|e| e.error.to_string());
-                format!(
-                    "the selection is invalid for type {location}. Error: {}",
-                    first.unwrap_or_default()
-                )
+            .map_err(|e| SelectionError::InvalidFor {
+                location: (*location).clone(),
+                error: e
+                    .errors
+                    .iter()
+                    .next()
+                    .map(|e| e.error.to_string())
+                    .unwrap_or_default(),
             })?;
         let set = &set.selection_set;
         if first_directive(set).is_some() {
-            return Err("directives are not allowed in the selection".to_owned());
+            return Err(SelectionError::Directive);
         }
         if has_alias(set) {
-            return Err("aliases are not allowed in the selection".to_owned());
+            return Err(SelectionError::Alias);
         }
         match set.selections.as_slice() {
-            [] => return Err("no selection is made".to_owned()),
+            [] => return Err(SelectionError::Empty),
             [Selection::Field(_)] => {
                 let resolved = leaf_type(set);
                 if !resolved
                     .as_ref()
                     .is_some_and(|t| implements_type(t, &arg.ty))
                 {
-                    return Err(format!(
-                        "the type of the selection \"{}\" does not match the expected type \"{}\"",
-                        resolved.map(|t| t.to_string()).unwrap_or_default(),
-                        arg.ty
-                    ));
+                    return Err(SelectionError::TypeMismatch {
+                        selected: resolved.map(|t| t.to_string()).unwrap_or_default(),
+                        expected: (*arg.ty).clone(),
+                    });
                 }
             }
             selections
                 if selections
                     .iter()
                     .all(|s| matches!(s, Selection::InlineFragment(_))) => {}
-            [Selection::Field(_), ..] => return Err("multiple selections are made".to_owned()),
-            _ => return Err("multiple fields could be selected".to_owned()),
+            [Selection::Field(_), ..] => return Err(SelectionError::SeveralSelections),
+            _ => return Err(SelectionError::SeveralFields),
         }
     }
     Ok(())

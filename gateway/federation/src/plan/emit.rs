@@ -71,11 +71,24 @@ fn level_nodes(
     let mut nodes = Vec::new();
     // Entity fetches by subgraph: where the subgraph's node goes, and its members.
     let mut batches: Vec<(SubgraphId, usize, Vec<Fetch>)> = Vec::new();
+    // Query root fetches by subgraph, likewise, with their root response keys.
+    let mut roots: Vec<RootGroup> = Vec::new();
     for &i in at_level {
         let step = &steps[i];
         let fetch = fetch_node(sg, op, step, i);
         if step.entity.is_none() {
-            nodes.push(PlanNode::Fetch(fetch.node));
+            if fetch.node.operation_kind != OperationKind::Query {
+                nodes.push(PlanNode::Fetch(fetch.node));
+                continue;
+            }
+            let keys = root_keys(step);
+            match roots.iter_mut().find(|(graph, _, _)| *graph == step.graph) {
+                Some((_, _, members)) => members.push((fetch, keys)),
+                None => {
+                    roots.push((step.graph, nodes.len(), vec![(fetch, keys)]));
+                    nodes.push(PlanNode::Parallel { nodes: Vec::new() });
+                }
+            }
             continue;
         }
         match batches
@@ -89,6 +102,13 @@ fn level_nodes(
                 nodes.push(PlanNode::Parallel { nodes: Vec::new() });
             }
         }
+    }
+    for (_, at, members) in roots {
+        let mut merged = merge_roots(op, members).into_iter().map(PlanNode::Fetch);
+        if let (Some(first), Some(slot)) = (merged.next(), nodes.get_mut(at)) {
+            *slot = first;
+        }
+        nodes.extend(merged);
     }
     for (_, at, mut members) in batches {
         let node = if members.len() == 1 {
@@ -104,6 +124,87 @@ fn level_nodes(
             *slot = node;
         }
     }
+    nodes
+}
+
+/// Query root fetches to one subgraph at one level: where their node goes, and each with its
+/// root response keys.
+type RootGroup = (SubgraphId, usize, Vec<(Fetch, Option<Vec<String>>)>);
+
+/// The response keys a root step selects at the root; `None` when it has a fragment there
+/// (its keys depend on types: it is not merged with another).
+fn root_keys(step: &Step) -> Option<Vec<String>> {
+    step.selections
+        .iter()
+        .map(|s| match s {
+            SubSel::Field { alias, name, .. } => Some(alias.as_ref().unwrap_or(name).clone()),
+            SubSel::Fragment { .. } => None,
+        })
+        .collect()
+}
+
+/// Query root fetches to one subgraph at one level as one request when their root response
+/// keys are disjoint (then their selections cannot conflict): one operation selecting what
+/// each selected, with the variables and output rewrites of all. The others stay apart.
+fn merge_roots(op: &Operation, members: Vec<(Fetch, Option<Vec<String>>)>) -> Vec<FetchNode> {
+    let mut keys: Vec<String> = Vec::new();
+    let mut merged: Vec<Fetch> = Vec::new();
+    let mut apart: Vec<FetchNode> = Vec::new();
+    for (fetch, own) in members {
+        match own {
+            Some(own) if own.iter().all(|k| !keys.contains(k)) => {
+                keys.extend(own);
+                merged.push(fetch);
+            }
+            _ => apart.push(fetch.node),
+        }
+    }
+    let mut nodes = Vec::with_capacity(apart.len() + 1);
+    if merged.len() == 1 {
+        nodes.extend(merged.pop().map(|f| f.node));
+    } else if let Some(first) = merged.first() {
+        let mut node = first.node.clone();
+        let mut defs: Vec<String> = Vec::new();
+        let mut inner = String::new();
+        node.variable_usages.clear();
+        node.output_rewrites.clear();
+        for m in &merged {
+            for name in &m.node.variable_usages {
+                if !node.variable_usages.contains(name) {
+                    node.variable_usages.push(name.clone());
+                }
+            }
+            for (name, def) in &m.client_defs {
+                if !defs.contains(def) && node.variable_usages.contains(name) {
+                    defs.push(def.clone());
+                }
+            }
+            node.output_rewrites
+                .extend(m.node.output_rewrites.iter().cloned());
+            // ` { a b { c } }` without its braces.
+            let body = m.body.trim();
+            let body = body.strip_prefix('{').unwrap_or(body);
+            let body = body.strip_suffix('}').unwrap_or(body);
+            inner.push(' ');
+            inner.push_str(body.trim());
+        }
+        let mut text = String::from("query");
+        if let Some(name) = &op.name {
+            let _ = write!(
+                text,
+                " {name}__{}__{}",
+                sanitize(&node.subgraph),
+                node.id.unwrap_or(0)
+            );
+        }
+        if !defs.is_empty() {
+            let _ = write!(text, "({})", defs.join(", "));
+        }
+        let _ = write!(text, " {{{inner} }}");
+        node.operation = text;
+        nodes.push(node);
+    }
+    nodes.extend(apart);
     nodes
 }
 
@@ -194,7 +295,8 @@ fn batch_node(op: &Operation, members: Vec<Fetch>) -> BatchFetchNode {
 struct Fetch {
     node: FetchNode,
     path: Vec<String>,
-    /// Entity fetches: the `_entities` field's selection (` ... on T { ... }`).
+    /// Entity fetches: the `_entities` field's selection (` ... on T { ... }`); root fetches:
+    /// the root selection (` { ... }`).
     body: String,
     /// The definitions of the client variables it uses, by name.
     client_defs: Vec<(String, String)>,
@@ -306,7 +408,10 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
                 selections: to_requires(sg, &step.representation),
             });
         }
-        None => print_selections(&mut text, &selections),
+        None => {
+            print_selections(&mut body, &selections);
+            text.push_str(&body);
+        }
     }
     let node = FetchNode {
         subgraph,

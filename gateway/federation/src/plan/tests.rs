@@ -6,24 +6,37 @@ use apollo_compiler::ExecutableDocument;
 use crate::Supergraph;
 use crate::graph::QueryGraph;
 use crate::operation::normalize;
-use crate::plan::model::PlanNode;
+use crate::plan::model::{PlanNode, QueryPlan};
 
-pub(crate) fn plan_text(fixture: &str, query: &str) -> String {
+/// The plan of `query` over the fixture's supergraph with the progressive-override `labels`
+/// on.
+fn planned(fixture: &str, query: &str, labels: &[&str]) -> QueryPlan {
     let path = format!(
         "{}/tests/fixtures/{fixture}/supergraph.graphql",
         env!("CARGO_MANIFEST_DIR")
     );
     let sdl = std::fs::read_to_string(&path).expect("fixture");
     let sg = Supergraph::parse(&sdl, fixture).expect("supergraph");
+    plan_over(sg, query, labels)
+}
+
+/// The plan of `query` over `sg` with the progressive-override `labels` on, its fetches' ids
+/// checked against the subgraphs they name.
+fn plan_over(sg: Supergraph, query: &str, labels: &[&str]) -> QueryPlan {
     let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
         .expect("valid query");
     let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
     let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    let labels = labels.iter().map(|l| (*l).to_owned()).collect();
+    let plan = super::plan(&graph, &op, &labels).expect("plans");
     if let Some(node) = &plan.node {
         ids_name_their_subgraphs(&sg, node);
     }
-    format!("{query}\n\n{plan}")
+    plan
+}
+
+pub(crate) fn plan_text(fixture: &str, query: &str) -> String {
+    format!("{query}\n\n{}", planned(fixture, query, &[]))
 }
 
 /// Every fetch's `SubgraphId` is the supergraph's id of the subgraph it names (the executor
@@ -119,20 +132,11 @@ snapshot!(
 
 /// Plans with progressive-override labels switched on.
 fn plan_with_labels(fixture: &str, query: &str, labels: &[&str]) -> String {
-    let path = format!(
-        "{}/tests/fixtures/{fixture}/supergraph.graphql",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let sg = Supergraph::parse(&std::fs::read_to_string(&path).expect("fixture"), fixture)
-        .expect("supergraph");
-    let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
-        .expect("valid query");
-    let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
-    let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    let labels = labels.iter().map(|l| (*l).to_owned()).collect();
+    // Shown as the planner takes them: a set.
+    let set: std::collections::BTreeSet<&str> = labels.iter().copied().collect();
     format!(
-        "{query} with labels {labels:?}\n\n{}",
-        super::plan(&graph, &op, &labels).expect("plans")
+        "{query} with labels {set:?}\n\n{}",
+        planned(fixture, query, labels)
     )
 }
 
@@ -185,17 +189,7 @@ snapshot!(
 
 /// The plan as JSON (Apollo's field names: `keyFields`, `requires`, `inputRewrites`, ...).
 pub(crate) fn plan_json(fixture: &str, query: &str) -> String {
-    let path = format!(
-        "{}/tests/fixtures/{fixture}/supergraph.graphql",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let sdl = std::fs::read_to_string(&path).expect("fixture");
-    let sg = Supergraph::parse(&sdl, fixture).expect("supergraph");
-    let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
-        .expect("valid query");
-    let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");
-    let graph = QueryGraph::new(std::sync::Arc::new(sg.clone()));
-    let plan = super::plan(&graph, &op, &Default::default()).expect("plans");
+    let plan = planned(fixture, query, &[]);
     format!(
         "{query}\n\n{}",
         serde_json::to_string_pretty(&plan).expect("serializes")
@@ -428,3 +422,36 @@ snapshot_json!(
     "planner",
     "{ book(id: \"1\") { shippingCost } }"
 );
+
+/// A shareable root field planned apart from the subgraph's other root field of the same
+/// level goes out in the same request (docs/decisions.md, "Fetch merging"): `b` gets one
+/// operation with `rootB` and `shared`, not two.
+#[test]
+fn root_fetches_to_one_subgraph_at_one_level_are_one_request() {
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key", "@shareable"])"#;
+    let input = |name: &str, sdl: String| crate::compose::SubgraphInput {
+        name: name.to_owned(),
+        url: format!("http://{name}/graphql"),
+        sdl,
+        source: name.to_owned(),
+    };
+    let a = format!(
+        "{link}\ntype Query {{ rootA: Container shared: Container @shareable }}\n\
+         type Container @key(fields: \"id\") {{ id: ID! wrapper: Wrapper @shareable }}\n\
+         type Wrapper @shareable {{ label: String }}"
+    );
+    let b = format!(
+        "{link}\ntype Query {{ rootB: Container shared: Container @shareable }}\n\
+         type Container @key(fields: \"id\") {{ id: ID! wrapper: Wrapper @shareable bWrapper: Wrapper }}\n\
+         type Wrapper @shareable {{ label: String }}"
+    );
+    let composed = crate::compose::compose(&[input("a", a), input("b", b)]).expect("composes");
+    let sg = Supergraph::parse(&composed.supergraph_sdl, "composed").expect("supergraph");
+    let query = "query Q($l: Boolean!) { rootA { id } rootB { id } shared { bWrapper @include(if: $l) { label } } }";
+    let plan = plan_over(sg, query, &[]);
+    assert_eq!(
+        plan.to_string(),
+        "QueryPlan {\n  Parallel {\n    Fetch(service: \"a\") {\n      query Q__a__0 { rootA { __typename id } }\n    },\n    \
+         Fetch(service: \"b\") {\n      query Q__b__1($l: Boolean!) { rootB { __typename id } shared { __typename bWrapper @include(if: $l) { __typename label } } }\n    },\n  },\n}"
+    );
+}

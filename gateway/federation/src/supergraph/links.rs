@@ -123,8 +123,8 @@ pub fn read_links(schema: &Schema) -> Result<(Bootstrap, Vec<LinkedSpec>), Vec<D
     for d in directives.get_all(&bootstrap_name) {
         match linked_spec(d, url_arg) {
             Ok(spec) => links.push(spec),
-            Err(message) => errors.push(Diagnostic {
-                message,
+            Err(e) => errors.push(Diagnostic {
+                message: e.to_string(),
                 location: location_of(d, schema),
                 hint: None,
             }),
@@ -137,16 +137,31 @@ pub fn read_links(schema: &Schema) -> Result<(Bootstrap, Vec<LinkedSpec>), Vec<D
     }
 }
 
+/// Why a `@link` (or `@core`) application cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The directive (`link`, `core`) lacks its URL argument (`url`, `feature`).
+    #[error("@{directive} needs a string `{argument}:` argument")]
+    NoUrl { directive: String, argument: String },
+    #[error("`{0}` is not a spec URL of the form https://host/name/vX.Y")]
+    NotASpecUrl(String),
+    #[error("an import object needs a `name:`")]
+    ImportWithoutName,
+    #[error("`import:` items must be strings or {{name:, as:}} objects")]
+    BadImport,
+}
+
 /// Reads one `@link(url:, as:, for:, import:)` (or `@core(feature:, as:, for:)`, with
 /// `url_arg = "feature"`) application.
-pub fn linked_spec(d: &Directive, url_arg: &str) -> Result<LinkedSpec, String> {
+pub fn linked_spec(d: &Directive, url_arg: &str) -> Result<LinkedSpec, LinkError> {
     let Some(url) = string_arg(d, url_arg) else {
-        return Err(format!("@{} needs a string `{url_arg}:` argument", d.name));
+        return Err(LinkError::NoUrl {
+            directive: d.name.to_string(),
+            argument: url_arg.to_owned(),
+        });
     };
     let Some((identity, name, version)) = parse_spec_url(url) else {
-        return Err(format!(
-            "`{url}` is not a spec URL of the form https://host/name/vX.Y"
-        ));
+        return Err(LinkError::NotASpecUrl(url.to_owned()));
     };
     let prefix = string_arg(d, "as").map_or_else(|| name.clone(), str::to_owned);
     let purpose = d
@@ -172,14 +187,10 @@ pub fn linked_spec(d: &Directive, url_arg: &str) -> Result<LinkedSpec, String> {
                         (Some(n), alias) => {
                             imports.push((n.to_owned(), alias.unwrap_or(n).to_owned()))
                         }
-                        (None, _) => return Err("an import object needs a `name:`".to_owned()),
+                        (None, _) => return Err(LinkError::ImportWithoutName),
                     }
                 }
-                _ => {
-                    return Err(
-                        "`import:` items must be strings or {name:, as:} objects".to_owned()
-                    );
-                }
+                _ => return Err(LinkError::BadImport),
             }
         }
     }

@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use weft_federation::Supergraph;
 use weft_federation::check::operations::{OperationVerdict, check as check_operation};
 use weft_federation::check::plan_impact::{PlanImpact, PlanShape, impacts};
 use weft_federation::check::{Category, Change, Severity, api_diff, federation_diff, recompose};
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose};
 use weft_federation::graph::QueryGraph;
+use weft_federation::{Supergraph, SupergraphError};
 
 use crate::report::{self, INPUT_ERROR, errln, line};
 
@@ -151,7 +151,7 @@ impl From<PlanImpact> for PlanReport {
     fn from(p: PlanImpact) -> PlanReport {
         let (after, error) = match &p.after {
             Ok(s) => (Some(s.into()), None),
-            Err(e) => (None, Some(e.clone())),
+            Err(e) => (None, Some(e.to_string())),
         };
         PlanReport {
             operation: p.operation,
@@ -204,20 +204,76 @@ pub fn run(args: CheckArgs) -> ExitCode {
             };
             report::print_then(&text, status)
         }
-        Err(message) => {
-            errln!("error: {message}");
+        Err(e) => {
+            if let CheckError::InvalidSupergraph { error, .. } = &e {
+                report::supergraph_error(error);
+            }
+            errln!("error: {e}");
             ExitCode::from(INPUT_ERROR)
         }
     }
 }
 
-fn build_report(args: &CheckArgs) -> Result<Report, String> {
+/// Why `weft check` could not compare (bad input: exit status 2).
+#[derive(Debug, thiserror::Error)]
+enum CheckError {
+    #[error("{name}: {source}")]
+    Unreadable {
+        name: String,
+        source: std::io::Error,
+    },
+    /// `error`'s diagnostics are printed before this line.
+    #[error("{name} is not a valid supergraph")]
+    InvalidSupergraph {
+        name: String,
+        error: SupergraphError,
+    },
+    #[error(transparent)]
+    NamedFile(#[from] NamedFileError),
+    #[error("--current: {0}")]
+    Current(#[from] crate::cli::compose::LoadError),
+    /// The proposed subgraphs composed into a supergraph that does not load.
+    #[error(transparent)]
+    Proposed(SupergraphError),
+    #[error("--operations `{pattern}`: {source}")]
+    Pattern {
+        pattern: String,
+        source: glob::PatternError,
+    },
+    /// A path the pattern matched cannot be listed.
+    #[error(transparent)]
+    Glob(#[from] glob::GlobError),
+    #[error("{}: {source}", path.display())]
+    Operations {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A `--subgraph` or `--current` `NAME=FILE` that gives no SDL (`flag` is which).
+#[derive(Debug, thiserror::Error)]
+enum NamedFileError {
+    #[error("{flag} `{spec}`: expected NAME=FILE")]
+    NotNameEqualsFile { flag: &'static str, spec: String },
+    #[error("{flag} {name}: {file}: {source}")]
+    Unreadable {
+        flag: &'static str,
+        name: String,
+        file: String,
+        source: std::io::Error,
+    },
+}
+
+fn build_report(args: &CheckArgs) -> Result<Report, CheckError> {
     let name = args.supergraph.display().to_string();
-    let sdl = std::fs::read_to_string(&args.supergraph).map_err(|e| format!("{name}: {e}"))?;
-    let current = Supergraph::parse(&sdl, &name).map_err(|e| {
-        report::supergraph_error(&e);
-        format!("{name} is not a valid supergraph")
-    })?;
+    let sdl = match std::fs::read_to_string(&args.supergraph) {
+        Ok(sdl) => sdl,
+        Err(source) => return Err(CheckError::Unreadable { name, source }),
+    };
+    let current = match Supergraph::parse(&sdl, &name) {
+        Ok(current) => current,
+        Err(error) => return Err(CheckError::InvalidSupergraph { name, error }),
+    };
     let mut proposed: Vec<SubgraphInput> = Vec::new();
     for spec in &args.subgraphs {
         proposed.push(named_file("--subgraph", spec)?);
@@ -226,11 +282,7 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
     for spec in &args.current {
         match spec.split_once('=') {
             Some(_) => given.push(named_file("--current", spec)?),
-            None => given.extend(
-                crate::cli::compose::load(&PathBuf::from(spec))
-                    .map_err(|e| format!("--current: {e}"))?
-                    .0,
-            ),
+            None => given.extend(crate::cli::compose::load(&PathBuf::from(spec))?.0),
         }
     }
     let inputs = recompose::inputs(&current, &name, &given, &proposed);
@@ -255,7 +307,7 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
         Ok(composed) => {
             report.composition.hints = hints(&composed.hints);
             Supergraph::parse(&composed.supergraph_sdl, "proposed supergraph")
-                .map_err(|e| e.to_string())?
+                .map_err(CheckError::Proposed)?
         }
         Err(failed) => {
             report.ok = false;
@@ -296,11 +348,16 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
     // Built only when there are operations to plan.
     let mut graphs: Option<(QueryGraph, QueryGraph)> = None;
     for pattern in &args.operations {
-        let paths = glob::glob(pattern).map_err(|e| format!("--operations `{pattern}`: {e}"))?;
+        let paths = glob::glob(pattern).map_err(|source| CheckError::Pattern {
+            pattern: pattern.clone(),
+            source,
+        })?;
         for path in paths {
-            let path = path.map_err(|e| e.to_string())?;
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let path = path?;
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(source) => return Err(CheckError::Operations { path, source }),
+            };
             let file = path.display().to_string();
             let (status, problems) =
                 match check_operation(current.api_schema(), next.api_schema(), &file, &text) {
@@ -355,11 +412,19 @@ fn build_report(args: &CheckArgs) -> Result<Report, String> {
 }
 
 /// `NAME=FILE`, read.
-fn named_file(flag: &str, spec: &str) -> Result<SubgraphInput, String> {
+fn named_file(flag: &'static str, spec: &str) -> Result<SubgraphInput, NamedFileError> {
     let Some((name, file)) = spec.split_once('=') else {
-        return Err(format!("{flag} `{spec}`: expected NAME=FILE"));
+        return Err(NamedFileError::NotNameEqualsFile {
+            flag,
+            spec: spec.to_owned(),
+        });
     };
-    let sdl = std::fs::read_to_string(file).map_err(|e| format!("{flag} {name}: {file}: {e}"))?;
+    let sdl = std::fs::read_to_string(file).map_err(|source| NamedFileError::Unreadable {
+        flag,
+        name: name.to_owned(),
+        file: file.to_owned(),
+        source,
+    })?;
     Ok(SubgraphInput {
         name: name.to_owned(),
         url: format!("http://{name}/graphql"),

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use clap::Args;
 use weft_federation::compose::{CompositionDiagnostic, SubgraphInput, compose_at};
 
-use crate::cli::compose_config::{ComposeConfig, resolve};
+use crate::cli::compose_config::{self, ComposeConfig, FederationVersionError, resolve};
 use crate::report::{self, INPUT_ERROR, errln};
-use crate::runtime::composed::introspect;
+use crate::runtime::composed::{IntrospectError, introspect};
 
 #[derive(Debug, Args)]
 pub struct ComposeArgs {
@@ -73,42 +73,113 @@ pub fn print_diagnostic(level: &str, d: &CompositionDiagnostic) {
     errln!("{level}: {d}");
 }
 
+/// Why a supergraph.yaml gave no subgraphs to compose; each says the file (`config`) first.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "{}: {source}\n  hint: pass --config with the path of a supergraph.yaml",
+        config.display()
+    )]
+    Unreadable {
+        config: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{}:{}:{}: {}\n  hint: see docs/compose.md for the config format",
+        config.display(),
+        error.line,
+        error.column,
+        error.message
+    )]
+    Invalid {
+        config: PathBuf,
+        error: compose_config::ConfigError,
+    },
+    #[error("{}: {source}", config.display())]
+    FederationVersion {
+        config: PathBuf,
+        source: FederationVersionError,
+    },
+    #[error("{}: subgraph `{subgraph}`: {}: {source}", config.display(), file.display())]
+    SchemaFile {
+        config: PathBuf,
+        subgraph: String,
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: subgraph `{subgraph}`: {source}", config.display())]
+    Introspection {
+        config: PathBuf,
+        subgraph: String,
+        source: IntrospectError,
+    },
+    #[error("{}: subgraph `{subgraph}` has no schema source", config.display())]
+    NoSchema { config: PathBuf, subgraph: String },
+    #[error("{}: subgraph `{subgraph}` needs a routing_url", config.display())]
+    NoRoutingUrl { config: PathBuf, subgraph: String },
+}
+
 /// The subgraphs a supergraph.yaml lists, read (files) or asked for (running subgraphs), and
 /// the federation version to compose them as.
-pub fn load(config_path: &PathBuf) -> Result<(Vec<SubgraphInput>, (u32, u32)), String> {
-    let shown = config_path.display();
-    let text = std::fs::read_to_string(config_path).map_err(|e| {
-        format!("{shown}: {e}\n  hint: pass --config with the path of a supergraph.yaml")
+pub fn load(config_path: &PathBuf) -> Result<(Vec<SubgraphInput>, (u32, u32)), LoadError> {
+    let config = || config_path.clone();
+    let text = std::fs::read_to_string(config_path).map_err(|source| LoadError::Unreadable {
+        config: config(),
+        source,
     })?;
-    let config = ComposeConfig::parse(&text).map_err(|e| {
-        format!(
-            "{shown}:{}:{}: {}\n  hint: see docs/compose.md for the config format",
-            e.line, e.column, e.message
-        )
+    let parsed = ComposeConfig::parse(&text).map_err(|error| LoadError::Invalid {
+        config: config(),
+        error,
     })?;
-    let federation_version = config
-        .federation_version()
-        .map_err(|e| format!("{shown}: {e}"))?;
+    let federation_version =
+        parsed
+            .federation_version()
+            .map_err(|source| LoadError::FederationVersion {
+                config: config(),
+                source,
+            })?;
     let mut inputs = Vec::new();
-    for (name, sg) in &config.subgraphs {
+    for (name, sg) in &parsed.subgraphs {
+        let subgraph = || name.clone();
         let (sdl, source) = match (&sg.schema.file, &sg.schema.subgraph_url) {
             (Some(file), _) => {
                 let path = resolve(config_path, file);
-                let sdl = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{shown}: subgraph `{name}`: {}: {e}", path.display()))?;
+                let sdl = match std::fs::read_to_string(&path) {
+                    Ok(sdl) => sdl,
+                    Err(source) => {
+                        return Err(LoadError::SchemaFile {
+                            config: config(),
+                            subgraph: subgraph(),
+                            file: path,
+                            source,
+                        });
+                    }
+                };
                 (sdl, path.display().to_string())
             }
             (None, Some(url)) => (
-                introspect(url).map_err(|e| format!("{shown}: subgraph `{name}`: {e}"))?,
+                introspect(url).map_err(|source| LoadError::Introspection {
+                    config: config(),
+                    subgraph: subgraph(),
+                    source,
+                })?,
                 url.clone(),
             ),
-            (None, None) => return Err(format!("{shown}: subgraph `{name}` has no schema source")),
+            (None, None) => {
+                return Err(LoadError::NoSchema {
+                    config: config(),
+                    subgraph: subgraph(),
+                });
+            }
         };
         let url = sg
             .routing_url
             .clone()
             .or_else(|| sg.schema.subgraph_url.clone())
-            .ok_or_else(|| format!("{shown}: subgraph `{name}` needs a routing_url"))?;
+            .ok_or_else(|| LoadError::NoRoutingUrl {
+                config: config(),
+                subgraph: subgraph(),
+            })?;
         inputs.push(SubgraphInput {
             name: name.clone(),
             url,

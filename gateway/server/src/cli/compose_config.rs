@@ -46,6 +46,32 @@ pub struct SchemaSource {
     pub subgraph_url: Option<String>,
 }
 
+/// Why `federation_version` is refused (the text as given, if it is text or a number).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FederationVersionError {
+    /// Neither a string nor a number.
+    #[error("federation_version: expected a version such as `=2.5.0` or `2`")]
+    NotText,
+    #[error("federation_version `{0}`: expected a version such as `=2.5.0` or `2`")]
+    Malformed(String),
+    /// A 2.x later than the latest Weft composes.
+    #[error(
+        "federation_version `{text}`: Weft composes up to Federation {}.{}, not 2.{minor}",
+        latest.0,
+        latest.1
+    )]
+    TooNew {
+        text: String,
+        minor: u32,
+        latest: (u32, u32),
+    },
+    #[error(
+        "federation_version `{0}`: Weft composes Federation 2 only (Federation 1 subgraphs are \
+         accepted: set `federation_version: 2`)"
+    )]
+    Federation1(String),
+}
+
 /// A config problem, located in the config file.
 #[derive(Debug)]
 pub struct ConfigError {
@@ -82,7 +108,7 @@ impl ComposeConfig {
                 }
             }
         }
-        if let Err(message) = config.federation_version() {
+        if let Err(e) = config.federation_version() {
             let line = text
                 .lines()
                 .position(|l| l.starts_with("federation_version"))
@@ -90,7 +116,7 @@ impl ComposeConfig {
             return Err(ConfigError {
                 line,
                 column: 1,
-                message,
+                message: e.to_string(),
             });
         }
         Ok(config)
@@ -99,20 +125,15 @@ impl ComposeConfig {
     /// The federation version to compose as: `federation_version`'s major and minor (`=2.5.0`,
     /// `2.5`), the latest 2.x for `2` or when absent. Federation 1 composition (`1`, `=0.x`) and
     /// versions later than Weft knows are refused.
-    pub fn federation_version(&self) -> Result<(u32, u32), String> {
+    pub fn federation_version(&self) -> Result<(u32, u32), FederationVersionError> {
         let latest = weft_federation::compose::subgraph::LATEST_FEDERATION_VERSION;
         let text = match &self.federation_version {
             None => return Ok(latest),
             Some(serde_yaml_ng::Value::Number(n)) => n.to_string(),
             Some(serde_yaml_ng::Value::String(s)) => s.clone(),
-            Some(_) => {
-                return Err(
-                    "federation_version: expected a version such as `=2.5.0` or `2`".to_owned(),
-                );
-            }
+            Some(_) => return Err(FederationVersionError::NotText),
         };
-        let bad =
-            || format!("federation_version `{text}`: expected a version such as `=2.5.0` or `2`");
+        let bad = || FederationVersionError::Malformed(text.clone());
         let mut parts = text.trim().trim_start_matches('=').split('.');
         let major: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         let minor: Option<u32> = match parts.next() {
@@ -122,13 +143,12 @@ impl ComposeConfig {
         match (major, minor) {
             (2, None) => Ok(latest),
             (2, Some(minor)) if (2, minor) <= latest => Ok((2, minor)),
-            (2, Some(minor)) => Err(format!(
-                "federation_version `{text}`: Weft composes up to Federation {}.{}, not 2.{minor}",
-                latest.0, latest.1
-            )),
-            (0 | 1, _) => Err(format!(
-                "federation_version `{text}`: Weft composes Federation 2 only (Federation 1 subgraphs are accepted: set `federation_version: 2`)"
-            )),
+            (2, Some(minor)) => Err(FederationVersionError::TooNew {
+                text,
+                minor,
+                latest,
+            }),
+            (0 | 1, _) => Err(FederationVersionError::Federation1(text)),
             _ => Err(bad()),
         }
     }

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use clap::Args;
 use tokio::net::TcpListener;
-use weft_executor::{GraphQLRequest, SubgraphClient};
+use weft_executor::{ClientError, FetchError, GraphQLRequest, SubgraphClient};
+use weft_federation::SupergraphError;
+use weft_federation::compose::CompositionErrors;
 use weft_subgraph_kit::subgraph::open_layout;
-use weft_subgraph_kit::{Bus, Env, Running, Subgraph, spawn_env};
+use weft_subgraph_kit::{Bus, DbError, Env, Running, Subgraph, spawn_env};
 
 use crate::report::{self, errln, line};
 
@@ -120,7 +122,53 @@ pub fn run(args: DemoArgs) -> ExitCode {
     })
 }
 
-async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, String> {
+/// Why a reference subgraph did not start, or did not answer once started (by its name).
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("{subgraph}: {source}")]
+    Database {
+        subgraph: &'static str,
+        source: DbError,
+    },
+    #[error("{subgraph}: cannot listen on {host}:{port}: {source}")]
+    Listen {
+        subgraph: &'static str,
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("{subgraph}: {source}")]
+    Serve {
+        subgraph: &'static str,
+        source: std::io::Error,
+    },
+    /// The client that checks the subgraphs answer could not be built.
+    #[error("{0}")]
+    Probe(ClientError),
+    #[error("{subgraph} did not answer: {source}")]
+    NoAnswer {
+        subgraph: &'static str,
+        source: FetchError,
+    },
+    #[error("{0}")]
+    NotJson(FetchError),
+    #[error("{subgraph} answered without its SDL: {answer}")]
+    NoSdl {
+        subgraph: &'static str,
+        answer: serde_json::Value,
+    },
+}
+
+/// Why the running subgraphs gave no supergraph to serve.
+#[derive(Debug, thiserror::Error)]
+enum ComposeError {
+    #[error(transparent)]
+    Composition(#[from] CompositionErrors),
+    #[error(transparent)]
+    Supergraph(#[from] SupergraphError),
+}
+
+async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, StartError> {
     let bus = Bus::in_process();
     let mut peers = std::collections::BTreeMap::new();
     let mut running = Vec::new();
@@ -132,7 +180,7 @@ async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, String> {
     running.push(start::<weft_reviews::Reviews>(args, 3, &bus, &peers).await?);
     running.push(start::<weft_orders::Orders>(args, 4, &bus, &peers).await?);
     // Ready means answering GraphQL over HTTP, checked the way the gateway will talk to them.
-    let client = SubgraphClient::new(Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let client = SubgraphClient::new(Duration::from_secs(5)).map_err(StartError::Probe)?;
     let probe = GraphQLRequest {
         query: "{ _service { sdl } }",
         operation_name: None,
@@ -140,13 +188,20 @@ async fn start_all(args: &DemoArgs) -> Result<Vec<Running>, String> {
         extensions: None,
     };
     for sg in &running {
-        let response = client
-            .post(&sg.url(), &probe)
-            .await
-            .map_err(|e| format!("{} did not answer: {e}", sg.name))?;
-        let json = response.json().map_err(|e| e.to_string())?;
+        let response =
+            client
+                .post(&sg.url(), &probe)
+                .await
+                .map_err(|source| StartError::NoAnswer {
+                    subgraph: sg.name,
+                    source,
+                })?;
+        let json = response.json().map_err(StartError::NotJson)?;
         if json["data"]["_service"]["sdl"].as_str().is_none() {
-            return Err(format!("{} answered without its SDL: {json}", sg.name));
+            return Err(StartError::NoSdl {
+                subgraph: sg.name,
+                answer: json,
+            });
         }
     }
     Ok(running)
@@ -160,7 +215,7 @@ async fn start<S: Subgraph>(
     offset: u16,
     bus: &Bus,
     peers: &std::collections::BTreeMap<String, String>,
-) -> Result<Running, String> {
+) -> Result<Running, StartError> {
     let port = if args.base_port == 0 {
         0
     } else {
@@ -174,21 +229,32 @@ async fn start<S: Subgraph>(
     };
     let (db, shards) = open_layout::<S>(None, None, shards)
         .await
-        .map_err(|e| format!("{}: {e}", S::NAME))?;
+        .map_err(|source| StartError::Database {
+            subgraph: S::NAME,
+            source,
+        })?;
     let listener = TcpListener::bind((args.host.as_str(), port))
         .await
-        .map_err(|e| format!("{}: cannot listen on {}:{port}: {e}", S::NAME, args.host))?;
+        .map_err(|source| StartError::Listen {
+            subgraph: S::NAME,
+            host: args.host.clone(),
+            port,
+            source,
+        })?;
     let env = Env {
         db,
         bus: bus.clone(),
         peers: peers.clone(),
         shards,
     };
-    spawn_env::<S>(listener, env, false).map_err(|e| format!("{}: {e}", S::NAME))
+    spawn_env::<S>(listener, env, false).map_err(|source| StartError::Serve {
+        subgraph: S::NAME,
+        source,
+    })
 }
 
 /// The supergraph of the running subgraphs: their SDL, routed to where they listen.
-fn compose_running(running: &[Running]) -> Result<weft_federation::Supergraph, String> {
+fn compose_running(running: &[Running]) -> Result<weft_federation::Supergraph, ComposeError> {
     use weft_federation::compose::{SubgraphInput, compose};
     let sdl = |name: &str| match name {
         "accounts" => weft_accounts::Accounts::sdl(),
@@ -206,9 +272,11 @@ fn compose_running(running: &[Running]) -> Result<weft_federation::Supergraph, S
             source: format!("{} (running)", sg.name),
         })
         .collect();
-    let composed = compose(&inputs).map_err(|e| e.to_string())?;
-    weft_federation::Supergraph::parse(&composed.supergraph_sdl, "demo supergraph")
-        .map_err(|e| e.to_string())
+    let composed = compose(&inputs)?;
+    Ok(weft_federation::Supergraph::parse(
+        &composed.supergraph_sdl,
+        "demo supergraph",
+    )?)
 }
 
 /// The banner; a closed stdout is no reason to stop the demo.

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use apollo_compiler::ExecutableDocument;
 use clap::Args;
-use weft_federation::Supergraph;
 use weft_federation::graph::QueryGraph;
-use weft_federation::operation::normalize;
-use weft_federation::plan::plan;
+use weft_federation::operation::{NormalizeError, normalize};
+use weft_federation::plan::{PlanError, plan};
+use weft_federation::{Supergraph, SupergraphError};
 
 use crate::report::{self, INPUT_ERROR, errln};
 
@@ -37,42 +37,92 @@ pub struct PlanArgs {
 pub fn run(args: PlanArgs) -> ExitCode {
     match plan_text(&args) {
         Ok(text) => report::print_then(&format!("{text}\n"), ExitCode::SUCCESS),
-        Err(message) => {
-            if !message.is_empty() {
-                errln!("error: {message}");
-            }
+        // Its diagnostics are the whole report.
+        Err(PlanCommandError::InvalidSupergraph(e)) => {
+            report::supergraph_error(&e);
+            ExitCode::from(INPUT_ERROR)
+        }
+        Err(e) => {
+            errln!("error: {e}");
             ExitCode::from(INPUT_ERROR)
         }
     }
 }
 
-fn plan_text(args: &PlanArgs) -> Result<String, String> {
+/// Why `weft plan` printed no plan. `origin` names where the operation came from
+/// (`<query>`, `<stdin>` or the file).
+#[derive(Debug, thiserror::Error)]
+enum PlanCommandError {
+    #[error("{name}: {source}")]
+    SupergraphUnreadable {
+        name: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    InvalidSupergraph(SupergraphError),
+    #[error("stdin: {0}")]
+    Stdin(std::io::Error),
+    #[error("{path}: {source}")]
+    QueryFile {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The operation does not validate: `(line, column, message)` per problem, printed as
+    /// `origin:line:col: message`, one `error:` line each.
+    #[error("{}", located(origin, problems))]
+    InvalidOperation {
+        origin: String,
+        problems: Vec<(usize, usize, String)>,
+    },
+    #[error("{origin}: {error}\n  hint: pass --operation-name")]
+    Operation {
+        origin: String,
+        error: NormalizeError,
+    },
+    #[error("{origin}: cannot plan: {error}")]
+    Plan { origin: String, error: PlanError },
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn located(origin: &str, problems: &[(usize, usize, String)]) -> String {
+    problems
+        .iter()
+        .map(|(line, column, message)| format!("{origin}:{line}:{column}: {message}"))
+        .collect::<Vec<_>>()
+        .join("\nerror: ")
+}
+
+fn plan_text(args: &PlanArgs) -> Result<String, PlanCommandError> {
     let name = args.supergraph.display().to_string();
-    let sdl = std::fs::read_to_string(&args.supergraph).map_err(|e| format!("{name}: {e}"))?;
-    let supergraph = Supergraph::parse(&sdl, &name).map_err(|e| {
-        report::supergraph_error(&e);
-        String::new()
-    })?;
-    let (source, text) = match args.query.as_str() {
+    let sdl = match std::fs::read_to_string(&args.supergraph) {
+        Ok(sdl) => sdl,
+        Err(source) => return Err(PlanCommandError::SupergraphUnreadable { name, source }),
+    };
+    let supergraph = Supergraph::parse(&sdl, &name).map_err(PlanCommandError::InvalidSupergraph)?;
+    let (origin, text) = match args.query.as_str() {
         "-" => {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|e| format!("stdin: {e}"))?;
+                .map_err(PlanCommandError::Stdin)?;
             ("<stdin>".to_owned(), text)
         }
         q if q.starts_with('@') => {
             let path = &q[1..];
-            (
-                path.to_owned(),
-                std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?,
-            )
+            let text =
+                std::fs::read_to_string(path).map_err(|source| PlanCommandError::QueryFile {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            (path.to_owned(), text)
         }
         q => ("<query>".to_owned(), q.to_owned()),
     };
-    let document = ExecutableDocument::parse_and_validate(supergraph.api_schema(), &text, &source)
-        .map_err(|with_errors| {
-            with_errors
+    let document = ExecutableDocument::parse_and_validate(supergraph.api_schema(), &text, &origin)
+        .map_err(|with_errors| PlanCommandError::InvalidOperation {
+            origin: origin.clone(),
+            problems: with_errors
                 .errors
                 .iter()
                 .map(|d| {
@@ -81,23 +131,27 @@ fn plan_text(args: &PlanArgs) -> Result<String, String> {
                         .locations
                         .first()
                         .map_or((1, 1), |l| (l.line, l.column));
-                    format!("{source}:{line}:{column}: {}", json.message)
+                    (line, column, json.message)
                 })
-                .collect::<Vec<_>>()
-                .join("\nerror: ")
+                .collect(),
         })?;
     let operation = normalize(
         supergraph.api_schema(),
         &document,
         args.operation_name.as_deref(),
     )
-    .map_err(|e| format!("{source}: {e}\n  hint: pass --operation-name"))?;
+    .map_err(|error| PlanCommandError::Operation {
+        origin: origin.clone(),
+        error,
+    })?;
     let graph = QueryGraph::new(Arc::new(supergraph));
     let labels: std::collections::BTreeSet<String> = args.labels.iter().cloned().collect();
-    let plan =
-        plan(&graph, &operation, &labels).map_err(|e| format!("{source}: cannot plan: {e}"))?;
+    let plan = plan(&graph, &operation, &labels).map_err(|error| PlanCommandError::Plan {
+        origin: origin.clone(),
+        error,
+    })?;
     if args.json {
-        serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())
+        Ok(serde_json::to_string_pretty(&plan)?)
     } else {
         Ok(plan.to_string())
     }

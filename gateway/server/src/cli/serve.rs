@@ -93,13 +93,23 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
-    let exporter = match telemetry::Exporter::new(&config.telemetry) {
+    let mut exporter = match telemetry::Exporter::new(&config.telemetry) {
         Ok(exporter) => exporter,
         Err(e) => {
             errln!("error: {e}");
             return ExitCode::from(report::INPUT_ERROR);
         }
     };
+    // One set of metrics for the process, sent over OTLP too when an endpoint is set.
+    let metrics = Arc::new(
+        match exporter
+            .as_mut()
+            .and_then(telemetry::Exporter::take_metrics)
+        {
+            Some(export) => metrics::Metrics::exporting(export.reader, export.resource),
+            None => metrics::Metrics::new(),
+        },
+    );
     let log = log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
     let Some(path) = config.supergraph.path.clone() else {
         errln!(
@@ -151,16 +161,16 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         None
     };
     let work_handle = work.as_ref().map(|rt| rt.handle().clone());
+    let serving = metrics.clone();
     let code = runtime.block_on(async move {
-        let metrics = Arc::new(metrics::Metrics::new());
-        let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), metrics) {
+        let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), serving) {
             Ok(s) => Arc::new(Live::new(s)),
             Err(e) => {
                 errln!("error: {e}");
                 return ExitCode::FAILURE;
             }
         };
-        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        let listener = match tokio::net::TcpListener::bind(config.listen.get()).await {
             Ok(l) => l,
             Err(e) => {
                 errln!(
@@ -170,7 +180,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let addr = listener.local_addr().unwrap_or(config.listen);
+        let addr = listener.local_addr().unwrap_or(config.listen.get());
         tracing::info!(listen = %addr, supergraph = %name, "weft gateway ready");
         // A closed stdout is no reason to stop serving.
         let _ = report::print(&format!("weft serving {name} at http://{addr}/graphql\n"));
@@ -201,6 +211,8 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     }
     drop(runtime);
     if let Some(exporter) = exporter {
+        // The metrics' last export, then the spans still buffered.
+        metrics.shutdown();
         exporter.shutdown();
     }
     code

@@ -12,6 +12,7 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use weft_config::CsrfConfig;
+use weft_config::values::HeaderName;
 
 use crate::http::request::Rejection;
 
@@ -38,7 +39,12 @@ pub fn check(headers: &HeaderMap, config: &CsrfConfig) -> Result<(), Rejection> 
     } else {
         format!(
             ", or a non-empty value for one of these headers: {}",
-            config.required_headers.join(", ")
+            config
+                .required_headers
+                .iter()
+                .map(|h| h.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     };
     Err(Rejection {
@@ -84,10 +90,10 @@ fn is_token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-fn has_required_header(headers: &HeaderMap, required: &[String]) -> bool {
+fn has_required_header(headers: &HeaderMap, required: &[HeaderName]) -> bool {
     required.iter().any(|name| {
         headers
-            .get_all(name.as_str())
+            .get_all(name.as_http())
             .iter()
             .any(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
     })
@@ -161,7 +167,7 @@ mod tests {
     fn the_header_list_and_the_switch_are_configurable() {
         let mine = CsrfConfig {
             enabled: true,
-            required_headers: vec!["x-mine".to_owned()],
+            required_headers: vec!["x-mine".parse().unwrap()],
         };
         assert!(check(&headers(&[("x-mine", "1")]), &mine).is_ok());
         let err = check(&headers(&[("apollo-require-preflight", "1")]), &mine).unwrap_err();

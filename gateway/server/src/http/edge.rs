@@ -105,10 +105,10 @@ pub async fn edge(State(live): State<Arc<Live>>, mut request: Request, next: Nex
 /// The `Access-Control-Allow-Origin` value for this `Origin`, if it is allowed.
 fn allow_origin(cors: &CorsConfig, origin: &HeaderValue) -> Option<HeaderValue> {
     let text = origin.to_str().ok()?.trim().to_ascii_lowercase();
-    if cors.allow_origins.contains(&text) {
+    if cors.allow_origins.iter().any(|o| *o == *text) {
         return Some(origin.clone());
     }
-    if cors.allow_origins.iter().any(|o| o == "*") {
+    if cors.allow_origins.iter().any(|o| o.is_any()) {
         return Some(HeaderValue::from_static("*"));
     }
     None
@@ -119,7 +119,8 @@ fn preflight_headers(cors: &CorsConfig, headers: &mut HeaderMap) {
         header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET, POST, HEAD, OPTIONS"),
     );
-    if let Ok(value) = HeaderValue::from_str(&cors.allow_headers.join(", "))
+    let allowed: Vec<&str> = cors.allow_headers.iter().map(|h| h.as_str()).collect();
+    if let Ok(value) = HeaderValue::from_str(&allowed.join(", "))
         && !cors.allow_headers.is_empty()
     {
         headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, value);

@@ -26,23 +26,31 @@ use futures::StreamExt;
 use tracing::Instrument;
 use weft_config::Config;
 use weft_executor::{ErrorCode, GraphQLError};
-use weft_federation::Supergraph;
+use weft_federation::{Supergraph, SupergraphError};
 
 use crate::observability::metrics::Metrics;
 use crate::observability::telemetry;
 use crate::runtime::response_body::ResponseBody;
-use crate::runtime::{Live, SchemaRuntime, apq, auth, pipeline};
+use crate::runtime::{Live, RuntimeError, SchemaRuntime, apq, auth, pipeline};
 use request::{MediaType, Parsed};
+
+/// Why [`serve_on`] could not start serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The supergraph uses features the gateway cannot execute.
+    #[error(transparent)]
+    NotExecutable(#[from] SupergraphError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
 
 /// Serves `supergraph` on `listener` until `shutdown` resolves (used by `weft demo`).
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     supergraph: Supergraph,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
-    supergraph
-        .check_executable("demo supergraph")
-        .map_err(|e| e.to_string())?;
+) -> Result<(), ServeError> {
+    supergraph.check_executable("demo supergraph")?;
     let mut config = Config::default();
     // The demo is for exploring: plans are on.
     config.query_plan.expose = true;

@@ -8,42 +8,97 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use weft_executor::{GraphQLRequest, SubgraphClient};
-use weft_federation::compose::{SubgraphInput, compose};
+use weft_executor::{ClientError, FetchError, GraphQLRequest, SubgraphClient};
+use weft_federation::compose::{CompositionErrors, SubgraphInput, compose};
 
 /// How long a subgraph that does not answer yet is waited for.
 const WAIT: Duration = Duration::from_secs(30);
 
-/// `NAME=URL` → (name, url), with a hint when malformed.
-fn parse(arg: &str) -> Result<(String, String), String> {
-    let (name, url) = arg.split_once('=').ok_or_else(|| {
-        format!("--subgraph `{arg}` is not NAME=URL\n  hint: e.g. --subgraph products=http://127.0.0.1:4002/graphql")
-    })?;
+/// What a `--subgraph` argument looks like, for the hints.
+const EXAMPLE: &str = "e.g. --subgraph products=http://127.0.0.1:4002/graphql";
+
+/// A `--subgraph` argument that is not `NAME=URL` (the argument as given).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubgraphArgError {
+    #[error("--subgraph `{0}` is not NAME=URL\n  hint: {EXAMPLE}")]
+    NotNameEqualsUrl(String),
+    #[error("--subgraph `{0}` is not NAME=URL with an http(s) URL\n  hint: {EXAMPLE}")]
+    NotHttp(String),
+}
+
+/// Why a running subgraph's SDL could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    /// The runtime that sends the request could not start.
+    #[error("{0}")]
+    Runtime(std::io::Error),
+    #[error("{0}")]
+    Client(ClientError),
+    #[error("{url}: {source}")]
+    Request { url: String, source: FetchError },
+    /// The answer is boxed: it is rare, and large beside the other errors.
+    #[error("{url} did not return `_service.sdl`: {answer}")]
+    NoSdl {
+        url: String,
+        answer: Box<serde_json::Value>,
+    },
+}
+
+/// Why `--subgraph NAME=URL …` gave no supergraph.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeFromError {
+    #[error(transparent)]
+    Argument(#[from] SubgraphArgError),
+    #[error("--subgraph `{0}` is given twice")]
+    Twice(String),
+    /// The subgraph still did not answer after [`WAIT`].
+    #[error("subgraph `{name}`: {source}\n  hint: is it running at {url}?")]
+    Unreachable {
+        name: String,
+        url: String,
+        source: IntrospectError,
+    },
+    #[error("the subgraphs do not compose:\n{}", indented(.0))]
+    NotComposed(CompositionErrors),
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Each composition error on a line of its own, indented under the message.
+fn indented(failed: &CompositionErrors) -> String {
+    let lines: Vec<String> = failed.errors.iter().map(|e| format!("  {e}")).collect();
+    lines.join("\n")
+}
+
+/// `NAME=URL` → (name, url).
+fn parse(arg: &str) -> Result<(String, String), SubgraphArgError> {
+    let (name, url) = arg
+        .split_once('=')
+        .ok_or_else(|| SubgraphArgError::NotNameEqualsUrl(arg.to_owned()))?;
     let (name, url) = (name.trim(), url.trim());
     if name.is_empty() || !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(format!(
-            "--subgraph `{arg}` is not NAME=URL with an http(s) URL\n  hint: e.g. --subgraph products=http://127.0.0.1:4002/graphql"
-        ));
+        return Err(SubgraphArgError::NotHttp(arg.to_owned()));
     }
     Ok((name.to_owned(), url.to_owned()))
 }
 
 /// Composes the subgraphs named by `args` and writes the supergraph; its path.
-pub fn compose_from(args: &[String]) -> Result<PathBuf, String> {
+pub fn compose_from(args: &[String]) -> Result<PathBuf, ComposeFromError> {
     let mut inputs = Vec::with_capacity(args.len());
     for arg in args {
         let (name, url) = parse(arg)?;
         if inputs.iter().any(|i: &SubgraphInput| i.name == name) {
-            return Err(format!("--subgraph `{name}` is given twice"));
+            return Err(ComposeFromError::Twice(name));
         }
         let started = Instant::now();
         let sdl = loop {
             match introspect(&url) {
                 Ok(sdl) => break sdl,
-                Err(e) if started.elapsed() >= WAIT => {
-                    return Err(format!(
-                        "subgraph `{name}`: {e}\n  hint: is it running at {url}?"
-                    ));
+                Err(source) if started.elapsed() >= WAIT => {
+                    return Err(ComposeFromError::Unreachable { name, url, source });
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(500)),
             }
@@ -55,39 +110,42 @@ pub fn compose_from(args: &[String]) -> Result<PathBuf, String> {
             source: url,
         });
     }
-    let composed = compose(&inputs).map_err(|failed| {
-        let lines: Vec<String> = failed.errors.iter().map(|e| format!("  {e}")).collect();
-        format!("the subgraphs do not compose:\n{}", lines.join("\n"))
-    })?;
+    let composed = compose(&inputs).map_err(ComposeFromError::NotComposed)?;
     let path = std::env::temp_dir().join(format!("weft-{}-supergraph.graphql", std::process::id()));
-    std::fs::write(&path, composed.supergraph_sdl)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if let Err(source) = std::fs::write(&path, composed.supergraph_sdl) {
+        return Err(ComposeFromError::Write { path, source });
+    }
     Ok(path)
 }
 
 /// Asks a running subgraph for its SDL.
-pub fn introspect(url: &str) -> Result<String, String> {
+pub fn introspect(url: &str) -> Result<String, IntrospectError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(IntrospectError::Runtime)?;
     runtime.block_on(async {
-        let client = SubgraphClient::new(Duration::from_secs(10)).map_err(|e| e.to_string())?;
+        let client =
+            SubgraphClient::new(Duration::from_secs(10)).map_err(IntrospectError::Client)?;
         let request = GraphQLRequest {
             query: "{ _service { sdl } }",
             operation_name: None,
             variables: None,
             extensions: None,
         };
-        let response = client
-            .post(url, &request)
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        let json = response.json().map_err(|e| format!("{url}: {e}"))?;
-        json["data"]["_service"]["sdl"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| format!("{url} did not return `_service.sdl`: {json}"))
+        let failed = |source| IntrospectError::Request {
+            url: url.to_owned(),
+            source,
+        };
+        let response = client.post(url, &request).await.map_err(failed)?;
+        let json = response.json().map_err(failed)?;
+        match json["data"]["_service"]["sdl"].as_str() {
+            Some(sdl) => Ok(sdl.to_owned()),
+            None => Err(IntrospectError::NoSdl {
+                url: url.to_owned(),
+                answer: Box::new(json),
+            }),
+        }
     })
 }
 

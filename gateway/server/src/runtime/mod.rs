@@ -15,6 +15,7 @@ pub(crate) mod composed;
 pub(crate) mod cost;
 pub(crate) mod limits;
 pub(crate) mod pipeline;
+pub(crate) mod plan_cache;
 pub(crate) mod reload;
 pub(crate) mod request;
 pub(crate) mod response_body;
@@ -22,6 +23,7 @@ pub(crate) mod shared_exec;
 pub(crate) mod watch;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use apollo_compiler::schema::Implementers;
@@ -48,6 +50,43 @@ pub struct Prepared {
     pub document: Valid<ExecutableDocument>,
     pub operation: Operation,
     pub plan: QueryPlan,
+    /// The document's text: what a reload plans again (`plan_cache::warm_up`).
+    pub query: Box<str>,
+    /// Requests that found it in the cache: the most used are warmed up first.
+    hits: AtomicU64,
+    /// Its estimated memory, in bytes (`plan_cache::operation_weight`).
+    weight: u32,
+}
+
+impl Prepared {
+    pub fn new(
+        query: &str,
+        document: Valid<ExecutableDocument>,
+        operation: Operation,
+        plan: QueryPlan,
+    ) -> Prepared {
+        Prepared {
+            weight: plan_cache::operation_weight(query, &plan),
+            document,
+            operation,
+            plan,
+            query: query.into(),
+            hits: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a request that found it in the cache.
+    pub fn used(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn weight(&self) -> u32 {
+        self.weight
+    }
 }
 
 /// Cache key: the document text's hash, the operation name, and the progressive-override
@@ -79,12 +118,22 @@ pub struct SchemaRuntime {
     pub config: Arc<Config>,
 }
 
+/// Why a runtime cannot be built for a supergraph and a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A JWKS file of `auth.jwks` cannot be read (or the key fetcher cannot start).
+    #[error(transparent)]
+    Keys(#[from] auth::keys::JwksError),
+    #[error(transparent)]
+    SubgraphClient(#[from] weft_executor::traffic::ClientBuildError),
+}
+
 impl SchemaRuntime {
     pub fn new(
         supergraph: Arc<Supergraph>,
         config: Arc<Config>,
         metrics: Arc<Metrics>,
-    ) -> Result<SchemaRuntime, String> {
+    ) -> Result<SchemaRuntime, RuntimeError> {
         let names: Vec<&str> = supergraph
             .subgraphs()
             .iter()
@@ -133,8 +182,8 @@ impl SchemaRuntime {
             )?
             .with_propagation(telemetry::inject),
             metrics,
-            prepared: moka::sync::Cache::new(10_000),
-            restricted: moka::sync::Cache::new(1_000),
+            prepared: plan_cache::prepared(&config.query_plan),
+            restricted: plan_cache::restricted(&config.query_plan),
             auth,
             executions: SharedExecutions::default(),
             supergraph,

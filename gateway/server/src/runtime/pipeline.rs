@@ -373,25 +373,47 @@ fn restrict(
     Ok(restricted)
 }
 
+/// The cache key of `query`'s operation `operation_name` with `labels` switched on.
+pub(crate) fn cache_key(
+    query: &str,
+    operation_name: Option<&str>,
+    labels: &std::collections::BTreeSet<String>,
+) -> CacheKey {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    query.hash(&mut hasher);
+    (
+        hasher.finish(),
+        operation_name.map(str::to_owned),
+        labels.iter().cloned().collect(),
+    )
+}
+
 /// Parsed, validated, normalized and planned, from the cache when seen before.
 fn prepare(
     rt: &SchemaRuntime,
     query: &str,
     operation_name: Option<&str>,
 ) -> Result<(Arc<Prepared>, CacheKey), ErrorOutcome> {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    query.hash(&mut hasher);
     let labels = rt.pick_labels();
-    let key = (
-        hasher.finish(),
-        operation_name.map(str::to_owned),
-        labels.iter().cloned().collect(),
-    );
+    let key = cache_key(query, operation_name, &labels);
     if let Some(hit) = rt.prepared.get(&key) {
+        hit.used();
         rt.metrics.plan_cache(true);
         return Ok((hit, key));
     }
     rt.metrics.plan_cache(false);
+    let prepared = Arc::new(build(rt, query, operation_name, &labels)?);
+    rt.prepared.insert(key.clone(), prepared.clone());
+    Ok((prepared, key))
+}
+
+/// `query`'s operation parsed, validated, normalized and planned with `labels` switched on.
+pub(crate) fn build(
+    rt: &SchemaRuntime,
+    query: &str,
+    operation_name: Option<&str>,
+    labels: &std::collections::BTreeSet<String>,
+) -> Result<Prepared, ErrorOutcome> {
     let api = rt.supergraph.api_schema();
     // Syntax first (GRAPHQL_PARSE_FAILED), then everything the schema says
     // (GRAPHQL_VALIDATION_FAILED).
@@ -441,15 +463,9 @@ fn prepare(
             }));
         }
     };
-    let plan = plan_op(rt, &operation, &labels)?;
+    let plan = plan_op(rt, &operation, labels)?;
     drop(span);
-    let prepared = Arc::new(Prepared {
-        document,
-        operation,
-        plan,
-    });
-    rt.prepared.insert(key.clone(), prepared.clone());
-    Ok((prepared, key))
+    Ok(Prepared::new(query, document, operation, plan))
 }
 
 fn has_introspection(op: &operation::Operation) -> bool {

@@ -12,7 +12,7 @@ use weft_federation::Supergraph;
 
 use crate::observability::log::LogHandle;
 use crate::runtime::watch::FileWatch;
-use crate::runtime::{Live, SchemaRuntime};
+use crate::runtime::{Live, RuntimeError, SchemaRuntime, plan_cache};
 
 const POLL: Duration = Duration::from_secs(1);
 
@@ -136,13 +136,18 @@ impl Reloader {
         }
     }
 
-    /// Builds a runtime off the async threads and swaps it in; false (logged) if it failed.
+    /// Builds a runtime off the async threads, warms its plan cache with the most used
+    /// operations of the one in use (`plan_cache::warm_up`), and swaps it in; false (logged)
+    /// if it failed.
     async fn rebuild(&self, supergraph: Arc<Supergraph>, config: Arc<Config>) -> bool {
-        // Counters live on across reloads.
-        let metrics = self.live.current().metrics.clone();
-        let built =
-            tokio::task::spawn_blocking(move || SchemaRuntime::new(supergraph, config, metrics))
-                .await;
+        let old = self.live.current();
+        let built = tokio::task::spawn_blocking(move || {
+            // Counters live on across reloads.
+            let new = SchemaRuntime::new(supergraph, config, old.metrics.clone())?;
+            plan_cache::warm_up(&old, &new);
+            Ok::<_, RuntimeError>(new)
+        })
+        .await;
         match built {
             Ok(Ok(runtime)) => {
                 self.live.replace(runtime);

@@ -5,8 +5,9 @@
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use tokio::net::TcpListener;
 use weft_accounts::Accounts;
@@ -93,19 +94,29 @@ pub fn weft_command() -> Command {
 }
 
 /// Runs `weft serve --listen 127.0.0.1:0` with `args` (plus `--supergraph FILE` or
-/// `--config FILE` given by the caller), without any `WEFT_*` variable of the environment;
-/// the process and the GraphQL URL it prints once it listens.
+/// `--config FILE` given by the caller), without any `WEFT_*` variable of the environment and
+/// its log dropped; the process and the GraphQL URL it prints once it listens.
 pub fn serve<I, A>(args: I) -> (Process, String)
 where
     I: IntoIterator<Item = A>,
     A: AsRef<OsStr>,
 {
     let mut command = weft_command();
+    command.stderr(Stdio::null());
+    serve_with(command, args)
+}
+
+/// Like [`serve`], from a [`weft_command`] the caller has prepared (environment variables of
+/// its own, the log kept in a file).
+pub fn serve_with<I, A>(mut command: Command, args: I) -> (Process, String)
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<OsStr>,
+{
     let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start weft serve");
     let stdout = child.stdout.take().unwrap();
@@ -114,6 +125,35 @@ where
     let url = line.split_whitespace().last().expect("url").to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
     (Process(child), url)
+}
+
+/// Subgraphs with `weft serve` in front of them; the gateway stops when this is dropped.
+pub struct Stack {
+    pub subgraphs: Vec<Running>,
+    /// The gateway's GraphQL URL.
+    pub url: String,
+    _gateway: Process,
+}
+
+impl Stack {
+    /// [`serve`] with `args`, in front of `subgraphs`.
+    pub fn serve<I, A>(subgraphs: Vec<Running>, args: I) -> Stack
+    where
+        I: IntoIterator<Item = A>,
+        A: AsRef<OsStr>,
+    {
+        let (gateway, url) = serve(args);
+        Stack {
+            subgraphs,
+            url,
+            _gateway: gateway,
+        }
+    }
+
+    /// Subgraph requests so far, all subgraphs together.
+    pub fn requests(&self) -> u64 {
+        self.subgraphs.iter().map(|s| s.requests.count()).sum()
+    }
 }
 
 /// Percent-encodes everything but unreserved characters (for query strings).
@@ -186,11 +226,30 @@ pub fn sha256(text: &str) -> String {
 /// serves it with `yaml` appended; the config file's path.
 pub fn config_file(tag: &str, subgraphs: &[Running], yaml: &str) -> PathBuf {
     let dir = scratch(tag, subgraphs[0].addr.port());
-    std::fs::write(
-        dir.join("supergraph.graphql"),
-        supergraph(&inputs(subgraphs)),
-    )
-    .unwrap();
+    write_config(&dir, &inputs(subgraphs), yaml)
+}
+
+/// A composition input named `name` (its source too) at `url` with `sdl`.
+pub fn input(name: &str, url: &str, sdl: &str) -> SubgraphInput {
+    SubgraphInput {
+        name: name.to_owned(),
+        url: url.to_owned(),
+        sdl: sdl.to_owned(),
+        source: name.to_owned(),
+    }
+}
+
+/// Like [`config_file`], composing `inputs`, in a scratch folder of its own on each call.
+pub fn composed_config(tag: &str, inputs: &[SubgraphInput], yaml: &str) -> PathBuf {
+    static CALLS: AtomicU16 = AtomicU16::new(0);
+    let dir = scratch(tag, CALLS.fetch_add(1, Ordering::SeqCst));
+    write_config(&dir, inputs, yaml)
+}
+
+/// Writes the supergraph of `inputs` into `dir` and a `weft.yaml` beside it that serves it with
+/// `yaml` appended; the config file's path.
+fn write_config(dir: &Path, inputs: &[SubgraphInput], yaml: &str) -> PathBuf {
+    std::fs::write(dir.join("supergraph.graphql"), supergraph(inputs)).unwrap();
     let config = dir.join("weft.yaml");
     std::fs::write(
         &config,

@@ -30,155 +30,95 @@ pub(super) fn implicit_definitions(
 ) -> Vec<(&str, String)> {
     const ALL: &str = "FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | \
                        SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION";
+    const AUTH: &str = "FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM";
     let fs = &n.field_set;
     let mut defs = vec![
-        (fs.as_str(), format!("scalar {fs}")),
-        (
-            n.key.as_str(),
-            format!(
-                "directive @{}(fields: {fs}!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE",
-                n.key
-            ),
+        scalar(fs),
+        directive(
+            &n.key,
+            format!("(fields: {fs}!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE"),
         ),
-        (
-            n.requires.as_str(),
-            format!(
-                "directive @{}(fields: {fs}!) on FIELD_DEFINITION",
-                n.requires
-            ),
+        directive(&n.requires, format!("(fields: {fs}!) on FIELD_DEFINITION")),
+        directive(&n.provides, format!("(fields: {fs}!) on FIELD_DEFINITION")),
+        directive(&n.external, "(reason: String) on OBJECT | FIELD_DEFINITION"),
+        directive(&n.extends, " on OBJECT | INTERFACE"),
+        directive(
+            &n.tag,
+            format!("(name: String!) repeatable on {ALL} | SCHEMA"),
         ),
-        (
-            n.provides.as_str(),
-            format!(
-                "directive @{}(fields: {fs}!) on FIELD_DEFINITION",
-                n.provides
-            ),
-        ),
-        (
-            n.external.as_str(),
-            format!(
-                "directive @{}(reason: String) on OBJECT | FIELD_DEFINITION",
-                n.external
-            ),
-        ),
-        (
-            n.extends.as_str(),
-            format!("directive @{} on OBJECT | INTERFACE", n.extends),
-        ),
-        (
-            n.tag.as_str(),
-            format!(
-                "directive @{}(name: String!) repeatable on {ALL} | SCHEMA",
-                n.tag
-            ),
-        ),
-        (
-            n.inaccessible.as_str(),
-            format!("directive @{} on {ALL}", n.inaccessible),
-        ),
+        directive(&n.inaccessible, format!(" on {ALL}")),
     ];
     if fed2 {
+        // `label:` (progressive override) came with federation 2.7.
+        let override_label = if version >= (2, 7) {
+            ", label: String"
+        } else {
+            ""
+        };
         defs.extend([
-            (
-                n.shareable.as_str(),
-                format!("directive @{} repeatable on OBJECT | FIELD_DEFINITION", n.shareable),
+            directive(&n.shareable, " repeatable on OBJECT | FIELD_DEFINITION"),
+            directive(
+                &n.override_,
+                format!("(from: String!{override_label}) on FIELD_DEFINITION"),
             ),
-            (
-                n.override_.as_str(),
-                // `label:` (progressive override) came with federation 2.7.
-                if version >= (2, 7) {
-                    format!(
-                        "directive @{}(from: String!, label: String) on FIELD_DEFINITION",
-                        n.override_
-                    )
-                } else {
-                    format!("directive @{}(from: String!) on FIELD_DEFINITION", n.override_)
-                },
+            directive(&n.compose_directive, "(name: String) repeatable on SCHEMA"),
+            directive(&n.interface_object, " on OBJECT"),
+            directive(&n.authenticated, format!(" on {AUTH}")),
+            scalar(&n.scope),
+            directive(
+                &n.requires_scopes,
+                format!("(scopes: [[{}!]!]!) on {AUTH}", n.scope),
             ),
-            (
-                n.compose_directive.as_str(),
-                format!(
-                    "directive @{}(name: String) repeatable on SCHEMA",
-                    n.compose_directive
-                ),
+            scalar(&n.policy_type),
+            directive(
+                &n.policy,
+                format!("(policies: [[{}!]!]!) on {AUTH}", n.policy_type),
             ),
-            (
-                n.interface_object.as_str(),
-                format!("directive @{} on OBJECT", n.interface_object),
+            directive(
+                &n.context,
+                "(name: String!) repeatable on INTERFACE | OBJECT | UNION",
             ),
-            (
-                n.authenticated.as_str(),
-                format!(
-                    "directive @{} on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
-                    n.authenticated
-                ),
+            scalar(&n.context_field_value),
+            directive(
+                &n.from_context,
+                format!("(field: {}) on ARGUMENT_DEFINITION", n.context_field_value),
             ),
-            (n.scope.as_str(), format!("scalar {}", n.scope)),
-            (
-                n.requires_scopes.as_str(),
-                format!(
-                    "directive @{}(scopes: [[{}!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
-                    n.requires_scopes, n.scope
-                ),
+            directive(
+                &n.cost,
+                "(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | \
+                 INPUT_FIELD_DEFINITION | OBJECT | SCALAR",
             ),
-            (n.policy_type.as_str(), format!("scalar {}", n.policy_type)),
-            (
-                n.policy.as_str(),
-                format!(
-                    "directive @{}(policies: [[{}!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
-                    n.policy, n.policy_type
-                ),
+            directive(
+                &n.cache_tag,
+                "(format: String!) repeatable on OBJECT | FIELD_DEFINITION",
             ),
-            (
-                n.context.as_str(),
-                format!(
-                    "directive @{}(name: String!) repeatable on INTERFACE | OBJECT | UNION",
-                    n.context
-                ),
+            directive(
+                &n.list_size,
+                "(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], \
+                 requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION",
             ),
-            (
-                n.context_field_value.as_str(),
-                format!("scalar {}", n.context_field_value),
-            ),
-            (
-                n.from_context.as_str(),
-                format!(
-                    "directive @{}(field: {}) on ARGUMENT_DEFINITION",
-                    n.from_context, n.context_field_value
-                ),
-            ),
-            (
-                n.cost.as_str(),
-                format!(
-                    "directive @{}(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR",
-                    n.cost
-                ),
-            ),
-            (
-                n.cache_tag.as_str(),
-                format!(
-                    "directive @{}(format: String!) repeatable on OBJECT | FIELD_DEFINITION",
-                    n.cache_tag
-                ),
-            ),
-            (
-                n.list_size.as_str(),
-                format!(
-                    "directive @{}(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION",
-                    n.list_size
-                ),
-            ),
-            ("link__Import", "scalar link__Import".to_owned()),
+            scalar("link__Import"),
             (
                 "link__Purpose",
                 "enum link__Purpose { SECURITY EXECUTION }".to_owned(),
             ),
-            (
+            directive(
                 "link",
-                "directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) repeatable on SCHEMA"
-                    .to_owned(),
+                "(url: String, as: String, for: link__Purpose, import: [link__Import]) \
+                 repeatable on SCHEMA",
             ),
         ]);
     }
     defs
+}
+
+/// The directive known locally as `name`, declared as `directive @name` and then `rest`
+/// (its arguments and locations).
+fn directive(name: &str, rest: impl std::fmt::Display) -> (&str, String) {
+    (name, format!("directive @{name}{rest}"))
+}
+
+/// The scalar known locally as `name`.
+fn scalar(name: &str) -> (&str, String) {
+    (name, format!("scalar {name}"))
 }

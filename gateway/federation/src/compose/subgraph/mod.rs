@@ -176,9 +176,9 @@ pub fn load_at(
                     }
                     links.push(spec);
                 }
-                Err(message) => diagnostics.error(
+                Err(e) => diagnostics.error(
                     "INVALID_LINK_DIRECTIVE_USAGE",
-                    format!("[{}] {message}", input.name),
+                    format!("[{}] {e}", input.name),
                     vec![place()],
                 ),
             }

@@ -37,6 +37,37 @@ pub struct Key {
     pub family: jsonwebtoken::AlgorithmFamily,
 }
 
+/// Why keys could not be loaded from a source.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("cannot read JWKS file {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("JWKS file {}: {source}", path.display())]
+    InvalidFile { path: PathBuf, source: NotAJwks },
+    /// A URL source's answer is not a JWKS.
+    #[error(transparent)]
+    Invalid(#[from] NotAJwks),
+    /// The request for a URL source failed (reqwest's message names the URL).
+    #[error("{0}")]
+    Request(reqwest::Error),
+    #[error("{url} answered HTTP {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    /// The HTTP client for URL sources could not be built.
+    #[error("{0}")]
+    Client(reqwest::Error),
+}
+
+/// A document that does not parse as a JWKS.
+#[derive(Debug, thiserror::Error)]
+#[error("not a JWKS: {0}")]
+pub struct NotAJwks(#[from] serde_json::Error);
+
 /// On-demand refreshes (unknown key id) are at most this frequent, so tokens with made-up key
 /// ids cannot make the gateway hammer the issuer.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
@@ -54,24 +85,18 @@ pub struct KeyStore {
 impl KeyStore {
     /// A store for `sources`; files are read now (an unreadable or invalid file is an error),
     /// URLs by [`KeyStore::refresh`].
-    pub fn new(sources: Vec<Source>) -> Result<KeyStore, String> {
+    pub fn new(sources: Vec<Source>) -> Result<KeyStore, JwksError> {
         let mut keys = Vec::with_capacity(sources.len());
         for source in &sources {
             match source {
-                Source::File(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .map_err(|e| format!("cannot read JWKS file {}: {e}", path.display()))?;
-                    let set = parse_set(&text)
-                        .map_err(|e| format!("JWKS file {}: {e}", path.display()))?;
-                    keys.push(Arc::new(set));
-                }
+                Source::File(path) => keys.push(Arc::new(read_file(path)?)),
                 Source::Url(_) => keys.push(Arc::new(Vec::new())),
             }
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(JwksError::Client)?;
         Ok(KeyStore {
             sources,
             keys: RwLock::new(keys),
@@ -125,9 +150,7 @@ impl KeyStore {
     async fn load_all(&self) {
         for (i, source) in self.sources.iter().enumerate() {
             let loaded = match source {
-                Source::File(path) => std::fs::read_to_string(path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| parse_set(&text)),
+                Source::File(path) => read_file(path),
                 Source::Url(url) => self.fetch(url).await,
             };
             match loaded {
@@ -148,13 +171,21 @@ impl KeyStore {
         }
     }
 
-    async fn fetch(&self, url: &str) -> Result<Vec<Key>, String> {
-        let response = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+    async fn fetch(&self, url: &str) -> Result<Vec<Key>, JwksError> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(JwksError::Request)?;
         if !response.status().is_success() {
-            return Err(format!("{url} answered HTTP {}", response.status()));
+            return Err(JwksError::Status {
+                url: url.to_owned(),
+                status: response.status(),
+            });
         }
-        let text = response.text().await.map_err(|e| e.to_string())?;
-        parse_set(&text)
+        let text = response.text().await.map_err(JwksError::Request)?;
+        Ok(parse_set(&text)?)
     }
 
     /// Loads the URL sources now and every `every` after, for as long as the store lives
@@ -176,10 +207,22 @@ impl KeyStore {
     }
 }
 
+/// The keys of the JWKS file at `path`.
+fn read_file(path: &std::path::Path) -> Result<Vec<Key>, JwksError> {
+    let text = std::fs::read_to_string(path).map_err(|source| JwksError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse_set(&text).map_err(|source| JwksError::InvalidFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// The usable keys of a JWKS document. Keys of unsupported types, or meant for encryption
 /// (`use: enc`), are skipped.
-pub fn parse_set(text: &str) -> Result<Vec<Key>, String> {
-    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("not a JWKS: {e}"))?;
+pub fn parse_set(text: &str) -> Result<Vec<Key>, NotAJwks> {
+    let set: JwkSet = serde_json::from_str(text)?;
     Ok(set.keys.iter().filter_map(key_of).collect())
 }
 

@@ -36,7 +36,7 @@ pub struct Auth {
 
 impl Auth {
     /// Reads the JWKS files now and starts polling the sources (URLs are fetched at once).
-    pub fn new(config: &AuthConfig, supergraph: &Supergraph) -> Result<Auth, String> {
+    pub fn new(config: &AuthConfig, supergraph: &Supergraph) -> Result<Auth, keys::JwksError> {
         let keys = if config.verifies_tokens() {
             let sources = config.jwks.iter().map(|s| Source::of(s)).collect();
             let store = Arc::new(KeyStore::new(sources)?);
@@ -101,9 +101,8 @@ impl Auth {
         };
         let claims = Value::Object(claims.clone());
         let header = self.config.forward_header.as_ref().and_then(|name| {
-            let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
             let value = HeaderValue::from_str(&ascii_json(&claims)).ok()?;
-            Some((name, value))
+            Some((name.as_http().clone(), value))
         });
         let extensions = self
             .config
@@ -119,7 +118,7 @@ impl Auth {
         self.config
             .forward_header
             .iter()
-            .filter_map(|name| HeaderName::from_bytes(name.as_bytes()).ok())
+            .map(|name| name.as_http().clone())
             .collect()
     }
 
@@ -134,7 +133,7 @@ fn parsed_algorithms(config: &AuthConfig) -> Vec<Algorithm> {
     config
         .algorithms
         .iter()
-        .filter_map(|a| a.parse().ok())
+        .filter_map(|a| a.as_str().parse().ok())
         .collect()
 }
 

@@ -1,0 +1,147 @@
+//! The caches of prepared operations (validated, normalized, planned) and of restricted plans,
+//! sized by the memory they hold rather than by entries (`query_plan.cache_mb`): an operation
+//! of ten fields and one of a thousand do not cost the same. And the warm-up: before a new
+//! supergraph or configuration takes traffic, the most used operations of the cache being
+//! replaced are prepared again against it (`query_plan.warm_up`), so a reload does not make
+//! the next requests wait for planning.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use weft_config::model::QueryPlanConfig;
+use weft_federation::plan::model::{PlanNode, QueryPlan};
+
+use super::pipeline;
+use super::{CacheKey, Prepared, Restricted, SchemaRuntime};
+
+/// Memory held besides what grows with the text: the entry, its key, the plan's nodes.
+const FIXED_BYTES: usize = 1024;
+
+/// Bytes per significant character of the document: its validated form and the normalized
+/// operation (measured by `tests/plan_cache_weight.rs`: 50-100 per character).
+const PER_DOCUMENT_CHAR: usize = 72;
+
+/// Bytes per byte of the subgraph operations a plan sends: their text, the fetch nodes and
+/// what they require (measured: about 3).
+const PER_PLAN_BYTE: usize = 3;
+
+/// An estimate of the memory a prepared operation holds, in bytes: what its document's
+/// significant characters (whitespace and commas make no nodes) and its plan's subgraph
+/// operations grow with. Saturates at `u32::MAX`, which no cache of 4 GiB or less keeps.
+pub fn operation_weight(query: &str, plan: &QueryPlan) -> u32 {
+    let significant = query
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace() && *b != b',')
+        .count();
+    let bytes = FIXED_BYTES
+        + query.len()
+        + significant.saturating_mul(PER_DOCUMENT_CHAR)
+        + plan_bytes(plan).saturating_mul(PER_PLAN_BYTE);
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// The text of every subgraph operation in `plan` (a batch's members' own too: they are kept).
+fn plan_bytes(plan: &QueryPlan) -> usize {
+    fn walk(node: &PlanNode) -> usize {
+        match node {
+            PlanNode::Fetch(f) => f.operation.len(),
+            PlanNode::BatchFetch(b) => {
+                b.operation.len()
+                    + b.entities
+                        .iter()
+                        .map(|e| e.fetch.operation.len())
+                        .sum::<usize>()
+            }
+            PlanNode::Flatten(f) => walk(&f.node),
+            PlanNode::Sequence { nodes } | PlanNode::Parallel { nodes } => {
+                nodes.iter().map(walk).sum()
+            }
+            PlanNode::Condition {
+                if_clause,
+                else_clause,
+                ..
+            } => [if_clause, else_clause]
+                .into_iter()
+                .flatten()
+                .map(|n| walk(n))
+                .sum(),
+        }
+    }
+    plan.node.as_ref().map_or(0, walk)
+}
+
+fn capacity(mb: u32) -> u64 {
+    u64::from(mb) * 1024 * 1024
+}
+
+/// The cache of prepared operations: `query_plan.cache_mb`.
+pub fn prepared(config: &QueryPlanConfig) -> moka::sync::Cache<CacheKey, Arc<Prepared>> {
+    moka::sync::Cache::builder()
+        .max_capacity(capacity(config.cache_mb.get()))
+        .weigher(|_, p: &Arc<Prepared>| p.weight())
+        .build()
+}
+
+/// The cache of restricted plans: a quarter of `query_plan.cache_mb` (a plan without the
+/// document it came from).
+pub fn restricted(
+    config: &QueryPlanConfig,
+) -> moka::sync::Cache<(CacheKey, Vec<Vec<String>>), Arc<Restricted>> {
+    moka::sync::Cache::builder()
+        .max_capacity(capacity(config.cache_mb.get()) / 4)
+        .weigher(|_, r: &Arc<Restricted>| {
+            let bytes = FIXED_BYTES + plan_bytes(&r.plan).saturating_mul(PER_PLAN_BYTE);
+            u32::try_from(bytes).unwrap_or(u32::MAX)
+        })
+        .build()
+}
+
+/// What a warm-up did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WarmUp {
+    /// Operations in the cache being replaced.
+    pub cached: usize,
+    /// Operations prepared again and put in the new cache.
+    pub prepared: usize,
+    /// Operations the new schema or configuration refuses (they would be refused anyway).
+    pub refused: usize,
+}
+
+/// Prepares the `new` runtime's share (`query_plan.warm_up`) of `old`'s cached operations,
+/// most used first, with the override labels each was cached with. Blocking: call it where
+/// the new runtime is built, off the async threads, before it takes traffic.
+pub fn warm_up(old: &SchemaRuntime, new: &SchemaRuntime) -> WarmUp {
+    let share = new.config.query_plan.warm_up.get();
+    let mut hot: Vec<(Arc<CacheKey>, Arc<Prepared>)> = old.prepared.iter().collect();
+    let mut done = WarmUp {
+        cached: hot.len(),
+        ..WarmUp::default()
+    };
+    if share <= 0.0 || hot.is_empty() {
+        return done;
+    }
+    hot.sort_by_key(|(_, p)| std::cmp::Reverse(p.hits()));
+    let take = ((hot.len() as f64) * share).ceil() as usize;
+    let started = Instant::now();
+    for (key, old_prepared) in hot.into_iter().take(take) {
+        let (_, operation_name, labels) = key.as_ref();
+        let labels = labels.iter().cloned().collect();
+        match pipeline::build(new, &old_prepared.query, operation_name.as_deref(), &labels) {
+            Ok(prepared) => {
+                // The same text, name and labels: the same key in the new cache.
+                new.prepared
+                    .insert(key.as_ref().clone(), Arc::new(prepared));
+                done.prepared += 1;
+            }
+            Err(_) => done.refused += 1,
+        }
+    }
+    tracing::info!(
+        cached = done.cached,
+        prepared = done.prepared,
+        refused = done.refused,
+        ms = started.elapsed().as_millis() as u64,
+        "plan cache warmed up before taking traffic"
+    );
+    done
+}
