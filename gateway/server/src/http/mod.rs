@@ -4,6 +4,7 @@
 //! (`playground.rs`) — behind the edge (`edge.rs`), on the server's own accept loop
 //! (`connections.rs`). `weft serve` (`cli::serve`) builds the runtime and serves it here.
 
+mod chunked;
 pub(crate) mod connections;
 pub(crate) mod csrf;
 mod edge;
@@ -434,12 +435,12 @@ fn respond_within(
     body: &ResponseBody,
     cap: Option<u64>,
 ) -> Response {
-    let text = body.to_vec();
+    let text = chunked::Pieces::new(body.chunks());
     if let Some(cap) = cap
-        && text.len() as u64 > cap
+        && text.byte_len() > cap
     {
         tracing::warn!(
-            bytes = text.len(),
+            bytes = text.byte_len(),
             limit = cap,
             "response over server.max_response_bytes: not sent"
         );
@@ -450,8 +451,7 @@ fn respond_within(
         return respond(media, StatusCode::INTERNAL_SERVER_ERROR, &refusal.into());
     }
     let codes = body.error_codes();
-    let body = text;
-    let mut response = (status, body).into_response();
+    let mut response = (status, Body::new(text)).into_response();
     response.extensions_mut().insert(codes);
     if let Ok(value) = HeaderValue::from_str(&format!("{}; charset=utf-8", media.as_str())) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);

@@ -150,11 +150,10 @@ pub async fn run(
             body: GraphQLError::new(ErrorCode::BadRequest, "Must provide query string.").into(),
         };
     };
-    let (prepared, key) =
-        match off_the_runtime(|| prepare(rt, query, req.operation_name.as_deref())) {
-            Ok(p) => p,
-            Err(outcome) => return outcome(media),
-        };
+    let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref()) {
+        Ok(p) => p,
+        Err(outcome) => return outcome(media),
+    };
     if !rt.config.introspection && has_introspection(&prepared.operation) {
         return request_error(
             media,
@@ -224,7 +223,7 @@ pub async fn run(
                 };
             }
             auth_errors = auth::unauthorized_errors(&removed);
-            match off_the_runtime(|| restrict(rt, &key, operation, removed)) {
+            match restrict(rt, &key, operation, removed) {
                 Ok(r) => Some(r),
                 Err(outcome) => return outcome(media),
             }
@@ -322,6 +321,8 @@ type ErrorOutcome = Box<dyn FnOnce(MediaType) -> Outcome + Send>;
 /// Runs CPU-bound work (parsing, validating, planning an operation not seen before) where it
 /// does not hold up the other requests of this runtime worker: tokio moves them to another
 /// worker while this one works (`block_in_place`). The work itself is bounded by the limits.
+/// Only cache misses come here: handing the worker over costs a thread switch (and, under
+/// load, a new blocking thread with its own allocator heap), far more than a cache look-up.
 fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -366,7 +367,7 @@ fn restrict(
         weft_federation::plan::model::QueryPlan::default()
     } else {
         let labels = key.2.iter().cloned().collect();
-        plan_op(rt, &operation, &labels)?
+        off_the_runtime(|| plan_op(rt, &operation, &labels))?
     };
     let restricted = Arc::new(Restricted { plan });
     rt.restricted.insert(cache_key, restricted.clone());
@@ -402,7 +403,9 @@ fn prepare(
         return Ok((hit, key));
     }
     rt.metrics.plan_cache(false);
-    let prepared = Arc::new(build(rt, query, operation_name, &labels)?);
+    let prepared = Arc::new(off_the_runtime(|| {
+        build(rt, query, operation_name, &labels)
+    })?);
     rt.prepared.insert(key.clone(), prepared.clone());
     Ok((prepared, key))
 }

@@ -47,57 +47,63 @@ impl ResponseBody {
         }
     }
 
-    /// The body as JSON text.
+    /// The body as JSON text (in one piece: for tests).
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        self.write(&mut out);
-        out
+        self.chunks().concat()
     }
 
-    fn write(&self, out: &mut Vec<u8>) {
+    /// The body as JSON text in pieces, in order: an execution's `data` is shared, not copied
+    /// (identical requests that shared one execution all answer with the same bytes).
+    pub fn chunks(&self) -> Vec<Bytes> {
+        let mut out = Chunks::default();
+        self.write(&mut out);
+        out.finish()
+    }
+
+    fn write(&self, out: &mut Chunks) {
         // Writing JSON into a Vec cannot fail.
         match self {
             ResponseBody::Value(v) => {
-                let _ = serde_json::to_writer(&mut *out, v);
+                let _ = serde_json::to_writer(&mut out.text, v);
             }
             ResponseBody::Errors { errors, extensions } => {
-                out.extend_from_slice(b"{\"errors\":");
-                let _ = serde_json::to_writer(&mut *out, errors);
+                out.text.extend_from_slice(b"{\"errors\":");
+                let _ = serde_json::to_writer(&mut out.text, errors);
                 if !extensions.is_empty() {
-                    out.extend_from_slice(b",\"extensions\":");
-                    let _ = serde_json::to_writer(&mut *out, extensions);
+                    out.text.extend_from_slice(b",\"extensions\":");
+                    let _ = serde_json::to_writer(&mut out.text, extensions);
                 }
-                out.push(b'}');
+                out.text.push(b'}');
             }
             ResponseBody::Executed {
                 errors,
                 data,
                 extensions,
             } => {
-                out.reserve(data.len() + 64);
-                out.push(b'{');
+                out.text.push(b'{');
                 if !errors.is_empty() {
-                    out.extend_from_slice(b"\"errors\":");
-                    let _ = serde_json::to_writer(&mut *out, errors);
-                    out.push(b',');
+                    out.text.extend_from_slice(b"\"errors\":");
+                    let _ = serde_json::to_writer(&mut out.text, errors);
+                    out.text.push(b',');
                 }
-                out.extend_from_slice(b"\"data\":");
-                out.extend_from_slice(data);
+                out.text.extend_from_slice(b"\"data\":");
+                out.shared(data);
                 if !extensions.is_empty() {
-                    out.extend_from_slice(b",\"extensions\":");
-                    let _ = serde_json::to_writer(&mut *out, extensions);
+                    out.text.extend_from_slice(b",\"extensions\":");
+                    let _ = serde_json::to_writer(&mut out.text, extensions);
                 }
-                out.push(b'}');
+                out.text.push(b'}');
             }
             ResponseBody::Batch(items) => {
-                out.push(b'[');
+                out.text.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        out.push(b',');
+                        out.text.push(b',');
                     }
                     item.write(out);
                 }
-                out.push(b']');
+                out.text.push(b']');
             }
         }
     }
@@ -124,6 +130,38 @@ impl ResponseBody {
             }
             ResponseBody::Batch(items) => items.iter().for_each(|b| b.collect_codes(codes)),
         }
+    }
+}
+
+/// Below this size shared data is copied into the text around it: one more piece to write
+/// costs more than copying a few kilobytes.
+const SHARE_FROM_BYTES: usize = 8 * 1024;
+
+/// The pieces of a body being written: those finished, and the text being written now.
+#[derive(Default)]
+struct Chunks {
+    done: Vec<Bytes>,
+    text: Vec<u8>,
+}
+
+impl Chunks {
+    fn shared(&mut self, data: &Bytes) {
+        if data.len() < SHARE_FROM_BYTES {
+            self.text.extend_from_slice(data);
+            return;
+        }
+        if !self.text.is_empty() {
+            self.done.push(Bytes::from(std::mem::take(&mut self.text)));
+        }
+        // A reference-counted handle on the same bytes.
+        self.done.push(data.clone());
+    }
+
+    fn finish(mut self) -> Vec<Bytes> {
+        if !self.text.is_empty() {
+            self.done.push(Bytes::from(self.text));
+        }
+        self.done
     }
 }
 
@@ -155,5 +193,24 @@ mod tests {
             batch.error_codes().0,
             vec!["X".to_owned(), "BAD_REQUEST".to_owned()]
         );
+    }
+
+    #[test]
+    fn large_data_is_one_shared_piece_between_the_text_around_it() {
+        let data = Bytes::from(format!("[{}0]", "0,".repeat(SHARE_FROM_BYTES)));
+        let body = ResponseBody::Executed {
+            errors: Vec::new(),
+            data: data.clone(),
+            extensions: Map::new(),
+        };
+        let chunks = body.chunks();
+        assert_eq!(chunks.len(), 3);
+        assert_eq!(chunks[0].as_ref(), b"{\"data\":");
+        // The same allocation, not a copy.
+        assert_eq!(chunks[1].as_ptr(), data.as_ptr());
+        assert_eq!(chunks[2].as_ref(), b"}");
+        let text = body.to_vec();
+        assert!(text.starts_with(b"{\"data\":[0,0,") && text.ends_with(b"0]}"));
+        assert_eq!(text.len(), data.len() + 9);
     }
 }
