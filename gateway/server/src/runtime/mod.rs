@@ -114,6 +114,11 @@ pub struct SchemaRuntime {
     pub auth: Auth,
     /// Client queries in flight, when `dedupe.client_requests`.
     pub executions: SharedExecutions,
+    /// Operations being parsed, validated and planned at once (cache misses): one per core.
+    /// The others wait their turn without a thread: each one planning holds a thread (and
+    /// that thread's allocator heap), so without a bound a burst of new documents grows the
+    /// process by a thread per request in flight, and gains nothing on the cores there are.
+    pub planning: tokio::sync::Semaphore,
     /// The configuration this runtime serves with: a request sees one config throughout.
     pub config: Arc<Config>,
 }
@@ -186,6 +191,9 @@ impl SchemaRuntime {
             restricted: plan_cache::restricted(&config.query_plan),
             auth,
             executions: SharedExecutions::default(),
+            planning: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
             supergraph,
             config,
         })

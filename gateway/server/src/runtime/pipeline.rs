@@ -150,7 +150,7 @@ pub async fn run(
             body: GraphQLError::new(ErrorCode::BadRequest, "Must provide query string.").into(),
         };
     };
-    let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref()) {
+    let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref()).await {
         Ok(p) => p,
         Err(outcome) => return outcome(media),
     };
@@ -223,7 +223,7 @@ pub async fn run(
                 };
             }
             auth_errors = auth::unauthorized_errors(&removed);
-            match restrict(rt, &key, operation, removed) {
+            match restrict(rt, &key, operation, removed).await {
                 Ok(r) => Some(r),
                 Err(outcome) => return outcome(media),
             }
@@ -352,7 +352,7 @@ fn plan_op(
 
 /// The plan of `operation` (the request's operation, cached under `key`, minus the paths
 /// `removed`), from the cache when seen before.
-fn restrict(
+async fn restrict(
     rt: &SchemaRuntime,
     key: &CacheKey,
     operation: operation::Operation,
@@ -367,11 +367,18 @@ fn restrict(
         weft_federation::plan::model::QueryPlan::default()
     } else {
         let labels = key.2.iter().cloned().collect();
+        let _turn = planning_turn(rt).await;
         off_the_runtime(|| plan_op(rt, &operation, &labels))?
     };
     let restricted = Arc::new(Restricted { plan });
     rt.restricted.insert(cache_key, restricted.clone());
     Ok(restricted)
+}
+
+/// Waits for a turn to plan (`SchemaRuntime::planning`). The semaphore is never closed, so
+/// there is always a permit in the end.
+async fn planning_turn(rt: &SchemaRuntime) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    rt.planning.acquire().await.ok()
 }
 
 /// The cache key of `query`'s operation `operation_name` with `labels` switched on.
@@ -390,16 +397,25 @@ pub(crate) fn cache_key(
 }
 
 /// Parsed, validated, normalized and planned, from the cache when seen before.
-fn prepare(
+async fn prepare(
     rt: &SchemaRuntime,
     query: &str,
     operation_name: Option<&str>,
 ) -> Result<(Arc<Prepared>, CacheKey), ErrorOutcome> {
     let labels = rt.pick_labels();
     let key = cache_key(query, operation_name, &labels);
-    if let Some(hit) = rt.prepared.get(&key) {
+    let cached = |key: &CacheKey| {
+        let hit = rt.prepared.get(key)?;
         hit.used();
         rt.metrics.plan_cache(true);
+        Some(hit)
+    };
+    if let Some(hit) = cached(&key) {
+        return Ok((hit, key));
+    }
+    let _turn = planning_turn(rt).await;
+    // Planned by another request while this one waited for its turn.
+    if let Some(hit) = cached(&key) {
         return Ok((hit, key));
     }
     rt.metrics.plan_cache(false);
