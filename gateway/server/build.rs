@@ -18,6 +18,9 @@ use std::process::Command;
 /// 20 is the oldest maintained line).
 const MIN_NODE_MAJOR: u32 = 20;
 const SKIP_VAR: &str = "WEFT_SKIP_PLAYGROUND_BUNDLE";
+/// A directory holding a bundle built elsewhere (`node build.mjs <dir>`, the Dockerfile's Node
+/// stage): embedded as it is, without Node here.
+const PREBUILT_VAR: &str = "WEFT_PLAYGROUND_BUNDLE_DIR";
 
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -27,9 +30,17 @@ fn main() {
         println!("cargo:rerun-if-changed={}", package.join(input).display());
     }
     println!("cargo:rerun-if-env-changed={SKIP_VAR}");
+    println!("cargo:rerun-if-env-changed={PREBUILT_VAR}");
 
+    let prebuilt = std::env::var_os(PREBUILT_VAR).filter(|v| !v.is_empty());
     let outcome = if std::env::var_os(SKIP_VAR).is_some_and(|v| v != "0" && !v.is_empty()) {
         Err(Unbundled::skipped())
+    } else if let Some(dir) = prebuilt {
+        let dir = PathBuf::from(dir);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        files_under(&dir)
+            .and_then(|files| hash_files(&files))
+            .and_then(|hash| embed(&dir, &out_dir, hash))
     } else {
         bundle(&package, &out_dir)
     };
@@ -144,12 +155,17 @@ fn bundle(package: &Path, out_dir: &Path) -> Result<Bundle, Unbundled> {
         remove_other_bundles(&cache, &built);
     }
 
-    // Into OUT_DIR, so what the crate embeds cannot change under it.
+    embed(&built, out_dir, hash)
+}
+
+/// The bundle in `built`, copied into `OUT_DIR` (so what the crate embeds cannot change under
+/// it) and listed.
+fn embed(built: &Path, out_dir: &Path, hash: u64) -> Result<Bundle, Unbundled> {
     let dir = out_dir.join("playground");
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| io_failure(&dir, &e))?;
     let mut files = Vec::new();
-    for path in files_under(&built)? {
+    for path in files_under(built)? {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
