@@ -8,7 +8,10 @@
 //! rather than pass silently. The bundle must be in the binary (Node at build time).
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -84,6 +87,50 @@ impl Stack {
             .json()
             .await
             .unwrap()
+    }
+}
+
+/// `weft demo` as a user runs it: the binary, with its own five subgraphs and supergraph. On
+/// free ports (`--listen 127.0.0.1:0 --base-port 0`), so it meets neither another test nor a
+/// demo already running on 4000-4005.
+struct Demo {
+    _process: support::Process,
+    /// `http://127.0.0.1:PORT` (no path).
+    origin: String,
+}
+
+impl Demo {
+    fn start() -> Demo {
+        let mut child = support::weft_command()
+            .args(["demo", "--listen", "127.0.0.1:0", "--base-port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start weft demo");
+        let stdout = child.stdout.take().unwrap();
+        let process = support::Process(child);
+        // The banner's `gateway  http://…/graphql` line, read on a thread that then drains
+        // stdout, so a demo that never gets there fails the test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+            for line in lines.by_ref() {
+                let mut words = line.split_whitespace();
+                if words.next() == Some("gateway") {
+                    let _ = tx.send(words.next().unwrap_or_default().to_owned());
+                    break;
+                }
+            }
+            lines.for_each(drop);
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("`weft demo` printed no gateway address within 60 s");
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Demo {
+            _process: process,
+            origin: url.trim_end_matches("/graphql").to_owned(),
+        }
     }
 }
 
@@ -346,6 +393,124 @@ async fn without_introspection_or_plans_the_page_says_so_and_still_runs_in_chrom
             "the result",
             &format!("(() => {{ const v = {}; return v && v.includes('\"upc\"') ? v : null; }})()", model("response.json")),
             30,
+        );
+        assert_clean(&mut b, &origin, "json.worker.js");
+    })
+    .await
+    .unwrap();
+}
+
+/// The issue's first look: `weft demo`, a browser at `/`, no network but 127.0.0.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weft_demo_shows_graphiql_with_its_schema_offline_in_chromium() {
+    let demo = Demo::start();
+    let origin = demo.origin.clone();
+    let profile = scratch("profile-demo");
+    let (example, shown) = tokio::task::spawn_blocking(move || {
+        let mut b = Browser::launch(&profile);
+        b.navigate(&format!("{origin}/"));
+        wait_until_ready(&mut b);
+        // The demo exposes plans, so the page found them and shows the plan plugin.
+        assert_eq!(b.eval("document.documentElement.dataset.weftReady"), "plans");
+        b.wait_for(
+            "the plan plugin's button",
+            "document.querySelector(\".graphiql-sidebar button[aria-label$='Query plan']\") !== null",
+            20,
+        );
+
+        // The schema is loaded: the docs explorer lists the demo supergraph's Query fields.
+        b.click(".graphiql-sidebar button[aria-label$='Documentation Explorer']");
+        // `query: Query`, the first root type: its link follows the `query` label.
+        b.click(".graphiql-doc-explorer-root-type + a.graphiql-doc-explorer-type-name");
+        let fields = b.wait_for(
+            "the docs explorer's Query fields",
+            "[...document.querySelectorAll('.graphiql-doc-explorer .graphiql-doc-explorer-field-name')]\
+             .map(e => e.textContent).join(',')",
+            20,
+        );
+        let fields: BTreeSet<&str> = fields.as_str().unwrap().split(',').collect();
+        for field in ["topProducts", "product", "me", "users", "order", "review"] {
+            assert!(fields.contains(field), "{field}: {fields:?}");
+        }
+
+        // The example operation (built from that schema) runs and shows data.
+        let example = b.eval(&model("operation.graphql"));
+        let example = example.as_str().unwrap().to_owned();
+        assert!(example.starts_with("query Example {"), "{example}");
+        b.click(".graphiql-execute-button");
+        let shown = b.wait_for(
+            "the example's result",
+            &format!(
+                "(() => {{ const v = {}; return v && v.includes('\"data\"') ? v : null; }})()",
+                model("response.json")
+            ),
+            30,
+        );
+        let shown: Value = serde_json::from_str(shown.as_str().unwrap()).unwrap();
+        assert_clean(&mut b, &origin, "graphql.worker.js");
+        (example, shown)
+    })
+    .await
+    .unwrap();
+    assert!(shown.get("errors").is_none(), "{shown}");
+    assert!(
+        shown["data"]["topProducts"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{example}\n{shown}"
+    );
+    // What the page shows is the demo's answer to that operation.
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", demo.origin))
+        .json(&serde_json::json!({ "query": example }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["data"], answer["data"], "{example}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_and_variables_in_the_url_prefill_the_editors_in_chromium() {
+    let stack = Stack::start(&[]).await;
+    let query = "query Top($n: Int) { topProducts(first: $n) { name } }";
+    let variables = r#"{"n": 1}"#;
+    let url = format!(
+        "{}/?query={}&variables={}",
+        stack.origin,
+        support::encode(query),
+        support::encode(variables)
+    );
+    let origin = stack.origin.clone();
+    let profile = scratch("profile-prefill");
+    tokio::task::spawn_blocking(move || {
+        let mut b = Browser::launch(&profile);
+        b.navigate(&url);
+        wait_until_ready(&mut b);
+        assert_eq!(b.eval(&model("operation.graphql")), query);
+        b.wait_for(
+            "the variables editor",
+            &format!("({}) !== null", model("variables.json")),
+            20,
+        );
+        assert_eq!(b.eval(&model("variables.json")), variables);
+        // Run as given: one product, as the prefilled variables ask.
+        b.click(".graphiql-execute-button");
+        let response = b.wait_for(
+            "the result",
+            &format!(
+                "(() => {{ const v = {}; return v && v.includes('topProducts') ? v : null; }})()",
+                model("response.json")
+            ),
+            30,
+        );
+        let response: Value = serde_json::from_str(response.as_str().unwrap()).unwrap();
+        assert_eq!(
+            response["data"]["topProducts"],
+            serde_json::json!([{ "name": demo_product(1).name }]),
+            "{response}"
         );
         assert_clean(&mut b, &origin, "json.worker.js");
     })
