@@ -16,7 +16,7 @@ use weft_federation::plan::model::QueryPlan;
 
 use crate::batch::Coalescer;
 use crate::entity_cache::{self, EntityCache};
-use crate::exec::Executor;
+use crate::exec::{Executor, FetchTiming};
 use crate::forwarded::Forwarded;
 use crate::metrics::ExecutorMetrics;
 use crate::shape::shape;
@@ -82,9 +82,61 @@ impl Engine {
         forwarded: &Forwarded,
         max_bytes: Option<usize>,
     ) -> (Bytes, Vec<crate::ResponseError>) {
+        let run = Run {
+            plan,
+            operation,
+            variables,
+            api,
+            headers,
+            forwarded,
+            max_bytes,
+        };
+        let (data, errors, _) = self.run(run, false).await;
+        (data, errors)
+    }
+
+    /// [`Engine::execute`], with each fetch's subgraph and time (for a client that asked to
+    /// see them: the server's `extensions.fetchTimings`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn execute_timed(
+        &self,
+        plan: &QueryPlan,
+        operation: &Operation,
+        variables: &Map<String, Value>,
+        api: &Valid<Schema>,
+        headers: &HeaderMap,
+        forwarded: &Forwarded,
+        max_bytes: Option<usize>,
+    ) -> (Bytes, Vec<crate::ResponseError>, Vec<FetchTiming>) {
+        let run = Run {
+            plan,
+            operation,
+            variables,
+            api,
+            headers,
+            forwarded,
+            max_bytes,
+        };
+        self.run(run, true).await
+    }
+
+    async fn run(
+        &self,
+        run: Run<'_>,
+        timed: bool,
+    ) -> (Bytes, Vec<crate::ResponseError>, Vec<FetchTiming>) {
+        let Run {
+            plan,
+            operation,
+            variables,
+            api,
+            headers,
+            forwarded,
+            max_bytes,
+        } = run;
         let output = self
             .executor
-            .execute(plan, variables, headers, forwarded)
+            .execute(plan, variables, headers, forwarded, timed)
             .instrument(tracing::info_span!(
                 "graphql.execute",
                 graphql.operation.type = operation_type(operation),
@@ -109,8 +161,19 @@ impl Engine {
                 cache.invalidate(&typename, &fields).await;
             }
         }
-        (Bytes::from(data), errors)
+        (Bytes::from(data), errors, output.timings)
     }
+}
+
+/// One execution's inputs, as [`Engine::execute`] takes them.
+struct Run<'a> {
+    plan: &'a QueryPlan,
+    operation: &'a Operation,
+    variables: &'a Map<String, Value>,
+    api: &'a Valid<Schema>,
+    headers: &'a HeaderMap,
+    forwarded: &'a Forwarded,
+    max_bytes: Option<usize>,
 }
 
 /// The operation's type as OpenTelemetry's GraphQL conventions name it.

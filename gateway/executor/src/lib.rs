@@ -32,6 +32,7 @@ pub mod transport;
 
 pub use engine::Engine;
 pub use error::{ErrorCode, GraphQLError, ResponseError};
+pub use exec::FetchTiming;
 pub use forwarded::Forwarded;
 pub use inflight::Inflight;
 pub use metrics::{ExecutorMetrics, FetchErrorKind};

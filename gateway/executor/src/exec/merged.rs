@@ -37,6 +37,23 @@ pub(super) struct Merged<'p> {
     variables: Map<String, Value>,
 }
 
+impl Job<'_> {
+    /// The entity cache answered all of it: nothing is sent.
+    pub(super) fn answered_by_cache(&self) -> bool {
+        match self {
+            Job::One(r) => r.answered_by_cache(),
+            Job::Batch(m) => m.counts.iter().all(|c| *c == 0),
+        }
+    }
+}
+
+impl<'p> Merged<'p> {
+    /// The batch fetch node.
+    pub(super) fn node(&self) -> &'p BatchFetchNode {
+        self.node
+    }
+}
+
 impl Merged<'_> {
     /// Puts the representations the members still send (after the cache look-ups) in their
     /// sections' lists, each distinct one once.

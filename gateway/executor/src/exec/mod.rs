@@ -32,6 +32,9 @@ mod merged;
 mod outgoing;
 mod representation;
 mod rewrite;
+mod timing;
+
+pub use timing::FetchTiming;
 
 use crate::batch::{self, BatchKey, Coalescer};
 use crate::entity_cache::{self, EntityCache};
@@ -59,6 +62,8 @@ struct Fetched {
 pub struct Output {
     pub data: Store,
     pub errors: Vec<ResponseError>,
+    /// Each fetch's time, when asked for ([`Executor::execute`]'s `timed`); else empty.
+    pub timings: Vec<FetchTiming>,
 }
 
 /// What the executor keeps per subgraph, at the subgraph's [`SubgraphId`] in
@@ -96,6 +101,8 @@ struct Request<'a> {
     headers: &'a HeaderMap,
     /// The verified token's claims, as configured to reach subgraphs.
     forwarded: &'a Forwarded,
+    /// When the execution started, if each fetch is to be timed (`Output::timings`).
+    clock: Option<std::time::Instant>,
 }
 
 /// A fetch ready to send: its request and where results go.
@@ -115,6 +122,17 @@ struct Ready<'p> {
     /// Root fetch (`None`) or the concrete paths prefix used for errors.
     entity: bool,
     variables: Map<String, Value>,
+}
+
+impl Ready<'_> {
+    /// The entity cache answered all of it: nothing is sent.
+    fn answered_by_cache(&self) -> bool {
+        if self.entity {
+            self.sent.is_empty()
+        } else {
+            !self.hits.is_empty()
+        }
+    }
 }
 
 /// One subgraph request, as `send` takes it.
@@ -178,23 +196,27 @@ impl Executor {
         self
     }
 
-    /// Runs `plan` for a client request with `variables` and request headers `headers`.
+    /// Runs `plan` for a client request with `variables` and request headers `headers`,
+    /// timing each fetch into `Output::timings` when `timed`.
     pub async fn execute(
         &self,
         plan: &QueryPlan,
         variables: &Map<String, Value>,
         headers: &HeaderMap,
         forwarded: &Forwarded,
+        timed: bool,
     ) -> Output {
         let mut out = Output {
             data: Store::new(),
             errors: Vec::new(),
+            timings: Vec::new(),
         };
         if let Some(node) = &plan.node {
             let request = Request {
                 variables,
                 headers,
                 forwarded,
+                clock: timed.then(std::time::Instant::now),
             };
             self.run(node, request, &mut out).await;
         }
@@ -284,12 +306,24 @@ impl Executor {
             }
         }))
         .await;
-        let responses = join_all(jobs.iter().map(|job| match job {
-            Job::One(r) => self.fetch(r, request).boxed(),
-            Job::Batch(m) => self.fetch_batch(m, request).boxed(),
+        let timed = request.clock.is_some();
+        let responses = join_all(jobs.iter().map(|job| async move {
+            let sent = timed.then(std::time::Instant::now);
+            let response = match job {
+                Job::One(r) => self.fetch(r, request).await,
+                Job::Batch(m) => self.fetch_batch(m, request).await,
+            };
+            (response, sent.map(|sent| (sent, std::time::Instant::now())))
         }))
         .await;
-        for (job, response) in jobs.iter().zip(responses) {
+        let mut merged = Vec::with_capacity(responses.len());
+        for (job, (response, times)) in jobs.iter().zip(responses) {
+            if let (Some(clock), Some((sent, done))) = (request.clock, times) {
+                out.timings.push(FetchTiming::of(job, clock, sent, done));
+            }
+            merged.push(response);
+        }
+        for (job, response) in jobs.iter().zip(merged) {
             match job {
                 Job::One(r) => self.merge(r, response, out),
                 Job::Batch(m) => self.merge_batch(m, response, out),
@@ -558,12 +592,7 @@ impl Executor {
 
     /// Sends the fetch, unless the cache answered all of it.
     async fn fetch(&self, r: &Ready<'_>, client: Request<'_>) -> Result<Fetched, FetchFailure> {
-        let answered = if r.entity {
-            r.sent.is_empty()
-        } else {
-            !r.hits.is_empty()
-        };
-        if answered {
+        if r.answered_by_cache() {
             return Ok(Fetched {
                 body: Bytes::new(),
                 ttl: None,

@@ -114,8 +114,7 @@ pub(crate) fn router_working_on(live: Arc<Live>, work: Option<tokio::runtime::Ha
             "/admin/entity-cache/invalidate",
             axum::routing::post(invalidation::invalidate),
         )
-        .route("/playground/playground.js", get(playground::script))
-        .route("/playground/playground.css", get(playground::stylesheet))
+        .route("/playground/{file}", get(playground::asset))
         .with_state(live.clone())
         .merge(observed)
         .layer(edge::compression())

@@ -1,69 +1,75 @@
-//! The playground: our own small GraphQL IDE for browsers (docs/playground.md), plain HTML,
-//! CSS and JavaScript embedded in the binary. A `GET` of `/` or `/graphql` whose `Accept`
-//! prefers `text/html` (a browser navigating there) gets the page; its script and stylesheet
-//! are under `/playground/`. Everything else is a GraphQL request as before. Off with
-//! `playground.enabled: false`.
+//! The playground: GraphiQL 5 with Weft's query-plan plugin (docs/playground.md), bundled at
+//! build time (`build.rs`, `gateway/server/playground/`) and embedded in the binary. A `GET`
+//! of `/` or `/graphql` whose `Accept` prefers `text/html` (a browser navigating there) gets
+//! the page; its script, styles, web workers and font are under `/playground/`. Everything
+//! else is a GraphQL request as before. Off with `playground.enabled: false`.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::runtime::Live;
 
-const HTML: &str = include_str!("playground/index.html");
-const JS: &str = include_str!("playground/playground.js");
-const CSS: &str = include_str!("playground/playground.css");
-
-/// Everything the page loads comes from the gateway itself; nothing inline but the
-/// `data:` favicon (which stops the browser asking for `/favicon.ico`).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
-     form-action 'none'; frame-ancestors 'none'";
+mod assets;
+mod page;
 
 /// In front of the GraphQL routes (and their metrics): a browser's navigation gets the page.
 pub async fn intercept(State(live): State<Arc<Live>>, request: Request, next: Next) -> Response {
     if live.current().config.playground.enabled && wants_html(request.method(), request.headers()) {
-        return asset("text/html", HTML);
+        let body = match assets::UNBUNDLED {
+            None => page::GRAPHIQL.as_bytes().to_vec(),
+            Some(why) => page::unbundled(why).into_bytes(),
+        };
+        return with_headers(body.into_response(), "text/html; charset=utf-8", None);
     }
     next.run(request).await
 }
 
-/// `GET /playground/playground.js`.
-pub async fn script(State(live): State<Arc<Live>>) -> Response {
-    enabled_asset(&live, "text/javascript", JS)
-}
-
-/// `GET /playground/playground.css`.
-pub async fn stylesheet(State(live): State<Arc<Live>>) -> Response {
-    enabled_asset(&live, "text/css", CSS)
-}
-
-fn enabled_asset(live: &Live, media: &str, body: &'static str) -> Response {
-    if live.current().config.playground.enabled {
-        asset(media, body)
+/// `GET /playground/{file}`: a file of the bundle. Revalidated on each load (`no-cache`)
+/// against an `ETag` that changes with the bundle's inputs, so a rebuilt binary's files are
+/// never mixed with cached old ones and an unchanged one costs a 304.
+pub async fn asset(
+    State(live): State<Arc<Live>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !live.current().config.playground.enabled {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let Some(asset) = assets::find(&file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = format!("\"{}\"", assets::VERSION);
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let response = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
     } else {
-        StatusCode::NOT_FOUND.into_response()
-    }
+        asset.body.into_response()
+    };
+    with_headers(response, asset.media, Some(&etag))
 }
 
-fn asset(media: &str, body: &'static str) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
+fn with_headers(mut response: Response, media: &'static str, etag: Option<&str>) -> Response {
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&format!("{media}; charset=utf-8")) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(page::CONTENT_SECURITY_POLICY),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(value) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+        headers.insert(header::ETAG, value);
+    }
     response
 }
 

@@ -134,6 +134,27 @@ fn plan_extension(plan: &weft_federation::plan::model::QueryPlan) -> Value {
     })
 }
 
+/// `extensions.fetchTimings`: each fetch as it ran, in the order they were sent
+/// (docs/http.md#query-plans). Milliseconds, to the microsecond.
+fn timings_extension(timings: &[weft_executor::FetchTiming]) -> Value {
+    let ms = |d: std::time::Duration| (d.as_micros() as f64) / 1000.0;
+    Value::Array(
+        timings
+            .iter()
+            .map(|t| {
+                json!({
+                    "subgraph": t.subgraph,
+                    "kind": t.kind,
+                    "path": t.path,
+                    "startMs": ms(t.start),
+                    "durationMs": ms(t.duration),
+                    "cached": t.cached,
+                })
+            })
+            .collect(),
+    )
+}
+
 pub async fn run(
     rt: &SchemaRuntime,
     method: &Method,
@@ -248,25 +269,45 @@ pub async fn run(
         };
     }
     let forwarded = rt.auth.forwarded(identity);
-    let execution = rt.engine.execute(
-        plan,
-        &prepared.operation,
-        &variables,
-        api,
-        headers,
-        &forwarded,
-        rt.config
-            .server
-            .max_response_bytes()
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-    );
-    let (data, errors) =
+    let max_bytes = rt
+        .config
+        .server
+        .max_response_bytes()
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let mut timings = None;
+    let (data, errors) = if exposure == PlanExposure::Include {
+        // Timed on its own: a shared execution's timings would be another request's.
+        let (data, errors, timed) = rt
+            .engine
+            .execute_timed(
+                plan,
+                &prepared.operation,
+                &variables,
+                api,
+                headers,
+                &forwarded,
+                max_bytes,
+            )
+            .await;
+        timings = Some(timed);
+        (data, errors)
+    } else {
+        let execution = rt.engine.execute(
+            plan,
+            &prepared.operation,
+            &variables,
+            api,
+            headers,
+            &forwarded,
+            max_bytes,
+        );
         if rt.config.dedupe.client_requests && prepared.operation.kind == OperationKind::Query {
             let shared = shared_exec::Key::new(&key, &variables, headers);
             rt.executions.run(shared, execution).await
         } else {
             execution.await
-        };
+        }
+    };
     let auth_errors = auth_errors.into_iter().map(ResponseError::from);
     let mut errors: Vec<ResponseError> = auth_errors.chain(errors).collect();
     let mut data = data;
@@ -302,6 +343,9 @@ pub async fn run(
     let mut extensions = Map::new();
     if exposure == PlanExposure::Include {
         extensions.insert("queryPlan".to_owned(), plan_extension(plan));
+    }
+    if let Some(timings) = timings {
+        extensions.insert("fetchTimings".to_owned(), timings_extension(&timings));
     }
     if let Some(estimated) = cost {
         extensions.insert("cost".to_owned(), json!({ "estimated": estimated }));
