@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::blocks;
 use super::expand::Expanded;
 use super::schema;
 
@@ -42,6 +43,22 @@ impl ConfigError {
         }
     }
 
+    /// An error about the key at dotted `key`, placed where `file` (its path and text) writes
+    /// it; named by the key alone when the file does not (a default, or the environment).
+    pub fn at_key(
+        file: Option<(&std::path::Path, &str)>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        match file.and_then(|(path, text)| Some((path, blocks::locate(text, key)?))) {
+            Some((path, location)) => ConfigError {
+                location: Some(location),
+                ..ConfigError::new(&path.display().to_string(), message)
+            },
+            None => ConfigError::new(&format!("`{key}`"), message),
+        }
+    }
+
     /// A YAML or shape error from serde_yaml_ng, located in the file as written. An unknown
     /// key is reworded, with the keys valid at its level as the hint.
     pub fn from_yaml(origin: &str, err: &serde_yaml_ng::Error, expanded: &Expanded) -> ConfigError {
@@ -74,7 +91,11 @@ impl ConfigError {
                     )),
                 )
             }
-            None => (text, None),
+            None => match human(&detail) {
+                Some(said) if path.is_empty() => (said, None),
+                Some(said) => (format!("{path}: {said}"), None),
+                None => (text, None),
+            },
         };
         ConfigError {
             origin: origin.to_owned(),
@@ -83,6 +104,52 @@ impl ConfigError {
             hint,
         }
     }
+}
+
+/// serde's "invalid type: integer `0`, expected a nonzero u32" in words: "must be a whole
+/// number greater than 0, not `0`". `None` for other messages (kept as they are).
+fn human(detail: &str) -> Option<String> {
+    let rest = detail
+        .strip_prefix("invalid type: ")
+        .or_else(|| detail.strip_prefix("invalid value: "))?;
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    // serde_yaml_ng reads integers beyond u64 as u128, then has no type to give them.
+    if let Some(number) = found
+        .strip_prefix("integer ")
+        .and_then(|n| n.strip_suffix(" as u128"))
+    {
+        return Some(format!("{number} is too large a number"));
+    }
+    let expected = match expected {
+        "a nonzero u8" | "a nonzero u16" | "a nonzero u32" | "a nonzero u64"
+        | "a nonzero usize" => "a whole number greater than 0".to_owned(),
+        "u8" => "a whole number from 0 to 255".to_owned(),
+        "u16" => "a whole number from 0 to 65535".to_owned(),
+        "u32" => "a whole number from 0 to 4294967295".to_owned(),
+        "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "a boolean" => "`true` or `false`".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "a string" | "a map" | "a mapping" => expected.replace("map", "mapping"),
+        _ => return None,
+    };
+    let found = if let Some(value) = ["integer ", "floating point ", "boolean "]
+        .iter()
+        .find_map(|kind| found.strip_prefix(kind))
+    {
+        value.to_owned()
+    } else if let Some(text) = found.strip_prefix("string ") {
+        format!("the text {text}")
+    } else {
+        match found {
+            "sequence" => "a list".to_owned(),
+            "map" => "a mapping".to_owned(),
+            "unit value" => "empty (null)".to_owned(),
+            other => other.to_owned(),
+        }
+    };
+    Some(format!("must be {expected}, not {found}"))
 }
 
 /// The key named by serde's "unknown field `x`, expected …".
@@ -115,4 +182,45 @@ pub fn keys_at(path: &str) -> Vec<String> {
         .find(|(at, _)| *at == generic)
         .map(|(_, keys)| keys)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+
+    #[test]
+    fn serde_type_errors_are_said_in_words() {
+        for (serde, said) in [
+            (
+                "invalid value: integer `0`, expected a nonzero u32",
+                "must be a whole number greater than 0, not `0`",
+            ),
+            (
+                "invalid type: integer `-1`, expected u32",
+                "must be a whole number from 0 to 4294967295, not `-1`",
+            ),
+            (
+                "invalid type: string \"x\", expected a nonzero u64",
+                "must be a whole number greater than 0, not the text \"x\"",
+            ),
+            (
+                "invalid type: integer `3`, expected a boolean",
+                "must be `true` or `false`, not `3`",
+            ),
+            (
+                "invalid type: sequence, expected a string",
+                "must be a string, not a list",
+            ),
+            (
+                "invalid type: integer `99999999999999999999` as u128, expected any YAML value",
+                "`99999999999999999999` is too large a number",
+            ),
+        ] {
+            assert_eq!(human(serde).as_deref(), Some(said), "{serde}");
+        }
+        assert_eq!(
+            human("`propagate` takes exactly one of `named` and `prefix`"),
+            None
+        );
+    }
 }
