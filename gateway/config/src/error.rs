@@ -44,15 +44,16 @@ impl ConfigError {
     }
 
     /// An error about the key at dotted `key`, placed where `file` (its path and text) writes
-    /// it; named by the key alone when the file does not (a default, or the environment).
+    /// it, or at the file's start when it does not (a key missing from the file); named by
+    /// the key alone without a file.
     pub fn at_key(
         file: Option<(&std::path::Path, &str)>,
         key: &str,
         message: impl Into<String>,
     ) -> ConfigError {
-        match file.and_then(|(path, text)| Some((path, blocks::locate(text, key)?))) {
-            Some((path, location)) => ConfigError {
-                location: Some(location),
+        match file {
+            Some((path, text)) => ConfigError {
+                location: Some(blocks::locate(text, key).unwrap_or((1, 1))),
                 ..ConfigError::new(&path.display().to_string(), message)
             },
             None => ConfigError::new(&format!("`{key}`"), message),
@@ -91,11 +92,14 @@ impl ConfigError {
                     )),
                 )
             }
-            None => match human(&detail) {
-                Some(said) if path.is_empty() => (said, None),
-                Some(said) => (format!("{path}: {said}"), None),
-                None => (text, None),
-            },
+            None => {
+                let message = match human(&detail) {
+                    Some(said) if path.is_empty() => said,
+                    Some(said) => format!("{path}: {said}"),
+                    None => text,
+                };
+                (message, hint_for(&path))
+            }
         };
         ConfigError {
             origin: origin.to_owned(),
@@ -160,11 +164,28 @@ fn unknown_field(detail: &str) -> Option<&str> {
         .map(|(key, _)| key)
 }
 
-/// The keys valid directly under `path` (`""` for the top level), from the derived schema,
-/// with any subgraph name standing for `<name>`.
-pub fn keys_at(path: &str) -> Vec<String> {
-    let generic: Vec<&str> = path
-        .split('.')
+/// What the key at `path` holds, from the derived schema: the first sentence of its
+/// description and an example (`The address (IP and port) to listen on; e.g. `0.0.0.0:4000``).
+fn hint_for(path: &str) -> Option<String> {
+    let generic = generic_path(path);
+    let leaf = schema::leaves(schema::json_schema_cached())
+        .into_iter()
+        .find(|leaf| leaf.path == generic)?;
+    let description = leaf.node["description"].as_str()?;
+    let first = description
+        .split_once(". ")
+        .map_or(description, |(first, _)| first)
+        .trim_end_matches('.');
+    let key = generic.rsplit('.').next().unwrap_or(&generic);
+    Some(match leaf.node["examples"].get(0) {
+        Some(example) => format!("{first}; e.g. `{key}: {example}`"),
+        None => first.to_owned(),
+    })
+}
+
+/// `path` with a subgraph's name as `<name>`, as the schema has it.
+fn generic_path(path: &str) -> String {
+    path.split('.')
         .filter(|s| !s.is_empty())
         .enumerate()
         .map(|(i, seg)| {
@@ -175,8 +196,14 @@ pub fn keys_at(path: &str) -> Vec<String> {
                 seg
             }
         })
-        .collect();
-    let generic = generic.join(".");
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The keys valid directly under `path` (`""` for the top level), from the derived schema,
+/// with any subgraph name standing for `<name>`.
+pub fn keys_at(path: &str) -> Vec<String> {
+    let generic = generic_path(path);
     schema::object_levels(schema::json_schema_cached())
         .into_iter()
         .find(|(at, _)| *at == generic)

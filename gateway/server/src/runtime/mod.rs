@@ -7,7 +7,8 @@
 //! above `observability`. Its modules: the operation `pipeline` with what it calls (`auth`,
 //! `limits`, `cost`, `apq`, `shared_exec`) and what it takes and gives (`request`,
 //! `response_body`); `reload` and `watch` (the files, read again when they change);
-//! `composed` (a supergraph from running subgraphs).
+//! `composed` (a supergraph from running subgraphs); `preflight` (what is checked before
+//! serving, by `weft serve` and `weft config check`).
 
 pub(crate) mod apq;
 pub(crate) mod auth;
@@ -16,6 +17,7 @@ pub(crate) mod cost;
 pub(crate) mod limits;
 pub(crate) mod pipeline;
 pub(crate) mod plan_cache;
+pub(crate) mod preflight;
 pub(crate) mod reload;
 pub(crate) mod request;
 pub(crate) mod response_body;
