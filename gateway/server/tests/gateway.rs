@@ -168,6 +168,42 @@ async fn serve_composes_from_subgraph_urls() {
     );
 }
 
+/// A `--subgraph` that does not answer yet is waited for, and the wait is said at once:
+/// which subgraph, where, why, and for how long.
+#[test]
+fn serve_says_which_subgraph_it_waits_for() {
+    use std::io::{BufRead, BufReader};
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/graphql", listener.local_addr().unwrap())
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--subgraph"])
+        .arg(format!("ghost={closed}"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(5));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a line on stderr within 5 s");
+    for said in [
+        "waiting for subgraph `ghost`",
+        &closed,
+        "asking again",
+        "30 s",
+    ] {
+        assert!(line.contains(said), "{said:?} not in {line}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classic_nested_query_is_exact_with_at_most_7_subgraph_requests() {
     let stack = Stack::start().await;

@@ -57,7 +57,8 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             );
             return ExitCode::from(report::INPUT_ERROR);
         }
-        match composed::compose_from(&args.subgraphs) {
+        // Before logging starts (the config may set it up): straight to stderr.
+        match composed::compose_from(&args.subgraphs, |line| errln!("{line}")) {
             Ok(path) => args.supergraph = Some(path),
             Err(e) => {
                 errln!("error: {e}");
