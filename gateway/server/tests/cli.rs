@@ -82,6 +82,38 @@ fn api_schema_reports_bad_input_with_file_line_column() {
     );
 }
 
+/// `weft plan` on a bad operation: each error once, in words (no parser token names, no
+/// spurious "must have a subselection set"), and `--operation-name` suggested only when it
+/// was not given.
+#[test]
+fn plan_reports_each_problem_once_in_words() {
+    let supergraph = repo("schema/supergraph.graphql");
+    let plan = |args: &[&str]| {
+        let out = weft()
+            .arg("plan")
+            .arg("--supergraph")
+            .arg(&supergraph)
+            .args(args)
+            .output()
+            .expect("run weft");
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(
+        plan(&["{ me { id "]),
+        "error: <query>:1:11: syntax error: expected `}`, got the end of the document\n"
+    );
+    assert_eq!(
+        plan(&["{ me { nme } }"]),
+        "error: <query>:1:8: type `User` does not have a field `nme`. Did you mean `name`?\n"
+    );
+    let given = plan(&["--operation-name", "B", "query A { me { id } }"]);
+    assert!(given.contains("Unknown operation named \"B\""), "{given}");
+    assert!(!given.contains("hint: pass --operation-name"), "{given}");
+    let missing = plan(&["query A { me { id } } query C { me { id } }"]);
+    assert!(missing.contains("hint: pass --operation-name"), "{missing}");
+}
+
 /// Kills the demo process when the test ends, pass or fail.
 struct Demo(Child);
 

@@ -19,8 +19,8 @@ use crate::runtime::auth::{self, Identity, access};
 use crate::runtime::limits;
 use crate::runtime::request::{GraphQLRequest, MediaType};
 use crate::runtime::response_body::ResponseBody;
-use crate::runtime::shared_exec;
 use crate::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
+use crate::runtime::{shared_exec, validation};
 
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
@@ -64,19 +64,29 @@ fn federation_code(code: &str) -> ErrorCode {
 const MAX_REPORTED_ERRORS: usize = 100;
 
 /// A document's errors as GraphQL errors with locations, each once, the first
-/// [`MAX_REPORTED_ERRORS`] only (then one saying that there were more). `cut`: the list is
-/// of a prefix of the document, its last entry the parser's note that it stopped there.
-fn diagnostics(list: &apollo_compiler::validation::DiagnosticList, cut: bool) -> Vec<GraphQLError> {
+/// [`MAX_REPORTED_ERRORS`] only (then one saying that there were more), said as
+/// `validation` tells them. `cut`: the list is of a prefix of the document, its last entry
+/// the parser's note that it stopped there. `validated`: errors of validating this document
+/// against this schema (else of parsing).
+fn diagnostics(
+    list: &apollo_compiler::validation::DiagnosticList,
+    cut: bool,
+    validated: Option<(&apollo_compiler::ast::Document, &apollo_compiler::Schema)>,
+) -> Vec<GraphQLError> {
     let mut out: Vec<GraphQLError> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut more = 0usize;
     let take = list.len() - usize::from(cut && !list.is_empty());
     for d in list.iter().take(take) {
+        if validated.is_some_and(|(ast, _)| validation::spurious(&d, ast)) {
+            continue;
+        }
         if out.len() >= MAX_REPORTED_ERRORS {
             more += 1;
             continue;
         }
-        let e = d.to_json();
+        let mut e = d.to_json();
+        e.message = validation::reworded(&e.message, validated.map(|(_, schema)| schema));
         let locations: Vec<(usize, usize)> =
             e.locations.iter().map(|l| (l.line, l.column)).collect();
         if !seen.insert((e.message.clone(), locations.clone())) {
@@ -429,7 +439,7 @@ pub(crate) fn build(
             }));
         }
         Err(limits::ParseFailure::Syntax { errors, cut }) => {
-            let errors = diagnostics(&errors.errors, cut);
+            let errors = diagnostics(&errors.errors, cut, None);
             return Err(Box::new(move |media| {
                 request_error(media, ErrorCode::GraphqlParseFailed, errors)
             }));
@@ -440,7 +450,7 @@ pub(crate) fn build(
     let document = match ast.to_executable_validate(api) {
         Ok(doc) => doc,
         Err(with_errors) => {
-            let errors = diagnostics(&with_errors.errors, false);
+            let errors = diagnostics(&with_errors.errors, false, Some((&ast, api)));
             return Err(Box::new(move |media| {
                 request_error(media, ErrorCode::GraphqlValidationFailed, errors)
             }));
@@ -553,7 +563,7 @@ mod tests {
             panic!("not a syntax error");
         };
         assert!(cut, "only a prefix is parsed");
-        let errors = diagnostics(&errors.errors, cut);
+        let errors = diagnostics(&errors.errors, cut, None);
         assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
         assert!(errors[0].locations.first().is_some_and(|l| l.line > 0));
         let last = errors[MAX_REPORTED_ERRORS].message.as_str();
