@@ -114,6 +114,30 @@ fn plan_reports_each_problem_once_in_words() {
     assert!(missing.contains("hint: pass --operation-name"), "{missing}");
 }
 
+/// `weft subgraph NAME --help` is the subgraph's own help, with its own default port;
+/// `weft subgraph --help` is the wrapper's.
+#[test]
+fn subgraph_help_is_the_subgraphs_own() {
+    for (name, port) in [("accounts", 4001), ("orders", 4005)] {
+        let out = weft().args(["subgraph", name, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains(&format!("Usage: weft subgraph {name} [OPTIONS]")),
+            "{help}"
+        );
+        assert!(help.contains("--database <DATABASE>"), "{help}");
+        assert!(
+            help.contains(&format!("Port to listen on [default: {port}]")),
+            "{help}"
+        );
+    }
+    let out = weft().args(["subgraph", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: weft subgraph <NAME>"), "{help}");
+}
+
 /// Kills the demo process when the test ends, pass or fail.
 struct Demo(Child);
 
