@@ -269,6 +269,29 @@ fn committed_supergraph_is_a_fresh_composition() {
         committed == String::from_utf8_lossy(&out.stdout),
         "schema/supergraph.graphql is stale.\nhint: cargo run -q -- compose --config schema/supergraph.yaml --output schema/supergraph.graphql"
     );
+    // With --output, what was written is said on stderr; stdout stays empty.
+    let file =
+        std::env::temp_dir().join(format!("weft-compose-out-{}.graphql", std::process::id()));
+    let out = weft()
+        .args(["compose", "--config"])
+        .arg(repo("schema/supergraph.yaml"))
+        .arg("--output")
+        .arg(&file)
+        .output()
+        .expect("run weft");
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "wrote the supergraph of 5 subgraphs to {} ({} bytes)",
+            file.display(),
+            committed.len()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), committed);
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]

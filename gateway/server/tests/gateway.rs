@@ -321,6 +321,14 @@ async fn query_plans_are_shown_on_request_only_when_enabled() {
         .query_with_header(query, "weft-query-plan", "include")
         .await;
     assert!(body.get("extensions").is_none(), "{body}");
+    // Any value: plans are not exposed, so the header means nothing here.
+    let body = stack
+        .query_with_header(query, "weft-query-plan", "dryrun")
+        .await;
+    assert!(
+        body["data"].is_object() && body.get("errors").is_none(),
+        "{body}"
+    );
     drop(stack);
 
     let subgraphs = support::reference_subgraphs().await;
@@ -335,8 +343,23 @@ async fn query_plans_are_shown_on_request_only_when_enabled() {
     assert!(text.contains("Fetch(service: \"reviews\")"), "{text}");
     assert_eq!(plan["object"]["node"]["kind"], "Sequence", "{plan}");
 
-    // A dry run plans and sends nothing to the subgraphs.
+    // A value it does not know is refused (not run without a plan), when plans are exposed.
     let before = stack.requests();
+    let (status, body) =
+        support::query(&stack.gateway.1, &[("weft-query-plan", "dryrun")], query).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INVALID_QUERY_PLAN_HEADER",
+        "{body}"
+    );
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("\"dryrun\"") && message.contains("`dry-run`"),
+        "{message}"
+    );
+    assert_eq!(stack.requests(), before);
+
+    // A dry run plans and sends nothing to the subgraphs.
     let body = stack
         .query_with_header(query, "weft-query-plan", "dry-run")
         .await;

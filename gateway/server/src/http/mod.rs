@@ -366,7 +366,24 @@ async fn one(
     if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, metrics, &mut req).await {
         return outcome;
     }
-    let exposure = pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose);
+    let exposure =
+        match pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose) {
+            Ok(exposure) => exposure,
+            Err(value) => {
+                return pipeline::Outcome {
+                    status: StatusCode::BAD_REQUEST,
+                    body: GraphQLError::new(
+                        ErrorCode::InvalidQueryPlanHeader,
+                        format!(
+                            "The `weft-query-plan` header is {value:?}: it must be `include` (run, \
+                             and add the plan to `extensions.queryPlan`) or `dry-run` (plan \
+                             only)."
+                        ),
+                    )
+                    .into(),
+                };
+            }
+        };
     pipeline::run(schema, method, req, media, exposure, headers, identity).await
 }
 

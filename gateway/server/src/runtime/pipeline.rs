@@ -118,20 +118,20 @@ pub enum PlanExposure {
 }
 
 impl PlanExposure {
-    /// The header's value, when plans may be exposed at all (ignored otherwise).
-    pub fn from_headers(headers: &axum::http::HeaderMap, allowed: bool) -> PlanExposure {
-        if !allowed {
-            return PlanExposure::None;
-        }
-        match headers
-            .get("weft-query-plan")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref()
-        {
-            Some("include" | "true") => PlanExposure::Include,
-            Some("dry-run") => PlanExposure::DryRun,
-            _ => PlanExposure::None,
+    /// The header's value, when plans may be exposed at all (ignored otherwise); a value it
+    /// does not know is an error (the header's text), not a request executed without a plan.
+    pub fn from_headers(
+        headers: &axum::http::HeaderMap,
+        allowed: bool,
+    ) -> Result<PlanExposure, String> {
+        let Some(value) = headers.get("weft-query-plan").filter(|_| allowed) else {
+            return Ok(PlanExposure::None);
+        };
+        let text = String::from_utf8_lossy(value.as_bytes());
+        match text.trim().to_ascii_lowercase().as_str() {
+            "include" | "true" => Ok(PlanExposure::Include),
+            "dry-run" => Ok(PlanExposure::DryRun),
+            _ => Err(text.into_owned()),
         }
     }
 }
