@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::blocks;
 use super::expand::Expanded;
 use super::schema;
 
@@ -42,6 +43,23 @@ impl ConfigError {
         }
     }
 
+    /// An error about the key at dotted `key`, placed where `file` (its path and text) writes
+    /// it, or at the file's start when it does not (a key missing from the file); named by
+    /// the key alone without a file.
+    pub fn at_key(
+        file: Option<(&std::path::Path, &str)>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        match file {
+            Some((path, text)) => ConfigError {
+                location: Some(blocks::locate(text, key).unwrap_or((1, 1))),
+                ..ConfigError::new(&path.display().to_string(), message)
+            },
+            None => ConfigError::new(&format!("`{key}`"), message),
+        }
+    }
+
     /// A YAML or shape error from serde_yaml_ng, located in the file as written. An unknown
     /// key is reworded, with the keys valid at its level as the hint.
     pub fn from_yaml(origin: &str, err: &serde_yaml_ng::Error, expanded: &Expanded) -> ConfigError {
@@ -74,7 +92,14 @@ impl ConfigError {
                     )),
                 )
             }
-            None => (text, None),
+            None => {
+                let message = match human(&detail) {
+                    Some(said) if path.is_empty() => said,
+                    Some(said) => format!("{path}: {said}"),
+                    None => text,
+                };
+                (message, hint_for(&path))
+            }
         };
         ConfigError {
             origin: origin.to_owned(),
@@ -85,6 +110,52 @@ impl ConfigError {
     }
 }
 
+/// serde's "invalid type: integer `0`, expected a nonzero u32" in words: "must be a whole
+/// number greater than 0, not `0`". `None` for other messages (kept as they are).
+fn human(detail: &str) -> Option<String> {
+    let rest = detail
+        .strip_prefix("invalid type: ")
+        .or_else(|| detail.strip_prefix("invalid value: "))?;
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    // serde_yaml_ng reads integers beyond u64 as u128, then has no type to give them.
+    if let Some(number) = found
+        .strip_prefix("integer ")
+        .and_then(|n| n.strip_suffix(" as u128"))
+    {
+        return Some(format!("{number} is too large a number"));
+    }
+    let expected = match expected {
+        "a nonzero u8" | "a nonzero u16" | "a nonzero u32" | "a nonzero u64"
+        | "a nonzero usize" => "a whole number greater than 0".to_owned(),
+        "u8" => "a whole number from 0 to 255".to_owned(),
+        "u16" => "a whole number from 0 to 65535".to_owned(),
+        "u32" => "a whole number from 0 to 4294967295".to_owned(),
+        "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        "a boolean" => "`true` or `false`".to_owned(),
+        "a sequence" => "a list".to_owned(),
+        "a string" | "a map" | "a mapping" => expected.replace("map", "mapping"),
+        _ => return None,
+    };
+    let found = if let Some(value) = ["integer ", "floating point ", "boolean "]
+        .iter()
+        .find_map(|kind| found.strip_prefix(kind))
+    {
+        value.to_owned()
+    } else if let Some(text) = found.strip_prefix("string ") {
+        format!("the text {text}")
+    } else {
+        match found {
+            "sequence" => "a list".to_owned(),
+            "map" => "a mapping".to_owned(),
+            "unit value" => "empty (null)".to_owned(),
+            other => other.to_owned(),
+        }
+    };
+    Some(format!("must be {expected}, not {found}"))
+}
+
 /// The key named by serde's "unknown field `x`, expected …".
 fn unknown_field(detail: &str) -> Option<&str> {
     detail
@@ -93,11 +164,28 @@ fn unknown_field(detail: &str) -> Option<&str> {
         .map(|(key, _)| key)
 }
 
-/// The keys valid directly under `path` (`""` for the top level), from the derived schema,
-/// with any subgraph name standing for `<name>`.
-pub fn keys_at(path: &str) -> Vec<String> {
-    let generic: Vec<&str> = path
-        .split('.')
+/// What the key at `path` holds, from the derived schema: the first sentence of its
+/// description and an example (`The address (IP and port) to listen on; e.g. `0.0.0.0:4000``).
+fn hint_for(path: &str) -> Option<String> {
+    let generic = generic_path(path);
+    let leaf = schema::leaves(schema::json_schema_cached())
+        .into_iter()
+        .find(|leaf| leaf.path == generic)?;
+    let description = leaf.node["description"].as_str()?;
+    let first = description
+        .split_once(". ")
+        .map_or(description, |(first, _)| first)
+        .trim_end_matches('.');
+    let key = generic.rsplit('.').next().unwrap_or(&generic);
+    Some(match leaf.node["examples"].get(0) {
+        Some(example) => format!("{first}; e.g. `{key}: {example}`"),
+        None => first.to_owned(),
+    })
+}
+
+/// `path` with a subgraph's name as `<name>`, as the schema has it.
+fn generic_path(path: &str) -> String {
+    path.split('.')
         .filter(|s| !s.is_empty())
         .enumerate()
         .map(|(i, seg)| {
@@ -108,11 +196,58 @@ pub fn keys_at(path: &str) -> Vec<String> {
                 seg
             }
         })
-        .collect();
-    let generic = generic.join(".");
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The keys valid directly under `path` (`""` for the top level), from the derived schema,
+/// with any subgraph name standing for `<name>`.
+pub fn keys_at(path: &str) -> Vec<String> {
+    let generic = generic_path(path);
     schema::object_levels(schema::json_schema_cached())
         .into_iter()
         .find(|(at, _)| *at == generic)
         .map(|(_, keys)| keys)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+
+    #[test]
+    fn serde_type_errors_are_said_in_words() {
+        for (serde, said) in [
+            (
+                "invalid value: integer `0`, expected a nonzero u32",
+                "must be a whole number greater than 0, not `0`",
+            ),
+            (
+                "invalid type: integer `-1`, expected u32",
+                "must be a whole number from 0 to 4294967295, not `-1`",
+            ),
+            (
+                "invalid type: string \"x\", expected a nonzero u64",
+                "must be a whole number greater than 0, not the text \"x\"",
+            ),
+            (
+                "invalid type: integer `3`, expected a boolean",
+                "must be `true` or `false`, not `3`",
+            ),
+            (
+                "invalid type: sequence, expected a string",
+                "must be a string, not a list",
+            ),
+            (
+                "invalid type: integer `99999999999999999999` as u128, expected any YAML value",
+                "`99999999999999999999` is too large a number",
+            ),
+        ] {
+            assert_eq!(human(serde).as_deref(), Some(said), "{serde}");
+        }
+        assert_eq!(
+            human("`propagate` takes exactly one of `named` and `prefix`"),
+            None
+        );
+    }
 }

@@ -10,6 +10,7 @@
 #![deny(unused_crate_dependencies)]
 
 pub mod auth;
+pub mod blocks;
 pub mod ca_file;
 pub mod entity_cache;
 mod env;
@@ -46,6 +47,15 @@ pub struct Sources {
     pub flags: Flags,
 }
 
+/// What reading a configuration came to: every error found, and the configuration as far as
+/// it could be read (the parts in error left out), so checks that come after reading (the
+/// files it names, the supergraph) can go on and report theirs in the same run.
+#[derive(Debug)]
+pub struct Checked {
+    pub config: Option<Config>,
+    pub errors: Vec<ConfigError>,
+}
+
 impl Sources {
     /// Reads the file (if any) and applies the environment and the flags.
     pub fn load(&self) -> Result<Config, Vec<ConfigError>> {
@@ -58,14 +68,43 @@ impl Sources {
 
     /// Like [`Sources::load`], with the file's contents already read.
     pub fn load_text(&self, text: Option<&str>) -> Result<Config, Vec<ConfigError>> {
-        let (config, expanded) = match (&self.file, text) {
-            (Some(path), Some(text)) => {
-                let (config, expanded) = read_text(text, path)?;
-                (config, Some(expanded))
+        let checked = self.check_text(text);
+        match checked.config {
+            Some(config) if checked.errors.is_empty() => Ok(config),
+            _ => Err(checked.errors),
+        }
+    }
+
+    /// Like [`Sources::load_text`], going on after errors to find all of them.
+    pub fn check_text(&self, text: Option<&str>) -> Checked {
+        let mut errors = Vec::new();
+        let file = self.file.as_deref().zip(text);
+        let (config, expanded) = match file {
+            Some((path, text)) => {
+                let (read, found) = read_text(text, path);
+                errors = found;
+                match read {
+                    Some((config, expanded)) => (config, Some(expanded)),
+                    None => {
+                        return Checked {
+                            config: None,
+                            errors,
+                        };
+                    }
+                }
             }
-            _ => (Config::default(), None),
+            None => (Config::default(), None),
         };
-        let mut config = env::apply(config, expanded.as_deref(), &env::vars())?;
+        let mut config = match env::apply(config, expanded.as_deref(), &env::vars()) {
+            Ok(config) => config,
+            Err(found) => {
+                errors.extend(found);
+                return Checked {
+                    config: None,
+                    errors,
+                };
+            }
+        };
         let flags = &self.flags;
         if let Some(path) = &flags.supergraph {
             config.supergraph.path = Some(path.clone());
@@ -79,21 +118,26 @@ impl Sources {
         if flags.expose_query_plans {
             config.query_plan.expose = true;
         }
-        check_and_read(&mut config)?;
-        Ok(config)
+        errors.extend(check_and_read(&mut config, file));
+        Checked {
+            config: Some(config),
+            errors,
+        }
     }
 }
 
 /// Checks across keys, and reads the files the configuration names (the safelist, the
-/// subgraphs' CA files).
-fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
+/// subgraphs' CA files). Errors are placed at their key in `file` (path and text) when it
+/// writes the key.
+fn check_and_read(config: &mut Config, file: Option<(&Path, &str)>) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     let cors = &config.cors;
     if cors.allow_credentials && cors.allow_origins.iter().any(|o| o.is_any()) {
         errors.push(ConfigError {
             hint: Some("list the origins allowed to send credentials".into()),
-            ..ConfigError::new(
-                "cors",
+            ..ConfigError::at_key(
+                file,
+                "cors.allow_credentials",
                 "`allow_credentials: true` cannot be used with `allow_origins: [\"*\"]`",
             )
         });
@@ -104,12 +148,20 @@ fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
             Ok(list) => pd.documents = Some(std::sync::Arc::new(list)),
             Err(e) => errors.push(ConfigError {
                 hint: Some("`persisted_documents.safelist` names this file".into()),
-                ..ConfigError::new(&path.display().to_string(), e.to_string())
+                ..ConfigError::at_key(
+                    file,
+                    "persisted_documents.safelist",
+                    format!("{}: {e}", path.display()),
+                )
             }),
         },
         None if pd.require => errors.push(ConfigError {
             hint: Some("set `persisted_documents.safelist` to a manifest file".into()),
-            ..ConfigError::new("persisted_documents", "`require: true` needs a `safelist`")
+            ..ConfigError::at_key(
+                file,
+                "persisted_documents.require",
+                "`require: true` needs a `safelist`",
+            )
         }),
         None => {}
     }
@@ -118,24 +170,21 @@ fn check_and_read(config: &mut Config) -> Result<(), Vec<ConfigError>> {
             Ok(read) => *slot.pem = Some(read),
             Err(e) => errors.push(ConfigError {
                 hint: Some(format!("`{}` names this file", slot.key)),
-                ..ConfigError::new(&slot.path.display().to_string(), e.to_string())
+                ..ConfigError::at_key(file, &slot.key, format!("{}: {e}", slot.path.display()))
             }),
         }
     }
     if config.auth.require_authentication && !config.auth.verifies_tokens() {
         errors.push(ConfigError {
             hint: Some("list JWKS URLs or files in `auth.jwks`".into()),
-            ..ConfigError::new(
-                "auth",
+            ..ConfigError::at_key(
+                file,
+                "auth.require_authentication",
                 "`require_authentication: true` needs keys to verify tokens with",
             )
         });
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    errors
 }
 
 /// The error for a config file that cannot be read.
@@ -149,23 +198,56 @@ pub fn unreadable(path: &Path, err: &std::io::Error) -> Vec<ConfigError> {
 /// Parses the text of the config file at `path`: `${VAR}` expansion, then YAML. A relative
 /// `supergraph.path` is resolved against the file's directory.
 pub fn parse_text(text: &str, path: &Path) -> Result<Config, Vec<ConfigError>> {
-    read_text(text, path).map(|(config, _)| config)
+    match read_text(text, path) {
+        (Some((config, _)), errors) if errors.is_empty() => Ok(config),
+        (_, errors) => Err(errors),
+    }
 }
 
-/// [`parse_text`], and the text after `${VAR}` expansion (the document variables are set in).
-fn read_text(text: &str, path: &Path) -> Result<(Config, String), Vec<ConfigError>> {
+/// [`parse_text`], finding every error: the configuration from the parts without errors and
+/// its text after `${VAR}` expansion (the document variables are set in), and the errors.
+fn read_text(text: &str, path: &Path) -> (Option<(Config, String)>, Vec<ConfigError>) {
     let origin = path.display().to_string();
-    let expanded = expand::expand(text, &origin, |name| std::env::var(name).ok())?;
-    // An empty file (or only comments) is the default configuration; YAML calls it null.
-    let blank = expanded
-        .text
+    let expanded = match expand::expand(text, &origin, |name| std::env::var(name).ok()) {
+        Ok(expanded) => expanded,
+        Err(errors) => return (None, errors),
+    };
+    // Not YAML at all: the one syntax error (parts of it alone would not be YAML either).
+    if let Err(err) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&expanded.text) {
+        return (None, vec![ConfigError::from_yaml(&origin, &err, &expanded)]);
+    }
+    let parse = |text: &str| -> Option<blocks::Failure<ConfigError>> {
+        // An empty file (or only comments) is the default configuration; YAML calls it null.
+        let blank = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if blank {
+            return None;
+        }
+        let err = serde_yaml_ng::from_str::<Config>(text).err()?;
+        let error = ConfigError::from_yaml(&origin, &err, &expanded);
+        // A part that alone is not YAML was cut badly: not an error of its own (no line).
+        let syntax = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).is_err();
+        Some(blocks::Failure {
+            line: err.location().filter(|_| !syntax).map(|l| l.line()),
+            needs_context: err.to_string().contains("missing field `"),
+            error,
+        })
+    };
+    let (errors, rest) = blocks::every_error(&expanded.text, parse);
+    let Some(rest) = rest else {
+        return (None, errors);
+    };
+    let blank = rest
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
-    let mut config: Config = if blank {
-        Config::default()
+    let parsed = if blank {
+        Ok(Config::default())
     } else {
-        serde_yaml_ng::from_str(&expanded.text)
-            .map_err(|e| vec![ConfigError::from_yaml(&origin, &e, &expanded)])?
+        serde_yaml_ng::from_str::<Config>(&rest)
+    };
+    let Ok(mut config) = parsed else {
+        return (None, errors);
     };
     if let (Some(file), Some(dir)) = (&config.supergraph.path, path.parent())
         && file.is_relative()
@@ -181,7 +263,7 @@ fn read_text(text: &str, path: &Path) -> Result<(Config, String), Vec<ConfigErro
         config.auth.resolve_files(dir);
         config.subgraphs.resolve_files(dir);
     }
-    Ok((config, expanded.text))
+    (Some((config, rest)), errors)
 }
 
 #[cfg(test)]
@@ -331,6 +413,43 @@ mod tests {
                 "{text}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn every_error_of_a_file_is_reported_at_once() {
+        let text = "listen: localhost\nsubgraphs:\n  all:\n    timeout_ms: 0\n  a:\n    url: ftp://x\n    retry:\n      bogus: 1\ncsrf:\n  enable: false\nintrospection: true\ncors:\n  allow_origins: [\"*\"]\n  allow_credentials: true\n";
+        let sources = Sources {
+            file: Some("conf/weft.yaml".into()),
+            flags: Flags::default(),
+        };
+        let checked = sources.check_text(Some(text));
+        let said: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
+        let places: Vec<&str> = said
+            .iter()
+            .map(|e| e.split(": ").next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            places,
+            [
+                "conf/weft.yaml:1:9",
+                "conf/weft.yaml:4:17",
+                "conf/weft.yaml:6:10",
+                "conf/weft.yaml:8:7",
+                "conf/weft.yaml:10:3",
+                // Checked across keys, on what could be read, in the same run.
+                "conf/weft.yaml:14:3",
+            ],
+            "{said:#?}"
+        );
+        assert!(
+            said[1].contains("must be a whole number greater than 0, not `0`"),
+            "{}",
+            said[1]
+        );
+        // What had no error was read.
+        let config = checked.config.unwrap();
+        assert!(config.introspection);
+        assert!(config.cors.allow_credentials);
     }
 
     #[test]

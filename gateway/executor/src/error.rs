@@ -95,6 +95,9 @@ error_codes! {
     // HTTP.
     /// Not a GraphQL request: no query, a body or parameters that do not decode.
     BadRequest = "BAD_REQUEST",
+    /// A `weft-query-plan` header other than `include` or `dry-run`, on a gateway exposing
+    /// plans (400).
+    InvalidQueryPlanHeader = "INVALID_QUERY_PLAN_HEADER",
     /// A request body of a media type the gateway does not read.
     UnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE",
     /// `Accept` names no media type the gateway answers with (406).

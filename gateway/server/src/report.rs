@@ -68,6 +68,15 @@ pub fn print_then(text: &str, status: ExitCode) -> ExitCode {
     }
 }
 
+/// Prints configuration errors to stderr (each `error: origin:line:col: message`, then its
+/// hint) and returns the exit status for bad input.
+pub fn config_errors(errors: Vec<weft_config::ConfigError>) -> ExitCode {
+    for e in errors {
+        errln!("error: {e}");
+    }
+    ExitCode::from(INPUT_ERROR)
+}
+
 /// Prints every diagnostic of a supergraph error to stderr.
 pub fn supergraph_error(err: &SupergraphError) {
     for d in &err.diagnostics {

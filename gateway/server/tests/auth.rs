@@ -367,7 +367,18 @@ async fn invalid_tokens_are_refused_with_401_before_any_subgraph_request() {
     // attack; an HS256 token is simply not accepted when the JWKS has no `oct` key.
     let hs = sign(&hmac(), &claims(json!({})));
     let unknown_kid = sign(&rsa_b(), &claims(json!({})));
+    // An `exp` there but not a time (a float past any u64) is not "no `exp` claim".
+    let exp_not_a_time = sign(&rsa_a(), &claims(json!({ "exp": 1e30 })));
+    let mut no_exp_claims = claims(json!({}));
+    no_exp_claims.as_object_mut().unwrap().remove("exp");
+    let no_exp = sign(&rsa_a(), &no_exp_claims);
     let cases = [
+        (
+            "exp not a time",
+            exp_not_a_time.as_str(),
+            "`exp` claim is not a valid time",
+        ),
+        ("no exp", no_exp.as_str(), "no `exp` claim"),
         ("expired", expired.as_str(), "expired"),
         ("wrong issuer", wrong_issuer.as_str(), "issuer"),
         ("wrong audience", wrong_audience.as_str(), "audience"),

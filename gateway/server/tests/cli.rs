@@ -82,6 +82,62 @@ fn api_schema_reports_bad_input_with_file_line_column() {
     );
 }
 
+/// `weft plan` on a bad operation: each error once, in words (no parser token names, no
+/// spurious "must have a subselection set"), and `--operation-name` suggested only when it
+/// was not given.
+#[test]
+fn plan_reports_each_problem_once_in_words() {
+    let supergraph = repo("schema/supergraph.graphql");
+    let plan = |args: &[&str]| {
+        let out = weft()
+            .arg("plan")
+            .arg("--supergraph")
+            .arg(&supergraph)
+            .args(args)
+            .output()
+            .expect("run weft");
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert_eq!(
+        plan(&["{ me { id "]),
+        "error: <query>:1:11: syntax error: expected `}`, got the end of the document\n"
+    );
+    assert_eq!(
+        plan(&["{ me { nme } }"]),
+        "error: <query>:1:8: type `User` does not have a field `nme`. Did you mean `name`?\n"
+    );
+    let given = plan(&["--operation-name", "B", "query A { me { id } }"]);
+    assert!(given.contains("Unknown operation named \"B\""), "{given}");
+    assert!(!given.contains("hint: pass --operation-name"), "{given}");
+    let missing = plan(&["query A { me { id } } query C { me { id } }"]);
+    assert!(missing.contains("hint: pass --operation-name"), "{missing}");
+}
+
+/// `weft subgraph NAME --help` is the subgraph's own help, with its own default port;
+/// `weft subgraph --help` is the wrapper's.
+#[test]
+fn subgraph_help_is_the_subgraphs_own() {
+    for (name, port) in [("accounts", 4001), ("orders", 4005)] {
+        let out = weft().args(["subgraph", name, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains(&format!("Usage: weft subgraph {name} [OPTIONS]")),
+            "{help}"
+        );
+        assert!(help.contains("--database <DATABASE>"), "{help}");
+        assert!(
+            help.contains(&format!("Port to listen on [default: {port}]")),
+            "{help}"
+        );
+    }
+    let out = weft().args(["subgraph", "--help"]).output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: weft subgraph <NAME>"), "{help}");
+}
+
 /// Kills the demo process when the test ends, pass or fail.
 struct Demo(Child);
 
@@ -213,6 +269,29 @@ fn committed_supergraph_is_a_fresh_composition() {
         committed == String::from_utf8_lossy(&out.stdout),
         "schema/supergraph.graphql is stale.\nhint: cargo run -q -- compose --config schema/supergraph.yaml --output schema/supergraph.graphql"
     );
+    // With --output, what was written is said on stderr; stdout stays empty.
+    let file =
+        std::env::temp_dir().join(format!("weft-compose-out-{}.graphql", std::process::id()));
+    let out = weft()
+        .args(["compose", "--config"])
+        .arg(repo("schema/supergraph.yaml"))
+        .arg("--output")
+        .arg(&file)
+        .output()
+        .expect("run weft");
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "wrote the supergraph of 5 subgraphs to {} ({} bytes)",
+            file.display(),
+            committed.len()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), committed);
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]

@@ -127,7 +127,16 @@ fn config_check_with_a_closed_stdout_still_reports_to_stderr() {
     assert_eq!(status, Some(2), "{stderr}");
     assert!(stderr.contains("max_depht"), "{stderr}");
     let good = dir.join("good.yaml");
-    std::fs::write(&good, "limits:\n  max_depth: 3\n").unwrap();
+    let supergraph =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/supergraph.graphql");
+    std::fs::write(
+        &good,
+        format!(
+            "supergraph:\n  path: {}\nlimits:\n  max_depth: 3\n",
+            supergraph.display()
+        ),
+    )
+    .unwrap();
     let path = good.display().to_string();
     let (status, stderr) = closed_stdout(&["config", "check", &path]);
     assert_eq!(status, Some(0), "{stderr}");

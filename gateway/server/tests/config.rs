@@ -157,10 +157,13 @@ fn config_check_locates_unknown_keys_and_lists_the_valid_ones() {
         "{stderr}"
     );
 
+    // What `weft serve` also needs: a supergraph, here given as `serve` would get it.
     write(&file, "introspection: false\nlimits:\n  max_depth: 10\n");
     let out = weft()
         .args(["config", "check"])
         .arg(&file)
+        .arg("--supergraph")
+        .arg(committed_supergraph())
         .output()
         .unwrap();
     assert!(
@@ -176,6 +179,95 @@ fn config_check_locates_unknown_keys_and_lists_the_valid_ones() {
     assert_eq!(
         schema["properties"]["csrf"]["properties"]["enabled"]["default"],
         true
+    );
+}
+
+/// The supergraph of the reference subgraphs, as committed.
+fn committed_supergraph() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/supergraph.graphql")
+}
+
+/// `weft config check` runs `weft serve`'s checks before serving (no supergraph, an unreadable
+/// JWKS file) and reports every error of a file in one run, each at its file:line:col.
+#[test]
+fn config_check_reports_every_error_serve_would_in_one_run() {
+    let dir = dir("check-all");
+    let file = dir.join("weft.yaml");
+    write(
+        &file,
+        "listen: localhost\nlimits:\n  max_depth: -1\nsubgraphs:\n  all:\n    timeout_ms: 0\ncsrf:\n  enable: false\ncors:\n  allow_origins: [\"*\"]\n  allow_credentials: true\nauth:\n  jwks:\n    - keys.json\n",
+    );
+    let out = weft()
+        .args(["config", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let f = file.display();
+    for expected in [
+        format!("error: {f}:1:9: listen: `localhost` is not an IP address"),
+        format!(
+            "error: {f}:3:14: limits.max_depth: must be a whole number from 0 to 4294967295, not `-1`"
+        ),
+        format!(
+            "error: {f}:6:17: subgraphs.all.timeout_ms: must be a whole number greater than 0, not `0`"
+        ),
+        format!("error: {f}:8:3: unknown key `enable` at `csrf`"),
+        format!("error: {f}:11:3: `allow_credentials: true` cannot be used with"),
+        format!("error: {f}:1:1: no supergraph to serve"),
+        format!(
+            "error: {f}:13:3: cannot read JWKS file {}",
+            dir.join("keys.json").display()
+        ),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    let errors = stderr.lines().filter(|l| l.starts_with("error: ")).count();
+    let hints = stderr.lines().filter(|l| l.starts_with("  hint: ")).count();
+    assert_eq!((errors, hints), (7, 7), "{stderr}");
+
+    // Fixed, with a supergraph that does not parse: located in the supergraph file.
+    let sg = dir.join("broken.graphql");
+    write(&sg, "type Query {\n  a: Int\n");
+    write(
+        &file,
+        "supergraph:\n  path: broken.graphql\nauth:\n  jwks: [keys.json]\n",
+    );
+    write(&dir.join("keys.json"), r#"{"keys": []}"#);
+    let out = weft()
+        .args(["config", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: {}:", sg.display())),
+        "{stderr}"
+    );
+
+    // What serve accepts, check accepts.
+    let good = committed_supergraph();
+    write(
+        &file,
+        &format!(
+            "supergraph:\n  path: {}\nauth:\n  jwks: [keys.json]\n",
+            good.display()
+        ),
+    );
+    let out = weft()
+        .args(["config", "check"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

@@ -168,6 +168,42 @@ async fn serve_composes_from_subgraph_urls() {
     );
 }
 
+/// A `--subgraph` that does not answer yet is waited for, and the wait is said at once:
+/// which subgraph, where, why, and for how long.
+#[test]
+fn serve_says_which_subgraph_it_waits_for() {
+    use std::io::{BufRead, BufReader};
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/graphql", listener.local_addr().unwrap())
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--subgraph"])
+        .arg(format!("ghost={closed}"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(5));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a line on stderr within 5 s");
+    for said in [
+        "waiting for subgraph `ghost`",
+        &closed,
+        "asking again",
+        "30 s",
+    ] {
+        assert!(line.contains(said), "{said:?} not in {line}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn classic_nested_query_is_exact_with_at_most_7_subgraph_requests() {
     let stack = Stack::start().await;
@@ -196,23 +232,33 @@ async fn classic_nested_query_is_exact_with_at_most_7_subgraph_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_have_codes_and_locations() {
     let stack = Stack::start().await;
+    // Only the real error: no "must have a subselection set" for `me`, which has one.
     let body = stack.query("{ me { nme } }").await;
     assert_eq!(
-        body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
-        "{body}"
-    );
-    assert!(
-        body["errors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["locations"][0]["column"] == 8),
+        body["errors"],
+        json!([{
+            "message": "type `User` does not have a field `nme`. Did you mean `name`?",
+            "locations": [{ "line": 1, "column": 8 }],
+            "extensions": { "code": "GRAPHQL_VALIDATION_FAILED" }
+        }]),
         "{body}"
     );
     assert!(body.get("data").is_none());
+    // Syntax errors in words, each once.
     let body = stack.query("{ me { name ").await;
     assert_eq!(
         body["errors"][0]["extensions"]["code"], "GRAPHQL_PARSE_FAILED",
+        "{body}"
+    );
+    let messages: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["syntax error: expected `}`, got the end of the document"],
         "{body}"
     );
     assert_eq!(stack.requests(), 0, "invalid operations reach no subgraph");
@@ -275,6 +321,14 @@ async fn query_plans_are_shown_on_request_only_when_enabled() {
         .query_with_header(query, "weft-query-plan", "include")
         .await;
     assert!(body.get("extensions").is_none(), "{body}");
+    // Any value: plans are not exposed, so the header means nothing here.
+    let body = stack
+        .query_with_header(query, "weft-query-plan", "dryrun")
+        .await;
+    assert!(
+        body["data"].is_object() && body.get("errors").is_none(),
+        "{body}"
+    );
     drop(stack);
 
     let subgraphs = support::reference_subgraphs().await;
@@ -289,8 +343,23 @@ async fn query_plans_are_shown_on_request_only_when_enabled() {
     assert!(text.contains("Fetch(service: \"reviews\")"), "{text}");
     assert_eq!(plan["object"]["node"]["kind"], "Sequence", "{plan}");
 
-    // A dry run plans and sends nothing to the subgraphs.
+    // A value it does not know is refused (not run without a plan), when plans are exposed.
     let before = stack.requests();
+    let (status, body) =
+        support::query(&stack.gateway.1, &[("weft-query-plan", "dryrun")], query).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INVALID_QUERY_PLAN_HEADER",
+        "{body}"
+    );
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("\"dryrun\"") && message.contains("`dry-run`"),
+        "{message}"
+    );
+    assert_eq!(stack.requests(), before);
+
+    // A dry run plans and sends nothing to the subgraphs.
     let body = stack
         .query_with_header(query, "weft-query-plan", "dry-run")
         .await;

@@ -448,6 +448,17 @@ async fn failures_name_the_subgraph_never_its_address() {
     for detail in ["WARN", "scores", &closed, "SUBREQUEST_HTTP_ERROR"] {
         assert!(warning.contains(detail), "{detail} not in {warning}");
     }
+    // A down subgraph under load does not flood the log: one line per subgraph per window
+    // (the next window's line says how many were held back).
+    for _ in 0..20 {
+        support::query(&url, &[], "{ me { id score } }").await;
+    }
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let lines = logged
+        .lines()
+        .filter(|l| l.contains("subgraph fetch failed"))
+        .count();
+    assert_eq!(lines, 1, "{logged}");
 
     let yaml = "subgraphs:\n  accounts:\n    include_errors: false\n";
     let (_gw, url) = gateway("address", &accounts.url, &closed, yaml);

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use tokio::net::TcpListener;
 
 use crate::events::Bus;
@@ -15,7 +15,7 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// Port to listen on (default: the subgraph's own, 4001-4004).
+    /// Port to listen on (default: the subgraph's own; `command` names it).
     #[arg(long)]
     port: Option<u16>,
     /// SQLite file path or database URL (`postgres://...`); in-memory SQLite when absent.
@@ -44,9 +44,19 @@ struct Args {
     print_sdl: bool,
 }
 
+/// The command line of subgraph `name`, its own default port in `--port`'s help.
+fn command(name: &'static str, default_port: u16) -> clap::Command {
+    Args::command()
+        .name(name)
+        .about(format!("The `{name}` reference subgraph."))
+        .mut_arg("port", |port| {
+            port.help(format!("Port to listen on [default: {default_port}]"))
+        })
+}
+
 /// The `main` of a subgraph binary.
 pub async fn main<S: Subgraph>() -> ExitCode {
-    run::<S>(Args::parse()).await
+    main_from::<S, _, _>(std::env::args_os()).await
 }
 
 /// Like [`main`], with the command line given (the first item is the program name): `weft
@@ -57,7 +67,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    match Args::try_parse_from(args) {
+    let parsed = command(S::NAME, S::DEFAULT_PORT)
+        .try_get_matches_from(args)
+        .and_then(|matches| Args::from_arg_matches(&matches));
+    match parsed {
         Ok(args) => run::<S>(args).await,
         Err(err) => {
             let _ = err.print();
@@ -152,4 +165,16 @@ pub fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_names_the_subgraph_and_its_own_port() {
+        let help = command("fake", 4321).render_help().to_string();
+        assert!(help.contains("Usage: fake"), "{help}");
+        assert!(help.contains("[default: 4321]"), "{help}");
+    }
 }

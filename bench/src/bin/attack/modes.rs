@@ -125,7 +125,7 @@ pub fn zero_config(keys: &[String]) -> String {
 }
 
 /// Builds the `limits-off` configuration in `work`: asks `weft config schema` for the keys,
-/// then `weft config check` whether each accepts 0.
+/// then `weft config check` whether each accepts 0 (no error names it).
 pub fn limits_off(weft: &Path, work: &Path) -> Result<LimitsOff, String> {
     let output = Command::new(weft)
         .args(["config", "schema"])
@@ -150,12 +150,18 @@ pub fn limits_off(weft: &Path, work: &Path) -> Result<LimitsOff, String> {
             .arg(&probe)
             .output()
             .map_err(|e| format!("weft config check: {e}"))?;
-        if check.status.success() {
-            result.off.push(key);
-        } else {
-            let stderr = String::from_utf8_lossy(&check.stderr);
-            let first = stderr.lines().next().unwrap_or("refused").trim().to_owned();
-            result.refused.push((key, first));
+        // The probe names no supergraph, which `config check` reports too: only an error
+        // naming the key refuses it.
+        let stderr = String::from_utf8_lossy(&check.stderr);
+        let refusal = stderr
+            .lines()
+            .find(|l| l.starts_with("error:") && l.contains(key.as_str()));
+        match refusal {
+            None if check.status.code().is_some() => result.off.push(key),
+            None => result
+                .refused
+                .push((key, "weft config check was killed".into())),
+            Some(line) => result.refused.push((key, line.trim().to_owned())),
         }
     }
     result.config = work.join("limits-off.yaml");

@@ -13,7 +13,8 @@ use crate::values::{HeaderName, Origin, Ratio, known_headers, nonzero32};
 #[serde(deny_unknown_fields, default)]
 pub struct QueryPlanConfig {
     /// Let clients ask for the query plan with the `weft-query-plan: include` or `dry-run` request
-    /// header. Plans describe the subgraphs behind the gateway.
+    /// header (another value: 400 `INVALID_QUERY_PLAN_HEADER`). Plans describe the subgraphs
+    /// behind the gateway.
     #[schemars(example = serde_json::json!(true))]
     pub expose: bool,
     /// Memory, in MiB, the cache of validated and planned operations may hold (estimated from

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::errors::{FetchFailure, Places, fetch_error, map_error, redacted};
+use super::errors::{FetchFailure, Places, fetch_error, held_back, map_error, redacted};
 use super::rewrite::rewritten;
 use super::{Executor, Fetched, Output, Read, Ready};
 use crate::entity_cache::EntityCache;
@@ -25,7 +25,17 @@ impl Executor {
         let service = &first.fetch.subgraph;
         self.metrics
             .record_fetch_error(service, FetchErrorKind::Invalid);
-        tracing::warn!(subgraph = %service, reason = why, "unusable subgraph answer");
+        // At most one line per subgraph per window, as for failed fetches.
+        let traffic = self.subgraphs.get(first.fetch.graph.index());
+        if let Some(not_logged) = traffic.map_or(Some(0), |t| t.traffic.log_failure_now()) {
+            tracing::warn!(
+                subgraph = %service,
+                reason = why,
+                not_logged,
+                "unusable subgraph answer{}",
+                held_back(not_logged)
+            );
+        }
         for r in members {
             let path = Places::default().first(r, &out.data);
             out.errors

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::Ready;
 use crate::error::{ErrorCode, GraphQLError};
 use crate::store::{ObjId, Seg, Store};
+use crate::traffic::Subgraph;
 use crate::{FetchError, traffic};
 
 /// A fetch that got no usable answer: the error's `extensions.code` and message.
@@ -127,17 +128,32 @@ pub(super) fn client_failure(failure: &traffic::Failure) -> FetchFailure {
 }
 
 /// A failed fetch in full (address, transport detail) for the operator: a warning in the log
-/// and on the fetch's span. The client's error has the code and the subgraph's name only.
-pub(super) fn log_failure(subgraph: &str, url: &str, failure: &FetchFailure, span: &tracing::Span) {
+/// (at most one per subgraph per `failure_log::WINDOW`, with how many were not logged since
+/// the last) and on the fetch's span (every one). The client's error has the code and the
+/// subgraph's name only.
+pub(super) fn log_failure(subgraph: &Subgraph, failure: &FetchFailure, span: &tracing::Span) {
+    span.record("otel.status_code", "ERROR");
+    let Some(not_logged) = subgraph.log_failure_now() else {
+        return;
+    };
     tracing::warn!(
         parent: span,
-        subgraph,
-        url,
+        subgraph = subgraph.name(),
+        url = subgraph.url(),
         code = failure.code.as_str(),
         detail = %failure.detail,
-        "subgraph fetch failed"
+        not_logged,
+        "subgraph fetch failed{}",
+        held_back(not_logged)
     );
-    span.record("otel.status_code", "ERROR");
+}
+
+/// What a log line says of the failures of its subgraph that were not logged.
+pub(super) fn held_back(not_logged: u64) -> String {
+    match not_logged {
+        0 => String::new(),
+        n => format!(" ({n} more of this subgraph's failures since its last line were not logged)"),
+    }
 }
 
 /// A subgraph error as shown when `include_errors` is off: no message of the subgraph's,

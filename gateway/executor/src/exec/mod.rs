@@ -656,7 +656,7 @@ impl Executor {
                     .coalesced(coalescer, outgoing)
                     .instrument(span.clone())
                     .await
-                    .inspect_err(|f| log_failure(name, subgraph.url(), f, &span));
+                    .inspect_err(|f| log_failure(subgraph, f, &span));
             }
             (_, Some(inflight)) if query => {
                 // Encoded once: the key compares it, and it is what goes out.
@@ -681,7 +681,7 @@ impl Executor {
             }),
             Err(failure) => {
                 let failure = failure_of(&failure);
-                log_failure(name, subgraph.url(), &failure, &span);
+                log_failure(subgraph, &failure, &span);
                 Err(failure)
             }
         }

@@ -1,9 +1,11 @@
 //! Traffic to one subgraph (docs/traffic.md): its own HTTP client (so its own timeout), its
-//! retries within a budget, and its circuit breaker. The decisions are pure modules
-//! (`budget.rs`, `breaker.rs`); this file does the I/O around them and the counting.
+//! retries within a budget, its circuit breaker, and how often its failures are logged. The
+//! decisions are pure modules (`budget.rs`, `breaker.rs`, `failure_log.rs`); this file does
+//! the I/O around them and the counting.
 
 pub mod breaker;
 pub mod budget;
+pub mod failure_log;
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -50,6 +52,8 @@ pub struct Subgraph {
     budget: Mutex<Budget>,
     /// The budget counts seconds from here.
     started: Instant,
+    /// Its failures since its last log line.
+    failures: failure_log::FailureLog,
 }
 
 /// Whether a failure may be gone on the next try: the subgraph was not reached, failed (5xx)
@@ -128,12 +132,19 @@ impl Subgraph {
                 policy.retry.budget_min_per_sec.get(),
             )),
             started: Instant::now(),
+            failures: failure_log::FailureLog::default(),
         })
     }
 
     /// The subgraph's name, as the supergraph's `join__Graph` gives it.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether to log a failure now (`Some`, with the failures not logged since the last
+    /// line) or only count it: at most one line per [`failure_log::WINDOW`].
+    pub fn log_failure_now(&self) -> Option<u64> {
+        self.failures.admit(Instant::now())
     }
 
     pub fn url(&self) -> &str {

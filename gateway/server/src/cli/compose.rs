@@ -36,7 +36,16 @@ pub fn run(args: ComposeArgs) -> ExitCode {
                 print_diagnostic("warning", hint);
             }
             let written = match &args.output {
+                // Said on stderr: stdout stays for the supergraph itself (when not written).
                 Some(path) => std::fs::write(path, &composed.supergraph_sdl)
+                    .map(|()| {
+                        errln!(
+                            "wrote the supergraph of {} subgraphs to {} ({} bytes)",
+                            inputs.len(),
+                            path.display(),
+                            composed.supergraph_sdl.len()
+                        );
+                    })
                     .map_err(|e| format!("{}: {e}", path.display())),
                 None => match report::print(&composed.supergraph_sdl) {
                     report::Written::Done => Ok(()),

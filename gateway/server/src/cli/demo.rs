@@ -29,11 +29,16 @@ pub struct DemoArgs {
     base_port: u16,
 }
 
+/// Everything after `weft subgraph` goes to the subgraph's own command line, `--help`
+/// included (`weft subgraph accounts --help` is the subgraph's help); `weft subgraph --help`
+/// alone is this command's.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub struct SubgraphArgs {
     /// accounts, products, inventory, reviews or orders.
+    #[arg(allow_hyphen_values = true, value_name = "NAME")]
     name: String,
-    /// The subgraph's own options (`--help` lists them).
+    /// The subgraph's own options (`weft subgraph NAME --help` lists them).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
 }
@@ -41,6 +46,12 @@ pub struct SubgraphArgs {
 /// `weft subgraph NAME ...`: one reference subgraph, as its own binary would run it (one
 /// image can then run every service of the docker-compose file).
 pub fn run_subgraph(args: SubgraphArgs) -> ExitCode {
+    if matches!(args.name.as_str(), "-h" | "--help") {
+        let help = <SubgraphArgs as clap::Args>::augment_args(clap::Command::new("weft subgraph"))
+            .about("Run one reference subgraph with its own command line.")
+            .render_help();
+        return report::print_then(&help.to_string(), ExitCode::SUCCESS);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -48,7 +59,8 @@ pub fn run_subgraph(args: SubgraphArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let argv = std::iter::once(args.name.clone()).chain(args.args);
+    // The program name the subgraph's usage line shows.
+    let argv = std::iter::once(format!("weft subgraph {}", args.name)).chain(args.args);
     use weft_subgraph_kit::cli::main_from;
     runtime.block_on(async move {
         match args.name.as_str() {

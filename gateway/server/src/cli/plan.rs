@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use apollo_compiler::ExecutableDocument;
+use apollo_compiler::ast;
+use apollo_compiler::validation::DiagnosticList;
 use clap::Args;
 use weft_federation::graph::QueryGraph;
 use weft_federation::operation::{NormalizeError, normalize};
@@ -15,6 +16,7 @@ use weft_federation::plan::{PlanError, plan};
 use weft_federation::{Supergraph, SupergraphError};
 
 use crate::report::{self, INPUT_ERROR, errln};
+use crate::runtime::validation;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -74,15 +76,42 @@ enum PlanCommandError {
         origin: String,
         problems: Vec<(usize, usize, String)>,
     },
-    #[error("{origin}: {error}\n  hint: pass --operation-name")]
+    /// The hint to pass `--operation-name` only when it was not.
+    #[error("{origin}: {error}{hint}")]
     Operation {
         origin: String,
         error: NormalizeError,
+        hint: &'static str,
     },
     #[error("{origin}: cannot plan: {error}")]
     Plan { origin: String, error: PlanError },
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// A document's problems, each once, said as `runtime::validation` tells them (`validated`:
+/// the document and schema they come of validating, else of parsing).
+fn problems(
+    list: &DiagnosticList,
+    validated: Option<(&ast::Document, &apollo_compiler::Schema)>,
+) -> Vec<(usize, usize, String)> {
+    let mut out: Vec<(usize, usize, String)> = Vec::new();
+    for d in list.iter() {
+        if validated.is_some_and(|(document, _)| validation::spurious(&d, document)) {
+            continue;
+        }
+        let json = d.to_json();
+        let (line, column) = json
+            .locations
+            .first()
+            .map_or((1, 1), |l| (l.line, l.column));
+        let message = validation::reworded(&json.message, validated.map(|(_, schema)| schema));
+        let problem = (line, column, message);
+        if !out.contains(&problem) {
+            out.push(problem);
+        }
+    }
+    out
 }
 
 fn located(origin: &str, problems: &[(usize, usize, String)]) -> String {
@@ -119,30 +148,27 @@ fn plan_text(args: &PlanArgs) -> Result<String, PlanCommandError> {
         }
         q => ("<query>".to_owned(), q.to_owned()),
     };
-    let document = ExecutableDocument::parse_and_validate(supergraph.api_schema(), &text, &origin)
-        .map_err(|with_errors| PlanCommandError::InvalidOperation {
+    let api = supergraph.api_schema();
+    let invalid = |list: &DiagnosticList, validated: Option<&ast::Document>| {
+        PlanCommandError::InvalidOperation {
             origin: origin.clone(),
-            problems: with_errors
-                .errors
-                .iter()
-                .map(|d| {
-                    let json = d.to_json();
-                    let (line, column) = json
-                        .locations
-                        .first()
-                        .map_or((1, 1), |l| (l.line, l.column));
-                    (line, column, json.message)
-                })
-                .collect(),
-        })?;
-    let operation = normalize(
-        supergraph.api_schema(),
-        &document,
-        args.operation_name.as_deref(),
-    )
-    .map_err(|error| PlanCommandError::Operation {
-        origin: origin.clone(),
-        error,
+            problems: problems(list, validated.map(|document| (document, &**api))),
+        }
+    };
+    // Syntax first, then the schema: a document that does not parse says so once.
+    let document = ast::Document::parse(&text, &origin).map_err(|e| invalid(&e.errors, None))?;
+    let document = document
+        .to_executable_validate(api)
+        .map_err(|e| invalid(&e.errors, Some(&document)))?;
+    let operation = normalize(api, &document, args.operation_name.as_deref()).map_err(|error| {
+        PlanCommandError::Operation {
+            origin: origin.clone(),
+            hint: match &args.operation_name {
+                None => "\n  hint: pass --operation-name",
+                Some(_) => "",
+            },
+            error,
+        }
     })?;
     let graph = QueryGraph::new(Arc::new(supergraph));
     let labels: std::collections::BTreeSet<String> = args.labels.iter().cloned().collect();

@@ -11,15 +11,14 @@ use std::sync::Arc;
 
 use clap::Args;
 use weft_config::{Flags, Sources};
-use weft_federation::Supergraph;
 
 use crate::http::{connections, health, router_working_on};
 use crate::observability::{log, metrics, telemetry};
 use crate::report::{self, errln};
-use crate::runtime::composed;
 use crate::runtime::reload::Reloader;
 use crate::runtime::watch::FileWatch;
 use crate::runtime::{Live, SchemaRuntime};
+use crate::runtime::{composed, preflight};
 
 /// Flags override the configuration file and the `WEFT_*` environment (docs/configuration.md).
 #[derive(Debug, Args)]
@@ -58,7 +57,8 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             );
             return ExitCode::from(report::INPUT_ERROR);
         }
-        match composed::compose_from(&args.subgraphs) {
+        // Before logging starts (the config may set it up): straight to stderr.
+        match composed::compose_from(&args.subgraphs, |line| errln!("{line}")) {
             Ok(path) => args.supergraph = Some(path),
             Err(e) => {
                 errln!("error: {e}");
@@ -76,22 +76,20 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         },
     };
     let mut config_file = sources.file.clone().map(FileWatch::new);
-    let loaded = match config_file
+    let config_text = match config_file
         .as_mut()
         .map(|f| (f.read(), f.path().to_owned()))
     {
-        Some((Err(e), path)) => Err(weft_config::unreadable(&path, &e)),
-        Some((Ok(text), _)) => sources.load_text(Some(&text)),
-        None => sources.load_text(None),
+        Some((Err(e), path)) => return report::config_errors(weft_config::unreadable(&path, &e)),
+        Some((Ok(text), _)) => Some(text),
+        None => None,
     };
+    // The config file's path and text, to place errors found after reading it.
+    let config_file_text = sources.file.as_deref().zip(config_text.as_deref());
+    let loaded = sources.load_text(config_text.as_deref());
     let config = match loaded {
         Ok(config) => Arc::new(config),
-        Err(errors) => {
-            for e in errors {
-                errln!("error: {e}");
-            }
-            return ExitCode::from(report::INPUT_ERROR);
-        }
+        Err(errors) => return report::config_errors(errors),
     };
     let mut exporter = match telemetry::Exporter::new(&config.telemetry) {
         Ok(exporter) => exporter,
@@ -111,31 +109,16 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         },
     );
     let log = log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
-    let Some(path) = config.supergraph.path.clone() else {
-        errln!(
-            "error: no supergraph to serve\n  hint: pass --supergraph FILE, or set \
-             `supergraph.path` in the --config file (or WEFT_SUPERGRAPH_PATH)"
-        );
-        return ExitCode::from(report::INPUT_ERROR);
-    };
-    let name = path.display().to_string();
-    let mut supergraph_file = FileWatch::new(path);
-    let sdl = match supergraph_file.read() {
-        Ok(sdl) => sdl,
-        Err(e) => {
-            errln!("error: {name}: {e}\n  hint: pass --supergraph with a supergraph .graphql file");
-            return ExitCode::from(report::INPUT_ERROR);
+    let loaded = preflight::supergraph(&config, config_file_text);
+    let jwks = preflight::jwks_files(&config, config_file_text);
+    let (name, supergraph_file, supergraph) = match loaded {
+        Ok(l) if jwks.is_empty() => (l.name, l.file, l.supergraph),
+        Ok(_) => return report::config_errors(jwks),
+        Err(mut errors) => {
+            errors.extend(jwks);
+            return report::config_errors(errors);
         }
     };
-    // A supergraph needing features Weft does not execute is refused like a malformed one.
-    let supergraph =
-        match Supergraph::parse(&sdl, &name).and_then(|s| s.check_executable(&name).map(|()| s)) {
-            Ok(s) => Arc::new(s),
-            Err(e) => {
-                report::supergraph_error(&e);
-                return ExitCode::from(report::INPUT_ERROR);
-            }
-        };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -365,7 +365,17 @@ async fn one(
     if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, metrics, &mut req).await {
         return outcome;
     }
-    let exposure = pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose);
+    let exposure =
+        match pipeline::PlanExposure::from_headers(headers, schema.config.query_plan.expose) {
+            Ok(exposure) => exposure,
+            Err(unknown) => {
+                return pipeline::Outcome {
+                    status: StatusCode::BAD_REQUEST,
+                    body: GraphQLError::new(ErrorCode::InvalidQueryPlanHeader, unknown.to_string())
+                        .into(),
+                };
+            }
+        };
     pipeline::run(schema, method, req, media, exposure, headers, identity).await
 }
 

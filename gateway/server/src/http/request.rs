@@ -242,6 +242,9 @@ fn parse_shape(
                 })
                 .collect(),
         )),
+        Ok(Value::Array(_)) => Err(Rejection::bad_request(
+            "the batch is empty: send a JSON array of one or more requests, or one JSON object",
+        )),
         Ok(_) => Err(Rejection::bad_request(
             "the request body must be a JSON object",
         )),
@@ -430,6 +433,14 @@ mod tests {
                 err.message
             );
         }
+        // An empty batch is called one, not "not a JSON object".
+        let empty = post(json, " [ ] ").unwrap_err();
+        assert!(
+            empty.message.starts_with("the batch is empty"),
+            "{}",
+            empty.message
+        );
+        assert_eq!(empty.error().code, Some(ErrorCode::BadRequest));
     }
 
     #[test]

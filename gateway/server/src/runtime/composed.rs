@@ -1,7 +1,7 @@
 //! `weft serve --subgraph NAME=URL …`: the supergraph composed at start-up from running
 //! subgraphs, each asked for its SDL (`{ _service { sdl } }`), as `weft demo` does. Subgraphs
 //! that are still starting (containers coming up together) are asked again for up to
-//! [`WAIT`]. The composition is written to a file in the temporary directory, served like any
+//! [`WAIT`], and which one is waited for is said every few seconds. The composition is written to a file in the temporary directory, served like any
 //! `--supergraph` file and named in the log, so what is served can be read. [`introspect`]
 //! (one subgraph's SDL) is also what `weft compose` asks a subgraph given by URL.
 
@@ -85,8 +85,37 @@ fn parse(arg: &str) -> Result<(String, String), SubgraphArgError> {
     Ok((name.to_owned(), url.to_owned()))
 }
 
-/// Composes the subgraphs named by `args` and writes the supergraph; its path.
-pub fn compose_from(args: &[String]) -> Result<PathBuf, ComposeFromError> {
+/// While a subgraph does not answer, a line about it this often (the first at once).
+const NOTICE_EVERY: Duration = Duration::from_secs(5);
+
+/// What is said while a subgraph does not answer yet: which one, where, why, and how long
+/// it is waited for (`waited` so far).
+fn waiting_notice(name: &str, url: &str, why: &IntrospectError, waited: Duration) -> String {
+    let left = WAIT.saturating_sub(waited).as_secs();
+    // The URL is said once, before.
+    let why = match why {
+        IntrospectError::Request { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    if waited < NOTICE_EVERY {
+        format!(
+            "waiting for subgraph `{name}` at {url} ({why}): asking again every 0.5 s for up \
+             to {} s",
+            WAIT.as_secs()
+        )
+    } else {
+        format!(
+            "still waiting for subgraph `{name}` at {url} ({why}): {left} s left before giving up"
+        )
+    }
+}
+
+/// Composes the subgraphs named by `args` and writes the supergraph; its path. `notice` is
+/// told, every few seconds, which subgraph is waited for while one does not answer yet.
+pub fn compose_from(
+    args: &[String],
+    mut notice: impl FnMut(&str),
+) -> Result<PathBuf, ComposeFromError> {
     let mut inputs = Vec::with_capacity(args.len());
     for arg in args {
         let (name, url) = parse(arg)?;
@@ -94,13 +123,20 @@ pub fn compose_from(args: &[String]) -> Result<PathBuf, ComposeFromError> {
             return Err(ComposeFromError::Twice(name));
         }
         let started = Instant::now();
+        let mut noticed: Option<Instant> = None;
         let sdl = loop {
             match introspect(&url) {
                 Ok(sdl) => break sdl,
                 Err(source) if started.elapsed() >= WAIT => {
                     return Err(ComposeFromError::Unreachable { name, url, source });
                 }
-                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+                Err(why) => {
+                    if noticed.is_none_or(|at| at.elapsed() >= NOTICE_EVERY) {
+                        notice(&waiting_notice(&name, &url, &why, started.elapsed()));
+                        noticed = Some(Instant::now());
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
             }
         };
         inputs.push(SubgraphInput {

@@ -7,7 +7,9 @@
 //! above `observability`. Its modules: the operation `pipeline` with what it calls (`auth`,
 //! `limits`, `cost`, `apq`, `shared_exec`) and what it takes and gives (`request`,
 //! `response_body`); `reload` and `watch` (the files, read again when they change);
-//! `composed` (a supergraph from running subgraphs).
+//! `composed` (a supergraph from running subgraphs); `validation` (apollo-compiler's
+//! diagnostics as told); `preflight` (what is checked before serving, by `weft serve` and
+//! `weft config check`).
 
 pub(crate) mod apq;
 pub(crate) mod auth;
@@ -16,10 +18,12 @@ pub(crate) mod cost;
 pub(crate) mod limits;
 pub(crate) mod pipeline;
 pub(crate) mod plan_cache;
+pub(crate) mod preflight;
 pub(crate) mod reload;
 pub(crate) mod request;
 pub(crate) mod response_body;
 pub(crate) mod shared_exec;
+pub(crate) mod validation;
 pub(crate) mod watch;
 
 use std::collections::BTreeSet;

@@ -19,8 +19,8 @@ use crate::runtime::auth::{self, Identity, access};
 use crate::runtime::limits;
 use crate::runtime::request::{GraphQLRequest, MediaType};
 use crate::runtime::response_body::ResponseBody;
-use crate::runtime::shared_exec;
 use crate::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
+use crate::runtime::{shared_exec, validation};
 
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
@@ -64,19 +64,29 @@ fn federation_code(code: &str) -> ErrorCode {
 const MAX_REPORTED_ERRORS: usize = 100;
 
 /// A document's errors as GraphQL errors with locations, each once, the first
-/// [`MAX_REPORTED_ERRORS`] only (then one saying that there were more). `cut`: the list is
-/// of a prefix of the document, its last entry the parser's note that it stopped there.
-fn diagnostics(list: &apollo_compiler::validation::DiagnosticList, cut: bool) -> Vec<GraphQLError> {
+/// [`MAX_REPORTED_ERRORS`] only (then one saying that there were more), said as
+/// `validation` tells them. `cut`: the list is of a prefix of the document, its last entry
+/// the parser's note that it stopped there. `validated`: errors of validating this document
+/// against this schema (else of parsing).
+fn diagnostics(
+    list: &apollo_compiler::validation::DiagnosticList,
+    cut: bool,
+    validated: Option<(&apollo_compiler::ast::Document, &apollo_compiler::Schema)>,
+) -> Vec<GraphQLError> {
     let mut out: Vec<GraphQLError> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut more = 0usize;
     let take = list.len() - usize::from(cut && !list.is_empty());
     for d in list.iter().take(take) {
+        if validated.is_some_and(|(ast, _)| validation::spurious(&d, ast)) {
+            continue;
+        }
         if out.len() >= MAX_REPORTED_ERRORS {
             more += 1;
             continue;
         }
-        let e = d.to_json();
+        let mut e = d.to_json();
+        e.message = validation::reworded(&e.message, validated.map(|(_, schema)| schema));
         let locations: Vec<(usize, usize)> =
             e.locations.iter().map(|l| (l.line, l.column)).collect();
         if !seen.insert((e.message.clone(), locations.clone())) {
@@ -108,23 +118,31 @@ pub enum PlanExposure {
 }
 
 impl PlanExposure {
-    /// The header's value, when plans may be exposed at all (ignored otherwise).
-    pub fn from_headers(headers: &axum::http::HeaderMap, allowed: bool) -> PlanExposure {
-        if !allowed {
-            return PlanExposure::None;
-        }
-        match headers
-            .get("weft-query-plan")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref()
-        {
-            Some("include" | "true") => PlanExposure::Include,
-            Some("dry-run") => PlanExposure::DryRun,
-            _ => PlanExposure::None,
+    /// The header's value, when plans may be exposed at all (ignored otherwise); a value it
+    /// does not know is an error (the header's text), not a request executed without a plan.
+    pub fn from_headers(
+        headers: &axum::http::HeaderMap,
+        allowed: bool,
+    ) -> Result<PlanExposure, UnknownPlanExposure> {
+        let Some(value) = headers.get("weft-query-plan").filter(|_| allowed) else {
+            return Ok(PlanExposure::None);
+        };
+        let text = String::from_utf8_lossy(value.as_bytes());
+        match text.trim().to_ascii_lowercase().as_str() {
+            "include" | "true" => Ok(PlanExposure::Include),
+            "dry-run" => Ok(PlanExposure::DryRun),
+            _ => Err(UnknownPlanExposure(text.into_owned())),
         }
     }
 }
+
+/// A `weft-query-plan` header value that is neither `include` nor `dry-run`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "The `weft-query-plan` header is {0:?}: it must be `include` (run, and add the plan to \
+     `extensions.queryPlan`) or `dry-run` (plan only)."
+)]
+pub struct UnknownPlanExposure(pub String);
 
 /// `extensions.queryPlan`: the plan as JSON (Apollo's node shapes) and as text.
 fn plan_extension(plan: &weft_federation::plan::model::QueryPlan) -> Value {
@@ -489,7 +507,7 @@ pub(crate) fn build(
             }));
         }
         Err(limits::ParseFailure::Syntax { errors, cut }) => {
-            let errors = diagnostics(&errors.errors, cut);
+            let errors = diagnostics(&errors.errors, cut, None);
             return Err(Box::new(move |media| {
                 request_error(media, ErrorCode::GraphqlParseFailed, errors)
             }));
@@ -500,7 +518,7 @@ pub(crate) fn build(
     let document = match ast.to_executable_validate(api) {
         Ok(doc) => doc,
         Err(with_errors) => {
-            let errors = diagnostics(&with_errors.errors, false);
+            let errors = diagnostics(&with_errors.errors, false, Some((&ast, api)));
             return Err(Box::new(move |media| {
                 request_error(media, ErrorCode::GraphqlValidationFailed, errors)
             }));
@@ -613,7 +631,7 @@ mod tests {
             panic!("not a syntax error");
         };
         assert!(cut, "only a prefix is parsed");
-        let errors = diagnostics(&errors.errors, cut);
+        let errors = diagnostics(&errors.errors, cut, None);
         assert_eq!(errors.len(), MAX_REPORTED_ERRORS + 1);
         assert!(errors[0].locations.first().is_some_and(|l| l.line > 0));
         let last = errors[MAX_REPORTED_ERRORS].message.as_str();

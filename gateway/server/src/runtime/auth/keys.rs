@@ -208,7 +208,7 @@ impl KeyStore {
 }
 
 /// The keys of the JWKS file at `path`.
-fn read_file(path: &std::path::Path) -> Result<Vec<Key>, JwksError> {
+pub fn read_file(path: &std::path::Path) -> Result<Vec<Key>, JwksError> {
     let text = std::fs::read_to_string(path).map_err(|source| JwksError::Unreadable {
         path: path.to_owned(),
         source,

@@ -142,9 +142,7 @@ pub fn verify(
                     ErrorKind::InvalidAudience => {
                         Refusal::Invalid("its audience is not accepted".into())
                     }
-                    ErrorKind::MissingRequiredClaim(c) => {
-                        Refusal::Invalid(format!("it has no `{c}` claim"))
-                    }
+                    ErrorKind::MissingRequiredClaim(c) => missing_or_unreadable(token, c),
                     ErrorKind::InvalidSignature => {
                         Refusal::Invalid("its signature does not verify".into())
                     }
@@ -159,4 +157,19 @@ pub fn verify(
         }
     }
     Err(last)
+}
+
+/// jsonwebtoken calls a claim it cannot read "missing" (`exp: 1e30`, a float, or
+/// `exp: "soon"`): said apart from a claim that is not there. The signature has verified by
+/// then (claims are checked after it), so reading the claims unverified here is safe.
+fn missing_or_unreadable(token: &str, claim: &str) -> Refusal {
+    let present = jsonwebtoken::dangerous::insecure_decode_claims::<Map<String, Value>>(token)
+        .is_ok_and(|claims| claims.get(claim).is_some_and(|v| !v.is_null()));
+    Refusal::Invalid(match (present, claim) {
+        (false, _) => format!("it has no `{claim}` claim"),
+        (true, "exp" | "nbf") => format!(
+            "its `{claim}` claim is not a valid time (a whole number of seconds since 1970)"
+        ),
+        (true, _) => format!("its `{claim}` claim is not valid"),
+    })
 }

@@ -1,0 +1,190 @@
+//! apollo-compiler's diagnostics of an operation, as clients and `weft plan` are told them.
+//!
+//! - A field whose subselection holds only unknown fields (`{ me { nme } }`) gets, besides
+//!   the unknown field's error, "interface, union and object types must have a subselection
+//!   set": apollo-compiler drops unknown fields before that check. The field has a
+//!   subselection as written, so that error is dropped ([`spurious`]).
+//! - An unknown field gets the closest field of its type as a suggestion ([`reworded`]).
+//! - Syntax errors name tokens as the parser does (`expected R_CURLY`): said as written
+//!   (`` expected `}` ``).
+
+use apollo_compiler::ast;
+use apollo_compiler::diagnostic::Diagnostic;
+use apollo_compiler::parser::SourceSpan;
+use apollo_compiler::schema::Schema;
+use apollo_compiler::validation::DiagnosticData;
+
+/// Whether `d`, from validating the operation parsed as `document`, is the "must have a
+/// subselection set" apollo-compiler gives a field whose written subselection it dropped.
+pub fn spurious(d: &Diagnostic<'_, DiagnosticData>, document: &ast::Document) -> bool {
+    use apollo_compiler::diagnostic::ToCliReport;
+    if !d.error.to_string().contains("must have a subselection set") {
+        return false;
+    }
+    let Some(at) = d.error.location() else {
+        return false;
+    };
+    document.definitions.iter().any(|definition| {
+        let selections = match definition {
+            ast::Definition::OperationDefinition(op) => &op.selection_set,
+            ast::Definition::FragmentDefinition(fragment) => &fragment.selection_set,
+            _ => return false,
+        };
+        written_with_subselection(selections, at)
+    })
+}
+
+/// Whether the field at `at` among `selections` (at any depth) has a subselection.
+fn written_with_subselection(selections: &[ast::Selection], at: SourceSpan) -> bool {
+    selections.iter().any(|selection| match selection {
+        ast::Selection::Field(field) => {
+            let here = field
+                .location()
+                .is_some_and(|l| l.file_id() == at.file_id() && l.offset() == at.offset());
+            (here && !field.selection_set.is_empty())
+                || written_with_subselection(&field.selection_set, at)
+        }
+        ast::Selection::InlineFragment(fragment) => {
+            written_with_subselection(&fragment.selection_set, at)
+        }
+        ast::Selection::FragmentSpread(_) => false,
+    })
+}
+
+/// A diagnostic's message as told: token names as written, and for an unknown field the
+/// closest field of its type in `schema`, if one is close.
+pub fn reworded(message: &str, schema: Option<&Schema>) -> String {
+    if let Some(rest) = message.strip_prefix("syntax error: ") {
+        return format!("syntax error: {}", tokens_as_written(rest));
+    }
+    match unknown_field(message).zip(schema) {
+        Some(((ty, field), schema)) => match closest_field(schema, ty, field) {
+            Some(near) => format!("{message}. Did you mean `{near}`?"),
+            None => message.to_owned(),
+        },
+        None => message.to_owned(),
+    }
+}
+
+/// The parser's token names (apollo-parser's `SyntaxKind`) as the characters they stand for.
+const TOKENS: [(&str, &str); 14] = [
+    ("L_CURLY", "`{`"),
+    ("R_CURLY", "`}`"),
+    ("L_PAREN", "`(`"),
+    ("R_PAREN", "`)`"),
+    ("L_BRACK", "`[`"),
+    ("R_BRACK", "`]`"),
+    ("COLON", "`:`"),
+    ("EQ", "`=`"),
+    ("BANG", "`!`"),
+    ("DOLLAR", "`$`"),
+    ("AT", "`@`"),
+    ("PIPE", "`|`"),
+    ("AMP", "`&`"),
+    ("EOF", "the end of the document"),
+];
+
+/// `text` with token names as the characters they stand for; what follows "got" (the text
+/// found, as written) quoted.
+fn tokens_as_written(text: &str) -> String {
+    let mut after_got = false;
+    text.split(' ')
+        .map(|word| {
+            let bare = word.trim_end_matches([',', '.']);
+            let said = match TOKENS.iter().find(|(name, _)| *name == bare) {
+                Some((_, written)) => format!("{written}{}", &word[bare.len()..]),
+                None if after_got && !bare.is_empty() => format!("`{word}`"),
+                None => word.to_owned(),
+            };
+            after_got = word == "got";
+            said
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The type and field of apollo-compiler's "type `T` does not have a field `f`".
+fn unknown_field(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix("type `")?;
+    let (ty, rest) = rest.split_once('`')?;
+    let field = rest
+        .strip_prefix(" does not have a field `")?
+        .strip_suffix('`')?;
+    Some((ty, field))
+}
+
+/// The field of `ty` closest to `name`, if it is close: at most a third of the name's
+/// letters apart (a typo), as graphql-js suggests.
+fn closest_field<'s>(schema: &'s Schema, ty: &str, name: &str) -> Option<&'s str> {
+    let fields: Vec<&str> = match schema.types.get(ty)? {
+        apollo_compiler::schema::ExtendedType::Object(o) => {
+            o.fields.keys().map(|n| n.as_str()).collect()
+        }
+        apollo_compiler::schema::ExtendedType::Interface(i) => {
+            i.fields.keys().map(|n| n.as_str()).collect()
+        }
+        _ => return None,
+    };
+    let limit = (name.chars().count() / 3).max(1);
+    fields
+        .into_iter()
+        .map(|f| {
+            (
+                strsim::levenshtein(&f.to_lowercase(), &name.to_lowercase()),
+                f,
+            )
+        })
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, f)| f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SDL: &str = "type Query { me: User }\ntype User { id: ID! name: String friend: User }";
+
+    /// The messages of validating `query`, as told.
+    fn told(query: &str) -> Vec<String> {
+        let schema = Schema::parse_and_validate(SDL, "s.graphql").unwrap();
+        let document = ast::Document::parse(query, "q.graphql").unwrap();
+        let Err(invalid) = document.to_executable_validate(&schema) else {
+            return Vec::new();
+        };
+        invalid
+            .errors
+            .iter()
+            .filter(|d| !spurious(d, &document))
+            .map(|d| reworded(&d.error.to_string(), Some(&schema)))
+            .collect()
+    }
+
+    #[test]
+    fn an_unknown_field_is_the_only_error_with_a_suggestion() {
+        assert_eq!(
+            told("{ me { nme } }"),
+            ["type `User` does not have a field `nme`. Did you mean `name`?"]
+        );
+        assert_eq!(
+            told("query { me { friend { zzzz } } }"),
+            ["type `User` does not have a field `zzzz`"]
+        );
+        // A real missing subselection is kept.
+        assert_eq!(told("{ me }").len(), 1);
+        assert!(told("{ me }")[0].contains("must have a subselection set"));
+    }
+
+    #[test]
+    fn token_names_are_said_as_written() {
+        assert_eq!(
+            tokens_as_written("expected R_CURLY, got EOF"),
+            "expected `}`, got the end of the document"
+        );
+        assert_eq!(
+            tokens_as_written("expected R_CURLY, got )"),
+            "expected `}`, got `)`"
+        );
+        assert_eq!(tokens_as_written("expected a Name"), "expected a Name");
+    }
+}
