@@ -40,9 +40,10 @@ pub struct ServerConfig {
     #[schemars(example = serde_json::json!(4194304))]
     pub max_response_bytes: u64,
     /// Work on GraphQL requests in a runtime of their own, apart from the one that accepts
-    /// connections and answers `/health`: CPU-heavy requests then cannot starve those. Off: one
-    /// runtime, a little less CPU per request. A change needs a restart.
-    #[schemars(example = serde_json::json!(false))]
+    /// connections and answers `/health`. Off by default: parsing and planning (the CPU-heavy
+    /// steps) already run on threads of their own, and the hand-over cost every request a
+    /// quarter of its CPU on the public benchmark. A change needs a restart.
+    #[schemars(example = serde_json::json!(true))]
     pub work_runtime: bool,
 }
 
@@ -67,7 +68,7 @@ impl Default for ServerConfig {
             request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            work_runtime: true,
+            work_runtime: false,
         }
     }
 }

@@ -354,7 +354,7 @@ async fn read_body(
 /// One GraphQL request: persisted documents (APQ, safelist), then the pipeline.
 async fn one(
     gateway: &Gateway,
-    schema: &SchemaRuntime,
+    schema: &Arc<SchemaRuntime>,
     method: &Method,
     headers: &HeaderMap,
     identity: &auth::Identity,
@@ -384,7 +384,7 @@ async fn one(
 /// with their results in order, each what it would have been alone without its status.
 async fn batch(
     gateway: &Gateway,
-    schema: &SchemaRuntime,
+    schema: &Arc<SchemaRuntime>,
     method: &Method,
     headers: &HeaderMap,
     identity: &auth::Identity,

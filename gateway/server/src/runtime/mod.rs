@@ -122,7 +122,7 @@ pub struct SchemaRuntime {
     /// The others wait their turn without a thread: each one planning holds a thread (and
     /// that thread's allocator heap), so without a bound a burst of new documents grows the
     /// process by a thread per request in flight, and gains nothing on the cores there are.
-    pub planning: tokio::sync::Semaphore,
+    pub planning: Arc<tokio::sync::Semaphore>,
     /// The configuration this runtime serves with: a request sees one config throughout.
     pub config: Arc<Config>,
 }
@@ -195,9 +195,9 @@ impl SchemaRuntime {
             restricted: plan_cache::restricted(&config.query_plan),
             auth,
             executions: SharedExecutions::default(),
-            planning: tokio::sync::Semaphore::new(
+            planning: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
-            ),
+            )),
             supergraph,
             config,
         })

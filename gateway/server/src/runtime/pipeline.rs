@@ -174,7 +174,7 @@ fn timings_extension(timings: &[weft_executor::FetchTiming]) -> Value {
 }
 
 pub async fn run(
-    rt: &SchemaRuntime,
+    rt: &Arc<SchemaRuntime>,
     method: &Method,
     req: GraphQLRequest,
     media: MediaType,
@@ -380,18 +380,34 @@ pub async fn run(
 
 type ErrorOutcome = Box<dyn FnOnce(MediaType) -> Outcome + Send>;
 
-/// Runs CPU-bound work (parsing, validating, planning an operation not seen before) where it
-/// does not hold up the other requests of this runtime worker: tokio moves them to another
-/// worker while this one works (`block_in_place`). The work itself is bounded by the limits.
-/// Only cache misses come here: handing the worker over costs a thread switch (and, under
-/// load, a new blocking thread with its own allocator heap), far more than a cache look-up.
-fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
+/// Runs CPU-bound work (parsing, validating, planning an operation not seen before) on a
+/// thread of its own, once a turn is free (`SchemaRuntime::planning`: one per core), and
+/// waits for it without holding up the runtime: the other requests go on, `/health` answers,
+/// and the request's timeout can still answer for it. The turn is held until the work ends,
+/// even if the request is dropped meanwhile, so abandoned requests cannot pile up threads.
+/// The work itself is bounded by the limits. Only cache misses come here: a thread hand-over
+/// costs more than a cache look-up.
+async fn off_the_runtime<T: Send + 'static>(
+    rt: &Arc<SchemaRuntime>,
+    work: impl FnOnce(&SchemaRuntime) -> Result<T, ErrorOutcome> + Send + 'static,
+) -> Result<T, ErrorOutcome> {
+    let turn = rt.planning.clone().acquire_owned().await;
+    let runtime = rt.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work(&runtime)
+    })
+    .await;
+    done.unwrap_or_else(|e| {
+        tracing::error!("planning an operation failed: {e}");
+        Err(Box::new(|media| {
+            request_error(
+                media,
+                ErrorCode::InternalServerError,
+                vec![message("The gateway failed to plan this operation.")],
+            )
+        }))
+    })
 }
 
 /// The planner's budget (`limits.max_planning_steps`).
@@ -415,7 +431,7 @@ fn plan_op(
 /// The plan of `operation` (the request's operation, cached under `key`, minus the paths
 /// `removed`), from the cache when seen before.
 async fn restrict(
-    rt: &SchemaRuntime,
+    rt: &Arc<SchemaRuntime>,
     key: &CacheKey,
     operation: operation::Operation,
     removed: Vec<Vec<String>>,
@@ -429,18 +445,11 @@ async fn restrict(
         weft_federation::plan::model::QueryPlan::default()
     } else {
         let labels = key.2.iter().cloned().collect();
-        let _turn = planning_turn(rt).await;
-        off_the_runtime(|| plan_op(rt, &operation, &labels))?
+        off_the_runtime(rt, move |rt| plan_op(rt, &operation, &labels)).await?
     };
     let restricted = Arc::new(Restricted { plan });
     rt.restricted.insert(cache_key, restricted.clone());
     Ok(restricted)
-}
-
-/// Waits for a turn to plan (`SchemaRuntime::planning`). The semaphore is never closed, so
-/// there is always a permit in the end.
-async fn planning_turn(rt: &SchemaRuntime) -> Option<tokio::sync::SemaphorePermit<'_>> {
-    rt.planning.acquire().await.ok()
 }
 
 /// The cache key of `query`'s operation `operation_name` with `labels` switched on.
@@ -460,32 +469,40 @@ pub(crate) fn cache_key(
 
 /// Parsed, validated, normalized and planned, from the cache when seen before.
 async fn prepare(
-    rt: &SchemaRuntime,
+    rt: &Arc<SchemaRuntime>,
     query: &str,
     operation_name: Option<&str>,
 ) -> Result<(Arc<Prepared>, CacheKey), ErrorOutcome> {
     let labels = rt.pick_labels();
     let key = cache_key(query, operation_name, &labels);
-    let cached = |key: &CacheKey| {
-        let hit = rt.prepared.get(key)?;
-        hit.used();
-        rt.metrics.plan_cache(true);
-        Some(hit)
-    };
-    if let Some(hit) = cached(&key) {
+    if let Some(hit) = cached(rt, &key) {
         return Ok((hit, key));
     }
-    let _turn = planning_turn(rt).await;
-    // Planned by another request while this one waited for its turn.
-    if let Some(hit) = cached(&key) {
-        return Ok((hit, key));
-    }
-    rt.metrics.plan_cache(false);
-    let prepared = Arc::new(off_the_runtime(|| {
-        build(rt, query, operation_name, &labels)
-    })?);
-    rt.prepared.insert(key.clone(), prepared.clone());
+    let (query, name, planned) = (
+        query.to_owned(),
+        operation_name.map(str::to_owned),
+        key.clone(),
+    );
+    let prepared = off_the_runtime(rt, move |rt| {
+        // Planned by another request while this one waited for its turn.
+        if let Some(hit) = cached(rt, &planned) {
+            return Ok(hit);
+        }
+        rt.metrics.plan_cache(false);
+        let prepared = Arc::new(build(rt, &query, name.as_deref(), &labels)?);
+        rt.prepared.insert(planned, prepared.clone());
+        Ok(prepared)
+    })
+    .await?;
     Ok((prepared, key))
+}
+
+/// The cached operation under `key`, counted as a hit.
+fn cached(rt: &SchemaRuntime, key: &CacheKey) -> Option<Arc<Prepared>> {
+    let hit = rt.prepared.get(key)?;
+    hit.used();
+    rt.metrics.plan_cache(true);
+    Some(hit)
 }
 
 /// `query`'s operation parsed, validated, normalized and planned with `labels` switched on.
