@@ -69,24 +69,42 @@ fn options() -> Options {
     while i < args.len() {
         let value = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
-            "--duration" => o.duration = Duration::from_secs(value.parse().expect("seconds")),
-            "--warmup" => o.warmup = Duration::from_secs(value.parse().expect("seconds")),
-            "--concurrency" => o.concurrency = value.parse().expect("a number"),
+            "--duration" => o.duration = Duration::from_secs(number(&args[i], &value)),
+            "--warmup" => o.warmup = Duration::from_secs(number(&args[i], &value)),
+            "--concurrency" => o.concurrency = number(&args[i], &value),
             "--gateways" => o.gateways = value.split(',').map(str::to_owned).collect(),
             "--scenarios" => o.scenarios = Some(value.split(',').map(str::to_owned).collect()),
-            "--batch-window-ms" => o.batch_window_ms = value.parse().expect("milliseconds"),
-            "--rounds" => o.rounds = value.parse::<usize>().expect("a number").max(1),
+            "--batch-window-ms" => o.batch_window_ms = number(&args[i], &value),
+            "--rounds" => o.rounds = number::<usize>(&args[i], &value).max(1),
             "--public-bench" => o.public_bench = Some(PathBuf::from(value)),
             "--public-subgraphs" => o.public_subgraphs = Some(PathBuf::from(value)),
-            other => panic!(
-                "unknown option {other}; options: --duration S --warmup S --concurrency N \
-                 --gateways weft,hive,apollo --scenarios a,b,c,d,public-identical,... \
-                 --batch-window-ms MS --rounds N --public-bench DIR --public-subgraphs BIN"
-            ),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => usage_error(&format!("unknown option {other}")),
         }
         i += 2;
     }
     o
+}
+
+const USAGE: &str = "usage: gateway-load [--duration S] [--warmup S] [--concurrency N] \
+     [--gateways weft,hive,apollo] [--scenarios a,b,c,d,public-identical,...] \
+     [--batch-window-ms MS] [--rounds N] [--public-bench DIR] [--public-subgraphs BIN]\n\
+     (bench/README.md says what each load is)";
+
+/// The command line was wrong: say what, and how it goes.
+fn usage_error(what: &str) -> ! {
+    eprintln!("gateway-load: {what}\n{USAGE}");
+    std::process::exit(2);
+}
+
+/// `option`'s value as a number.
+fn number<T: std::str::FromStr>(option: &str, value: &str) -> T {
+    value
+        .parse()
+        .unwrap_or_else(|_| usage_error(&format!("{option} takes a number, not {value:?}")))
 }
 
 async fn start<S: Subgraph>() -> Running {

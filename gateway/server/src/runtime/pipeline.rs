@@ -393,8 +393,11 @@ async fn off_the_runtime<T: Send + 'static>(
 ) -> Result<T, ErrorOutcome> {
     let turn = rt.planning.clone().acquire_owned().await;
     let runtime = rt.clone();
+    // The request's span, so that the parse, validate and plan spans are its children.
+    let span = tracing::Span::current();
     let done = tokio::task::spawn_blocking(move || {
         let _turn = turn;
+        let _entered = span.enter();
         work(&runtime)
     })
     .await;
