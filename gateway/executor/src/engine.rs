@@ -68,64 +68,29 @@ impl Engine {
         self
     }
 
-    /// Executes `plan` for a client request with headers `headers` and shapes the result:
-    /// `(data, errors)`. The data written stops past `max_bytes` (then it is longer than
-    /// that and not JSON: the caller refuses it, `server.max_response_bytes`).
-    #[allow(clippy::too_many_arguments)]
-    pub async fn execute(
-        &self,
-        plan: &QueryPlan,
-        operation: &Operation,
-        variables: &Map<String, Value>,
-        api: &Valid<Schema>,
-        headers: &HeaderMap,
-        forwarded: &Forwarded,
-        max_bytes: Option<usize>,
-    ) -> (Bytes, Vec<crate::ResponseError>) {
-        let run = Run {
-            plan,
-            operation,
-            variables,
-            api,
-            headers,
-            forwarded,
-            max_bytes,
-        };
+    /// Executes a plan for a client request and shapes the result: `(data, errors)`. The data
+    /// written stops past `max_bytes` (then it is longer than that and not JSON: the caller
+    /// refuses it, `server.max_response_bytes`).
+    pub async fn execute(&self, run: Execution<'_>) -> (Bytes, Vec<crate::ResponseError>) {
         let (data, errors, _) = self.run(run, false).await;
         (data, errors)
     }
 
     /// [`Engine::execute`], with each fetch's subgraph and time (for a client that asked to
     /// see them: the server's `extensions.fetchTimings`).
-    #[allow(clippy::too_many_arguments)]
     pub async fn execute_timed(
         &self,
-        plan: &QueryPlan,
-        operation: &Operation,
-        variables: &Map<String, Value>,
-        api: &Valid<Schema>,
-        headers: &HeaderMap,
-        forwarded: &Forwarded,
-        max_bytes: Option<usize>,
+        run: Execution<'_>,
     ) -> (Bytes, Vec<crate::ResponseError>, Vec<FetchTiming>) {
-        let run = Run {
-            plan,
-            operation,
-            variables,
-            api,
-            headers,
-            forwarded,
-            max_bytes,
-        };
         self.run(run, true).await
     }
 
     async fn run(
         &self,
-        run: Run<'_>,
+        run: Execution<'_>,
         timed: bool,
     ) -> (Bytes, Vec<crate::ResponseError>, Vec<FetchTiming>) {
-        let Run {
+        let Execution {
             plan,
             operation,
             variables,
@@ -165,15 +130,18 @@ impl Engine {
     }
 }
 
-/// One execution's inputs, as [`Engine::execute`] takes them.
-struct Run<'a> {
-    plan: &'a QueryPlan,
-    operation: &'a Operation,
-    variables: &'a Map<String, Value>,
-    api: &'a Valid<Schema>,
-    headers: &'a HeaderMap,
-    forwarded: &'a Forwarded,
-    max_bytes: Option<usize>,
+/// One execution's inputs, as [`Engine::execute`] takes them: the plan of the client's
+/// operation, its coerced variables, the API schema, the client's headers, the verified
+/// token's claims as forwarded, and where to stop writing data (`server.max_response_bytes`).
+#[derive(Clone, Copy)]
+pub struct Execution<'a> {
+    pub plan: &'a QueryPlan,
+    pub operation: &'a Operation,
+    pub variables: &'a Map<String, Value>,
+    pub api: &'a Valid<Schema>,
+    pub headers: &'a HeaderMap,
+    pub forwarded: &'a Forwarded,
+    pub max_bytes: Option<usize>,
 }
 
 /// The operation's type as OpenTelemetry's GraphQL conventions name it.

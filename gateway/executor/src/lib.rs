@@ -30,7 +30,7 @@ pub mod trace;
 pub mod traffic;
 pub mod transport;
 
-pub use engine::Engine;
+pub use engine::{Engine, Execution};
 pub use error::{ErrorCode, GraphQLError, ResponseError};
 pub use exec::FetchTiming;
 pub use forwarded::Forwarded;

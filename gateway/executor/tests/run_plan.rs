@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use weft_config::headers::HeaderRules;
 use weft_config::model::Subgraphs;
-use weft_executor::{Engine, ExecutorMetrics, FetchErrorKind, Forwarded};
+use weft_executor::{Engine, Execution, ExecutorMetrics, FetchErrorKind, Forwarded};
 use weft_federation::Supergraph;
 use weft_federation::graph::QueryGraph;
 use weft_federation::operation::{Operation, normalize};
@@ -100,15 +100,15 @@ fn engine(urls: &[(&str, String)], metrics: Arc<Counts>) -> Engine {
 async fn run(engine: &Engine, query: &str) -> Value {
     let (supergraph, operation, plan) = planned(query);
     let (data, errors) = engine
-        .execute(
-            &plan,
-            &operation,
-            &Map::new(),
-            supergraph.api_schema(),
-            &HeaderMap::new(),
-            &Forwarded::default(),
-            None,
-        )
+        .execute(Execution {
+            plan: &plan,
+            operation: &operation,
+            variables: &Map::new(),
+            api: supergraph.api_schema(),
+            headers: &HeaderMap::new(),
+            forwarded: &Forwarded::default(),
+            max_bytes: None,
+        })
         .await;
     let data: Value = serde_json::from_slice(&data).expect("data is JSON");
     json!({ "data": data, "errors": errors })

@@ -128,6 +128,13 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// `weft config check FILE`: its output, and its standard error as text.
+fn config_check(file: &Path) -> (std::process::Output, String) {
+    let out = weft().args(["config", "check"]).arg(file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stderr)
+}
+
 const INTROSPECTION: &str = "{ __schema { queryType { name } } }";
 
 #[test]
@@ -138,12 +145,7 @@ fn config_check_locates_unknown_keys_and_lists_the_valid_ones() {
         &file,
         "supergraph:\n  path: supergraph.graphql\ncsrf:\n  enable: false\n",
     );
-    let out = weft()
-        .args(["config", "check"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = config_check(&file);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -197,12 +199,7 @@ fn config_check_reports_every_error_serve_would_in_one_run() {
         &file,
         "listen: localhost\nlimits:\n  max_depth: -1\nsubgraphs:\n  all:\n    timeout_ms: 0\ncsrf:\n  enable: false\ncors:\n  allow_origins: [\"*\"]\n  allow_credentials: true\nauth:\n  jwks:\n    - keys.json\n",
     );
-    let out = weft()
-        .args(["config", "check"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = config_check(&file);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let f = file.display();
     for expected in [
@@ -238,12 +235,7 @@ fn config_check_reports_every_error_serve_would_in_one_run() {
         "supergraph:\n  path: broken.graphql\nauth:\n  jwks: [keys.json]\n",
     );
     write(&dir.join("keys.json"), r#"{"keys": []}"#);
-    let out = weft()
-        .args(["config", "check"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = config_check(&file);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!("error: {}:", sg.display())),
@@ -284,12 +276,7 @@ async fn variables_expand_in_the_config_file() {
     );
 
     // Unset without a default: named, with its line, and nothing served.
-    let out = weft()
-        .args(["config", "check"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (out, stderr) = config_check(&file);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(

@@ -292,39 +292,26 @@ pub async fn run(
         .server
         .max_response_bytes()
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let run = weft_executor::Execution {
+        plan,
+        operation: &prepared.operation,
+        variables: &variables,
+        api,
+        headers,
+        forwarded: &forwarded,
+        max_bytes,
+    };
     let mut timings = None;
     let (data, errors) = if exposure == PlanExposure::Include {
         // Timed on its own: a shared execution's timings would be another request's.
-        let (data, errors, timed) = rt
-            .engine
-            .execute_timed(
-                plan,
-                &prepared.operation,
-                &variables,
-                api,
-                headers,
-                &forwarded,
-                max_bytes,
-            )
-            .await;
+        let (data, errors, timed) = rt.engine.execute_timed(run).await;
         timings = Some(timed);
         (data, errors)
+    } else if rt.config.dedupe.client_requests && prepared.operation.kind == OperationKind::Query {
+        let shared = shared_exec::Key::new(&key, &variables, headers);
+        rt.executions.run(shared, rt.engine.execute(run)).await
     } else {
-        let execution = rt.engine.execute(
-            plan,
-            &prepared.operation,
-            &variables,
-            api,
-            headers,
-            &forwarded,
-            max_bytes,
-        );
-        if rt.config.dedupe.client_requests && prepared.operation.kind == OperationKind::Query {
-            let shared = shared_exec::Key::new(&key, &variables, headers);
-            rt.executions.run(shared, execution).await
-        } else {
-            execution.await
-        }
+        rt.engine.execute(run).await
     };
     let auth_errors = auth_errors.into_iter().map(ResponseError::from);
     let mut errors: Vec<ResponseError> = auth_errors.chain(errors).collect();
