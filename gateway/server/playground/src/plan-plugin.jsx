@@ -10,7 +10,7 @@ import {
   tryParseJSONC,
 } from '@graphiql/react';
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { children, curlCommand, fetches, subgraphs, timingFor } from './plan.js';
+import { children, curlCommand, fetches, sameDocument, subgraphs, timingFor } from './plan.js';
 import { getLastRun, subscribe } from './last-run.js';
 
 /** How long the editor must be still before the plan is asked for again. */
@@ -241,8 +241,9 @@ function PlanContent({ endpoint }) {
   const { state, req } = usePlan(endpoint);
   const [view, setView] = useState('tree');
   const run = useSyncExternalStore(subscribe, getLastRun);
-  // Timings belong to the operation that ran: shown on the tree only while it is unchanged.
-  const sameOperation = run && run.operation && req.body && run.operation.query === req.body.query;
+  // Timings belong to the operation that ran: shown on the tree only while it is the same
+  // document (reformatting it does not change it).
+  const sameOperation = run && run.operation && req.body && sameDocument(run.operation.query, req.body.query);
   const timings = sameOperation ? run.extensions.fetchTimings : undefined;
   const plan = state.plan;
   return (

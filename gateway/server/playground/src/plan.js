@@ -2,6 +2,23 @@
 // matched to the plan's fetches, "Copy as curl", and the example operation built from the
 // schema. Kept apart so each is a plain function of its input.
 
+import { stripIgnoredCharacters } from 'graphql';
+
+/**
+ * Whether two operation texts are the same document: whitespace, commas and comments do not
+ * count (prettifying an operation does not make its last run's timings another's). Text that
+ * does not lex is compared as it is.
+ */
+export function sameDocument(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'string' || typeof b !== 'string') return false;
+  try {
+    return stripIgnoredCharacters(a) === stripIgnoredCharacters(b);
+  } catch {
+    return false;
+  }
+}
+
 /** The children of a plan node (`extensions.queryPlan.object`, Apollo's node shapes). */
 export function children(node) {
   switch (node && node.kind) {
