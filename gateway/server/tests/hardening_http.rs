@@ -564,3 +564,54 @@ async fn cpu_heavy_requests_do_not_starve_health() {
         assert!((200..600).contains(&status), "{status}");
     }
 }
+
+/// A burst of documents the plan cache has not seen is planned one per core at once: the
+/// gateway does not grow a thread (and with it an allocator heap) per request in flight, as it
+/// did when every request handed its runtime worker to another thread to plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_new_documents_does_not_grow_a_thread_per_request() {
+    let (gateway, url) = slow_gateway("burst", std::time::Duration::from_millis(20), "").await;
+    let pid = gateway.0.id();
+    let threads = || -> usize {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let client = reqwest::Client::new();
+    // 300 aliases of one field: each document takes a while to validate and plan, so the
+    // burst's requests overlap there. `tag` makes each document one the cache has not seen.
+    let document = |tag: &str| {
+        let fields: Vec<String> = (0..300).map(|j| format!("{tag}_{j}: slow")).collect();
+        json!({ "query": format!("{{ {} }}", fields.join(" ")) })
+    };
+    let send = |body: Value| {
+        let (client, url) = (client.clone(), url.clone());
+        tokio::spawn(async move {
+            client
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    // One first, so the threads that any planning starts are counted before the burst.
+    assert_eq!(send(document("warm")).await.unwrap().unwrap(), 200);
+    let before = threads();
+    let burst: Vec<_> = (0..64).map(|i| send(document(&format!("r{i}")))).collect();
+    for request in burst {
+        assert_eq!(request.await.unwrap().unwrap(), 200);
+    }
+    // Idle blocking threads stay for seconds after their work: this counts the burst's peak.
+    let after = threads();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        after <= before + cores + 2,
+        "threads {before} -> {after} after 64 new documents at once, on {cores} cores"
+    );
+}
