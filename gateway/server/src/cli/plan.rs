@@ -96,8 +96,13 @@ fn problems(
     validated: Option<(&ast::Document, &apollo_compiler::Schema)>,
 ) -> Vec<(usize, usize, String)> {
     let mut out: Vec<(usize, usize, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let written = validated.map(|(document, _)| validation::Subselected::of(document));
     for d in list.iter() {
-        if validated.is_some_and(|(document, _)| validation::spurious(&d, document)) {
+        if written
+            .as_ref()
+            .is_some_and(|w| validation::spurious(&d, w))
+        {
             continue;
         }
         let json = d.to_json();
@@ -107,7 +112,7 @@ fn problems(
             .map_or((1, 1), |l| (l.line, l.column));
         let message = validation::reworded(&json.message, validated.map(|(_, schema)| schema));
         let problem = (line, column, message);
-        if !out.contains(&problem) {
+        if seen.insert(problem.clone()) {
             out.push(problem);
         }
     }

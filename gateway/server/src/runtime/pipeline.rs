@@ -77,8 +77,12 @@ fn diagnostics(
     let mut seen = std::collections::HashSet::new();
     let mut more = 0usize;
     let take = list.len() - usize::from(cut && !list.is_empty());
+    let written = validated.map(|(ast, _)| validation::Subselected::of(ast));
     for d in list.iter().take(take) {
-        if validated.is_some_and(|(ast, _)| validation::spurious(&d, ast)) {
+        if written
+            .as_ref()
+            .is_some_and(|w| validation::spurious(&d, w))
+        {
             continue;
         }
         if out.len() >= MAX_REPORTED_ERRORS {

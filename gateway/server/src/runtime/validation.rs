@@ -10,45 +10,64 @@
 
 use apollo_compiler::ast;
 use apollo_compiler::diagnostic::Diagnostic;
-use apollo_compiler::parser::SourceSpan;
 use apollo_compiler::schema::Schema;
 use apollo_compiler::validation::DiagnosticData;
 
-/// Whether `d`, from validating the operation parsed as `document`, is the "must have a
-/// subselection set" apollo-compiler gives a field whose written subselection it dropped.
-pub fn spurious(d: &Diagnostic<'_, DiagnosticData>, document: &ast::Document) -> bool {
+/// Where the fields written with a subselection start (file and offset), in one walk of the
+/// document: each diagnostic then asks in constant time, so a document with thousands of
+/// them costs linear work, not a walk per diagnostic.
+pub struct Subselected(std::collections::HashSet<(apollo_compiler::parser::FileId, usize)>);
+
+impl Subselected {
+    pub fn of(document: &ast::Document) -> Subselected {
+        let mut at = std::collections::HashSet::new();
+        for definition in &document.definitions {
+            match definition {
+                ast::Definition::OperationDefinition(op) => collect(&op.selection_set, &mut at),
+                ast::Definition::FragmentDefinition(f) => collect(&f.selection_set, &mut at),
+                _ => {}
+            }
+        }
+        Subselected(at)
+    }
+}
+
+/// The fields with a subselection among `selections`, at any depth. Iterative: nesting is
+/// bounded by the limits, but the stack here need not be.
+fn collect(
+    selections: &[ast::Selection],
+    at: &mut std::collections::HashSet<(apollo_compiler::parser::FileId, usize)>,
+) {
+    let mut pending: Vec<&[ast::Selection]> = vec![selections];
+    while let Some(selections) = pending.pop() {
+        for selection in selections {
+            match selection {
+                ast::Selection::Field(field) => {
+                    if !field.selection_set.is_empty()
+                        && let Some(l) = field.location()
+                    {
+                        at.insert((l.file_id(), l.offset()));
+                    }
+                    pending.push(&field.selection_set);
+                }
+                ast::Selection::InlineFragment(fragment) => pending.push(&fragment.selection_set),
+                ast::Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+}
+
+/// Whether `d`, from validating the operation whose fields with a subselection are
+/// `written`, is the "must have a subselection set" apollo-compiler gives a field whose
+/// written subselection it dropped.
+pub fn spurious(d: &Diagnostic<'_, DiagnosticData>, written: &Subselected) -> bool {
     use apollo_compiler::diagnostic::ToCliReport;
     if !d.error.to_string().contains("must have a subselection set") {
         return false;
     }
-    let Some(at) = d.error.location() else {
-        return false;
-    };
-    document.definitions.iter().any(|definition| {
-        let selections = match definition {
-            ast::Definition::OperationDefinition(op) => &op.selection_set,
-            ast::Definition::FragmentDefinition(fragment) => &fragment.selection_set,
-            _ => return false,
-        };
-        written_with_subselection(selections, at)
-    })
-}
-
-/// Whether the field at `at` among `selections` (at any depth) has a subselection.
-fn written_with_subselection(selections: &[ast::Selection], at: SourceSpan) -> bool {
-    selections.iter().any(|selection| match selection {
-        ast::Selection::Field(field) => {
-            let here = field
-                .location()
-                .is_some_and(|l| l.file_id() == at.file_id() && l.offset() == at.offset());
-            (here && !field.selection_set.is_empty())
-                || written_with_subselection(&field.selection_set, at)
-        }
-        ast::Selection::InlineFragment(fragment) => {
-            written_with_subselection(&fragment.selection_set, at)
-        }
-        ast::Selection::FragmentSpread(_) => false,
-    })
+    d.error
+        .location()
+        .is_some_and(|at| written.0.contains(&(at.file_id(), at.offset())))
 }
 
 /// A diagnostic's message as told: token names as written, and for an unknown field the
@@ -125,15 +144,15 @@ fn closest_field<'s>(schema: &'s Schema, ty: &str, name: &str) -> Option<&'s str
         }
         _ => return None,
     };
-    let limit = (name.chars().count() / 3).max(1);
+    let length = name.chars().count();
+    let limit = (length / 3).max(1);
+    let name = name.to_lowercase();
     fields
         .into_iter()
-        .map(|f| {
-            (
-                strsim::levenshtein(&f.to_lowercase(), &name.to_lowercase()),
-                f,
-            )
-        })
+        // Names whose lengths differ by more than the limit are farther apart than it: not
+        // compared, so a long unknown name costs its length, not its length times each field's.
+        .filter(|f| f.chars().count().abs_diff(length) <= limit)
+        .map(|f| (strsim::levenshtein(&f.to_lowercase(), &name), f))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, f)| f)
@@ -155,7 +174,7 @@ mod tests {
         invalid
             .errors
             .iter()
-            .filter(|d| !spurious(d, &document))
+            .filter(|d| !spurious(d, &Subselected::of(&document)))
             .map(|d| reworded(&d.error.to_string(), Some(&schema)))
             .collect()
     }
