@@ -695,3 +695,52 @@ async fn the_playground_can_be_switched_off() {
     let (status, _, _, _) = stack.get("/playground/index.js", "*/*").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// The bundle's files are compressed once, not per request: a client accepting gzip gets the
+/// same gzip bytes each time (which inflate to the file), one accepting only br gets the file
+/// as it is (rather than a 5 MB brotli job per request), and the answer varies by encoding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundle_files_are_compressed_once_not_per_request() {
+    use std::io::Read;
+    let stack = Stack::start(&[]).await;
+    let client = reqwest::Client::new();
+    let fetch = |encoding: &'static str| {
+        let request = client
+            .get(format!("{}/playground/index.js", stack.origin))
+            .header("accept-encoding", encoding);
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(
+                r.headers().get("vary").map(|v| v.to_str().unwrap()),
+                Some("accept-encoding")
+            );
+            let coding = r
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (coding, r.bytes().await.unwrap())
+        }
+    };
+    let (plain_coding, plain) = fetch("identity").await;
+    assert_eq!(plain_coding, None);
+    assert!(
+        plain.len() > 100_000,
+        "the bundle's script: {} bytes",
+        plain.len()
+    );
+    let (first_coding, first) = fetch("gzip, deflate, br").await;
+    let (_, second) = fetch("br;q=1.0, gzip;q=0.5").await;
+    assert_eq!(first_coding.as_deref(), Some("gzip"));
+    assert_eq!(first, second, "the same compressed bytes both times");
+    let mut inflated = Vec::new();
+    flate2::read::GzDecoder::new(&first[..])
+        .read_to_end(&mut inflated)
+        .unwrap();
+    assert_eq!(inflated, plain);
+    let (br_coding, br_body) = fetch("br").await;
+    assert_eq!(br_coding, None, "br only: sent as it is");
+    assert_eq!(br_body, plain);
+    let (refused_coding, _) = fetch("gzip;q=0").await;
+    assert_eq!(refused_coding, None);
+}

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::predicate::{And, Predicate, SizeAbove};
 use weft_config::model::CorsConfig;
 use weft_executor::{ErrorCode, GraphQLError};
 
@@ -21,12 +21,27 @@ use crate::runtime::Live;
 pub const COMPRESS_MIN_BYTES: u16 = 1024;
 
 /// gzip and br, as `Accept-Encoding` asks (its `q` values included), for bodies of at least
-/// [`COMPRESS_MIN_BYTES`].
-pub fn compression() -> CompressionLayer<SizeAbove> {
+/// [`COMPRESS_MIN_BYTES`], unless the response is marked [`Precompressed`].
+pub fn compression() -> CompressionLayer<And<SizeAbove, NotPrecompressed>> {
     CompressionLayer::new()
         .gzip(true)
         .br(true)
-        .compress_when(SizeAbove::new(COMPRESS_MIN_BYTES))
+        .compress_when(SizeAbove::new(COMPRESS_MIN_BYTES).and(NotPrecompressed))
+}
+
+/// A response extension: the body is sent as it is, compressed already or on purpose not
+/// (the playground's files, compressed once rather than on every request).
+#[derive(Clone, Copy)]
+pub struct Precompressed;
+
+/// The compression layer's predicate that leaves [`Precompressed`] responses alone.
+#[derive(Clone, Copy)]
+pub struct NotPrecompressed;
+
+impl Predicate for NotPrecompressed {
+    fn should_compress<B: axum::body::HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        response.extensions().get::<Precompressed>().is_none()
+    }
 }
 
 pub async fn edge(State(live): State<Arc<Live>>, mut request: Request, next: Next) -> Response {

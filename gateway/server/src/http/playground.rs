@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::http::edge;
 use crate::runtime::Live;
 
 mod assets;
@@ -39,7 +40,7 @@ pub async fn asset(
     if !live.current().config.playground.enabled {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let Some(asset) = assets::find(&file) else {
+    let Some((place, asset)) = assets::find(&file) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let etag = format!("\"{}\"", assets::VERSION);
@@ -47,12 +48,50 @@ pub async fn asset(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
-    let response = if fresh {
+    let mut response = if fresh {
         StatusCode::NOT_MODIFIED.into_response()
+    } else if accepts_gzip(&headers) {
+        // Compressed once for all requests, off the runtime the first time.
+        let gzipped = tokio::task::spawn_blocking(assets::gzipped).await;
+        match gzipped.ok().and_then(|all| all.get(place)) {
+            Some(body) => {
+                let mut response = body.clone().into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                response
+            }
+            None => asset.body.into_response(),
+        }
     } else {
         asset.body.into_response()
     };
+    // Sent as it is: the compression layer would compress it again on every request.
+    response.extensions_mut().insert(edge::Precompressed);
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     with_headers(response, asset.media, Some(&etag))
+}
+
+/// Whether `Accept-Encoding` takes gzip (named, or `*`, with a `q` above 0).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
 }
 
 fn with_headers(mut response: Response, media: &'static str, etag: Option<&str>) -> Response {

@@ -11,7 +11,27 @@ pub struct Asset {
 
 include!(concat!(env!("OUT_DIR"), "/playground_assets.rs"));
 
-/// The file named `name` in the bundle.
-pub fn find(name: &str) -> Option<&'static Asset> {
-    ASSETS.iter().find(|a| a.name == name)
+/// The file named `name` in the bundle, and its place in it.
+pub fn find(name: &str) -> Option<(usize, &'static Asset)> {
+    ASSETS.iter().enumerate().find(|(_, a)| a.name == name)
+}
+
+/// Every file of the bundle gzipped, in bundle order: compressed once, on the first request
+/// that accepts gzip (a few hundred milliseconds for the whole bundle), not per request, so a
+/// client cannot make the gateway compress 5 MB for each small request it sends.
+pub fn gzipped() -> &'static [axum::body::Bytes] {
+    static GZIPPED: std::sync::OnceLock<Vec<axum::body::Bytes>> = std::sync::OnceLock::new();
+    GZIPPED.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|asset| {
+                use std::io::Write;
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                // Writing into a Vec cannot fail.
+                let _ = encoder.write_all(asset.body);
+                encoder.finish().unwrap_or_default().into()
+            })
+            .collect()
+    })
 }
