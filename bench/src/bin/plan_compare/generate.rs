@@ -115,31 +115,22 @@ impl<'a> Generator<'a> {
             return "{ __typename }".to_owned();
         };
         let possible = self.possible_types(def, ty);
-        let fields: Vec<FieldShape> = match def {
-            ExtendedType::Object(o) => o
-                .fields
-                .values()
-                .map(|f| {
-                    (
-                        f.name.clone(),
-                        f.ty.clone(),
-                        required_arguments(&f.arguments),
-                    )
-                })
-                .collect(),
-            ExtendedType::Interface(i) => i
-                .fields
-                .values()
-                .map(|f| {
-                    (
-                        f.name.clone(),
-                        f.ty.clone(),
-                        required_arguments(&f.arguments),
-                    )
-                })
-                .collect(),
-            _ => Vec::new(),
+        let defined = match def {
+            ExtendedType::Object(o) => Some(&o.fields),
+            ExtendedType::Interface(i) => Some(&i.fields),
+            _ => None,
         };
+        let fields: Vec<FieldShape> = defined
+            .into_iter()
+            .flat_map(|fields| fields.values())
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    f.ty.clone(),
+                    required_arguments(&f.arguments),
+                )
+            })
+            .collect();
         let wanted = if depth < 2 {
             1 + self.rng.below(self.width)
         } else {
