@@ -32,6 +32,7 @@ use std::sync::{Arc, RwLock};
 
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
+use apollo_compiler::executable::Operation as ExecutableOperation;
 use apollo_compiler::{ExecutableDocument, Name};
 use weft_config::Config;
 use weft_federation::Supergraph;
@@ -50,8 +51,18 @@ use crate::observability::telemetry;
 use shared_exec::SharedExecutions;
 
 /// A validated, normalized and planned operation, cached by document and operation name.
+///
+/// What it keeps is what a request needs, no more: the validated document is most of an
+/// operation's memory and a request reads it only to coerce variables (the operation's
+/// variable definitions: `signature`) and to answer introspection (`introspection`, kept only
+/// for operations that ask for it). Dropping it lets a cache of a given size hold about twice
+/// as many operations.
 pub struct Prepared {
-    pub document: Valid<ExecutableDocument>,
+    /// The operation's name, type and variable definitions, its selections left out: what
+    /// the request's variable values are coerced against.
+    pub signature: ExecutableOperation,
+    /// The validated document, for an operation with `__schema` or `__type` at its root.
+    pub introspection: Option<Valid<ExecutableDocument>>,
     pub operation: Operation,
     pub plan: QueryPlan,
     /// The document's text: what a reload plans again (`plan_cache::warm_up`).
@@ -63,15 +74,28 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// `signature` is `document`'s operation that `operation` normalizes.
     pub fn new(
         query: &str,
         document: Valid<ExecutableDocument>,
+        signature: &ExecutableOperation,
         operation: Operation,
         plan: QueryPlan,
     ) -> Prepared {
+        let signature = ExecutableOperation {
+            operation_type: signature.operation_type,
+            name: signature.name.clone(),
+            variables: signature.variables.clone(),
+            directives: Default::default(),
+            selection_set: apollo_compiler::executable::SelectionSet::new(
+                signature.selection_set.ty.clone(),
+            ),
+        };
+        let introspection = pipeline::has_introspection(&operation).then_some(document);
         Prepared {
-            weight: plan_cache::operation_weight(query, &plan),
-            document,
+            weight: plan_cache::operation_weight(query, &operation, &plan, introspection.is_some()),
+            signature,
+            introspection,
             operation,
             plan,
             query: query.into(),

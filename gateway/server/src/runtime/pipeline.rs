@@ -220,22 +220,11 @@ pub async fn run(
         Some(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    let Ok(executable_op) = prepared
-        .document
-        .operations
-        .get(req.operation_name.as_deref())
-    else {
-        return request_error(
-            media,
-            ErrorCode::GraphqlUnknownOperationName,
-            vec![message("Unknown operation.")],
-        );
-    };
     let api = rt.supergraph.api_schema();
     let coerced = match serde_json::from_value::<JsonMap>(Value::Object(variables))
         .map_err(|e| e.to_string())
         .and_then(|map| {
-            apollo_compiler::request::coerce_variable_values(api, executable_op, &map)
+            apollo_compiler::request::coerce_variable_values(api, &prepared.signature, &map)
                 .map_err(|e| e.message().to_string())
         }) {
         Ok(v) => v,
@@ -327,12 +316,13 @@ pub async fn run(
         .server
         .max_response_bytes()
         .is_some_and(|cap| data.len() as u64 > cap);
-    if has_introspection(&prepared.operation)
+    if let Some(document) = &prepared.introspection
         && !cut
+        && let Ok(executable_op) = document.operations.get(req.operation_name.as_deref())
         && let Ok(resp) = apollo_compiler::introspection::partial_execute(
             api,
             &rt.implementers,
-            &prepared.document,
+            document,
             executable_op,
             &coerced,
         )
@@ -557,10 +547,21 @@ pub(crate) fn build(
     };
     let plan = plan_op(rt, &operation, labels)?;
     drop(span);
-    Ok(Prepared::new(query, document, operation, plan))
+    // `normalize_within` found this operation: its absence would be a bug, said as such.
+    let Ok(signature) = document.operations.get(operation_name) else {
+        return Err(Box::new(|media| {
+            request_error(
+                media,
+                ErrorCode::GraphqlUnknownOperationName,
+                vec![message("Unknown operation.")],
+            )
+        }));
+    };
+    let signature = signature.clone();
+    Ok(Prepared::new(query, document, &signature, operation, plan))
 }
 
-fn has_introspection(op: &operation::Operation) -> bool {
+pub(crate) fn has_introspection(op: &operation::Operation) -> bool {
     root_fields(&op.selection_set)
         .iter()
         .any(|f| f.name == "__schema" || f.name == "__type")

@@ -9,35 +9,71 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use weft_config::model::QueryPlanConfig;
+use weft_federation::operation::{Operation, Selection};
 use weft_federation::plan::model::{PlanNode, QueryPlan};
 
 use super::pipeline;
 use super::{CacheKey, Prepared, Restricted, SchemaRuntime};
 
-/// Memory held besides what grows with the text: the entry, its key, the plan's nodes.
+/// Memory held besides what grows with the operation: the entry, its key, the counters.
 const FIXED_BYTES: usize = 1024;
 
-/// Bytes per significant character of the document: its validated form and the normalized
-/// operation (measured by `tests/plan_cache_weight.rs`: 50-100 per character).
-const PER_DOCUMENT_CHAR: usize = 72;
+/// Bytes per selection (field or inline fragment) of the normalized operation: its names,
+/// arguments, directives and the vectors that hold them. Measured by
+/// `tests/plan_cache_weight.rs`: 400-1,000 per field, lower for many alike.
+const PER_SELECTION: usize = 420;
 
-/// Bytes per byte of the subgraph operations a plan sends: their text, the fetch nodes and
-/// what they require (measured: about 3).
-const PER_PLAN_BYTE: usize = 3;
+/// Bytes per byte of the subgraph operations a plan sends: their text, the fetch nodes, the
+/// paths and what they require (measured: 5-8).
+const PER_PLAN_BYTE: usize = 6;
 
-/// An estimate of the memory a prepared operation holds, in bytes: what its document's
-/// significant characters (whitespace and commas make no nodes) and its plan's subgraph
-/// operations grow with. Saturates at `u32::MAX`, which no cache of 4 GiB or less keeps.
-pub fn operation_weight(query: &str, plan: &QueryPlan) -> u32 {
-    let significant = query
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace() && *b != b',')
-        .count();
+/// Bytes per significant character held by the validated document, which is kept only for
+/// operations that ask for introspection (`Prepared::introspection`; measured: 25-55).
+const PER_DOCUMENT_CHAR: usize = 35;
+
+/// An estimate of the memory a prepared operation holds, in bytes: its text, what its
+/// normalized operation and its plan's subgraph operations grow with, and, when
+/// `keeps_document`, the validated document (grows with the document's significant
+/// characters: whitespace and commas make no nodes). Linear in the operation. Saturates at
+/// `u32::MAX`, which no cache of 4 GiB or less keeps.
+pub fn operation_weight(
+    query: &str,
+    operation: &Operation,
+    plan: &QueryPlan,
+    keeps_document: bool,
+) -> u32 {
+    let document = if keeps_document {
+        query
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace() && *b != b',')
+            .count()
+            .saturating_mul(PER_DOCUMENT_CHAR)
+    } else {
+        0
+    };
     let bytes = FIXED_BYTES
-        + query.len()
-        + significant.saturating_mul(PER_DOCUMENT_CHAR)
-        + plan_bytes(plan).saturating_mul(PER_PLAN_BYTE);
+        .saturating_add(query.len())
+        .saturating_add(selections(operation).saturating_mul(PER_SELECTION))
+        .saturating_add(plan_bytes(plan).saturating_mul(PER_PLAN_BYTE))
+        .saturating_add(document);
     u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// The selections of `operation`, at every depth (a stack, not recursion: no depth is too
+/// deep to count).
+fn selections(operation: &Operation) -> usize {
+    let mut count = 0;
+    let mut sets = vec![&operation.selection_set];
+    while let Some(set) = sets.pop() {
+        count += set.items.len();
+        for item in &set.items {
+            match item {
+                Selection::Field(f) => sets.extend(f.selection_set.as_ref()),
+                Selection::InlineFragment(i) => sets.push(&i.selection_set),
+            }
+        }
+    }
+    count
 }
 
 /// The text of every subgraph operation in `plan` (a batch's members' own too: they are kept).
