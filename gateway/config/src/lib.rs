@@ -107,7 +107,7 @@ impl Sources {
         };
         let flags = &self.flags;
         if let Some(path) = &flags.supergraph {
-            config.supergraph.path = Some(path.clone());
+            config.supergraph.set_from_flag(path);
         }
         if let Some(listen) = flags.listen {
             config.listen = listen.into();
@@ -141,6 +141,15 @@ fn check_and_read(config: &mut Config, file: Option<(&Path, &str)>) -> Vec<Confi
                 "`allow_credentials: true` cannot be used with `allow_origins: [\"*\"]`",
             )
         });
+    }
+    match config.supergraph.source() {
+        // Reported by whoever needs a supergraph (`weft serve`, `weft config check`), with a
+        // hint saying where to name one; `weft compose` does not.
+        Ok(_) | Err(model::SourceChoiceError::None) => {}
+        Err(e) => errors.push(ConfigError {
+            hint: Some("name one of `supergraph.path`, `supergraph.url`, `supergraph.hive`".into()),
+            ..ConfigError::at_key(file, "supergraph", e.to_string())
+        }),
     }
     let pd = &mut config.persisted_documents;
     match &pd.safelist {
