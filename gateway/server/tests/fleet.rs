@@ -322,10 +322,10 @@ async fn two_replicas_behind_nginx_share_limits_restart_without_loss_and_converg
         }));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for i in 0..2 {
+    for (i, replica) in replicas.iter_mut().enumerate() {
         let before = sent.load(Ordering::SeqCst);
-        tokio::task::block_in_place(|| replicas[i].stop());
-        tokio::task::block_in_place(|| replicas[i].start());
+        tokio::task::block_in_place(|| replica.stop());
+        tokio::task::block_in_place(|| replica.start());
         // nginx tries the restarted replica again after its fail_timeout (1 s).
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert!(
