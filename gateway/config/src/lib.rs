@@ -152,6 +152,16 @@ fn check_and_read(config: &mut Config, file: Option<(&Path, &str)>) -> Vec<Confi
         }),
     }
     let pd = &mut config.persisted_documents;
+    if pd.safelist.is_some() && pd.url.is_some() {
+        errors.push(ConfigError {
+            hint: Some("keep one of them".into()),
+            ..ConfigError::at_key(
+                file,
+                "persisted_documents.url",
+                "`safelist` and `url` both name the manifest",
+            )
+        });
+    }
     match &pd.safelist {
         Some(path) => match persisted::load(path) {
             Ok(list) => pd.documents = Some(std::sync::Arc::new(list)),
@@ -164,8 +174,10 @@ fn check_and_read(config: &mut Config, file: Option<(&Path, &str)>) -> Vec<Confi
                 )
             }),
         },
-        None if pd.require => errors.push(ConfigError {
-            hint: Some("set `persisted_documents.safelist` to a manifest file".into()),
+        None if pd.require && pd.url.is_none() => errors.push(ConfigError {
+            hint: Some(
+                "set `persisted_documents.safelist` to a manifest file (or `url` to one)".into(),
+            ),
             ..ConfigError::at_key(
                 file,
                 "persisted_documents.require",

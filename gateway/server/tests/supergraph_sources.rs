@@ -191,3 +191,52 @@ async fn the_hive_cdn_is_read_with_its_key() {
     );
     assert!(stderr.contains("hint:"), "{stderr}");
 }
+
+/// A manifest of `queries`, as `{ "<sha256>": "query" }`.
+fn manifest(queries: &[&str]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = queries
+        .iter()
+        .map(|q| (support::sha256(q), serde_json::Value::from(*q)))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_safelist_can_come_from_a_url() {
+    let subgraphs = support::reference_subgraphs().await;
+    let one = "{ topProducts(first: 1) { name } }";
+    let two = "{ topProducts(first: 2) { name } }";
+    let host = SupergraphHost::start(&manifest(&[one])).await;
+    let cfg = support::config_file(
+        "safelist-url",
+        &subgraphs,
+        &format!(
+            "persisted_documents:\n  url: {}\n  poll_interval_ms: 300\n  require: true\n",
+            host.url
+        ),
+    );
+    let cfg = cfg.display().to_string();
+    let (_gateway, url) = support::serve(["--config", cfg.as_str()]);
+    let (status, body) = support::query(&url, &[], one).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = support::query(&url, &[], two).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_IN_LIST"
+    );
+
+    // Published with the second query: allowed within an interval or so.
+    host.publish(&manifest(&[one, two]));
+    let start = Instant::now();
+    while support::query(&url, &[], two).await.0 != 200 {
+        assert!(start.elapsed() < Duration::from_secs(3), "not reloaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A manifest that does not parse keeps the one in use.
+    host.publish("not a manifest");
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(support::query(&url, &[], two).await.0, 200);
+    assert_eq!(support::query(&url, &[], one).await.0, 200);
+}

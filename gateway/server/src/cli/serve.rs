@@ -159,6 +159,10 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
                 Err(code) => return code,
             },
         };
+        let (config, safelist) = match with_remote_safelist(config).await {
+            Ok(read) => read,
+            Err(code) => return code,
+        };
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), serving) {
             Ok(s) => Arc::new(Live::new(s)),
             Err(e) => {
@@ -187,6 +191,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             config,
             supergraph,
             source,
+            safelist,
             config_file,
             log,
         };
@@ -222,29 +227,11 @@ async fn first_from(
     source: &mut dyn SupergraphSource,
 ) -> Result<(Arc<weft_federation::Supergraph>, SupergraphVersion), ExitCode> {
     let name = source.describe().to_owned();
-    let mut tries = 0;
-    let text = loop {
-        tries += 1;
-        match source.poll().await {
-            Ok(Some(text)) => break text,
-            // A first poll always has the text; `None` would mean a source that lies.
-            Ok(None) => {
-                errln!("error: {name}: no supergraph");
-                return Err(ExitCode::from(report::INPUT_ERROR));
-            }
-            Err(e) if tries < FIRST_TRIES => {
-                errln!("warning: {e}; trying again in 1 s");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
-            Err(e) => {
-                errln!(
-                    "error: {e}\n  hint: `supergraph.url` (or `supergraph.hive`, or --supergraph) \
-                     must serve the supergraph SDL"
-                );
-                return Err(ExitCode::from(report::INPUT_ERROR));
-            }
-        }
-    };
+    let text = first_text(
+        source,
+        "`supergraph.url` (or `supergraph.hive`, or --supergraph)",
+    )
+    .await?;
     let version = SupergraphVersion::of(&text, &name);
     match source::load(text, name).await {
         Ok(supergraph) => Ok((supergraph, version)),
@@ -259,4 +246,57 @@ async fn first_from(
             Err(ExitCode::FAILURE)
         }
     }
+}
+
+/// `config` with the persisted-document manifest of `persisted_documents.url` read, and the
+/// source to poll it; the config as it is when it names no URL.
+async fn with_remote_safelist(
+    config: Arc<weft_config::Config>,
+) -> Result<(Arc<weft_config::Config>, Option<Box<dyn SupergraphSource>>), ExitCode> {
+    let pd = &config.persisted_documents;
+    let Some(url) = &pd.url else {
+        return Ok((config, None));
+    };
+    let mut polled = source::safelist(url.as_str(), pd.poll_interval()).map_err(|e| {
+        errln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    let text = first_text(polled.as_mut(), "`persisted_documents.url`").await?;
+    match source::with_safelist(&config, &text) {
+        Ok(config) => Ok((Arc::new(config), Some(polled))),
+        Err(e) => {
+            errln!(
+                "error: {url}: {e}\n  hint: `persisted_documents.url` must serve a persisted \
+                 document manifest"
+            );
+            Err(ExitCode::from(report::INPUT_ERROR))
+        }
+    }
+}
+
+/// The first text of a remote source (asked up to [`FIRST_TRIES`] times), or the exit code
+/// after saying why there is none; `key` names the setting in the hint.
+async fn first_text(source: &mut dyn SupergraphSource, key: &str) -> Result<String, ExitCode> {
+    let name = source.describe().to_owned();
+    let mut tries = 0;
+    let text = loop {
+        tries += 1;
+        match source.poll().await {
+            Ok(Some(text)) => break text,
+            // A first poll always has the text; `None` would mean a source that lies.
+            Ok(None) => {
+                errln!("error: {name}: nothing to read");
+                return Err(ExitCode::from(report::INPUT_ERROR));
+            }
+            Err(e) if tries < FIRST_TRIES => {
+                errln!("warning: {e}; trying again in 1 s");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                errln!("error: {e}\n  hint: {key} must name a URL that answers");
+                return Err(ExitCode::from(report::INPUT_ERROR));
+            }
+        }
+    };
+    Ok(text)
 }

@@ -26,6 +26,8 @@ pub struct Reloader {
     pub config: Arc<Config>,
     pub supergraph: Arc<Supergraph>,
     pub source: Box<dyn SupergraphSource>,
+    /// The persisted-document manifest's source, when `persisted_documents.url` names one.
+    pub safelist: Option<Box<dyn SupergraphSource>>,
     pub config_file: Option<FileWatch>,
     pub log: LogHandle,
 }
@@ -41,10 +43,12 @@ impl Reloader {
     pub async fn run(mut self) {
         let mut config_tick = ticking(POLL);
         let mut source_tick = ticking(self.source.interval());
+        let mut safelist_tick = ticking(self.safelist_interval());
         // Whether the source's last poll failed: an outage is logged once, then counted.
         let mut failing = false;
         loop {
             tokio::select! {
+                _ = safelist_tick.tick(), if self.safelist.is_some() => self.poll_safelist().await,
                 _ = config_tick.tick() => {
                     if let Some(change) = self.config_file.as_mut().and_then(FileWatch::poll)
                         && self.config_changed(change).await
@@ -53,6 +57,7 @@ impl Reloader {
                         source_tick = tokio::time::interval(self.source.interval());
                         source_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
                     }
+                    safelist_tick = ticking(self.safelist_interval());
                 }
                 _ = source_tick.tick() => self.poll_source(&mut failing).await,
             }
@@ -73,7 +78,7 @@ impl Reloader {
                     .load_text(Some(&text))
                     .map_err(|errs| errs.iter().map(ToString::to_string).collect())
             });
-        let new = match loaded {
+        let mut new = match loaded {
             Ok(new) => new,
             Err(errors) => {
                 for e in errors {
@@ -84,6 +89,10 @@ impl Reloader {
             }
         };
         let old = self.config.clone();
+        if let Err(e) = self.remote_safelist(&mut new, &old).await {
+            tracing::error!("{file}: not applied: {e}");
+            return false;
+        }
         if new == *old {
             return false;
         }
@@ -134,6 +143,72 @@ impl Reloader {
             tracing::info!("{file}: configuration applied");
         }
         source_changed
+    }
+
+    fn safelist_interval(&self) -> Duration {
+        self.safelist
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |s| s.interval())
+    }
+
+    /// Gives `new` (a configuration just read) the manifest of its `persisted_documents.url`:
+    /// the one in use when the URL is the same, else the new URL's, read now.
+    async fn remote_safelist(&mut self, new: &mut Config, old: &Config) -> Result<(), String> {
+        let (url, interval) = match &new.persisted_documents.url {
+            Some(url) => (url.clone(), new.persisted_documents.poll_interval()),
+            None => {
+                self.safelist = None;
+                return Ok(());
+            }
+        };
+        if old.persisted_documents.url.as_ref() == Some(&url)
+            && old.persisted_documents.poll_interval_ms == new.persisted_documents.poll_interval_ms
+        {
+            new.persisted_documents.documents = old.persisted_documents.documents.clone();
+            return Ok(());
+        }
+        let mut opened = source::safelist(url.as_str(), interval).map_err(|e| e.to_string())?;
+        let text = opened
+            .poll()
+            .await
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        *new = source::with_safelist(new, &text).map_err(|e| format!("{url}: {e}"))?;
+        self.safelist = Some(opened);
+        Ok(())
+    }
+
+    /// Asks the manifest's URL for a new one, and serves with it if it parses.
+    async fn poll_safelist(&mut self) {
+        let Some(polled) = self.safelist.as_mut() else {
+            return;
+        };
+        let name = polled.describe().to_owned();
+        let text = match polled.poll().await {
+            Ok(Some(text)) => text,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!("{e}; the persisted documents in use stay");
+                return;
+            }
+        };
+        match source::with_safelist(&self.config, &text) {
+            Ok(new) => {
+                let count = new
+                    .persisted_documents
+                    .documents
+                    .as_ref()
+                    .map_or(0, |d| d.by_id.len());
+                let new = Arc::new(new);
+                if self.rebuild(self.supergraph.clone(), new.clone()).await {
+                    self.config = new;
+                    tracing::info!(documents = count, "{name}: persisted documents reloaded");
+                }
+            }
+            Err(e) => {
+                tracing::error!("{name}: {e}; the persisted documents in use stay");
+            }
+        }
     }
 
     /// Asks the source for a new supergraph, and serves it if it loads.

@@ -3,6 +3,8 @@
 //! key header). Each is a [`SupergraphSource`]: `weft serve` reads the first supergraph from
 //! it, and `reload` asks it again every interval; a source that fails, or a supergraph that
 //! does not load, keeps the one in use. [`SupergraphVersion`] is what `/ready` says is live.
+//! The persisted-document manifest at `persisted_documents.url` is polled the same way
+//! ([`safelist`]).
 
 pub(crate) mod file;
 pub(crate) mod http;
@@ -15,7 +17,8 @@ use sha2::{Digest, Sha256};
 use weft_config::model::SupergraphSource as Configured;
 use weft_federation::{Supergraph, SupergraphError};
 
-/// A place the supergraph is read from, again and again.
+/// A place the supergraph (or another document: the persisted-document manifest) is read
+/// from, again and again.
 pub trait SupergraphSource: Send + Sync {
     /// Where it reads from (a path or a URL; never a key), for logs and `/ready`.
     fn describe(&self) -> &str;
@@ -49,6 +52,22 @@ pub enum SourceError {
 /// The largest supergraph read from a URL: far above real ones (a few MB for hundreds of
 /// subgraphs), so a misbehaving server cannot fill memory.
 pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The persisted-document manifest at `url`, polled every `interval`.
+pub fn safelist(url: &str, interval: Duration) -> Result<Box<dyn SupergraphSource>, SourceError> {
+    Ok(Box::new(http::UrlSource::new(url, None, interval)?))
+}
+
+/// `config` with the manifest `text` as its safelist, or why the text is no manifest.
+pub fn with_safelist(
+    config: &weft_config::Config,
+    text: &str,
+) -> Result<weft_config::Config, weft_config::persisted::SafelistError> {
+    let list = weft_config::persisted::parse(text)?;
+    let mut config = config.clone();
+    config.persisted_documents.documents = Some(Arc::new(list));
+    Ok(config)
+}
 
 /// The source the configuration names.
 pub fn open(
