@@ -70,6 +70,27 @@ async fn clients_and_subgraphs_over_their_rate_are_refused() {
         "inventory got a request"
     );
 
+    // The global limit counts every client together.
+    let global = support::composed_config(
+        "rate-global",
+        &support::inputs(&subgraphs),
+        "rate_limit:\n  global:\n    requests: 2\n    interval_ms: 60000\n",
+    )
+    .display()
+    .to_string();
+    let (_g, g) = support::serve(["--config", global.as_str()]);
+    assert_eq!(ask(&g, "one").await.0, 200);
+    assert_eq!(ask(&g, "two").await.0, 200);
+    let (status, retry, body) = ask(&g, "three").await;
+    assert_eq!((status, retry.as_deref()), (429, Some("30")), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`rate_limit.global`"),
+        "{body}"
+    );
+
     let metrics = support::metrics(&url).await;
     assert_eq!(
         support::sample(&metrics, r#"weft_rate_limited_total{limit="client"}"#),

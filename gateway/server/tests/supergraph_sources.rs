@@ -177,6 +177,11 @@ async fn the_hive_cdn_is_read_with_its_key() {
             .all(|(_, key, _)| key.as_deref() == Some("k3y"))
     );
 
+    // `--supergraph URL` reads a URL source too.
+    let (_flagged, flagged) = support::serve(["--supergraph", host.url.as_str()]);
+    let (_, ready) = support::ready(&flagged).await;
+    assert_eq!(ready["supergraph"]["source"], host.url.as_str(), "{ready}");
+
     // A wrong key: the CDN refuses, and so does `weft serve`, saying why.
     let cfg = config("source-hive-bad", &hive("wrong"));
     let out = support::weft_command()
