@@ -5,7 +5,32 @@
 
 mod support;
 
-use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+
+const SECRET: &[u8] = b"a shared secret of at least thirty-two bytes!";
+
+fn jwks() -> String {
+    let key = EncodingKey::from_secret(SECRET).unwrap();
+    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::HS256).unwrap();
+    jwk.common.key_id = Some("hs".to_owned());
+    serde_json::to_string(&JwkSet { keys: vec![jwk] }).unwrap()
+}
+
+fn token(sub: &str) -> String {
+    let exp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("hs".to_owned());
+    let claims = json!({ "sub": sub, "exp": exp });
+    encode(&header, &claims, &EncodingKey::from_secret(SECRET).unwrap()).unwrap()
+}
 
 const QUERY: &str = "{ topProducts(first: 1) { name inStock } }";
 
@@ -159,4 +184,34 @@ async fn gateways_share_limits_through_redis_and_limit_alone_without_it() {
         5.0,
         "{metrics}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_can_be_told_apart_by_a_verified_claim() {
+    let subgraphs = support::reference_subgraphs().await;
+    let config = support::config_file(
+        "rate-claim",
+        &subgraphs,
+        "auth:\n  jwks: [keys.json]\n  algorithms: [HS256]\nrate_limit:\n  client:\n    \
+         requests: 2\n    interval_ms: 60000\n    key: claim:sub\n",
+    );
+    std::fs::write(config.parent().unwrap().join("keys.json"), jwks()).unwrap();
+    let arg = config.display().to_string();
+    let (_gateway, url) = support::serve(["--config", arg.as_str()]);
+    let ask_as = |sub: &str| {
+        let bearer = format!("Bearer {}", token(sub));
+        let url = url.clone();
+        async move {
+            support::query(&url, &[("authorization", bearer.as_str())], QUERY)
+                .await
+                .0
+        }
+    };
+    assert_eq!(ask_as("ada").await, 200);
+    assert_eq!(ask_as("ada").await, 200);
+    assert_eq!(ask_as("ada").await, 429);
+    // Another subject has a rate of its own, on the same connection address.
+    assert_eq!(ask_as("grace").await, 200);
+    // Without a token: keyed by the address, which has not been used yet.
+    assert_eq!(support::query(&url, &[], QUERY).await.0, 200);
 }
