@@ -183,18 +183,16 @@ fn hint_for(path: &str) -> Option<String> {
     })
 }
 
-/// `path` with a subgraph's name as `<name>`, as the schema has it.
+/// `path` with a subgraph's name as `<name>`, as the schema has it (`subgraphs.<name>`,
+/// `rate_limit.subgraphs.<name>`).
 fn generic_path(path: &str) -> String {
     path.split('.')
         .filter(|s| !s.is_empty())
         .enumerate()
         .map(|(i, seg)| {
-            let under_subgraphs = i == 1 && path.starts_with("subgraphs.");
-            if under_subgraphs && seg != "all" {
-                "<name>"
-            } else {
-                seg
-            }
+            let under_subgraphs = (i == 1 && path.starts_with("subgraphs.") && seg != "all")
+                || (i == 2 && path.starts_with("rate_limit.subgraphs."));
+            if under_subgraphs { "<name>" } else { seg }
         })
         .collect::<Vec<_>>()
         .join(".")

@@ -107,7 +107,7 @@ impl Sources {
         };
         let flags = &self.flags;
         if let Some(path) = &flags.supergraph {
-            config.supergraph.path = Some(path.clone());
+            config.supergraph.set_from_flag(path);
         }
         if let Some(listen) = flags.listen {
             config.listen = listen.into();
@@ -142,7 +142,26 @@ fn check_and_read(config: &mut Config, file: Option<(&Path, &str)>) -> Vec<Confi
             )
         });
     }
+    match config.supergraph.source() {
+        // Reported by whoever needs a supergraph (`weft serve`, `weft config check`), with a
+        // hint saying where to name one; `weft compose` does not.
+        Ok(_) | Err(model::SourceChoiceError::None) => {}
+        Err(e) => errors.push(ConfigError {
+            hint: Some("name one of `supergraph.path`, `supergraph.url`, `supergraph.hive`".into()),
+            ..ConfigError::at_key(file, "supergraph", e.to_string())
+        }),
+    }
     let pd = &mut config.persisted_documents;
+    if pd.safelist.is_some() && pd.url.is_some() {
+        errors.push(ConfigError {
+            hint: Some("keep one of them".into()),
+            ..ConfigError::at_key(
+                file,
+                "persisted_documents.url",
+                "`safelist` and `url` both name the manifest",
+            )
+        });
+    }
     match &pd.safelist {
         Some(path) => match persisted::load(path) {
             Ok(list) => pd.documents = Some(std::sync::Arc::new(list)),
@@ -155,8 +174,10 @@ fn check_and_read(config: &mut Config, file: Option<(&Path, &str)>) -> Vec<Confi
                 )
             }),
         },
-        None if pd.require => errors.push(ConfigError {
-            hint: Some("set `persisted_documents.safelist` to a manifest file".into()),
+        None if pd.require && pd.url.is_none() => errors.push(ConfigError {
+            hint: Some(
+                "set `persisted_documents.safelist` to a manifest file (or `url` to one)".into(),
+            ),
             ..ConfigError::at_key(
                 file,
                 "persisted_documents.require",

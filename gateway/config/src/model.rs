@@ -3,8 +3,6 @@
 //! `entity_cache` at the crate root) and are re-exported here, where they have always been.
 //! Their doc comments are the JSON Schema's descriptions (`schema.rs`).
 
-use std::path::PathBuf;
-
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -20,15 +18,22 @@ pub use crate::sections::limits::{
     Limits,
 };
 pub use crate::sections::observability::{LogConfig, LogFormat, TelemetryConfig};
+pub use crate::sections::rate_limit::{
+    ClientRateConfig, RateConfig, RateLimitConfig, RateLimitRedisConfig,
+};
 pub use crate::sections::subgraphs::{
     AllSubgraphs, BreakerConfig, BreakerOverride, Http2, RetryConfig, RetryOverride,
     SubgraphOverride, SubgraphPolicy, Subgraphs, TlsConfig, TlsOverride, env_segment,
+};
+pub use crate::sections::supergraph::{
+    HiveCdnConfig, SourceChoiceError, SupergraphConfig, SupergraphSource,
 };
 pub use crate::sections::traffic::{
     CostMode, DedupeConfig, DemandControlConfig, EntityBatchingConfig,
 };
 pub use crate::values::{
-    AmqpUrl, HeaderName, HttpUrl, ListenAddr, LogFilter, Origin, Ratio, RedisUrl, ValueError,
+    AmqpUrl, ClientKey, HeaderName, HttpUrl, ListenAddr, LogFilter, Origin, Ratio, RedisUrl,
+    ValueError,
 };
 
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -61,6 +66,7 @@ pub struct Config {
     pub dedupe: DedupeConfig,
     pub entity_batching: EntityBatchingConfig,
     pub demand_control: DemandControlConfig,
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for Config {
@@ -88,16 +94,7 @@ impl Default for Config {
             dedupe: DedupeConfig::default(),
             entity_batching: EntityBatchingConfig::default(),
             demand_control: DemandControlConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
-}
-
-/// The supergraph to serve.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, default)]
-pub struct SupergraphConfig {
-    /// The supergraph SDL file to serve, relative to this file. Watched: a change is served without
-    /// a restart.
-    #[schemars(example = serde_json::json!("supergraph.graphql"))]
-    pub path: Option<PathBuf>,
 }

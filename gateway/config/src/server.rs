@@ -45,6 +45,16 @@ pub struct ServerConfig {
     /// quarter of its CPU on the public benchmark. A change needs a restart.
     #[schemars(example = serde_json::json!(true))]
     pub work_runtime: bool,
+    /// Milliseconds between SIGTERM (or Ctrl-C) and closing the listener, during which `/ready`
+    /// answers 503 while requests are still accepted: time for a load balancer that polls
+    /// `/ready` to stop sending new ones. In Kubernetes a `preStop` sleep does the same.
+    #[schemars(example = serde_json::json!(5000))]
+    pub shutdown_delay_ms: u64,
+    /// Milliseconds the requests in flight at shutdown have to finish once the listener is
+    /// closed (each kept-alive connection's last answer says `Connection: close`). Past it the
+    /// process exits anyway. `0`: no limit.
+    #[schemars(example = serde_json::json!(10000))]
+    pub shutdown_grace_ms: u64,
 }
 
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
@@ -56,6 +66,8 @@ pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 30_000;
 /// A 2-core gateway answers a few thousand requests a second; 512 at once is a backlog of
 /// well over a second of work, past which waiting only grows memory and latency.
 pub const DEFAULT_MAX_IN_FLIGHT: u64 = 512;
+/// Kubernetes sends SIGKILL 30 s after SIGTERM by default: requests get most of that.
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 25_000;
 /// 16 MiB: ten times the benchmark's heavy answer (1.4 MB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -69,6 +81,8 @@ impl Default for ServerConfig {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             work_runtime: false,
+            shutdown_delay_ms: 0,
+            shutdown_grace_ms: DEFAULT_SHUTDOWN_GRACE_MS,
         }
     }
 }
@@ -98,6 +112,12 @@ impl ServerConfig {
     }
     pub fn max_in_flight(&self) -> Option<u64> {
         limit(self.max_in_flight)
+    }
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_millis(self.shutdown_delay_ms)
+    }
+    pub fn shutdown_grace(&self) -> Option<Duration> {
+        millis(self.shutdown_grace_ms)
     }
     pub fn max_response_bytes(&self) -> Option<u64> {
         limit(self.max_response_bytes)

@@ -68,6 +68,20 @@ impl Engine {
         self
     }
 
+    /// The engine with each subgraph's requests limited to the rate `limit` gives it by name
+    /// (`rate_limit.subgraph`, `rate_limit.subgraphs.<name>`).
+    pub fn with_subgraph_rate_limits(
+        self,
+        limit: impl Fn(&str) -> Option<Arc<crate::rate_limit::Limiter>>,
+    ) -> Engine {
+        for subgraph in self.executor.traffic() {
+            if let Some(limiter) = limit(subgraph.name()) {
+                subgraph.limit_rate(limiter);
+            }
+        }
+        self
+    }
+
     /// Executes a plan for a client request and shapes the result: `(data, errors)`. The data
     /// written stops past `max_bytes` (then it is longer than that and not JSON: the caller
     /// refuses it, `server.max_response_bytes`).

@@ -116,6 +116,9 @@ error_codes! {
     BatchingNotEnabled = "BATCHING_NOT_ENABLED",
     /// A batch of more requests than `batching.max_size`.
     BatchLimitExceeded = "BATCH_LIMIT_EXCEEDED",
+    /// A rate limit (`rate_limit.global`, `rate_limit.client`) refused the request (429, with
+    /// `Retry-After`); or a subgraph's (`rate_limit.subgraph`) refused its fetch.
+    RequestRateLimited = "REQUEST_RATE_LIMITED",
     /// Load shedding refused the request: `server.max_in_flight` reached (503).
     ServerOverloaded = "SERVER_OVERLOADED",
     /// The request did not finish within `server.request_timeout_ms` (504).

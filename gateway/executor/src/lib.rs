@@ -23,6 +23,7 @@ pub mod headers;
 pub mod inflight;
 pub mod metrics;
 mod projection;
+pub mod rate_limit;
 pub mod redis_level;
 mod shape;
 mod store;

@@ -51,4 +51,10 @@ pub trait ExecutorMetrics: Send + Sync {
 
     /// The state of `subgraph`'s circuit breaker: 0 closed, 1 open, 2 half-open.
     fn set_circuit_state(&self, subgraph: &str, state: u64);
+
+    /// One request refused by a rate limit of kind `limit` (`global`, `client`, `subgraph`).
+    fn record_rate_limited(&self, _limit: &'static str) {}
+
+    /// One rate limit decision made by this process alone: the shared Redis failed.
+    fn record_rate_limit_fallback(&self) {}
 }

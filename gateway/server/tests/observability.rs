@@ -168,7 +168,16 @@ async fn metrics_count_requests_errors_plans_and_every_subgraph_fetch() {
 
     assert_eq!(gw.get("/health").await.0, StatusCode::OK);
     let (status, _, body) = gw.get("/ready").await;
-    assert_eq!((status, body.as_str()), (StatusCode::OK, "ready"));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready["status"], "ready", "{body}");
+    // Which supergraph is live: the file's sha256 (from coreutils, not the gateway's code).
+    let text = std::fs::read_to_string(&supergraph).unwrap();
+    assert_eq!(
+        ready["supergraph"]["sha256"],
+        support::sha256(&text),
+        "{body}"
+    );
 
     assert_ok(&gw.query(QUERY, &[]).await);
     assert_ok(&gw.query(QUERY, &[]).await);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::values::{RedisUrl, nonzero64};
+use crate::values::{HttpUrl, RedisUrl, nonzero64};
 
 /// Automatic persisted queries (Apollo's APQ).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -63,20 +63,47 @@ impl Default for ApqRedisConfig {
 }
 
 /// A safelist of persisted documents (trusted documents).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct PersistedDocumentsConfig {
     /// A manifest of documents, relative to this file: `{ "<sha256>": "query" }` or Apollo's
     /// persisted query manifest. Its ids can be sent instead of the query.
     #[schemars(example = serde_json::json!("persisted-documents.json"))]
     pub safelist: Option<PathBuf>,
+    /// The manifest at an `http://` or `https://` URL instead of a file (a CDN, a registry):
+    /// fetched before serving, then asked again every `poll_interval_ms` with `If-None-Match`. A
+    /// manifest that does not parse, or a URL that does not answer, keeps the one in use.
+    #[schemars(example = serde_json::json!("https://cdn.example.com/persisted-documents.json"))]
+    pub url: Option<HttpUrl>,
+    /// Milliseconds between two requests for the manifest at `url`.
+    #[schemars(example = serde_json::json!(30000))]
+    pub poll_interval_ms: NonZeroU64,
     /// Run only the safelist's documents (by id, or by exact body). Others: 400
     /// `PERSISTED_QUERY_NOT_IN_LIST`.
     #[schemars(example = serde_json::json!(true))]
     pub require: bool,
-    /// The manifest's documents, read by [`crate::Sources::load_text`].
+    /// The manifest's documents, read by [`crate::Sources::load_text`] (from `safelist`) or
+    /// by the server (from `url`).
     #[serde(skip)]
     pub documents: Option<Arc<Safelist>>,
+}
+
+impl Default for PersistedDocumentsConfig {
+    fn default() -> PersistedDocumentsConfig {
+        PersistedDocumentsConfig {
+            safelist: None,
+            url: None,
+            poll_interval_ms: nonzero64(10_000),
+            require: false,
+            documents: None,
+        }
+    }
+}
+
+impl PersistedDocumentsConfig {
+    pub fn poll_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.poll_interval_ms.get())
+    }
 }
 
 /// A persisted-document manifest: documents by id (sha256 hex), and their bodies.

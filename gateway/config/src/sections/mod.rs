@@ -7,5 +7,7 @@ pub mod apq;
 pub mod http;
 pub mod limits;
 pub mod observability;
+pub mod rate_limit;
 pub mod subgraphs;
+pub mod supergraph;
 pub mod traffic;

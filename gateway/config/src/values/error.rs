@@ -27,6 +27,8 @@ pub enum ValueError {
     AmqpUrl(String),
     #[error("`{0}` is not an origin (`https://app.example.com`, `http://localhost:3000`, or `*`)")]
     Origin(String),
+    #[error("`{0}` is not a client key (`address`, `header:<name>` or `claim:<name>`)")]
+    ClientKey(String),
     #[error("`{0}` is not a JWT algorithm ({list})", list = crate::auth::ALGORITHMS.join(", "))]
     JwtAlgorithm(String),
 }

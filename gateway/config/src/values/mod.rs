@@ -8,6 +8,7 @@
 //! ([`crate::auth::JwtAlgorithm`]).
 
 mod address;
+mod client_key;
 mod error;
 mod header;
 mod log_filter;
@@ -23,6 +24,7 @@ use std::str::FromStr;
 use serde::de::{self, Deserializer, Visitor};
 
 pub use address::ListenAddr;
+pub use client_key::{ClientKey, ClientKeyKind};
 pub use error::ValueError;
 pub use header::HeaderName;
 pub(crate) use header::known as known_headers;

@@ -92,6 +92,11 @@ pub(super) fn client_failure(failure: &traffic::Failure) -> FetchFailure {
             "the subgraph's circuit breaker is open; nothing was sent".to_owned(),
         )
         .with_code(ErrorCode::SubgraphCircuitOpen),
+        traffic::Failure::RateLimited => FetchFailure::http(
+            "the subgraph's rate limit (`rate_limit.subgraph`) is reached; nothing was sent"
+                .to_owned(),
+        )
+        .with_code(ErrorCode::RequestRateLimited),
         traffic::Failure::Fetch(FetchError::Status { status, .. }) => {
             FetchFailure::http(format!("the subgraph answered HTTP {status}"))
         }

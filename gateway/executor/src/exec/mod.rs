@@ -75,6 +75,13 @@ struct Target {
     headers: Vec<HeaderRule>,
 }
 
+impl Executor {
+    /// Each subgraph's traffic, in the supergraph's order.
+    pub(crate) fn traffic(&self) -> impl Iterator<Item = &Arc<traffic::Subgraph>> {
+        self.subgraphs.iter().map(|t| &t.traffic)
+    }
+}
+
 pub struct Executor {
     /// Indexed by [`SubgraphId`]: a fetch finds its subgraph by `FetchNode::graph`, not by
     /// name.

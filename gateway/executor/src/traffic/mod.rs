@@ -23,6 +23,8 @@ use weft_config::model::{RetryConfig, SubgraphPolicy};
 pub enum Failure {
     /// The circuit is open: nothing was sent.
     CircuitOpen,
+    /// The subgraph's rate limit (`rate_limit.subgraph`) refused it: nothing was sent.
+    RateLimited,
     Fetch(FetchError),
     /// A shared request (a batch across client requests) ended without an answer.
     Dropped,
@@ -54,6 +56,8 @@ pub struct Subgraph {
     started: Instant,
     /// Its failures since its last log line.
     failures: failure_log::FailureLog,
+    /// Its rate limit, when set (`Engine::with_subgraph_rate_limits`).
+    rate: std::sync::OnceLock<std::sync::Arc<crate::rate_limit::Limiter>>,
 }
 
 /// Whether a failure may be gone on the next try: the subgraph was not reached, failed (5xx)
@@ -133,7 +137,14 @@ impl Subgraph {
             )),
             started: Instant::now(),
             failures: failure_log::FailureLog::default(),
+            rate: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Limits the requests sent to this subgraph to `limiter`'s rate (once; later calls do
+    /// nothing).
+    pub fn limit_rate(&self, limiter: std::sync::Arc<crate::rate_limit::Limiter>) {
+        let _ = self.rate.set(limiter);
     }
 
     /// The subgraph's name, as the supergraph's `join__Graph` gives it.
@@ -188,6 +199,11 @@ impl Subgraph {
         idempotent: bool,
         metrics: &dyn ExecutorMetrics,
     ) -> Result<Answer, Failure> {
+        if let Some(limiter) = self.rate.get()
+            && limiter.check(&self.name, metrics).await.is_err()
+        {
+            return Err(Failure::RateLimited);
+        }
         self.budget
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

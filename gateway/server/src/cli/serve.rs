@@ -16,9 +16,14 @@ use crate::http::{connections, health, router_working_on};
 use crate::observability::{log, metrics, telemetry};
 use crate::report::{self, errln};
 use crate::runtime::reload::Reloader;
+use crate::runtime::source::{self, LoadError, SupergraphSource, SupergraphVersion};
 use crate::runtime::watch::FileWatch;
 use crate::runtime::{Live, SchemaRuntime};
 use crate::runtime::{composed, preflight};
+
+/// Tries at start-up to read a remote supergraph: a source that does not answer is asked
+/// again (a CDN's hiccup should not fail a rollout), one that answers something else is not.
+const FIRST_TRIES: u32 = 3;
 
 /// Flags override the configuration file and the `WEFT_*` environment (docs/configuration.md).
 #[derive(Debug, Args)]
@@ -26,7 +31,8 @@ pub struct ServeArgs {
     /// The configuration file (weft.yaml); watched, and applied again when it changes.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// The supergraph SDL to serve (`supergraph.path`).
+    /// The supergraph to serve: a file (`supergraph.path`), or an `http://` or `https://`
+    /// URL polled every `supergraph.poll_interval_ms` (`supergraph.url`).
     #[arg(long)]
     pub supergraph: Option<PathBuf>,
     /// Address to listen on (`listen`; default 127.0.0.1:4000).
@@ -111,8 +117,8 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     let log = log::init(&config.log, exporter.as_ref().map(|e| e.tracer.clone()));
     let loaded = preflight::supergraph(&config, config_file_text);
     let jwks = preflight::jwks_files(&config, config_file_text);
-    let (name, supergraph_file, supergraph) = match loaded {
-        Ok(l) if jwks.is_empty() => (l.name, l.file, l.supergraph),
+    let (name, mut source, read) = match loaded {
+        Ok(l) if jwks.is_empty() => (l.name, l.source, l.supergraph),
         Ok(_) => return report::config_errors(jwks),
         Err(mut errors) => {
             errors.extend(jwks);
@@ -146,6 +152,17 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
     let work_handle = work.as_ref().map(|rt| rt.handle().clone());
     let serving = metrics.clone();
     let code = runtime.block_on(async move {
+        let (supergraph, version) = match read {
+            Some(read) => read,
+            None => match first_from(source.as_mut()).await {
+                Ok(read) => read,
+                Err(code) => return code,
+            },
+        };
+        let (config, safelist) = match with_remote_safelist(config).await {
+            Ok(read) => read,
+            Err(code) => return code,
+        };
         let live = match SchemaRuntime::new(supergraph.clone(), config.clone(), serving) {
             Ok(s) => Arc::new(Live::new(s)),
             Err(e) => {
@@ -153,6 +170,7 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        live.set_version(version);
         let listener = match tokio::net::TcpListener::bind(config.listen.get()).await {
             Ok(l) => l,
             Err(e) => {
@@ -172,16 +190,19 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
             sources,
             config,
             supergraph,
-            supergraph_file,
+            source,
+            safelist,
             config_file,
             log,
         };
+        // Read once: a reload does not move a shutdown already planned.
+        let shutdown_delay = reloader.config.server.shutdown_delay();
         let watching = tokio::spawn(reloader.run());
         connections::serve(
             listener,
             router_working_on(live.clone(), work_handle),
             live,
-            health::shutdown_signal(std::time::Duration::ZERO),
+            health::shutdown_signal(shutdown_delay),
         )
         .await;
         watching.abort();
@@ -199,4 +220,83 @@ pub fn run(mut args: ServeArgs) -> ExitCode {
         exporter.shutdown();
     }
     code
+}
+
+/// The first supergraph of a remote source, or the exit code after saying why there is none.
+async fn first_from(
+    source: &mut dyn SupergraphSource,
+) -> Result<(Arc<weft_federation::Supergraph>, SupergraphVersion), ExitCode> {
+    let name = source.describe().to_owned();
+    let text = first_text(
+        source,
+        "`supergraph.url` (or `supergraph.hive`, or --supergraph)",
+    )
+    .await?;
+    let version = SupergraphVersion::of(&text, &name);
+    match source::load(text, name).await {
+        Ok(supergraph) => Ok((supergraph, version)),
+        Err(LoadError::Invalid(e)) => {
+            for error in preflight::diagnostics(e) {
+                errln!("error: {error}");
+            }
+            Err(ExitCode::from(report::INPUT_ERROR))
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// `config` with the persisted-document manifest of `persisted_documents.url` read, and the
+/// source to poll it; the config as it is when it names no URL.
+async fn with_remote_safelist(
+    config: Arc<weft_config::Config>,
+) -> Result<(Arc<weft_config::Config>, Option<Box<dyn SupergraphSource>>), ExitCode> {
+    let pd = &config.persisted_documents;
+    let Some(url) = &pd.url else {
+        return Ok((config, None));
+    };
+    let mut polled = source::safelist(url.as_str(), pd.poll_interval()).map_err(|e| {
+        errln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    let text = first_text(polled.as_mut(), "`persisted_documents.url`").await?;
+    match source::with_safelist(&config, &text) {
+        Ok(config) => Ok((Arc::new(config), Some(polled))),
+        Err(e) => {
+            errln!(
+                "error: {url}: {e}\n  hint: `persisted_documents.url` must serve a persisted \
+                 document manifest"
+            );
+            Err(ExitCode::from(report::INPUT_ERROR))
+        }
+    }
+}
+
+/// The first text of a remote source (asked up to [`FIRST_TRIES`] times), or the exit code
+/// after saying why there is none; `key` names the setting in the hint.
+async fn first_text(source: &mut dyn SupergraphSource, key: &str) -> Result<String, ExitCode> {
+    let name = source.describe().to_owned();
+    let mut tries = 0;
+    let text = loop {
+        tries += 1;
+        match source.poll().await {
+            Ok(Some(text)) => break text,
+            // A first poll always has the text; `None` would mean a source that lies.
+            Ok(None) => {
+                errln!("error: {name}: nothing to read");
+                return Err(ExitCode::from(report::INPUT_ERROR));
+            }
+            Err(e) if tries < FIRST_TRIES => {
+                errln!("warning: {e}; trying again in 1 s");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                errln!("error: {e}\n  hint: {key} must name a URL that answers");
+                return Err(ExitCode::from(report::INPUT_ERROR));
+            }
+        }
+    };
+    Ok(text)
 }

@@ -33,6 +33,11 @@ use weft_config::server::ServerConfig;
 
 use crate::runtime::Live;
 
+/// The address of the client at the other end of a request's connection (a request
+/// extension: `rate_limit.client.key: address`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// The two connection timeouts, as read when the connection was accepted.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -181,7 +186,8 @@ impl Drop for Handling {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and waits for
-/// the connections in progress to finish their requests (graceful shutdown). Each connection
+/// the connections in progress to finish their requests (graceful shutdown), for
+/// `server.shutdown_grace_ms` at most. Each connection
 /// takes its timeouts from the configuration served when it was accepted.
 pub async fn serve(
     listener: TcpListener,
@@ -196,9 +202,9 @@ pub async fn serve(
     });
     let (done_tx, done_rx) = watch::channel(());
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     accept_failed(e).await;
                     continue;
@@ -210,11 +216,38 @@ pub async fn serve(
         let timeouts = Timeouts::of(&live.current().config.server);
         let stop = stop_tx.clone();
         let done = done_rx.clone();
-        tokio::spawn(connection(stream, router.clone(), timeouts, stop, done));
+        tokio::spawn(connection(
+            stream,
+            ClientAddr(peer.ip()),
+            router.clone(),
+            timeouts,
+            stop,
+            done,
+        ));
     }
     drop(done_rx);
     drop(listener);
-    done_tx.closed().await;
+    // Each connection finishes the request it is handling (its answer closes it); an idle
+    // one closes at once. Past the grace period whatever is left is dropped with the runtime.
+    let grace = live.current().config.server.shutdown_grace();
+    let open = done_tx.receiver_count();
+    tracing::info!(
+        connections = open,
+        "listener closed; finishing the requests in flight"
+    );
+    match grace {
+        Some(grace) => {
+            if tokio::time::timeout(grace, done_tx.closed()).await.is_err() {
+                tracing::warn!(
+                    connections = done_tx.receiver_count(),
+                    "requests still in flight after {} ms (`server.shutdown_grace_ms`): \
+                     closing them",
+                    grace.as_millis()
+                );
+            }
+        }
+        None => done_tx.closed().await,
+    }
 }
 
 /// An accept error: a connection that failed before it was accepted is skipped; anything else
@@ -235,6 +268,7 @@ async fn accept_failed(e: io::Error) {
 /// dropped when the connection ends.
 async fn connection(
     stream: TcpStream,
+    peer: ClientAddr,
     router: Router,
     timeouts: Timeouts,
     stop: watch::Sender<()>,
@@ -246,8 +280,9 @@ async fn connection(
         activity: activity.clone(),
     });
     let requests = activity.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         requests.request_began();
+        request.extensions_mut().insert(peer);
         let handling = Handling(requests.clone());
         let mut router = router.clone();
         async move {

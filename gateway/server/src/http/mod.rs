@@ -127,6 +127,7 @@ pub(crate) fn router_working_on(live: Arc<Live>, work: Option<tokio::runtime::Ha
 /// documents and the pipeline, once or for each request of a batch. See docs/http.md.
 async fn graphql(
     State(gateway): State<Arc<Gateway>>,
+    peer: Option<axum::Extension<connections::ClientAddr>>,
     method: Method,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -153,7 +154,8 @@ async fn graphql(
     };
     let span = telemetry::request_span(&method, &headers);
     let work = gateway.work.clone();
-    let answering = answer(gateway, method, headers, query, body).instrument(span);
+    let peer = peer.map(|axum::Extension(addr)| addr.0);
+    let answering = answer(gateway, peer, method, headers, query, body).instrument(span);
     let answering = offload(work.as_ref(), _admitted, answering);
     let Some(limit) = server.request_timeout() else {
         return answering.await;
@@ -224,6 +226,7 @@ fn refuse(media: MediaType, status: StatusCode, code: ErrorCode, message: String
 /// [`graphql`] inside the request's span.
 async fn answer(
     gateway: Arc<Gateway>,
+    peer: Option<std::net::IpAddr>,
     method: Method,
     mut headers: HeaderMap,
     query: Option<String>,
@@ -252,6 +255,15 @@ async fn answer(
         Ok(identity) => identity,
         Err(rejection) => return respond(media, rejection.status, &rejection.error.into()),
     };
+    // Rate limits: after the token (a client may be keyed by a claim), before any work.
+    let metrics: &dyn weft_executor::ExecutorMetrics = schema.metrics.as_ref();
+    if let Err(refused) = schema
+        .rate_limits
+        .admit(&headers, &identity, peer, metrics)
+        .await
+    {
+        return rate_limited(media, refused);
+    }
     // Only the gateway sets these (from the identity just verified), whatever the client sent
     // and whatever the header rules propagate.
     weft_executor::headers::remove_owned(&mut headers, &schema.auth.owned_headers());
@@ -295,6 +307,25 @@ async fn answer(
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
+    response
+}
+
+/// 429 `REQUEST_RATE_LIMITED` with `Retry-After` in whole seconds (rounded up).
+fn rate_limited(media: MediaType, refused: crate::runtime::rate_limits::Refused) -> Response {
+    let secs = weft_executor::rate_limit::retry_after_secs(refused.wait);
+    let mut response = refuse(
+        media,
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RequestRateLimited,
+        format!(
+            "Too many requests: the {} rate limit (`rate_limit.{}`) is reached; \
+             try again in {secs} s.",
+            refused.limit, refused.limit
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     response
 }
 

@@ -19,10 +19,12 @@ pub(crate) mod limits;
 pub(crate) mod pipeline;
 pub(crate) mod plan_cache;
 pub(crate) mod preflight;
+pub(crate) mod rate_limits;
 pub(crate) mod reload;
 pub(crate) mod request;
 pub(crate) mod response_body;
 pub(crate) mod shared_exec;
+pub(crate) mod source;
 pub(crate) mod validation;
 pub(crate) mod watch;
 
@@ -147,6 +149,8 @@ pub struct SchemaRuntime {
     /// that thread's allocator heap), so without a bound a burst of new documents grows the
     /// process by a thread per request in flight, and gains nothing on the cores there are.
     pub planning: Arc<tokio::sync::Semaphore>,
+    /// The client rate limits (`rate_limit`): the same across reloads that keep the section.
+    pub rate_limits: Arc<rate_limits::RateLimits>,
     /// The configuration this runtime serves with: a request sees one config throughout.
     pub config: Arc<Config>,
 }
@@ -195,6 +199,7 @@ impl SchemaRuntime {
             .entity_cache
             .enabled
             .then(|| entity_cache::redis::build(&config.entity_cache, &executor_metrics(&metrics)));
+        let rate_limits = Arc::new(rate_limits::RateLimits::new(&config.rate_limit));
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels: graph.labels(),
@@ -213,7 +218,8 @@ impl SchemaRuntime {
                     )
                 }),
             )?
-            .with_propagation(telemetry::inject),
+            .with_propagation(telemetry::inject)
+            .with_subgraph_rate_limits(|name| rate_limits.subgraph(&config.rate_limit, name)),
             metrics,
             prepared: plan_cache::prepared(&config.query_plan),
             restricted: plan_cache::restricted(&config.query_plan),
@@ -223,6 +229,7 @@ impl SchemaRuntime {
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             )),
             supergraph,
+            rate_limits,
             config,
         })
     }
@@ -230,17 +237,38 @@ impl SchemaRuntime {
 
 /// The runtime being served. Each request clones the `Arc` once and keeps it to the end, so a
 /// swap never disturbs a request in flight; the old runtime (and its caches) is dropped when
-/// its last request finishes.
-pub struct Live(RwLock<Arc<SchemaRuntime>>);
+/// its last request finishes. Beside it, which supergraph it serves (`/ready` says).
+pub struct Live {
+    runtime: RwLock<Arc<SchemaRuntime>>,
+    version: RwLock<Option<source::SupergraphVersion>>,
+}
 
 impl Live {
     pub fn new(runtime: SchemaRuntime) -> Live {
-        Live(RwLock::new(Arc::new(runtime)))
+        Live {
+            runtime: RwLock::new(Arc::new(runtime)),
+            version: RwLock::new(None),
+        }
+    }
+
+    /// The supergraph served now, when it came from a source (not in `weft demo`).
+    pub fn version(&self) -> Option<source::SupergraphVersion> {
+        match self.version.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set_version(&self, version: source::SupergraphVersion) {
+        match self.version.write() {
+            Ok(mut guard) => *guard = Some(version),
+            Err(poisoned) => *poisoned.into_inner() = Some(version),
+        }
     }
 
     pub fn current(&self) -> Arc<SchemaRuntime> {
         // A poisoned lock still holds a whole `Arc` (assignment cannot be half done).
-        match self.0.read() {
+        match self.runtime.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
@@ -248,7 +276,7 @@ impl Live {
 
     pub fn replace(&self, runtime: SchemaRuntime) {
         let new = Arc::new(runtime);
-        let old = match self.0.write() {
+        let old = match self.runtime.write() {
             Ok(mut guard) => std::mem::replace(&mut *guard, new),
             Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), new),
         };

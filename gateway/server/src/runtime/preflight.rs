@@ -10,14 +10,19 @@ use std::sync::Arc;
 use weft_config::{Config, ConfigError};
 use weft_federation::Supergraph;
 
+use weft_config::model::{SourceChoiceError, SupergraphSource};
+
 use super::auth::keys::{self, Source};
+use super::source::file::FileSource;
+use super::source::{self, SupergraphVersion};
 use super::watch::FileWatch;
 
-/// The supergraph to serve, read and checked; `file` watches it for changes.
+/// The supergraph to serve: its source, and for a file the supergraph read and checked.
 pub struct Loaded {
     pub name: String,
-    pub file: FileWatch,
-    pub supergraph: Arc<Supergraph>,
+    pub source: Box<dyn source::SupergraphSource>,
+    /// `None` for a URL: fetched once serving (`weft config check` does not fetch it).
+    pub supergraph: Option<(Arc<Supergraph>, SupergraphVersion)>,
 }
 
 /// Reads and checks the supergraph `config` names. `file` is the config file (path and text)
@@ -26,15 +31,28 @@ pub fn supergraph(
     config: &Config,
     file: Option<(&Path, &str)>,
 ) -> Result<Loaded, Vec<ConfigError>> {
-    let Some(path) = config.supergraph.path.clone() else {
-        return Err(vec![ConfigError {
-            hint: Some(
-                "pass --supergraph FILE, or set `supergraph.path` in the --config file (or \
-                 WEFT_SUPERGRAPH_PATH)"
-                    .into(),
-            ),
-            ..ConfigError::at_key(file, "supergraph", "no supergraph to serve")
-        }]);
+    let path = match config.supergraph.source() {
+        Ok(SupergraphSource::File(path)) => path,
+        Ok(remote) => {
+            let source = source::open(&remote, config.supergraph.poll_interval())
+                .map_err(|e| vec![ConfigError::at_key(file, "supergraph", e.to_string())])?;
+            return Ok(Loaded {
+                name: source.describe().to_owned(),
+                source,
+                supergraph: None,
+            });
+        }
+        Err(SourceChoiceError::None) => {
+            return Err(vec![ConfigError {
+                hint: Some(
+                    "pass --supergraph FILE or URL, or set `supergraph.path` (or `url`, or \
+                     `hive`) in the --config file (or WEFT_SUPERGRAPH_PATH)"
+                        .into(),
+                ),
+                ..ConfigError::at_key(file, "supergraph", "no supergraph to serve")
+            }]);
+        }
+        Err(e) => return Err(vec![ConfigError::at_key(file, "supergraph", e.to_string())]),
     };
     let name = path.display().to_string();
     let mut watch = FileWatch::new(path);
@@ -49,21 +67,25 @@ pub fn supergraph(
     // A supergraph needing features Weft does not execute is refused like a malformed one.
     match Supergraph::parse(&sdl, &name).and_then(|s| s.check_executable(&name).map(|()| s)) {
         Ok(s) => Ok(Loaded {
+            supergraph: Some((Arc::new(s), SupergraphVersion::of(&sdl, &name))),
             name,
-            file: watch,
-            supergraph: Arc::new(s),
+            source: Box::new(FileSource::seen(watch)),
         }),
-        Err(e) => Err(e
-            .diagnostics
-            .into_iter()
-            .map(|d| ConfigError {
-                origin: e.source_name.clone(),
-                location: Some(d.location.unwrap_or((1, 1))),
-                message: d.message,
-                hint: d.hint,
-            })
-            .collect()),
+        Err(e) => Err(diagnostics(e)),
     }
+}
+
+/// A supergraph's problems as configuration errors, each at its line in the supergraph.
+pub fn diagnostics(e: weft_federation::SupergraphError) -> Vec<ConfigError> {
+    e.diagnostics
+        .into_iter()
+        .map(|d| ConfigError {
+            origin: e.source_name.clone(),
+            location: Some(d.location.unwrap_or((1, 1))),
+            message: d.message,
+            hint: d.hint,
+        })
+        .collect()
 }
 
 /// Reads each JWKS file of `auth.jwks` as the key store will (URLs are fetched once serving).

@@ -269,3 +269,103 @@ pub async fn metrics(graphql_url: &str) -> String {
         .await
         .unwrap()
 }
+
+/// What the supergraph host saw of one request: `If-None-Match`, `X-Hive-CDN-Key`, and the
+/// status it answered.
+pub type HostRequest = (Option<String>, Option<String>, u16);
+
+/// An HTTP server publishing a supergraph at `/supergraph.graphql`, as a CDN or an object store
+/// would: an `ETag` (the text's sha256) on each answer and `304 Not Modified` to a request
+/// whose `If-None-Match` names the current one. Every request is recorded.
+pub struct SupergraphHost {
+    pub url: String,
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    /// `(If-None-Match, X-Hive-CDN-Key)` of each request, and its status.
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<HostRequest>>>,
+    /// When set, every request gets this status and no body (the host is failing).
+    pub failing: std::sync::Arc<std::sync::atomic::AtomicU16>,
+}
+
+impl SupergraphHost {
+    pub async fn start(text: &str) -> SupergraphHost {
+        use axum::http::{HeaderMap, StatusCode, header};
+        use axum::response::IntoResponse;
+        let state = std::sync::Arc::new(std::sync::Mutex::new(text.to_owned()));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let failing = std::sync::Arc::new(AtomicU16::new(0));
+        let (s, r, f) = (state.clone(), requests.clone(), failing.clone());
+        let serve = move |path: &'static str| {
+            let (s, r, f) = (s.clone(), r.clone(), f.clone());
+            axum::routing::get(move |headers: HeaderMap| async move {
+                let text = s.lock().unwrap().clone();
+                let etag = format!("\"{}\"", &sha256(&text)[..16]);
+                let seen = |name: &str| {
+                    headers
+                        .get(name)
+                        .map(|v| v.to_str().unwrap_or_default().to_owned())
+                };
+                let (inm, key) = (seen("if-none-match"), seen("x-hive-cdn-key"));
+                let failing = f.load(Ordering::SeqCst);
+                let status = if failing != 0 {
+                    failing
+                } else if path == "/artifacts/v1/target/supergraph" && key.as_deref() != Some("k3y")
+                {
+                    403
+                } else if inm.as_deref() == Some(etag.as_str()) {
+                    304
+                } else {
+                    200
+                };
+                r.lock().unwrap().push((inm, key, status));
+                let code = StatusCode::from_u16(status).unwrap();
+                if status == 200 {
+                    (code, [(header::ETAG, etag)], text).into_response()
+                } else {
+                    (code, [(header::ETAG, etag)], String::new()).into_response()
+                }
+            })
+        };
+        let app = axum::Router::new()
+            .route("/supergraph.graphql", serve("/supergraph.graphql"))
+            .route(
+                "/artifacts/v1/target/supergraph",
+                serve("/artifacts/v1/target/supergraph"),
+            );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        SupergraphHost {
+            url: format!("http://{addr}/supergraph.graphql"),
+            text: state,
+            requests,
+            failing,
+        }
+    }
+
+    /// The host's root (for the Hive CDN path).
+    pub fn base(&self) -> String {
+        self.url.trim_end_matches("/supergraph.graphql").to_owned()
+    }
+
+    /// Publishes `text`: the next request gets it.
+    pub fn publish(&self, text: &str) {
+        *self.text.lock().unwrap() = text.to_owned();
+    }
+}
+
+/// `/ready`'s JSON of the gateway whose GraphQL endpoint is `graphql_url`, with its status.
+pub async fn ready(graphql_url: &str) -> (u16, serde_json::Value) {
+    let base = graphql_url.strip_suffix("/graphql").unwrap_or(graphql_url);
+    let res = reqwest::get(format!("{base}/ready")).await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+/// The sum of the samples of `/metrics` text whose line starts with `series`.
+pub fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(series))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}

@@ -137,8 +137,24 @@ pub(super) const ENTITY_CACHE_LOOKUPS: Family = counter(
     &["subgraph", "result"],
 );
 
+pub(super) const SUPERGRAPH_UPDATES: Family = counter(
+    "weft_supergraph_updates_total",
+    "New supergraphs seen at the source, by outcome: loaded (now served), invalid (refused: \
+     the one in use stays), unreachable (the source failed to answer).",
+    &["outcome"],
+);
+pub(super) const RATE_LIMITED: Family = counter(
+    "weft_rate_limited_total",
+    "Requests refused by a rate limit (429), by limit: global, client, subgraph.",
+    &["limit"],
+);
+pub(super) const RATE_LIMIT_FALLBACKS: Family = counter(
+    "weft_rate_limit_local_fallbacks_total",
+    "Rate limit decisions made by this replica alone because the shared Redis failed.",
+    &[],
+);
 /// Every metric, in the order of `/metrics`.
-pub(super) const ALL: [&Family; 16] = [
+pub(super) const ALL: [&Family; 19] = [
     &HTTP_REQUESTS,
     &HTTP_DURATION,
     &GRAPHQL_ERRORS,
@@ -155,4 +171,7 @@ pub(super) const ALL: [&Family; 16] = [
     &APQ_REDIS_ERRORS,
     &ENTITY_CACHE_REDIS_ERRORS,
     &ENTITY_CACHE_LOOKUPS,
+    &SUPERGRAPH_UPDATES,
+    &RATE_LIMITED,
+    &RATE_LIMIT_FALLBACKS,
 ];

@@ -123,6 +123,9 @@ pub struct Metrics {
     cost_estimated: Counter<u64>,
     cost_estimates: Counter<u64>,
     cost_refused: Counter<u64>,
+    supergraph_updates: Counter<u64>,
+    rate_limited: Counter<u64>,
+    rate_limit_fallbacks: Counter<u64>,
 }
 
 impl Default for Metrics {
@@ -174,6 +177,9 @@ impl Metrics {
             cost_estimated: counter(&meter, &families::COST_ESTIMATED),
             cost_estimates: counter(&meter, &families::COST_ESTIMATES),
             cost_refused: counter(&meter, &families::COST_REFUSED),
+            supergraph_updates: counter(&meter, &families::SUPERGRAPH_UPDATES),
+            rate_limited: counter(&meter, &families::RATE_LIMITED),
+            rate_limit_fallbacks: counter(&meter, &families::RATE_LIMIT_FALLBACKS),
             provider,
             scrape,
         }
@@ -218,6 +224,12 @@ impl Metrics {
     /// One operation refused by demand control.
     pub fn record_cost_refused(&self) {
         self.cost_refused.add(1, &[]);
+    }
+
+    /// A new supergraph seen at its source: `loaded`, `invalid` or `unreachable`.
+    pub fn record_supergraph_update(&self, outcome: &'static str) {
+        self.supergraph_updates
+            .add(1, &[KeyValue::new("outcome", outcome)]);
     }
 
     /// Everything measured so far, in the Prometheus text format (`GET /metrics`).
@@ -294,5 +306,13 @@ impl ExecutorMetrics for Metrics {
     /// `subgraph`'s circuit breaker is now in `state` (0 closed, 1 open, 2 half-open).
     fn set_circuit_state(&self, subgraph_name: &str, state: u64) {
         self.circuit_state.record(state, &[subgraph(subgraph_name)]);
+    }
+
+    fn record_rate_limited(&self, limit: &'static str) {
+        self.rate_limited.add(1, &[KeyValue::new("limit", limit)]);
+    }
+
+    fn record_rate_limit_fallback(&self) {
+        self.rate_limit_fallbacks.add(1, &[]);
     }
 }
