@@ -16,4 +16,4 @@ pub mod report;
 pub(crate) mod runtime;
 
 /// The plan cache's memory estimate, for the test that measures it (`tests/plan_cache_weight.rs`).
-pub use runtime::plan_cache::operation_weight;
+pub use runtime::plan_cache::{live_bytes, operation_weight};

@@ -42,7 +42,23 @@ enum Command {
     Config(config::ConfigArgs),
 }
 
+/// Transparent huge pages off for this process unless `MIMALLOC_ALLOW_THP` says otherwise.
+/// mimalloc asks the kernel for huge pages on its segments (`madvise(MADV_HUGEPAGE)`), and a
+/// gateway touches a few KiB of many of them: on the public benchmark this doubled the memory
+/// of a cached query's load (25 -> 45 MiB) and added 16 MiB under distinct documents, for
+/// 5-10% less CPU in one load and more in the other (bench/README.md, docs/decisions.md).
+/// `MIMALLOC_ALLOW_THP=1` (or any value) leaves the choice to mimalloc, which reads it itself.
+fn huge_pages_off() {
+    // The flag is the process's (inherited by children); an old kernel without it leaves
+    // the default, which is harmless.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        let _ = rustix::thread::disable_transparent_huge_pages(true);
+    }
+}
+
 fn main() -> ExitCode {
+    huge_pages_off();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),

@@ -1,5 +1,5 @@
 //! The plan cache is sized by memory (`query_plan.cache_mb`), from an estimate per operation
-//! (`weft::operation_weight`): this measures what a prepared operation really holds — its
+//! (`weft::operation_weight`, from `weft::live_bytes`): this measures what a prepared operation really holds — its
 //! normalized operation, plan and text, and for introspection its validated document too,
 //! counted by dhat's allocator — and
 //! keeps the estimate within half again of it either way, for small, deep, wide and fragment-heavy
@@ -56,7 +56,7 @@ fn the_plan_cache_estimate_is_within_half_again_of_the_memory_an_operation_holds
         let without_document = all - (with_document - before);
         // What the cache keeps of most operations (no document), and of introspection ones.
         for (keeps_document, held) in [(false, without_document), (true, all)] {
-            let estimate = i64::from(weft::operation_weight(query, &operation, &plan, keeps_document));
+            let estimate = weft::live_bytes(query, &operation, &plan, keeps_document) as i64;
             eprintln!(
                 "document kept: {keeps_document}: estimated {estimate}, held {held} ({} chars)",
                 query.len()
