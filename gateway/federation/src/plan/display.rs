@@ -74,6 +74,38 @@ fn render(out: &mut String, node: &PlanNode, depth: usize) {
             }
             let _ = writeln!(out, "{pad}}},");
         }
+        PlanNode::Defer { primary, deferred } => {
+            let _ = writeln!(out, "{pad}Defer {{");
+            let _ = writeln!(out, "{pad}  Primary {{");
+            if let Some(n) = &primary.node {
+                render(out, n, depth + 2);
+            }
+            let _ = writeln!(out, "{pad}  }}, [");
+            for d in deferred {
+                let mut head = format!("id: {}", d.id);
+                if let Some(parent) = d.parent {
+                    let _ = write!(head, ", parent: {parent}");
+                }
+                if !d.depends.is_empty() {
+                    let ids: Vec<String> = d.depends.iter().map(u32::to_string).collect();
+                    let _ = write!(head, ", depends: [{}]", ids.join(", "));
+                }
+                let _ = write!(head, ", path: \"{}\"", d.query_path.join("/"));
+                if let Some(label) = &d.label {
+                    let _ = write!(head, ", label: \"{label}\"");
+                }
+                if let Some(condition) = &d.condition {
+                    let _ = write!(head, ", if: ${condition}");
+                }
+                let _ = writeln!(out, "{pad}    Deferred({head}) {{");
+                if let Some(n) = &d.node {
+                    render(out, n, depth + 3);
+                }
+                let _ = writeln!(out, "{pad}    }},");
+            }
+            let _ = writeln!(out, "{pad}  ]");
+            let _ = writeln!(out, "{pad}}},");
+        }
     }
 }
 

@@ -10,13 +10,70 @@ use crate::operation::Operation;
 use crate::supergraph::{SubgraphId, Supergraph, TypeKind};
 
 pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
+    let deferred = crate::operation::defer::deferred(op);
+    if deferred.is_empty() {
+        return QueryPlan {
+            node: part_node(sg, op, steps, None),
+        };
+    }
+    // `@defer`: the primary part's steps, then each deferred fragment's; a step's
+    // dependencies in another part are met before its part starts.
+    let deferred = deferred
+        .into_iter()
+        .map(|d| {
+            let id = d.defer.id;
+            let mut depends: Vec<u32> = steps
+                .iter()
+                .filter(|s| s.defer == Some(id))
+                .flat_map(|s| s.deps.iter())
+                .filter(|&&dep| steps[dep].defer != Some(id))
+                .map(|&dep| dep as u32)
+                .collect();
+            depends.sort_unstable();
+            depends.dedup();
+            DeferredNode {
+                id,
+                label: d.defer.label,
+                query_path: d.path,
+                parent: d.parent,
+                condition: d.defer.condition,
+                depends,
+                node: part_node(sg, op, steps, Some(id)).map(Box::new),
+            }
+        })
+        .collect();
+    QueryPlan {
+        node: Some(PlanNode::Defer {
+            primary: PrimaryNode {
+                node: part_node(sg, op, steps, None).map(Box::new),
+            },
+            deferred,
+        }),
+    }
+}
+
+/// The node running the steps of one part (`defer`: `None` for the primary, else the
+/// deferred fragment's id), by levels of their dependencies within the part.
+fn part_node(
+    sg: &Supergraph,
+    op: &Operation,
+    steps: &[Step],
+    defer: Option<u32>,
+) -> Option<PlanNode> {
+    let member = |i: usize| steps[i].defer == defer;
     let mut level = vec![0usize; steps.len()];
     // Steps are created after their dependencies, except when a shared entity fetch gains a
     // dependency later: iterate to a fixed point.
     loop {
         let mut changed = false;
-        for (i, s) in steps.iter().enumerate() {
-            let l = s.deps.iter().map(|d| level[*d] + 1).max().unwrap_or(0);
+        for (i, s) in steps.iter().enumerate().filter(|(i, _)| member(*i)) {
+            let l = s
+                .deps
+                .iter()
+                .filter(|d| member(**d))
+                .map(|d| level[*d] + 1)
+                .max()
+                .unwrap_or(0);
             if l > level[i] {
                 level[i] = l;
                 changed = true;
@@ -26,7 +83,10 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             break;
         }
     }
-    let mut groups: Vec<usize> = steps.iter().map(|s| s.group).collect();
+    let mut groups: Vec<usize> = (0..steps.len())
+        .filter(|i| member(*i))
+        .map(|i| steps[i].group)
+        .collect();
     groups.sort();
     groups.dedup();
     let mut sequence = Vec::new();
@@ -34,13 +94,13 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
         let max = steps
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.group == g)
+            .filter(|(i, s)| s.group == g && member(*i))
             .map(|(i, _)| level[i])
             .max()
             .unwrap_or(0);
         for l in 0..=max {
             let at_level: Vec<usize> = (0..steps.len())
-                .filter(|i| steps[*i].group == g && level[*i] == l)
+                .filter(|i| member(*i) && steps[*i].group == g && level[*i] == l)
                 .collect();
             let nodes = level_nodes(sg, op, steps, &at_level);
             match nodes.len() {
@@ -50,12 +110,10 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             }
         }
     }
-    QueryPlan {
-        node: match sequence.len() {
-            0 => None,
-            1 => sequence.pop(),
-            _ => Some(PlanNode::Sequence { nodes: sequence }),
-        },
+    match sequence.len() {
+        0 => None,
+        1 => sequence.pop(),
+        _ => Some(PlanNode::Sequence { nodes: sequence }),
     }
 }
 

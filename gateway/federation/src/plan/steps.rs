@@ -352,4 +352,7 @@ pub struct Step {
     pub variables: BTreeSet<String>,
     /// For mutations: which root field group this step belongs to (ordering).
     pub group: usize,
+    /// The deferred fragment whose fetches this step is one of (`None`: the primary part).
+    /// Set by the builder when the step is added.
+    pub defer: Option<u32>,
 }

@@ -78,6 +78,13 @@ pub(super) struct Builder<'a> {
     budget: Option<usize>,
     /// The budget this plan started with, for the error message.
     initial_budget: usize,
+    /// The deferred fragment being planned (`None`: the primary part): steps added now are
+    /// its own, and only its own steps are shared.
+    defer: Option<u32>,
+    /// The fields planned next are directly in a deferred fragment: each gets an entity
+    /// fetch of its own when its type has a key (even to the subgraph the parent is from),
+    /// so that the primary part does not wait for it. Taken by each field planned.
+    defer_entry: bool,
 }
 
 /// A step of the path from the root: a field (without its sub-selections) or a fragment,
@@ -118,6 +125,8 @@ impl<'a> Builder<'a> {
             chain: Vec::new(),
             reentry_at: None,
             entity_steps: HashMap::new(),
+            defer: None,
+            defer_entry: false,
         }
     }
 
