@@ -298,3 +298,78 @@ async fn with_defer_switched_off_the_directive_is_ignored() {
         json!({ "data": { "topProducts": [p(1), p(2)] } })
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_fetches_start_when_their_inputs_exist_and_a_fast_part_does_not_wait_for_a_slow_one()
+ {
+    let stack = stack("").await;
+    let reviews = &stack.subgraphs[3];
+    assert_eq!(reviews.name, "reviews");
+    let before = reviews.requests.count();
+    // The primary part waits for the slow field; the deferred reviews only need the products
+    // fetch, the first of the primary part's.
+    let query = "{ topProducts(first: 2) { name shippingEstimate ... @defer(label: \"reviews\") { reviews { body } } } }";
+    let started = Instant::now();
+    let url = stack.url.clone();
+    let answer = tokio::spawn(async move { post(&url, MULTIPART, query, json!({})).await });
+    let mut reviews_asked = None;
+    while reviews_asked.is_none() && started.elapsed() < Duration::from_secs(10) {
+        if reviews.requests.count() > before {
+            reviews_asked = Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let reviews_asked = reviews_asked.expect("reviews was asked");
+    // Asked before the slow field could answer: it did not wait for the primary part.
+    assert!(
+        reviews_asked < SLOW,
+        "reviews asked after {reviews_asked:?}"
+    );
+    let got = answer.await.unwrap();
+    assert_eq!(got.payloads.len(), 2, "{:?}", got.payloads);
+    assert!(got.payloads[0].0["data"]["topProducts"][0]["shippingEstimate"].is_number());
+    assert_eq!(got.payloads[1].0["incremental"][0]["label"], "reviews");
+
+    // Two deferred fragments: the fast one comes first, before the slow field answers.
+    let query = "{ topProducts(first: 1) { name ... @defer(label: \"slow\") { shippingEstimate } ... @defer(label: \"fast\") { reviews { body } } } }";
+    let got = post(&stack.url, MULTIPART, query, json!({})).await;
+    let labels: Vec<&Value> = got
+        .payloads
+        .iter()
+        .map(|(p, _)| &p["incremental"][0]["label"])
+        .collect();
+    assert_eq!(labels, [&Value::Null, &json!("fast"), &json!("slow")]);
+    let (fast, fast_at) = &got.payloads[1];
+    assert!(*fast_at < SLOW, "the fast part after {fast_at:?}");
+    assert_eq!(fast["hasNext"], true);
+    assert_eq!(got.payloads[2].0["hasNext"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_fragment_inside_another_comes_after_it() {
+    let stack = stack("").await;
+    let query = "{ topProducts(first: 1) { name ... @defer(label: \"outer\") { reviews { body ... @defer(label: \"inner\") { author { name } } } } } }";
+    let got = post(&stack.url, MULTIPART, query, json!({})).await;
+    assert_eq!(got.payloads.len(), 3, "{:?}", got.payloads);
+    let outer = &got.payloads[1].0;
+    assert_eq!(outer["hasNext"], true);
+    let item = &outer["incremental"][0];
+    assert_eq!(item["label"], "outer");
+    assert_eq!(item["path"], json!(["topProducts", 0]));
+    let reviews = item["data"]["reviews"].as_array().unwrap();
+    assert!(!reviews.is_empty());
+    assert!(
+        reviews
+            .iter()
+            .all(|r| r["body"].is_string() && r.get("author").is_none())
+    );
+    let inner = &got.payloads[2].0;
+    assert_eq!(inner["hasNext"], false);
+    let items = inner["incremental"].as_array().unwrap();
+    assert_eq!(items.len(), reviews.len());
+    for (i, item) in items.iter().enumerate() {
+        assert_eq!(item["label"], "inner");
+        assert_eq!(item["path"], json!(["topProducts", 0, "reviews", i]));
+        assert!(item["data"]["author"]["name"].is_string(), "{item}");
+    }
+}

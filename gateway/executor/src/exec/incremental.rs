@@ -1,22 +1,26 @@
-//! Incremental delivery (`@defer`): the primary part's fetches run first and the part is
-//! handed over as soon as they are done; then every deferred fragment's fetches run at once,
-//! each part handed over when its own fetches are done (a fast fragment never waits for a
-//! slow one), and a fragment inside another starts once that one's part is out.
+//! Incremental delivery (`@defer`): the primary part is handed over as soon as its fetches
+//! are done; each deferred fragment's fetches start as soon as the fetches they start from
+//! are done (often the primary part's first), and its part is handed over when its own are
+//! (a fast fragment never waits for a slow one; none before the primary part); a fragment
+//! inside another starts once that one's part is out.
 //!
 //! The parts share one store: each part's fetches read the objects the earlier parts put
 //! there. They run concurrently in this one task, so the store is behind a lock that is only
-//! taken between awaits (preparing a fetch, merging its answer): never contended.
+//! taken between awaits (preparing a fetch, merging its answer): never contended. Each part
+//! keeps the errors its own fetches met.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use futures::StreamExt;
-use futures::future::BoxFuture;
+use futures::future::{self, BoxFuture, Either};
 use futures::stream::FuturesUnordered;
 use serde_json::{Map, Value};
+use tokio::sync::watch;
 use weft_federation::plan::model::{DeferredNode, PlanNode, QueryPlan};
 
 use super::{Executor, Output, Request};
+use crate::error::ResponseError;
 use crate::forwarded::Forwarded;
 use crate::store::Store;
 
@@ -75,6 +79,7 @@ impl<'p> Parts<'p> {
             .map(|(d, _)| d)
     }
 
+    /// The fragments whose fetches run with part `part` (`None`: the primary).
     fn run_with(&self, part: Option<u32>) -> impl Iterator<Item = &'p DeferredNode> + '_ {
         let deferred = self.deferred;
         self.run_with
@@ -84,6 +89,7 @@ impl<'p> Parts<'p> {
             .map(move |&i| &deferred[i])
     }
 
+    /// The deferred fragments whose parts start once part `part` is out.
     fn next_after(&self, part: Option<u32>) -> impl Iterator<Item = &'p DeferredNode> + '_ {
         let deferred = self.deferred;
         self.next_after
@@ -94,11 +100,34 @@ impl<'p> Parts<'p> {
     }
 }
 
+/// What has run so far: the fetches done (by plan id), and whether the primary part's fetches
+/// are all done. Deferred parts wait on it for the fetches they start from.
+#[derive(Default)]
+struct Done {
+    fetches: HashSet<u32>,
+    primary: bool,
+}
+
+/// A part whose fetches are done: its id (`None`: the primary) and the errors they met.
+type Finished = (Option<u32>, Vec<ResponseError>);
+
+/// What the concurrent runs of one execution share.
+struct Shared<'a> {
+    out: Mutex<Output>,
+    done: watch::Sender<Done>,
+    parts: Parts<'a>,
+}
+
 impl Executor {
-    /// Runs `plan` part by part, calling `ready` with each part as soon as its fetches are
-    /// done: `None` for the primary part (first), then each deferred fragment's id, and
-    /// whether more parts follow. `ready` sees the whole output so far (the data of every
-    /// part done, and the errors not yet taken). A plan without a `Defer` node is one part.
+    /// Runs `plan` part by part, calling `ready` with each part as soon as it may go out: `None`
+    /// for the primary part (first), then each deferred fragment's id, and whether more parts
+    /// follow. `ready` sees the whole output so far (the data of every part done) and this
+    /// part's errors. A plan without a `Defer` node is one part.
+    ///
+    /// The primary part's fetches run; each deferred part's start as soon as the fetches
+    /// they start from (the plan's `depends`) are done, not when the whole primary part is;
+    /// a part that finishes before the primary one waits for it, and a fragment inside a
+    /// deferred one starts once that one's part is out.
     pub async fn execute_incremental(
         &self,
         plan: &QueryPlan,
@@ -125,78 +154,117 @@ impl Executor {
             ready(None, false, &mut out);
             return;
         };
-        let parts = Parts::of(plan, variables);
-        if let Some(node) = &primary.node {
-            self.run(node, request, &mut out).await;
-        }
-        for d in parts.run_with(None) {
-            if let Some(node) = &d.node {
-                self.run(node, request, &mut out).await;
+        let shared = Shared {
+            out: Mutex::new(out),
+            done: watch::channel(Done::default()).0,
+            parts: Parts::of(plan, variables),
+        };
+        let shared = &shared;
+        let mut first = Box::pin(async move {
+            let mut errors = Vec::new();
+            if let Some(node) = &primary.node {
+                self.run_shared(node, request, shared, &mut errors).await;
             }
-        }
-        let shared = Mutex::new(out);
+            for d in shared.parts.run_with(None) {
+                if let Some(node) = &d.node {
+                    self.run_shared(node, request, shared, &mut errors).await;
+                }
+            }
+            shared.done.send_modify(|done| done.primary = true);
+            (None, errors)
+        });
         let mut running = FuturesUnordered::new();
-        for d in parts.next_after(None) {
-            running.push(self.run_part(d.id, &parts, request, &shared));
+        for d in shared.parts.next_after(None) {
+            running.push(self.run_part(d, request, shared));
         }
-        if let Ok(mut out) = shared.lock() {
-            ready(None, !running.is_empty(), &mut out);
-        }
-        while let Some(id) = running.next().await {
-            for d in parts.next_after(Some(id)) {
-                running.push(self.run_part(d.id, &parts, request, &shared));
+        // Parts done before the primary one, in the order they finished.
+        let mut early: VecDeque<Finished> = VecDeque::new();
+        let primary_done = loop {
+            match future::select(&mut first, running.next()).await {
+                Either::Left((done, _)) => break done,
+                Either::Right((Some(done), _)) => early.push_back(done),
+                Either::Right((None, _)) => break (&mut first).await,
             }
-            if let Ok(mut out) = shared.lock() {
-                ready(Some(id), !running.is_empty(), &mut out);
+        };
+        early.push_front(primary_done);
+        loop {
+            let next = match early.pop_front() {
+                Some(done) => Some(done),
+                None => running.next().await,
+            };
+            let Some((part, errors)) = next else {
+                break;
+            };
+            // The parts after the primary one were started at once (they wait for their
+            // inputs); those inside a deferred fragment start once its part is out.
+            if part.is_some() {
+                for d in shared.parts.next_after(part) {
+                    running.push(self.run_part(d, request, shared));
+                }
+            }
+            if let Ok(mut out) = shared.out.lock() {
+                out.errors = errors;
+                ready(part, !early.is_empty() || !running.is_empty(), &mut out);
             }
         }
     }
 
-    /// The fetches of deferred part `id`; returns `id` once they are done.
+    /// The fetches of deferred part `d`, once the fetches it starts from are done.
     async fn run_part<'a>(
         &'a self,
-        id: u32,
-        parts: &'a Parts<'a>,
+        d: &'a DeferredNode,
         request: Request<'a>,
-        out: &'a Mutex<Output>,
-    ) -> u32 {
-        for d in parts.run_with(Some(id)) {
+        shared: &'a Shared<'a>,
+    ) -> Finished {
+        let mut done = shared.done.subscribe();
+        let _ = done
+            .wait_for(|done| done.primary || d.depends.iter().all(|id| done.fetches.contains(id)))
+            .await;
+        let mut errors = Vec::new();
+        for d in shared.parts.run_with(Some(d.id)) {
             if let Some(node) = &d.node {
-                self.run_shared(node, request, out).await;
+                self.run_shared(node, request, shared, &mut errors).await;
             }
         }
-        id
+        (Some(d.id), errors)
     }
 
     /// [`Executor::run`] over an output other parts share: the lock is taken to prepare
-    /// fetches and to merge answers, never across a request.
+    /// fetches and to merge answers, never across a request. The errors the fetches meet go
+    /// to `errors` (the part's own); each fetch done is told to the parts waiting for it.
     fn run_shared<'a>(
         &'a self,
         node: &'a PlanNode,
         request: Request<'a>,
-        out: &'a Mutex<Output>,
+        shared: &'a Shared<'a>,
+        errors: &'a mut Vec<ResponseError>,
     ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             match node {
                 PlanNode::Sequence { nodes } => {
                     for n in nodes {
-                        self.run_shared(n, request, out).await;
+                        self.run_shared(n, request, shared, errors).await;
                     }
                 }
                 PlanNode::Parallel { nodes } => {
                     let mut jobs = Vec::new();
+                    let mut leaves = Vec::new();
                     let mut nested = Vec::new();
-                    if let Ok(mut out) = out.lock() {
+                    if let Ok(mut out) = shared.out.lock() {
                         for n in nodes {
                             match self.job(n, request, &mut out.data) {
-                                Some(job) => jobs.extend(job),
+                                Some(job) => {
+                                    jobs.extend(job);
+                                    leaves.push(n);
+                                }
                                 None => nested.push(n),
                             }
                         }
                     }
-                    self.run_shared_jobs(jobs, request, out).await;
+                    self.run_shared_jobs(jobs, request, shared, errors).await;
+                    mark_done(shared, &leaves);
                     for n in nested {
-                        self.run_shared(n, request, out).await;
+                        self.run_shared(n, request, shared, errors).await;
                     }
                 }
                 PlanNode::Condition {
@@ -210,16 +278,17 @@ impl Executor {
                         .and_then(Value::as_bool)
                         .unwrap_or(false);
                     if let Some(n) = if on { if_clause } else { else_clause } {
-                        self.run_shared(n, request, out).await;
+                        self.run_shared(n, request, shared, errors).await;
                     }
                 }
                 PlanNode::Fetch(_) | PlanNode::Flatten(_) | PlanNode::BatchFetch(_) => {
-                    let job = match out.lock() {
+                    let job = match shared.out.lock() {
                         Ok(mut out) => self.job(node, request, &mut out.data).flatten(),
                         Err(_) => None,
                     };
-                    self.run_shared_jobs(job.into_iter().collect(), request, out)
+                    self.run_shared_jobs(job.into_iter().collect(), request, shared, errors)
                         .await;
+                    mark_done(shared, &[node]);
                 }
                 // Only ever the top node: not nested in a part.
                 PlanNode::Defer { .. } => {}
@@ -231,14 +300,41 @@ impl Executor {
         &self,
         mut jobs: Vec<super::merged::Job<'_>>,
         request: Request<'_>,
-        out: &Mutex<Output>,
+        shared: &Shared<'_>,
+        errors: &mut Vec<ResponseError>,
     ) {
         if jobs.is_empty() {
             return;
         }
         let responses = self.send_jobs(&mut jobs, request).await;
-        if let Ok(mut out) = out.lock() {
+        if let Ok(mut out) = shared.out.lock() {
+            let before = out.errors.len();
             self.merge_jobs(&jobs, responses, request, &mut out);
+            errors.extend(out.errors.drain(before..));
         }
+    }
+}
+
+/// Tells the waiting parts that the fetches of `leaves` are done.
+fn mark_done(shared: &Shared<'_>, leaves: &[&PlanNode]) {
+    fn ids(node: &PlanNode, out: &mut Vec<u32>) {
+        match node {
+            PlanNode::Fetch(f) => out.extend(f.id),
+            PlanNode::Flatten(f) => ids(&f.node, out),
+            PlanNode::BatchFetch(b) => {
+                out.extend(b.id);
+                out.extend(b.entities.iter().filter_map(|e| e.fetch.id));
+            }
+            _ => {}
+        }
+    }
+    let mut done = Vec::new();
+    for leaf in leaves {
+        ids(leaf, &mut done);
+    }
+    if !done.is_empty() {
+        shared
+            .done
+            .send_modify(|d| d.fetches.extend(done.iter().copied()));
     }
 }
