@@ -373,3 +373,43 @@ async fn a_deferred_fragment_inside_another_comes_after_it() {
         assert!(item["data"]["author"]["name"].is_string(), "{item}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_timeout_and_the_response_cap_cover_the_whole_stream() {
+    // The slow field takes longer than the request may: the primary part comes, then a last
+    // payload with the timeout's error.
+    let timed = stack("server:\n  request_timeout_ms: 700\n").await;
+    let got = post(&timed.url, MULTIPART, DEFERRED, json!({})).await;
+    assert_eq!(got.payloads.len(), 2, "{:?}", got.payloads);
+    assert_eq!(
+        got.payloads[0].0,
+        json!({ "data": { "topProducts": names(2) }, "hasNext": true })
+    );
+    let last = &got.payloads[1].0;
+    assert_eq!(last["hasNext"], false, "{last}");
+    assert_eq!(
+        last["errors"][0]["extensions"]["code"], "GATEWAY_TIMEOUT",
+        "{last}"
+    );
+    assert!(
+        got.payloads[1].1 < SLOW,
+        "ended after {:?}",
+        got.payloads[1].1
+    );
+
+    // All parts together are over the cap: the primary part fits, the deferred one does not.
+    let primary_len = json!({ "topProducts": names(40) }).to_string().len();
+    let yaml = format!("server:\n  max_response_bytes: {}\n", primary_len + 20);
+    let capped = stack(&yaml).await;
+    let query = "{ topProducts(first: 40) { name ... @defer { n: name } } }";
+    let got = post(&capped.url, MULTIPART, query, json!({})).await;
+    assert_eq!(got.payloads.len(), 2, "{:?}", got.payloads);
+    assert_eq!(got.payloads[0].0["hasNext"], true);
+    let last = &got.payloads[1].0;
+    assert_eq!(last["hasNext"], false, "{last}");
+    assert_eq!(
+        last["errors"][0]["extensions"]["code"], "RESPONSE_TOO_LARGE",
+        "{last}"
+    );
+    assert!(last.get("incremental").is_none(), "{last}");
+}
