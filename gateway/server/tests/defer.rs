@@ -413,3 +413,22 @@ async fn the_request_timeout_and_the_response_cap_cover_the_whole_stream() {
     );
     assert!(last.get("incremental").is_none(), "{last}");
 }
+
+#[test]
+fn weft_plan_shows_the_defer_node() {
+    let supergraph = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schema/supergraph.graphql"
+    );
+    let out = support::weft_command()
+        .args(["plan", "--supergraph", supergraph, DEFERRED])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Defer {\n    Primary {"), "{text}");
+    assert!(
+        text.contains("Deferred(id: 0, depends: [0], path: \"topProducts/@\", label: \"ship\")"),
+        "{text}"
+    );
+}
