@@ -251,7 +251,10 @@ impl Executor {
                     let mut leaves = Vec::new();
                     let mut nested = Vec::new();
                     if let Ok(mut out) = shared.out.lock() {
-                        for n in nodes {
+                        for n in nodes
+                            .iter()
+                            .filter_map(|n| super::chosen(n, request.variables))
+                        {
                             match self.job(n, request, &mut out.data) {
                                 Some(job) => {
                                     jobs.extend(job);

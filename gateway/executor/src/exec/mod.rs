@@ -58,6 +58,24 @@ type Sent = (
     Option<(std::time::Instant, std::time::Instant)>,
 );
 
+/// What `node` runs with these variables: itself, or for a `Condition` the branch taken
+/// (`None`: nothing).
+fn chosen<'p>(mut node: &'p PlanNode, variables: &Map<String, Value>) -> Option<&'p PlanNode> {
+    while let PlanNode::Condition {
+        condition,
+        if_clause,
+        else_clause,
+    } = node
+    {
+        let on = variables
+            .get(condition)
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        node = if on { if_clause } else { else_clause }.as_deref()?;
+    }
+    Some(node)
+}
+
 /// A subgraph's answer (JSON text as received, shared by requests that shared the fetch, or
 /// cut out of a batch's answer), and how long the entity cache may keep it (`None`: not at
 /// all).
@@ -249,7 +267,8 @@ impl Executor {
                     // Leaves go out together; anything nested runs in order after them.
                     let mut jobs = Vec::new();
                     let mut nested = Vec::new();
-                    for n in nodes {
+                    // A fetch under conditions goes out with the others when they hold.
+                    for n in nodes.iter().filter_map(|n| chosen(n, variables)) {
                         match self.job(n, request, &mut out.data) {
                             Some(job) => jobs.extend(job),
                             None => nested.push(n),

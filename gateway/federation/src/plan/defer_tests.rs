@@ -1,4 +1,5 @@
-//! Plan snapshots for `@defer` (incremental delivery), over the reference fixture. Each was
+//! Plan snapshots for `@defer` (incremental delivery) and conditions on variables, over the
+//! reference fixture (and fed2-features for abstract types). Each was
 //! reviewed against `@apollo/query-planner`'s plan of the same operation with defer
 //! enabled (docs/decisions.md, "`@defer` plans against Apollo's").
 
@@ -65,3 +66,10 @@ fn defer_on_a_union_member() {
         "{ searchCatalog(text: \"x\") { ... on Product @defer { upc weight } ... on User { id } } }"
     ));
 }
+
+// Conditions on variables: a fetch needed only under `@skip`/`@include` is a `Condition` node,
+// its requirements' fetches with it.
+snapshot!(
+    condition_around_a_skipped_fields_fetches_and_its_requirements,
+    "query Q($v: Boolean!) { me { reviews { product { shippingEstimate @include(if: $v) } } } }"
+);

@@ -64,13 +64,22 @@ fn render(out: &mut String, node: &PlanNode, depth: usize) {
             if_clause,
             else_clause,
         } => {
-            let _ = writeln!(out, "{pad}Include(if: ${condition}) {{");
-            if let Some(n) = if_clause {
-                render(out, n, depth + 1);
-            }
-            if let Some(n) = else_clause {
-                let _ = writeln!(out, "{pad}}} Else {{");
-                render(out, n, depth + 1);
+            match (if_clause, else_clause) {
+                // Apollo's `@skip` rendering.
+                (None, Some(n)) => {
+                    let _ = writeln!(out, "{pad}Skip(if: ${condition}) {{");
+                    render(out, n, depth + 1);
+                }
+                _ => {
+                    let _ = writeln!(out, "{pad}Include(if: ${condition}) {{");
+                    if let Some(n) = if_clause {
+                        render(out, n, depth + 1);
+                    }
+                    if let Some(n) = else_clause {
+                        let _ = writeln!(out, "{pad}}} Else {{");
+                        render(out, n, depth + 1);
+                    }
+                }
             }
             let _ = writeln!(out, "{pad}}},");
         }

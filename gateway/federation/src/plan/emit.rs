@@ -6,14 +6,15 @@ use std::fmt::Write;
 
 use super::model::*;
 use super::steps::{Step, SubSel};
-use crate::operation::Operation;
+use crate::operation::{Condition, Operation};
 use crate::supergraph::{SubgraphId, Supergraph, TypeKind};
 
 pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
+    let guards = guards(steps);
     let deferred = crate::operation::defer::deferred(op);
     if deferred.is_empty() {
         return QueryPlan {
-            node: part_node(sg, op, steps, None),
+            node: part_node(sg, op, steps, &guards, None),
         };
     }
     // `@defer`: the primary part's steps, then each deferred fragment's; a step's
@@ -38,14 +39,14 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
                 parent: d.parent,
                 condition: d.defer.condition,
                 depends,
-                node: part_node(sg, op, steps, Some(id)).map(Box::new),
+                node: part_node(sg, op, steps, &guards, Some(id)).map(Box::new),
             }
         })
         .collect();
     QueryPlan {
         node: Some(PlanNode::Defer {
             primary: PrimaryNode {
-                node: part_node(sg, op, steps, None).map(Box::new),
+                node: part_node(sg, op, steps, &guards, None).map(Box::new),
             },
             deferred,
         }),
@@ -58,6 +59,7 @@ fn part_node(
     sg: &Supergraph,
     op: &Operation,
     steps: &[Step],
+    guards: &[Vec<Condition>],
     defer: Option<u32>,
 ) -> Option<PlanNode> {
     let member = |i: usize| steps[i].defer == defer;
@@ -102,7 +104,28 @@ fn part_node(
             let at_level: Vec<usize> = (0..steps.len())
                 .filter(|i| member(*i) && steps[*i].group == g && level[*i] == l)
                 .collect();
-            let nodes = level_nodes(sg, op, steps, &at_level);
+            // A step needed only under conditions goes alone, inside `Condition` nodes: not
+            // sent when they fail (a skipped field's fetches and its requirements').
+            let (guarded, free): (Vec<usize>, Vec<usize>) =
+                at_level.iter().partition(|i| !guards[**i].is_empty());
+            let mut nodes = level_nodes(sg, op, steps, &free);
+            for i in guarded {
+                nodes.extend(level_nodes(sg, op, steps, &[i]).into_iter().map(|node| {
+                    guards[i].iter().rev().fold(node, |node, c| {
+                        let node = Some(Box::new(node));
+                        let (if_clause, else_clause) = if c.passes_when {
+                            (node, None)
+                        } else {
+                            (None, node)
+                        };
+                        PlanNode::Condition {
+                            condition: c.variable.clone(),
+                            if_clause,
+                            else_clause,
+                        }
+                    })
+                }));
+            }
             match nodes.len() {
                 0 => {}
                 1 => sequence.extend(nodes),
@@ -114,6 +137,40 @@ fn part_node(
         0 => None,
         1 => sequence.pop(),
         _ => Some(PlanNode::Sequence { nodes: sequence }),
+    }
+}
+
+/// Each step's conditions: those every field put in it needs (its guard) that every step
+/// depending on it needs too (it cannot be left out while one of them runs). A step with
+/// nothing recorded needs none.
+fn guards(steps: &[Step]) -> Vec<Vec<Condition>> {
+    let mut out: Vec<Vec<Condition>> = steps
+        .iter()
+        .map(|s| {
+            let mut g = s.guard.clone().unwrap_or_default();
+            let mut seen = Vec::new();
+            g.retain(|c| {
+                let new = !seen.contains(c);
+                seen.push(c.clone());
+                new
+            });
+            g
+        })
+        .collect();
+    // Dependencies point to earlier steps but may be added later: to a fixed point.
+    loop {
+        let mut changed = false;
+        for (t, s) in steps.iter().enumerate() {
+            for &d in &s.deps {
+                let before = out[d].len();
+                let needed = out[t].clone();
+                out[d].retain(|c| needed.contains(c));
+                changed |= out[d].len() != before;
+            }
+        }
+        if !changed {
+            return out;
+        }
     }
 }
 

@@ -20,13 +20,17 @@ impl Builder<'_> {
         path: &[String],
     ) -> Result<(), PlanError> {
         let Some(defer) = &frag.defer else {
-            return self.plan_fragment_here(step, at, node, frag, path);
+            return self.guarded(&frag.conditions, |b| {
+                b.plan_fragment_here(step, at, node, frag, path)
+            });
         };
         // A deferred fragment: its fields get fetches of their own (`defer_entry`), which
         // are the deferred part's; what they need from the parent (keys) the parent fetches.
         let outer = self.defer.replace(defer.id);
         let entry = std::mem::replace(&mut self.defer_entry, true);
-        let result = self.plan_fragment_here(step, at, node, frag, path);
+        let result = self.guarded(&frag.conditions, |b| {
+            b.plan_fragment_here(step, at, node, frag, path)
+        });
         self.defer = outer;
         self.defer_entry = entry;
         result

@@ -320,6 +320,7 @@ impl Builder<'_> {
             variables: BTreeSet::new(),
             group,
             defer: None,
+            guard: None,
         })
     }
 

@@ -43,11 +43,15 @@ impl Builder<'_> {
     ) -> Result<(), PlanError> {
         // The fields inside this one are not directly in a deferred fragment.
         let entry = std::mem::replace(&mut self.defer_entry, false);
-        let result = if entry && !f.name.starts_with("__") && !self.key_leaf(node, f) {
-            self.plan_deferred_field(step, at, node, f, conditions, path)
-        } else {
-            self.plan_field_in(step, at, node, f, conditions, path, false)
-        };
+        // Everything planned for the field (its fetches, its requirements') is needed only
+        // under its conditions.
+        let result = self.guarded(conditions, |b| {
+            if entry && !f.name.starts_with("__") && !b.key_leaf(node, f) {
+                b.plan_deferred_field(step, at, node, f, conditions, path)
+            } else {
+                b.plan_field_in(step, at, node, f, conditions, path, false)
+            }
+        });
         self.defer_entry = entry;
         result
     }

@@ -169,6 +169,7 @@ impl Builder<'_> {
             variables: BTreeSet::new(),
             group,
             defer: None,
+            guard: None,
         })
     }
 }
