@@ -432,3 +432,34 @@ fn weft_plan_shows_the_defer_node() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_holds_its_in_flight_slot_until_its_last_part() {
+    let stack = stack("server:\n  max_in_flight: 1\n").await;
+    let body = json!({ "query": DEFERRED }).to_string();
+    let mut streaming = reqwest::Client::new()
+        .post(&stack.url)
+        .header("content-type", "application/json")
+        .header("accept", MULTIPART)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    // The primary part is in; the deferred one is still coming.
+    let mut parser = Multipart::default();
+    while parser
+        .feed(&streaming.chunk().await.unwrap().unwrap())
+        .is_empty()
+    {}
+    let (status, refused) =
+        support::query(&stack.url, &[], "{ topProducts(first: 1) { name } }").await;
+    assert_eq!(status, 503, "{refused}");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"],
+        "SERVER_OVERLOADED"
+    );
+    while streaming.chunk().await.unwrap().is_some() {}
+    let (status, answer) =
+        support::query(&stack.url, &[], "{ topProducts(first: 1) { name } }").await;
+    assert_eq!(status, 200, "{answer}");
+}

@@ -186,13 +186,11 @@ async fn offload(
 ) -> Response {
     let Some(runtime) = work else {
         let response = answering.await;
-        drop(admitted);
-        return response;
+        return hold_while_streaming(response, admitted);
     };
     let mut task = AbortOnDrop(runtime.spawn(async move {
         let response = answering.await;
-        drop(admitted);
-        response
+        hold_while_streaming(response, admitted)
     }));
     match (&mut task.0).await {
         Ok(response) => response,
@@ -206,6 +204,27 @@ async fn offload(
             )
         }
     }
+}
+
+/// The request's in-flight slot, released now, or for a response in parts (`multipart/mixed`:
+/// `@defer`) when its body ends: its work goes on until then, and `server.max_in_flight`
+/// counts it.
+fn hold_while_streaming(response: Response, admitted: shedding::Admitted) -> Response {
+    let streaming = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/mixed"));
+    if !streaming {
+        drop(admitted);
+        return response;
+    }
+    response.map(|body| {
+        Body::from_stream(body.into_data_stream().map(move |chunk| {
+            let _held = &admitted;
+            chunk
+        }))
+    })
 }
 
 /// A spawned task aborted when its handle is dropped unfinished.
