@@ -277,6 +277,19 @@ async fn errors_in_a_deferred_part_null_only_its_fields() {
         "{deferred}"
     );
     assert_eq!(errors[0]["path"][0], "topProducts", "{deferred}");
+
+    // In one response, the same: every part's data, the deferred part's errors.
+    let whole = post(&stack.url, "application/json", DEFERRED, json!({})).await;
+    let whole = &whole.payloads[0].0;
+    let nulled = |i: usize| json!({ "name": demo_product(i).name, "shippingEstimate": null });
+    assert_eq!(
+        whole["data"],
+        json!({ "topProducts": [nulled(1), nulled(2)] })
+    );
+    assert_eq!(
+        whole["errors"][0]["extensions"]["serviceName"], "inventory",
+        "{whole}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

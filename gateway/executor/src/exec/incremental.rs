@@ -122,7 +122,8 @@ impl Executor {
     /// Runs `plan` part by part, calling `ready` with each part as soon as it may go out: `None`
     /// for the primary part (first), then each deferred fragment's id, and whether more parts
     /// follow. `ready` sees the whole output so far (the data of every part done) and this
-    /// part's errors. A plan without a `Defer` node is one part.
+    /// part's errors. A plan without a `Defer` node is one part. Returns the output in the
+    /// end (the errors `ready` left in it).
     ///
     /// The primary part's fetches run; each deferred part's start as soon as the fetches
     /// they start from (the plan's `depends`) are done, not when the whole primary part is;
@@ -135,7 +136,7 @@ impl Executor {
         headers: &http::HeaderMap,
         forwarded: &Forwarded,
         ready: &mut (dyn FnMut(Option<u32>, bool, &mut Output) + Send),
-    ) {
+    ) -> Output {
         let mut out = Output {
             data: Store::new(),
             errors: Vec::new(),
@@ -152,14 +153,14 @@ impl Executor {
                 self.run(node, request, &mut out).await;
             }
             ready(None, false, &mut out);
-            return;
+            return out;
         };
-        let shared = Shared {
+        let state = Shared {
             out: Mutex::new(out),
             done: watch::channel(Done::default()).0,
             parts: Parts::of(plan, variables),
         };
-        let shared = &shared;
+        let shared = &state;
         let mut first = Box::pin(async move {
             let mut errors = Vec::new();
             if let Some(node) = &primary.node {
@@ -207,6 +208,11 @@ impl Executor {
                 ready(part, !early.is_empty() || !running.is_empty(), &mut out);
             }
         }
+        drop((first, running));
+        state
+            .out
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The fetches of deferred part `d`, once the fetches it starts from are done.

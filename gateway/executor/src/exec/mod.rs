@@ -237,6 +237,21 @@ impl Executor {
             errors: Vec::new(),
             timings: Vec::new(),
         };
+        if let Some(PlanNode::Defer { .. }) = &plan.node
+            && !timed
+        {
+            // One response for all parts: the parts' fetches still start as soon as their
+            // inputs exist, side by side, as for a client reading the parts.
+            let mut errors = Vec::new();
+            let mut keep = |_: Option<u32>, _: bool, out: &mut Output| {
+                errors.append(&mut out.errors);
+            };
+            let mut out = self
+                .execute_incremental(plan, variables, headers, forwarded, &mut keep)
+                .await;
+            out.errors = errors;
+            return out;
+        }
         if let Some(node) = &plan.node {
             let request = Request {
                 variables,
