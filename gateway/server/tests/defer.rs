@@ -476,3 +476,28 @@ async fn a_stream_holds_its_in_flight_slot_until_its_last_part() {
         support::query(&stack.url, &[], "{ topProducts(first: 1) { name } }").await;
     assert_eq!(status, 200, "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_fragments_are_limited() {
+    let stack = stack("limits:\n  max_defers: 2\n").await;
+    // A fragment spread at two places with `@defer` is two deferred fragments.
+    let query = "{ topProducts(first: 1) { ...P @defer ... @defer { price } } product(upc: \"1\") { ...P @defer } } fragment P on Product { name }";
+    let (status, body) = support::query(
+        &stack.url,
+        &[("accept", "application/graphql-response+json")],
+        query,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "MAX_DEFERS_LIMIT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 deferred fragments"),
+        "{body}"
+    );
+    let two = "{ topProducts(first: 1) { ...P @defer } product(upc: \"1\") { ...P @defer } } fragment P on Product { name }";
+    let got = post(&stack.url, MULTIPART, two, json!({})).await;
+    assert_eq!(got.payloads.len(), 3, "{:?}", got.payloads);
+}

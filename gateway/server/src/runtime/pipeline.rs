@@ -589,6 +589,22 @@ pub(crate) fn build(
             }));
         }
     };
+    // Each deferred fragment is a part of the response and fetches of its own.
+    if let Some(max) = rt.config.limits.max_defers {
+        let defers = operation::defer::deferred(&operation).len();
+        if defers > max.get() as usize {
+            return Err(Box::new(move |media| {
+                request_error(
+                    media,
+                    ErrorCode::MaxDefersLimit,
+                    vec![message(format!(
+                        "The operation has {defers} deferred fragments, over the limit of \
+                         {max} (`limits.max_defers`)."
+                    ))],
+                )
+            }));
+        }
+    }
     let plan = plan_op(rt, &operation, labels)?;
     drop(span);
     Ok(Prepared::new(query, document, operation, plan))
