@@ -822,3 +822,102 @@ fn is_integer(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
+
+#[cfg(test)]
+mod part_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use apollo_compiler::ExecutableDocument;
+
+    const SCHEMA: &str =
+        "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+        type Query { media: [Media!]! }
+        interface Media { id: ID! title: String }
+        type Book implements Media { id: ID! title: String isbn: String! }
+        type Movie implements Media { id: ID! title: String minutes: Int }";
+
+    /// A deferred fragment on one implementation of an interface: an item per object of that
+    /// type only, at its concrete path; the primary part leaves it out; a null in a non-null
+    /// field nulls that item alone.
+    #[test]
+    fn a_deferred_fragment_on_a_possible_type_applies_to_its_objects_only() {
+        let api = Schema::parse_and_validate(SCHEMA, "s").unwrap();
+        let query = "{ media { title ... on Book @defer(label: \"b\") { isbn } } }";
+        let doc = ExecutableDocument::parse_and_validate(&api, query, "q").unwrap();
+        let op = weft_federation::operation::normalize(&api, &doc, None).unwrap();
+        let mut store = Store::new();
+        let data = br#"{"media":[{"__typename":"Book","title":"A","isbn":"1"},{"__typename":"Movie","title":"B"},{"__typename":"Book","title":"C","isbn":null}]}"#;
+        let Val::Object(root) = store.parse(data, None).unwrap() else {
+            panic!("an object")
+        };
+        store.merge(Store::ROOT, root);
+        let variables = Map::new();
+        let later: FxHashSet<u32> = [0].into_iter().collect();
+        let mut errors = Vec::new();
+        let primary = shape_without(&op, &store, &variables, &api, &mut errors, None, &later);
+        assert_eq!(
+            String::from_utf8(primary).unwrap(),
+            r#"{"media":[{"title":"A"},{"title":"B"},{"title":"C"}]}"#
+        );
+        let Selection::Field(media) = &op.selection_set.items[0] else {
+            panic!("a field")
+        };
+        let Some(Selection::InlineFragment(fragment)) = media
+            .selection_set
+            .as_ref()
+            .unwrap()
+            .items
+            .iter()
+            .find(|s| matches!(s, Selection::InlineFragment(_)))
+        else {
+            panic!("the fragment")
+        };
+        let path = ["media".to_owned(), "@".to_owned()];
+        let items = shape_part(
+            fragment,
+            &path,
+            &store,
+            &variables,
+            &api,
+            &mut errors,
+            None,
+            0,
+            &later,
+        )
+        .unwrap();
+        let items: Vec<(Value, String)> = items
+            .iter()
+            .map(|i| {
+                (
+                    Value::Array(i.path.iter().map(Seg::to_json).collect()),
+                    String::from_utf8(i.data.clone()).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                (json!(["media", 0]), r#"{"isbn":"1"}"#.to_owned()),
+                (json!(["media", 2]), "null".to_owned()),
+            ]
+        );
+        assert_eq!(errors.len(), 1, "the null's error");
+        assert_eq!(
+            serde_json::to_value(&errors[0]).unwrap()["path"],
+            json!(["media", 2, "isbn"])
+        );
+        // Over the cap with what earlier parts wrote: nothing.
+        let over = shape_part(
+            fragment,
+            &path,
+            &store,
+            &variables,
+            &api,
+            &mut errors,
+            Some(10),
+            8,
+            &later,
+        );
+        assert!(over.is_none());
+    }
+}
