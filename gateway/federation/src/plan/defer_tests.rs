@@ -1,7 +1,8 @@
 //! Plan snapshots for `@defer` (incremental delivery) and conditions on variables, over the
 //! reference fixture (and fed2-features for abstract types). Each was
 //! reviewed against `@apollo/query-planner`'s plan of the same operation with defer
-//! enabled (docs/decisions.md, "`@defer` plans against Apollo's").
+//! enabled (docs/decisions.md, "`@defer` plans against Apollo's"); Apollo's plans are kept in
+//! tests/fixtures/planner-apollo/.
 
 use super::tests::plan_text;
 
