@@ -279,6 +279,9 @@ mod tests {
         "WEFT_QUERY_PLAN_EXPOSE",
         "WEFT_QUERY_PLAN_CACHE_MB",
         "WEFT_QUERY_PLAN_WARM_UP",
+        // Added with `@defer` (issue 17).
+        "WEFT_QUERY_PLAN_DEFER",
+        "WEFT_LIMITS_MAX_DEFERS",
         "WEFT_CSRF_ENABLED",
         "WEFT_CSRF_REQUIRED_HEADERS",
         "WEFT_INTROSPECTION",

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 use weft_config::headers::HeaderRules;
 use weft_config::model::Subgraphs;
-use weft_federation::operation::{Operation, OperationKind};
+use weft_federation::operation::{
+    InlineFragment, Operation, OperationKind, Selection, SelectionSet,
+};
 use weft_federation::plan::model::QueryPlan;
 
 use crate::batch::Coalescer;
@@ -19,7 +21,7 @@ use crate::entity_cache::{self, EntityCache};
 use crate::exec::{Executor, FetchTiming};
 use crate::forwarded::Forwarded;
 use crate::metrics::ExecutorMetrics;
-use crate::shape::shape;
+use crate::shape::{PartItem, shape, shape_part, shape_without};
 use crate::trace::Propagate;
 use crate::traffic;
 
@@ -142,6 +144,146 @@ impl Engine {
         }
         (Bytes::from(data), errors, output.timings)
     }
+}
+
+/// One part of an incremental response (`@defer`), shaped.
+pub enum Part {
+    /// The first part: every field not deferred.
+    Primary {
+        data: Bytes,
+        errors: Vec<crate::ResponseError>,
+        /// More parts follow.
+        has_next: bool,
+    },
+    /// A deferred fragment's fields, once per object it applies to.
+    Deferred {
+        label: Option<String>,
+        items: Vec<PartItem>,
+        errors: Vec<crate::ResponseError>,
+        has_next: bool,
+    },
+    /// The parts so far and this one are over `max_bytes`: the response stops here.
+    TooLarge,
+}
+
+impl Engine {
+    /// Executes a plan part by part (`@defer`), handing each part to `send` shaped, as soon
+    /// as its fetches are done: the primary part first, then each deferred fragment's. The
+    /// bytes of all parts together stop at `max_bytes` ([`Part::TooLarge`], then nothing).
+    pub async fn execute_incremental(
+        &self,
+        run: Execution<'_>,
+        send: &mut (dyn FnMut(Part) + Send),
+    ) {
+        let Execution {
+            plan,
+            operation,
+            variables,
+            api,
+            headers,
+            forwarded,
+            max_bytes,
+        } = run;
+        let parts = crate::exec::Parts::of(plan, variables);
+        let later: rustc_hash::FxHashSet<u32> = parts.deferred().map(|d| d.id).collect();
+        let fragments = deferred_fragments(operation);
+        let nodes: rustc_hash::FxHashMap<u32, &weft_federation::plan::model::DeferredNode> =
+            parts.deferred().map(|d| (d.id, d)).collect();
+        let mut written = 0usize;
+        let mut stopped = false;
+        let mut ready = |part: Option<u32>, has_next: bool, out: &mut crate::exec::Output| {
+            if stopped {
+                return;
+            }
+            let mut errors = std::mem::take(&mut out.errors);
+            let Some(id) = part else {
+                let data = shape_without(
+                    operation,
+                    &out.data,
+                    variables,
+                    api,
+                    &mut errors,
+                    max_bytes,
+                    &later,
+                );
+                written += data.len();
+                if max_bytes.is_some_and(|m| data.len() > m) {
+                    stopped = true;
+                    send(Part::TooLarge);
+                    return;
+                }
+                send(Part::Primary {
+                    data: Bytes::from(data),
+                    errors,
+                    has_next,
+                });
+                return;
+            };
+            let Some(node) = nodes.get(&id) else {
+                return;
+            };
+            let Some(fragment) = fragments.get(&id) else {
+                return;
+            };
+            match shape_part(
+                fragment,
+                &node.query_path,
+                &out.data,
+                variables,
+                api,
+                &mut errors,
+                max_bytes,
+                written,
+                &later,
+            ) {
+                Some(items) => {
+                    written += items.iter().map(|i| i.data.len()).sum::<usize>();
+                    send(Part::Deferred {
+                        label: node.label.clone(),
+                        items,
+                        errors,
+                        has_next,
+                    });
+                }
+                None => {
+                    stopped = true;
+                    send(Part::TooLarge);
+                }
+            }
+        };
+        self.executor
+            .execute_incremental(plan, variables, headers, forwarded, &mut ready)
+            .instrument(tracing::info_span!(
+                "graphql.execute",
+                graphql.operation.type = operation_type(operation),
+                graphql.operation.name = operation.name.as_deref().unwrap_or(""),
+            ))
+            .await;
+    }
+}
+
+/// The deferred fragments of `operation`, by id.
+fn deferred_fragments(operation: &Operation) -> rustc_hash::FxHashMap<u32, &InlineFragment> {
+    fn walk<'o>(set: &'o SelectionSet, out: &mut rustc_hash::FxHashMap<u32, &'o InlineFragment>) {
+        for item in &set.items {
+            match item {
+                Selection::Field(f) => {
+                    if let Some(sub) = &f.selection_set {
+                        walk(sub, out);
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    if let Some(d) = &i.defer {
+                        out.insert(d.id, i);
+                    }
+                    walk(&i.selection_set, out);
+                }
+            }
+        }
+    }
+    let mut out = rustc_hash::FxHashMap::default();
+    walk(&operation.selection_set, &mut out);
+    out
 }
 
 /// One execution's inputs, as [`Engine::execute`] takes them: the plan of the client's

@@ -60,6 +60,8 @@ error_codes! {
     MaxDepthLimit = "MAX_DEPTH_LIMIT",
     /// The operation has more aliases than `limits.max_aliases`.
     MaxAliasesLimit = "MAX_ALIASES_LIMIT",
+    /// The operation has more deferred fragments than `limits.max_defers`.
+    MaxDefersLimit = "MAX_DEFERS_LIMIT",
     /// The operation has more root fields than `limits.max_root_fields`.
     MaxRootFieldsLimit = "MAX_ROOT_FIELDS_LIMIT",
     /// The operation selects more distinct fields than `limits.max_height`.

@@ -31,12 +31,15 @@ pub mod trace;
 pub mod traffic;
 pub mod transport;
 
+pub use engine::Part;
 pub use engine::{Engine, Execution};
 pub use error::{ErrorCode, GraphQLError, ResponseError};
 pub use exec::FetchTiming;
 pub use forwarded::Forwarded;
 pub use inflight::Inflight;
 pub use metrics::{ExecutorMetrics, FetchErrorKind};
+pub use shape::PartItem;
+pub use store::Seg;
 pub use transport::{
     ClientError, Connection, FetchError, GraphQLRequest, SubgraphClient, SubgraphResponse,
 };

@@ -21,12 +21,14 @@ use apollo_compiler::Schema;
 use apollo_compiler::ast::Type;
 use apollo_compiler::schema::{EnumType, ExtendedType};
 use apollo_compiler::validation::Valid;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::{Map, Value, json};
-use weft_federation::operation::{Condition, Field, Operation, Selection, SelectionSet};
+use weft_federation::operation::{
+    Condition, Field, InlineFragment, Operation, Selection, SelectionSet,
+};
 
 use crate::error::{ErrorCode, GraphQLError, ResponseError};
-use crate::store::{KeyId, ObjId, Store, Val, write_str};
+use crate::store::{KeyId, ObjId, Seg, Store, Val, write_str};
 
 /// A null reached a non-null position: the parent must become null too.
 struct Bubble;
@@ -47,23 +49,28 @@ pub fn shape(
     errors: &mut Vec<ResponseError>,
     max_bytes: Option<usize>,
 ) -> Vec<u8> {
-    let before = Before::of(errors);
-    let own_from = errors.len();
-    let mut s = Shaper {
+    shape_without(
+        op,
         store,
         variables,
-        errors,
         api,
-        out: Vec::with_capacity(4096),
-        path: Vec::new(),
-        memo: FxHashMap::default(),
-        written: FxHashMap::default(),
-        bubbles: 0,
-        before,
-        own_from,
-        max_bytes: max_bytes.unwrap_or(usize::MAX),
-        over: false,
-    };
+        errors,
+        max_bytes,
+        &FxHashSet::default(),
+    )
+}
+
+/// [`shape`], leaving out the deferred fragments `later` (their parts come after).
+pub fn shape_without(
+    op: &Operation,
+    store: &Store,
+    variables: &Map<String, Value>,
+    api: &Valid<Schema>,
+    errors: &mut Vec<ResponseError>,
+    max_bytes: Option<usize>,
+    later: &FxHashSet<u32>,
+) -> Vec<u8> {
+    let mut s = Shaper::new(store, variables, api, errors, max_bytes, later, Vec::new());
     let root = &op.selection_set;
     if s.object(&[root], (0, 0), Store::ROOT, &root.parent_type)
         .is_err()
@@ -73,6 +80,114 @@ pub fn shape(
         s.out.extend_from_slice(b"null");
     }
     s.out
+}
+
+/// One item of a deferred part: the concrete path of an object the fragment applies to, and
+/// the fragment's fields on it as JSON text (`null` when a null propagated to the fragment).
+pub struct PartItem {
+    pub path: Vec<Seg>,
+    pub data: Vec<u8>,
+}
+
+/// The items of the deferred fragment `fragment`, whose objects are at `query_path` (`"@"`:
+/// each list element), leaving out the fragments deferred further (`later`). `written`
+/// counts the bytes of earlier parts against `max_bytes`: past it, shaping stops and
+/// `None` is returned (`server.max_response_bytes` covers the whole response).
+#[allow(clippy::too_many_arguments)]
+pub fn shape_part(
+    fragment: &InlineFragment,
+    query_path: &[String],
+    store: &Store,
+    variables: &Map<String, Value>,
+    api: &Valid<Schema>,
+    errors: &mut Vec<ResponseError>,
+    max_bytes: Option<usize>,
+    written: usize,
+    later: &FxHashSet<u32>,
+) -> Option<Vec<PartItem>> {
+    let mut places = Vec::new();
+    places_at(
+        store,
+        &Val::Object(Store::ROOT),
+        query_path,
+        &mut Vec::new(),
+        &mut places,
+    );
+    let mut items = Vec::new();
+    let mut total = written;
+    let left = max_bytes.map(|m| m.saturating_sub(written));
+    for (path, id) in &places {
+        let typename = store
+            .typename(*id)
+            .unwrap_or(fragment.selection_set.parent_type.as_str());
+        // The fragment applies to objects of its type condition only.
+        if fragment.type_condition.is_some()
+            && !fragment.possible_types.iter().any(|t| t == typename)
+        {
+            continue;
+        }
+        let prefix = path
+            .iter()
+            .map(|s| match s {
+                Seg::Key(k) => Step::Key(k.as_str()),
+                Seg::Index(i) => Step::Index(*i),
+            })
+            .collect();
+        let cap = left.map(|l| l.saturating_sub(total - written));
+        let mut s = Shaper::new(store, variables, api, errors, cap, later, prefix);
+        let sets = [&fragment.selection_set];
+        let parent = fragment.selection_set.parent_type.as_str();
+        if s.object(&sets, (0, 1), *id, parent).is_err() {
+            if s.over {
+                return None;
+            }
+            s.out.clear();
+            s.out.extend_from_slice(b"null");
+        }
+        total += s.out.len();
+        let data = s.out;
+        items.push(PartItem {
+            path: path.clone(),
+            data,
+        });
+    }
+    Some(items)
+}
+
+/// Every place at `path` in `value` (`"@"`: each list element), in response order, with its
+/// concrete path.
+fn places_at(
+    store: &Store,
+    value: &Val,
+    path: &[String],
+    at: &mut Vec<Seg>,
+    out: &mut Vec<(Vec<Seg>, ObjId)>,
+) {
+    match value {
+        Val::List(items) => {
+            let rest = match path.first() {
+                Some(p) if p == weft_federation::plan::model::LIST => &path[1..],
+                _ => path,
+            };
+            for (i, item) in items.iter().enumerate() {
+                at.push(Seg::Index(i));
+                places_at(store, item, rest, at, out);
+                at.pop();
+            }
+        }
+        Val::Object(id) => match path.split_first() {
+            None => out.push((at.clone(), *id)),
+            Some((key, rest)) if key != weft_federation::plan::model::LIST => {
+                if let Some(next) = store.get(*id, key) {
+                    at.push(Seg::Key(key.clone()));
+                    places_at(store, next, rest, at, out);
+                    at.pop();
+                }
+            }
+            Some((_, rest)) => places_at(store, value, rest, at, out),
+        },
+        _ => {}
+    }
 }
 
 /// A step of the path being written (borrowed: most of the time it is never read).
@@ -157,6 +272,8 @@ struct Shaper<'a, 'e> {
     before: Before,
     /// Where the errors of the shaping itself start in `errors`.
     own_from: usize,
+    /// Deferred fragments written in later parts, not here.
+    later: &'a FxHashSet<u32>,
 }
 
 /// The paths of errors, as hashes of each of their prefixes: whether an error lies at, above
@@ -214,6 +331,37 @@ impl Before {
             }
         }
         self.prefixes.contains(&h)
+    }
+}
+
+impl<'a, 'e> Shaper<'a, 'e> {
+    fn new(
+        store: &'a Store,
+        variables: &'a Map<String, Value>,
+        api: &'a Valid<Schema>,
+        errors: &'e mut Vec<ResponseError>,
+        max_bytes: Option<usize>,
+        later: &'a FxHashSet<u32>,
+        path: Vec<Step<'a>>,
+    ) -> Shaper<'a, 'e> {
+        let before = Before::of(errors);
+        let own_from = errors.len();
+        Shaper {
+            store,
+            variables,
+            errors,
+            api,
+            out: Vec::with_capacity(4096),
+            path,
+            memo: FxHashMap::default(),
+            written: FxHashMap::default(),
+            bubbles: 0,
+            before,
+            own_from,
+            max_bytes: max_bytes.unwrap_or(usize::MAX),
+            over: false,
+            later,
+        }
     }
 }
 
@@ -277,7 +425,12 @@ impl<'a> Shaper<'a, '_> {
                         }
                     }
                     Selection::InlineFragment(frag) => {
-                        if !self.passes(&frag.conditions) {
+                        if !self.passes(&frag.conditions)
+                            || frag
+                                .defer
+                                .as_ref()
+                                .is_some_and(|d| self.later.contains(&d.id))
+                        {
                             continue;
                         }
                         let applies = frag.type_condition.is_none()
@@ -668,4 +821,103 @@ fn depends_on_concrete_type(sets: &[&SelectionSet], typename: &str) -> bool {
 fn is_integer(text: &str) -> bool {
     let digits = text.strip_prefix('-').unwrap_or(text);
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod part_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use apollo_compiler::ExecutableDocument;
+
+    const SCHEMA: &str =
+        "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+        type Query { media: [Media!]! }
+        interface Media { id: ID! title: String }
+        type Book implements Media { id: ID! title: String isbn: String! }
+        type Movie implements Media { id: ID! title: String minutes: Int }";
+
+    /// A deferred fragment on one implementation of an interface: an item per object of that
+    /// type only, at its concrete path; the primary part leaves it out; a null in a non-null
+    /// field nulls that item alone.
+    #[test]
+    fn a_deferred_fragment_on_a_possible_type_applies_to_its_objects_only() {
+        let api = Schema::parse_and_validate(SCHEMA, "s").unwrap();
+        let query = "{ media { title ... on Book @defer(label: \"b\") { isbn } } }";
+        let doc = ExecutableDocument::parse_and_validate(&api, query, "q").unwrap();
+        let op = weft_federation::operation::normalize(&api, &doc, None).unwrap();
+        let mut store = Store::new();
+        let data = br#"{"media":[{"__typename":"Book","title":"A","isbn":"1"},{"__typename":"Movie","title":"B"},{"__typename":"Book","title":"C","isbn":null}]}"#;
+        let Val::Object(root) = store.parse(data, None).unwrap() else {
+            panic!("an object")
+        };
+        store.merge(Store::ROOT, root);
+        let variables = Map::new();
+        let later: FxHashSet<u32> = [0].into_iter().collect();
+        let mut errors = Vec::new();
+        let primary = shape_without(&op, &store, &variables, &api, &mut errors, None, &later);
+        assert_eq!(
+            String::from_utf8(primary).unwrap(),
+            r#"{"media":[{"title":"A"},{"title":"B"},{"title":"C"}]}"#
+        );
+        let Selection::Field(media) = &op.selection_set.items[0] else {
+            panic!("a field")
+        };
+        let Some(Selection::InlineFragment(fragment)) = media
+            .selection_set
+            .as_ref()
+            .unwrap()
+            .items
+            .iter()
+            .find(|s| matches!(s, Selection::InlineFragment(_)))
+        else {
+            panic!("the fragment")
+        };
+        let path = ["media".to_owned(), "@".to_owned()];
+        let items = shape_part(
+            fragment,
+            &path,
+            &store,
+            &variables,
+            &api,
+            &mut errors,
+            None,
+            0,
+            &later,
+        )
+        .unwrap();
+        let items: Vec<(Value, String)> = items
+            .iter()
+            .map(|i| {
+                (
+                    Value::Array(i.path.iter().map(Seg::to_json).collect()),
+                    String::from_utf8(i.data.clone()).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            items,
+            [
+                (json!(["media", 0]), r#"{"isbn":"1"}"#.to_owned()),
+                (json!(["media", 2]), "null".to_owned()),
+            ]
+        );
+        assert_eq!(errors.len(), 1, "the null's error");
+        assert_eq!(
+            serde_json::to_value(&errors[0]).unwrap()["path"],
+            json!(["media", 2, "isbn"])
+        );
+        // Over the cap with what earlier parts wrote: nothing.
+        let over = shape_part(
+            fragment,
+            &path,
+            &store,
+            &variables,
+            &api,
+            &mut errors,
+            Some(10),
+            8,
+            &later,
+        );
+        assert!(over.is_none());
+    }
 }

@@ -102,6 +102,7 @@ impl Infra {
             bus: self.bus.clone(),
             peers: peers.clone(),
             shards,
+            slow_field: None,
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         spawn_env::<S>(listener, env, false).unwrap()

@@ -43,6 +43,10 @@ impl Subgraph for Inventory {
         weft_subgraph_kit::http::router(build_schema(db))
     }
 
+    fn app(env: &Env) -> Router {
+        weft_subgraph_kit::http::router(schema::build_schema_with(env.db.clone(), env.slow_field))
+    }
+
     fn background(env: &Env) -> Vec<JoinHandle<()>> {
         vec![spawn_relay(&env.db, env.bus.clone())]
     }

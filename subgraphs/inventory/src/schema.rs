@@ -35,7 +35,10 @@ pub struct Product {
 impl Product {
     /// Estimated shipping cost in cents, computed from price and weight.
     #[graphql(requires = "price weight")]
-    async fn shipping_estimate(&self) -> Option<i32> {
+    async fn shipping_estimate(&self, ctx: &Context<'_>) -> Option<i32> {
+        if let Ok(SlowField(delay)) = ctx.data::<SlowField>() {
+            tokio::time::sleep(*delay).await;
+        }
         shipping_estimate(self.price?, self.weight?)
     }
 }
@@ -149,11 +152,23 @@ impl Mutation {
 
 /// The executable schema over `db`.
 pub fn build_schema(db: Db) -> InventorySchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    build_schema_with(db, None)
+}
+
+/// How long `shippingEstimate` waits before answering (`weft demo --slow-field-ms`), to show
+/// what `@defer` does for a slow field.
+struct SlowField(std::time::Duration);
+
+/// [`build_schema`], with `shippingEstimate` answering after `slow_field` when given.
+pub fn build_schema_with(db: Db, slow_field: Option<std::time::Duration>) -> InventorySchema {
+    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .data(weft_subgraph_kit::loader(StockLoader(db.clone())))
-        .data(db)
-        .finish()
+        .data(db);
+    if let Some(delay) = slow_field {
+        builder = builder.data(SlowField(delay));
+    }
+    builder.finish()
 }
 
 /// The federation SDL (what `{ _service { sdl } }` returns).

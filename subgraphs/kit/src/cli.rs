@@ -130,6 +130,7 @@ async fn run<S: Subgraph>(args: Args) -> ExitCode {
         bus,
         peers,
         shards,
+        slow_field: None,
     };
     let port = args.port.unwrap_or(S::DEFAULT_PORT);
     let listener = match TcpListener::bind((args.host.as_str(), port)).await {

@@ -29,6 +29,10 @@ pub struct Env {
     /// The service's partitions when it shards its data (accounts, see [`open_shards`]);
     /// empty when all of it lives in `db`.
     pub shards: Vec<Db>,
+    /// How long the service's slow field waits before answering (inventory's
+    /// `Product.shippingEstimate`, to show `@defer`: `weft demo --slow-field-ms`); `None`: it
+    /// answers at once.
+    pub slow_field: Option<std::time::Duration>,
 }
 
 impl Env {
@@ -39,6 +43,7 @@ impl Env {
             bus: Bus::in_process(),
             peers: Default::default(),
             shards: Vec::new(),
+            slow_field: None,
         }
     }
 }

@@ -40,6 +40,13 @@ pub fn fetches(node: Option<&PlanNode>, rule: Branches) -> usize {
                 Branches::Both => a + b,
             }
         }
+        PlanNode::Defer { primary, deferred } => {
+            fetches(primary.node.as_deref(), rule)
+                + deferred
+                    .iter()
+                    .map(|d| fetches(d.node.as_deref(), rule))
+                    .sum::<usize>()
+        }
     }
 }
 
@@ -61,6 +68,12 @@ pub fn by_subgraph(node: Option<&PlanNode>, into: &mut BTreeMap<String, usize>) 
         } => {
             by_subgraph(if_clause.as_deref(), into);
             by_subgraph(else_clause.as_deref(), into);
+        }
+        PlanNode::Defer { primary, deferred } => {
+            by_subgraph(primary.node.as_deref(), into);
+            for d in deferred {
+                by_subgraph(d.node.as_deref(), into);
+            }
         }
     }
 }

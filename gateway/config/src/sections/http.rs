@@ -27,6 +27,11 @@ pub struct QueryPlanConfig {
     /// next requests plan. `0` turns the warm-up off.
     #[schemars(example = serde_json::json!(0.5))]
     pub warm_up: Ratio,
+    /// Incremental delivery: an operation with `@defer` is answered in parts
+    /// (`multipart/mixed; deferSpec=20220824`) to clients that accept them. When false,
+    /// `@defer` is still accepted and ignored: one response with every field.
+    #[schemars(example = serde_json::json!(false))]
+    pub defer: bool,
 }
 
 /// The default `query_plan.cache_mb`.
@@ -39,6 +44,7 @@ impl Default for QueryPlanConfig {
             cache_mb: nonzero32(DEFAULT_PLAN_CACHE_MB),
             // As Apollo Router: the 30% most used.
             warm_up: Ratio::clamped(0.3),
+            defer: true,
         }
     }
 }

@@ -36,6 +36,13 @@ pub struct Limits {
     #[serde(deserialize_with = "limit")]
     #[schemars(with = "u32")]
     pub max_height: Option<NonZeroU32>,
+    /// How many deferred fragments (`@defer`) an operation may have, each place a fragment is
+    /// spread counted: each is a part of the response and fetches of its own. Over it:
+    /// `MAX_DEFERS_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(8))]
+    #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
+    pub max_defers: Option<NonZeroU32>,
     /// How many tokens the document may have, as the GraphQL lexer counts them (names, punctuation,
     /// values, and each run of whitespace, commas or comments); parsing stops past it. Over it:
     /// `MAX_TOKENS_LIMIT`. `0`: no limit.
@@ -103,6 +110,7 @@ impl Default for Limits {
             max_aliases: NonZeroU32::new(DEFAULT_MAX_ALIASES),
             max_root_fields: NonZeroU32::new(DEFAULT_MAX_ROOT_FIELDS),
             max_height: NonZeroU32::new(DEFAULT_MAX_HEIGHT),
+            max_defers: NonZeroU32::new(DEFAULT_MAX_DEFERS),
             max_tokens: NonZeroU32::new(DEFAULT_MAX_TOKENS),
             max_recursion: NonZeroU32::new(DEFAULT_MAX_RECURSION),
             max_selections: NonZeroU32::new(DEFAULT_MAX_SELECTIONS),
@@ -123,6 +131,7 @@ impl Limits {
             max_aliases: None,
             max_root_fields: None,
             max_height: None,
+            max_defers: None,
             max_tokens: None,
             max_recursion: None,
             max_selections: None,
@@ -140,6 +149,10 @@ pub const DEFAULT_MAX_ALIASES: u32 = 200;
 pub const DEFAULT_MAX_ROOT_FIELDS: u32 = 200;
 
 pub const DEFAULT_MAX_HEIGHT: u32 = 2_000;
+
+/// Real operations defer a handful of fragments; each one more is a subgraph request and a
+/// part of the response.
+pub const DEFAULT_MAX_DEFERS: u32 = 32;
 
 pub const DEFAULT_MAX_TOKENS: u32 = 15_000;
 

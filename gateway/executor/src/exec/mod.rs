@@ -28,12 +28,14 @@ use weft_federation::supergraph::SubgraphId;
 
 mod answer;
 mod errors;
+mod incremental;
 mod merged;
 mod outgoing;
 mod representation;
 mod rewrite;
 mod timing;
 
+pub use incremental::Parts;
 pub use timing::FetchTiming;
 
 use crate::batch::{self, BatchKey, Coalescer};
@@ -49,6 +51,30 @@ use errors::{FetchFailure, failure_of, log_failure};
 use outgoing::{Outgoing, SharedAnswer, SubgraphRequestKey};
 use representation::{Twice, select, write_selection};
 use rewrite::rewrite;
+
+/// A job's answer, and when it was sent and answered (when timed).
+type Sent = (
+    Result<Fetched, FetchFailure>,
+    Option<(std::time::Instant, std::time::Instant)>,
+);
+
+/// What `node` runs with these variables: itself, or for a `Condition` the branch taken
+/// (`None`: nothing).
+fn chosen<'p>(mut node: &'p PlanNode, variables: &Map<String, Value>) -> Option<&'p PlanNode> {
+    while let PlanNode::Condition {
+        condition,
+        if_clause,
+        else_clause,
+    } = node
+    {
+        let on = variables
+            .get(condition)
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        node = if on { if_clause } else { else_clause }.as_deref()?;
+    }
+    Some(node)
+}
 
 /// A subgraph's answer (JSON text as received, shared by requests that shared the fetch, or
 /// cut out of a batch's answer), and how long the entity cache may keep it (`None`: not at
@@ -218,6 +244,21 @@ impl Executor {
             errors: Vec::new(),
             timings: Vec::new(),
         };
+        if let Some(PlanNode::Defer { .. }) = &plan.node
+            && !timed
+        {
+            // One response for all parts: the parts' fetches still start as soon as their
+            // inputs exist, side by side, as for a client reading the parts.
+            let mut errors = Vec::new();
+            let mut keep = |_: Option<u32>, _: bool, out: &mut Output| {
+                errors.append(&mut out.errors);
+            };
+            let mut out = self
+                .execute_incremental(plan, variables, headers, forwarded, &mut keep)
+                .await;
+            out.errors = errors;
+            return out;
+        }
         if let Some(node) = &plan.node {
             let request = Request {
                 variables,
@@ -248,7 +289,8 @@ impl Executor {
                     // Leaves go out together; anything nested runs in order after them.
                     let mut jobs = Vec::new();
                     let mut nested = Vec::new();
-                    for n in nodes {
+                    // A fetch under conditions goes out with the others when they hold.
+                    for n in nodes.iter().filter_map(|n| chosen(n, variables)) {
                         match self.job(n, request, &mut out.data) {
                             Some(job) => jobs.extend(job),
                             None => nested.push(n),
@@ -278,6 +320,18 @@ impl Executor {
                         self.run_jobs(job.into_iter().collect(), request, out).await;
                     }
                 }
+                // One response for all parts (the client did not ask for an incremental one):
+                // the primary part's fetches, then each deferred fragment's, parents first.
+                PlanNode::Defer { primary, deferred } => {
+                    if let Some(n) = &primary.node {
+                        self.run(n, request, out).await;
+                    }
+                    for d in deferred {
+                        if let Some(n) = &d.node {
+                            self.run(n, request, out).await;
+                        }
+                    }
+                }
             }
         })
     }
@@ -301,6 +355,12 @@ impl Executor {
     /// Leaves that run at the same moment: cache look-ups, then every request together, then
     /// the answers merged one at a time.
     async fn run_jobs(&self, mut jobs: Vec<Job<'_>>, request: Request<'_>, out: &mut Output) {
+        let responses = self.send_jobs(&mut jobs, request).await;
+        self.merge_jobs(&jobs, responses, request, out);
+    }
+
+    /// [`Self::run_jobs`]'s sending: cache look-ups, then every request together.
+    async fn send_jobs(&self, jobs: &mut [Job<'_>], request: Request<'_>) -> Vec<Sent> {
         join_all(jobs.iter_mut().map(|job| async move {
             match job {
                 Job::One(r) => self.second_level(r).await,
@@ -314,7 +374,7 @@ impl Executor {
         }))
         .await;
         let timed = request.clock.is_some();
-        let responses = join_all(jobs.iter().map(|job| async move {
+        join_all(jobs.iter().map(|job| async move {
             let sent = timed.then(std::time::Instant::now);
             let response = match job {
                 Job::One(r) => self.fetch(r, request).await,
@@ -322,7 +382,17 @@ impl Executor {
             };
             (response, sent.map(|sent| (sent, std::time::Instant::now())))
         }))
-        .await;
+        .await
+    }
+
+    /// [`Self::run_jobs`]'s merging: the answers merged one at a time.
+    fn merge_jobs(
+        &self,
+        jobs: &[Job<'_>],
+        responses: Vec<Sent>,
+        request: Request<'_>,
+        out: &mut Output,
+    ) {
         let mut merged = Vec::with_capacity(responses.len());
         for (job, (response, times)) in jobs.iter().zip(responses) {
             if let (Some(clock), Some((sent, done))) = (request.clock, times) {

@@ -58,6 +58,16 @@ fn shape(node: &PlanNode) -> PlanShape {
                 subgraphs: a.subgraphs.union(&b.subgraphs).cloned().collect(),
             }
         }
+        // Deferred parts run after the primary one: in sequence with it.
+        PlanNode::Defer { primary, deferred } => {
+            let parts: Vec<PlanNode> = primary
+                .node
+                .iter()
+                .chain(deferred.iter().filter_map(|d| d.node.as_ref()))
+                .map(|n| (**n).clone())
+                .collect();
+            combine(&parts, |a, b| a + b)
+        }
     }
 }
 

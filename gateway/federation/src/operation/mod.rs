@@ -1,5 +1,6 @@
 //! Client operations: the normalized form the planner and the engine share.
 
+pub mod defer;
 pub mod model;
 pub mod normalize;
 

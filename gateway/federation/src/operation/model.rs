@@ -61,7 +61,22 @@ pub struct InlineFragment {
     /// The object types the fragment applies to: an object's `__typename` must be one of them.
     pub possible_types: Vec<String>,
     pub conditions: Vec<Condition>,
+    /// `@defer`: the fragment's fields come in a later part of an incremental response.
+    pub defer: Option<Defer>,
     pub selection_set: SelectionSet,
+}
+
+/// A deferred fragment (`@defer`). Each place a deferred fragment stands in the normalized
+/// operation gets its own `id` (a named fragment spread at two places defers twice), numbered
+/// from 0 in document order; the plan's `Defer` node and the response's parts use it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Defer {
+    pub id: u32,
+    /// `@defer(label:)`, a literal string (validated unique in the document).
+    pub label: Option<String>,
+    /// `@defer(if: $v)`: deferred only when `$v` is true (a literal `if: false` is no defer
+    /// at all and never gets here).
+    pub condition: Option<String>,
 }
 
 /// `@include(if: $v)` holds when `$v` is true (`passes_when: true`); `@skip(if: $v)` when

@@ -82,6 +82,9 @@ pub fn normalize_within(
         schema,
         left: max_selections.unwrap_or(usize::MAX),
         over: false,
+        // The spec allows no `@defer` in a subscription's root selection (validation refuses
+        // it); deeper in a subscription, deferring is not done: the fields come in the event.
+        defers: (kind != OperationKind::Subscription).then_some(0),
     };
     let mut n = Normalizer {
         doc,
@@ -119,6 +122,8 @@ struct Cx<'a> {
     left: usize,
     /// The budget ran out: the result is incomplete and refused.
     over: bool,
+    /// The next deferred fragment's id; `None`: `@defer` is ignored in this operation.
+    defers: Option<u32>,
 }
 
 impl Cx<'_> {
@@ -134,6 +139,24 @@ impl Cx<'_> {
                 false
             }
         }
+    }
+
+    /// The `@defer` of a fragment with `directives`, numbered: `None` without one, with
+    /// `if: false`, or where deferring is not done.
+    fn defer(&mut self, directives: &executable::DirectiveList) -> Option<Defer> {
+        let (label, condition) = deferral(directives)?;
+        self.renumber(label, condition)
+    }
+
+    /// A deferred fragment's next place: a new id.
+    fn renumber(&mut self, label: Option<String>, condition: Option<String>) -> Option<Defer> {
+        let id = self.defers?;
+        self.defers = Some(id + 1);
+        Some(Defer {
+            id,
+            label,
+            condition,
+        })
     }
 
     fn is_object(&self, ty: &str) -> bool {
@@ -172,6 +195,22 @@ fn conditions(directives: &executable::DirectiveList) -> Option<Vec<Condition>> 
     Some(out)
 }
 
+/// What `@defer` says: `None` without one or with `if: false`; else its label and the
+/// variable it depends on.
+fn deferral(directives: &executable::DirectiveList) -> Option<(Option<String>, Option<String>)> {
+    let d = directives.get("defer")?;
+    let condition = match d.specified_argument_by_name("if").map(|v| v.as_ref()) {
+        Some(Value::Boolean(false)) => return None,
+        Some(Value::Variable(v)) => Some(v.to_string()),
+        _ => None,
+    };
+    let label = match d.specified_argument_by_name("label").map(|v| v.as_ref()) {
+        Some(Value::String(s)) => Some(s.to_string()),
+        _ => None,
+    };
+    Some((label, condition))
+}
+
 fn other_directives(directives: &executable::DirectiveList) -> Vec<String> {
     directives
         .iter()
@@ -185,8 +224,8 @@ fn other_directives(directives: &executable::DirectiveList) -> Vec<String> {
 enum ItemKey {
     /// Response key, conditions, other directives.
     Field(String, Vec<Condition>, Vec<String>),
-    /// Type condition, conditions.
-    Fragment(Option<String>, Vec<Condition>),
+    /// Type condition, conditions, the deferred fragment's id (never merged with another).
+    Fragment(Option<String>, Vec<Condition>, Option<u32>),
 }
 
 /// A selection set being built, with an index so that merging into it costs what is merged,
@@ -262,6 +301,7 @@ impl SetBuilder {
         type_condition: Option<&str>,
         possible_types: &[String],
         conditions: &[Condition],
+        defer: Option<Defer>,
         cx: &mut Cx,
     ) -> Option<&mut SetBuilder> {
         let matches_set = |t: &str| {
@@ -270,10 +310,14 @@ impl SetBuilder {
         if self.object && type_condition.is_some_and(|t| !matches_set(t)) {
             return None;
         }
-        if conditions.is_empty() && type_condition.is_none_or(matches_set) {
+        if conditions.is_empty() && defer.is_none() && type_condition.is_none_or(matches_set) {
             return Some(self);
         }
-        let key = ItemKey::Fragment(type_condition.map(str::to_owned), conditions.to_vec());
+        let key = ItemKey::Fragment(
+            type_condition.map(str::to_owned),
+            conditions.to_vec(),
+            defer.as_ref().map(|d| d.id),
+        );
         let at = match self.index.get(&key) {
             Some(Slot::Fragment(at)) => *at,
             _ => {
@@ -288,6 +332,7 @@ impl SetBuilder {
                         None => Vec::new(),
                     },
                     conditions: conditions.to_vec(),
+                    defer,
                     selection_set: SelectionSet {
                         parent_type: parent.clone(),
                         items: Vec::new(),
@@ -314,7 +359,14 @@ impl SetBuilder {
                 }
                 Selection::InlineFragment(i) => {
                     let tc = i.type_condition.as_deref();
-                    if let Some(target) = self.fragment(tc, &i.possible_types, &i.conditions, cx) {
+                    // Each place a deferred fragment is merged into defers on its own.
+                    let defer = i
+                        .defer
+                        .as_ref()
+                        .and_then(|d| cx.renumber(d.label.clone(), d.condition.clone()));
+                    if let Some(target) =
+                        self.fragment(tc, &i.possible_types, &i.conditions, defer, cx)
+                    {
                         target.merge(&i.selection_set, cx);
                     }
                 }
@@ -435,7 +487,8 @@ impl<'a> Normalizer<'a> {
                     };
                     let tc = i.type_condition.as_ref().map(|t| t.as_str());
                     let possible = tc.map(|t| self.possible_types(t, cx)).unwrap_or_default();
-                    if let Some(target) = out.fragment(tc, &possible, &conditions, cx) {
+                    let defer = cx.defer(&i.directives);
+                    if let Some(target) = out.fragment(tc, &possible, &conditions, defer, cx) {
                         self.add_set(target, &i.selection_set, cx);
                     }
                 }
@@ -449,8 +502,11 @@ impl<'a> Normalizer<'a> {
                     };
                     let tc = fragment.type_condition().as_str();
                     let possible = self.possible_types(tc, cx);
-                    if let Some(target) = out.fragment(Some(tc), &possible, &conditions, cx)
-                        && target.spread.insert(name.to_owned())
+                    let defer = cx.defer(&s.directives);
+                    // A deferred spread is a fragment of its own: never one already spread.
+                    let deferred = defer.is_some();
+                    if let Some(target) = out.fragment(Some(tc), &possible, &conditions, defer, cx)
+                        && (deferred || target.spread.insert(name.to_owned()))
                         && let Some(normalized) = self.fragments.get(name)
                     {
                         target.merge(normalized, cx);

@@ -64,14 +64,55 @@ fn render(out: &mut String, node: &PlanNode, depth: usize) {
             if_clause,
             else_clause,
         } => {
-            let _ = writeln!(out, "{pad}Include(if: ${condition}) {{");
-            if let Some(n) = if_clause {
-                render(out, n, depth + 1);
+            match (if_clause, else_clause) {
+                // Apollo's `@skip` rendering.
+                (None, Some(n)) => {
+                    let _ = writeln!(out, "{pad}Skip(if: ${condition}) {{");
+                    render(out, n, depth + 1);
+                }
+                _ => {
+                    let _ = writeln!(out, "{pad}Include(if: ${condition}) {{");
+                    if let Some(n) = if_clause {
+                        render(out, n, depth + 1);
+                    }
+                    if let Some(n) = else_clause {
+                        let _ = writeln!(out, "{pad}}} Else {{");
+                        render(out, n, depth + 1);
+                    }
+                }
             }
-            if let Some(n) = else_clause {
-                let _ = writeln!(out, "{pad}}} Else {{");
-                render(out, n, depth + 1);
+            let _ = writeln!(out, "{pad}}},");
+        }
+        PlanNode::Defer { primary, deferred } => {
+            let _ = writeln!(out, "{pad}Defer {{");
+            let _ = writeln!(out, "{pad}  Primary {{");
+            if let Some(n) = &primary.node {
+                render(out, n, depth + 2);
             }
+            let _ = writeln!(out, "{pad}  }}, [");
+            for d in deferred {
+                let mut head = format!("id: {}", d.id);
+                if let Some(parent) = d.parent {
+                    let _ = write!(head, ", parent: {parent}");
+                }
+                if !d.depends.is_empty() {
+                    let ids: Vec<String> = d.depends.iter().map(u32::to_string).collect();
+                    let _ = write!(head, ", depends: [{}]", ids.join(", "));
+                }
+                let _ = write!(head, ", path: \"{}\"", d.query_path.join("/"));
+                if let Some(label) = &d.label {
+                    let _ = write!(head, ", label: \"{label}\"");
+                }
+                if let Some(condition) = &d.condition {
+                    let _ = write!(head, ", if: ${condition}");
+                }
+                let _ = writeln!(out, "{pad}    Deferred({head}) {{");
+                if let Some(n) = &d.node {
+                    render(out, n, depth + 3);
+                }
+                let _ = writeln!(out, "{pad}    }},");
+            }
+            let _ = writeln!(out, "{pad}  ]");
             let _ = writeln!(out, "{pad}}},");
         }
     }

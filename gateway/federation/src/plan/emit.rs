@@ -6,17 +6,76 @@ use std::fmt::Write;
 
 use super::model::*;
 use super::steps::{Step, SubSel};
-use crate::operation::Operation;
+use crate::operation::{Condition, Operation};
 use crate::supergraph::{SubgraphId, Supergraph, TypeKind};
 
 pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
+    let guards = guards(steps);
+    let deferred = crate::operation::defer::deferred(op);
+    if deferred.is_empty() {
+        return QueryPlan {
+            node: part_node(sg, op, steps, &guards, None),
+        };
+    }
+    // `@defer`: the primary part's steps, then each deferred fragment's; a step's
+    // dependencies in another part are met before its part starts.
+    let deferred = deferred
+        .into_iter()
+        .map(|d| {
+            let id = d.defer.id;
+            let mut depends: Vec<u32> = steps
+                .iter()
+                .filter(|s| s.defer == Some(id))
+                .flat_map(|s| s.deps.iter())
+                .filter(|&&dep| steps[dep].defer != Some(id))
+                .map(|&dep| dep as u32)
+                .collect();
+            depends.sort_unstable();
+            depends.dedup();
+            DeferredNode {
+                id,
+                label: d.defer.label,
+                query_path: d.path,
+                parent: d.parent,
+                condition: d.defer.condition,
+                depends,
+                node: part_node(sg, op, steps, &guards, Some(id)).map(Box::new),
+            }
+        })
+        .collect();
+    QueryPlan {
+        node: Some(PlanNode::Defer {
+            primary: PrimaryNode {
+                node: part_node(sg, op, steps, &guards, None).map(Box::new),
+            },
+            deferred,
+        }),
+    }
+}
+
+/// The node running the steps of one part (`defer`: `None` for the primary, else the
+/// deferred fragment's id), by levels of their dependencies within the part.
+fn part_node(
+    sg: &Supergraph,
+    op: &Operation,
+    steps: &[Step],
+    guards: &[Vec<Condition>],
+    defer: Option<u32>,
+) -> Option<PlanNode> {
+    let member = |i: usize| steps[i].defer == defer;
     let mut level = vec![0usize; steps.len()];
     // Steps are created after their dependencies, except when a shared entity fetch gains a
     // dependency later: iterate to a fixed point.
     loop {
         let mut changed = false;
-        for (i, s) in steps.iter().enumerate() {
-            let l = s.deps.iter().map(|d| level[*d] + 1).max().unwrap_or(0);
+        for (i, s) in steps.iter().enumerate().filter(|(i, _)| member(*i)) {
+            let l = s
+                .deps
+                .iter()
+                .filter(|d| member(**d))
+                .map(|d| level[*d] + 1)
+                .max()
+                .unwrap_or(0);
             if l > level[i] {
                 level[i] = l;
                 changed = true;
@@ -26,7 +85,10 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             break;
         }
     }
-    let mut groups: Vec<usize> = steps.iter().map(|s| s.group).collect();
+    let mut groups: Vec<usize> = (0..steps.len())
+        .filter(|i| member(*i))
+        .map(|i| steps[i].group)
+        .collect();
     groups.sort();
     groups.dedup();
     let mut sequence = Vec::new();
@@ -34,15 +96,36 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
         let max = steps
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.group == g)
+            .filter(|(i, s)| s.group == g && member(*i))
             .map(|(i, _)| level[i])
             .max()
             .unwrap_or(0);
         for l in 0..=max {
             let at_level: Vec<usize> = (0..steps.len())
-                .filter(|i| steps[*i].group == g && level[*i] == l)
+                .filter(|i| member(*i) && steps[*i].group == g && level[*i] == l)
                 .collect();
-            let nodes = level_nodes(sg, op, steps, &at_level);
+            // A step needed only under conditions goes alone, inside `Condition` nodes: not
+            // sent when they fail (a skipped field's fetches and its requirements').
+            let (guarded, free): (Vec<usize>, Vec<usize>) =
+                at_level.iter().partition(|i| !guards[**i].is_empty());
+            let mut nodes = level_nodes(sg, op, steps, &free);
+            for i in guarded {
+                nodes.extend(level_nodes(sg, op, steps, &[i]).into_iter().map(|node| {
+                    guards[i].iter().rev().fold(node, |node, c| {
+                        let node = Some(Box::new(node));
+                        let (if_clause, else_clause) = if c.passes_when {
+                            (node, None)
+                        } else {
+                            (None, node)
+                        };
+                        PlanNode::Condition {
+                            condition: c.variable.clone(),
+                            if_clause,
+                            else_clause,
+                        }
+                    })
+                }));
+            }
             match nodes.len() {
                 0 => {}
                 1 => sequence.extend(nodes),
@@ -50,12 +133,44 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             }
         }
     }
-    QueryPlan {
-        node: match sequence.len() {
-            0 => None,
-            1 => sequence.pop(),
-            _ => Some(PlanNode::Sequence { nodes: sequence }),
-        },
+    match sequence.len() {
+        0 => None,
+        1 => sequence.pop(),
+        _ => Some(PlanNode::Sequence { nodes: sequence }),
+    }
+}
+
+/// Each step's conditions: those every field put in it needs (its guard) that every step
+/// depending on it needs too (it cannot be left out while one of them runs). A step with
+/// nothing recorded needs none.
+fn guards(steps: &[Step]) -> Vec<Vec<Condition>> {
+    let mut out: Vec<Vec<Condition>> = steps
+        .iter()
+        .map(|s| {
+            let mut g = s.guard.clone().unwrap_or_default();
+            let mut seen = Vec::new();
+            g.retain(|c| {
+                let new = !seen.contains(c);
+                seen.push(c.clone());
+                new
+            });
+            g
+        })
+        .collect();
+    // Dependencies point to earlier steps but may be added later: to a fixed point.
+    loop {
+        let mut changed = false;
+        for (t, s) in steps.iter().enumerate() {
+            for &d in &s.deps {
+                let before = out[d].len();
+                let needed = out[t].clone();
+                out[d].retain(|c| needed.contains(c));
+                changed |= out[d].len() != before;
+            }
+        }
+        if !changed {
+            return out;
+        }
     }
 }
 

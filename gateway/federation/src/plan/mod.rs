@@ -44,4 +44,6 @@ pub fn plan_within(
 }
 
 #[cfg(test)]
+mod defer_tests;
+#[cfg(test)]
 mod tests;

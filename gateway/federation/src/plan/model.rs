@@ -34,6 +34,46 @@ pub enum PlanNode {
         #[serde(rename = "elseClause", skip_serializing_if = "Option::is_none")]
         else_clause: Option<Box<PlanNode>>,
     },
+    /// Incremental delivery (`@defer`): the primary part's fetches, then each deferred
+    /// fragment's, which start once the primary part's are done and never hold it back. Only
+    /// ever the plan's top node.
+    Defer {
+        primary: PrimaryNode,
+        deferred: Vec<DeferredNode>,
+    },
+}
+
+/// The fetches of an incremental response's first part (`None`: nothing to fetch).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrimaryNode {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub node: Option<Box<PlanNode>>,
+}
+
+/// A deferred fragment: its fetches, and where its data goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeferredNode {
+    /// The fragment's `Defer::id` in the normalized operation.
+    pub id: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub label: Option<String>,
+    /// The response path of the objects the fragment applies to (`"@"`: each list element).
+    pub query_path: Vec<String>,
+    /// The deferred fragment it is inside: its part comes first, and its fetches run first.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub parent: Option<u32>,
+    /// `@defer(if: $v)`: deferred only when `$v` is true; otherwise its fetches run with its
+    /// parent's (the primary's at the top) and its fields come in that part.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub condition: Option<String>,
+    /// The fetches (their `id`s) of other parts whose results its fetches start from.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub depends: Vec<u32>,
+    /// `None`: its fields come with the parent part's fetches (no entity to fetch them
+    /// through apart), and are only delivered later.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub node: Option<Box<PlanNode>>,
 }
 
 /// Runs `node` (an entity fetch) for every object found at `path` in the response so far.

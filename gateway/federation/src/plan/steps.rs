@@ -352,4 +352,11 @@ pub struct Step {
     pub variables: BTreeSet<String>,
     /// For mutations: which root field group this step belongs to (ordering).
     pub group: usize,
+    /// The deferred fragment whose fetches this step is one of (`None`: the primary part).
+    /// Set by the builder when the step is added.
+    pub defer: Option<u32>,
+    /// The `@skip`/`@include` conditions on variables that hold for everything put in the
+    /// step (`None`: nothing yet): when some of them fail, nothing of it is needed and it is
+    /// not sent (a `Condition` node around it, once the steps depending on it agree).
+    pub guard: Option<Vec<crate::operation::Condition>>,
 }

@@ -62,6 +62,11 @@ fn ids_name_their_subgraphs(sg: &Supergraph, node: &PlanNode) {
             .into_iter()
             .flatten()
             .for_each(|n| ids_name_their_subgraphs(sg, n)),
+        PlanNode::Defer { primary, deferred } => primary
+            .node
+            .iter()
+            .chain(deferred.iter().filter_map(|d| d.node.as_ref()))
+            .for_each(|n| ids_name_their_subgraphs(sg, n)),
     }
 }
 

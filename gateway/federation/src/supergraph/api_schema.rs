@@ -103,6 +103,19 @@ pub fn derive(
         }
     }
 
+    // `@defer` is the gateway's to execute (incremental delivery), as in Apollo Router's API
+    // schema: clients may send it whatever the subgraphs define.
+    if !api.directive_definitions.contains_key("defer") {
+        let definition = "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT";
+        if let Ok(parsed) = apollo_compiler::ast::Document::parse(definition, "defer.graphql") {
+            for d in parsed.definitions {
+                if let apollo_compiler::ast::Definition::DirectiveDefinition(d) = d {
+                    api.directive_definitions.insert(d.name.clone(), d);
+                }
+            }
+        }
+    }
+
     api.validate().map_err(|with_errors| {
         super::diagnostics(&with_errors.errors)
             .into_iter()

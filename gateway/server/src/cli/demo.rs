@@ -27,6 +27,10 @@ pub struct DemoArgs {
     /// First subgraph port: accounts gets it, products the next, and so on. 0 picks free ports.
     #[arg(long, default_value_t = 4001)]
     base_port: u16,
+    /// Make inventory's `Product.shippingEstimate` wait this many milliseconds before it
+    /// answers, to see `@defer` at work (off by default).
+    #[arg(long, value_name = "MS")]
+    slow_field_ms: Option<u64>,
 }
 
 /// Everything after `weft subgraph` goes to the subgraph's own command line, `--help`
@@ -258,6 +262,7 @@ async fn start<S: Subgraph>(
         bus: bus.clone(),
         peers: peers.clone(),
         shards,
+        slow_field: args.slow_field_ms.map(Duration::from_millis),
     };
     spawn_env::<S>(listener, env, false).map_err(|source| StartError::Serve {
         subgraph: S::NAME,

@@ -11,6 +11,7 @@ mod edge;
 pub(crate) mod health;
 mod invalidation;
 mod metrics;
+mod multipart;
 mod playground;
 pub(crate) mod request;
 mod shedding;
@@ -187,13 +188,11 @@ async fn offload(
 ) -> Response {
     let Some(runtime) = work else {
         let response = answering.await;
-        drop(admitted);
-        return response;
+        return hold_while_streaming(response, admitted);
     };
     let mut task = AbortOnDrop(runtime.spawn(async move {
         let response = answering.await;
-        drop(admitted);
-        response
+        hold_while_streaming(response, admitted)
     }));
     match (&mut task.0).await {
         Ok(response) => response,
@@ -207,6 +206,27 @@ async fn offload(
             )
         }
     }
+}
+
+/// The request's in-flight slot, released now, or for a response in parts (`multipart/mixed`:
+/// `@defer`) when its body ends: its work goes on until then, and `server.max_in_flight`
+/// counts it.
+fn hold_while_streaming(response: Response, admitted: shedding::Admitted) -> Response {
+    let streaming = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/mixed"));
+    if !streaming {
+        drop(admitted);
+        return response;
+    }
+    response.map(|body| {
+        Body::from_stream(body.into_data_stream().map(move |chunk| {
+            let _held = &admitted;
+            chunk
+        }))
+    })
 }
 
 /// A spawned task aborted when its handle is dropped unfinished.
@@ -240,7 +260,10 @@ async fn answer(
     } else {
         method
     };
-    let Some(media) = request::negotiate(&headers) else {
+    // A client accepting only `multipart/mixed` gets JSON where a response is one piece.
+    let negotiated = request::negotiate(&headers)
+        .or_else(|| request::accepts_incremental(&headers).then_some(MediaType::Json));
+    let Some(media) = negotiated else {
         let body = GraphQLError::new(
             ErrorCode::NotAcceptable,
             "Accept application/graphql-response+json or application/json",
@@ -286,7 +309,18 @@ async fn answer(
     };
     let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
         Parsed::Request(req) => {
-            one(&gateway, &schema, &method, &headers, &identity, req, media).await
+            let incremental = request::accepts_incremental(&headers);
+            one(
+                &gateway,
+                &schema,
+                &method,
+                &headers,
+                &identity,
+                req,
+                media,
+                incremental,
+            )
+            .await
         }
         Parsed::Batch(items) => {
             batch(
@@ -299,6 +333,9 @@ async fn answer(
             body: rejection.error().into(),
         },
     };
+    if let ResponseBody::Parts(payloads) = outcome.body {
+        return multipart::response(multipart::Spec::Defer, payloads);
+    }
     let cap = schema.config.server.max_response_bytes();
     let mut response = respond_within(media, outcome.status, &outcome.body, cap);
     if outcome.status == StatusCode::METHOD_NOT_ALLOWED {
@@ -383,6 +420,8 @@ async fn read_body(
 }
 
 /// One GraphQL request: persisted documents (APQ, safelist), then the pipeline.
+/// `incremental`: the client accepts an incremental response (not in a batch).
+#[allow(clippy::too_many_arguments)]
 async fn one(
     gateway: &Gateway,
     schema: &Arc<SchemaRuntime>,
@@ -391,6 +430,7 @@ async fn one(
     identity: &auth::Identity,
     mut req: request::GraphQLRequest,
     media: MediaType,
+    incremental: bool,
 ) -> pipeline::Outcome {
     let metrics = &schema.metrics;
     if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, metrics, &mut req).await {
@@ -407,7 +447,17 @@ async fn one(
                 };
             }
         };
-    pipeline::run(schema, method, req, media, exposure, headers, identity).await
+    pipeline::run(
+        schema,
+        method,
+        req,
+        media,
+        exposure,
+        headers,
+        identity,
+        incremental,
+    )
+    .await
 }
 
 /// A batch (a JSON array body): refused unless `batching.enabled`, or when over
@@ -448,9 +498,11 @@ async fn batch(
     let results = futures::future::join_all(items.into_iter().map(|item| async move {
         match item {
             Ok(req) => {
-                one(gateway, schema, method, headers, identity, req, media)
-                    .await
-                    .body
+                one(
+                    gateway, schema, method, headers, identity, req, media, false,
+                )
+                .await
+                .body
             }
             Err(rejection) => rejection.error().into(),
         }

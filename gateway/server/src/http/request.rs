@@ -115,6 +115,44 @@ pub fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 }
 
 /// `q` as thousandths (`0.5` → 500), `None` if it is not a valid qvalue.
+/// Whether the client accepts an incremental response to `@defer`: `multipart/mixed` with
+/// `deferSpec=20220824` (what Apollo Client, Relay and urql send), or with no `deferSpec` (the
+/// only format Weft writes is then the one it gets), not excluded by `q=0`. A
+/// `multipart/mixed` asking for another `deferSpec`, or only for `subscriptionSpec`, is not
+/// one.
+pub fn accepts_incremental(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';');
+            if !parts
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("multipart/mixed")
+            {
+                return false;
+            }
+            let mut ok = true;
+            for param in parts {
+                let Some((name, value)) = param.split_once('=') else {
+                    continue;
+                };
+                let value = value.trim().trim_matches('"');
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "q" => ok &= parse_q(value).unwrap_or(0) > 0,
+                    "deferspec" => ok &= value == "20220824",
+                    "subscriptionspec" => ok = false,
+                    _ => {}
+                }
+            }
+            ok
+        })
+}
+
 fn parse_q(value: &str) -> Option<u16> {
     let (int, frac) = value.split_once('.').unwrap_or((value, ""));
     if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {

@@ -15,6 +15,7 @@ pub(crate) mod apq;
 pub(crate) mod auth;
 pub(crate) mod composed;
 pub(crate) mod cost;
+pub(crate) mod incremental;
 pub(crate) mod limits;
 pub(crate) mod pipeline;
 pub(crate) mod plan_cache;

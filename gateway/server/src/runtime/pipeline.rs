@@ -10,6 +10,7 @@ use apollo_compiler::response::JsonMap;
 use axum::http::{Method, StatusCode};
 use serde_json::{Map, Value, json};
 use weft_federation::operation::{self, OperationKind, normalize_within};
+use weft_federation::plan::model::PlanNode;
 use weft_federation::plan::plan_within;
 
 use weft_executor::error::Location;
@@ -177,6 +178,9 @@ fn timings_extension(timings: &[weft_executor::FetchTiming]) -> Value {
     )
 }
 
+/// Runs one GraphQL request. `incremental`: the client accepts an incremental response
+/// (`multipart/mixed; deferSpec=20220824`), which an operation with `@defer` then gets.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     rt: &Arc<SchemaRuntime>,
     method: &Method,
@@ -185,6 +189,7 @@ pub async fn run(
     exposure: PlanExposure,
     headers: &axum::http::HeaderMap,
     identity: &Identity,
+    incremental: bool,
 ) -> Outcome {
     let Some(query) = req.query.as_deref().filter(|q| !q.trim().is_empty()) else {
         // Not a GraphQL request at all: 400 for both media types.
@@ -280,6 +285,30 @@ pub async fn run(
         };
     }
     let forwarded = rt.auth.forwarded(identity);
+    if incremental
+        && exposure == PlanExposure::None
+        && matches!(plan.node, Some(PlanNode::Defer { .. }))
+        && !has_introspection(&prepared.operation)
+    {
+        let mut extensions = Map::new();
+        if let Some(estimated) = cost {
+            extensions.insert("cost".to_owned(), json!({ "estimated": estimated }));
+        }
+        let payloads = crate::runtime::incremental::start(crate::runtime::incremental::Start {
+            rt: rt.clone(),
+            prepared: prepared.clone(),
+            restricted: restricted.clone(),
+            variables,
+            headers: headers.clone(),
+            forwarded,
+            errors: auth_errors.into_iter().map(ResponseError::from).collect(),
+            extensions,
+        });
+        return Outcome {
+            status: StatusCode::OK,
+            body: ResponseBody::Parts(payloads),
+        };
+    }
     let max_bytes = rt
         .config
         .server
@@ -536,6 +565,11 @@ pub(crate) fn build(
     }
     let max_selections = rt.config.limits.max_selections.map(|n| n.get() as usize);
     let operation = match normalize_within(api, &document, operation_name, max_selections) {
+        // `query_plan.defer: false`: `@defer` is accepted and ignored (docs/decisions.md).
+        Ok(mut op) if !rt.config.query_plan.defer => {
+            operation::defer::without_defers(&mut op);
+            op
+        }
         Ok(op) => op,
         Err(e) => {
             let code = federation_code(e.code());
@@ -545,6 +579,22 @@ pub(crate) fn build(
             }));
         }
     };
+    // Each deferred fragment is a part of the response and fetches of its own.
+    if let Some(max) = rt.config.limits.max_defers {
+        let defers = operation::defer::deferred(&operation).len();
+        if defers > max.get() as usize {
+            return Err(Box::new(move |media| {
+                request_error(
+                    media,
+                    ErrorCode::MaxDefersLimit,
+                    vec![message(format!(
+                        "The operation has {defers} deferred fragments, over the limit of \
+                         {max} (`limits.max_defers`)."
+                    ))],
+                )
+            }));
+        }
+    }
     let plan = plan_op(rt, &operation, labels)?;
     drop(span);
     // `normalize_within` found this operation: its absence would be a bug, said as such.

@@ -124,6 +124,12 @@ fn plan_bytes(plan: &QueryPlan) -> usize {
                 .flatten()
                 .map(|n| walk(n))
                 .sum(),
+            PlanNode::Defer { primary, deferred } => primary
+                .node
+                .iter()
+                .chain(deferred.iter().filter_map(|d| d.node.as_ref()))
+                .map(|n| walk(n))
+                .sum(),
         }
     }
     plan.node.as_ref().map_or(0, walk)

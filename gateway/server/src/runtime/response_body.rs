@@ -24,6 +24,9 @@ pub enum ResponseBody {
     },
     /// The answers of a batch, in order.
     Batch(Vec<ResponseBody>),
+    /// An incremental response (`@defer`): JSON payloads as they come, which the HTTP layer
+    /// writes as the parts of a `multipart/mixed` body; never written here.
+    Parts(super::incremental::Payloads),
 }
 
 impl From<Value> for ResponseBody {
@@ -105,6 +108,7 @@ impl ResponseBody {
                 }
                 out.text.push(b']');
             }
+            ResponseBody::Parts(_) => {}
         }
     }
 
@@ -129,6 +133,8 @@ impl ResponseBody {
                 errors.iter().for_each(|e| codes.push(e.code()));
             }
             ResponseBody::Batch(items) => items.iter().for_each(|b| b.collect_codes(codes)),
+            // Each payload's errors are written as they come, not counted here.
+            ResponseBody::Parts(_) => {}
         }
     }
 }

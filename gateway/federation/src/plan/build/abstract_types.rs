@@ -19,6 +19,31 @@ impl Builder<'_> {
         frag: &op::InlineFragment,
         path: &[String],
     ) -> Result<(), PlanError> {
+        let Some(defer) = &frag.defer else {
+            return self.guarded(&frag.conditions, |b| {
+                b.plan_fragment_here(step, at, node, frag, path)
+            });
+        };
+        // A deferred fragment: its fields get fetches of their own (`defer_entry`), which
+        // are the deferred part's; what they need from the parent (keys) the parent fetches.
+        let outer = self.defer.replace(defer.id);
+        let entry = std::mem::replace(&mut self.defer_entry, true);
+        let result = self.guarded(&frag.conditions, |b| {
+            b.plan_fragment_here(step, at, node, frag, path)
+        });
+        self.defer = outer;
+        self.defer_entry = entry;
+        result
+    }
+
+    fn plan_fragment_here(
+        &mut self,
+        step: usize,
+        at: &[SelKey],
+        node: Node,
+        frag: &op::InlineFragment,
+        path: &[String],
+    ) -> Result<(), PlanError> {
         let directives = conditions_text(&frag.conditions);
         self.note_conditions(step, &frag.conditions);
         let target = frag

@@ -212,7 +212,8 @@ impl Builder<'_> {
     }
 
     /// Adds a step; returns its index.
-    pub(super) fn push_step(&mut self, step: Step) -> usize {
+    pub(super) fn push_step(&mut self, mut step: Step) -> usize {
+        step.defer = self.defer;
         if let Some(ty) = step.entity {
             self.entity_steps
                 .entry((step.graph, ty, step.path.clone()))
@@ -224,11 +225,16 @@ impl Builder<'_> {
     }
 
     /// The entity steps for `ty` at `path` in `graph`, in order.
+    /// Only the steps of the part being planned (the primary, or one deferred fragment) are
+    /// shared: a deferred fragment's fetches are its own.
     fn entity_steps_at(&self, graph: SubgraphId, ty: TypeId, path: &[String]) -> Vec<usize> {
-        self.entity_steps
+        let mut found = self
+            .entity_steps
             .get(&(graph, ty, path.to_vec()))
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        found.retain(|&i| self.steps[i].defer == self.defer);
+        found
     }
 
     /// The entity fetch for `(graph, ty, path)`, shared if it exists, depending on `parent`.
@@ -313,6 +319,8 @@ impl Builder<'_> {
             deps: BTreeSet::from([parent]),
             variables: BTreeSet::new(),
             group,
+            defer: None,
+            guard: None,
         })
     }
 

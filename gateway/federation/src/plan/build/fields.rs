@@ -41,6 +41,74 @@ impl Builder<'_> {
         conditions: &[op::Condition],
         path: &[String],
     ) -> Result<(), PlanError> {
+        // The fields inside this one are not directly in a deferred fragment.
+        let entry = std::mem::replace(&mut self.defer_entry, false);
+        // Everything planned for the field (its fetches, its requirements') is needed only
+        // under its conditions.
+        let result = self.guarded(conditions, |b| {
+            if entry && !f.name.starts_with("__") && !b.key_leaf(node, f) {
+                b.plan_deferred_field(step, at, node, f, conditions, path)
+            } else {
+                b.plan_field_in(step, at, node, f, conditions, path, false)
+            }
+        });
+        self.defer_entry = entry;
+        result
+    }
+
+    /// Whether `f` is a leaf of a key of `node`'s type in its subgraph: fetched with the
+    /// parent anyway (to make representations), so never again for a deferred fragment.
+    fn key_leaf(&self, node: Node, f: &op::Field) -> bool {
+        use crate::graph::selection::{FieldSetItem, parse_field_set};
+        f.selection_set.is_none()
+            && f.arguments.is_empty()
+            && self
+                .sg
+                .keys(node.ty, node.graph)
+                .filter_map(|j| j.key.as_deref())
+                .any(|key| {
+                    parse_field_set(key).iter().any(|item| {
+                        matches!(item, FieldSetItem::Field { name, children, .. }
+                            if *name == f.name && children.is_empty())
+                    })
+                })
+    }
+
+    /// A field directly in a deferred fragment: in an entity fetch of its own when one can
+    /// be made (the type has a key), else in the parent's fetch (the part then only
+    /// delivers it later), as Apollo's planner does.
+    fn plan_deferred_field(
+        &mut self,
+        step: usize,
+        at: &[SelKey],
+        node: Node,
+        f: &op::Field,
+        conditions: &[op::Condition],
+        path: &[String],
+    ) -> Result<(), PlanError> {
+        let saved = self.snapshot()?;
+        match self.plan_field_in(step, at, node, f, conditions, path, true) {
+            Ok(()) => Ok(()),
+            Err(e) if final_error(&e) => Err(e),
+            Err(_) => {
+                self.restore(saved);
+                self.plan_field_in(step, at, node, f, conditions, path, false)
+            }
+        }
+    }
+
+    /// Plans a field; `fetch_apart`: never in `step` itself, even where it resolves there.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_field_in(
+        &mut self,
+        step: usize,
+        at: &[SelKey],
+        node: Node,
+        f: &op::Field,
+        conditions: &[op::Condition],
+        path: &[String],
+        fetch_apart: bool,
+    ) -> Result<(), PlanError> {
         self.spend(1)?;
         let directives = format!(
             "{}{}",
@@ -91,10 +159,12 @@ impl Builder<'_> {
                 f.name
             ));
         };
-        let local = self.graph.resolves_with(node, fid, self.labels)
+        let local = !fetch_apart
+            && self.graph.resolves_with(node, fid, self.labels)
             && self.graph.requires(fid, node.graph).is_none()
             && self.uniform_on_implementations(node, &f.name);
         if !local
+            && !fetch_apart
             && self.graph.resolves_with(node, fid, self.labels)
             && !self.uniform_on_implementations(node, &f.name)
         {

@@ -78,6 +78,16 @@ pub(super) struct Builder<'a> {
     budget: Option<usize>,
     /// The budget this plan started with, for the error message.
     initial_budget: usize,
+    /// The deferred fragment being planned (`None`: the primary part): steps added now are
+    /// its own, and only its own steps are shared.
+    defer: Option<u32>,
+    /// The fields planned next are directly in a deferred fragment: each gets an entity
+    /// fetch of its own when its type has a key (even to the subgraph the parent is from),
+    /// so that the primary part does not wait for it. Taken by each field planned.
+    defer_entry: bool,
+    /// The `@skip`/`@include` conditions on variables in force where planning is now (the
+    /// field's own and its ancestors'): each step records those of what is put in it.
+    guards: Vec<op::Condition>,
 }
 
 /// A step of the path from the root: a field (without its sub-selections) or a fragment,
@@ -118,6 +128,9 @@ impl<'a> Builder<'a> {
             chain: Vec::new(),
             reentry_at: None,
             entity_steps: HashMap::new(),
+            defer: None,
+            defer_entry: false,
+            guards: Vec::new(),
         }
     }
 
@@ -151,8 +164,32 @@ impl<'a> Builder<'a> {
         result
     }
 
+    /// `step`'s selections, to add to: what is added is needed under the conditions in
+    /// force, which the step's guard keeps (those that hold for all it holds).
     fn selections_mut(&mut self, step: usize) -> &mut SelList {
-        &mut self.steps[step].selections
+        let guards = &self.guards;
+        let s = &mut self.steps[step];
+        s.guard = Some(match s.guard.take() {
+            None => guards.clone(),
+            Some(mut g) => {
+                g.retain(|c| guards.contains(c));
+                g
+            }
+        });
+        &mut s.selections
+    }
+
+    /// Runs `inside` with `conditions` in force besides those already.
+    fn guarded<T>(
+        &mut self,
+        conditions: &[op::Condition],
+        inside: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        let depth = self.guards.len();
+        self.guards.extend(conditions.iter().cloned());
+        let result = inside(self);
+        self.guards.truncate(depth);
+        result
     }
 
     fn note_conditions(&mut self, step: usize, conditions: &[op::Condition]) {

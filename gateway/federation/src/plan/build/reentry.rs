@@ -83,7 +83,7 @@ impl Builder<'_> {
                     }
                 }
                 for (parent, sel) in sels {
-                    insert(&mut self.steps[step].selections, &parent, sel);
+                    insert(self.selections_mut(step), &parent, sel);
                 }
                 self.reentry_at = Some(at);
                 return Some((step, node));

@@ -134,6 +134,7 @@ impl Builder<'_> {
                         .map(|o| self.sg.type_def(o).name.to_string())
                         .collect(),
                     conditions: Vec::new(),
+                    defer: None,
                     selection_set: op::SelectionSet {
                         parent_type: type_condition.clone(),
                         items: children

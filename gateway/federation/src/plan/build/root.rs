@@ -25,10 +25,12 @@ impl Builder<'_> {
         let Some(root) = self.sg.root(kind) else {
             return fail(format!("the schema has no {} root type", kind));
         };
-        let mut fields: Vec<(&op::Field, Vec<op::Condition>)> = Vec::new();
-        flatten_root(&self.op.selection_set, &[], &mut fields);
+        let mut fields: Vec<RootField> = Vec::new();
+        flatten_root(&self.op.selection_set, &[], None, &mut fields);
         let mutation = self.op.kind == OperationKind::Mutation;
-        for (group, (field, conditions)) in fields.into_iter().enumerate() {
+        for (group, (field, conditions, defer)) in fields.into_iter().enumerate() {
+            // A root field in a deferred fragment is in a root fetch of that part's own.
+            self.defer = defer;
             if field.name.starts_with("__") {
                 continue; // __typename and introspection are answered by the gateway
             }
@@ -48,9 +50,9 @@ impl Builder<'_> {
                     .rposition(|s| s.entity.is_none())
                     .filter(|i| candidates.contains(&self.steps[*i].graph))
             } else {
-                self.steps
-                    .iter()
-                    .position(|s| s.entity.is_none() && candidates.contains(&s.graph))
+                self.steps.iter().position(|s| {
+                    s.entity.is_none() && candidates.contains(&s.graph) && s.defer == defer
+                })
             };
             // Try the shared fetch first, then each subgraph in turn: the first one the whole
             // sub-selection can be planned from wins.
@@ -111,6 +113,7 @@ impl Builder<'_> {
                 }
             }
         }
+        self.defer = None;
         Ok(())
     }
 
@@ -144,7 +147,7 @@ impl Builder<'_> {
         if let Some(i) = self
             .steps
             .iter()
-            .position(|s| s.entity.is_none() && s.graph == graph)
+            .position(|s| s.entity.is_none() && s.graph == graph && s.defer == self.defer)
         {
             return i;
         }
@@ -165,27 +168,35 @@ impl Builder<'_> {
             deps: BTreeSet::new(),
             variables: BTreeSet::new(),
             group,
+            defer: None,
+            guard: None,
         })
     }
 }
 
-/// Root fields, with fragments on the root type flattened and their conditions carried.
+/// A root field, its conditions, and the deferred fragment it is in.
+type RootField<'o> = (&'o op::Field, Vec<op::Condition>, Option<u32>);
+
+/// Root fields, with fragments on the root type flattened and their conditions (and
+/// deferred fragment) carried.
 fn flatten_root<'o>(
     set: &'o op::SelectionSet,
     conditions: &[op::Condition],
-    out: &mut Vec<(&'o op::Field, Vec<op::Condition>)>,
+    defer: Option<u32>,
+    out: &mut Vec<RootField<'o>>,
 ) {
     for item in &set.items {
         match item {
             op::Selection::Field(f) => {
                 let mut c = conditions.to_vec();
                 c.extend(f.conditions.iter().cloned());
-                out.push((f, c));
+                out.push((f, c, defer));
             }
             op::Selection::InlineFragment(frag) => {
                 let mut c = conditions.to_vec();
                 c.extend(frag.conditions.iter().cloned());
-                flatten_root(&frag.selection_set, &c, out);
+                let inner = frag.defer.as_ref().map(|d| d.id).or(defer);
+                flatten_root(&frag.selection_set, &c, inner, out);
             }
         }
     }
