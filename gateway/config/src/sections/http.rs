@@ -18,7 +18,8 @@ pub struct QueryPlanConfig {
     #[schemars(example = serde_json::json!(true))]
     pub expose: bool,
     /// Memory, in MiB, the cache of validated and planned operations may hold (estimated from
-    /// each operation's text and plan); the least used go first. A quarter as much again holds
+    /// each operation's selections and plan, as the process holds them); the least used go
+    /// first. A quarter as much again holds
     /// the plans of operations with fields a request may not see removed.
     #[schemars(example = serde_json::json!(128))]
     pub cache_mb: NonZeroU32,
