@@ -56,7 +56,12 @@ fn the_plan_cache_estimate_is_within_half_again_of_the_memory_an_operation_holds
         let without_document = all - (with_document - before);
         // What the cache keeps of most operations (no document), and of introspection ones.
         for (keeps_document, held) in [(false, without_document), (true, all)] {
-            let estimate = i64::from(weft::operation_weight(query, &operation, &plan, keeps_document));
+            let estimate = i64::from(weft::operation_weight(
+                query,
+                &operation,
+                &plan,
+                keeps_document,
+            ));
             eprintln!(
                 "document kept: {keeps_document}: estimated {estimate}, held {held} ({} chars)",
                 query.len()
