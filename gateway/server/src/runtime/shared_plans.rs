@@ -101,7 +101,9 @@ impl SharedPlans {
 
     /// Asks Redis for `key`, waiting the timeout at most (plus [`GRACE`]). Runs the look-up as
     /// a task of the runtime and waits for it on this thread: callers are on a blocking
-    /// thread (planning runs there), where an async wait is not possible.
+    /// thread (planning runs there), where an async wait is not possible. Not `block_on`,
+    /// which panics on a runtime's own thread: were this ever called there, the wait would
+    /// only run out (the task cannot start), and the operation be planned here.
     fn look_up(&self, key: &str, metrics: &Arc<Metrics>) -> Option<Option<String>> {
         let handle = tokio::runtime::Handle::try_current().ok()?;
         let (send, answer) = std::sync::mpsc::sync_channel(1);
