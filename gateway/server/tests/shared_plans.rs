@@ -244,7 +244,7 @@ async fn a_redis_that_is_down_leaves_each_gateway_planning() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redis_that_does_not_answer_costs_a_request_its_timeout_at_most() {
+async fn a_redis_that_does_not_answer_is_waited_for_its_timeout_then_left_alone() {
     // A Redis that accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
@@ -270,16 +270,56 @@ async fn a_redis_that_does_not_answer_costs_a_request_its_timeout_at_most() {
     let first = started.elapsed();
     assert!(errors.is_null(), "{errors}");
     assert!(data["users"].is_array(), "{data}");
-    assert!(
-        first >= Duration::from_millis(300),
-        "{first:?}: Redis was waited for"
-    );
-    assert!(first < Duration::from_secs(3), "{first:?}");
-    // Redis is now left alone: the next operation does not wait for it.
-    let started = Instant::now();
+    // Redis was waited for (the timeout), and not for ever: the silent Redis never answers.
+    // (The upper bound is generous: a debug build on a busy machine plans slowly.)
+    assert!(first >= Duration::from_millis(300), "{first:?}");
+    assert!(first < Duration::from_secs(20), "{first:?}");
+    // Redis is now left alone: the next operation does not ask it (no second failure).
     let (_, errors, _) = ask(&url, STOCK).await;
-    let second = started.elapsed();
     assert!(errors.is_null(), "{errors}");
-    assert!(second < Duration::from_millis(300), "{second:?}");
     assert_eq!(counts(&url).await, (2.0, [0.0, 0.0, 0.0, 2.0]));
+    let metrics = support::metrics(&url).await;
+    assert_eq!(
+        support::sample(&metrics, "weft_query_plan_redis_errors_total"),
+        1.0,
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_warms_up_from_the_plans_another_gateway_made() {
+    needs_redis();
+    let subgraphs = support::reference_subgraphs().await;
+    let prefix = prefix("reload");
+    let yaml = section("redis://127.0.0.1:6379", &prefix, "");
+    let current = support::config_file("plans-reload", &subgraphs, &yaml);
+    let fewer: Vec<_> = support::inputs(&subgraphs)
+        .into_iter()
+        .filter(|s| s.name != "reviews")
+        .collect();
+    let next = support::composed_config("plans-reload-next", &fewer, &yaml);
+    let (_late, late) = support::serve(["--config", current.to_str().unwrap()]);
+    let (data, _, _) = ask(&late, STOCK).await;
+    assert_eq!(counts(&late).await, (1.0, [0.0, 1.0, 0.0, 0.0]));
+
+    // Another gateway already serves the next supergraph, and planned the operation there.
+    let (_early, early) = support::serve(["--config", next.to_str().unwrap()]);
+    ask(&early, STOCK).await;
+    assert_eq!(keys(&prefix, 2).len(), 2);
+
+    // The next supergraph reaches the first gateway: its warm-up finds the plan in Redis.
+    std::fs::copy(
+        next.with_file_name("supergraph.graphql"),
+        current.with_file_name("supergraph.graphql"),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counts(&late).await.1[0] < 1.0 {
+        assert!(Instant::now() < deadline, "{:?}", counts(&late).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (data_next, errors, _) = ask(&late, STOCK).await;
+    assert!(errors.is_null(), "{errors}");
+    assert_eq!(data_next, data);
+    assert_eq!(counts(&late).await, (1.0, [1.0, 1.0, 0.0, 0.0]));
 }
