@@ -282,6 +282,10 @@ mod tests {
         // Added with `@defer` (issue 17).
         "WEFT_QUERY_PLAN_DEFER",
         "WEFT_LIMITS_MAX_DEFERS",
+        "WEFT_QUERY_PLAN_REDIS_URL",
+        "WEFT_QUERY_PLAN_REDIS_TTL_SECS",
+        "WEFT_QUERY_PLAN_REDIS_KEY_PREFIX",
+        "WEFT_QUERY_PLAN_REDIS_TIMEOUT_MS",
         "WEFT_CSRF_ENABLED",
         "WEFT_CSRF_REQUIRED_HEADERS",
         "WEFT_INTROSPECTION",

@@ -9,7 +9,7 @@ use serde::Deserialize;
 pub use crate::sections::apq::{ApqConfig, ApqRedisConfig, PersistedDocumentsConfig, Safelist};
 pub use crate::sections::http::{
     BatchingConfig, CORS_ALLOW_HEADERS, CSRF_REQUIRED_HEADERS, CompressionConfig, CorsConfig,
-    CsrfConfig, PlaygroundConfig, QueryPlanConfig,
+    CsrfConfig, PlaygroundConfig, QueryPlanConfig, QueryPlanRedisConfig,
 };
 pub use crate::sections::limits::{
     DEFAULT_MAX_ALIASES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ESTIMATED_COST,

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
 
-/// The longest a request waits on Redis (connecting included).
+/// The longest a request waits on Redis (connecting included), unless
+/// [`RedisLevel::with_timeout`] says otherwise.
 pub const TIMEOUT: Duration = Duration::from_millis(500);
 /// How long Redis is not tried after a failure.
 pub const PAUSE: Duration = Duration::from_secs(5);
@@ -25,6 +26,8 @@ pub struct RedisLevel<M: ?Sized> {
     paused_until: Mutex<Option<Instant>>,
     /// Counts one failure in the metrics.
     on_error: fn(&M),
+    /// The longest one call waits ([`TIMEOUT`] by default).
+    timeout: Duration,
 }
 
 impl<M: ?Sized> RedisLevel<M> {
@@ -38,12 +41,19 @@ impl<M: ?Sized> RedisLevel<M> {
                 connection: tokio::sync::Mutex::new(None),
                 paused_until: Mutex::new(None),
                 on_error,
+                timeout: TIMEOUT,
             }),
             Err(e) => {
                 tracing::error!("{label}.url: {e}; using process memory alone");
                 None
             }
         }
+    }
+
+    /// The same level, each call (connecting included) bounded by `timeout` instead of
+    /// [`TIMEOUT`].
+    pub fn with_timeout(self, timeout: Duration) -> RedisLevel<M> {
+        RedisLevel { timeout, ..self }
     }
 
     /// The client, for connections of their own (a pub/sub subscriber).
@@ -87,7 +97,8 @@ impl<M: ?Sized> RedisLevel<M> {
             return Some(c.clone());
         }
         let made =
-            tokio::time::timeout(TIMEOUT, self.client.get_multiplexed_async_connection()).await;
+            tokio::time::timeout(self.timeout, self.client.get_multiplexed_async_connection())
+                .await;
         match made {
             Ok(Ok(c)) => {
                 let was_paused = self
@@ -116,23 +127,23 @@ impl<M: ?Sized> RedisLevel<M> {
         }
     }
 
-    /// Runs `pipe` within [`TIMEOUT`]; failures are recorded.
+    /// Runs `pipe` within the timeout; failures are recorded.
     pub async fn pipeline(&self, pipe: redis::Pipeline, metrics: &M) {
         let Some(mut connection) = self.connection(metrics).await else {
             return;
         };
         let sent = pipe.query_async::<redis::Value>(&mut connection);
-        match tokio::time::timeout(TIMEOUT, sent).await {
+        match tokio::time::timeout(self.timeout, sent).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => self.failed(&e.to_string(), metrics).await,
             Err(_) => self.failed("no answer within the timeout", metrics).await,
         }
     }
 
-    /// Runs `cmd` within [`TIMEOUT`]; `None` (failure recorded) when it fails.
+    /// Runs `cmd` within the timeout; `None` (failure recorded) when it fails.
     pub async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd, metrics: &M) -> Option<T> {
         let mut connection = self.connection(metrics).await?;
-        match tokio::time::timeout(TIMEOUT, cmd.query_async::<T>(&mut connection)).await {
+        match tokio::time::timeout(self.timeout, cmd.query_async::<T>(&mut connection)).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
                 self.failed(&e.to_string(), metrics).await;
@@ -150,6 +161,15 @@ impl<M: ?Sized> RedisLevel<M> {
         let mut cmd = redis::cmd("GET");
         cmd.arg(key);
         self.query::<Option<String>>(cmd, metrics).await.flatten()
+    }
+
+    /// The value under `key`: `Some(None)` when Redis answered that it has none, `None` when
+    /// Redis did not answer (down, slow, paused after a failure), which callers may count
+    /// apart from a plain miss.
+    pub async fn try_get(&self, key: &str, metrics: &M) -> Option<Option<String>> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(key);
+        self.query::<Option<String>>(cmd, metrics).await
     }
 
     /// Stores `value` under `key` for `ttl_secs` seconds.

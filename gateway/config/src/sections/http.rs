@@ -6,7 +6,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::values::{HeaderName, Origin, Ratio, known_headers, nonzero32};
+use crate::values::{HeaderName, Origin, Ratio, RedisUrl, known_headers, nonzero32, nonzero64};
 
 /// Query plans as clients may see them.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
@@ -33,6 +33,7 @@ pub struct QueryPlanConfig {
     /// `@defer` is still accepted and ignored: one response with every field.
     #[schemars(example = serde_json::json!(false))]
     pub defer: bool,
+    pub redis: QueryPlanRedisConfig,
 }
 
 /// The default `query_plan.cache_mb`.
@@ -46,6 +47,43 @@ impl Default for QueryPlanConfig {
             // As Apollo Router: the 30% most used.
             warm_up: Ratio::clamped(0.3),
             defer: true,
+            redis: QueryPlanRedisConfig::default(),
+        }
+    }
+}
+
+/// Redis as a second level of the plan cache, shared by gateways (docs/operations.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryPlanRedisConfig {
+    /// A Redis server behind the in-memory plan cache, shared by gateways: a plan made by one is
+    /// used by the others serving the same supergraph, so a new replica starts warm. Documents
+    /// are still parsed and validated locally; only planning is skipped. Unreachable or slow:
+    /// plans are made locally, counted. Whoever can write to it decides what gateways send to
+    /// subgraphs: trust it as the supergraph's source.
+    #[schemars(example = serde_json::json!("redis://127.0.0.1:6379"))]
+    pub url: Option<RedisUrl>,
+    /// How long Redis keeps a plan, in seconds.
+    #[schemars(example = serde_json::json!(86400))]
+    pub ttl_secs: NonZeroU64,
+    /// Put before each plan's key (a sha256 of supergraph, Weft version, document, operation
+    /// name and override labels).
+    #[schemars(example = serde_json::json!("gateway-eu:plan:"))]
+    pub key_prefix: String,
+    /// The longest a request waits for Redis's answer (connecting included), in milliseconds,
+    /// before planning on its own; after a failure Redis is left alone for 5 s.
+    #[schemars(example = serde_json::json!(150))]
+    pub timeout_ms: NonZeroU64,
+}
+
+impl Default for QueryPlanRedisConfig {
+    fn default() -> QueryPlanRedisConfig {
+        QueryPlanRedisConfig {
+            url: None,
+            ttl_secs: nonzero64(24 * 60 * 60),
+            key_prefix: "weft:plan:".to_owned(),
+            // Apollo Router's fetch timeout for its Redis caches.
+            timeout_ms: nonzero64(150),
         }
     }
 }

@@ -4,13 +4,56 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::supergraph::SubgraphId;
+use crate::supergraph::{SubgraphId, Supergraph};
 
 /// A plan for one operation. `node` is `None` when nothing needs fetching (e.g. only
 /// `__typename` or introspection).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueryPlan {
     pub node: Option<PlanNode>,
+}
+
+/// A plan read back names a subgraph `supergraph` does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the plan names the subgraph `{0}`, which the supergraph does not have")]
+pub struct UnknownSubgraph(pub String);
+
+impl QueryPlan {
+    /// Gives every fetch of a plan read back (deserialized: ids are not written) the
+    /// [`SubgraphId`] its `serviceName` has in `supergraph`. Walks with a stack, not
+    /// recursion, so no depth of plan is too deep.
+    pub fn link_subgraphs(&mut self, supergraph: &Supergraph) -> Result<(), UnknownSubgraph> {
+        let id = |name: &str| {
+            supergraph
+                .subgraph_by_name(name)
+                .ok_or_else(|| UnknownSubgraph(name.to_owned()))
+        };
+        let mut nodes: Vec<&mut PlanNode> = self.node.iter_mut().collect();
+        while let Some(node) = nodes.pop() {
+            match node {
+                PlanNode::Fetch(f) => f.graph = id(&f.subgraph)?,
+                PlanNode::BatchFetch(b) => {
+                    b.graph = id(&b.subgraph)?;
+                    for entity in &mut b.entities {
+                        entity.fetch.graph = id(&entity.fetch.subgraph)?;
+                    }
+                }
+                PlanNode::Flatten(f) => nodes.push(&mut f.node),
+                PlanNode::Sequence { nodes: children } | PlanNode::Parallel { nodes: children } => {
+                    nodes.extend(children.iter_mut());
+                }
+                PlanNode::Condition {
+                    if_clause,
+                    else_clause,
+                    ..
+                } => {
+                    nodes.extend(if_clause.as_deref_mut());
+                    nodes.extend(else_clause.as_deref_mut());
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -132,8 +175,9 @@ pub struct FetchNode {
     #[serde(rename = "serviceName")]
     pub subgraph: String,
     /// The same subgraph as the supergraph's id (its `join__Graph` index), which the executor
-    /// looks subgraphs up by. Not serialized: plan output names subgraphs only. Plans are not
-    /// read back anywhere; one that were would carry [`SubgraphId::NONE`].
+    /// looks subgraphs up by. Not serialized: plan output names subgraphs only. A plan read
+    /// back (shared through Redis) carries [`SubgraphId::NONE`] until
+    /// [`QueryPlan::link_subgraphs`] restores the ids from the names.
     #[serde(skip, default = "SubgraphId::none")]
     pub graph: SubgraphId,
     /// The GraphQL document sent to the subgraph.

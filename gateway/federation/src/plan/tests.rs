@@ -32,7 +32,42 @@ fn plan_over(sg: Supergraph, query: &str, labels: &[&str]) -> QueryPlan {
     if let Some(node) = &plan.node {
         ids_name_their_subgraphs(&sg, node);
     }
+    reads_back(&sg, &plan);
     plan
+}
+
+/// `plan` written as JSON and read back, its subgraph ids restored from the names, is the
+/// same plan: what gateways sharing plans through Redis rely on (every snapshot's plan is
+/// checked so).
+fn reads_back(sg: &Supergraph, plan: &QueryPlan) {
+    let text = serde_json::to_string(plan).expect("serializes");
+    let mut read: QueryPlan = serde_json::from_str(&text).expect("deserializes");
+    read.link_subgraphs(sg).expect("names known subgraphs");
+    assert_eq!(&read, plan, "{text}");
+}
+
+#[test]
+fn a_plan_read_back_naming_an_unknown_subgraph_is_refused() {
+    let plan = planned("reference", "{ me { username reviews { body } } }", &[]);
+    let text = serde_json::to_string(&plan).expect("serializes").replace(
+        "\"serviceName\":\"reviews\"",
+        "\"serviceName\":\"elsewhere\"",
+    );
+    assert!(text.contains("elsewhere"), "{text}");
+    let mut read: QueryPlan = serde_json::from_str(&text).expect("deserializes");
+    let path = format!(
+        "{}/tests/fixtures/reference/supergraph.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sg = Supergraph::parse(
+        &std::fs::read_to_string(path).expect("fixture"),
+        "reference",
+    )
+    .expect("supergraph");
+    assert_eq!(
+        read.link_subgraphs(&sg),
+        Err(crate::plan::model::UnknownSubgraph("elsewhere".to_owned()))
+    );
 }
 
 pub(crate) fn plan_text(fixture: &str, query: &str) -> String {

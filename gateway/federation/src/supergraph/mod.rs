@@ -39,6 +39,16 @@ pub struct Supergraph {
     types: Vec<TypeDef>,
     fields: Vec<FieldDef>,
     type_ids: HashMap<Name, TypeId>,
+    /// The sha256 of the SDL text, in lowercase hex: [`Supergraph::schema_id`].
+    schema_id: String,
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Supergraph {
@@ -69,6 +79,7 @@ impl Supergraph {
             types: built.types,
             fields: built.fields,
             type_ids: built.type_ids,
+            schema_id: sha256_hex(sdl),
         })
     }
 
@@ -83,6 +94,13 @@ impl Supergraph {
         } else {
             Err(SupergraphError::new(source_name, problems))
         }
+    }
+
+    /// The sha256 of the SDL text this supergraph was parsed from, in lowercase hex (what
+    /// `sha256sum` prints, and Apollo's "schema id"): the same text, the same id, on every
+    /// replica. Plans shared between gateways are keyed by it.
+    pub fn schema_id(&self) -> &str {
+        &self.schema_id
     }
 
     /// The supergraph schema as parsed (with all join machinery).

@@ -9,8 +9,8 @@ use apollo_compiler::ast::Type;
 pub struct SubgraphId(pub u16);
 
 impl SubgraphId {
-    /// No subgraph: what a deserialized plan's fetches carry (plans are serialized for
-    /// display only; ids are not written). It indexes nothing.
+    /// No subgraph: what a deserialized plan's fetches carry until
+    /// `QueryPlan::link_subgraphs` (ids are not written). It indexes nothing.
     pub const NONE: SubgraphId = SubgraphId(u16::MAX);
 
     /// The position in [`super::Supergraph::subgraphs`] (and in anything kept in that order).

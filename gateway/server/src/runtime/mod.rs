@@ -5,8 +5,8 @@
 //!
 //! The runtime layer of the server: below `http` (which decodes requests and serves these),
 //! above `observability`. Its modules: the operation `pipeline` with what it calls (`auth`,
-//! `limits`, `cost`, `apq`, `shared_exec`) and what it takes and gives (`request`,
-//! `response_body`); `reload` and `watch` (the files, read again when they change);
+//! `limits`, `cost`, `apq`, `shared_exec`, `shared_plans`) and what it takes and gives
+//! (`request`, `response_body`); `reload` and `watch` (the files, read again when they change);
 //! `composed` (a supergraph from running subgraphs); `validation` (apollo-compiler's
 //! diagnostics as told); `preflight` (what is checked before serving, by `weft serve` and
 //! `weft config check`).
@@ -25,6 +25,7 @@ pub(crate) mod reload;
 pub(crate) mod request;
 pub(crate) mod response_body;
 pub(crate) mod shared_exec;
+pub(crate) mod shared_plans;
 pub(crate) mod source;
 pub(crate) mod validation;
 pub(crate) mod watch;
@@ -33,9 +34,9 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use apollo_compiler::executable::Operation as ExecutableOperation;
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
-use apollo_compiler::executable::Operation as ExecutableOperation;
 use apollo_compiler::{ExecutableDocument, Name};
 use weft_config::Config;
 use weft_federation::Supergraph;
@@ -142,6 +143,8 @@ pub struct SchemaRuntime {
     pub metrics: Arc<Metrics>,
     pub prepared: moka::sync::Cache<CacheKey, Arc<Prepared>>,
     pub restricted: moka::sync::Cache<(CacheKey, Vec<Vec<String>>), Arc<Restricted>>,
+    /// The plan cache's second level in Redis, shared by gateways (`query_plan.redis`).
+    pub shared_plans: Option<shared_plans::SharedPlans>,
     pub auth: Auth,
     /// Client queries in flight, when `dedupe.client_requests`.
     pub executions: SharedExecutions,
@@ -224,6 +227,10 @@ impl SchemaRuntime {
             metrics,
             prepared: plan_cache::prepared(&config.query_plan),
             restricted: plan_cache::restricted(&config.query_plan),
+            shared_plans: shared_plans::SharedPlans::new(
+                &config.query_plan.redis,
+                supergraph.schema_id(),
+            ),
             auth,
             executions: SharedExecutions::default(),
             planning: Arc::new(tokio::sync::Semaphore::new(

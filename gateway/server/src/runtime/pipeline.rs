@@ -21,7 +21,7 @@ use crate::runtime::limits;
 use crate::runtime::request::{GraphQLRequest, MediaType};
 use crate::runtime::response_body::ResponseBody;
 use crate::runtime::{CacheKey, Prepared, Restricted, SchemaRuntime};
-use crate::runtime::{shared_exec, validation};
+use crate::runtime::{shared_exec, shared_plans, validation};
 
 /// An HTTP status and a GraphQL response body.
 pub struct Outcome {
@@ -434,6 +434,7 @@ fn plan_op(
         .limits
         .max_planning_steps
         .map(|n| n.get() as usize);
+    rt.metrics.record_plan_computed();
     plan_within(&rt.graph, operation, labels, budget).map_err(|e| -> ErrorOutcome {
         let code = federation_code(e.code());
         let text = e.to_string();
@@ -595,7 +596,10 @@ pub(crate) fn build(
             }));
         }
     }
-    let plan = plan_op(rt, &operation, labels)?;
+    // Planning only may be skipped: a plan another gateway made for this supergraph.
+    let plan = shared_plans::plan_or_shared(rt, query, operation_name, labels, || {
+        plan_op(rt, &operation, labels)
+    })?;
     drop(span);
     // `normalize_within` found this operation: its absence would be a bug, said as such.
     let Ok(signature) = document.operations.get(operation_name) else {

@@ -106,6 +106,23 @@ pub(super) const PLAN_MISSES: Family = counter(
     "Operations not in the cache (validated and planned, or refused).",
     &[],
 );
+pub(super) const PLANS_COMPUTED: Family = counter(
+    "weft_query_plans_computed_total",
+    "Query plans made by this gateway's planner (neither cache had them).",
+    &[],
+);
+pub(super) const PLAN_SHARED_LOOKUPS: Family = counter(
+    "weft_query_plan_shared_lookups_total",
+    "Look-ups of plans shared through Redis (query_plan.redis), by result: hit, miss, invalid \
+     (an entry that does not read back: planned locally), unavailable (Redis down, slow or \
+     paused: planned locally).",
+    &["result"],
+);
+pub(super) const PLAN_REDIS_ERRORS: Family = counter(
+    "weft_query_plan_redis_errors_total",
+    "Failed uses of the shared plan cache's Redis; the gateway planned on its own.",
+    &[],
+);
 pub(super) const COST_ESTIMATES: Family = counter(
     "weft_operation_cost_estimates_total",
     "Operations whose cost demand control estimated.",
@@ -154,7 +171,7 @@ pub(super) const RATE_LIMIT_FALLBACKS: Family = counter(
     &[],
 );
 /// Every metric, in the order of `/metrics`.
-pub(super) const ALL: [&Family; 19] = [
+pub(super) const ALL: [&Family; 22] = [
     &HTTP_REQUESTS,
     &HTTP_DURATION,
     &GRAPHQL_ERRORS,
@@ -165,6 +182,9 @@ pub(super) const ALL: [&Family; 19] = [
     &CIRCUIT_STATE,
     &PLAN_HITS,
     &PLAN_MISSES,
+    &PLANS_COMPUTED,
+    &PLAN_SHARED_LOOKUPS,
+    &PLAN_REDIS_ERRORS,
     &COST_ESTIMATES,
     &COST_ESTIMATED,
     &COST_REFUSED,

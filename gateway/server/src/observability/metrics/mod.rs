@@ -117,6 +117,9 @@ pub struct Metrics {
     circuit_state: Gauge<u64>,
     plan_hits: Counter<u64>,
     plan_misses: Counter<u64>,
+    plans_computed: Counter<u64>,
+    plan_shared_lookups: Counter<u64>,
+    plan_redis_errors: Counter<u64>,
     entity_cache: Counter<u64>,
     apq_redis_errors: Counter<u64>,
     entity_cache_redis_errors: Counter<u64>,
@@ -171,6 +174,9 @@ impl Metrics {
                 .build(),
             plan_hits: counter(&meter, &families::PLAN_HITS),
             plan_misses: counter(&meter, &families::PLAN_MISSES),
+            plans_computed: counter(&meter, &families::PLANS_COMPUTED),
+            plan_shared_lookups: counter(&meter, &families::PLAN_SHARED_LOOKUPS),
+            plan_redis_errors: counter(&meter, &families::PLAN_REDIS_ERRORS),
             entity_cache: counter(&meter, &families::ENTITY_CACHE_LOOKUPS),
             apq_redis_errors: counter(&meter, &families::APQ_REDIS_ERRORS),
             entity_cache_redis_errors: counter(&meter, &families::ENTITY_CACHE_REDIS_ERRORS),
@@ -208,6 +214,22 @@ impl Metrics {
             &self.plan_misses
         };
         counter.add(1, &[]);
+    }
+
+    /// One plan made by the planner.
+    pub fn record_plan_computed(&self) {
+        self.plans_computed.add(1, &[]);
+    }
+
+    /// One look-up of a shared plan: `hit`, `miss`, `invalid` or `unavailable`.
+    pub fn record_shared_plan(&self, result: &'static str) {
+        self.plan_shared_lookups
+            .add(1, &[KeyValue::new("result", result)]);
+    }
+
+    /// One failed use of the shared plan cache's Redis (not reached, timed out, refused).
+    pub fn record_plan_redis_error(&self) {
+        self.plan_redis_errors.add(1, &[]);
     }
 
     /// One failed use of the APQ store's Redis (not reached, timed out, refused).
