@@ -16,6 +16,7 @@ pub(crate) mod auth;
 pub(crate) mod composed;
 pub(crate) mod cost;
 pub(crate) mod incremental;
+pub(crate) mod labels;
 pub(crate) mod limits;
 pub(crate) mod pipeline;
 pub(crate) mod plan_cache;
@@ -33,9 +34,9 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use apollo_compiler::executable::Operation as ExecutableOperation;
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
-use apollo_compiler::executable::Operation as ExecutableOperation;
 use apollo_compiler::{ExecutableDocument, Name};
 use weft_config::Config;
 use weft_federation::Supergraph;
@@ -195,6 +196,16 @@ impl SchemaRuntime {
             })
             .collect();
         let graph = QueryGraph::new(supergraph.clone());
+        let labels = graph.labels();
+        for rule in &config.override_labels {
+            if !labels.contains(&rule.label) {
+                // Ignored, not refused: the config may be ahead of (or behind) a supergraph.
+                tracing::warn!(
+                    "override_labels: the supergraph has no @override with label `{}`",
+                    rule.label
+                );
+            }
+        }
         let auth = Auth::new(&config.auth, &supergraph)?;
         let entity_cache = config
             .entity_cache
@@ -203,7 +214,7 @@ impl SchemaRuntime {
         let rate_limits = Arc::new(rate_limits::RateLimits::new(&config.rate_limit));
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
-            labels: graph.labels(),
+            labels,
             graph,
             engine: Engine::build(
                 &urls,
@@ -287,20 +298,20 @@ impl Live {
 }
 
 impl SchemaRuntime {
-    /// The labels switched on for one request: `percent(N)` labels with probability N%.
-    /// (Other labels need a rule from configuration, which is not there yet: off.)
-    pub fn pick_labels(&self) -> BTreeSet<String> {
-        self.labels
-            .iter()
-            .filter(|label| {
-                label
-                    .strip_prefix("percent(")
-                    .and_then(|rest| rest.strip_suffix(')'))
-                    .and_then(|n| n.parse::<f64>().ok())
-                    .is_some_and(|percent| random_unit() * 100.0 < percent)
-            })
-            .cloned()
-            .collect()
+    /// The supergraph's labels this request switches on: by the `override_labels` rules
+    /// (its headers, its verified claims), else `percent(N)` labels with probability N%.
+    pub fn pick_labels(
+        &self,
+        headers: &axum::http::HeaderMap,
+        identity: &auth::Identity,
+    ) -> BTreeSet<String> {
+        labels::switched_on(
+            &self.labels,
+            &self.config.override_labels,
+            headers,
+            identity.claims.as_ref(),
+            random_unit,
+        )
     }
 }
 

@@ -1,0 +1,205 @@
+//! Progressive override labels switched on per request (`override_labels:`), end to end: two
+//! real GraphQL subgraphs, `old` and `new`, where `new` takes over two root fields with
+//! `@override(from: "old", label:)`; `weft serve` in front of them with rules matching a
+//! header and a verified token's claim (an HS256 token, its key in a JWKS file). Each subgraph
+//! answers with its own name and counts what it is sent, so the tests see who served a field.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_graphql::{EmptyMutation, EmptySubscription, Object};
+use axum::extract::State;
+use axum::routing::post;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+const OLD_SDL: &str = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])
+
+type Query {
+  price: Int
+  tier: String
+  name: String
+}
+"#;
+
+const NEW_SDL: &str = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@override"])
+
+type Query {
+  price: Int @override(from: "old", label: "new-pricing")
+  tier: String @override(from: "old", label: "staff-tier")
+}
+"#;
+
+/// A subgraph answering every field with values of its own (`price`: `base`, `tier` and
+/// `name`: its name).
+struct Query {
+    name: &'static str,
+    base: i32,
+}
+
+#[Object]
+impl Query {
+    async fn price(&self) -> i32 {
+        self.base
+    }
+    async fn tier(&self) -> &str {
+        self.name
+    }
+    async fn name(&self) -> &str {
+        self.name
+    }
+}
+
+type Schema = async_graphql::Schema<Query, EmptyMutation, EmptySubscription>;
+
+async fn graphql(State((schema, count)): State<(Schema, Arc<AtomicU64>)>, body: String) -> String {
+    count.fetch_add(1, Ordering::SeqCst);
+    let request: async_graphql::Request = serde_json::from_str(&body).unwrap();
+    serde_json::to_string(&schema.execute(request).await).unwrap()
+}
+
+/// The subgraph on an ephemeral port: its URL and its request count.
+async fn subgraph(name: &'static str, base: i32) -> (String, Arc<AtomicU64>) {
+    let schema = Schema::new(Query { name, base }, EmptyMutation, EmptySubscription);
+    let count = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new()
+        .route("/graphql", post(graphql))
+        .with_state((schema, count.clone()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/graphql"), count)
+}
+
+const SECRET: &[u8] = b"a shared secret of at least thirty-two bytes!";
+
+fn key() -> EncodingKey {
+    EncodingKey::from_secret(SECRET).unwrap()
+}
+
+/// An HS256 token with `claims` (and an hour to live).
+fn token(claims: Value) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let mut claims = claims;
+    claims["exp"] = json!(exp);
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("hs".into());
+    encode(&header, &claims, &key()).unwrap()
+}
+
+struct Gateway {
+    url: String,
+    old: Arc<AtomicU64>,
+    new: Arc<AtomicU64>,
+    _process: support::Process,
+}
+
+impl Gateway {
+    /// `old` and `new` behind `weft serve`, with `yaml` (top-level keys) in its config and an
+    /// `auth:` verifying HS256 tokens with the key of `jwks.json`.
+    async fn start(yaml: &str) -> Gateway {
+        let (old_url, old) = subgraph("old", 1).await;
+        let (new_url, new) = subgraph("new", 2).await;
+        let inputs = [
+            support::input("old", &old_url, OLD_SDL),
+            support::input("new", &new_url, NEW_SDL),
+        ];
+        let mut jwk = Jwk::from_encoding_key(&key(), Algorithm::HS256).unwrap();
+        jwk.common.key_id = Some("hs".into());
+        let jwks = serde_json::to_string(&JwkSet { keys: vec![jwk] }).unwrap();
+        let config = support::composed_config(
+            "override-labels",
+            &inputs,
+            &format!("auth:\n  jwks: [jwks.json]\n  algorithms: [HS256]\n{yaml}"),
+        );
+        std::fs::write(config.with_file_name("jwks.json"), jwks).unwrap();
+        let arg = config.display().to_string();
+        let (process, url) = support::serve(["--config", arg.as_str()]);
+        Gateway {
+            url,
+            old,
+            new,
+            _process: process,
+        }
+    }
+
+    /// `query`'s data with `headers`, and the requests each subgraph got for it.
+    async fn ask(&self, query: &str, headers: &[(&str, &str)]) -> (Value, u64, u64) {
+        let (old, new) = (
+            self.old.load(Ordering::SeqCst),
+            self.new.load(Ordering::SeqCst),
+        );
+        let (status, body) = support::query(&self.url, headers, query).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        (
+            body["data"].clone(),
+            self.old.load(Ordering::SeqCst) - old,
+            self.new.load(Ordering::SeqCst) - new,
+        )
+    }
+}
+
+const RULES: &str = "override_labels:
+  - { label: new-pricing, header: x-new-pricing, any_of: ['on'] }
+  - { label: staff-tier, claim: roles, any_of: [staff] }
+";
+
+#[tokio::test]
+async fn a_matching_header_sends_the_overridden_field_to_the_new_subgraph() {
+    let gw = Gateway::start(RULES).await;
+    let q = "{ price name }";
+    // Without the header: all from `old`, one request.
+    let (data, old, new) = gw.ask(q, &[]).await;
+    assert_eq!(data, json!({"price": 1, "name": "old"}));
+    assert_eq!((old, new), (1, 0));
+    // With it: `price` from `new`, `name` still from `old`.
+    let (data, old, new) = gw.ask(q, &[("x-new-pricing", "on")]).await;
+    assert_eq!(data, json!({"price": 2, "name": "old"}));
+    assert_eq!((old, new), (1, 1));
+    // A value the rule does not list: as without it. And again with it (its plan cached).
+    let (data, _, new) = gw.ask(q, &[("x-new-pricing", "off")]).await;
+    assert_eq!((data["price"].clone(), new), (json!(1), 0));
+    let (data, _, new) = gw.ask(q, &[("x-new-pricing", "on")]).await;
+    assert_eq!((data["price"].clone(), new), (json!(2), 1));
+}
+
+#[tokio::test]
+async fn a_matching_claim_of_a_verified_token_sends_the_field_to_the_new_subgraph() {
+    let gw = Gateway::start(RULES).await;
+    let q = "{ tier }";
+    let staff = format!("Bearer {}", token(json!({"sub": "a", "roles": ["staff"]})));
+    let other = format!("Bearer {}", token(json!({"sub": "b", "roles": ["guest"]})));
+    let (data, old, new) = gw.ask(q, &[("authorization", staff.as_str())]).await;
+    assert_eq!(data, json!({"tier": "new"}));
+    assert_eq!((old, new), (0, 1));
+    let (data, old, new) = gw.ask(q, &[("authorization", other.as_str())]).await;
+    assert_eq!(data, json!({"tier": "old"}));
+    assert_eq!((old, new), (1, 0));
+    // Anonymous: no claims, the label stays off.
+    let (data, _, _) = gw.ask(q, &[]).await;
+    assert_eq!(data, json!({"tier": "old"}));
+    // The header rule's label is not the claim rule's: `price` stays with `old` for staff.
+    let (data, _, _) = gw
+        .ask("{ price }", &[("authorization", staff.as_str())])
+        .await;
+    assert_eq!(data, json!({"price": 1}));
+}
+
+#[tokio::test]
+async fn a_label_without_a_rule_is_off_and_a_bare_rule_is_on_for_everyone() {
+    let gw = Gateway::start("override_labels:\n  - { label: staff-tier }\n").await;
+    let (data, _, _) = gw.ask("{ price tier }", &[("x-new-pricing", "on")]).await;
+    assert_eq!(data, json!({"price": 1, "tier": "new"}));
+}
