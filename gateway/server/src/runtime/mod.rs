@@ -5,7 +5,7 @@
 //!
 //! The runtime layer of the server: below `http` (which decodes requests and serves these),
 //! above `observability`. Its modules: the operation `pipeline` with what it calls (`auth`,
-//! `limits`, `cost`, `apq`, `shared_exec`) and what it takes and gives (`request`,
+//! `limits`, `cost`, `apq`, `shared_exec`, `labels`) and what it takes and gives (`request`,
 //! `response_body`); `reload` and `watch` (the files, read again when they change);
 //! `composed` (a supergraph from running subgraphs); `validation` (apollo-compiler's
 //! diagnostics as told); `preflight` (what is checked before serving, by `weft serve` and
