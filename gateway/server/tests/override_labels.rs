@@ -203,3 +203,30 @@ async fn a_label_without_a_rule_is_off_and_a_bare_rule_is_on_for_everyone() {
     let (data, _, _) = gw.ask("{ price tier }", &[("x-new-pricing", "on")]).await;
     assert_eq!(data, json!({"price": 1, "tier": "new"}));
 }
+
+/// The plan-cache misses counted so far.
+async fn misses(gw: &Gateway) -> f64 {
+    support::sample(
+        &support::metrics(&gw.url).await,
+        "weft_query_plan_cache_misses_total",
+    )
+}
+
+#[tokio::test]
+async fn a_rule_for_a_label_the_supergraph_does_not_use_does_not_split_the_plan_cache() {
+    let gw = Gateway::start(&format!(
+        "{RULES}  - {{ label: not-in-the-supergraph, header: x-unused }}\n"
+    ))
+    .await;
+    let q = "{ price }";
+    gw.ask(q, &[]).await;
+    let before = misses(&gw).await;
+    // The unused label's rule matches: the same plan, from the cache.
+    let (data, _, _) = gw.ask(q, &[("x-unused", "1")]).await;
+    assert_eq!(data, json!({"price": 1}));
+    assert_eq!(misses(&gw).await, before);
+    // A label the supergraph uses: a plan of its own.
+    let (data, _, _) = gw.ask(q, &[("x-new-pricing", "on")]).await;
+    assert_eq!(data, json!({"price": 2}));
+    assert_eq!(misses(&gw).await, before + 1.0);
+}
