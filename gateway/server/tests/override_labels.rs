@@ -102,6 +102,9 @@ struct Gateway {
     url: String,
     old: Arc<AtomicU64>,
     new: Arc<AtomicU64>,
+    /// The config file (`weft.yaml`) and the log beside it.
+    config: std::path::PathBuf,
+    log: std::path::PathBuf,
     _process: support::Process,
 }
 
@@ -125,13 +128,23 @@ impl Gateway {
         );
         std::fs::write(config.with_file_name("jwks.json"), jwks).unwrap();
         let arg = config.display().to_string();
-        let (process, url) = support::serve(["--config", arg.as_str()]);
+        let log = config.with_file_name("weft.log");
+        let mut command = support::weft_command();
+        command.stderr(std::fs::File::create(&log).unwrap());
+        let (process, url) = support::serve_with(command, ["--config", arg.as_str()]);
         Gateway {
             url,
             old,
             new,
+            config,
+            log,
             _process: process,
         }
+    }
+
+    /// What the gateway logged so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// `query`'s data with `headers`, and the requests each subgraph got for it.
@@ -229,4 +242,31 @@ async fn a_rule_for_a_label_the_supergraph_does_not_use_does_not_split_the_plan_
     let (data, _, _) = gw.ask(q, &[("x-new-pricing", "on")]).await;
     assert_eq!(data, json!({"price": 2}));
     assert_eq!(misses(&gw).await, before + 1.0);
+}
+
+#[tokio::test]
+async fn rules_change_with_the_config_and_a_rule_for_an_unknown_label_is_logged() {
+    let gw =
+        Gateway::start("override_labels:\n  - { label: typo-pricing, header: x-new-pricing }\n")
+            .await;
+    let header = [("x-new-pricing", "on")];
+    let (data, _, _) = gw.ask("{ price }", &header).await;
+    assert_eq!(data, json!({"price": 1}));
+    assert!(
+        gw.log()
+            .contains("override_labels: the supergraph has no @override with label `typo-pricing`"),
+        "{}",
+        gw.log()
+    );
+    // The label fixed in the file: applied by the reload, without a restart.
+    let text = std::fs::read_to_string(&gw.config).unwrap();
+    std::fs::write(&gw.config, text.replace("typo-pricing", "new-pricing")).unwrap();
+    let start = std::time::Instant::now();
+    while gw.ask("{ price }", &header).await.0 != json!({"price": 2})
+        && start.elapsed() < std::time::Duration::from_secs(10)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(gw.ask("{ price }", &header).await.0, json!({"price": 2}));
+    assert_eq!(gw.ask("{ price }", &[]).await.0, json!({"price": 1}));
 }
