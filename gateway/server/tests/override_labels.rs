@@ -25,6 +25,7 @@ type Query {
   price: Int
   tier: String
   name: String
+  stock: Int
 }
 "#;
 
@@ -34,11 +35,12 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@
 type Query {
   price: Int @override(from: "old", label: "new-pricing")
   tier: String @override(from: "old", label: "staff-tier")
+  stock: Int @override(from: "old", label: "percent(0)")
 }
 "#;
 
-/// A subgraph answering every field with values of its own (`price`: `base`, `tier` and
-/// `name`: its name).
+/// A subgraph answering every field with values of its own (`price` and `stock`: `base`,
+/// `tier` and `name`: its name).
 struct Query {
     name: &'static str,
     base: i32,
@@ -54,6 +56,9 @@ impl Query {
     }
     async fn name(&self) -> &str {
         self.name
+    }
+    async fn stock(&self) -> i32 {
+        self.base
     }
 }
 
@@ -269,4 +274,17 @@ async fn rules_change_with_the_config_and_a_rule_for_an_unknown_label_is_logged(
     }
     assert_eq!(gw.ask("{ price }", &header).await.0, json!({"price": 2}));
     assert_eq!(gw.ask("{ price }", &[]).await.0, json!({"price": 1}));
+}
+
+#[tokio::test]
+async fn a_rule_switches_a_percent_label_on_for_the_requests_it_matches() {
+    let gw =
+        Gateway::start("override_labels:\n  - { label: percent(0), header: x-canary }\n").await;
+    // `percent(0)`: the dice never switch it on.
+    for _ in 0..5 {
+        assert_eq!(gw.ask("{ stock }", &[]).await.0, json!({"stock": 1}));
+    }
+    let (data, old, new) = gw.ask("{ stock }", &[("x-canary", "1")]).await;
+    assert_eq!(data, json!({"stock": 2}));
+    assert_eq!((old, new), (0, 1));
 }
