@@ -18,6 +18,7 @@ pub mod error;
 mod expand;
 pub mod headers;
 pub mod model;
+pub mod override_labels;
 pub mod persisted;
 pub mod schema;
 mod sections;
@@ -193,6 +194,30 @@ fn check_and_read(config: &mut Config, file: Option<(&Path, &str)>) -> Vec<Confi
                 hint: Some(format!("`{}` names this file", slot.key)),
                 ..ConfigError::at_key(file, &slot.key, format!("{}: {e}", slot.path.display()))
             }),
+        }
+    }
+    for rule in &config.override_labels {
+        if let Some(problem) = rule.problem() {
+            errors.push(ConfigError {
+                hint: Some(
+                    "each rule is `{ label, header, any_of }`, `{ label, claim, any_of }` or \
+                     `{ label }` (always on)"
+                        .into(),
+                ),
+                ..ConfigError::at_key(file, "override_labels", problem)
+            });
+        } else if rule.claim.is_some() && !config.auth.verifies_tokens() {
+            errors.push(ConfigError {
+                hint: Some("list JWKS URLs or files in `auth.jwks`".into()),
+                ..ConfigError::at_key(
+                    file,
+                    "override_labels",
+                    format!(
+                        "the rule for label `{}` reads a claim, but no token is verified",
+                        rule.label
+                    ),
+                )
+            });
         }
     }
     if config.auth.require_authentication && !config.auth.verifies_tokens() {
@@ -407,6 +432,51 @@ mod tests {
             err.contains(
                 "valid keys at `subgraphs.products`: url, timeout_ms, max_response_bytes, include_errors, retry, circuit_breaker"
             ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn override_label_rules_are_checked_where_written() {
+        let sources = Sources {
+            file: Some("conf/weft.yaml".into()),
+            flags: Flags::default(),
+        };
+        let check = |text: &str| {
+            let checked = sources.check_text(Some(text));
+            let said: Vec<String> = checked.errors.iter().map(ToString::to_string).collect();
+            (checked.config, said.join("\n"))
+        };
+        let (ok, err) = check(
+            "auth:\n  jwks: [k.json]\noverride_labels:\n  - { label: beta, header: X-Beta, any_of: [\"on\"] }\n  - { label: staff, claim: roles }\n  - { label: percent(5) }\n",
+        );
+        assert_eq!(err, "");
+        let ok = ok.unwrap();
+        assert_eq!(ok.override_labels.len(), 3);
+        assert_eq!(
+            ok.override_labels[0].header.as_ref().map(|h| h.as_str()),
+            Some("x-beta")
+        );
+        let (_, err) = check(
+            "introspection: true\noverride_labels:\n  - { label: beta, header: x-beta, claim: roles }\n",
+        );
+        assert!(
+            err.starts_with(
+                "conf/weft.yaml:2:1: the rule for label `beta` names both a `header` and a `claim`"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("hint: each rule is"), "{err}");
+        let (_, err) = check("override_labels:\n  - { label: 9lives }\n");
+        assert!(err.contains("`9lives` is not an override label"), "{err}");
+        // A claim needs verified tokens.
+        let (_, err) = check("override_labels:\n  - { label: staff, claim: roles }\n");
+        assert!(
+            err.contains("reads a claim, but no token is verified"),
+            "{err}"
+        );
+        assert!(
+            err.contains("hint: list JWKS URLs or files in `auth.jwks`"),
             "{err}"
         );
     }

@@ -67,6 +67,16 @@ pub struct Config {
     pub entity_batching: EntityBatchingConfig,
     pub demand_control: DemandControlConfig,
     pub rate_limit: RateLimitConfig,
+    /// Progressive-override labels switched on per request (`@override(label:)`): rules
+    /// matching a request header or a verified token's claim. A label no rule names is off,
+    /// except `percent(N)`, on for N% of requests. Labels the supergraph does not use are
+    /// ignored (and do not split the plan cache).
+    #[schemars(example = serde_json::json!([
+        {"label": "use-new-pricing", "header": "x-new-pricing", "any_of": ["on"]},
+        {"label": "staff-preview", "claim": "roles", "any_of": ["staff"]}
+    ]))]
+    #[schemars(extend("default" = []))]
+    pub override_labels: Vec<crate::override_labels::LabelRule>,
 }
 
 impl Default for Config {
@@ -95,6 +105,7 @@ impl Default for Config {
             entity_batching: EntityBatchingConfig::default(),
             demand_control: DemandControlConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            override_labels: Vec::new(),
         }
     }
 }

@@ -291,6 +291,7 @@ mod tests {
         assert!(config.subgraphs.url_for("products").is_some());
         assert_ne!(config.telemetry, defaults.telemetry);
         assert_ne!(config.demand_control, defaults.demand_control);
+        assert_ne!(config.override_labels, defaults.override_labels);
         assert_eq!(config.telemetry.sampling_ratio.get(), 0.25);
     }
 

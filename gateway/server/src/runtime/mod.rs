@@ -5,8 +5,9 @@
 //!
 //! The runtime layer of the server: below `http` (which decodes requests and serves these),
 //! above `observability`. Its modules: the operation `pipeline` with what it calls (`auth`,
-//! `limits`, `cost`, `apq`, `shared_exec`, `shared_plans`) and what it takes and gives
-//! (`request`, `response_body`); `reload` and `watch` (the files, read again when they change);
+//! `limits`, `cost`, `apq`, `shared_exec`, `shared_plans`, `labels`) and what it takes and
+//! gives (`request`, `response_body`); `reload` and `watch` (the files, read again when they
+//! change);
 //! `composed` (a supergraph from running subgraphs); `validation` (apollo-compiler's
 //! diagnostics as told); `preflight` (what is checked before serving, by `weft serve` and
 //! `weft config check`).
@@ -16,6 +17,7 @@ pub(crate) mod auth;
 pub(crate) mod composed;
 pub(crate) mod cost;
 pub(crate) mod incremental;
+pub(crate) mod labels;
 pub(crate) mod limits;
 pub(crate) mod pipeline;
 pub(crate) mod plan_cache;
@@ -198,6 +200,16 @@ impl SchemaRuntime {
             })
             .collect();
         let graph = QueryGraph::new(supergraph.clone());
+        let labels = graph.labels();
+        for rule in &config.override_labels {
+            if !labels.contains(&rule.label) {
+                // Ignored, not refused: the config may be ahead of (or behind) a supergraph.
+                tracing::warn!(
+                    "override_labels: the supergraph has no @override with label `{}`",
+                    rule.label
+                );
+            }
+        }
         let auth = Auth::new(&config.auth, &supergraph)?;
         let entity_cache = config
             .entity_cache
@@ -206,7 +218,7 @@ impl SchemaRuntime {
         let rate_limits = Arc::new(rate_limits::RateLimits::new(&config.rate_limit));
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
-            labels: graph.labels(),
+            labels,
             graph,
             engine: Engine::build(
                 &urls,
@@ -294,20 +306,20 @@ impl Live {
 }
 
 impl SchemaRuntime {
-    /// The labels switched on for one request: `percent(N)` labels with probability N%.
-    /// (Other labels need a rule from configuration, which is not there yet: off.)
-    pub fn pick_labels(&self) -> BTreeSet<String> {
-        self.labels
-            .iter()
-            .filter(|label| {
-                label
-                    .strip_prefix("percent(")
-                    .and_then(|rest| rest.strip_suffix(')'))
-                    .and_then(|n| n.parse::<f64>().ok())
-                    .is_some_and(|percent| random_unit() * 100.0 < percent)
-            })
-            .cloned()
-            .collect()
+    /// The supergraph's labels this request switches on: by the `override_labels` rules
+    /// (its headers, its verified claims), else `percent(N)` labels with probability N%.
+    pub fn pick_labels(
+        &self,
+        headers: &axum::http::HeaderMap,
+        identity: &auth::Identity,
+    ) -> BTreeSet<String> {
+        labels::switched_on(
+            &self.labels,
+            &self.config.override_labels,
+            headers,
+            identity.claims.as_ref(),
+            random_unit,
+        )
     }
 }
 

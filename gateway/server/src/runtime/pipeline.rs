@@ -198,7 +198,8 @@ pub async fn run(
             body: GraphQLError::new(ErrorCode::BadRequest, "Must provide query string.").into(),
         };
     };
-    let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref()).await {
+    let labels = rt.pick_labels(headers, identity);
+    let (prepared, key) = match prepare(rt, query, req.operation_name.as_deref(), labels).await {
         Ok(p) => p,
         Err(outcome) => return outcome(media),
     };
@@ -481,13 +482,14 @@ pub(crate) fn cache_key(
     )
 }
 
-/// Parsed, validated, normalized and planned, from the cache when seen before.
+/// Parsed, validated, normalized and planned with `labels` switched on, from the cache when
+/// seen before.
 async fn prepare(
     rt: &Arc<SchemaRuntime>,
     query: &str,
     operation_name: Option<&str>,
+    labels: std::collections::BTreeSet<String>,
 ) -> Result<(Arc<Prepared>, CacheKey), ErrorOutcome> {
-    let labels = rt.pick_labels();
     let key = cache_key(query, operation_name, &labels);
     if let Some(hit) = cached(rt, &key) {
         return Ok((hit, key));
