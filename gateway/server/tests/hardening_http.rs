@@ -5,33 +5,8 @@
 
 mod support;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use weft_accounts::Accounts;
-
-const SECRET: &[u8] = b"a shared secret of at least thirty-two bytes!";
-
-fn jwks() -> String {
-    let key = EncodingKey::from_secret(SECRET).unwrap();
-    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::HS256).unwrap();
-    jwk.common.key_id = Some("hs".to_owned());
-    serde_json::to_string(&JwkSet { keys: vec![jwk] }).unwrap()
-}
-
-fn token(sub: &str) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3600;
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some("hs".to_owned());
-    let claims = json!({ "sub": sub, "scope": "profile", "exp": exp });
-    encode(&header, &claims, &EncodingKey::from_secret(SECRET).unwrap()).unwrap()
-}
 
 /// Issue 19, item 7: with `auth.forward_header: x-weft-claims` and a rule propagating every
 /// `x-` header, a client's own `x-weft-claims` never reaches a subgraph (nor under another
@@ -46,7 +21,11 @@ async fn a_client_cannot_forge_the_claims_header() {
         "auth:\n  jwks: [keys.json]\n  algorithms: [HS256]\n  forward_header: x-weft-claims\nheaders:\n  all:\n    \
          - propagate: { prefix: x- }\n    - rename: { from: x-weft-claims, to: x-claims-copy }\n",
     );
-    std::fs::write(config.parent().unwrap().join("keys.json"), jwks()).unwrap();
+    std::fs::write(
+        config.parent().unwrap().join("keys.json"),
+        support::hs256_jwks(),
+    )
+    .unwrap();
     let arg = config.display().to_string();
     let (_gateway, url) = support::serve(["--config", arg.as_str()]);
     let forged = r#"{"sub":"999","scope":"admin"}"#;
@@ -67,7 +46,10 @@ async fn a_client_cannot_forge_the_claims_header() {
     assert!(last.get("x-claims-copy").is_none(), "{last:?}");
 
     // A valid token and a forged header: the verified claims only.
-    let bearer = format!("Bearer {}", token("user-1"));
+    let bearer = format!(
+        "Bearer {}",
+        support::hs256_token(json!({ "sub": "user-1", "scope": "profile" }))
+    );
     let (status, body) = support::query(
         &url,
         &[

@@ -13,8 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_graphql::{EmptyMutation, EmptySubscription, Object};
 use axum::extract::State;
 use axum::routing::post;
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
@@ -83,26 +81,6 @@ async fn subgraph(name: &'static str, base: i32) -> (String, Arc<AtomicU64>) {
     (format!("http://{addr}/graphql"), count)
 }
 
-const SECRET: &[u8] = b"a shared secret of at least thirty-two bytes!";
-
-fn key() -> EncodingKey {
-    EncodingKey::from_secret(SECRET).unwrap()
-}
-
-/// An HS256 token with `claims` (and an hour to live).
-fn token(claims: Value) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3600;
-    let mut claims = claims;
-    claims["exp"] = json!(exp);
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some("hs".into());
-    encode(&header, &claims, &key()).unwrap()
-}
-
 struct Gateway {
     url: String,
     old: Arc<AtomicU64>,
@@ -123,9 +101,7 @@ impl Gateway {
             support::input("old", &old_url, OLD_SDL),
             support::input("new", &new_url, NEW_SDL),
         ];
-        let mut jwk = Jwk::from_encoding_key(&key(), Algorithm::HS256).unwrap();
-        jwk.common.key_id = Some("hs".into());
-        let jwks = serde_json::to_string(&JwkSet { keys: vec![jwk] }).unwrap();
+        let jwks = support::hs256_jwks();
         let config = support::composed_config(
             "override-labels",
             &inputs,
@@ -197,8 +173,14 @@ async fn a_matching_header_sends_the_overridden_field_to_the_new_subgraph() {
 async fn a_matching_claim_of_a_verified_token_sends_the_field_to_the_new_subgraph() {
     let gw = Gateway::start(RULES).await;
     let q = "{ tier }";
-    let staff = format!("Bearer {}", token(json!({"sub": "a", "roles": ["staff"]})));
-    let other = format!("Bearer {}", token(json!({"sub": "b", "roles": ["guest"]})));
+    let staff = format!(
+        "Bearer {}",
+        support::hs256_token(json!({"sub": "a", "roles": ["staff"]}))
+    );
+    let other = format!(
+        "Bearer {}",
+        support::hs256_token(json!({"sub": "b", "roles": ["guest"]}))
+    );
     let (data, old, new) = gw.ask(q, &[("authorization", staff.as_str())]).await;
     assert_eq!(data, json!({"tier": "new"}));
     assert_eq!((old, new), (0, 1));

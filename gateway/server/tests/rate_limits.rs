@@ -5,32 +5,7 @@
 
 mod support;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
-
-const SECRET: &[u8] = b"a shared secret of at least thirty-two bytes!";
-
-fn jwks() -> String {
-    let key = EncodingKey::from_secret(SECRET).unwrap();
-    let mut jwk = Jwk::from_encoding_key(&key, Algorithm::HS256).unwrap();
-    jwk.common.key_id = Some("hs".to_owned());
-    serde_json::to_string(&JwkSet { keys: vec![jwk] }).unwrap()
-}
-
-fn token(sub: &str) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3600;
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some("hs".to_owned());
-    let claims = json!({ "sub": sub, "exp": exp });
-    encode(&header, &claims, &EncodingKey::from_secret(SECRET).unwrap()).unwrap()
-}
 
 const QUERY: &str = "{ topProducts(first: 1) { name inStock } }";
 
@@ -195,11 +170,15 @@ async fn clients_can_be_told_apart_by_a_verified_claim() {
         "auth:\n  jwks: [keys.json]\n  algorithms: [HS256]\nrate_limit:\n  client:\n    \
          requests: 2\n    interval_ms: 60000\n    key: claim:sub\n",
     );
-    std::fs::write(config.parent().unwrap().join("keys.json"), jwks()).unwrap();
+    std::fs::write(
+        config.parent().unwrap().join("keys.json"),
+        support::hs256_jwks(),
+    )
+    .unwrap();
     let arg = config.display().to_string();
     let (_gateway, url) = support::serve(["--config", arg.as_str()]);
     let ask_as = |sub: &str| {
-        let bearer = format!("Bearer {}", token(sub));
+        let bearer = format!("Bearer {}", support::hs256_token(json!({ "sub": sub })));
         let url = url.clone();
         async move {
             support::query(&url, &[("authorization", bearer.as_str())], QUERY)

@@ -50,6 +50,10 @@ impl QueryPlan {
                     nodes.extend(if_clause.as_deref_mut());
                     nodes.extend(else_clause.as_deref_mut());
                 }
+                PlanNode::Defer { primary, deferred } => {
+                    nodes.extend(primary.node.as_deref_mut());
+                    nodes.extend(deferred.iter_mut().filter_map(|d| d.node.as_deref_mut()));
+                }
             }
         }
         Ok(())

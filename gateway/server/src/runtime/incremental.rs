@@ -73,11 +73,7 @@ pub fn start(start: Start) -> Payloads {
             extensions,
         } = start;
         let plan = restricted.as_ref().map_or(&prepared.plan, |r| &r.plan);
-        let max_bytes = rt
-            .config
-            .server
-            .max_response_bytes()
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let max_bytes = rt.response_cap();
         let run = weft_executor::Execution {
             plan,
             operation: &prepared.operation,

@@ -172,6 +172,15 @@ pub enum RuntimeError {
 }
 
 impl SchemaRuntime {
+    /// `server.max_response_bytes` as the executor takes it: the most bytes of `data` one
+    /// response (all its parts, for `@defer`) may have.
+    pub(crate) fn response_cap(&self) -> Option<usize> {
+        self.config
+            .server
+            .max_response_bytes()
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     pub fn new(
         supergraph: Arc<Supergraph>,
         config: Arc<Config>,

@@ -310,11 +310,7 @@ pub async fn run(
             body: ResponseBody::Parts(payloads),
         };
     }
-    let max_bytes = rt
-        .config
-        .server
-        .max_response_bytes()
-        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let max_bytes = rt.response_cap();
     let run = weft_executor::Execution {
         plan,
         operation: &prepared.operation,

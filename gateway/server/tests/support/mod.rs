@@ -369,3 +369,34 @@ pub fn sample(metrics: &str, series: &str) -> f64 {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
+
+/// The HMAC secret of the tests' HS256 tokens (`hs256_jwks`, `hs256_token`).
+const HS256_SECRET: &[u8] = b"a shared secret of at least thirty-two bytes!";
+
+/// A JWKS document with the tests' HS256 key, key id `hs`.
+pub fn hs256_jwks() -> String {
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    let key = jsonwebtoken::EncodingKey::from_secret(HS256_SECRET).unwrap();
+    let mut jwk = Jwk::from_encoding_key(&key, jsonwebtoken::Algorithm::HS256).unwrap();
+    jwk.common.key_id = Some("hs".to_owned());
+    serde_json::to_string(&JwkSet { keys: vec![jwk] }).unwrap()
+}
+
+/// An HS256 token (key id `hs`) with `claims` and an hour to live.
+pub fn hs256_token(mut claims: serde_json::Value) -> String {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    claims["exp"] = serde_json::json!(exp);
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("hs".to_owned());
+    encode(
+        &header,
+        &claims,
+        &EncodingKey::from_secret(HS256_SECRET).unwrap(),
+    )
+    .unwrap()
+}
