@@ -221,15 +221,7 @@ async fn drive(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_behind_nginx_share_limits_restart_without_loss_and_converge() {
-    let subgraphs = support::reference_subgraphs().await;
-    let all = support::inputs(&subgraphs);
-    let without: Vec<_> = all
-        .iter()
-        .filter(|i| i.name != "reviews")
-        .cloned()
-        .collect();
-    let v1 = support::supergraph(&without);
-    let v2 = support::supergraph(&all);
+    let (subgraphs, v1, v2) = support::supergraph_versions().await;
     let host = SupergraphHost::start(&v1).await;
     let dir = support::scratch("fleet", subgraphs[0].addr.port());
     let prefix = format!("weft-fleet-{}-{}:", std::process::id(), free_port());

@@ -14,20 +14,6 @@ use support::SupergraphHost;
 const REVIEWS: &str = r#"{ topProducts(first: 1) { name reviews { body } } }"#;
 const NAMES: &str = r#"{ topProducts(first: 1) { name } }"#;
 
-/// The supergraph of the reference subgraphs, without `reviews` (v1) and with it (v2).
-async fn versions() -> (Vec<weft_subgraph_kit::Running>, String, String) {
-    let subgraphs = support::reference_subgraphs().await;
-    let all = support::inputs(&subgraphs);
-    let without: Vec<_> = all
-        .iter()
-        .filter(|i| i.name != "reviews")
-        .cloned()
-        .collect();
-    let v1 = support::supergraph(&without);
-    let v2 = support::supergraph(&all);
-    (subgraphs, v1, v2)
-}
-
 fn config(tag: &str, yaml: &str) -> String {
     let dir = support::scratch(tag, 0);
     let path = dir.join("weft.yaml");
@@ -53,7 +39,7 @@ async fn until_live(url: &str, sha256: &str, within: Duration) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supergraph_at_a_url_is_polled_and_a_bad_one_refused() {
-    let (_subgraphs, v1, v2) = versions().await;
+    let (_subgraphs, v1, v2) = support::supergraph_versions().await;
     let host = SupergraphHost::start(&v1).await;
     let cfg = config(
         "source-url",
@@ -151,7 +137,7 @@ async fn a_supergraph_at_a_url_is_polled_and_a_bad_one_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hive_cdn_is_read_with_its_key() {
-    let (_subgraphs, v1, _) = versions().await;
+    let (_subgraphs, v1, _) = support::supergraph_versions().await;
     let host = SupergraphHost::start(&v1).await;
     let hive = |key: &str| {
         format!(

@@ -400,3 +400,17 @@ pub fn hs256_token(mut claims: serde_json::Value) -> String {
     )
     .unwrap()
 }
+
+/// The supergraph of the reference subgraphs, without `reviews` (v1) and with it (v2).
+pub async fn supergraph_versions() -> (Vec<weft_subgraph_kit::Running>, String, String) {
+    let subgraphs = reference_subgraphs().await;
+    let all = inputs(&subgraphs);
+    let without: Vec<_> = all
+        .iter()
+        .filter(|i| i.name != "reviews")
+        .cloned()
+        .collect();
+    let v1 = supergraph(&without);
+    let v2 = supergraph(&all);
+    (subgraphs, v1, v2)
+}
