@@ -138,7 +138,7 @@ impl Executor {
         ready: &mut (dyn FnMut(Option<u32>, bool, &mut Output) + Send),
     ) -> Output {
         let mut out = Output {
-            data: Store::new(),
+            data: Store::for_plan(plan),
             errors: Vec::new(),
             timings: Vec::new(),
         };
@@ -291,12 +291,11 @@ impl Executor {
                     }
                 }
                 PlanNode::Fetch(_) | PlanNode::Flatten(_) | PlanNode::BatchFetch(_) => {
-                    let job = match shared.out.lock() {
-                        Ok(mut out) => self.job(node, request, &mut out.data).flatten(),
-                        Err(_) => None,
+                    let jobs = match shared.out.lock() {
+                        Ok(mut out) => self.job(node, request, &mut out.data).unwrap_or_default(),
+                        Err(_) => Vec::new(),
                     };
-                    self.run_shared_jobs(job.into_iter().collect(), request, shared, errors)
-                        .await;
+                    self.run_shared_jobs(jobs, request, shared, errors).await;
                     mark_done(shared, &[node]);
                 }
                 // Only ever the top node: not nested in a part.

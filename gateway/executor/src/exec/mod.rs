@@ -27,6 +27,7 @@ use weft_federation::plan::model::{FetchNode, OperationKind, PlanNode, QueryPlan
 use weft_federation::supergraph::SubgraphId;
 
 mod answer;
+mod context;
 mod errors;
 mod incremental;
 mod merged;
@@ -240,7 +241,7 @@ impl Executor {
         timed: bool,
     ) -> Output {
         let mut out = Output {
-            data: Store::new(),
+            data: Store::for_plan(plan),
             errors: Vec::new(),
             timings: Vec::new(),
         };
@@ -316,8 +317,8 @@ impl Executor {
                     }
                 }
                 PlanNode::Fetch(_) | PlanNode::Flatten(_) | PlanNode::BatchFetch(_) => {
-                    if let Some(job) = self.job(node, request, &mut out.data) {
-                        self.run_jobs(job.into_iter().collect(), request, out).await;
+                    if let Some(jobs) = self.job(node, request, &mut out.data) {
+                        self.run_jobs(jobs, request, out).await;
                     }
                 }
                 // One response for all parts (the client did not ask for an incremental one):
@@ -344,12 +345,56 @@ impl Executor {
         node: &'p PlanNode,
         request: Request<'_>,
         data: &mut Store,
-    ) -> Option<Option<Job<'p>>> {
+    ) -> Option<Vec<Job<'p>>> {
         if let PlanNode::BatchFetch(batch) = node {
-            return Some(self.prepare_batch(batch, request, data).map(Job::Batch));
+            return Some(
+                self.prepare_batch(batch, request, data)
+                    .map(Job::Batch)
+                    .into_iter()
+                    .collect(),
+            );
         }
         let (fetch, path) = leaf(node)?;
-        Some(self.prepare(fetch, path, request, data).map(Job::One))
+        if !fetch.context_rewrites.is_empty() {
+            return Some(
+                self.prepare_in_contexts(fetch, path, request, data)
+                    .into_iter()
+                    .map(Job::One)
+                    .collect(),
+            );
+        }
+        Some(
+            self.prepare(fetch, path, request, data)
+                .map(Job::One)
+                .into_iter()
+                .collect(),
+        )
+    }
+
+    /// A fetch passing `@fromContext` arguments: its objects grouped by the values their
+    /// ancestors give, one request per group (most often one). Never from the entity cache:
+    /// its keys do not hold the arguments.
+    fn prepare_in_contexts<'p>(
+        &self,
+        fetch: &'p FetchNode,
+        path: &'p [String],
+        request: Request<'_>,
+        data: &mut Store,
+    ) -> Vec<Ready<'p>> {
+        let client: Map<String, Value> = fetch
+            .variable_usages
+            .iter()
+            .filter_map(|v| request.variables.get(v).map(|x| (v.clone(), x.clone())))
+            .collect();
+        let groups = context::groups(data, path, &fetch.context_rewrites);
+        groups
+            .into_iter()
+            .filter_map(|group| {
+                let mut vars = client.clone();
+                vars.extend(group.values);
+                self.prepare_entities(fetch, path, request, data, group.objects, vars, None)
+            })
+            .collect()
     }
 
     /// Leaves that run at the same moment: cache look-ups, then every request together, then
@@ -418,7 +463,7 @@ impl Executor {
         data: &mut Store,
     ) -> Option<Ready<'p>> {
         let variables = request.variables;
-        let mut vars: Map<String, Value> = fetch
+        let vars: Map<String, Value> = fetch
             .variable_usages
             .iter()
             .filter_map(|v| variables.get(v).map(|x| (v.clone(), x.clone())))
@@ -461,6 +506,23 @@ impl Executor {
             }
             return Some(ready);
         }
+        let objects = data.find(path);
+        self.prepare_entities(fetch, path, request, data, objects, vars, cache)
+    }
+
+    /// An entity fetch's request for `objects` (those at its path, or some of them), sent
+    /// with `vars`, answered from `cache` where it can be.
+    #[allow(clippy::too_many_arguments)]
+    fn prepare_entities<'p>(
+        &self,
+        fetch: &'p FetchNode,
+        path: &'p [String],
+        request: Request<'_>,
+        data: &mut Store,
+        objects: Vec<(ObjId, crate::store::Reach)>,
+        mut vars: Map<String, Value>,
+        cache: Option<&Arc<EntityCache>>,
+    ) -> Option<Ready<'p>> {
         // Each distinct representation as a value, when the map path built one; its JSON text
         // (the de-duplication and cache key) is its key in `index`.
         let mut representations: Vec<Option<Value>> = Vec::new();
@@ -469,18 +531,21 @@ impl Executor {
         let mut contents: rustc_hash::FxHashMap<(u64, u64), Vec<ObjId>> = Default::default();
         let mut text = Vec::new();
         let mut fields = Vec::new();
-        for (object, reach) in data.find(path) {
+        for (object, reach) in objects {
             // Identical objects reached alike become one: the answer is merged once, and
             // later fetches walk it once. The first of them stands for all (its
-            // representation is theirs).
-            let alike = contents
-                .entry((reach, data.fingerprint(object)))
-                .or_default();
-            if let Some(same) = alike.iter().find(|o| data.same_object(**o, object)) {
-                data.forward(object, *same);
-                continue;
+            // representation is theirs). Not when the plan reads contexts: each place keeps
+            // its own object, as the same object under other ancestors may differ.
+            if data.shares() {
+                let alike = contents
+                    .entry((reach, data.fingerprint(object)))
+                    .or_default();
+                if let Some(same) = alike.iter().find(|o| data.same_object(**o, object)) {
+                    data.forward(object, *same);
+                    continue;
+                }
+                alike.push(object);
             }
-            alike.push(object);
             // The text straight from the store; through a map only when that cannot be done
             // in one pass (input rewrites, a name selected twice).
             text.clear();
@@ -680,7 +745,8 @@ impl Executor {
             operation: &r.fetch.operation,
             kind: r.fetch.operation_kind,
             variables: r.variables.clone(),
-            coalesce: r.entity,
+            // Cross-request batches share one operation's variables: not for context values.
+            coalesce: r.entity && r.fetch.context_rewrites.is_empty(),
         };
         self.send(call, client).await
     }

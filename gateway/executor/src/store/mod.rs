@@ -164,6 +164,10 @@ pub struct Store {
     /// in advance, and growing vectors would leave most of them half empty).
     open_fields: Vec<(KeyId, Val)>,
     open_items: Vec<Val>,
+    /// Whether identical objects reached alike may become one node (`forward`). Off for
+    /// plans that read `@fromContext` arguments: there the same object under other ancestors
+    /// may be sent other arguments.
+    sharing: bool,
 }
 
 impl Default for Store {
@@ -193,9 +197,22 @@ impl Store {
             recent: [TYPENAME; 64],
             open_fields: Vec::new(),
             open_items: Vec::new(),
+            sharing: true,
         };
         store.intern("__typename");
         store
+    }
+
+    /// The store for running `plan`: sharing objects unless the plan reads contexts.
+    pub fn for_plan(plan: &weft_federation::plan::model::QueryPlan) -> Store {
+        let mut store = Store::new();
+        store.sharing = !plan.contextual;
+        store
+    }
+
+    /// Whether identical objects reached alike may become one node.
+    pub fn shares(&self) -> bool {
+        self.sharing
     }
 
     /// The number of a field name, given one the first time it is seen.
@@ -542,6 +559,50 @@ impl Store {
                         }
                     }
                     Some((_, rest)) => self.find_in(value, rest, reach, seen, out),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every object at `path`, once per place, with the objects above it on the way there
+    /// (the root first, its parent last): `@fromContext` arguments are read from ancestors.
+    pub fn find_with_ancestors(&self, path: &[String]) -> Vec<(ObjId, Vec<ObjId>)> {
+        let mut out = Vec::new();
+        let root = Val::Object(Store::ROOT);
+        self.ancestors_in(&root, path, &mut Vec::new(), &mut out);
+        out
+    }
+
+    fn ancestors_in(
+        &self,
+        value: &Val,
+        path: &[String],
+        above: &mut Vec<ObjId>,
+        out: &mut Vec<(ObjId, Vec<ObjId>)>,
+    ) {
+        match value {
+            Val::List(items) => {
+                let rest = match path.first() {
+                    Some(p) if p == LIST => &path[1..],
+                    _ => path,
+                };
+                for item in items {
+                    self.ancestors_in(item, rest, above, out);
+                }
+            }
+            Val::Object(id) => {
+                let id = self.resolve(*id);
+                match path.split_first() {
+                    None => out.push((id, above.clone())),
+                    Some((key, rest)) if key != LIST => {
+                        if let Some(next) = self.get(id, key) {
+                            above.push(id);
+                            self.ancestors_in(next, rest, above, out);
+                            above.pop();
+                        }
+                    }
+                    Some((_, rest)) => self.ancestors_in(value, rest, above, out),
                 }
             }
             _ => {}

@@ -23,6 +23,15 @@ fn render(out: &mut String, node: &PlanNode, depth: usize) {
             if !fetch.requires.is_empty() {
                 let _ = writeln!(out, "{pad}  {} =>", requires_text(&fetch.requires));
             }
+            // Where each `@fromContext` variable is read, from each object: Apollo's
+            // relative path (`..` up, `... on T`, keys down).
+            for r in &fetch.context_rewrites {
+                let _ = write!(out, "{pad}  ${} <= {}", r.rename_key_to, r.path.join("/"));
+                if !r.selections.is_empty() {
+                    let _ = write!(out, " {}", requires_text(&r.selections));
+                }
+                out.push('\n');
+            }
             let _ = writeln!(out, "{pad}  {}", fetch.operation);
             let _ = writeln!(out, "{pad}}},");
         }

@@ -15,6 +15,7 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
     if deferred.is_empty() {
         return QueryPlan {
             node: part_node(sg, op, steps, &guards, None),
+            contextual: contextual(steps),
         };
     }
     // `@defer`: the primary part's steps, then each deferred fragment's; a step's
@@ -50,7 +51,13 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             },
             deferred,
         }),
+        contextual: contextual(steps),
     }
+}
+
+/// Whether a fetch reads `@fromContext` arguments ([`QueryPlan::contextual`]).
+fn contextual(steps: &[Step]) -> bool {
+    steps.iter().any(|s| !s.context.is_empty())
 }
 
 /// The node running the steps of one part (`defer`: `None` for the primary, else the
@@ -204,6 +211,14 @@ fn level_nodes(
                     nodes.push(PlanNode::Parallel { nodes: Vec::new() });
                 }
             }
+            continue;
+        }
+        if !step.context.is_empty() {
+            // Sent once per distinct set of context values: not merged with other fetches.
+            nodes.push(PlanNode::Flatten(FlattenNode {
+                path: fetch.path,
+                node: Box::new(PlanNode::Fetch(fetch.node)),
+            }));
             continue;
         }
         match batches
@@ -419,7 +434,13 @@ struct Fetch {
 
 fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fetch {
     let subgraph = sg.subgraph(step.graph).name.clone();
-    let variables: Vec<String> = step.variables.iter().cloned().collect();
+    // Context variables are the gateway's own, not the client's.
+    let variables: Vec<String> = step
+        .variables
+        .iter()
+        .filter(|v| !step.context.iter().any(|c| c.variable == **v))
+        .cloned()
+        .collect();
     let mut client_defs = Vec::new();
     for v in &variables {
         if let Some(def) = op.variables.iter().find(|d| d.name == *v) {
@@ -439,6 +460,9 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
             defs.push_str(", ");
         }
         defs.push_str(def);
+    }
+    for c in &step.context {
+        let _ = write!(defs, ", ${}: {}", c.variable, c.ty);
     }
     let kind = match (op.kind, step.entity) {
         (_, Some(_)) => OperationKind::Query,
@@ -538,6 +562,11 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
         key_fields: step.key_fields.iter().cloned().collect(),
         input_rewrites,
         output_rewrites,
+        context_rewrites: step
+            .context
+            .iter()
+            .flat_map(|c| c.rewrites.iter().cloned())
+            .collect(),
         id: Some(index as u32),
     };
     Fetch {

@@ -44,6 +44,8 @@ pub fn plan_within(
 }
 
 #[cfg(test)]
+mod context_tests;
+#[cfg(test)]
 mod defer_tests;
 #[cfg(test)]
 mod tests;

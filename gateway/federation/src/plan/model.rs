@@ -11,6 +11,11 @@ use crate::supergraph::{SubgraphId, Supergraph};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueryPlan {
     pub node: Option<PlanNode>,
+    /// Some fetch reads `@fromContext` arguments from its objects' ancestors: the executor
+    /// then keeps every object at its own place (identical objects under different ancestors
+    /// may be sent different arguments, and get different answers).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub contextual: bool,
 }
 
 /// A plan read back names a subgraph `supergraph` does not have.
@@ -204,10 +209,35 @@ pub struct FetchNode {
     /// Applied to each result before merging.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub output_rewrites: Vec<Rewrite>,
+    /// Entity fetches: the `@fromContext` arguments, each read from an ancestor of the
+    /// object a representation is built from (Apollo's `contextRewrites`). Objects whose
+    /// ancestors give different values are sent in separate requests.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub context_rewrites: Vec<ContextRewrite>,
     /// Stable id within the plan (for debugging and `weft plan` output).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub id: Option<u32>,
 }
+
+/// Where a `@fromContext` argument's value is, relative to the object a representation is
+/// built from: `..` once per object level up (list elements are not levels), then `... on T`
+/// (the value is read only from an ancestor of that type), then response keys down (through
+/// lists, element by element). Several rewrites may fill one variable (one per type that sets
+/// the context): the first that finds its ancestor does. Serialized as Apollo's `KeyRenamer`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename = "KeyRenamer", rename_all = "camelCase")]
+pub struct ContextRewrite {
+    pub path: Vec<String>,
+    /// The subgraph operation's variable the value is sent in.
+    pub rename_key_to: String,
+    /// An input-object argument: the fields the value keeps (the object found may hold
+    /// more, selected by the client at the same place). Empty: the value as found.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub selections: Vec<Selection>,
+}
+
+/// The path element going one object up, in a [`ContextRewrite`].
+pub const PARENT: &str = "..";
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

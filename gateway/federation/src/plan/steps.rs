@@ -359,4 +359,16 @@ pub struct Step {
     /// step (`None`: nothing yet): when some of them fail, nothing of it is needed and it is
     /// not sent (a `Condition` node around it, once the steps depending on it agree).
     pub guard: Option<Vec<crate::operation::Condition>>,
+    /// Entity fetches: the `@fromContext` arguments its selections pass, each a variable
+    /// of the subgraph operation.
+    pub context: Vec<ContextArg>,
+}
+
+/// A `@fromContext` argument of a fetch: the variable, its type in the subgraph, and where
+/// its value is read (one rewrite per type setting the context).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContextArg {
+    pub variable: String,
+    pub ty: String,
+    pub rewrites: Vec<crate::plan::model::ContextRewrite>,
 }

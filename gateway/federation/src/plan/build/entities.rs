@@ -321,11 +321,12 @@ impl Builder<'_> {
             group,
             defer: None,
             guard: None,
+            context: Vec::new(),
         })
     }
 
     /// Whether step `a` depends (transitively) on step `b`.
-    fn depends_on(&self, a: usize, b: usize) -> bool {
+    pub(super) fn depends_on(&self, a: usize, b: usize) -> bool {
         let mut stack = vec![a];
         let mut seen = BTreeSet::new();
         while let Some(s) = stack.pop() {

@@ -159,9 +159,12 @@ impl Builder<'_> {
                 f.name
             ));
         };
+        // A field taking `@fromContext` arguments is fetched apart, through its parent's key:
+        // its arguments are variables of that fetch.
         let local = !fetch_apart
             && self.graph.resolves_with(node, fid, self.labels)
             && self.graph.requires(fid, node.graph).is_none()
+            && self.context_arguments(fid, node.graph).is_empty()
             && self.uniform_on_implementations(node, &f.name);
         if !local
             && !fetch_apart
@@ -236,15 +239,19 @@ impl Builder<'_> {
             } else {
                 self.sg.field_id(target_node.ty, &f.name).unwrap_or(fid)
             };
-            let result = self.add_local_field(
-                target_step,
-                &target_at,
-                target_node,
-                target_fid,
-                f,
-                directives.clone(),
-                path,
-            );
+            let result = self
+                .with_context_arguments(target_step, target_fid, target_node.graph, f)
+                .and_then(|with_context| {
+                    self.add_local_field(
+                        target_step,
+                        &target_at,
+                        target_node,
+                        target_fid,
+                        with_context.as_ref().unwrap_or(f),
+                        directives.clone(),
+                        path,
+                    )
+                });
             match (result, saved) {
                 (Ok(()), _) => return Ok(()),
                 (Err(e), _) if final_error(&e) => return Err(e),
@@ -255,6 +262,24 @@ impl Builder<'_> {
                 (Err(e), _) => return Err(first_error.unwrap_or(e)),
             }
         }
+    }
+
+    /// `f` with its `@fromContext` arguments in `graph` added (planned into `step`);
+    /// `None` when it has none.
+    fn with_context_arguments(
+        &mut self,
+        step: usize,
+        fid: FieldId,
+        graph: SubgraphId,
+        f: &op::Field,
+    ) -> Result<Option<op::Field>, PlanError> {
+        if self.context_arguments(fid, graph).is_empty() {
+            return Ok(None);
+        }
+        let passed = self.plan_context(step, fid, graph)?;
+        let mut with = f.clone();
+        with.arguments.extend(passed);
+        Ok(Some(with))
     }
 
     /// Adds a field resolved in `step`'s subgraph, then plans its sub-selections.

@@ -8,6 +8,7 @@
 
 mod abstract_types;
 mod budget;
+mod context;
 mod entities;
 mod fields;
 mod reentry;

@@ -23,15 +23,21 @@ impl Builder<'_> {
         items: &[FieldSetItem],
         path: &[String],
     ) -> Result<BTreeSet<usize>, PlanError> {
+        self.tracked(|b| {
+            items
+                .iter()
+                .try_for_each(|item| b.plan_requirement(step, at, node, item, path))
+        })
+    }
+
+    /// Runs `plan` (which plans what a fetch will read); returns every fetch it landed in.
+    pub(super) fn tracked(
+        &mut self,
+        plan: impl FnOnce(&mut Self) -> Result<(), PlanError>,
+    ) -> Result<BTreeSet<usize>, PlanError> {
         let outer = std::mem::take(&mut self.touched);
         let before = self.steps.len();
-        let mut result = Ok(());
-        for item in items {
-            result = self.plan_requirement(step, at, node, item, path);
-            if result.is_err() {
-                break;
-            }
-        }
+        let result = plan(self);
         let mut deps: BTreeSet<usize> = (before..self.steps.len()).collect();
         deps.extend(self.touched.iter().copied());
         let inner = std::mem::replace(&mut self.touched, outer);
@@ -86,7 +92,11 @@ impl Builder<'_> {
     }
 
     /// A required field set item as a client selection on `parent_ty`.
-    fn requirement_item(&self, item: &FieldSetItem, parent_ty: TypeId) -> Option<op::Selection> {
+    pub(super) fn requirement_item(
+        &self,
+        item: &FieldSetItem,
+        parent_ty: TypeId,
+    ) -> Option<op::Selection> {
         match item {
             FieldSetItem::Field {
                 name,

@@ -170,6 +170,7 @@ impl Builder<'_> {
             group,
             defer: None,
             guard: None,
+            context: Vec::new(),
         })
     }
 }

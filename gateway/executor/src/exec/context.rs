@@ -1,0 +1,181 @@
+//! `@fromContext` arguments: each object's values, read from its ancestors by the fetch's
+//! context rewrites (the planner's `plan/build/context.rs` says where).
+
+use serde_json::{Map, Value};
+use weft_federation::plan::model::{ContextRewrite, PARENT};
+
+use super::representation::select_value;
+use crate::store::{ObjId, Reach, Store, Val};
+
+/// The objects of a fetch whose ancestors give the same values: one request.
+pub(super) struct Group {
+    pub values: Map<String, Value>,
+    pub objects: Vec<(ObjId, Reach)>,
+}
+
+/// The objects at `path`, grouped by the values `rewrites` read for them, in the order first
+/// met.
+pub(super) fn groups(data: &Store, path: &[String], rewrites: &[ContextRewrite]) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
+    for (object, above) in data.find_with_ancestors(path) {
+        let values = values(data, &above, rewrites);
+        let key = serde_json::to_string(&values).unwrap_or_default();
+        match index.get(&key) {
+            Some(&i) => groups[i].objects.push((object, 0)),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(Group {
+                    values,
+                    objects: vec![(object, 0)],
+                });
+            }
+        }
+    }
+    groups
+}
+
+/// The variables an object's fetch is sent with: for each rewrite's variable, the value the
+/// first rewrite finding its ancestor reads. `above`: the objects above the object, the root
+/// first. A variable no rewrite fills is left out (the subgraph sees it null).
+fn values(data: &Store, above: &[ObjId], rewrites: &[ContextRewrite]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for r in rewrites {
+        if out.contains_key(&r.rename_key_to) {
+            continue;
+        }
+        let ups = r.path.iter().take_while(|p| *p == PARENT).count();
+        let Some(&ancestor) = above.len().checked_sub(ups).and_then(|i| above.get(i)) else {
+            continue;
+        };
+        if let Some(v) = read(data, &Val::Object(ancestor), &r.path[ups..], r) {
+            out.insert(r.rename_key_to.clone(), v);
+        }
+    }
+    out
+}
+
+/// The value at `path` below `value`: `... on T` holds only for an object of type `T`, keys
+/// go down (through lists, element by element). `None`: the rewrite does not apply here.
+fn read(data: &Store, value: &Val, path: &[String], r: &ContextRewrite) -> Option<Value> {
+    let Some((first, rest)) = path.split_first() else {
+        return Some(if r.selections.is_empty() {
+            data.to_value(value)
+        } else {
+            select_value(data, value, &r.selections)
+        });
+    };
+    match value {
+        Val::Object(o) => match first.strip_prefix("... on ") {
+            Some(ty) => {
+                if data.typename(*o) == Some(ty) {
+                    read(data, value, rest, r)
+                } else {
+                    None
+                }
+            }
+            None => read(data, data.get(*o, first)?, rest, r),
+        },
+        Val::List(items) => Some(Value::Array(
+            items
+                .iter()
+                .map(|v| read(data, v, path, r).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        Val::Null => Some(Value::Null),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn rewrite(path: &[&str], variable: &str) -> ContextRewrite {
+        ContextRewrite {
+            path: path.iter().map(|p| (*p).to_owned()).collect(),
+            rename_key_to: variable.to_owned(),
+            selections: Vec::new(),
+        }
+    }
+
+    fn path(p: &[&str]) -> Vec<String> {
+        p.iter().map(|p| (*p).to_owned()).collect()
+    }
+
+    /// Each item gets the currency of the store above it (two levels up, through lists); items
+    /// under stores with the same currency go in one group, in the order met.
+    #[test]
+    fn objects_are_grouped_by_what_their_ancestors_give() {
+        let mut store = Store::new();
+        let data = store.import(&json!({
+            "stores": [
+                {"__typename": "Store", "currency": "EUR", "shelves": [
+                    {"items": [{"__typename": "Item", "sku": "1"}, {"__typename": "Item", "sku": "2"}]}
+                ]},
+                {"__typename": "Store", "currency": "USD", "shelves": [
+                    {"items": [{"__typename": "Item", "sku": "1"}]}
+                ]},
+                {"__typename": "Store", "currency": "EUR", "shelves": [{"items": []}]},
+                {"__typename": "Popup", "currency": "GBP", "shelves": [
+                    {"items": [{"__typename": "Item", "sku": "3"}]}
+                ]},
+            ]
+        }));
+        store.merge_value(Store::ROOT, data);
+        let rewrites = [
+            rewrite(&["..", "..", "... on Store", "currency"], "c"),
+            rewrite(&["..", "..", "... on Market", "currency"], "c"),
+        ];
+        let groups = groups(
+            &store,
+            &path(&["stores", "@", "shelves", "@", "items", "@"]),
+            &rewrites,
+        );
+        let summary: Vec<(Value, usize)> = groups
+            .iter()
+            .map(|g| (Value::Object(g.values.clone()), g.objects.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (json!({"c": "EUR"}), 2),
+                (json!({"c": "USD"}), 1),
+                // No rewrite's type matches a Popup: the variable is left out.
+                (json!({}), 1),
+            ]
+        );
+    }
+
+    /// A list value is read element by element; a null on the way gives null; an
+    /// input-object value keeps only the selected fields.
+    #[test]
+    fn values_go_down_lists_and_keep_only_selected_fields() {
+        let mut store = Store::new();
+        let data = store.import(&json!({
+            "t": {"__typename": "T", "tags": [{"name": "a", "x": 1}, {"name": "b", "x": 2}],
+                  "owner": null, "ids": {"id": "7", "legacy": "9", "extra": true},
+                  "u": {"__typename": "U", "id": "1"}}
+        }));
+        store.merge_value(Store::ROOT, data);
+        let mut projected = rewrite(&["..", "... on T", "ids"], "ids");
+        projected.selections = serde_json::from_value(json!([
+            {"kind": "Field", "responseName": "id"},
+            {"kind": "Field", "responseName": "legacy"}
+        ]))
+        .unwrap_or_default();
+        let rewrites = [
+            rewrite(&["..", "... on T", "tags", "name"], "names"),
+            rewrite(&["..", "... on T", "owner", "name"], "owner"),
+            projected,
+        ];
+        let groups = groups(&store, &path(&["t", "u"]), &rewrites);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            Value::Object(groups[0].values.clone()),
+            json!({"names": ["a", "b"], "owner": null, "ids": {"id": "7", "legacy": "9"}})
+        );
+    }
+}
