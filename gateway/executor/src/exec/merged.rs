@@ -19,6 +19,8 @@ use crate::store::{Store, Val};
 pub(super) enum Job<'p> {
     One(Ready<'p>),
     Batch(Merged<'p>),
+    /// A `@fromContext` fetch's groups in one request (`aliased`).
+    Aliased(super::aliased::Aliased<'p>),
 }
 
 /// A batch fetch ready to send.
@@ -43,6 +45,7 @@ impl Job<'_> {
         match self {
             Job::One(r) => r.answered_by_cache(),
             Job::Batch(m) => m.counts.iter().all(|c| *c == 0),
+            Job::Aliased(a) => a.answered_by_cache(),
         }
     }
 }

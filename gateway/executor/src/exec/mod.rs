@@ -11,7 +11,8 @@
 //! counted in the metrics (`metrics`). Representations are built in `representation`,
 //! rewrites applied in `rewrite`, requests sent in `outgoing`, answers read and merged in
 //! `answer`, errors made in `errors`; a batch fetch (several paths, one request) is run by
-//! `merged`.
+//! `merged`; a `@fromContext` fetch's groups (objects given other values by their
+//! ancestors) go out in one request of aliased `_entities` fields (`context`, `aliased`).
 
 use std::sync::Arc;
 
@@ -26,6 +27,7 @@ use weft_config::headers::{HeaderRule, HeaderRules};
 use weft_federation::plan::model::{FetchNode, OperationKind, PlanNode, QueryPlan};
 use weft_federation::supergraph::SubgraphId;
 
+mod aliased;
 mod answer;
 mod context;
 mod errors;
@@ -338,8 +340,8 @@ impl Executor {
     }
 
     /// What a leaf node (a fetch, maybe under a flatten, or a batch) needs sent, given the
-    /// data so far: `None` when `node` is not a leaf, `Some(None)` when it has nothing to
-    /// fetch for.
+    /// data so far: `None` when `node` is not a leaf, no job when it has nothing to fetch
+    /// for.
     fn job<'p>(
         &self,
         node: &'p PlanNode,
@@ -356,12 +358,7 @@ impl Executor {
         }
         let (fetch, path) = leaf(node)?;
         if !fetch.context_rewrites.is_empty() {
-            return Some(
-                self.prepare_in_contexts(fetch, path, request, data)
-                    .into_iter()
-                    .map(Job::One)
-                    .collect(),
-            );
+            return Some(self.prepare_in_contexts(fetch, path, request, data));
         }
         Some(
             self.prepare(fetch, path, request, data)
@@ -372,29 +369,41 @@ impl Executor {
     }
 
     /// A fetch passing `@fromContext` arguments: its objects grouped by the values their
-    /// ancestors give, one request per group (most often one). Never from the entity cache:
-    /// its keys do not hold the arguments.
+    /// ancestors give; one group is the fetch as planned, several go in one request of
+    /// aliased `_entities` fields (at most [`aliased::MAX_GROUPS`] a request). Never from the
+    /// entity cache: its keys do not hold the arguments.
     fn prepare_in_contexts<'p>(
         &self,
         fetch: &'p FetchNode,
         path: &'p [String],
         request: Request<'_>,
         data: &mut Store,
-    ) -> Vec<Ready<'p>> {
+    ) -> Vec<Job<'p>> {
         let client: Map<String, Value> = fetch
             .variable_usages
             .iter()
             .filter_map(|v| request.variables.get(v).map(|x| (v.clone(), x.clone())))
             .collect();
         let groups = context::groups(data, path, &fetch.context_rewrites);
-        groups
-            .into_iter()
-            .filter_map(|group| {
-                let mut vars = client.clone();
-                vars.extend(group.values);
-                self.prepare_entities(fetch, path, request, data, group.objects, vars, None)
-            })
-            .collect()
+        let mut ready = groups.into_iter().filter_map(|group| {
+            let mut vars = client.clone();
+            vars.extend(group.values);
+            self.prepare_entities(fetch, path, request, data, group.objects, vars, None)
+        });
+        let mut jobs = Vec::new();
+        loop {
+            let mut chunk: Vec<Ready<'p>> = ready.by_ref().take(aliased::MAX_GROUPS).collect();
+            match chunk.len() {
+                0 => break,
+                1 => jobs.extend(chunk.pop().map(Job::One)),
+                _ => match aliased::Aliased::new(fetch, path, chunk) {
+                    Ok(a) => jobs.push(Job::Aliased(a)),
+                    // An operation that cannot be aliased: one request per group.
+                    Err(chunk) => jobs.extend(chunk.into_iter().map(Job::One)),
+                },
+            }
+        }
+        jobs
     }
 
     /// Leaves that run at the same moment: cache look-ups, then every request together, then
@@ -409,6 +418,8 @@ impl Executor {
         join_all(jobs.iter_mut().map(|job| async move {
             match job {
                 Job::One(r) => self.second_level(r).await,
+                // Never from the entity cache.
+                Job::Aliased(_) => {}
                 Job::Batch(m) => {
                     for (_, r) in &mut m.members {
                         self.second_level(r).await;
@@ -424,6 +435,7 @@ impl Executor {
             let response = match job {
                 Job::One(r) => self.fetch(r, request).await,
                 Job::Batch(m) => self.fetch_batch(m, request).await,
+                Job::Aliased(a) => self.fetch_aliased(a, request).await,
             };
             (response, sent.map(|sent| (sent, std::time::Instant::now())))
         }))
@@ -449,6 +461,7 @@ impl Executor {
             match job {
                 Job::One(r) => self.merge(r, response, out),
                 Job::Batch(m) => self.merge_batch(m, response, out),
+                Job::Aliased(a) => self.merge_aliased(a, response, out),
             }
         }
     }

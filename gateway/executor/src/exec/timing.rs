@@ -30,6 +30,8 @@ impl FetchTiming {
         let (subgraph, kind, path) = match job {
             Job::One(r) => (&r.fetch.subgraph, "Fetch", r.path.join(".")),
             Job::Batch(m) => (&m.node().subgraph, "BatchFetch", String::new()),
+            // The plan's fetch node, its groups sent in one request.
+            Job::Aliased(a) => (&a.fetch.subgraph, "Fetch", a.path.join(".")),
         };
         FetchTiming {
             subgraph: subgraph.clone(),
