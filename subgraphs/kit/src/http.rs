@@ -6,7 +6,11 @@
 //! `no-cache` and `private` win over any `max-age`). The gateway's entity cache takes its TTL
 //! from it. A response without hints, or with errors, is `no-cache`.
 
-use async_graphql::{BatchRequest, BatchResponse, ObjectType, Schema, SubscriptionType};
+use std::sync::Arc;
+
+use async_graphql::{
+    BatchRequest, BatchResponse, ObjectType, SDLExportOptions, Schema, SubscriptionType, Value,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -21,13 +25,60 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
+    serve(schema, None)
+}
+
+/// Like [`router`], for a subgraph whose SDL is async-graphql's passed through `rewrite`
+/// (e.g. [`crate::federation::link_context`]): `_service { sdl }` answers the rewritten text,
+/// the one the subgraph prints.
+pub fn router_with_sdl<Q, M, S>(schema: Schema<Q, M, S>, rewrite: fn(&str) -> String) -> Router
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    // What async-graphql answers to `_service { sdl }` (it prints with these options).
+    let served = schema.sdl_with_options(SDLExportOptions::new().federation().compose_directive());
+    let sdl = ServedSdl {
+        replacement: rewrite(&served),
+        served,
+    };
+    serve(schema, Some(Arc::new(sdl)))
+}
+
+/// The SDL async-graphql serves and the one to serve instead.
+struct ServedSdl {
+    served: String,
+    replacement: String,
+}
+
+impl ServedSdl {
+    /// Replaces every string in `value` that is the SDL async-graphql served.
+    fn replace_in(&self, value: &mut Value) {
+        match value {
+            Value::String(s) if *s == self.served => s.clone_from(&self.replacement),
+            Value::List(items) => items.iter_mut().for_each(|v| self.replace_in(v)),
+            Value::Object(fields) => fields.values_mut().for_each(|v| self.replace_in(v)),
+            _ => {}
+        }
+    }
+}
+
+type AppState<Q, M, S> = (Schema<Q, M, S>, Option<Arc<ServedSdl>>);
+
+fn serve<Q, M, S>(schema: Schema<Q, M, S>, sdl: Option<Arc<ServedSdl>>) -> Router
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
     Router::new()
         .route("/graphql", post(graphql::<Q, M, S>))
         .route("/health", get(|| async { "ok" }))
-        .with_state(schema)
+        .with_state((schema, sdl))
 }
 
-async fn graphql<Q, M, S>(State(schema): State<Schema<Q, M, S>>, body: Bytes) -> Response
+async fn graphql<Q, M, S>(State((schema, sdl)): State<AppState<Q, M, S>>, body: Bytes) -> Response
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
@@ -45,7 +96,18 @@ where
             return json_response(StatusCode::BAD_REQUEST, body.to_string());
         }
     };
-    let response = schema.execute_batch(request).await;
+    // Only a request that asks for `_service` can carry the SDL: others are not walked.
+    let asks_sdl = sdl.as_ref().filter(|_| match &request {
+        BatchRequest::Single(r) => r.query.contains("_service"),
+        BatchRequest::Batch(rs) => rs.iter().any(|r| r.query.contains("_service")),
+    });
+    let mut response = schema.execute_batch(request).await;
+    if let Some(sdl) = asks_sdl {
+        match &mut response {
+            BatchResponse::Single(r) => sdl.replace_in(&mut r.data),
+            BatchResponse::Batch(rs) => rs.iter_mut().for_each(|r| sdl.replace_in(&mut r.data)),
+        }
+    }
     let cache_control = cache_control(&response);
     match serde_json::to_string(&response) {
         Ok(body) => {

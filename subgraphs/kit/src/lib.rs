@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod db;
 pub mod events;
+pub mod federation;
 pub mod http;
 pub mod subgraph;
 

@@ -29,9 +29,67 @@ pub fn demo_product(i: usize) -> Product {
     }
 }
 
+/// Demo users are "1" ..= "USERS" (owned by accounts); each shops here in a currency, with a
+/// wishlist.
+const USERS: usize = 40;
+
+/// Demo users' currencies in turn: the signed-in user "1" pays in euros.
+const CURRENCIES: [&str; 4] = ["EUR", "GBP", "USD", "JPY"];
+
+/// The currency demo user `i` (1-based) sees prices in.
+pub fn demo_currency(i: usize) -> &'static str {
+    CURRENCIES[(i - 1) % CURRENCIES.len()]
+}
+
+/// The currency of a user products knows nothing about.
+pub const DEFAULT_CURRENCY: &str = "USD";
+
+/// The upcs on demo user `i`'s wishlist (1-based), oldest first: two or three products,
+/// deterministic everywhere.
+pub fn demo_wishlist(i: usize) -> Vec<String> {
+    let mut upcs: Vec<String> = Vec::new();
+    for n in [
+        (i * 7) % PRODUCTS + 1,
+        (i * 11 + 3) % PRODUCTS + 1,
+        (i * 13 + 5) % PRODUCTS + 1,
+    ]
+    .into_iter()
+    .take(2 + i % 2)
+    {
+        if !upcs.contains(&n.to_string()) {
+            upcs.push(n.to_string());
+        }
+    }
+    upcs
+}
+
+/// What one US dollar is in each currency `Offer.price` knows, in that currency's minor units
+/// (fixed demo rates), and how many of its digits are minor units.
+const RATES: [(&str, i64, u32); 4] = [
+    ("USD", 100, 2),
+    ("EUR", 92, 2),
+    ("GBP", 79, 2),
+    ("JPY", 155, 0),
+];
+
+/// A price in US cents shown in `currency` (ISO 4217; `None`: US dollars): `"EUR 12.66"`,
+/// `"JPY 330"`. `None` for a currency without a rate.
+pub fn format_price(cents: i32, currency: Option<&str>) -> Option<String> {
+    let code = currency.unwrap_or("USD");
+    let &(code, per_dollar, decimals) = RATES.iter().find(|(c, _, _)| *c == code)?;
+    // Rounded half up; demo prices are positive.
+    let minor = (i64::from(cents) * per_dollar + 50) / 100;
+    Some(match decimals {
+        0 => format!("{code} {minor}"),
+        _ => format!("{code} {}.{:02}", minor / 100, minor % 100),
+    })
+}
+
 /// Seeds the demo catalogue when the table is empty, with a `ProductUpdated` event per product
-/// so services keeping a copy of the catalogue (reviews) start with it.
+/// so services keeping a copy of the catalogue (reviews) start with it; and the demo
+/// wishlists when theirs is.
 pub async fn seed(db: &Db) -> Result<(), DbError> {
+    seed_shoppers(db).await?;
     if !db.table_is_empty("products").await? {
         return Ok(());
     }
@@ -52,6 +110,70 @@ pub async fn seed(db: &Db) -> Result<(), DbError> {
         announce(&mut tx, &p).await?;
     }
     tx.commit().await
+}
+
+async fn seed_shoppers(db: &Db) -> Result<(), DbError> {
+    if !db.table_is_empty("shoppers").await? {
+        return Ok(());
+    }
+    let mut inserts = Vec::new();
+    for i in 1..=USERS {
+        inserts.push((
+            "INSERT INTO shoppers (user_id, currency) VALUES ($1, $2)".to_owned(),
+            vec![
+                Bind::Text(i.to_string()),
+                Bind::Text(demo_currency(i).to_owned()),
+            ],
+        ));
+        for (position, upc) in demo_wishlist(i).into_iter().enumerate() {
+            inserts.push((
+                "INSERT INTO wishlist (user_id, upc, position) VALUES ($1, $2, $3)".to_owned(),
+                vec![
+                    Bind::Text(i.to_string()),
+                    Bind::Text(upc),
+                    Bind::Int(position as i64),
+                ],
+            ));
+        }
+    }
+    db.execute_batch(&inserts).await
+}
+
+/// The currency of each of `users` that has one here, in one query.
+pub async fn currencies(db: &Db, users: &[String]) -> Result<HashMap<String, String>, DbError> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT user_id, currency FROM shoppers WHERE user_id IN ({})",
+        placeholders(users.len())
+    );
+    let binds: Vec<Bind> = users.iter().cloned().map(Bind::Text).collect();
+    db.fetch_all(&sql, &binds)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("user_id")?, row.try_get("currency")?)))
+        .collect()
+}
+
+/// The upcs on each of `users`' wishlists, oldest first, in one query (users with an empty
+/// wishlist are absent).
+pub async fn wishlists(db: &Db, users: &[String]) -> Result<HashMap<String, Vec<String>>, DbError> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT user_id, upc FROM wishlist WHERE user_id IN ({}) ORDER BY user_id, position",
+        placeholders(users.len())
+    );
+    let binds: Vec<Bind> = users.iter().cloned().map(Bind::Text).collect();
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for row in db.fetch_all(&sql, &binds).await? {
+        out.entry(row.try_get("user_id")?)
+            .or_default()
+            .push(row.try_get("upc")?);
+    }
+    Ok(out)
 }
 
 /// Records a `ProductUpdated` event for `product` in the outbox of `tx`.

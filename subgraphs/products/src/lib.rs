@@ -2,6 +2,9 @@
 //!
 //! `Product @key(fields: "upc") { upc name price weight }`, `topProducts(first: Int = 5)`,
 //! `product(upc:)`. Entity look-ups are batched into one SQL query by a DataLoader.
+//! Each `User` shops here in a currency, with a wishlist of `Offer`s whose `price` is in the
+//! currency of the nearest `User` above it in the query: `@context(name: "viewer")` on `User`,
+//! `@fromContext` on the argument; SDL through `federation::link_context`.
 //! `renameProduct` publishes `ProductUpdated` through the outbox; `OrderConfirmed` events
 //! count `unitsSold`, applied once each however often they are delivered.
 
@@ -13,8 +16,10 @@ use tokio::task::JoinHandle;
 use weft_subgraph_kit::events::{outbox, spawn_consumer, spawn_relay};
 use weft_subgraph_kit::{Db, DbError, Env, Migration, Subgraph};
 
-pub use data::{PRODUCTS, demo_product};
-pub use schema::{Product, ProductsSchema, build_schema};
+pub use data::{
+    DEFAULT_CURRENCY, PRODUCTS, demo_currency, demo_product, demo_wishlist, format_price,
+};
+pub use schema::{Offer, Product, ProductsSchema, build_schema};
 
 /// The products subgraph.
 pub struct Products;
@@ -33,6 +38,11 @@ impl Subgraph for Products {
             name: "units_sold",
             sql: include_str!("../migrations/0002_units_sold.sql"),
         },
+        Migration {
+            version: 3,
+            name: "shoppers",
+            sql: include_str!("../migrations/0003_wishlist.sql"),
+        },
         outbox::MIGRATION,
     ];
 
@@ -41,7 +51,10 @@ impl Subgraph for Products {
     }
 
     fn router(db: Db) -> Router {
-        weft_subgraph_kit::http::router(build_schema(db))
+        weft_subgraph_kit::http::router_with_sdl(
+            build_schema(db),
+            weft_subgraph_kit::federation::link_context,
+        )
     }
 
     fn background(env: &Env) -> Vec<JoinHandle<()>> {
