@@ -98,6 +98,7 @@ mod tests {
             key_fields: Vec::new(),
             input_rewrites: Vec::new(),
             output_rewrites: Vec::new(),
+            context_rewrites: Vec::new(),
             id: None,
         }
     }

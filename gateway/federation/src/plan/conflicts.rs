@@ -31,15 +31,27 @@ pub fn resolve(
 }
 
 /// A field found in a selection set: where it is in the tree (child indexes from the fetch's
-/// top-level selections), its response key, its type in the subgraph, and the path of keys and
-/// type conditions from the fetch's result to the object holding it.
-struct Occurrence {
+/// top-level selections), its response key, its response shape in the subgraph, its
+/// composite type, and the object path from the fetch's result to the object holding it (an
+/// index into the paths of the set being resolved: fields of one container share it).
+struct Occurrence<'s> {
     at: Vec<usize>,
-    key: String,
-    shape: String,
+    key: &'s str,
+    shape: Shape<'s>,
     target: Option<TypeId>,
-    object_path: Vec<String>,
+    path: usize,
 }
+
+/// What must agree for two fields to merge under one response key: their list and non-null
+/// wrappers (two bits a level), and their leaf type's name, unless composite (composite types
+/// of any name merge; their fields are compared one level down). `None`: nested too deeply to
+/// encode, never equal to another (such a field is aliased, which is always safe).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Shape<'s>(Option<(u64, Option<&'s str>)>);
+
+/// A container of the set being resolved: an index path, the type its children are on, and
+/// its object path.
+type Container = (Vec<usize>, TypeId, Vec<String>);
 
 struct Resolver<'a> {
     sg: &'a Supergraph,
@@ -49,84 +61,100 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    /// Resolves one merged selection set: the children of every container listed (a container
-    /// is an index path, the type its children are on, and its object path).
-    fn resolve_set(
-        &mut self,
-        root: &mut [SubSel],
-        containers: &[(Vec<usize>, TypeId, Vec<String>)],
-    ) {
-        let mut found: Vec<Occurrence> = Vec::new();
-        for (at, ty, object_path) in containers {
-            let Some(children) = children_at(root, at) else {
-                continue;
-            };
-            self.collect(children, at, *ty, object_path, &mut found);
-        }
-        // Group by response key, in order; a field whose shape differs from the group's first
-        // is aliased and becomes a group of its own.
-        let mut groups: Vec<(String, Vec<Occurrence>)> = Vec::new();
-        // The groups of each response key, so that a wide set is grouped in linear time.
-        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-        for occ in found {
-            let of_key = by_key.get(&occ.key);
-            let same = of_key.and_then(|list| {
-                list.iter()
-                    .copied()
-                    .find(|&i| groups[i].1[0].shape == occ.shape)
-            });
-            let taken = of_key.is_some();
-            match same {
-                Some(i) => groups[i].1.push(occ),
-                None if taken => {
-                    let alias = self.alias_for(&occ.key);
-                    if let Some(SubSel::Field { alias: a, .. }) = node_at(root, &occ.at) {
-                        *a = Some(alias.clone());
+    /// Resolves one merged selection set: the children of every container listed. Reads the
+    /// tree first (keys borrowed, nothing copied per field), then aliases, then goes one level
+    /// down per response key.
+    fn resolve_set(&mut self, root: &mut [SubSel], containers: &[Container]) {
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        let mut renames: Vec<(Vec<usize>, String, String, usize)> = Vec::new();
+        let mut below: Vec<(String, Vec<(Vec<usize>, TypeId, usize)>)> = Vec::new();
+        {
+            let tree: &[SubSel] = root;
+            let mut found: Vec<Occurrence<'_>> = Vec::new();
+            for (at, ty, object_path) in containers {
+                let Some(children) = children_at(tree, at) else {
+                    continue;
+                };
+                paths.push(object_path.clone());
+                let path = paths.len() - 1;
+                self.collect(children, at, *ty, path, &mut paths, &mut found);
+            }
+            // Group by response key, in order; a field whose shape differs from the group's
+            // first is aliased and becomes a group of its own.
+            let mut groups: Vec<(String, Vec<Occurrence<'_>>)> = Vec::new();
+            // The groups of each response key, so that a wide set is grouped in linear time.
+            let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+            for occ in found {
+                let of_key = by_key.get(occ.key);
+                let same = of_key.and_then(|list| {
+                    list.iter()
+                        .copied()
+                        .find(|&i| groups[i].1[0].shape == occ.shape && occ.shape.0.is_some())
+                });
+                let taken = of_key.is_some();
+                match same {
+                    Some(i) => groups[i].1.push(occ),
+                    None if taken => {
+                        let alias = self.alias_for(occ.key);
+                        renames.push((occ.at.clone(), alias.clone(), occ.key.to_owned(), occ.path));
+                        by_key.entry(alias.clone()).or_default().push(groups.len());
+                        groups.push((alias, vec![occ]));
                     }
-                    for path in expand(self.sg, &occ.object_path) {
-                        let mut path = path;
-                        path.push(alias.clone());
-                        self.rewrites.push(Rewrite::KeyRenamer {
-                            path,
-                            rename_key_to: occ.key.clone(),
-                        });
+                    None => {
+                        by_key
+                            .entry(occ.key.to_owned())
+                            .or_default()
+                            .push(groups.len());
+                        groups.push((occ.key.to_owned(), vec![occ]));
                     }
-                    by_key.entry(alias.clone()).or_default().push(groups.len());
-                    groups.push((alias.clone(), vec![Occurrence { key: alias, ..occ }]));
                 }
-                None => {
-                    by_key
-                        .entry(occ.key.clone())
-                        .or_default()
-                        .push(groups.len());
-                    groups.push((occ.key.clone(), vec![occ]));
+            }
+            for (key, group) in groups {
+                let next: Vec<(Vec<usize>, TypeId, usize)> = group
+                    .into_iter()
+                    .filter_map(|o| Some((o.at, o.target?, o.path)))
+                    .collect();
+                if !next.is_empty() {
+                    below.push((key, next));
                 }
             }
         }
-        for (key, group) in groups {
-            let containers: Vec<(Vec<usize>, TypeId, Vec<String>)> = group
-                .iter()
-                .filter_map(|o| {
-                    let target = o.target?;
-                    let mut path = o.object_path.clone();
-                    path.push(key.clone());
-                    Some((o.at.clone(), target, path))
+        for (at, alias, key, path) in renames {
+            if let Some(SubSel::Field { alias: a, .. }) = node_at(root, &at) {
+                *a = Some(alias.clone());
+            }
+            for mut full in expand(self.sg, &paths[path]) {
+                full.push(alias.clone());
+                self.rewrites.push(Rewrite::KeyRenamer {
+                    path: full,
+                    rename_key_to: key.clone(),
+                });
+            }
+        }
+        for (key, next) in below {
+            let containers: Vec<Container> = next
+                .into_iter()
+                .map(|(at, target, path)| {
+                    let mut object_path = paths[path].clone();
+                    object_path.push(key.clone());
+                    (at, target, object_path)
                 })
                 .collect();
-            if !containers.is_empty() {
-                self.resolve_set(root, &containers);
-            }
+            self.resolve_set(root, &containers);
         }
     }
 
-    fn collect(
+    fn collect<'s>(
         &self,
-        children: &[SubSel],
+        children: &'s [SubSel],
         at: &[usize],
         parent: TypeId,
-        object_path: &[String],
-        out: &mut Vec<Occurrence>,
-    ) {
+        path: usize,
+        paths: &mut Vec<Vec<String>>,
+        out: &mut Vec<Occurrence<'s>>,
+    ) where
+        Self: 's,
+    {
         for (i, child) in children.iter().enumerate() {
             let mut here = at.to_vec();
             here.push(i);
@@ -136,31 +164,28 @@ impl Resolver<'_> {
                         continue; // __typename: the same everywhere
                     };
                     let def = self.sg.field(fid);
-                    let printed = def
+                    let (bits, leaf) = match def
                         .join_fields
                         .iter()
                         .find(|j| j.graph == Some(self.graph))
-                        .and_then(|j| j.ty.clone())
-                        .unwrap_or_else(|| def.ty.to_string());
-                    let inner = printed.trim_matches(|c: char| c == '[' || c == ']' || c == '!');
-                    let target = self.sg.type_id(inner).filter(|t| {
+                        .and_then(|j| j.ty.as_deref())
+                    {
+                        Some(printed) => text_shape(printed),
+                        None => type_shape(&def.ty),
+                    };
+                    let target = self.sg.type_id(leaf).filter(|t| {
                         matches!(
                             self.sg.type_def(*t).kind,
                             TypeKind::Object | TypeKind::Interface | TypeKind::Union
                         )
                     });
-                    // Composite types of any name merge (their fields are compared below);
-                    // leaves must be the very same type.
-                    let shape = match target {
-                        Some(_) => printed.replace(inner, "_"),
-                        None => printed.clone(),
-                    };
+                    let shape = Shape(bits.map(|b| (b, target.is_none().then_some(leaf))));
                     out.push(Occurrence {
                         at: here,
-                        key: alias.clone().unwrap_or_else(|| name.clone()),
+                        key: alias.as_deref().unwrap_or(name),
                         shape,
                         target,
-                        object_path: object_path.to_vec(),
+                        path,
                     });
                 }
                 SubSel::Fragment { on, children, .. } => {
@@ -168,11 +193,15 @@ impl Resolver<'_> {
                         .as_deref()
                         .and_then(|t| self.sg.type_id(t))
                         .unwrap_or(parent);
-                    let mut path = object_path.to_vec();
-                    if ty != parent {
-                        path.push(format!("... on {}", self.sg.type_def(ty).name));
-                    }
-                    self.collect(children, &here, ty, &path, out);
+                    let inner = if ty == parent {
+                        path
+                    } else {
+                        let mut p = paths[path].clone();
+                        p.push(format!("... on {}", self.sg.type_def(ty).name));
+                        paths.push(p);
+                        paths.len() - 1
+                    };
+                    self.collect(children, &here, ty, inner, paths, out);
                 }
             }
         }
@@ -232,4 +261,52 @@ fn children_at<'a>(root: &'a [SubSel], at: &[usize]) -> Option<&'a [SubSel]> {
             children_at(children, rest)
         }
     }
+}
+
+/// Levels of list nesting a shape encodes (two bits each, below a marker bit).
+const MAX_LEVELS: usize = 30;
+
+/// A type's wrappers as bits, and its named type.
+fn type_shape(ty: &apollo_compiler::ast::Type) -> (Option<u64>, &str) {
+    use apollo_compiler::ast::Type;
+    let mut bits: u64 = 1;
+    let mut t = ty;
+    for _ in 0..MAX_LEVELS {
+        t = match t {
+            Type::Named(n) => return (Some(bits << 2), n.as_str()),
+            Type::NonNullNamed(n) => return (Some((bits << 2) | 1), n.as_str()),
+            Type::List(inner) => {
+                bits = (bits << 2) | 2;
+                inner
+            }
+            Type::NonNullList(inner) => {
+                bits = (bits << 2) | 3;
+                inner
+            }
+        };
+    }
+    (None, ty.inner_named_type().as_str())
+}
+
+/// [`type_shape`] of a type printed as text (`[Foo!]!`).
+fn text_shape(printed: &str) -> (Option<u64>, &str) {
+    let mut bits: u64 = 1;
+    let mut t = printed.trim();
+    for _ in 0..MAX_LEVELS {
+        let (inner, non_null) = match t.strip_suffix('!') {
+            Some(rest) => (rest.trim_end(), true),
+            None => (t, false),
+        };
+        match inner.strip_prefix('[').and_then(|i| i.strip_suffix(']')) {
+            Some(item) => {
+                bits = (bits << 2) | if non_null { 3 } else { 2 };
+                t = item.trim();
+            }
+            None => return (Some((bits << 2) | u64::from(non_null)), inner),
+        }
+    }
+    (
+        None,
+        printed.trim_matches(|c: char| c == '[' || c == ']' || c == '!'),
+    )
 }

@@ -179,24 +179,37 @@ fn recursion_exceeded(max: NonZeroU32) -> ParseFailure {
     })
 }
 
-/// The fields of a response's shape, below each response key; `None` once over the limit.
+/// The fields of a response's shape, below each response key (borrowed from the document),
+/// with how many there are in all: merging adds to the count instead of counting again.
 #[derive(Default, Clone)]
-struct Shape(BTreeMap<String, Shape>);
+struct Shape<'a> {
+    fields: BTreeMap<&'a str, Shape<'a>>,
+    /// The fields below, each counted once: `1 + size` of every child.
+    size: u64,
+}
 
-impl Shape {
-    fn size(&self) -> u64 {
-        self.0.values().map(|s| 1 + s.size()).sum()
-    }
-
-    /// Adds `other` into `self`; `false` when the result is over `cap` fields.
-    fn merge(&mut self, other: &Shape, cap: u64) -> bool {
-        for (key, sub) in &other.0 {
-            let mine = self.0.entry(key.clone()).or_default();
-            if !mine.merge(sub, cap) {
+impl<'a> Shape<'a> {
+    /// Adds `other` into `self`; `false` as soon as the result is over `cap` fields.
+    fn merge(&mut self, other: Shape<'a>, cap: u64) -> bool {
+        for (key, sub) in other.fields {
+            match self.fields.get_mut(key) {
+                Some(mine) => {
+                    let before = mine.size;
+                    if !mine.merge(sub, cap) {
+                        return false;
+                    }
+                    self.size += mine.size - before;
+                }
+                None => {
+                    self.size += 1 + sub.size;
+                    self.fields.insert(key, sub);
+                }
+            }
+            if self.size > cap {
                 return false;
             }
         }
-        self.size() <= cap
+        true
     }
 }
 
@@ -208,7 +221,7 @@ fn height(document: &ExecutableDocument, set: &SelectionSet, max: u64) -> u64 {
     let cap = max.saturating_add(1);
     let mut fragments = HashMap::new();
     match shape(document, set, cap, &mut fragments) {
-        Some(s) => s.size(),
+        Some(s) => s.size,
         None => cap,
     }
 }
@@ -217,15 +230,18 @@ fn shape<'a>(
     document: &'a ExecutableDocument,
     set: &'a SelectionSet,
     cap: u64,
-    fragments: &mut HashMap<&'a str, Option<Shape>>,
-) -> Option<Shape> {
+    fragments: &mut HashMap<&'a str, Option<Shape<'a>>>,
+) -> Option<Shape<'a>> {
     let mut out = Shape::default();
     for selection in &set.selections {
         let inner = match selection {
             Selection::Field(field) => {
                 let sub = shape(document, &field.selection_set, cap, fragments)?;
-                let mut one = Shape::default();
-                one.0.insert(field.response_key().to_string(), sub);
+                let mut one = Shape {
+                    size: 1 + sub.size,
+                    ..Shape::default()
+                };
+                one.fields.insert(field.response_key().as_str(), sub);
                 one
             }
             Selection::InlineFragment(inline) => {
@@ -246,7 +262,7 @@ fn shape<'a>(
                 }
             }
         };
-        if !out.merge(&inner, cap) {
+        if !out.merge(inner, cap) {
             return None;
         }
     }

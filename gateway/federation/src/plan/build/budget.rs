@@ -54,7 +54,7 @@ impl Builder<'_> {
         for (i, step) in self.steps.iter().enumerate() {
             if let Some(ty) = step.entity {
                 self.entity_steps
-                    .entry((step.graph, ty, step.path.clone()))
+                    .entry((step.graph, ty, super::path_hash(&step.path)))
                     .or_default()
                     .push(i);
             }

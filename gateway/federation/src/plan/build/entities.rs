@@ -216,7 +216,7 @@ impl Builder<'_> {
         step.defer = self.defer;
         if let Some(ty) = step.entity {
             self.entity_steps
-                .entry((step.graph, ty, step.path.clone()))
+                .entry((step.graph, ty, super::path_hash(&step.path)))
                 .or_default()
                 .push(self.steps.len());
         }
@@ -228,13 +228,15 @@ impl Builder<'_> {
     /// Only the steps of the part being planned (the primary, or one deferred fragment) are
     /// shared: a deferred fragment's fetches are its own.
     fn entity_steps_at(&self, graph: SubgraphId, ty: TypeId, path: &[String]) -> Vec<usize> {
-        let mut found = self
-            .entity_steps
-            .get(&(graph, ty, path.to_vec()))
-            .cloned()
-            .unwrap_or_default();
-        found.retain(|&i| self.steps[i].defer == self.defer);
-        found
+        self.entity_steps
+            .get(&(graph, ty, super::path_hash(path)))
+            .map_or_else(Vec::new, |found| {
+                found
+                    .iter()
+                    .copied()
+                    .filter(|&i| self.steps[i].defer == self.defer && self.steps[i].path == path)
+                    .collect()
+            })
     }
 
     /// The entity fetch for `(graph, ty, path)`, shared if it exists, depending on `parent`.
@@ -327,13 +329,16 @@ impl Builder<'_> {
 
     /// Whether step `a` depends (transitively) on step `b`.
     pub(super) fn depends_on(&self, a: usize, b: usize) -> bool {
+        if a == b {
+            return true;
+        }
         let mut stack = vec![a];
-        let mut seen = BTreeSet::new();
+        let mut seen = vec![false; self.steps.len()];
         while let Some(s) = stack.pop() {
             if s == b {
                 return true;
             }
-            if seen.insert(s) {
+            if !std::mem::replace(&mut seen[s], true) {
                 stack.extend(self.steps[s].deps.iter().copied());
             }
         }

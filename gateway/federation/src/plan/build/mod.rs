@@ -71,9 +71,10 @@ pub(super) struct Builder<'a> {
     chain: Vec<Link>,
     /// Set by [`Self::reenter_from_root`]: where in the root step the replayed path ends.
     reentry_at: Option<Vec<SelKey>>,
-    /// The entity steps at each (subgraph, type, path), in order: finding the fetch to share
-    /// costs the same however many fetches the plan has.
-    entity_steps: HashMap<(SubgraphId, TypeId, Vec<String>), Vec<usize>>,
+    /// The entity steps at each (subgraph, type, path), in order, by a hash of the path (each
+    /// candidate's own path is compared): finding the fetch to share costs the same however
+    /// many fetches the plan has, and copies no path.
+    entity_steps: HashMap<(SubgraphId, TypeId, u64), Vec<usize>>,
     /// Work the planner may still do: a unit per field planned and per selection copied
     /// into a snapshot. `None`: unbounded.
     budget: Option<usize>,
@@ -264,4 +265,10 @@ fn collect_variables(value: &Value, out: &mut BTreeSet<String>) {
         Value::Object(fields) => fields.iter().for_each(|(_, v)| collect_variables(v, out)),
         _ => {}
     }
+}
+
+/// The key [`Builder::entity_steps`] files a path under.
+fn path_hash(path: &[String]) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(path)
 }
