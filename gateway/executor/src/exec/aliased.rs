@@ -138,7 +138,9 @@ impl Executor {
     /// the first group.
     fn aliased_errors(&self, a: &Aliased<'_>, errors: &[Value], out: &mut Output) {
         let service = &a.fetch.subgraph;
-        let mut places: Vec<Places> = a.groups.iter().map(|_| Places::default()).collect();
+        // One walk finds the places of every group's objects (all at the fetch's path).
+        let groups: Vec<&Ready<'_>> = a.groups.iter().collect();
+        let mut places = Places::shared(&groups, &out.data).unwrap_or_default();
         for e in errors {
             let group = e
                 .get("path")
@@ -165,10 +167,10 @@ impl Executor {
                     0
                 }
             };
-            let (Some(r), Some(places)) = (a.groups.get(i), places.get_mut(i)) else {
+            let Some(r) = a.groups.get(i) else {
                 continue;
             };
-            let mapped = map_error(&local, service, r, &out.data, places);
+            let mapped = map_error(&local, service, r, &out.data, &mut places);
             out.errors
                 .extend(mapped.into_iter().map(ResponseError::passed));
         }

@@ -36,8 +36,12 @@ impl Executor {
                 held_back(not_logged)
             );
         }
+        let mut shared = Places::shared(members, &out.data);
         for r in members {
-            let path = Places::default().first(r, &out.data);
+            let path = match &mut shared {
+                Some(places) => places.first(r, &out.data),
+                None => Places::default().first(r, &out.data),
+            };
             out.errors
                 .push(fetch_error(service, why, &path, ErrorCode::SubrequestHttpError).into());
         }
@@ -79,8 +83,12 @@ impl Executor {
         let (body, ttl) = match response {
             Ok(fetched) => (fetched.body, fetched.ttl),
             Err(failure) => {
+                let mut shared = Places::shared(members, &out.data);
                 for r in members {
-                    let path = Places::default().first(r, &out.data);
+                    let path = match &mut shared {
+                        Some(places) => places.first(r, &out.data),
+                        None => Places::default().first(r, &out.data),
+                    };
                     let error = fetch_error(service, &failure.message, &path, failure.code);
                     out.errors.push(error.into());
                 }

@@ -14,41 +14,64 @@ pub(super) struct Group {
 }
 
 /// The objects at `path`, grouped by the values `rewrites` read for them, in the order first
-/// met.
+/// met. The values are read once per distinct set of ancestors (many objects share theirs).
 pub(super) fn groups(data: &Store, path: &[String], rewrites: &[ContextRewrite]) -> Vec<Group> {
+    let mut levels: Vec<usize> = rewrites.iter().map(ups).collect();
+    levels.sort_unstable();
+    levels.dedup();
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: rustc_hash::FxHashMap<String, usize> = Default::default();
-    for (object, above) in data.find_with_ancestors(path) {
-        let values = values(data, &above, rewrites);
-        let key = serde_json::to_string(&values).unwrap_or_default();
-        match index.get(&key) {
-            Some(&i) => groups[i].objects.push((object, 0)),
+    let mut by_values: rustc_hash::FxHashMap<String, usize> = Default::default();
+    let mut by_ancestors: rustc_hash::FxHashMap<Vec<Option<ObjId>>, usize> = Default::default();
+    for (object, anchors) in data.find_with_ancestors(path, &levels) {
+        let group = match by_ancestors.get(&anchors) {
+            Some(&g) => g,
             None => {
-                index.insert(key, groups.len());
-                groups.push(Group {
-                    values,
-                    objects: vec![(object, 0)],
+                let values = values(data, &levels, &anchors, rewrites);
+                let key = serde_json::to_string(&values).unwrap_or_default();
+                let g = *by_values.entry(key).or_insert_with(|| {
+                    groups.push(Group {
+                        values,
+                        objects: Vec::new(),
+                    });
+                    groups.len() - 1
                 });
+                by_ancestors.insert(anchors, g);
+                g
             }
-        }
+        };
+        groups[group].objects.push((object, 0));
     }
     groups
 }
 
+/// How many object levels up a rewrite's ancestor is.
+fn ups(r: &ContextRewrite) -> usize {
+    r.path.iter().take_while(|p| *p == PARENT).count()
+}
+
 /// The variables an object's fetch is sent with: for each rewrite's variable, the value the
-/// first rewrite finding its ancestor reads. `above`: the objects above the object, the root
-/// first. A variable no rewrite fills is left out (the subgraph sees it null).
-fn values(data: &Store, above: &[ObjId], rewrites: &[ContextRewrite]) -> Map<String, Value> {
+/// first rewrite finding its ancestor reads. `anchors`: the object's ancestors at `levels`.
+/// A variable no rewrite fills is left out (the subgraph sees it null).
+fn values(
+    data: &Store,
+    levels: &[usize],
+    anchors: &[Option<ObjId>],
+    rewrites: &[ContextRewrite],
+) -> Map<String, Value> {
     let mut out = Map::new();
     for r in rewrites {
         if out.contains_key(&r.rename_key_to) {
             continue;
         }
-        let ups = r.path.iter().take_while(|p| *p == PARENT).count();
-        let Some(&ancestor) = above.len().checked_sub(ups).and_then(|i| above.get(i)) else {
+        let up = ups(r);
+        let Some(Some(ancestor)) = levels
+            .iter()
+            .position(|l| *l == up)
+            .and_then(|i| anchors.get(i))
+        else {
             continue;
         };
-        if let Some(v) = read(data, &Val::Object(ancestor), &r.path[ups..], r) {
+        if let Some(v) = read(data, &Val::Object(*ancestor), &r.path[up..], r) {
             out.insert(r.rename_key_to.clone(), v);
         }
     }

@@ -60,6 +60,20 @@ impl Places {
             .collect()
     }
 
+    /// The places of the objects of all `members`, found by one walk, when they are all at
+    /// one path (a context fetch's groups); `None` otherwise (each member walks for its own).
+    pub(super) fn shared(members: &[&Ready<'_>], data: &Store) -> Option<Places> {
+        let first = members.first()?;
+        if members.len() < 2 || members.iter().any(|r| r.path != first.path) {
+            return None;
+        }
+        let targets: Vec<ObjId> = members
+            .iter()
+            .flat_map(|r| r.slots.iter().flatten().copied())
+            .collect();
+        Some(Places(Some(data.places(first.path, &targets))))
+    }
+
     /// The path given to an error about the whole fetch: the first object's first place.
     pub(super) fn first(&mut self, r: &Ready<'_>, data: &Store) -> Vec<Seg> {
         self.of(r, data, 0)

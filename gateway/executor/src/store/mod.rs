@@ -565,12 +565,17 @@ impl Store {
         }
     }
 
-    /// Every object at `path`, once per place, with the objects above it on the way there
-    /// (the root first, its parent last): `@fromContext` arguments are read from ancestors.
-    pub fn find_with_ancestors(&self, path: &[String]) -> Vec<(ObjId, Vec<ObjId>)> {
+    /// Every object at `path`, once per place, with its ancestors `levels` object levels up
+    /// (list elements are not levels; `None` above the root): `@fromContext` arguments are
+    /// read from ancestors.
+    pub fn find_with_ancestors(
+        &self,
+        path: &[String],
+        levels: &[usize],
+    ) -> Vec<(ObjId, Vec<Option<ObjId>>)> {
         let mut out = Vec::new();
         let root = Val::Object(Store::ROOT);
-        self.ancestors_in(&root, path, &mut Vec::new(), &mut out);
+        self.ancestors_in(&root, path, levels, &mut Vec::new(), &mut out);
         out
     }
 
@@ -578,8 +583,9 @@ impl Store {
         &self,
         value: &Val,
         path: &[String],
+        levels: &[usize],
         above: &mut Vec<ObjId>,
-        out: &mut Vec<(ObjId, Vec<ObjId>)>,
+        out: &mut Vec<(ObjId, Vec<Option<ObjId>>)>,
     ) {
         match value {
             Val::List(items) => {
@@ -588,21 +594,33 @@ impl Store {
                     _ => path,
                 };
                 for item in items {
-                    self.ancestors_in(item, rest, above, out);
+                    self.ancestors_in(item, rest, levels, above, out);
                 }
             }
             Val::Object(id) => {
                 let id = self.resolve(*id);
                 match path.split_first() {
-                    None => out.push((id, above.clone())),
+                    None => {
+                        let anchors = levels
+                            .iter()
+                            .map(|l| {
+                                above
+                                    .len()
+                                    .checked_sub(*l)
+                                    .and_then(|i| above.get(i))
+                                    .copied()
+                            })
+                            .collect();
+                        out.push((id, anchors));
+                    }
                     Some((key, rest)) if key != LIST => {
                         if let Some(next) = self.get(id, key) {
                             above.push(id);
-                            self.ancestors_in(next, rest, above, out);
+                            self.ancestors_in(next, rest, levels, above, out);
                             above.pop();
                         }
                     }
-                    Some((_, rest)) => self.ancestors_in(value, rest, above, out),
+                    Some((_, rest)) => self.ancestors_in(value, rest, levels, above, out),
                 }
             }
             _ => {}

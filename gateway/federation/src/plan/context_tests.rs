@@ -51,3 +51,57 @@ snapshot!(
 );
 snapshot!(context_two_levels_below, "Case8TwoLevelsBelow");
 snapshot!(context_two_contexts_one_setter, "TwoContextsOneSetter");
+
+/// The plan of `query` over a supergraph composed (by Weft's composer) from one `stores`
+/// subgraph with `sdl`.
+fn composed_plan(sdl: &str, query: &str) -> String {
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.8", import: ["@key", "@context", "@fromContext"])"#;
+    let input = crate::compose::SubgraphInput {
+        name: "stores".to_owned(),
+        url: "http://stores/graphql".to_owned(),
+        sdl: format!("{link}\n{sdl}"),
+        source: "stores".to_owned(),
+    };
+    let composed = crate::compose::compose(&[input]).expect("composes");
+    let sg = crate::Supergraph::parse(&composed.supergraph_sdl, "composed").expect("supergraph");
+    format!("{query}\n\n{}", super::tests::plan_over(sg, query, &[]))
+}
+
+/// An object whose type does not set the context takes it from further up: stalls of a
+/// kiosk (which sets nothing) read the mall's currency, stalls of a market their market's.
+/// One variable, nearest setter first (the executor takes the first rewrite that finds its
+/// ancestor).
+#[test]
+fn context_from_an_outer_setter_where_the_nearer_one_does_not_set_it() {
+    let sdl = r#"
+        type Query { mall: Mall }
+        type Mall @key(fields: "id") @context(name: "seller") { id: ID! currency: String venues: [Venue] }
+        interface Venue { id: ID! stalls: [Stall] }
+        type Market implements Venue @key(fields: "id") @context(name: "seller") { id: ID! currency: String stalls: [Stall] }
+        type Kiosk implements Venue @key(fields: "id") { id: ID! stalls: [Stall] }
+        type Stall @key(fields: "id") { id: ID! fee(currency: String @fromContext(field: "$seller { currency }")): Float }
+    "#;
+    insta::assert_snapshot!(composed_plan(sdl, "{ mall { venues { stalls { fee } } } }"));
+    insta::assert_snapshot!(
+        "context_from_an_outer_setter_through_fragments",
+        composed_plan(
+            sdl,
+            "{ mall { venues { ... on Market { stalls { fee } } ... on Kiosk { stalls { fee } } } } }"
+        )
+    );
+}
+
+/// Two contexts read with the same selection are two variables, never one.
+#[test]
+fn two_contexts_read_alike_are_two_variables() {
+    let sdl = r#"
+        type Query { team: Team }
+        type Team @key(fields: "id") @context(name: "org") { id: ID! lead: Member }
+        type Member @key(fields: "id") @context(name: "user") { id: ID! docs: [Doc] }
+        type Doc @key(fields: "id") {
+          id: ID!
+          canEdit(orgId: ID @fromContext(field: "$org { id }"), userId: ID @fromContext(field: "$user { id }")): Boolean
+        }
+    "#;
+    insta::assert_snapshot!(composed_plan(sdl, "{ team { lead { docs { canEdit } } } }"));
+}

@@ -369,6 +369,10 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContextArg {
     pub variable: String,
+    /// The context (`<subgraph>__<name>`) and the selection read from it: what makes two
+    /// arguments the same value.
+    pub context: String,
+    pub selection: String,
     pub ty: String,
     pub rewrites: Vec<crate::plan::model::ContextRewrite>,
 }

@@ -22,7 +22,7 @@ fn planned(fixture: &str, query: &str, labels: &[&str]) -> QueryPlan {
 
 /// The plan of `query` over `sg` with the progressive-override `labels` on, its fetches' ids
 /// checked against the subgraphs they name.
-fn plan_over(sg: Supergraph, query: &str, labels: &[&str]) -> QueryPlan {
+pub(super) fn plan_over(sg: Supergraph, query: &str, labels: &[&str]) -> QueryPlan {
     let doc = ExecutableDocument::parse_and_validate(sg.api_schema(), query, "q.graphql")
         .expect("valid query");
     let op = normalize(sg.api_schema(), &doc, None).expect("normalizes");

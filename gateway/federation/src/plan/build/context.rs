@@ -41,7 +41,8 @@ impl Builder<'_> {
         let arguments = self.context_arguments(fid, graph).to_vec();
         let mut passed = Vec::with_capacity(arguments.len());
         for argument in &arguments {
-            let Some((link, levels)) = self.context_setter(&argument.context) else {
+            let setters = self.context_setters(&argument.context);
+            if setters.is_empty() {
                 if argument.ty.ends_with('!') {
                     return fail(format!(
                         "`{}.{}` takes `{}` from the context `{}`, which no ancestor in the \
@@ -55,27 +56,40 @@ impl Builder<'_> {
                 // A nullable argument with no context set: not passed (the subgraph's
                 // default), as for a client that leaves an optional argument out.
                 continue;
-            };
-            let link = self.chain[link].clone();
+            }
             let items = parse_field_set(selection_text(&argument.selection));
-            let types = self.setter_types(link.parent.ty, &argument.context);
-            let set = self.context_selection(link.parent.ty, &types, &items);
-            let mut deps =
-                self.tracked(|b| b.plan_set(link.step, &link.at, link.parent, &set, &link.path))?;
-            deps.insert(link.step);
-            if deps
-                .iter()
-                .any(|&d| d == target || self.depends_on(d, target))
-            {
-                return fail(format!(
-                    "the context `{}` of `{}` can only be fetched after the field itself",
-                    argument.context,
-                    self.sg.field(fid).name
+            let mut rewrites = Vec::new();
+            for (link, levels, types) in setters {
+                let at = self.chain[link].clone();
+                let set = self.context_selection(at.parent.ty, &types, &items);
+                // Planned as if selected at the setter: the way down to it is the client's
+                // path there, not the reader's.
+                let below = self.chain.split_off(link);
+                let planned =
+                    self.tracked(|b| b.plan_set(at.step, &at.at, at.parent, &set, &at.path));
+                self.chain.extend(below);
+                let mut deps = planned?;
+                deps.insert(at.step);
+                if deps
+                    .iter()
+                    .any(|&d| d == target || self.depends_on(d, target))
+                {
+                    return fail(format!(
+                        "the context `{}` of `{}` can only be fetched after the field itself",
+                        argument.context,
+                        self.sg.field(fid).name
+                    ));
+                }
+                self.wait_for(target, deps);
+                rewrites.extend(self.context_rewrites(
+                    at.parent.ty,
+                    &types,
+                    levels,
+                    argument,
+                    &items,
                 ));
             }
-            self.wait_for(target, deps);
-            let rewrites = self.context_rewrites(link.parent.ty, &types, levels, argument, &items);
-            let variable = self.context_variable(target, graph, &argument.ty, rewrites);
+            let variable = self.context_variable(target, graph, argument, rewrites);
             let name = Name::new(&variable).map_err(|_| PlanError {
                 message: format!("`{variable}` is not a variable name"),
                 over_budget: false,
@@ -85,25 +99,30 @@ impl Builder<'_> {
         Ok(passed)
     }
 
-    /// The nearest ancestor object (by the client's fields planned so far) whose type sets
-    /// `context`: the chain link of the field holding the way down from it, and how many
-    /// object levels up it is from the field's parent.
-    fn context_setter(&self, context: &str) -> Option<(usize, usize)> {
+    /// The ancestor objects (by the client's fields planned so far) whose types set
+    /// `context`, nearest first: for each, the chain link of the field holding the way down
+    /// from it, how many object levels up it is from the field's parent, and its object types
+    /// that set the context. Outer ones only while a nearer one leaves some of its types out:
+    /// an object whose type does not set the context takes it from further up.
+    fn context_setters(&self, context: &str) -> Vec<(usize, usize, Vec<TypeId>)> {
+        let mut out = Vec::new();
         let mut levels = 0;
         for (i, link) in self.chain.iter().enumerate().rev() {
             if let LinkKind::Field(_) = link.kind {
                 levels += 1;
-                if self.sets_context(link.parent.ty, context)
-                    || self
-                        .possible_objects(link.parent.ty)
-                        .into_iter()
-                        .any(|t| self.sets_context(t, context))
-                {
-                    return Some((i, levels));
+                let ty = link.parent.ty;
+                let types = self.setter_types(ty, context);
+                if types.is_empty() {
+                    continue;
+                }
+                let all = types.len() == self.possible_objects(ty).len();
+                out.push((i, levels, types));
+                if all {
+                    break;
                 }
             }
         }
-        None
+        out
     }
 
     /// Whether objects of `ty` set `context`: the type, an interface it implements or a
@@ -113,16 +132,31 @@ impl Builder<'_> {
         has(ty)
             || self.sg.type_def(ty).interfaces.iter().any(|i| has(*i))
             || self
-                .sg
+                .context_unions()
+                .iter()
+                .any(|u| self.sg.type_def(*u).members.contains(&ty) && has(*u))
+    }
+
+    /// The unions that set a context (found once per plan: most supergraphs have none).
+    fn context_unions(&self) -> &[TypeId] {
+        self.context_unions.get_or_init(|| {
+            self.sg
                 .types()
-                .any(|(id, t)| t.kind == TypeKind::Union && t.members.contains(&ty) && has(id))
+                .filter(|(_, t)| t.kind == TypeKind::Union && !t.contexts.is_empty())
+                .map(|(id, _)| id)
+                .collect()
+        })
     }
 
     /// The object types of a setter (a field's static type, maybe abstract) that set
     /// `context`.
     fn setter_types(&self, setter: TypeId, context: &str) -> Vec<TypeId> {
         if self.sg.type_def(setter).kind == TypeKind::Object {
-            return vec![setter];
+            return if self.sets_context(setter, context) {
+                vec![setter]
+            } else {
+                Vec::new()
+            };
         }
         let all = self.sets_context(setter, context);
         self.possible_objects(setter)
@@ -219,31 +253,23 @@ impl Builder<'_> {
         })
     }
 
-    /// The variable of `step` carrying the value the rewrites find: one already there for
-    /// the same value (read the same way, from setters of the same or other types: the
-    /// field planned once per fragment on each), else a new one
+    /// The variable of `step` carrying `argument`'s context value: one already there for
+    /// the same context read the same way (the field planned again under another fragment,
+    /// or another field of the step reading it: the same ancestors, so the same value; the
+    /// rewrites are merged, nearest setters first), else a new one
     /// (`contextualArgument_<subgraph>_<n>`, Apollo's names, never one of the client's).
     fn context_variable(
         &mut self,
         step: usize,
         graph: SubgraphId,
-        ty: &str,
+        argument: &ContextArgument,
         mut rewrites: Vec<ContextRewrite>,
     ) -> String {
-        fn shape(r: &ContextRewrite) -> (Vec<&String>, &[Selection]) {
-            let path = r
-                .path
-                .iter()
-                .filter(|e| !e.starts_with("... on "))
-                .collect();
-            (path, &r.selections)
-        }
-        let wanted: Vec<_> = rewrites.iter().map(shape).collect();
+        let ups = |r: &ContextRewrite| r.path.iter().take_while(|e| *e == PARENT).count();
         let existing = self.steps[step].context.iter_mut().find(|c| {
-            let have: Vec<_> = c.rewrites.iter().map(shape).collect();
-            c.ty == ty
-                && have.iter().all(|h| wanted.contains(h))
-                && wanted.iter().all(|w| have.contains(w))
+            c.context == argument.context
+                && c.selection == argument.selection
+                && c.ty == argument.ty
         });
         if let Some(existing) = existing {
             for mut r in rewrites {
@@ -252,6 +278,8 @@ impl Builder<'_> {
                     existing.rewrites.push(r);
                 }
             }
+            // Nearest first: the executor takes the first rewrite that finds its ancestor.
+            existing.rewrites.sort_by_key(|r| ups(r));
             return existing.variable.clone();
         }
         let mut variable = format!(
@@ -265,9 +293,12 @@ impl Builder<'_> {
         for r in &mut rewrites {
             r.rename_key_to.clone_from(&variable);
         }
+        rewrites.sort_by_key(|r| ups(r));
         self.steps[step].context.push(ContextArg {
             variable: variable.clone(),
-            ty: ty.to_owned(),
+            context: argument.context.clone(),
+            selection: argument.selection.clone(),
+            ty: argument.ty.clone(),
             rewrites,
         });
         variable

@@ -90,6 +90,8 @@ pub(super) struct Builder<'a> {
     /// The `@skip`/`@include` conditions on variables in force where planning is now (the
     /// field's own and its ancestors'): each step records those of what is put in it.
     guards: Vec<op::Condition>,
+    /// The unions that set a `@context`, found when first needed.
+    context_unions: std::cell::OnceCell<Vec<TypeId>>,
 }
 
 /// A step of the path from the root: a field (without its sub-selections) or a fragment,
@@ -133,6 +135,7 @@ impl<'a> Builder<'a> {
             defer: None,
             defer_entry: false,
             guards: Vec::new(),
+            context_unions: std::cell::OnceCell::new(),
         }
     }
 
