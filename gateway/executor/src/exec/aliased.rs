@@ -45,14 +45,18 @@ impl<'p> Aliased<'p> {
                 renamed.push(&r.rename_key_to);
             }
         }
-        let Some(operation) = operation(&fetch.operation, &renamed, groups.len()) else {
+        // A client variable may already have a group's name (`$representations_0`): then the
+        // groups' names are made with a longer separator, rather than sending each group alone.
+        let Some((operation, sep)) = ["_", "__", "___", "____"].into_iter().find_map(|sep| {
+            operation_with(&fetch.operation, &renamed, groups.len(), sep).map(|op| (op, sep))
+        }) else {
             return Err(groups);
         };
         let mut variables = Map::new();
         for (i, group) in groups.iter_mut().enumerate() {
             for (name, value) in std::mem::take(&mut group.variables) {
                 if renamed.contains(&name.as_str()) {
-                    variables.insert(format!("{name}_{i}"), value);
+                    variables.insert(format!("{name}{sep}{i}"), value);
                 } else {
                     // The client's variables: the same in every group.
                     variables.entry(name).or_insert(value);
@@ -198,7 +202,13 @@ fn group_of(alias: &str, count: usize) -> Option<usize> {
 /// `$a_1` is not `$a_10`), never text in strings or comments. `None` when the operation is
 /// not of that shape (another root field, an alias, fragment definitions, no
 /// `$representations`) or a new name is taken already.
+#[cfg(test)]
 pub(super) fn operation(operation: &str, renamed: &[&str], groups: usize) -> Option<String> {
+    operation_with(operation, renamed, groups, "_")
+}
+
+/// [`operation`] with the group's number put after `sep` in the renamed variables' names.
+fn operation_with(operation: &str, renamed: &[&str], groups: usize, sep: &str) -> Option<String> {
     let toks = lex(operation)?;
     let name = |t: usize| -> Option<&str> {
         let tok = toks.get(t)?;
@@ -242,7 +252,7 @@ pub(super) fn operation(operation: &str, renamed: &[&str], groups: usize) -> Opt
         .collect();
     for i in 0..groups {
         for (var, _, _) in defs.iter().filter(|(var, _, _)| renamed.contains(var)) {
-            if !taken.insert(format!("{var}_{i}")) {
+            if !taken.insert(format!("{var}{sep}{i}")) {
                 return None;
             }
         }
@@ -299,7 +309,7 @@ pub(super) fn operation(operation: &str, renamed: &[&str], groups: usize) -> Opt
         }
     };
     for i in 0..groups {
-        let suffix = format!("_{i}");
+        let suffix = format!("{sep}{i}");
         for (_, from, to) in defs.iter().filter(|(var, _, _)| renamed.contains(var)) {
             separate(&mut out);
             write_renamed(&mut out, operation, &toks, (*from, *to), renamed, &suffix);
@@ -311,7 +321,7 @@ pub(super) fn operation(operation: &str, renamed: &[&str], groups: usize) -> Opt
     }
     out.push_str(&operation[toks[close].start..toks[selection].end]);
     for i in 0..groups {
-        let suffix = format!("_{i}");
+        let suffix = format!("{sep}{i}");
         out.push(' ');
         out.push_str(&suffix);
         out.push_str(": ");
@@ -643,5 +653,21 @@ mod tests {
         assert_eq!(group_of("_01", 2), None);
         assert_eq!(group_of("_entities", 2), None);
         assert_eq!(group_of("1", 2), None);
+    }
+
+    /// A client variable with a group's name (`$representations_0`) does not send each group
+    /// alone: the groups' names take a longer separator.
+    #[test]
+    fn a_taken_name_gets_a_longer_separator() {
+        let op = "query Q($representations: [_Any!]!, $representations_0: Boolean) { _entities(representations: $representations) { ... on T { a @include(if: $representations_0) } } }";
+        assert_eq!(operation(op, &["representations"], 2), None);
+        let out = operation_with(op, &["representations"], 2, "__").unwrap_or_default();
+        assert!(
+            out.contains("$representations__0: [_Any!]!")
+                && out.contains("_1: _entities(representations: $representations__1)")
+                && out.contains("$representations_0: Boolean")
+                && out.contains("@include(if: $representations_0)"),
+            "{out}"
+        );
     }
 }
