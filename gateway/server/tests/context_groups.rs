@@ -8,11 +8,7 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
-use axum::routing::post;
 use serde_json::{Map, Value, json};
-use tokio::net::TcpListener;
 
 /// Each store sets the context `store`; its featured item's `tag` reads the store's currency.
 const STORES: &str = r#"
@@ -39,20 +35,13 @@ enum Answer {
     ShortFirstGroup,
 }
 
-/// The stores subgraph, keeping the requests it got.
-struct Recorded {
-    url: String,
-    requests: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Recorded {
-    /// The `_entities` requests got since the last call.
-    fn entity_requests(&self) -> Vec<Value> {
-        std::mem::take(&mut *self.requests.lock().unwrap())
-            .into_iter()
-            .filter(|r| r["query"].as_str().unwrap().contains("_entities"))
-            .collect()
-    }
+/// The `_entities` requests the stores subgraph got since the last call.
+fn entity_requests(stores: &support::Recorded) -> Vec<Value> {
+    stores
+        .take()
+        .into_iter()
+        .filter(|r| r["query"].as_str().unwrap().contains("_entities"))
+        .collect()
 }
 
 /// The stores `stores(kind:)` lists: `(id, currency, featured sku)`.
@@ -104,25 +93,8 @@ fn entity_fields(query: &str) -> Vec<(String, String, String)> {
     out
 }
 
-async fn stores(how: Answer) -> Recorded {
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let kept = requests.clone();
-    let app = axum::Router::new().route(
-        "/graphql",
-        post(move |axum::Json(request): axum::Json<Value>| {
-            kept.lock().unwrap().push(request.clone());
-            async move { axum::Json(answer(&request, how)) }
-        }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Recorded {
-        url: format!("http://{addr}/graphql"),
-        requests,
-    }
+async fn stores(how: Answer) -> support::Recorded {
+    support::recording_subgraph(move |request| answer(request, how)).await
 }
 
 fn answer(request: &Value, how: Answer) -> Value {
@@ -231,7 +203,7 @@ async fn three_context_values_are_one_request_with_three_aliases() {
         ["a EUR!", "a USD!", "c GBP!", "a EUR!"],
         "{body}"
     );
-    let sent = stores.entity_requests();
+    let sent = entity_requests(&stores);
     assert_eq!(sent.len(), 1, "{sent:#?}");
     let request = &sent[0];
     let text = request["query"].as_str().unwrap();
@@ -263,7 +235,7 @@ async fn three_context_values_are_one_request_with_three_aliases() {
     )
     .await;
     assert_eq!(tags(&body), ["a EUR", "b EUR"], "{body}");
-    let sent = stores.entity_requests();
+    let sent = entity_requests(&stores);
     assert_eq!(sent.len(), 1, "{sent:#?}");
     let text = sent[0]["query"].as_str().unwrap();
     assert!(
@@ -289,7 +261,7 @@ async fn forty_context_values_are_two_requests() {
     assert_eq!(body.get("errors"), None, "{body}");
     let expected: Vec<String> = (0..40).map(|i| format!("i{i} C{i}")).collect();
     assert_eq!(tags(&body), expected, "{body}");
-    let sent = stores.entity_requests();
+    let sent = entity_requests(&stores);
     let mut sizes: Vec<usize> = sent
         .iter()
         .map(|r| entity_fields(r["query"].as_str().unwrap()).len())
@@ -324,7 +296,7 @@ async fn an_error_in_an_alias_lands_at_its_own_groups_object() {
         "{body}"
     );
     assert_eq!(errors[0]["extensions"]["serviceName"], "stores", "{body}");
-    assert_eq!(stores.entity_requests().len(), 1);
+    assert_eq!(entity_requests(&stores).len(), 1);
 }
 
 /// A list of the wrong length under `_0` makes only the first group's objects (the EUR

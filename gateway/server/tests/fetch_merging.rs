@@ -7,11 +7,7 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
-
-use axum::routing::post;
 use serde_json::{Map, Value, json};
-use tokio::net::TcpListener;
 
 const ACCOUNTS: &str = r#"
 extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])
@@ -24,18 +20,6 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@
 type User @key(fields: "id") { id: ID! score: Int rating: Int }
 "#;
 
-/// A subgraph at `url` that keeps the requests it got.
-struct Recorded {
-    url: String,
-    requests: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Recorded {
-    fn take(&self) -> Vec<Value> {
-        std::mem::take(&mut *self.requests.lock().unwrap())
-    }
-}
-
 /// How the scores subgraph misbehaves, if at all.
 #[derive(Clone, Copy)]
 enum Scores {
@@ -46,32 +30,9 @@ enum Scores {
     ShortSecond,
 }
 
-async fn serve_subgraph(answer: impl Fn(&Value) -> Value + Send + Sync + 'static) -> Recorded {
-    let answer = Arc::new(answer);
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let kept = requests.clone();
-    let app = axum::Router::new().route(
-        "/graphql",
-        post(move |axum::Json(request): axum::Json<Value>| {
-            let answer = answer.clone();
-            kept.lock().unwrap().push(request.clone());
-            async move { axum::Json(answer(&request)) }
-        }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Recorded {
-        url: format!("http://{addr}/graphql"),
-        requests,
-    }
-}
-
 /// `users` are 1 and 2, `top` are 2 and 3: user 2 is at both paths.
-async fn accounts() -> Recorded {
-    serve_subgraph(|_| {
+async fn accounts() -> support::Recorded {
+    support::recording_subgraph(|_| {
         let user = |id: &str| json!({ "__typename": "User", "id": id, "name": format!("u{id}") });
         json!({ "data": { "users": [user("1"), user("2")], "top": [user("2"), user("3")] } })
     })
@@ -80,8 +41,8 @@ async fn accounts() -> Recorded {
 
 /// Answers every representation list `representations[_N]` under the field
 /// `_entities[_N]`: score = 10 × id, rating = id.
-async fn scores(how: Scores) -> Recorded {
-    serve_subgraph(move |request| {
+async fn scores(how: Scores) -> support::Recorded {
+    support::recording_subgraph(move |request| {
         let mut data = Map::new();
         let mut errors = Vec::new();
         let variables = request["variables"]

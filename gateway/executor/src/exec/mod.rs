@@ -79,6 +79,15 @@ fn chosen<'p>(mut node: &'p PlanNode, variables: &Map<String, Value>) -> Option<
     Some(node)
 }
 
+/// The client's variables `fetch` uses, to send with it.
+fn client_variables(fetch: &FetchNode, request: Request<'_>) -> Map<String, Value> {
+    fetch
+        .variable_usages
+        .iter()
+        .filter_map(|v| request.variables.get(v).map(|x| (v.clone(), x.clone())))
+        .collect()
+}
+
 /// A subgraph's answer (JSON text as received, shared by requests that shared the fetch, or
 /// cut out of a batch's answer), and how long the entity cache may keep it (`None`: not at
 /// all).
@@ -379,11 +388,7 @@ impl Executor {
         request: Request<'_>,
         data: &mut Store,
     ) -> Vec<Job<'p>> {
-        let client: Map<String, Value> = fetch
-            .variable_usages
-            .iter()
-            .filter_map(|v| request.variables.get(v).map(|x| (v.clone(), x.clone())))
-            .collect();
+        let client = client_variables(fetch, request);
         let groups = context::groups(data, path, &fetch.context_rewrites);
         let mut ready = groups.into_iter().filter_map(|group| {
             let mut vars = client.clone();
@@ -475,12 +480,7 @@ impl Executor {
         request: Request<'_>,
         data: &mut Store,
     ) -> Option<Ready<'p>> {
-        let variables = request.variables;
-        let vars: Map<String, Value> = fetch
-            .variable_usages
-            .iter()
-            .filter_map(|v| variables.get(v).map(|x| (v.clone(), x.clone())))
-            .collect();
+        let vars = client_variables(fetch, request);
         let cache = self.cache.as_ref();
         if fetch.requires.is_empty() {
             let mut ready = Ready {

@@ -414,3 +414,44 @@ pub async fn supergraph_versions() -> (Vec<weft_subgraph_kit::Running>, String, 
     let v2 = supergraph(&all);
     (subgraphs, v1, v2)
 }
+
+/// A subgraph on an ephemeral port answering each request with `answer`, keeping the
+/// requests it got (to count and read them).
+pub struct Recorded {
+    pub url: String,
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Recorded {
+    /// The requests got since the last call.
+    pub fn take(&self) -> Vec<serde_json::Value> {
+        std::mem::take(&mut *self.requests.lock().unwrap())
+    }
+}
+
+/// Serves a [`Recorded`] subgraph at `/graphql`.
+pub async fn recording_subgraph(
+    answer: impl Fn(&serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+) -> Recorded {
+    use axum::routing::post;
+    let answer = std::sync::Arc::new(answer);
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = requests.clone();
+    let app = axum::Router::new().route(
+        "/graphql",
+        post(move |axum::Json(request): axum::Json<serde_json::Value>| {
+            let answer = answer.clone();
+            kept.lock().unwrap().push(request.clone());
+            async move { axum::Json(answer(&request)) }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Recorded {
+        url: format!("http://{addr}/graphql"),
+        requests,
+    }
+}
