@@ -53,6 +53,9 @@ struct Shape<'s>(Option<(u64, Option<&'s str>)>);
 /// its object path.
 type Container = (Vec<usize>, TypeId, Vec<String>);
 
+/// A container found while reading, its object path an index into the set's paths.
+type Found = (Vec<usize>, TypeId, usize);
+
 struct Resolver<'a> {
     sg: &'a Supergraph,
     graph: SubgraphId,
@@ -67,7 +70,7 @@ impl Resolver<'_> {
     fn resolve_set(&mut self, root: &mut [SubSel], containers: &[Container]) {
         let mut paths: Vec<Vec<String>> = Vec::new();
         let mut renames: Vec<(Vec<usize>, String, String, usize)> = Vec::new();
-        let mut below: Vec<(String, Vec<(Vec<usize>, TypeId, usize)>)> = Vec::new();
+        let mut below: Vec<(String, Vec<Found>)> = Vec::new();
         {
             let tree: &[SubSel] = root;
             let mut found: Vec<Occurrence<'_>> = Vec::new();
@@ -110,7 +113,7 @@ impl Resolver<'_> {
                 }
             }
             for (key, group) in groups {
-                let next: Vec<(Vec<usize>, TypeId, usize)> = group
+                let next: Vec<Found> = group
                     .into_iter()
                     .filter_map(|o| Some((o.at, o.target?, o.path)))
                     .collect();
