@@ -11,6 +11,8 @@ use crate::store::{ObjId, Reach, Store, Val};
 pub(super) struct Group {
     pub values: Map<String, Value>,
     pub objects: Vec<(ObjId, Reach)>,
+    /// Every non-null argument has a value (not null): the subgraph can accept the request.
+    pub complete: bool,
 }
 
 /// The objects at `path`, grouped by the values `rewrites` read for them, in the order first
@@ -29,9 +31,14 @@ pub(super) fn groups(data: &Store, path: &[String], rewrites: &[ContextRewrite])
                 let values = values(data, &levels, &anchors, rewrites);
                 let key = serde_json::to_string(&values).unwrap_or_default();
                 let g = *by_values.entry(key).or_insert_with(|| {
+                    let complete = rewrites
+                        .iter()
+                        .filter(|r| r.required)
+                        .all(|r| values.get(&r.rename_key_to).is_some_and(|v| !v.is_null()));
                     groups.push(Group {
                         values,
                         objects: Vec::new(),
+                        complete,
                     });
                     groups.len() - 1
                 });
@@ -121,6 +128,7 @@ mod tests {
             path: path.iter().map(|p| (*p).to_owned()).collect(),
             rename_key_to: variable.to_owned(),
             selections: Vec::new(),
+            required: false,
         }
     }
 
@@ -170,6 +178,23 @@ mod tests {
                 (json!({}), 1),
             ]
         );
+        // A nullable argument: every group can be sent.
+        assert!(groups.iter().all(|g| g.complete));
+        // A non-null one: the group without a value cannot (it goes in a request of its own).
+        let required: Vec<ContextRewrite> = rewrites
+            .iter()
+            .cloned()
+            .map(|r| ContextRewrite {
+                required: true,
+                ..r
+            })
+            .collect();
+        let path = path(&["stores", "@", "shelves", "@", "items", "@"]);
+        let complete: Vec<bool> = super::groups(&store, &path, &required)
+            .iter()
+            .map(|g| g.complete)
+            .collect();
+        assert_eq!(complete, [true, true, false]);
     }
 
     /// A list value is read element by element; a null on the way gives null; an

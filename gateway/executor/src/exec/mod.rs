@@ -389,13 +389,23 @@ impl Executor {
         data: &mut Store,
     ) -> Vec<Job<'p>> {
         let client = client_variables(fetch, request);
-        let groups = context::groups(data, path, &fetch.context_rewrites);
-        let mut ready = groups.into_iter().filter_map(|group| {
+        let (complete, incomplete): (Vec<_>, Vec<_>) =
+            context::groups(data, path, &fetch.context_rewrites)
+                .into_iter()
+                .partition(|g| g.complete);
+        let mut prepare = |group: context::Group| {
             let mut vars = client.clone();
             vars.extend(group.values);
             self.prepare_entities(fetch, path, request, data, group.objects, vars, None)
-        });
-        let mut jobs = Vec::new();
+        };
+        // A group missing a non-null value goes alone: the subgraph refuses its request as a
+        // whole, which then fails only that group's objects.
+        let mut jobs: Vec<Job<'p>> = incomplete
+            .into_iter()
+            .filter_map(&mut prepare)
+            .map(Job::One)
+            .collect();
+        let mut ready = complete.into_iter().filter_map(prepare);
         loop {
             let mut chunk: Vec<Ready<'p>> = ready.by_ref().take(aliased::MAX_GROUPS).collect();
             match chunk.len() {

@@ -234,6 +234,11 @@ pub struct ContextRewrite {
     /// more, selected by the client at the same place). Empty: the value as found.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub selections: Vec<Selection>,
+    /// The argument is non-null: objects for which no rewrite finds a value (or only null)
+    /// are sent in a request of their own, which the subgraph refuses without failing the
+    /// others'.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub required: bool,
 }
 
 /// The path element going one object up, in a [`ContextRewrite`].

@@ -235,6 +235,7 @@ impl Builder<'_> {
                     path,
                     rename_key_to: String::new(),
                     selections,
+                    required: argument.ty.ends_with('!'),
                 }
             })
             .collect()
