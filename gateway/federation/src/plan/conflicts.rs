@@ -30,6 +30,32 @@ pub fn resolve(
     rewrites
 }
 
+/// Whether `selections` could hold a conflict: two fields under one response key can only
+/// meet in one list (a key given twice) or across fragments of one parent. Neither: nothing
+/// to resolve, which is most fetches (one pass, no allocation for short lists).
+pub fn possible(selections: &[SubSel]) -> bool {
+    fn key(s: &SubSel) -> Option<&str> {
+        match s {
+            SubSel::Field { alias, name, .. } => Some(alias.as_deref().unwrap_or(name)),
+            SubSel::Fragment { .. } => None,
+        }
+    }
+    let repeated = if selections.len() <= 16 {
+        selections
+            .iter()
+            .enumerate()
+            .any(|(i, a)| key(a).is_some_and(|k| selections[..i].iter().any(|b| key(b) == Some(k))))
+    } else {
+        let mut seen = std::collections::HashSet::new();
+        selections.iter().filter_map(key).any(|k| !seen.insert(k))
+    };
+    repeated
+        || selections.iter().any(|s| match s {
+            SubSel::Fragment { .. } => true,
+            SubSel::Field { children, .. } => possible(children),
+        })
+}
+
 /// A field found in a selection set: where it is in the tree (child indexes from the fetch's
 /// top-level selections), its response key, its response shape in the subgraph, its
 /// composite type, and the object path from the fetch's result to the object holding it (an

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::model::*;
-use super::steps::{Step, SubSel};
+use super::steps::{SelList, Step, SubSel};
 use crate::operation::{Condition, Operation};
 use crate::supergraph::{SubgraphId, Supergraph, TypeKind};
 
@@ -488,18 +488,23 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
             OperationKind::Subscription => apollo_compiler::ast::OperationType::Subscription,
         })
     });
-    let mut selections = step.selections.clone();
     let mut body = String::new();
+    // Most fetches have nothing that could conflict: no copy to resolve them in.
+    let mut resolved = None;
     let output_rewrites = match parent {
-        Some(parent) => super::conflicts::resolve(sg, step.graph, parent, &mut selections),
-        None => Vec::new(),
+        Some(parent) if super::conflicts::possible(&step.selections) => {
+            let selections = resolved.insert(step.selections.clone());
+            super::conflicts::resolve(sg, step.graph, parent, selections)
+        }
+        _ => Vec::new(),
     };
+    let selections: &SelList = resolved.as_ref().unwrap_or(&step.selections);
     match step.entity {
         Some(ty) => {
             let type_name = sg.type_def(ty).name.to_string();
             body.push_str(" ... on ");
             body.push_str(&type_name);
-            print_selections(&mut body, &selections);
+            print_selections(&mut body, selections);
             let _ = write!(
                 text,
                 " {{ _entities(representations: $representations) {{{body} }} }}"
@@ -548,7 +553,7 @@ fn fetch_node(sg: &Supergraph, op: &Operation, step: &Step, index: usize) -> Fet
             });
         }
         None => {
-            print_selections(&mut body, &selections);
+            print_selections(&mut body, selections);
             text.push_str(&body);
         }
     }
