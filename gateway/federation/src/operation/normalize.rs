@@ -267,14 +267,9 @@ impl SetBuilder {
     /// The sub-selections of `field` in this set (the field's own sub-selections are not
     /// added), the field added if new. `None` for a leaf, or when the budget is spent.
     fn field(&mut self, field: &Field, cx: &mut Cx) -> Option<&mut SetBuilder> {
-        let key = ItemKey::Field(
-            field.response_key.clone(),
-            field.conditions.clone(),
-            field.directives.clone(),
-        );
-        let at = match self.index.get(&key) {
-            Some(Slot::Field(at)) => *at,
-            _ => {
+        let at = match self.find_field(field) {
+            Some(at) => at,
+            None => {
                 if !cx.take() {
                     return None;
                 }
@@ -285,11 +280,39 @@ impl SetBuilder {
                 self.fields.push((field_head(field), sub));
                 let at = self.fields.len() - 1;
                 self.order.push(Slot::Field(at));
-                self.index.insert(key, Slot::Field(at));
+                if self.fields.len() > FIELDS_SCANNED {
+                    // Wide: from now on fields are found through the index (all of them).
+                    let from = if self.fields.len() == FIELDS_SCANNED + 1 {
+                        0
+                    } else {
+                        at
+                    };
+                    for i in from..=at {
+                        let key = field_key(&self.fields[i].0);
+                        self.index.insert(key, Slot::Field(i));
+                    }
+                }
                 at
             }
         };
         self.fields[at].1.as_mut()
+    }
+
+    /// The place of the field `field` merges with: by comparing, in a narrow set (no key
+    /// built, most sets); through the index in a wide one (so a set of ten thousand aliases
+    /// stays linear).
+    fn find_field(&self, field: &Field) -> Option<usize> {
+        if self.fields.len() <= FIELDS_SCANNED {
+            return self.fields.iter().position(|(f, _)| {
+                f.response_key == field.response_key
+                    && f.conditions == field.conditions
+                    && f.directives == field.directives
+            });
+        }
+        match self.index.get(&field_key(field)) {
+            Some(Slot::Field(at)) => Some(*at),
+            _ => None,
+        }
     }
 
     /// Where the selections of a fragment on `type_condition` (matching `possible_types`)
@@ -401,6 +424,18 @@ impl SetBuilder {
 }
 
 /// A field without its sub-selections.
+/// Sets with at most this many fields find them by comparing, without an index.
+const FIELDS_SCANNED: usize = 8;
+
+/// What makes two fields of one set the same field (to merge).
+fn field_key(field: &Field) -> ItemKey {
+    ItemKey::Field(
+        field.response_key.clone(),
+        field.conditions.clone(),
+        field.directives.clone(),
+    )
+}
+
 fn field_head(field: &Field) -> Field {
     Field {
         response_key: field.response_key.clone(),
