@@ -111,7 +111,11 @@ fn answer(request: &Value, how: Answer) -> Value {
         let stores: Vec<Value> = stores_of(kind)
             .into_iter()
             .map(|(id, currency, sku)| {
+                // The gateway reads context values under a key of its own
+                // (`currency_context: currency`): both keys, as a subgraph honouring the alias
+                // would answer either.
                 json!({ "__typename": "Store", "id": id, "currency": currency,
+                        "currency_context": currency,
                         "featured": { "__typename": "Item", "sku": sku } })
             })
             .collect();

@@ -82,8 +82,8 @@ fn context_from_an_outer_setter_where_the_nearer_one_does_not_set_it() {
         type Kiosk implements Venue @key(fields: "id") { id: ID! stalls: [Stall] }
         type Stall @key(fields: "id") { id: ID! fee(currency: String @fromContext(field: "$seller { currency }")): Float }
     "#;
-    let rewrites = "        $contextualArgument_1_0 <= ../... on Market/currency\n        \
-                    $contextualArgument_1_0 <= ../../... on Mall/currency\n";
+    let rewrites = "        $contextualArgument_1_0 <= ../... on Market/currency_context\n        \
+                    $contextualArgument_1_0 <= ../../... on Mall/currency_context\n";
     for query in [
         "{ mall { venues { stalls { fee } } } }",
         "{ mall { venues { ... on Market { stalls { fee } } ... on Kiosk { stalls { fee } } } } }",
@@ -113,10 +113,26 @@ fn two_contexts_read_alike_are_two_variables() {
     let plan = composed_plan(sdl, "{ team { lead { docs { canEdit } } } }");
     assert!(
         plan.contains(
-            "        $contextualArgument_1_0 <= ../../... on Team/id\n        \
-             $contextualArgument_1_1 <= ../... on Member/id\n"
+            "        $contextualArgument_1_0 <= ../../... on Team/id_context\n        \
+             $contextualArgument_1_1 <= ../... on Member/id_context\n"
         ) && plan
             .contains("canEdit(orgId: $contextualArgument_1_0, userId: $contextualArgument_1_1)"),
+        "{plan}"
+    );
+}
+
+/// A client alias cannot put another value where a context is read: the context's field is
+/// fetched under a key of its own, one the operation does not use.
+#[test]
+fn a_client_alias_does_not_take_the_contexts_key() {
+    let plan = plan_text(
+        "context",
+        "{ store(id: \"s1\") { currency: name currency_context: id featured { price } } }",
+    );
+    assert!(
+        plan.contains("currency: name currency_context: id")
+            && plan.contains("currency_context_: currency")
+            && plan.contains("$contextualArgument_3_0 <= ../... on Store/currency_context_\n"),
         "{plan}"
     );
 }

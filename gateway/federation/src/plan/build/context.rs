@@ -197,10 +197,50 @@ impl Builder<'_> {
                 })
                 .collect()
         };
-        op::SelectionSet {
+        let mut set = op::SelectionSet {
             parent_type: name,
             items: selections,
+        };
+        self.alias_context_fields(&mut set);
+        set
+    }
+
+    /// Gives the top fields of a context selection a response key of their own
+    /// ([`Self::context_key`]): under the client's own key, a client alias (`id: friendId`)
+    /// could put another value where the context is read.
+    fn alias_context_fields(&self, set: &mut op::SelectionSet) {
+        for item in &mut set.items {
+            match item {
+                op::Selection::Field(f) => f.response_key = self.context_key(&f.name),
+                op::Selection::InlineFragment(i) => self.alias_context_fields(&mut i.selection_set),
+            }
         }
+    }
+
+    /// The response key a context selection's top field `name` is fetched under at its
+    /// setter: `<name>_context`, with `_` added until no field of the operation has it.
+    fn context_key(&self, name: &str) -> String {
+        let taken = self.response_keys.get_or_init(|| {
+            let mut keys = std::collections::HashSet::new();
+            let mut sets = vec![&self.op.selection_set];
+            while let Some(set) = sets.pop() {
+                for item in &set.items {
+                    match item {
+                        op::Selection::Field(f) => {
+                            keys.insert(f.response_key.clone());
+                            sets.extend(f.selection_set.as_ref());
+                        }
+                        op::Selection::InlineFragment(i) => sets.push(&i.selection_set),
+                    }
+                }
+            }
+            keys
+        });
+        let mut key = format!("{name}_context");
+        while taken.contains(&key) {
+            key.push('_');
+        }
+        key
     }
 
     /// Where the value is, from each object of the fetch: one rewrite per object type of the
@@ -229,7 +269,18 @@ impl Builder<'_> {
                 if !is_root {
                     path.push(format!("... on {name}"));
                 }
-                let (keys, selections) = value_path(items, &name, input_fields.as_deref());
+                let (mut keys, mut selections) = value_path(items, &name, input_fields.as_deref());
+                // The top field is fetched under its context key (`alias_context_fields`).
+                match keys.first_mut() {
+                    Some(first) => *first = self.context_key(&top_name(items, &name)),
+                    None => {
+                        for s in &mut selections {
+                            if let Selection::Field { name, alias, .. } = s {
+                                *alias = Some(self.context_key(name));
+                            }
+                        }
+                    }
+                }
                 path.extend(keys);
                 ContextRewrite {
                     path,
@@ -370,6 +421,14 @@ fn fields_for<'a>(items: &'a [FieldSetItem], ty: Option<&str>) -> Vec<&'a FieldS
         }
     }
     out
+}
+
+/// The name of the one top field of a context selection on `ty`.
+fn top_name(items: &[FieldSetItem], ty: &str) -> String {
+    fields_for(items, Some(ty))
+        .first()
+        .map(|f| field_name(f))
+        .unwrap_or_default()
 }
 
 fn field_name(item: &FieldSetItem) -> String {

@@ -92,6 +92,9 @@ pub(super) struct Builder<'a> {
     guards: Vec<op::Condition>,
     /// The unions that set a `@context`, found when first needed.
     context_unions: std::cell::OnceCell<Vec<TypeId>>,
+    /// Every response key of the operation, found when a context first needs a key of its
+    /// own.
+    response_keys: std::cell::OnceCell<std::collections::HashSet<String>>,
 }
 
 /// A step of the path from the root: a field (without its sub-selections) or a fragment,
@@ -136,6 +139,7 @@ impl<'a> Builder<'a> {
             defer_entry: false,
             guards: Vec::new(),
             context_unions: std::cell::OnceCell::new(),
+            response_keys: std::cell::OnceCell::new(),
         }
     }
 
