@@ -274,18 +274,25 @@ async fn forty_context_values_are_two_requests() {
     assert_eq!(sizes, [8, 32], "{sent:#?}");
 }
 
-/// An error at `["_1", 0, "tag"]` is the second group's (USD: the second store's item), at
-/// that item's place in the client's response; the other groups' results are all there.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_error_in_an_alias_lands_at_its_own_groups_object() {
-    let stores = stores(Answer::ErrorInSecondGroup).await;
-    let (_gw, url) = gateway("context-error", &stores.url);
+/// The featured tags of the "mixed" stores through a gateway whose stores subgraph answers
+/// `how`: the subgraph, the gateway (alive while kept) and the client's response.
+async fn mixed_stores_tags(how: Answer, tag: &str) -> (support::Recorded, support::Process, Value) {
+    let stores = stores(how).await;
+    let (gw, url) = gateway(tag, &stores.url);
     let body = ask(
         &url,
         "{ stores(kind: \"mixed\") { featured { tag } } }",
         json!({}),
     )
     .await;
+    (stores, gw, body)
+}
+
+/// An error at `["_1", 0, "tag"]` is the second group's (USD: the second store's item), at
+/// that item's place in the client's response; the other groups' results are all there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_in_an_alias_lands_at_its_own_groups_object() {
+    let (stores, _gw, body) = mixed_stores_tags(Answer::ErrorInSecondGroup, "context-error").await;
     assert_eq!(
         tags(&body),
         [json!("a EUR"), Value::Null, json!("c GBP"), json!("a EUR")],
@@ -308,14 +315,7 @@ async fn an_error_in_an_alias_lands_at_its_own_groups_object() {
 /// results are merged.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_length_list_fails_only_its_own_group() {
-    let stores = stores(Answer::ShortFirstGroup).await;
-    let (_gw, url) = gateway("context-short", &stores.url);
-    let body = ask(
-        &url,
-        "{ stores(kind: \"mixed\") { featured { tag } } }",
-        json!({}),
-    )
-    .await;
+    let (_stores, _gw, body) = mixed_stores_tags(Answer::ShortFirstGroup, "context-short").await;
     assert_eq!(
         tags(&body),
         [Value::Null, json!("a USD"), json!("c GBP"), Value::Null],
