@@ -6,7 +6,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
-use crate::graph::selection::FieldSetItem;
 use crate::supergraph::{SubgraphId, TypeId};
 
 /// A selection in a subgraph operation.
@@ -298,34 +297,6 @@ fn merge_into(list: &mut SelList, sel: SubSel) {
         }
         None => list.push(sel),
     }
-}
-
-/// Field-set items (keys, requirements) as plain selections.
-pub fn field_set_selections(items: &[FieldSetItem]) -> SelList {
-    items
-        .iter()
-        .map(|item| match item {
-            FieldSetItem::Field {
-                name,
-                arguments,
-                children,
-            } => SubSel::Field {
-                alias: crate::graph::selection::requirement_alias(name, arguments),
-                name: name.clone(),
-                args: crate::graph::selection::print_arguments(arguments),
-                directives: String::new(),
-                children: field_set_selections(children),
-            },
-            FieldSetItem::Fragment {
-                type_condition,
-                children,
-            } => SubSel::Fragment {
-                on: Some(type_condition.clone()),
-                directives: String::new(),
-                children: field_set_selections(children),
-            },
-        })
-        .collect()
 }
 
 /// One subgraph request being planned.

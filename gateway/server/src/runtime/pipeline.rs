@@ -553,6 +553,24 @@ pub(crate) fn build(
             }));
         }
     };
+    let reserved = validation::typename_aliases(&ast);
+    if !reserved.is_empty() {
+        let errors: Vec<GraphQLError> = reserved
+            .into_iter()
+            .take(MAX_REPORTED_ERRORS)
+            .map(|(text, at)| {
+                let mut e = message(text);
+                e.locations = at
+                    .map(|(line, column)| Location { line, column })
+                    .into_iter()
+                    .collect();
+                e
+            })
+            .collect();
+        return Err(Box::new(move |media| {
+            request_error(media, ErrorCode::GraphqlValidationFailed, errors)
+        }));
+    }
     drop(span);
     let span = tracing::info_span!("graphql.plan").entered();
     // Before normalizing and planning, whose cost the limits bound. Cached operations passed

@@ -158,6 +158,52 @@ fn closest_field<'s>(schema: &'s Schema, ty: &str, name: &str) -> Option<&'s str
         .map(|(_, f)| f)
 }
 
+/// Fields aliased `__typename` that are not `__typename` (`{ me { __typename: username } }`):
+/// their message and line and column. GraphQL allows such an alias, but the gateway reads
+/// every object's type from its `__typename` (type conditions, entity representations), so a
+/// client's value there would stand for the type: refused, as a validation error. One walk
+/// of the document, each definition once.
+pub fn typename_aliases(document: &ast::Document) -> Vec<(String, Option<(usize, usize)>)> {
+    let mut out = Vec::new();
+    let mut pending: Vec<&[ast::Selection]> = document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            ast::Definition::OperationDefinition(op) => Some(op.selection_set.as_slice()),
+            ast::Definition::FragmentDefinition(f) => Some(f.selection_set.as_slice()),
+            _ => None,
+        })
+        .collect();
+    while let Some(selections) = pending.pop() {
+        for selection in selections {
+            match selection {
+                ast::Selection::Field(field) => {
+                    if field.alias.as_ref().is_some_and(|a| a == "__typename")
+                        && field.name != "__typename"
+                    {
+                        let at = field
+                            .location()
+                            .and_then(|l| l.line_column(&document.sources))
+                            .map(|r| (r.line, r.column));
+                        out.push((
+                            format!(
+                                "The alias `__typename` is reserved for the `__typename` field; \
+                                 `{}` needs another alias.",
+                                field.name
+                            ),
+                            at,
+                        ));
+                    }
+                    pending.push(&field.selection_set);
+                }
+                ast::Selection::InlineFragment(fragment) => pending.push(&fragment.selection_set),
+                ast::Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::{Builder, LinkKind, PlanError, conditions_text, fail, fragment};
 use crate::graph::Node;
 use crate::operation as op;
-use crate::plan::steps::{SelKey, SubSel, field_set_selections, insert};
+use crate::plan::steps::{SelKey, SubSel, insert};
 use crate::supergraph::{FieldId, SubgraphId, TypeId, TypeKind};
 
 impl Builder<'_> {
@@ -321,11 +321,11 @@ impl Builder<'_> {
             } else {
                 // The gathered key fields are already asked for where they resolve.
                 insert(self.selections_mut(step), at, SubSel::plain("__typename"));
-                super::entities::key_representation(&key)
+                self.key_representation(&key)
             };
             let requirements = requires
                 .as_deref()
-                .map(field_set_selections)
+                .map(|r| self.field_set_selections(r))
                 .unwrap_or_default();
             let next = self.entity_step_avoiding(
                 graph,

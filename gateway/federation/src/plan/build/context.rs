@@ -9,7 +9,7 @@ use apollo_compiler::ast::Value;
 use apollo_compiler::{Name, Node};
 
 use super::{Builder, LinkKind, PlanError, fail};
-use crate::graph::selection::{FieldSetItem, parse_field_set, requirement_alias};
+use crate::graph::selection::{FieldSetItem, parse_field_set};
 use crate::operation as op;
 use crate::plan::model::{ContextRewrite, PARENT, Selection};
 use crate::plan::steps::ContextArg;
@@ -220,27 +220,7 @@ impl Builder<'_> {
     /// The response key a context selection's top field `name` is fetched under at its
     /// setter: `<name>_context`, with `_` added until no field of the operation has it.
     fn context_key(&self, name: &str) -> String {
-        let taken = self.response_keys.get_or_init(|| {
-            let mut keys = std::collections::HashSet::new();
-            let mut sets = vec![&self.op.selection_set];
-            while let Some(set) = sets.pop() {
-                for item in &set.items {
-                    match item {
-                        op::Selection::Field(f) => {
-                            keys.insert(f.response_key.clone());
-                            sets.extend(f.selection_set.as_ref());
-                        }
-                        op::Selection::InlineFragment(i) => sets.push(&i.selection_set),
-                    }
-                }
-            }
-            keys
-        });
-        let mut key = format!("{name}_context");
-        while taken.contains(&key) {
-            key.push('_');
-        }
-        key
+        self.response_keys().free(format!("{name}_context"))
     }
 
     /// Where the value is, from each object of the fetch: one rewrite per object type of the
@@ -269,7 +249,8 @@ impl Builder<'_> {
                 if !is_root {
                     path.push(format!("... on {name}"));
                 }
-                let (mut keys, mut selections) = value_path(items, &name, input_fields.as_deref());
+                let (mut keys, mut selections) =
+                    value_path(self, items, &name, input_fields.as_deref());
                 // The top field is fetched under its context key (`alias_context_fields`).
                 match keys.first_mut() {
                     Some(first) => *first = self.context_key(&top_name(items, &name)),
@@ -371,6 +352,7 @@ fn selection_text(selection: &str) -> &str {
 /// through fields selected alone, to a leaf; for an input-object argument, to the object
 /// whose selected fields are the input's (returned, to keep only them).
 fn value_path(
+    b: &Builder<'_>,
     items: &[FieldSetItem],
     ty: &str,
     input_fields: Option<&[String]>,
@@ -382,7 +364,7 @@ fn value_path(
             && !level.is_empty()
             && level.iter().all(|f| input.contains(&field_name(f)))
         {
-            return (keys, level.iter().map(|f| to_selection(f)).collect());
+            return (keys, level.iter().map(|f| to_selection(b, f)).collect());
         }
         match level.as_slice() {
             [
@@ -392,13 +374,16 @@ fn value_path(
                     children,
                 },
             ] => {
-                keys.push(requirement_alias(name, arguments).unwrap_or_else(|| name.clone()));
+                keys.push(
+                    b.requirement_key(name, arguments)
+                        .unwrap_or_else(|| name.clone()),
+                );
                 if children.is_empty() {
                     return (keys, Vec::new());
                 }
                 level = fields_for(children, None);
             }
-            _ => return (keys, level.iter().map(|f| to_selection(f)).collect()),
+            _ => return (keys, level.iter().map(|f| to_selection(b, f)).collect()),
         }
     }
 }
@@ -439,7 +424,7 @@ fn field_name(item: &FieldSetItem) -> String {
 }
 
 /// A selected field as a plan selection (what the executor keeps of an object value).
-fn to_selection(item: &FieldSetItem) -> Selection {
+fn to_selection(b: &Builder<'_>, item: &FieldSetItem) -> Selection {
     match item {
         FieldSetItem::Field {
             name,
@@ -447,10 +432,10 @@ fn to_selection(item: &FieldSetItem) -> Selection {
             children,
         } => Selection::Field {
             name: name.clone(),
-            alias: requirement_alias(name, arguments),
+            alias: b.requirement_key(name, arguments),
             selections: fields_for(children, None)
                 .into_iter()
-                .map(to_selection)
+                .map(|c| to_selection(b, c))
                 .collect(),
         },
         FieldSetItem::Fragment { type_condition, .. } => Selection::InlineFragment {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::{Builder, PlanError, fail};
 use crate::graph::Node;
 use crate::graph::selection::FieldSetItem;
-use crate::plan::steps::{SelKey, SelList, Step, SubSel, field_set_selections, insert};
+use crate::plan::steps::{SelKey, SelList, Step, SubSel, insert};
 use crate::supergraph::{FieldId, SubgraphId, TypeId};
 
 /// A chain of `@key` jumps: each hop's subgraph and the key fields it is entered by.
@@ -83,9 +83,10 @@ impl Builder<'_> {
             // The last fetch takes the requirements in its representations: it can only be
             // shared with one whose representations agree on them.
             let (requirements, avoid) = match &requires {
-                Some(requires) if i + 1 == hop_count => {
-                    (field_set_selections(requires), requirement_deps.clone())
-                }
+                Some(requires) if i + 1 == hop_count => (
+                    self.field_set_selections(requires),
+                    requirement_deps.clone(),
+                ),
                 _ => (SelList::new(), BTreeSet::new()),
             };
             let next = self.entity_step_avoiding(
@@ -109,7 +110,7 @@ impl Builder<'_> {
         }
         if let Some(requires) = &requires {
             let step_id = prev_step;
-            for sel in field_set_selections(requires) {
+            for sel in self.field_set_selections(requires) {
                 insert(&mut self.steps[step_id].representation, &[], sel);
             }
             self.wait_for(step_id, requirement_deps);
@@ -150,7 +151,7 @@ impl Builder<'_> {
                 // The key fields were just planned where they resolve: only `__typename` is
                 // left to ask here.
                 insert(self.selections_mut(step), at, SubSel::plain("__typename"));
-                let target = self.entity_step(graph, ty, path, step, key_representation(&key));
+                let target = self.entity_step(graph, ty, path, step, self.key_representation(&key));
                 self.wait_for(target, deps);
                 return Ok(Some((
                     target,
@@ -175,10 +176,18 @@ impl Builder<'_> {
         key: &[FieldSetItem],
     ) -> Vec<SubSel> {
         insert(self.selections_mut(step), at, SubSel::plain("__typename"));
-        for sel in field_set_selections(key) {
+        for sel in self.field_set_selections(key) {
             insert(self.selections_mut(step), at, sel);
         }
-        key_representation(key)
+        self.key_representation(key)
+    }
+
+    /// What an entity fetch by `key` reads from each object: `__typename` and the key
+    /// fields.
+    pub(super) fn key_representation(&self, key: &[FieldSetItem]) -> Vec<SubSel> {
+        let mut representation = vec![SubSel::plain("__typename")];
+        representation.extend(self.field_set_selections(key));
+        representation
     }
 
     /// Makes `step` wait for each of `deps` it does not already wait for (and is not).
@@ -344,13 +353,6 @@ impl Builder<'_> {
         }
         false
     }
-}
-
-/// What an entity fetch by `key` reads from each object: `__typename` and the key fields.
-pub(super) fn key_representation(key: &[FieldSetItem]) -> Vec<SubSel> {
-    let mut representation = vec![SubSel::plain("__typename")];
-    representation.extend(field_set_selections(key));
-    representation
 }
 
 /// Whether two representations would put different values under one key: the same field

@@ -20,6 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use apollo_compiler::ast::Value;
 
 use super::steps::{SelKey, SelList, Step, SubSel, insert};
+use crate::graph::selection::FieldSetItem;
 use crate::graph::{ClosureCache, Node, QueryGraph};
 use crate::operation::{self as op, Operation};
 use crate::supergraph::{SubgraphId, Supergraph, TypeId};
@@ -92,9 +93,56 @@ pub(super) struct Builder<'a> {
     guards: Vec<op::Condition>,
     /// The unions that set a `@context`, found when first needed.
     context_unions: std::cell::OnceCell<Vec<TypeId>>,
-    /// Every response key of the operation, found when a context first needs a key of its
-    /// own.
-    response_keys: std::cell::OnceCell<std::collections::HashSet<String>>,
+    /// The operation's response keys, found when a field the planner adds first needs a
+    /// key of its own.
+    response_keys: std::cell::OnceCell<ResponseKeys<'a>>,
+}
+
+/// The response keys of an operation, for choosing the keys of fields the planner adds (keys,
+/// requirements, contexts). These share each object with the client's fields: under a key
+/// the client uses for another value (`id: username`, `price(currency: EUR)`), a key field
+/// would be read back as the client's value, or clash with it in the subgraph's query.
+#[derive(Default)]
+struct ResponseKeys<'a> {
+    /// Every response key.
+    taken: std::collections::HashSet<&'a str>,
+    /// Keys the client gives a value other than the plain field of that name: an alias of
+    /// another field, a field with arguments or directives.
+    foreign: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> ResponseKeys<'a> {
+    fn of(op: &'a Operation) -> Self {
+        let mut keys = ResponseKeys::default();
+        let mut sets = vec![&op.selection_set];
+        while let Some(set) = sets.pop() {
+            for item in &set.items {
+                match item {
+                    op::Selection::Field(f) => {
+                        keys.taken.insert(&f.response_key);
+                        if f.response_key != f.name
+                            || !f.arguments.is_empty()
+                            || !f.directives.is_empty()
+                        {
+                            keys.foreign.insert(&f.response_key);
+                        }
+                        sets.extend(f.selection_set.as_ref());
+                    }
+                    op::Selection::InlineFragment(i) => sets.push(&i.selection_set),
+                }
+            }
+        }
+        keys
+    }
+
+    /// `base`, with `_` added until the operation does not use it.
+    fn free(&self, base: String) -> String {
+        let mut key = base;
+        while self.taken.contains(key.as_str()) {
+            key.push('_');
+        }
+        key
+    }
 }
 
 /// A step of the path from the root: a field (without its sub-selections) or a fragment,
@@ -223,6 +271,57 @@ impl<'a> Builder<'a> {
             .map(|(n, v)| format!("{n}: {}", v.serialize().no_indent()))
             .collect();
         format!("({})", printed.join(", "))
+    }
+
+    fn response_keys(&self) -> &ResponseKeys<'a> {
+        self.response_keys.get_or_init(|| ResponseKeys::of(self.op))
+    }
+
+    /// The response key a field the planner adds (a key or required field `name`) is
+    /// fetched under, when not its name: a field with arguments gets one per argument list;
+    /// a field whose name the client uses for another value gets `<name>__key`. Either is
+    /// made free of the client's keys.
+    pub(super) fn requirement_key(
+        &self,
+        name: &str,
+        arguments: &[(String, apollo_compiler::Node<Value>)],
+    ) -> Option<String> {
+        let keys = self.response_keys();
+        let base = match crate::graph::selection::requirement_alias(name, arguments) {
+            Some(alias) => alias,
+            None if keys.foreign.contains(name) => format!("{name}__key"),
+            None => return None,
+        };
+        Some(keys.free(base))
+    }
+
+    /// Field-set items (keys, requirements) as selections, each under its
+    /// [`Self::requirement_key`].
+    pub(super) fn field_set_selections(&self, items: &[FieldSetItem]) -> SelList {
+        items
+            .iter()
+            .map(|item| match item {
+                FieldSetItem::Field {
+                    name,
+                    arguments,
+                    children,
+                } => SubSel::Field {
+                    alias: self.requirement_key(name, arguments),
+                    name: name.clone(),
+                    args: crate::graph::selection::print_arguments(arguments),
+                    directives: String::new(),
+                    children: self.field_set_selections(children),
+                },
+                FieldSetItem::Fragment {
+                    type_condition,
+                    children,
+                } => SubSel::Fragment {
+                    on: Some(type_condition.clone()),
+                    directives: String::new(),
+                    children: self.field_set_selections(children),
+                },
+            })
+            .collect()
     }
 }
 

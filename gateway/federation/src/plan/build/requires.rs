@@ -70,7 +70,8 @@ impl Builder<'_> {
                 let child_name = ty.inner_named_type().to_string();
                 let child_ty = self.sg.type_id(&child_name);
                 let field = op::Field {
-                    response_key: crate::graph::selection::requirement_alias(name, arguments)
+                    response_key: self
+                        .requirement_key(name, arguments)
                         .unwrap_or_else(|| name.clone()),
                     name: name.clone(),
                     arguments: arguments.clone(),
@@ -112,7 +113,8 @@ impl Builder<'_> {
                 let child_ty =
                     fid.and_then(|f| self.sg.type_id(self.sg.field(f).ty.inner_named_type()));
                 Some(op::Selection::Field(op::Field {
-                    response_key: crate::graph::selection::requirement_alias(name, arguments)
+                    response_key: self
+                        .requirement_key(name, arguments)
                         .unwrap_or_else(|| name.clone()),
                     name: name.clone(),
                     arguments: arguments.clone(),
