@@ -23,12 +23,17 @@ use crate::forwarded::Forwarded;
 use crate::metrics::ExecutorMetrics;
 use crate::shape::{PartItem, shape, shape_part, shape_without};
 use crate::trace::Propagate;
+
+mod subscribe;
 use crate::traffic;
+pub use subscribe::Event;
 
 /// Runs plans against one set of subgraphs (one supergraph and configuration).
 pub struct Engine {
     executor: Executor,
     cache: Option<Arc<EntityCache>>,
+    /// The client subscriptions' streams are opened with, made when the first is.
+    streams: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl Engine {
@@ -55,6 +60,7 @@ impl Engine {
         Ok(Engine {
             executor: Executor::new(subgraphs, metrics, rules, cache.clone(), dedupe, coalescer),
             cache,
+            streams: std::sync::OnceLock::new(),
         })
     }
 

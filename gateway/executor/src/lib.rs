@@ -27,12 +27,13 @@ pub mod rate_limit;
 pub mod redis_level;
 mod shape;
 mod store;
+pub mod subscription;
 pub mod trace;
 pub mod traffic;
 pub mod transport;
 
-pub use engine::Part;
 pub use engine::{Engine, Execution};
+pub use engine::{Event, Part};
 pub use error::{ErrorCode, GraphQLError, ResponseError};
 pub use exec::FetchTiming;
 pub use forwarded::Forwarded;

@@ -136,6 +136,11 @@ impl SubgraphClient {
     }
 
     /// The same client, taking answers of at most `limit` bytes.
+    /// The largest answer read.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
+    }
+
     pub fn with_max_response_bytes(mut self, limit: u64) -> SubgraphClient {
         self.max_response_bytes = limit;
         self

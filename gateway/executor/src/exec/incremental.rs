@@ -299,7 +299,7 @@ impl Executor {
                     mark_done(shared, &[node]);
                 }
                 // Only ever the top node: not nested in a part.
-                PlanNode::Defer { .. } => {}
+                PlanNode::Defer { .. } | PlanNode::Subscription { .. } => {}
             }
         })
     }

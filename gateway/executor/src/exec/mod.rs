@@ -36,6 +36,7 @@ mod merged;
 mod outgoing;
 mod representation;
 mod rewrite;
+mod subscription;
 mod timing;
 
 pub use incremental::Parts;
@@ -334,6 +335,17 @@ impl Executor {
                 }
                 // One response for all parts (the client did not ask for an incremental one):
                 // the primary part's fetches, then each deferred fragment's, parents first.
+                // A subscription runs per event (`execute_event`), from a stream the server
+                // opens: never as one response.
+                PlanNode::Subscription { .. } => {
+                    out.errors.push(
+                        crate::error::GraphQLError::new(
+                            crate::error::ErrorCode::InternalServerError,
+                            "A subscription is answered as a stream of events, not at once.",
+                        )
+                        .into(),
+                    );
+                }
                 PlanNode::Defer { primary, deferred } => {
                     if let Some(n) = &primary.node {
                         self.run(n, request, out).await;

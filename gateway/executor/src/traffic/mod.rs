@@ -162,6 +162,12 @@ impl Subgraph {
         &self.url
     }
 
+    /// The largest answer read from this subgraph (`max_response_bytes`): also the largest
+    /// event of a subscription.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.client.max_response_bytes()
+    }
+
     pub fn include_errors(&self) -> bool {
         self.include_errors
     }

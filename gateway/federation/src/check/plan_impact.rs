@@ -68,6 +68,12 @@ fn shape(node: &PlanNode) -> PlanShape {
                 .collect();
             combine(&parts, |a, b| a + b)
         }
+        // Per event: the subscription's own request is made once.
+        PlanNode::Subscription { primary, rest } => {
+            let mut parts = vec![PlanNode::Fetch(primary.clone())];
+            parts.extend(rest.as_deref().cloned());
+            combine(&parts, |a, b| a + b)
+        }
     }
 }
 

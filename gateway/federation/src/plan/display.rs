@@ -124,6 +124,19 @@ fn render(out: &mut String, node: &PlanNode, depth: usize) {
             let _ = writeln!(out, "{pad}  ]");
             let _ = writeln!(out, "{pad}}},");
         }
+        // Apollo's rendering: the subscribing fetch, then what runs per event.
+        PlanNode::Subscription { primary, rest } => {
+            let _ = writeln!(out, "{pad}Subscription {{");
+            let _ = writeln!(out, "{pad}  Primary: {{");
+            render(out, &PlanNode::Fetch(primary.clone()), depth + 2);
+            let _ = writeln!(out, "{pad}  }},");
+            if let Some(n) = rest {
+                let _ = writeln!(out, "{pad}  Rest: {{");
+                render(out, n, depth + 2);
+                let _ = writeln!(out, "{pad}  }},");
+            }
+            let _ = writeln!(out, "{pad}}},");
+        }
     }
 }
 

@@ -40,7 +40,48 @@ pub fn plan_within(
 ) -> Result<model::QueryPlan, PlanError> {
     let mut b = build::Builder::new(graph, operation, labels, budget);
     b.plan_root()?;
-    Ok(emit::emit(&graph.sg, operation, &b.steps))
+    let plan = emit::emit(&graph.sg, operation, &b.steps);
+    if operation.kind == crate::operation::OperationKind::Subscription {
+        return subscription(plan);
+    }
+    Ok(plan)
+}
+
+/// A subscription's plan as a [`model::PlanNode::Subscription`]: its one root fetch (the
+/// subscription itself, on the subgraph resolving the root field) first, and the fetches that
+/// start from its objects as what runs per event. A root field under a variable condition, or
+/// deferred, has no such shape: refused.
+fn subscription(plan: model::QueryPlan) -> Result<model::QueryPlan, PlanError> {
+    use model::PlanNode;
+    let refuse = |why: &str| {
+        Err(PlanError {
+            message: format!("this subscription cannot be planned: {why}"),
+            over_budget: false,
+        })
+    };
+    let (primary, rest) = match plan.node {
+        None => return refuse("it selects no field a subgraph resolves"),
+        Some(PlanNode::Fetch(f)) => (f, None),
+        Some(PlanNode::Sequence { mut nodes })
+            if matches!(nodes.first(), Some(PlanNode::Fetch(_))) =>
+        {
+            let Some(PlanNode::Fetch(first)) = (!nodes.is_empty()).then(|| nodes.remove(0)) else {
+                return refuse("its root field is not fetched first");
+            };
+            let rest = match nodes.len() {
+                1 => nodes.pop(),
+                _ => Some(PlanNode::Sequence { nodes }),
+            };
+            (first, rest.map(Box::new))
+        }
+        Some(_) => {
+            return refuse("its root field is fetched under a condition or in a deferred fragment");
+        }
+    };
+    Ok(model::QueryPlan {
+        node: Some(PlanNode::Subscription { primary, rest }),
+        contextual: plan.contextual,
+    })
 }
 
 #[cfg(test)]

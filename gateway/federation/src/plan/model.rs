@@ -59,6 +59,10 @@ impl QueryPlan {
                     nodes.extend(primary.node.as_deref_mut());
                     nodes.extend(deferred.iter_mut().filter_map(|d| d.node.as_deref_mut()));
                 }
+                PlanNode::Subscription { primary, rest } => {
+                    primary.graph = id(&primary.subgraph)?;
+                    nodes.extend(rest.as_deref_mut());
+                }
             }
         }
         Ok(())
@@ -92,6 +96,14 @@ pub enum PlanNode {
     Defer {
         primary: PrimaryNode,
         deferred: Vec<DeferredNode>,
+    },
+    /// A subscription: `primary` subscribes to the root field on its subgraph; for each
+    /// event it sends, `rest` (entity fetches from the event's objects) runs as for a query.
+    /// Only ever the plan's top node.
+    Subscription {
+        primary: FetchNode,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        rest: Option<Box<PlanNode>>,
     },
 }
 

@@ -102,6 +102,10 @@ fn ids_name_their_subgraphs(sg: &Supergraph, node: &PlanNode) {
             .iter()
             .chain(deferred.iter().filter_map(|d| d.node.as_ref()))
             .for_each(|n| ids_name_their_subgraphs(sg, n)),
+        PlanNode::Subscription { primary, rest } => {
+            ids_name_their_subgraphs(sg, &PlanNode::Fetch(primary.clone()));
+            rest.iter().for_each(|n| ids_name_their_subgraphs(sg, n));
+        }
     }
 }
 

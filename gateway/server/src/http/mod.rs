@@ -8,6 +8,7 @@ mod chunked;
 pub(crate) mod connections;
 pub(crate) mod csrf;
 mod edge;
+mod events;
 pub(crate) mod health;
 mod invalidation;
 mod metrics;
@@ -260,9 +261,12 @@ async fn answer(
     } else {
         method
     };
-    // A client accepting only `multipart/mixed` gets JSON where a response is one piece.
-    let negotiated = request::negotiate(&headers)
-        .or_else(|| request::accepts_incremental(&headers).then_some(MediaType::Json));
+    // A client accepting only `multipart/mixed` (or only a subscription's stream) gets JSON
+    // where a response is one piece.
+    let negotiated = request::negotiate(&headers).or_else(|| {
+        (request::accepts_incremental(&headers) || request::subscription_format(&headers).is_some())
+            .then_some(MediaType::Json)
+    });
     let Some(media) = negotiated else {
         let body = GraphQLError::new(
             ErrorCode::NotAcceptable,
@@ -333,9 +337,16 @@ async fn answer(
             body: rejection.error().into(),
         },
     };
-    if let ResponseBody::Parts(payloads) = outcome.body {
-        return multipart::response(multipart::Spec::Defer, payloads);
-    }
+    let outcome = match outcome.body {
+        ResponseBody::Parts(payloads) => {
+            return multipart::response(multipart::Spec::Defer, payloads);
+        }
+        ResponseBody::Events(payloads) => return events::response(payloads),
+        body => pipeline::Outcome {
+            status: outcome.status,
+            body,
+        },
+    };
     let cap = schema.config.server.max_response_bytes();
     let mut response = respond_within(media, outcome.status, &outcome.body, cap);
     if outcome.status == StatusCode::METHOD_NOT_ALLOWED {

@@ -22,7 +22,6 @@ pub enum Spec {
     /// `@defer`: an initial payload, then `incremental` ones, the last with `hasNext: false`.
     Defer,
     /// Subscriptions: one payload per event (and `{}` heartbeats).
-    #[allow(dead_code)] // The subscriptions issue writes these.
     Subscription,
 }
 

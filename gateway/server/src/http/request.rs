@@ -153,6 +153,42 @@ pub fn accepts_incremental(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The stream a client accepts a subscription's events as: `text/event-stream` (GraphQL over
+/// SSE) or `multipart/mixed` with `subscriptionSpec=1.0` (Apollo's multipart subscriptions),
+/// whichever its `Accept` names first (not excluded by `q=0`); `None`: neither.
+pub fn subscription_format(headers: &HeaderMap) -> Option<crate::runtime::subscriptions::Format> {
+    use crate::runtime::subscriptions::Format;
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let mut q_ok = true;
+            let mut spec = None;
+            for param in parts {
+                let Some((name, value)) = param.split_once('=') else {
+                    continue;
+                };
+                let value = value.trim().trim_matches('"');
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "q" => q_ok &= parse_q(value).unwrap_or(0) > 0,
+                    "subscriptionspec" => spec = Some(value.to_owned()),
+                    _ => {}
+                }
+            }
+            match media.as_str() {
+                "text/event-stream" if q_ok => Some(Format::Sse),
+                "multipart/mixed" if q_ok && spec.as_deref() == Some("1.0") => {
+                    Some(Format::Multipart)
+                }
+                _ => None,
+            }
+        })
+}
+
 fn parse_q(value: &str) -> Option<u16> {
     let (int, frac) = value.split_once('.').unwrap_or((value, ""));
     if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {

@@ -29,6 +29,7 @@ pub(crate) mod response_body;
 pub(crate) mod shared_exec;
 pub(crate) mod shared_plans;
 pub(crate) mod source;
+pub(crate) mod subscriptions;
 pub(crate) mod validation;
 pub(crate) mod watch;
 

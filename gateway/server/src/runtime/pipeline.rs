@@ -286,6 +286,34 @@ pub async fn run(
         };
     }
     let forwarded = rt.auth.forwarded(identity);
+    if prepared.operation.kind == OperationKind::Subscription {
+        let Some(format) = crate::http::request::subscription_format(headers) else {
+            return Outcome {
+                status: StatusCode::NOT_ACCEPTABLE,
+                body: GraphQLError::new(
+                    ErrorCode::NotAcceptable,
+                    "A subscription is answered as a stream of events: accept \
+                     `text/event-stream` (GraphQL over SSE) or \
+                     `multipart/mixed;subscriptionSpec=\"1.0\"`.",
+                )
+                .into(),
+            };
+        };
+        let payloads = crate::runtime::subscriptions::start(crate::runtime::subscriptions::Start {
+            rt: rt.clone(),
+            prepared: prepared.clone(),
+            restricted: restricted.clone(),
+            variables,
+            headers: headers.clone(),
+            forwarded,
+            errors: auth_errors.into_iter().map(ResponseError::from).collect(),
+            format,
+        });
+        return Outcome {
+            status: StatusCode::OK,
+            body: ResponseBody::Events(payloads),
+        };
+    }
     if incremental
         && exposure == PlanExposure::None
         && matches!(plan.node, Some(PlanNode::Defer { .. }))

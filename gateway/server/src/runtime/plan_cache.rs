@@ -130,6 +130,9 @@ fn plan_bytes(plan: &QueryPlan) -> usize {
                 .chain(deferred.iter().filter_map(|d| d.node.as_ref()))
                 .map(|n| walk(n))
                 .sum(),
+            PlanNode::Subscription { primary, rest } => {
+                primary.operation.len() + rest.as_deref().map_or(0, walk)
+            }
         }
     }
     plan.node.as_ref().map_or(0, walk)

@@ -27,6 +27,9 @@ pub enum ResponseBody {
     /// An incremental response (`@defer`): JSON payloads as they come, which the HTTP layer
     /// writes as the parts of a `multipart/mixed` body; never written here.
     Parts(super::incremental::Payloads),
+    /// A subscription's events as they come, which the HTTP layer writes as server-sent
+    /// events or multipart parts (`Payloads::format`); never written here.
+    Events(super::subscriptions::Payloads),
 }
 
 impl From<Value> for ResponseBody {
@@ -108,7 +111,7 @@ impl ResponseBody {
                 }
                 out.text.push(b']');
             }
-            ResponseBody::Parts(_) => {}
+            ResponseBody::Parts(_) | ResponseBody::Events(_) => {}
         }
     }
 
@@ -134,7 +137,7 @@ impl ResponseBody {
             }
             ResponseBody::Batch(items) => items.iter().for_each(|b| b.collect_codes(codes)),
             // Each payload's errors are written as they come, not counted here.
-            ResponseBody::Parts(_) => {}
+            ResponseBody::Parts(_) | ResponseBody::Events(_) => {}
         }
     }
 }

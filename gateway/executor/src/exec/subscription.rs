@@ -1,0 +1,122 @@
+//! One event of a subscription, run as a query would be: the subgraph's result for the
+//! subscription's own operation is read as the answer to the plan's primary fetch (kept to
+//! what it asked for, coerced, its errors made the client's), then the rest of the plan runs
+//! from its objects.
+
+use bytes::Bytes;
+use http::HeaderMap;
+use serde_json::{Map, Value};
+use weft_federation::plan::model::{FetchNode, PlanNode, QueryPlan};
+
+use super::{Executor, Fetched, Output, Ready, Request, client_variables};
+use crate::error::{ErrorCode, GraphQLError};
+use crate::forwarded::Forwarded;
+use crate::store::Store;
+
+impl Executor {
+    /// The subscription's fetch in `plan` (`None`: not a subscription's plan).
+    pub fn subscription_fetch(plan: &QueryPlan) -> Option<&FetchNode> {
+        match &plan.node {
+            Some(PlanNode::Subscription { primary, .. }) => Some(primary),
+            _ => None,
+        }
+    }
+
+    /// The request sent to subscribe: the client's variables the primary fetch uses, the
+    /// headers its subgraph's rules give it, and the subgraph's URL and largest answer.
+    pub fn subscription_request(
+        &self,
+        primary: &FetchNode,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+        forwarded: &Forwarded,
+    ) -> Option<SubscriptionRequest> {
+        let target = self.subgraphs.get(primary.graph.index())?;
+        let request = Request {
+            variables,
+            headers,
+            forwarded,
+            clock: None,
+        };
+        let mut sent = crate::headers::outgoing_with(&self.all_headers, &target.headers, headers);
+        if let Some((header, value)) = &forwarded.header {
+            sent.retain(|(n, _)| n != header);
+            sent.push((header.clone(), value.clone()));
+        }
+        let vars = Value::Object(client_variables(primary, request));
+        let body = serde_json::to_vec(&crate::GraphQLRequest {
+            query: &primary.operation,
+            operation_name: None,
+            variables: Some(&vars),
+            extensions: forwarded.extensions.as_ref(),
+        })
+        .unwrap_or_default();
+        Some(SubscriptionRequest {
+            url: target.traffic.url().to_owned(),
+            body,
+            headers: sent,
+            max_event_bytes: usize::try_from(target.traffic.max_response_bytes())
+                .unwrap_or(usize::MAX),
+        })
+    }
+
+    /// Runs one event: `event` (the subgraph's execution result) as the primary fetch's
+    /// answer, then the plan's rest.
+    pub async fn execute_event(
+        &self,
+        plan: &QueryPlan,
+        event: Bytes,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+        forwarded: &Forwarded,
+    ) -> Output {
+        let mut out = Output {
+            data: Store::for_plan(plan),
+            errors: Vec::new(),
+            timings: Vec::new(),
+        };
+        let Some(PlanNode::Subscription { primary, rest }) = &plan.node else {
+            out.errors.push(
+                GraphQLError::new(ErrorCode::InternalServerError, "not a subscription's plan")
+                    .into(),
+            );
+            return out;
+        };
+        let request = Request {
+            variables,
+            headers,
+            forwarded,
+            clock: None,
+        };
+        let ready = Ready {
+            fetch: primary,
+            slots: Vec::new(),
+            sent: Vec::new(),
+            hits: Vec::new(),
+            cache_keys: Vec::new(),
+            entity: false,
+            variables: Map::new(),
+            path: &[],
+        };
+        self.merge(
+            &ready,
+            Ok(Fetched {
+                body: event,
+                ttl: None,
+            }),
+            &mut out,
+        );
+        if let Some(rest) = rest {
+            self.run(rest, request, &mut out).await;
+        }
+        out
+    }
+}
+
+/// What subscribing sends, owned (the stream outlives the call that opens it).
+pub struct SubscriptionRequest {
+    pub url: String,
+    pub body: Vec<u8>,
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub max_event_bytes: usize,
+}

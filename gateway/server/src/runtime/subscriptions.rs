@@ -1,0 +1,243 @@
+//! Subscriptions over HTTP (docs/subscriptions.md): a `subscription` operation, for a client
+//! that accepts a stream, runs in a task of its own that subscribes on the root field's
+//! subgraph and, per event, runs the rest of the plan; its payloads go out as server-sent
+//! events (the GraphQL over SSE spec, distinct connections mode) or as the parts of a
+//! `multipart/mixed;subscriptionSpec="1.0"` body (Apollo's multipart subscriptions), with
+//! heartbeats while nothing happens. Dropping the payloads (the client left) aborts the task
+//! and with it the subgraph's stream.
+//!
+//! Payloads are bounded: each client has a queue of [`BUFFERED`] payloads, and a client that
+//! lets it fill (reads more slowly than events come) has its subscription closed with an
+//! error, `SUBSCRIPTION_CLIENT_TOO_SLOW`, rather than growing the gateway's memory.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use futures::Stream;
+use futures::channel::mpsc;
+use serde_json::{Map, Value};
+use weft_executor::{ErrorCode, Event, Forwarded, GraphQLError, ResponseError};
+
+use crate::runtime::{Prepared, Restricted, SchemaRuntime};
+
+/// How the payloads are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `text/event-stream`: `event: next` per result, `event: complete` at the end.
+    Sse,
+    /// `multipart/mixed;subscriptionSpec="1.0"`: `{"payload": result}` per part.
+    Multipart,
+}
+
+impl Format {
+    /// What an idle stream sends so that clients and proxies know it is alive.
+    pub fn heartbeat(self) -> Bytes {
+        match self {
+            Format::Sse => Bytes::from_static(b":\n\n"),
+            Format::Multipart => Bytes::from_static(b"{}"),
+        }
+    }
+
+    /// How often: Apollo's multipart clients expect one every 5 s; SSE clients only need
+    /// proxies kept from closing an idle connection.
+    pub fn heartbeat_every(self) -> Duration {
+        match self {
+            Format::Sse => Duration::from_secs(12),
+            Format::Multipart => Duration::from_secs(5),
+        }
+    }
+
+    /// A result (`{"data": …, "errors": …}`) as this format's payload.
+    fn next(self, result: &[u8]) -> Bytes {
+        match self {
+            Format::Sse => {
+                let mut out = Vec::with_capacity(result.len() + 20);
+                out.extend_from_slice(b"event: next\ndata: ");
+                out.extend_from_slice(result);
+                out.extend_from_slice(b"\n\n");
+                Bytes::from(out)
+            }
+            Format::Multipart => {
+                let mut out = Vec::with_capacity(result.len() + 12);
+                out.extend_from_slice(b"{\"payload\":");
+                out.extend_from_slice(result);
+                out.push(b'}');
+                Bytes::from(out)
+            }
+        }
+    }
+
+    /// The subscription ended with `error` (the subgraph unreachable, its stream broken).
+    fn failed(self, error: GraphQLError) -> Bytes {
+        let errors = vec![ResponseError::from(error)];
+        let errors = serde_json::to_vec(&errors).unwrap_or_else(|_| b"[]".to_vec());
+        match self {
+            Format::Sse => {
+                let mut result = b"{\"errors\":".to_vec();
+                result.extend_from_slice(&errors);
+                result.push(b'}');
+                self.next(&result)
+            }
+            // Apollo's transport-level error: no payload, errors beside it.
+            Format::Multipart => {
+                let mut out = b"{\"payload\":null,\"errors\":".to_vec();
+                out.extend_from_slice(&errors);
+                out.push(b'}');
+                Bytes::from(out)
+            }
+        }
+    }
+
+    /// What ends the stream, if anything is written (multipart's close delimiter is the
+    /// writer's).
+    fn complete(self) -> Option<Bytes> {
+        match self {
+            Format::Sse => Some(Bytes::from_static(b"event: complete\ndata:\n\n")),
+            Format::Multipart => None,
+        }
+    }
+}
+
+/// The payloads of one subscription, as its events come, with heartbeats between.
+pub struct Payloads {
+    payloads: mpsc::Receiver<Bytes>,
+    /// The subscription's task: aborted when the payloads are dropped.
+    task: tokio::task::JoinHandle<()>,
+    pub format: Format,
+    beat: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Stream for Payloads {
+    type Item = Bytes;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let every = self.format.heartbeat_every();
+        match Pin::new(&mut self.payloads).poll_next(cx) {
+            Poll::Ready(item) => {
+                let next = tokio::time::Instant::now() + every;
+                self.beat.as_mut().reset(next);
+                Poll::Ready(item)
+            }
+            Poll::Pending => match self.beat.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    let next = tokio::time::Instant::now() + every;
+                    self.beat.as_mut().reset(next);
+                    Poll::Ready(Some(self.format.heartbeat()))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl Drop for Payloads {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What a subscription needs, owned: it outlives the request's handler.
+pub struct Start {
+    pub rt: Arc<SchemaRuntime>,
+    pub prepared: Arc<Prepared>,
+    /// The plan without the fields this request may not see, if any were removed.
+    pub restricted: Option<Arc<Restricted>>,
+    pub variables: Map<String, Value>,
+    pub headers: HeaderMap,
+    pub forwarded: Forwarded,
+    /// The request's own errors (fields it may not see): with every event.
+    pub errors: Vec<ResponseError>,
+    pub format: Format,
+}
+
+/// Payloads written that the client has not read yet: past these, the client is too slow.
+const BUFFERED: usize = 32;
+
+/// Starts the subscription on the current runtime; its payloads come out of the result.
+pub fn start(start: Start) -> Payloads {
+    let (mut tx, rx) = mpsc::channel::<Bytes>(BUFFERED - 1);
+    let format = start.format;
+    let task = tokio::spawn(async move {
+        let Start {
+            rt,
+            prepared,
+            restricted,
+            variables,
+            headers,
+            forwarded,
+            errors,
+            format,
+        } = start;
+        let plan = restricted.as_ref().map_or(&prepared.plan, |r| &r.plan);
+        let run = weft_executor::Execution {
+            plan,
+            operation: &prepared.operation,
+            variables: &variables,
+            api: rt.supergraph.api_schema(),
+            headers: &headers,
+            forwarded: &forwarded,
+            max_bytes: rt.response_cap(),
+        };
+        // Each event's payload goes into the bounded channel at once; a client that has
+        // not read the last few is too slow, and its subscription ends.
+        let mut slow = false;
+        let mut send = |event: Event| {
+            let mut all = errors.clone();
+            all.extend(event.errors);
+            let result = result_json(&event.data, &all);
+            match tx.try_send(format.next(&result)) {
+                Ok(()) => true,
+                Err(e) => {
+                    slow = e.is_full();
+                    false
+                }
+            }
+        };
+        let ended = rt.engine.subscribe(run, &mut send).await;
+        let ended = match ended {
+            Ok(()) if slow => Err(GraphQLError::new(
+                ErrorCode::SubscriptionClientTooSlow,
+                format!(
+                    "The client read its events too slowly: {BUFFERED} were waiting. The \
+                     subscription is closed."
+                ),
+            )),
+            other => other,
+        };
+        // The last words, if the client is still reading (not waited for long).
+        let last = async {
+            use futures::SinkExt;
+            if let Err(error) = ended {
+                tx.send(format.failed(error)).await?;
+            }
+            if let Some(last) = format.complete() {
+                tx.send(last).await?;
+            }
+            Ok::<(), mpsc::SendError>(())
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), last).await;
+    });
+    Payloads {
+        payloads: rx,
+        task,
+        format,
+        beat: Box::pin(tokio::time::sleep(format.heartbeat_every())),
+    }
+}
+
+/// `{"data": …, "errors": […]}` (errors only when any).
+fn result_json(data: &[u8], errors: &[ResponseError]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 16);
+    out.extend_from_slice(b"{\"data\":");
+    out.extend_from_slice(data);
+    if !errors.is_empty() {
+        out.extend_from_slice(b",\"errors\":");
+        let _ = serde_json::to_writer(&mut out, errors);
+    }
+    out.push(b'}');
+    out
+}
