@@ -1,0 +1,303 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test: failing loudly is the point
+//! Subscriptions through `weft serve`: a subgraph `stock` whose `stockChanged` stream the test
+//! scripts (a real HTTP server speaking GraphQL over SSE: it sends the events it is told, may
+//! cut its stream, may be gone), beside the real products subgraph, which resolves each
+//! event's `Product.name`. What a client reads over SSE and over multipart: each event in
+//! order with the field of the other subgraph, the end; a cut stream opened again; the errors
+//! at the end when the subgraph cannot be reached; the refusal of a client that accepts no
+//! stream.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::{Value, json};
+use support::Stack;
+use weft_products::Products;
+
+const STOCK_SDL: &str = r#"
+extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+type Product @key(fields: "upc") { upc: String! stock: Int }
+type Query { stockLevel(upc: String!): Int }
+type Subscription { stockChanged(upc: String!): Product! }
+"#;
+
+/// What the scripted subgraph does on each subscription request, in turn: send these stock
+/// levels as events (for the requested upc), then complete or cut the stream.
+#[derive(Clone)]
+struct Script {
+    streams: Arc<Mutex<Vec<(Vec<i64>, End)>>>,
+    /// The requests it received (their JSON bodies).
+    seen: Arc<Mutex<Vec<Value>>>,
+}
+
+#[derive(Clone, Copy)]
+enum End {
+    Complete,
+    Cut,
+}
+
+/// The scripted subgraph on an ephemeral port; its GraphQL URL.
+async fn scripted(script: Script) -> String {
+    let app = axum::Router::new().route(
+        "/graphql",
+        post(move |body: axum::body::Bytes| {
+            let script = script.clone();
+            async move {
+                let request: Value = serde_json::from_slice(&body).unwrap();
+                script.seen.lock().unwrap().push(request.clone());
+                let upc = request["variables"]
+                    .as_object()
+                    .and_then(|v| v.values().next())
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        // An inlined argument: `stockChanged(upc: "1")`.
+                        let q = request["query"].as_str().unwrap_or("");
+                        q.split('"').nth(1).map(str::to_owned)
+                    })
+                    .unwrap();
+                let (levels, end) = {
+                    let mut streams = script.streams.lock().unwrap();
+                    if streams.is_empty() {
+                        (Vec::new(), End::Complete)
+                    } else {
+                        streams.remove(0)
+                    }
+                };
+                let mut text = String::new();
+                for level in levels {
+                    let result = json!({ "data": { "stockChanged": {
+                        "__typename": "Product", "upc": upc, "stock": level,
+                    } } });
+                    text.push_str(&format!(":\n\nevent: next\ndata: {result}\n\n"));
+                }
+                if let End::Complete = end {
+                    text.push_str("event: complete\ndata:\n\n");
+                }
+                // A cut stream: the body ends without `complete`.
+                Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(Body::from(text))
+                    .unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/graphql")
+}
+
+struct Setup {
+    stack: Stack,
+    script: Script,
+}
+
+async fn setup(streams: Vec<(Vec<i64>, End)>, stock_url: Option<&str>) -> Setup {
+    let script = Script {
+        streams: Arc::new(Mutex::new(streams)),
+        seen: Arc::default(),
+    };
+    let url = match stock_url {
+        Some(url) => url.to_owned(),
+        None => scripted(script.clone()).await,
+    };
+    let products = support::subgraph::<Products>().await;
+    let inputs = vec![
+        support::input("products", &products.url(), &support::sdl_of("products")),
+        support::input("stock", &url, STOCK_SDL),
+    ];
+    let config = support::composed_config("subscriptions", &inputs, "");
+    let arg = config.display().to_string();
+    Setup {
+        stack: Stack::serve(vec![products], ["--config", arg.as_str()]),
+        script,
+    }
+}
+
+const OPERATION: &str =
+    "subscription($upc: String!) { stockChanged(upc: $upc) { upc stock name } }";
+
+/// Subscribes with `accept` and reads the whole response: status, content type, body text.
+async fn subscribe(url: &str, accept: &str, operation: &str) -> (u16, String, String) {
+    let body = json!({ "query": operation, "variables": { "upc": "1" } }).to_string();
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", accept)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = tokio::time::timeout(Duration::from_secs(30), response.text())
+        .await
+        .expect("the stream ends")
+        .unwrap();
+    (status, content_type, text)
+}
+
+/// The SSE events of `text`: (name, data as JSON or null when empty). Comments skipped.
+fn sse_events(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter(|block| !block.trim().is_empty() && !block.starts_with(':'))
+        .map(|block| {
+            let mut name = String::new();
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            let data = if data.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&data).unwrap()
+            };
+            (name, data)
+        })
+        .collect()
+}
+
+/// Product 1's name as products resolves it.
+async fn name_of_product_1(stack: &Stack) -> Value {
+    let (_, body) = support::query(&stack.url, &[], "{ topProducts(first: 1) { upc name } }").await;
+    assert_eq!(body["data"]["topProducts"][0]["upc"], "1", "{body}");
+    body["data"]["topProducts"][0]["name"].clone()
+}
+
+fn event(stock: i64, name: &Value) -> Value {
+    json!({ "data": { "stockChanged": { "upc": "1", "stock": stock, "name": name } } })
+}
+
+#[tokio::test]
+async fn sse_delivers_each_event_in_order_with_the_other_subgraphs_fields_then_completes() {
+    let setup = setup(vec![(vec![7, 6, 5], End::Complete)], None).await;
+    let name = name_of_product_1(&setup.stack).await;
+    let (status, content_type, text) =
+        subscribe(&setup.stack.url, "text/event-stream", OPERATION).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let events = sse_events(&text);
+    assert_eq!(
+        events,
+        vec![
+            ("next".to_owned(), event(7, &name)),
+            ("next".to_owned(), event(6, &name)),
+            ("next".to_owned(), event(5, &name)),
+            ("complete".to_owned(), Value::Null),
+        ],
+        "{text}"
+    );
+    // The subgraph was asked for what the rest of the plan needs, with the client's variable.
+    let seen = setup.script.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let query = seen[0]["query"].as_str().unwrap();
+    assert!(query.starts_with("subscription"), "{query}");
+    assert!(
+        query.contains("__typename") && query.contains("upc"),
+        "{query}"
+    );
+    assert_eq!(seen[0]["variables"], json!({ "upc": "1" }));
+}
+
+#[tokio::test]
+async fn multipart_delivers_each_event_as_a_payload_part() {
+    let setup = setup(vec![(vec![3, 2], End::Complete)], None).await;
+    let name = name_of_product_1(&setup.stack).await;
+    let (status, content_type, text) = subscribe(
+        &setup.stack.url,
+        "multipart/mixed;subscriptionSpec=\"1.0\", application/json",
+        OPERATION,
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        content_type,
+        "multipart/mixed;boundary=\"graphql\";subscriptionSpec=\"1.0\""
+    );
+    let parts: Vec<Value> = text
+        .split("--graphql")
+        .filter_map(|part| part.split_once("\r\n\r\n"))
+        .map(|(_, json)| serde_json::from_str(json.trim()).unwrap())
+        .filter(|v: &Value| v != &json!({})) // heartbeats
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            json!({ "payload": event(3, &name) }),
+            json!({ "payload": event(2, &name) }),
+        ],
+        "{text}"
+    );
+    assert!(text.ends_with("--graphql--\r\n"), "{text:?}");
+}
+
+#[tokio::test]
+async fn a_stream_cut_before_it_completed_is_opened_again() {
+    let setup = setup(vec![(vec![9, 8], End::Cut), (vec![4], End::Complete)], None).await;
+    let name = name_of_product_1(&setup.stack).await;
+    let (_, _, text) = subscribe(&setup.stack.url, "text/event-stream", OPERATION).await;
+    let events = sse_events(&text);
+    assert_eq!(
+        events,
+        vec![
+            ("next".to_owned(), event(9, &name)),
+            ("next".to_owned(), event(8, &name)),
+            ("next".to_owned(), event(4, &name)),
+            ("complete".to_owned(), Value::Null),
+        ],
+        "{text}"
+    );
+    assert_eq!(setup.script.seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_subgraph_ends_the_stream_with_an_error() {
+    // A port nothing listens on (bound, then closed).
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/graphql", l.local_addr().unwrap())
+    };
+    let setup = setup(Vec::new(), Some(&closed)).await;
+    let (status, _, text) = subscribe(&setup.stack.url, "text/event-stream", OPERATION).await;
+    assert_eq!(status, 200);
+    let events = sse_events(&text);
+    assert_eq!(events.len(), 2, "{text}");
+    assert_eq!(events[0].0, "next");
+    assert_eq!(
+        events[0].1["errors"][0]["extensions"]["code"], "SUBREQUEST_HTTP_ERROR",
+        "{text}"
+    );
+    assert!(events[0].1.get("data").is_none(), "{text}");
+    assert_eq!(events[1], ("complete".to_owned(), Value::Null));
+}
+
+#[tokio::test]
+async fn a_subscription_without_a_stream_to_answer_in_is_refused() {
+    let setup = setup(Vec::new(), None).await;
+    let (status, body) = support::query(
+        &setup.stack.url,
+        &[],
+        "subscription { stockChanged(upc: \"1\") { stock } }",
+    )
+    .await;
+    assert_eq!(status, 406, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
+    assert!(setup.script.seen.lock().unwrap().is_empty());
+}
