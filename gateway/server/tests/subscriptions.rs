@@ -26,11 +26,14 @@ type Query { stockLevel(upc: String!): Int }
 type Subscription { stockChanged(upc: String!): Product! }
 "#;
 
+/// One scripted stream: the stock levels sent as events, and how the stream ends.
+type Stream = (Vec<i64>, End);
+
 /// What the scripted subgraph does on each subscription request, in turn: send these stock
 /// levels as events (for the requested upc), then complete or cut the stream.
 #[derive(Clone)]
 struct Script {
-    streams: Arc<Mutex<Vec<(Vec<i64>, End)>>>,
+    streams: Arc<Mutex<Vec<Stream>>>,
     /// The requests it received (their JSON bodies).
     seen: Arc<Mutex<Vec<Value>>>,
 }
@@ -98,7 +101,7 @@ struct Setup {
     script: Script,
 }
 
-async fn setup(streams: Vec<(Vec<i64>, End)>, stock_url: Option<&str>) -> Setup {
+async fn setup(streams: Vec<Stream>, stock_url: Option<&str>) -> Setup {
     let script = Script {
         streams: Arc::new(Mutex::new(streams)),
         seen: Arc::default(),
