@@ -129,6 +129,8 @@ error_codes! {
     ResponseTooLarge = "RESPONSE_TOO_LARGE",
     /// The request's work ended without an answer (its task failed): 500.
     InternalServerError = "INTERNAL_SERVER_ERROR",
+    /// A WebSocket connection runs as many operations as it may at once.
+    MaxSubscriptionsLimit = "MAX_SUBSCRIPTIONS_LIMIT",
     /// A subscription's client let its queue of events fill: the subscription is closed.
     SubscriptionClientTooSlow = "SUBSCRIPTION_CLIENT_TOO_SLOW",
     // Subgraphs.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response;
 use axum::routing::post;
+use futures::StreamExt;
 use serde_json::{Value, json};
 use support::Stack;
 use weft_products::Products;
@@ -42,6 +43,8 @@ struct Script {
 enum End {
     Complete,
     Cut,
+    /// The stream stays open after its events (until the gateway goes away).
+    Hold,
 }
 
 /// The scripted subgraph on an ephemeral port; its GraphQL URL.
@@ -82,10 +85,17 @@ async fn scripted(script: Script) -> String {
                 if let End::Complete = end {
                     text.push_str("event: complete\ndata:\n\n");
                 }
-                // A cut stream: the body ends without `complete`.
+                // A cut stream: the body ends without `complete`; a held one never ends.
+                let first = futures::stream::once(async move {
+                    Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(text))
+                });
+                let body = match end {
+                    End::Hold => Body::from_stream(first.chain(futures::stream::pending())),
+                    _ => Body::from_stream(first),
+                };
                 Response::builder()
                     .header("content-type", "text/event-stream")
-                    .body(Body::from(text))
+                    .body(body)
                     .unwrap()
             }
         }),
@@ -102,6 +112,11 @@ struct Setup {
 }
 
 async fn setup(streams: Vec<Stream>, stock_url: Option<&str>) -> Setup {
+    setup_with(streams, stock_url, "").await
+}
+
+/// [`setup`] with `yaml` added to the gateway's config, and its files written beside it.
+async fn setup_with(streams: Vec<Stream>, stock_url: Option<&str>, yaml: &str) -> Setup {
     let script = Script {
         streams: Arc::new(Mutex::new(streams)),
         seen: Arc::default(),
@@ -115,7 +130,12 @@ async fn setup(streams: Vec<Stream>, stock_url: Option<&str>) -> Setup {
         support::input("products", &products.url(), &support::sdl_of("products")),
         support::input("stock", &url, STOCK_SDL),
     ];
-    let config = support::composed_config("subscriptions", &inputs, "");
+    let config = support::composed_config("subscriptions", &inputs, yaml);
+    std::fs::write(
+        config.parent().unwrap().join("keys.json"),
+        support::hs256_jwks(),
+    )
+    .unwrap();
     let arg = config.display().to_string();
     Setup {
         stack: Stack::serve(vec![products], ["--config", arg.as_str()]),
@@ -303,4 +323,181 @@ async fn a_subscription_without_a_stream_to_answer_in_is_refused() {
     assert_eq!(status, 406, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_ACCEPTABLE");
     assert!(setup.script.seen.lock().unwrap().is_empty());
+}
+
+// ---- Real client libraries (tests/clients: graphql-ws, subscriptions-transport-ws,
+// graphql-sse, meros), run by Node.
+
+/// `tests/clients`, its packages installed once per test run (`npm ci`).
+fn clients_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+        if !dir.join("node_modules/.package-lock.json").exists() {
+            let status = std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&dir)
+                .status()
+                .expect("npm (Node.js >= 20) runs the client libraries");
+            assert!(status.success(), "npm ci in {}", dir.display());
+        }
+        dir
+    })
+}
+
+/// What the client library handed the application, line by line (see subscribe.mjs).
+async fn client(protocol: &str, url: &str, request: Value, options: Value) -> Vec<Value> {
+    let dir = clients_dir();
+    let url = match protocol {
+        "ws" | "legacy-ws" => url.replacen("http://", "ws://", 1),
+        _ => url.to_owned(),
+    };
+    let script = dir.join("subscribe.mjs");
+    let protocol_arg = protocol.to_owned();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(script)
+            .args([protocol_arg, url, request.to_string(), options.to_string()])
+            .output()
+    });
+    let output = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the client ends")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn request(upc: &str) -> Value {
+    json!({ "query": OPERATION, "variables": { "upc": upc } })
+}
+
+fn nexts(stocks: &[i64], name: &Value) -> Vec<Value> {
+    stocks
+        .iter()
+        .map(|s| json!({ "next": event(*s, name) }))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_client_library_reads_the_events_in_order_then_the_end() {
+    for protocol in ["ws", "legacy-ws", "sse", "multipart"] {
+        let setup = setup(vec![(vec![5, 4, 3], End::Complete)], None).await;
+        let name = name_of_product_1(&setup.stack).await;
+        let got = client(protocol, &setup.stack.url, request("1"), json!({})).await;
+        let mut expected = nexts(&[5, 4, 3], &name);
+        expected.push(json!({ "complete": true }));
+        assert_eq!(got, expected, "{protocol}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_early_gets_no_more_and_keeps_what_it_had() {
+    for protocol in ["ws", "legacy-ws", "sse", "multipart"] {
+        let setup = setup(vec![(vec![5, 4, 3], End::Hold)], None).await;
+        let name = name_of_product_1(&setup.stack).await;
+        let got = client(
+            protocol,
+            &setup.stack.url,
+            request("1"),
+            json!({ "take": 2 }),
+        )
+        .await;
+        let mut expected = nexts(&[5, 4], &name);
+        expected.push(json!({ "stopped": true }));
+        assert_eq!(got, expected, "{protocol}");
+    }
+}
+
+#[tokio::test]
+async fn one_socket_carries_several_subscriptions_and_queries() {
+    let setup = setup(
+        vec![
+            (vec![1, 2], End::Complete),
+            (vec![1, 2], End::Complete),
+            (vec![1, 2], End::Complete),
+        ],
+        None,
+    )
+    .await;
+    let name = name_of_product_1(&setup.stack).await;
+    let got = client(
+        "ws",
+        &setup.stack.url,
+        request("1"),
+        json!({ "requests": 3 }),
+    )
+    .await;
+    for op in 0..3 {
+        let mine: Vec<&Value> = got.iter().filter(|l| l["op"] == op).collect();
+        assert_eq!(
+            mine,
+            vec![
+                &json!({ "op": op, "next": event(1, &name) }),
+                &json!({ "op": op, "next": event(2, &name) }),
+                &json!({ "op": op, "complete": true }),
+            ],
+            "{got:?}"
+        );
+    }
+    // A query and a mutation-less document over the socket: one result, then the end.
+    let query = json!({ "query": "{ topProducts(first: 1) { upc name } }" });
+    let got = client("ws", &setup.stack.url, query, json!({})).await;
+    assert_eq!(
+        got,
+        vec![
+            json!({ "next": { "data": { "topProducts": [{ "upc": "1", "name": name }] } } }),
+            json!({ "complete": true }),
+        ]
+    );
+    // An invalid operation is an `error` before anything runs.
+    let invalid = json!({ "query": "subscription { stockChanged(upc: 1) { nope } }" });
+    let got = client("ws", &setup.stack.url, invalid, json!({})).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        got[0]["error"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
+}
+
+#[tokio::test]
+async fn the_token_in_connection_init_is_verified_as_over_http() {
+    let yaml =
+        "auth:\n  jwks: [keys.json]\n  algorithms: [HS256]\n  require_authentication: true\n";
+    let setup = setup_with(
+        vec![(vec![8], End::Complete), (vec![8], End::Complete)],
+        None,
+        yaml,
+    )
+    .await;
+    // No token: the connection is refused (4403), nothing is subscribed.
+    let got = client("ws", &setup.stack.url, request("1"), json!({})).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["error"]["code"], 4403, "{got:?}");
+    // A forged one: the same.
+    let params = json!({ "connectionParams": { "Authorization": "Bearer not.a.token" } });
+    let got = client("ws", &setup.stack.url, request("1"), params).await;
+    assert_eq!(got[0]["error"]["code"], 4403, "{got:?}");
+    assert!(setup.script.seen.lock().unwrap().is_empty());
+    // A valid token, as graphql-ws clients send it: the events.
+    let token = support::hs256_token(json!({ "sub": "1" }));
+    let params = json!({ "connectionParams": { "Authorization": format!("Bearer {token}") } });
+    let got = client("ws", &setup.stack.url, request("1"), params).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["next"]["data"]["stockChanged"]["stock"], 8);
+    // Over SSE the token is a header, as for any request.
+    let headers = json!({ "headers": { "authorization": format!("Bearer {token}") } });
+    let got = client("sse", &setup.stack.url, request("1"), headers).await;
+    assert_eq!(
+        got[0]["next"]["data"]["stockChanged"]["stock"], 8,
+        "{got:?}"
+    );
 }

@@ -295,6 +295,8 @@ async fn connection(
         hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
             .serve_connection(io, service)
+            // A WebSocket upgrade hands the connection to its handler (http/websocket).
+            .with_upgrades()
     );
     let mut stopping = pin!(stop.closed());
     let mut shutting_down = false;

@@ -15,7 +15,8 @@ use crate::runtime::subscriptions::{Format, Payloads};
 pub fn response(payloads: Payloads) -> Response {
     match payloads.format {
         Format::Multipart => multipart::response(multipart::Spec::Subscription, payloads),
-        Format::Sse => {
+        // Only a WebSocket connection asks for raw results, and never through here.
+        Format::Sse | Format::Raw => {
             let mut response = (
                 StatusCode::OK,
                 Body::from_stream(payloads.map(Ok::<_, std::convert::Infallible>)),

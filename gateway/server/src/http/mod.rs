@@ -16,6 +16,7 @@ mod multipart;
 mod playground;
 pub(crate) mod request;
 mod shedding;
+mod websocket;
 
 use std::sync::Arc;
 
@@ -106,6 +107,11 @@ pub(crate) fn router_working_on(live: Arc<Live>, work: Option<tokio::runtime::Ha
         .layer(axum::middleware::from_fn_with_state(
             live.clone(),
             playground::intercept,
+        ))
+        // A WebSocket upgrade at the GraphQL path: a connection of its own.
+        .layer(axum::middleware::from_fn_with_state(
+            live.clone(),
+            websocket::intercept,
         ))
         .with_state(state);
     Router::new()
@@ -209,15 +215,17 @@ async fn offload(
     }
 }
 
-/// The request's in-flight slot, released now, or for a response in parts (`multipart/mixed`:
-/// `@defer`) when its body ends: its work goes on until then, and `server.max_in_flight`
+/// The request's in-flight slot, released now, or for an incremental response (`@defer`) when
+/// its body ends: its work goes on until then, and `server.max_in_flight`
 /// counts it.
 fn hold_while_streaming(response: Response, admitted: shedding::Admitted) -> Response {
     let streaming = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("multipart/mixed"));
+        // A subscription's stream lasts as long as the client wants: it does not hold a slot
+        // that queries need (subscriptions have limits of their own).
+        .is_some_and(|t| t.starts_with("multipart/mixed") && t.contains("deferSpec"));
     if !streaming {
         drop(admitted);
         return response;
@@ -313,16 +321,12 @@ async fn answer(
     };
     let outcome = match request::parse(&method, &headers, query.as_deref(), &body) {
         Parsed::Request(req) => {
-            let incremental = request::accepts_incremental(&headers);
+            let delivery = pipeline::Delivery {
+                incremental: request::accepts_incremental(&headers),
+                stream: request::subscription_format(&headers),
+            };
             one(
-                &gateway,
-                &schema,
-                &method,
-                &headers,
-                &identity,
-                req,
-                media,
-                incremental,
+                &gateway, &schema, &method, &headers, &identity, req, media, delivery,
             )
             .await
         }
@@ -431,7 +435,7 @@ async fn read_body(
 }
 
 /// One GraphQL request: persisted documents (APQ, safelist), then the pipeline.
-/// `incremental`: the client accepts an incremental response (not in a batch).
+/// `delivery`: how the client takes answers in parts (in a batch: it takes none).
 #[allow(clippy::too_many_arguments)]
 async fn one(
     gateway: &Gateway,
@@ -441,7 +445,7 @@ async fn one(
     identity: &auth::Identity,
     mut req: request::GraphQLRequest,
     media: MediaType,
-    incremental: bool,
+    delivery: pipeline::Delivery,
 ) -> pipeline::Outcome {
     let metrics = &schema.metrics;
     if let Err(outcome) = apq::resolve(&schema.config, &gateway.apq, metrics, &mut req).await {
@@ -459,14 +463,7 @@ async fn one(
             }
         };
     pipeline::run(
-        schema,
-        method,
-        req,
-        media,
-        exposure,
-        headers,
-        identity,
-        incremental,
+        schema, method, req, media, exposure, headers, identity, delivery,
     )
     .await
 }
@@ -510,7 +507,14 @@ async fn batch(
         match item {
             Ok(req) => {
                 one(
-                    gateway, schema, method, headers, identity, req, media, false,
+                    gateway,
+                    schema,
+                    method,
+                    headers,
+                    identity,
+                    req,
+                    media,
+                    pipeline::Delivery::default(),
                 )
                 .await
                 .body

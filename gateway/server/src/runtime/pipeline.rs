@@ -112,6 +112,15 @@ fn diagnostics(
     out
 }
 
+/// How a client takes answers that come in several parts: an incremental response (`@defer`,
+/// `multipart/mixed; deferSpec=20220824` accepted), and the stream a subscription's events go
+/// in (`None`: the client accepts none, and a subscription is refused).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Delivery {
+    pub incremental: bool,
+    pub stream: Option<crate::runtime::subscriptions::Format>,
+}
+
 /// What the client asked to see of the query plan (`weft-query-plan` request header).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum PlanExposure {
@@ -189,8 +198,12 @@ pub async fn run(
     exposure: PlanExposure,
     headers: &axum::http::HeaderMap,
     identity: &Identity,
-    incremental: bool,
+    delivery: Delivery,
 ) -> Outcome {
+    let Delivery {
+        incremental,
+        stream,
+    } = delivery;
     let Some(query) = req.query.as_deref().filter(|q| !q.trim().is_empty()) else {
         // Not a GraphQL request at all: 400 for both media types.
         return Outcome {
@@ -287,7 +300,7 @@ pub async fn run(
     }
     let forwarded = rt.auth.forwarded(identity);
     if prepared.operation.kind == OperationKind::Subscription {
-        let Some(format) = crate::http::request::subscription_format(headers) else {
+        let Some(format) = stream else {
             return Outcome {
                 status: StatusCode::NOT_ACCEPTABLE,
                 body: GraphQLError::new(

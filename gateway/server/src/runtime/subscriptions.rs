@@ -31,6 +31,9 @@ pub enum Format {
     Sse,
     /// `multipart/mixed;subscriptionSpec="1.0"`: `{"payload": result}` per part.
     Multipart,
+    /// Each result as it is (`{"data": …, "errors": …}`), for a transport that frames them
+    /// itself (WebSocket), which also keeps the connection alive itself.
+    Raw,
 }
 
 impl Format {
@@ -39,6 +42,7 @@ impl Format {
         match self {
             Format::Sse => Bytes::from_static(b":\n\n"),
             Format::Multipart => Bytes::from_static(b"{}"),
+            Format::Raw => Bytes::new(),
         }
     }
 
@@ -48,6 +52,8 @@ impl Format {
         match self {
             Format::Sse => Duration::from_secs(12),
             Format::Multipart => Duration::from_secs(5),
+            // Never: a day, reset at each event.
+            Format::Raw => Duration::from_secs(86_400),
         }
     }
 
@@ -68,6 +74,7 @@ impl Format {
                 out.push(b'}');
                 Bytes::from(out)
             }
+            Format::Raw => Bytes::copy_from_slice(result),
         }
     }
 
@@ -76,7 +83,7 @@ impl Format {
         let errors = vec![ResponseError::from(error)];
         let errors = serde_json::to_vec(&errors).unwrap_or_else(|_| b"[]".to_vec());
         match self {
-            Format::Sse => {
+            Format::Sse | Format::Raw => {
                 let mut result = b"{\"errors\":".to_vec();
                 result.extend_from_slice(&errors);
                 result.push(b'}');
@@ -97,7 +104,7 @@ impl Format {
     fn complete(self) -> Option<Bytes> {
         match self {
             Format::Sse => Some(Bytes::from_static(b"event: complete\ndata:\n\n")),
-            Format::Multipart => None,
+            Format::Multipart | Format::Raw => None,
         }
     }
 }
