@@ -282,6 +282,8 @@ mod tests {
         // Added with `@defer` (issue 17).
         "WEFT_QUERY_PLAN_DEFER",
         "WEFT_LIMITS_MAX_DEFERS",
+        "WEFT_LIMITS_MAX_SUBSCRIPTIONS",
+        "WEFT_LIMITS_MAX_OPERATIONS_PER_CONNECTION",
         "WEFT_QUERY_PLAN_REDIS_URL",
         "WEFT_QUERY_PLAN_REDIS_TTL_SECS",
         "WEFT_QUERY_PLAN_REDIS_KEY_PREFIX",

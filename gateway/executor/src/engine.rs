@@ -306,6 +306,11 @@ pub struct Execution<'a> {
     pub max_bytes: Option<usize>,
 }
 
+/// The subgraph a subscription's plan subscribes on (`None`: not a subscription's plan).
+pub fn subscription_subgraph(plan: &QueryPlan) -> Option<String> {
+    Executor::subscription_fetch(plan).map(|f| f.subgraph.clone())
+}
+
 /// The operation's type as OpenTelemetry's GraphQL conventions name it.
 fn operation_type(operation: &Operation) -> &'static str {
     use weft_federation::operation::OperationKind;

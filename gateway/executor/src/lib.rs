@@ -32,7 +32,7 @@ pub mod trace;
 pub mod traffic;
 pub mod transport;
 
-pub use engine::{Engine, Execution};
+pub use engine::{Engine, Execution, subscription_subgraph};
 pub use engine::{Event, Part};
 pub use error::{ErrorCode, GraphQLError, ResponseError};
 pub use exec::FetchTiming;

@@ -501,3 +501,105 @@ async fn the_token_in_connection_init_is_verified_as_over_http() {
         "{got:?}"
     );
 }
+
+#[tokio::test]
+async fn the_gateways_subscriptions_are_limited_and_counted() {
+    let setup = setup_with(
+        vec![
+            (vec![1], End::Hold),
+            (vec![2], End::Complete),
+            (vec![3], End::Complete),
+        ],
+        None,
+        "limits:\n  max_subscriptions: 1\n",
+    )
+    .await;
+    let url = setup.stack.url.clone();
+    // The first holds the only place while its client reads.
+    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
+    let mut held = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let first = held.chunk().await.unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&first).contains("event: next"),
+        "{first:?}"
+    );
+    let metrics = support::metrics(&url).await;
+    assert_eq!(
+        support::sample(&metrics, "weft_subscriptions_active"),
+        1.0,
+        "{metrics}"
+    );
+    // A second is refused, over HTTP and over a socket.
+    let (status, _, text) = subscribe(&url, "text/event-stream", OPERATION).await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("MAX_SUBSCRIPTIONS_LIMIT"), "{text}");
+    let got = client("ws", &url, request("1"), json!({})).await;
+    assert_eq!(
+        got[0]["error"][0]["extensions"]["code"], "MAX_SUBSCRIPTIONS_LIMIT",
+        "{got:?}"
+    );
+    // The first one's client leaves: its place is free again.
+    drop(held);
+    let mut active = 1.0;
+    for _ in 0..100 {
+        active = support::sample(&support::metrics(&url).await, "weft_subscriptions_active");
+        if active == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(active, 0.0);
+    let (status, _, text) = subscribe(&url, "text/event-stream", OPERATION).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        sse_events(&text)[0].1["data"]["stockChanged"]["stock"],
+        2,
+        "{text}"
+    );
+    let metrics = support::metrics(&url).await;
+    let events = |direction: &str| {
+        support::sample(
+            &metrics,
+            &format!(
+                "weft_subscription_events_total{{subgraph=\"stock\",direction=\"{direction}\"}}"
+            ),
+        )
+    };
+    assert_eq!((events("in"), events("out")), (2.0, 2.0), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_socket_runs_at_most_its_limit_of_operations() {
+    let setup = setup_with(
+        vec![
+            (vec![1], End::Hold),
+            (vec![1], End::Hold),
+            (vec![1], End::Hold),
+        ],
+        None,
+        "limits:\n  max_operations_per_connection: 2\n",
+    )
+    .await;
+    let got = client(
+        "ws",
+        &setup.stack.url,
+        request("1"),
+        json!({ "requests": 3, "take": 1 }),
+    )
+    .await;
+    let refused: Vec<&Value> = got.iter().filter(|l| l.get("error").is_some()).collect();
+    assert_eq!(refused.len(), 1, "{got:?}");
+    assert_eq!(
+        refused[0]["error"][0]["extensions"]["code"],
+        "MAX_SUBSCRIPTIONS_LIMIT"
+    );
+    let served = got.iter().filter(|l| l.get("next").is_some()).count();
+    assert_eq!(served, 2, "{got:?}");
+}

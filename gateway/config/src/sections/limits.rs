@@ -79,6 +79,18 @@ pub struct Limits {
     #[serde(deserialize_with = "limit")]
     #[schemars(with = "u32")]
     pub max_estimated_cost: Option<NonZeroU32>,
+    /// How many subscriptions the gateway serves at once, over every transport. One more is
+    /// refused with `MAX_SUBSCRIPTIONS_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(50000))]
+    #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
+    pub max_subscriptions: Option<NonZeroU32>,
+    /// How many operations one WebSocket connection may run at once. One more gets `error` with
+    /// `MAX_SUBSCRIPTIONS_LIMIT`. `0`: no limit.
+    #[schemars(example = serde_json::json!(20))]
+    #[serde(deserialize_with = "limit")]
+    #[schemars(with = "u32")]
+    pub max_operations_per_connection: Option<NonZeroU32>,
     /// The largest request body, in bytes (2 MiB by default). Over it: 413 with
     /// `PAYLOAD_TOO_LARGE`.
     #[schemars(example = serde_json::json!(65536))]
@@ -116,6 +128,8 @@ impl Default for Limits {
             max_selections: NonZeroU32::new(DEFAULT_MAX_SELECTIONS),
             max_planning_steps: NonZeroU32::new(DEFAULT_MAX_PLANNING_STEPS),
             max_estimated_cost: NonZeroU32::new(DEFAULT_MAX_ESTIMATED_COST),
+            max_subscriptions: NonZeroU32::new(DEFAULT_MAX_SUBSCRIPTIONS),
+            max_operations_per_connection: NonZeroU32::new(DEFAULT_MAX_OPERATIONS_PER_CONNECTION),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
@@ -137,6 +151,8 @@ impl Limits {
             max_selections: None,
             max_planning_steps: None,
             max_estimated_cost: None,
+            max_subscriptions: None,
+            max_operations_per_connection: None,
             ..Limits::default()
         }
     }
@@ -153,6 +169,11 @@ pub const DEFAULT_MAX_HEIGHT: u32 = 2_000;
 /// Real operations defer a handful of fragments; each one more is a subgraph request and a
 /// part of the response.
 pub const DEFAULT_MAX_DEFERS: u32 = 32;
+/// Each subscription holds a task, a subgraph stream and a queue of a few events: 10,000 at
+/// once is some hundreds of megabytes at most, far below what would take the process down.
+pub const DEFAULT_MAX_SUBSCRIPTIONS: u32 = 10_000;
+/// What one client (a browser tab, an app) needs at once, with room to spare.
+pub const DEFAULT_MAX_OPERATIONS_PER_CONNECTION: u32 = 100;
 
 pub const DEFAULT_MAX_TOKENS: u32 = 15_000;
 

@@ -160,6 +160,8 @@ pub struct SchemaRuntime {
     pub rate_limits: Arc<rate_limits::RateLimits>,
     /// The configuration this runtime serves with: a request sees one config throughout.
     pub config: Arc<Config>,
+    /// The process's subscriptions (the same across reloads).
+    pub subscriptions: Arc<subscriptions::Registry>,
 }
 
 /// Why a runtime cannot be built for a supergraph and a configuration.
@@ -261,6 +263,7 @@ impl SchemaRuntime {
             supergraph,
             rate_limits,
             config,
+            subscriptions: Arc::default(),
         })
     }
 }

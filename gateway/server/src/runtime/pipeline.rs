@@ -312,7 +312,25 @@ pub async fn run(
                 .into(),
             };
         };
+        let Some(slot) = rt
+            .subscriptions
+            .admit(rt.config.limits.max_subscriptions, &rt.metrics)
+        else {
+            return Outcome {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                body: GraphQLError::new(
+                    ErrorCode::MaxSubscriptionsLimit,
+                    format!(
+                        "The gateway serves its limit of {} subscriptions at once \
+                         (`limits.max_subscriptions`); try again later.",
+                        rt.subscriptions.active()
+                    ),
+                )
+                .into(),
+            };
+        };
         let payloads = crate::runtime::subscriptions::start(crate::runtime::subscriptions::Start {
+            slot,
             rt: rt.clone(),
             prepared: prepared.clone(),
             restricted: restricted.clone(),

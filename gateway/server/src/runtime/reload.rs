@@ -280,6 +280,8 @@ impl Reloader {
         let built = tokio::task::spawn_blocking(move || {
             // Counters live on across reloads.
             let mut new = SchemaRuntime::new(supergraph, config, old.metrics.clone())?;
+            // So are the subscriptions served (their limit is the process's).
+            new.subscriptions = old.subscriptions.clone();
             // The clients' counts go on (the subgraphs' start again with the new engine).
             if new.config.rate_limit == old.config.rate_limit {
                 new.rate_limits = old.rate_limits.clone();

@@ -147,6 +147,55 @@ impl Drop for Payloads {
     }
 }
 
+/// The subscriptions the process serves: how many (against `limits.max_subscriptions`, and
+/// for the metrics). One for the process, kept across reloads.
+#[derive(Debug, Default)]
+pub struct Registry {
+    active: std::sync::atomic::AtomicU64,
+}
+
+/// A subscription's place in the [`Registry`], given up when dropped.
+pub struct Slot {
+    registry: Arc<Registry>,
+    metrics: Arc<crate::observability::metrics::Metrics>,
+}
+
+impl Registry {
+    /// A place for one more subscription, unless `max` are served already.
+    pub fn admit(
+        self: &Arc<Self>,
+        max: Option<std::num::NonZeroU32>,
+        metrics: &Arc<crate::observability::metrics::Metrics>,
+    ) -> Option<Slot> {
+        use std::sync::atomic::Ordering;
+        let limit = max.map_or(u64::MAX, |m| u64::from(m.get()));
+        self.active
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
+        metrics.set_subscriptions_active(self.active());
+        Some(Slot {
+            registry: self.clone(),
+            metrics: metrics.clone(),
+        })
+    }
+
+    pub fn active(&self) -> u64 {
+        self.active.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.registry
+            .active
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.metrics
+            .set_subscriptions_active(self.registry.active());
+    }
+}
+
 /// What a subscription needs, owned: it outlives the request's handler.
 pub struct Start {
     pub rt: Arc<SchemaRuntime>,
@@ -159,6 +208,8 @@ pub struct Start {
     /// The request's own errors (fields it may not see): with every event.
     pub errors: Vec<ResponseError>,
     pub format: Format,
+    /// Its place among the process's subscriptions, held while it runs.
+    pub slot: Slot,
 }
 
 /// Payloads written that the client has not read yet: past these, the client is too slow.
@@ -178,7 +229,10 @@ pub fn start(start: Start) -> Payloads {
             forwarded,
             errors,
             format,
+            slot,
         } = start;
+        let _slot = slot;
+        let subgraph = weft_executor::subscription_subgraph(&prepared.plan).unwrap_or_default();
         let plan = restricted.as_ref().map_or(&prepared.plan, |r| &r.plan);
         let run = weft_executor::Execution {
             plan,
@@ -196,8 +250,12 @@ pub fn start(start: Start) -> Payloads {
             let mut all = errors.clone();
             all.extend(event.errors);
             let result = result_json(&event.data, &all);
+            rt.metrics.record_subscription_event(&subgraph, "in");
             match tx.try_send(format.next(&result)) {
-                Ok(()) => true,
+                Ok(()) => {
+                    rt.metrics.record_subscription_event(&subgraph, "out");
+                    true
+                }
                 Err(e) => {
                     slow = e.is_full();
                     false

@@ -53,8 +53,11 @@ async function graphqlWs() {
     if (count === 1) {
       await drain(client.iterate(request));
     } else {
+      // Each operation's own error is its own line: the others go on.
       await Promise.all(
-        Array.from({ length: count }, (_, i) => drain(client.iterate(request), i)),
+        Array.from({ length: count }, (_, i) =>
+          drain(client.iterate(request), i).catch((e) => print({ op: i, error: describe(e) })),
+        ),
       );
     }
   } finally {

@@ -11,7 +11,7 @@
 //!   (and those of a `headers` object in it) are added to the upgrade request's headers, and
 //!   the token among them is verified as for HTTP. A refused token closes with 4403.
 //! - Each operation runs through the same pipeline as over HTTP (limits, authorization,
-//!   planning); at most [`MAX_OPERATIONS`] at once per socket.
+//!   planning); at most `limits.max_operations_per_connection` at once per socket.
 //! - What operations send goes through one bounded queue: a client that does not read slows
 //!   its operations, and a subscription whose own queue fills is closed as too slow.
 
@@ -41,8 +41,6 @@ use protocol::{Close, Incoming, Protocol};
 
 /// How long a client has to send `connection_init` (the `graphql-ws` library's default).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Operations one socket may run at once.
-pub const MAX_OPERATIONS: usize = 100;
 /// Messages waiting to be written to a client.
 const OUTGOING: usize = 64;
 /// The legacy protocol's keep-alive period.
@@ -220,12 +218,14 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
                         if running.contains_key(&id) {
                             break Some(Close::new(4409, format!("Subscriber for {id} already exists")));
                         }
-                        if running.len() >= MAX_OPERATIONS {
+                        let schema = live.current();
+                        let max = schema.config.limits.max_operations_per_connection;
+                        if let Some(max) = max.filter(|m| running.len() >= m.get() as usize) {
                             let error = GraphQLError::new(
                                 ErrorCode::MaxSubscriptionsLimit,
                                 format!(
-                                    "This connection runs {MAX_OPERATIONS} operations already; \
-                                     complete one first."
+                                    "This connection runs {max} operations already \
+                                     (`limits.max_operations_per_connection`); complete one first."
                                 ),
                             );
                             let errors = serde_json::to_value(vec![error]).unwrap_or(Value::Null);
@@ -236,7 +236,7 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
                             continue;
                         }
                         let task = tokio::spawn(operation(
-                            live.current(),
+                            schema,
                             s.headers.clone(),
                             s.identity.clone(),
                             protocol,

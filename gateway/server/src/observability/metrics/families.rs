@@ -170,8 +170,20 @@ pub(super) const RATE_LIMIT_FALLBACKS: Family = counter(
     "Rate limit decisions made by this replica alone because the shared Redis failed.",
     &[],
 );
+pub(super) const SUBSCRIPTIONS_ACTIVE: Family = Family {
+    name: "weft_subscriptions_active",
+    help: "Subscriptions being served, over every transport.",
+    kind: Kind::Gauge,
+    labels: &[],
+};
+pub(super) const SUBSCRIPTION_EVENTS: Family = counter(
+    "weft_subscription_events_total",
+    "Subscription events, by subgraph and direction: in (received from the subgraph), out \
+     (delivered to a client).",
+    &["subgraph", "direction"],
+);
 /// Every metric, in the order of `/metrics`.
-pub(super) const ALL: [&Family; 22] = [
+pub(super) const ALL: [&Family; 24] = [
     &HTTP_REQUESTS,
     &HTTP_DURATION,
     &GRAPHQL_ERRORS,
@@ -194,4 +206,6 @@ pub(super) const ALL: [&Family; 22] = [
     &SUPERGRAPH_UPDATES,
     &RATE_LIMITED,
     &RATE_LIMIT_FALLBACKS,
+    &SUBSCRIPTIONS_ACTIVE,
+    &SUBSCRIPTION_EVENTS,
 ];

@@ -129,6 +129,8 @@ pub struct Metrics {
     supergraph_updates: Counter<u64>,
     rate_limited: Counter<u64>,
     rate_limit_fallbacks: Counter<u64>,
+    subscriptions_active: Gauge<u64>,
+    subscription_events: Counter<u64>,
 }
 
 impl Default for Metrics {
@@ -186,6 +188,11 @@ impl Metrics {
             supergraph_updates: counter(&meter, &families::SUPERGRAPH_UPDATES),
             rate_limited: counter(&meter, &families::RATE_LIMITED),
             rate_limit_fallbacks: counter(&meter, &families::RATE_LIMIT_FALLBACKS),
+            subscriptions_active: meter
+                .u64_gauge(families::SUBSCRIPTIONS_ACTIVE.name)
+                .with_description(families::SUBSCRIPTIONS_ACTIVE.help)
+                .build(),
+            subscription_events: counter(&meter, &families::SUBSCRIPTION_EVENTS),
             provider,
             scrape,
         }
@@ -249,6 +256,22 @@ impl Metrics {
     }
 
     /// A new supergraph seen at its source: `loaded`, `invalid` or `unreachable`.
+    /// How many subscriptions are served now.
+    pub fn set_subscriptions_active(&self, count: u64) {
+        self.subscriptions_active.record(count, &[]);
+    }
+
+    /// A subscription event of `subgraph`'s, received (`in`) or delivered (`out`).
+    pub fn record_subscription_event(&self, subgraph: &str, direction: &'static str) {
+        self.subscription_events.add(
+            1,
+            &[
+                KeyValue::new("subgraph", subgraph.to_owned()),
+                KeyValue::new("direction", direction),
+            ],
+        );
+    }
+
     pub fn record_supergraph_update(&self, outcome: &'static str) {
         self.supergraph_updates
             .add(1, &[KeyValue::new("outcome", outcome)]);
