@@ -131,6 +131,11 @@ error_codes! {
     InternalServerError = "INTERNAL_SERVER_ERROR",
     /// A WebSocket connection runs as many operations as it may at once.
     MaxSubscriptionsLimit = "MAX_SUBSCRIPTIONS_LIMIT",
+    /// The gateway swapped in a new supergraph or configuration: its subscriptions end, and
+    /// clients subscribe again.
+    SubscriptionSchemaReload = "SUBSCRIPTION_SCHEMA_RELOAD",
+    /// The gateway is shutting down: its subscriptions end.
+    SubscriptionServerShutdown = "SUBSCRIPTION_SERVER_SHUTDOWN",
     /// A subscription's client let its queue of events fill: the subscription is closed.
     SubscriptionClientTooSlow = "SUBSCRIPTION_CLIENT_TOO_SLOW",
     // Subgraphs.

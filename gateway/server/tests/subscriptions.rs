@@ -109,6 +109,8 @@ async fn scripted(script: Script) -> String {
 struct Setup {
     stack: Stack,
     script: Script,
+    /// The gateway's config file (rewriting it reloads the gateway).
+    config: std::path::PathBuf,
 }
 
 async fn setup(streams: Vec<Stream>, stock_url: Option<&str>) -> Setup {
@@ -140,6 +142,7 @@ async fn setup_with(streams: Vec<Stream>, stock_url: Option<&str>, yaml: &str) -
     Setup {
         stack: Stack::serve(vec![products], ["--config", arg.as_str()]),
         script,
+        config,
     }
 }
 
@@ -602,4 +605,119 @@ async fn a_socket_runs_at_most_its_limit_of_operations() {
     );
     let served = got.iter().filter(|l| l.get("next").is_some()).count();
     assert_eq!(served, 2, "{got:?}");
+}
+
+#[tokio::test]
+async fn a_reload_ends_running_subscriptions_with_a_reason_and_serves_new_ones() {
+    let setup = setup(vec![(vec![1], End::Hold), (vec![2], End::Complete)], None).await;
+    let url = setup.stack.url.clone();
+    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
+    let mut held = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&held.chunk().await.unwrap().unwrap()).into_owned();
+    assert!(text.contains("event: next"), "{text}");
+    // A configuration change: the gateway reloads.
+    let mut yaml = std::fs::read_to_string(&setup.config).unwrap();
+    yaml.push_str("introspection: false\n");
+    std::fs::write(&setup.config, yaml).unwrap();
+    let rest = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut rest = String::new();
+        while let Some(chunk) = held.chunk().await.unwrap() {
+            rest.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        rest
+    })
+    .await
+    .expect("the held subscription ends on reload");
+    text.push_str(&rest);
+    let events = sse_events(&text);
+    assert_eq!(events.len(), 3, "{text}");
+    assert_eq!(
+        events[1].1["errors"][0]["extensions"]["code"], "SUBSCRIPTION_SCHEMA_RELOAD",
+        "{text}"
+    );
+    assert_eq!(events[2], ("complete".to_owned(), Value::Null));
+    // The gateway goes on serving: a new subscription runs on the new runtime.
+    let name = name_of_product_1(&setup.stack).await;
+    let (status, _, text) = subscribe(&url, "text/event-stream", OPERATION).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        sse_events(&text),
+        vec![
+            ("next".to_owned(), event(2, &name)),
+            ("complete".to_owned(), Value::Null),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn shutdown_tells_subscribers_and_does_not_wait_for_them() {
+    let setup = setup_with(
+        vec![(vec![1], End::Hold), (vec![1], End::Hold)],
+        None,
+        "server:\n  shutdown_delay_ms: 0\n",
+    )
+    .await;
+    let url = setup.stack.url.clone();
+    // A socket's subscription, running in the background.
+    let ws = tokio::spawn({
+        let url = url.clone();
+        async move { client("ws", &url, request("1"), json!({})).await }
+    });
+    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
+    let mut held = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let mut text = String::from_utf8_lossy(&held.chunk().await.unwrap().unwrap()).into_owned();
+    // Both are subscribed.
+    for _ in 0..100 {
+        if support::sample(&support::metrics(&url).await, "weft_subscriptions_active") == 2.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = setup.stack.pid().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut rest = String::new();
+        while let Ok(Some(chunk)) = held.chunk().await {
+            rest.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        rest
+    })
+    .await
+    .expect("the stream ends at shutdown");
+    text.push_str(&rest);
+    let events = sse_events(&text);
+    assert_eq!(
+        events[1].1["errors"][0]["extensions"]["code"], "SUBSCRIPTION_SERVER_SHUTDOWN",
+        "{text}"
+    );
+    assert_eq!(events.last().unwrap().0, "complete", "{text}");
+    // The socket's subscription is told why and ended, or the socket closed as "going away"
+    // first (whichever reaches the client first): either way clients reconnect.
+    let got = tokio::time::timeout(Duration::from_secs(20), ws)
+        .await
+        .unwrap()
+        .unwrap();
+    let told = got
+        .iter()
+        .any(|l| l["next"]["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_SERVER_SHUTDOWN");
+    let closed = got.last().unwrap()["error"]["code"] == 1001;
+    assert!(told || closed, "{got:?}");
 }

@@ -227,6 +227,10 @@ pub async fn serve(
     }
     drop(done_rx);
     drop(listener);
+    // Subscriptions would keep their connections open past any grace: they end now, told why.
+    live.current()
+        .subscriptions
+        .end_all(crate::runtime::subscriptions::Ending::Shutdown);
     // Each connection finishes the request it is handling (its answer closes it); an idle
     // one closes at once. Past the grace period whatever is left is dropped with the runtime.
     let grace = live.current().config.server.shutdown_grace();

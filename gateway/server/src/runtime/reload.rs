@@ -293,6 +293,12 @@ impl Reloader {
         match built {
             Ok(Ok(runtime)) => {
                 self.live.replace(runtime);
+                // Subscriptions run on the runtime they started on: they end, and clients
+                // subscribe again on the new one.
+                self.live
+                    .current()
+                    .subscriptions
+                    .end_all(crate::runtime::subscriptions::Ending::Reload);
                 true
             }
             Ok(Err(e)) => {

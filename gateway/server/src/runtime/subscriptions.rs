@@ -148,10 +148,58 @@ impl Drop for Payloads {
 }
 
 /// The subscriptions the process serves: how many (against `limits.max_subscriptions`, and
-/// for the metrics). One for the process, kept across reloads.
-#[derive(Debug, Default)]
+/// for the metrics), and the signal that ends them all (a reload, shutdown). One for the
+/// process, kept across reloads.
+#[derive(Debug)]
 pub struct Registry {
     active: std::sync::atomic::AtomicU64,
+    ending: tokio::sync::watch::Sender<Option<Ending>>,
+}
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry {
+            active: Default::default(),
+            ending: tokio::sync::watch::Sender::new(None),
+        }
+    }
+}
+
+/// Why every subscription is ended at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// A new supergraph or configuration is served: subscriptions run on the old one. Clients
+    /// subscribe again (over a socket, on the same socket).
+    Reload,
+    /// The gateway is stopping.
+    Shutdown,
+}
+
+impl Ending {
+    pub fn error(self) -> GraphQLError {
+        match self {
+            Ending::Reload => GraphQLError::new(
+                ErrorCode::SubscriptionSchemaReload,
+                "The gateway now serves a new supergraph or configuration: subscribe again.",
+            ),
+            Ending::Shutdown => GraphQLError::new(
+                ErrorCode::SubscriptionServerShutdown,
+                "The gateway is shutting down: subscribe again (to another replica).",
+            ),
+        }
+    }
+}
+
+/// Waits until `ending` says why subscriptions end (never, if no one will say).
+pub async fn ended(ending: &mut tokio::sync::watch::Receiver<Option<Ending>>) -> Ending {
+    loop {
+        if ending.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        if let Some(why) = *ending.borrow_and_update() {
+            return why;
+        }
+    }
 }
 
 /// A subscription's place in the [`Registry`], given up when dropped.
@@ -183,6 +231,16 @@ impl Registry {
 
     pub fn active(&self) -> u64 {
         self.active.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Ends every subscription running now, each with `why`'s error.
+    pub fn end_all(&self, why: Ending) {
+        self.ending.send_replace(Some(why));
+    }
+
+    /// What running subscriptions listen to, to be ended.
+    pub fn ending(&self) -> tokio::sync::watch::Receiver<Option<Ending>> {
+        self.ending.subscribe()
     }
 }
 
@@ -262,7 +320,11 @@ pub fn start(start: Start) -> Payloads {
                 }
             }
         };
-        let ended = rt.engine.subscribe(run, &mut send).await;
+        let mut ending = rt.subscriptions.ending();
+        let ended = tokio::select! {
+            ended = rt.engine.subscribe(run, &mut send) => ended,
+            why = ended(&mut ending) => Err(why.error()),
+        };
         let ended = match ended {
             Ok(()) if slow => Err(GraphQLError::new(
                 ErrorCode::SubscriptionClientTooSlow,

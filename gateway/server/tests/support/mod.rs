@@ -150,6 +150,11 @@ impl Stack {
         }
     }
 
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self._gateway.0.id()
+    }
+
     /// Subgraph requests so far, all subgraphs together.
     pub fn requests(&self) -> u64 {
         self.subgraphs.iter().map(|s| s.requests.count()).sum()

@@ -150,8 +150,16 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(init_deadline);
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+    let mut ending = live.current().subscriptions.ending();
     let close = loop {
         tokio::select! {
+            // On shutdown the socket closes as "going away" (clients reconnect elsewhere); on
+            // a reload only its subscriptions end, each told so.
+            why = crate::runtime::subscriptions::ended(&mut ending) => {
+                if why == crate::runtime::subscriptions::Ending::Shutdown {
+                    break Some(Close::new(1001, "The gateway is shutting down"));
+                }
+            }
             () = &mut init_deadline, if session.is_none() => {
                 break Some(Close::new(4408, "Connection initialisation timeout"));
             }
