@@ -721,3 +721,36 @@ async fn shutdown_tells_subscribers_and_does_not_wait_for_them() {
     let closed = got.last().unwrap()["error"]["code"] == 1001;
     assert!(told || closed, "{got:?}");
 }
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_token_expires() {
+    let yaml = "auth:\n  jwks: [keys.json]\n  algorithms: [HS256]\n";
+    let setup = setup_with(vec![(vec![6], End::Hold)], None, yaml).await;
+    let token = support::hs256_token_for(json!({ "sub": "1" }), 2);
+    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
+    let started = std::time::Instant::now();
+    let response = reqwest::Client::new()
+        .post(&setup.stack.url)
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let text = tokio::time::timeout(Duration::from_secs(15), response.text())
+        .await
+        .expect("the stream ends when the token expires")
+        .unwrap();
+    let events = sse_events(&text);
+    assert_eq!(events[0].1["data"]["stockChanged"]["stock"], 6, "{text}");
+    assert_eq!(
+        events[1].1["errors"][0]["extensions"]["code"], "AUTH_ERROR",
+        "{text}"
+    );
+    assert_eq!(events[2].0, "complete", "{text}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "not before it expired"
+    );
+}

@@ -331,6 +331,7 @@ pub async fn run(
         };
         let payloads = crate::runtime::subscriptions::start(crate::runtime::subscriptions::Start {
             slot,
+            expires: identity.expires(),
             rt: rt.clone(),
             prepared: prepared.clone(),
             restricted: restricted.clone(),

@@ -268,6 +268,8 @@ pub struct Start {
     pub format: Format,
     /// Its place among the process's subscriptions, held while it runs.
     pub slot: Slot,
+    /// When the token it was authorized with expires: it ends then.
+    pub expires: Option<std::time::SystemTime>,
 }
 
 /// Payloads written that the client has not read yet: past these, the client is too slow.
@@ -288,6 +290,7 @@ pub fn start(start: Start) -> Payloads {
             errors,
             format,
             slot,
+            expires,
         } = start;
         let _slot = slot;
         let subgraph = weft_executor::subscription_subgraph(&prepared.plan).unwrap_or_default();
@@ -321,9 +324,25 @@ pub fn start(start: Start) -> Payloads {
             }
         };
         let mut ending = rt.subscriptions.ending();
+        let expiry = async {
+            match expires {
+                Some(at) => {
+                    let left = at
+                        .duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default();
+                    tokio::time::sleep(left).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         let ended = tokio::select! {
             ended = rt.engine.subscribe(run, &mut send) => ended,
             why = ended(&mut ending) => Err(why.error()),
+            () = expiry => Err(GraphQLError::new(
+                ErrorCode::AuthError,
+                "The token this subscription was authorized with expired: subscribe again \
+                 with a new one.",
+            )),
         };
         let ended = match ended {
             Ok(()) if slow => Err(GraphQLError::new(

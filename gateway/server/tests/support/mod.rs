@@ -388,13 +388,18 @@ pub fn hs256_jwks() -> String {
 }
 
 /// An HS256 token (key id `hs`) with `claims` and an hour to live.
-pub fn hs256_token(mut claims: serde_json::Value) -> String {
+pub fn hs256_token(claims: serde_json::Value) -> String {
+    hs256_token_for(claims, 3600)
+}
+
+/// An HS256 token (key id `hs`) with `claims`, valid for `ttl_secs` more seconds.
+pub fn hs256_token_for(mut claims: serde_json::Value, ttl_secs: u64) -> String {
     use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-        + 3600;
+        + ttl_secs;
     claims["exp"] = serde_json::json!(exp);
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("hs".to_owned());

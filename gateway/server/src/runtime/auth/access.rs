@@ -45,6 +45,14 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// When the token stops being valid (its `exp` claim, seconds since the epoch); `None`
+    /// without a token or an `exp`.
+    pub fn expires(&self) -> Option<std::time::SystemTime> {
+        let exp = self.claims.as_ref()?.get("exp")?.as_f64()?;
+        (exp.is_finite() && exp >= 0.0)
+            .then(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(exp))
+    }
+
     /// The token's scopes: the `scope` claim (space-separated, OAuth 2.0) or `scp` (a list or
     /// a space-separated string).
     fn scopes(&self) -> Vec<&str> {
