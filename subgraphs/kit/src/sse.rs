@@ -39,7 +39,7 @@ pub const COMPLETE: &[u8] = b"event: complete\ndata:\n\n";
 /// The heartbeat: an SSE comment line.
 pub const HEARTBEAT_COMMENT: &[u8] = b":\n\n";
 
-static HEARTBEAT_MS: AtomicU64 = AtomicU64::new(15_000);
+static HEARTBEAT_MS: AtomicU64 = AtomicU64::new(HEARTBEAT.as_secs() * 1000);
 
 /// Sets how often streams opened afterwards send a heartbeat (tests shorten it; the default is
 /// [`HEARTBEAT`]).
@@ -83,6 +83,7 @@ pub struct Stopping(watch::Receiver<bool>);
 pub struct Stop(watch::Sender<bool>);
 
 impl Stop {
+    /// Ends every stream watching this signal.
     pub fn stop(&self) {
         let _ = self.0.send(true);
     }
