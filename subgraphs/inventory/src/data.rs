@@ -1,12 +1,17 @@
 //! Stock rows: deterministic demo data, the batched look-up, and the reservations the checkout
-//! saga makes and releases (idempotent per order, each with its event in the outbox).
+//! saga makes and releases (idempotent per order, each with its event in the outbox, and a
+//! [`STOCK_CHANGED`] notice per product once committed, for `stockChanged` subscriptions).
 
 use std::collections::HashMap;
 
 use sqlx::Row;
 use weft_subgraph_kit::db::placeholders;
 use weft_subgraph_kit::events::outbox;
-use weft_subgraph_kit::{Bind, Db, DbError, Event};
+use weft_subgraph_kit::{Bind, Db, DbError, Event, Notice, Tx};
+
+/// The topic of the notice a committed stock change sends (key: the upc; payload:
+/// `{"stock": <units now in stock>}`).
+pub const STOCK_CHANGED: &str = "StockChanged";
 
 /// How many products inventory tracks; upcs "1" ..= "PRODUCTS", the same as `products` seeds.
 pub const PRODUCTS: usize = 30;
@@ -93,20 +98,24 @@ pub async fn reserve(db: &Db, order_id: &str, items: &[(String, i64)]) -> Result
     if fresh == 0 {
         return Ok(());
     }
+    let mut levels = Levels::default();
     for (upc, quantity) in items {
         if *quantity <= 0 {
             return Err(ReserveError::Quantity(upc.clone()));
         }
+        // RETURNING: the level this transaction leaves, which is what its notice tells.
         let taken = tx
-            .execute(
-                "UPDATE inventory SET stock = stock - $1 WHERE upc = $2 AND stock >= $1",
+            .fetch_all(
+                "UPDATE inventory SET stock = stock - $1 WHERE upc = $2 AND stock >= $1 \
+                 RETURNING stock",
                 &[Bind::Int(*quantity), Bind::Text(upc.clone())],
             )
             .await?;
-        if taken == 0 {
+        let Some(row) = taken.first() else {
             // Dropping the transaction rolls back what earlier items took.
             return Err(ReserveError::Insufficient(upc.clone()));
-        }
+        };
+        levels.set(upc, row.try_get("stock").map_err(DbError::from)?);
         tx.execute(
             "INSERT INTO reservations (order_id, upc, quantity) VALUES ($1, $2, $3) \
              ON CONFLICT (order_id, upc) DO UPDATE SET quantity = reservations.quantity + $3",
@@ -128,6 +137,7 @@ pub async fn reserve(db: &Db, order_id: &str, items: &[(String, i64)]) -> Result
         serde_json::json!({ "orderId": order_id, "items": items }),
     );
     outbox::append(&mut tx, &event).await?;
+    levels.notify(&mut tx);
     tx.commit().await?;
     Ok(())
 }
@@ -153,14 +163,19 @@ pub async fn release(db: &Db, order_id: &str) -> Result<(), DbError> {
         )
         .await?;
     let mut items = Vec::new();
+    let mut levels = Levels::default();
     for row in &rows {
         let upc: String = row.try_get("upc")?;
         let quantity: i64 = row.try_get("quantity")?;
-        tx.execute(
-            "UPDATE inventory SET stock = stock + $1 WHERE upc = $2",
-            &[Bind::Int(quantity), Bind::Text(upc.clone())],
-        )
-        .await?;
+        let put_back = tx
+            .fetch_all(
+                "UPDATE inventory SET stock = stock + $1 WHERE upc = $2 RETURNING stock",
+                &[Bind::Int(quantity), Bind::Text(upc.clone())],
+            )
+            .await?;
+        if let Some(row) = put_back.first() {
+            levels.set(&upc, row.try_get("stock")?);
+        }
         items.push(serde_json::json!({ "upc": upc, "quantity": quantity }));
     }
     tx.execute(
@@ -174,6 +189,32 @@ pub async fn release(db: &Db, order_id: &str) -> Result<(), DbError> {
         serde_json::json!({ "orderId": order_id, "items": items }),
     );
     outbox::append(&mut tx, &event).await?;
+    levels.notify(&mut tx);
     tx.commit().await?;
     Ok(())
+}
+
+/// The stock levels a transaction leaves, per product, in the order it first changed them: a
+/// product listed twice in one reservation is one change, to its final level.
+#[derive(Default)]
+struct Levels(Vec<(String, i64)>);
+
+impl Levels {
+    fn set(&mut self, upc: &str, stock: i64) {
+        match self.0.iter_mut().find(|(u, _)| u == upc) {
+            Some((_, level)) => *level = stock,
+            None => self.0.push((upc.to_owned(), stock)),
+        }
+    }
+
+    /// Queues a [`STOCK_CHANGED`] notice per product, told once `tx` commits.
+    fn notify(self, tx: &mut Tx) {
+        for (upc, stock) in self.0 {
+            tx.notify(Notice {
+                topic: STOCK_CHANGED,
+                key: upc,
+                payload: serde_json::json!({ "stock": stock }),
+            });
+        }
+    }
 }

@@ -3,10 +3,12 @@
 //! Extends `Product` with `inStock` and `shippingEstimate @requires(fields: "price weight")`:
 //! the gateway fetches price and weight from `products` and passes them in the representation.
 //! Holds stock counts (`Product.stock`) and the reservations of the checkout saga, publishing
-//! `StockReserved` / `StockReleased` through its outbox.
+//! `StockReserved` / `StockReleased` through its outbox. `Subscription.stockChanged(upc:)`
+//! streams a product's stock as orders take and put back units ([`subscription`]).
 
 pub mod data;
 mod schema;
+mod subscription;
 
 use axum::Router;
 use tokio::task::JoinHandle;
@@ -14,6 +16,7 @@ use weft_subgraph_kit::events::{outbox, spawn_relay};
 use weft_subgraph_kit::{Db, DbError, Env, Migration, Subgraph};
 
 pub use schema::{InventorySchema, Product, build_schema, shipping_estimate};
+pub use subscription::Subscription;
 
 /// The inventory subgraph.
 pub struct Inventory;

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    ComplexObject, Context, EmptySubscription, ID, InputObject, Object, Result, Schema,
-    SimpleObject,
+    ComplexObject, Context, ID, InputObject, Object, Result, Schema, SimpleObject,
 };
 use weft_subgraph_kit::{Db, DbError};
 
 use crate::data::{self, ReserveError};
+use crate::subscription::Subscription;
 
 // A product, as inventory sees it: price and weight belong to `products`. (Plain comment:
 // only the owning subgraph describes the type.)
@@ -31,6 +31,20 @@ pub struct Product {
     pub stock: Option<i32>,
 }
 
+impl Product {
+    /// The product `upc` with `stock` units, as inventory resolves it (price and weight as
+    /// the representation gave them).
+    pub fn with_stock(upc: String, price: Option<i32>, weight: Option<i32>, stock: i64) -> Product {
+        Product {
+            upc,
+            price,
+            weight,
+            in_stock: Some(stock > 0),
+            stock: Some(i32::try_from(stock).unwrap_or(i32::MAX)),
+        }
+    }
+}
+
 #[ComplexObject]
 impl Product {
     /// Estimated shipping cost in cents, computed from price and weight.
@@ -48,7 +62,7 @@ pub fn shipping_estimate(price: i32, weight: i32) -> Option<i32> {
     Some(if price > 1000 { 0 } else { weight / 2 })
 }
 
-pub type InventorySchema = Schema<Query, Mutation, EmptySubscription>;
+pub type InventorySchema = Schema<Query, Mutation, Subscription>;
 
 /// Batches stock look-ups by upc into one query.
 pub struct StockLoader(Db);
@@ -82,13 +96,7 @@ impl Query {
     ) -> Result<Option<Product>> {
         let loader = ctx.data::<DataLoader<StockLoader>>()?;
         let stock = loader.load_one(upc.clone()).await?;
-        Ok(stock.map(|stock| Product {
-            upc,
-            price,
-            weight,
-            in_stock: Some(stock > 0),
-            stock: Some(i32::try_from(stock).unwrap_or(i32::MAX)),
-        }))
+        Ok(stock.map(|stock| Product::with_stock(upc, price, weight, stock)))
     }
 }
 
@@ -161,8 +169,9 @@ struct SlowField(std::time::Duration);
 
 /// [`build_schema`], with `shippingEstimate` answering after `slow_field` when given.
 pub fn build_schema_with(db: Db, slow_field: Option<std::time::Duration>) -> InventorySchema {
-    let mut builder = Schema::build(Query, Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query, Mutation, Subscription)
         .enable_federation()
+        .enable_subscription_in_federation()
         .data(weft_subgraph_kit::loader(StockLoader(db.clone())))
         .data(db);
     if let Some(delay) = slow_field {
@@ -173,8 +182,9 @@ pub fn build_schema_with(db: Db, slow_field: Option<std::time::Duration>) -> Inv
 
 /// The federation SDL (what `{ _service { sdl } }` returns).
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query, Mutation, Subscription)
         .enable_federation()
+        .enable_subscription_in_federation()
         .finish()
         .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
 }

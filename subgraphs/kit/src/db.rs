@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, Row};
+use tokio::sync::broadcast;
+
+use crate::notices::{Notice, Notices};
 
 /// A database error, with the statement or step that failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +73,8 @@ pub struct Db {
     pool: AnyPool,
     queries: Arc<AtomicU64>,
     backend: Backend,
+    /// Shared by every clone (counted or not): see [`crate::notices`].
+    notices: Notices,
 }
 
 /// Whether `url` names a PostgreSQL database.
@@ -143,6 +148,7 @@ impl Db {
                 pool,
                 queries: Arc::new(AtomicU64::new(0)),
                 backend: Backend::Postgres,
+                notices: Notices::default(),
             });
         }
         // One connection: SQLite allows one writer at a time, and in shared-cache (in-memory)
@@ -160,6 +166,7 @@ impl Db {
             pool,
             queries: Arc::new(AtomicU64::new(0)),
             backend: Backend::Sqlite,
+            notices: Notices::default(),
         })
     }
 
@@ -170,6 +177,7 @@ impl Db {
             pool: self.pool.clone(),
             queries: Arc::new(AtomicU64::new(0)),
             backend: self.backend,
+            notices: self.notices.clone(),
         }
     }
 
@@ -183,7 +191,15 @@ impl Db {
         Ok(Tx {
             tx: self.pool.begin().await?,
             queries: self.queries.clone(),
+            notices: self.notices.clone(),
+            pending: Vec::new(),
         })
+    }
+
+    /// Every [`Notice`] committed through this handle or its clones from now on, in commit
+    /// order (see [`crate::notices`]).
+    pub fn listen(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.notices.listen()
     }
 
     /// Closes the pool (a restarted service must not share connections with its old self).
@@ -276,6 +292,9 @@ impl Db {
 pub struct Tx {
     tx: sqlx::Transaction<'static, Any>,
     queries: Arc<AtomicU64>,
+    notices: Notices,
+    /// Told to the listeners once the transaction commits; dropped with it otherwise.
+    pending: Vec<Notice>,
 }
 
 impl Tx {
@@ -294,9 +313,23 @@ impl Tx {
             .rows_affected())
     }
 
-    /// Makes every statement of the transaction durable, together.
+    /// Tells `notice` to the database's listeners ([`Db::listen`]) if and once the transaction
+    /// commits.
+    pub fn notify(&mut self, notice: Notice) {
+        self.pending.push(notice);
+    }
+
+    /// Makes every statement of the transaction durable, together; then tells its notices.
     pub async fn commit(self) -> Result<(), DbError> {
-        Ok(self.tx.commit().await?)
+        let Tx {
+            tx,
+            notices,
+            pending,
+            ..
+        } = self;
+        notices
+            .commit_then_send(async { Ok(tx.commit().await?) }, pending)
+            .await
     }
 }
 
@@ -369,5 +402,48 @@ mod tests {
         let rows = db.fetch_all("SELECT id FROM t", &[]).await.unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(db.query_count(), before + 1);
+    }
+
+    #[tokio::test]
+    async fn notices_are_told_once_their_transaction_commits_and_never_on_rollback() {
+        let db = Db::connect(&database_url(None)).await.unwrap();
+        db.migrate(&[Migration {
+            version: 1,
+            name: "init",
+            sql: "CREATE TABLE t (id TEXT PRIMARY KEY);",
+        }])
+        .await
+        .unwrap();
+        // A clone with its own count shares the listeners.
+        let mut notices = db.uncounted().listen();
+        let notice = |key: &str| Notice {
+            topic: "Changed",
+            key: key.to_owned(),
+            payload: serde_json::json!({ "key": key }),
+        };
+
+        let mut rolled_back = db.begin().await.unwrap();
+        rolled_back
+            .execute("INSERT INTO t VALUES ('a')", &[])
+            .await
+            .unwrap();
+        rolled_back.notify(notice("a"));
+        drop(rolled_back);
+
+        let mut committed = db.begin().await.unwrap();
+        committed
+            .execute("INSERT INTO t VALUES ('b')", &[])
+            .await
+            .unwrap();
+        committed.notify(notice("b"));
+        assert!(notices.try_recv().is_err(), "nothing before the commit");
+        committed.commit().await.unwrap();
+
+        let told = notices.try_recv().unwrap();
+        assert_eq!(*told, notice("b"));
+        assert!(
+            notices.try_recv().is_err(),
+            "the rolled-back notice is never told"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! The HTTP surface of a subgraph: `POST /graphql` (single or batched JSON requests) and
-//! `GET /health`.
+//! The HTTP surface of a subgraph: `POST /graphql` (single or batched JSON requests, or one
+//! request answered as an event stream when `Accept` asks for `text/event-stream`: subscriptions,
+//! see [`crate::sse`]) and `GET /health`.
 //!
 //! Every GraphQL response carries `Cache-Control`, computed by async-graphql from the
 //! `cache_control` hints of the types and fields it resolved (the shortest `max-age` wins;
@@ -11,12 +12,15 @@ use std::sync::Arc;
 use async_graphql::{
     BatchRequest, BatchResponse, ObjectType, SDLExportOptions, Schema, SubscriptionType, Value,
 };
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
+use futures::StreamExt;
+
+use crate::sse::{self, Stopping};
 
 /// The router serving `schema` at `/graphql`.
 pub fn router<Q, M, S>(schema: Schema<Q, M, S>) -> Router
@@ -78,7 +82,12 @@ where
         .with_state((schema, sdl))
 }
 
-async fn graphql<Q, M, S>(State((schema, sdl)): State<AppState<Q, M, S>>, body: Bytes) -> Response
+async fn graphql<Q, M, S>(
+    State((schema, sdl)): State<AppState<Q, M, S>>,
+    stopping: Option<Extension<Stopping>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
@@ -87,20 +96,30 @@ where
     let request: BatchRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
-            let body = serde_json::json!({
-                "errors": [{
-                    "message": format!("request body is not a GraphQL request: {err}"),
-                    "extensions": { "code": "BAD_REQUEST" }
-                }]
-            });
-            return json_response(StatusCode::BAD_REQUEST, body.to_string());
+            return bad_request(&format!("request body is not a GraphQL request: {err}"));
         }
     };
     // Only a request that asks for `_service` can carry the SDL: others are not walked.
-    let asks_sdl = sdl.as_ref().filter(|_| match &request {
+    let asks_sdl = sdl.filter(|_| match &request {
         BatchRequest::Single(r) => r.query.contains("_service"),
         BatchRequest::Batch(rs) => rs.iter().any(|r| r.query.contains("_service")),
     });
+    if sse::wants_event_stream(&headers) {
+        let BatchRequest::Single(request) = request else {
+            return bad_request("a batch cannot be answered as an event stream: send one request");
+        };
+        let results = schema.execute_stream(request);
+        let results = match asks_sdl {
+            Some(sdl) => results
+                .map(move |mut r| {
+                    sdl.replace_in(&mut r.data);
+                    r
+                })
+                .boxed(),
+            None => results,
+        };
+        return sse::response(results, stopping.map(|Extension(s)| s));
+    }
     let mut response = schema.execute_batch(request).await;
     if let Some(sdl) = asks_sdl {
         match &mut response {
@@ -122,6 +141,17 @@ where
             serde_json::json!({ "errors": [{ "message": err.to_string() }] }).to_string(),
         ),
     }
+}
+
+/// `400` with a GraphQL error saying why the request cannot be run at all.
+fn bad_request(message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{
+            "message": message,
+            "extensions": { "code": "BAD_REQUEST" }
+        }]
+    });
+    json_response(StatusCode::BAD_REQUEST, body.to_string())
 }
 
 /// The `Cache-Control` value for `response`.

@@ -1,6 +1,7 @@
 //! What every reference subgraph shares: a counted database handle with migrations (SQLite or
-//! PostgreSQL), domain events (outbox, bus, idempotent inbox), the HTTP surface
-//! (`POST /graphql`, `GET /health`), and the command line of a subgraph binary.
+//! PostgreSQL) and in-process notices of its commits, domain events (outbox, bus, idempotent
+//! inbox), the HTTP surface (`POST /graphql`, also as an event stream for subscriptions;
+//! `GET /health`), and the command line of a subgraph binary.
 //!
 //! Reference subgraphs are what a user's own service would look like, so this crate depends on
 //! nothing from the gateway.
@@ -10,10 +11,13 @@ pub mod db;
 pub mod events;
 pub mod federation;
 pub mod http;
+pub mod notices;
+pub mod sse;
 pub mod subgraph;
 
 pub use db::{Backend, Bind, Db, DbError, Migration, Tx};
 pub use events::{Bus, Event};
+pub use notices::Notice;
 pub use subgraph::{Env, RequestLog, Running, Subgraph, spawn, spawn_env, spawn_with};
 
 static BATCH_WINDOW_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(6);

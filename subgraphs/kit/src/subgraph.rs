@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::db::{Db, DbError, Migration, database_url, is_postgres};
 use crate::events::Bus;
+use crate::sse::{Stop, stop_signal};
 
 /// What a running subgraph is given: its own database, the event bus, and where the services
 /// it calls directly listen.
@@ -206,6 +207,8 @@ pub struct Running {
     /// Its partitions, when it shards its data.
     pub shards: Vec<Db>,
     pub requests: RequestLog,
+    /// Ends the open event streams (subscriptions), which graceful shutdown would wait on.
+    streams: Stop,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -222,6 +225,7 @@ impl Running {
         for task in &self.background {
             task.abort();
         }
+        self.streams.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -234,6 +238,7 @@ impl Drop for Running {
         for task in &self.background {
             task.abort();
         }
+        self.streams.stop();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -269,10 +274,14 @@ pub fn spawn_env<S: Subgraph>(
         bodies: record.then(|| Arc::new(Mutex::new(Vec::new()))),
         headers: record.then(|| Arc::new(Mutex::new(Vec::new()))),
     };
-    let app = S::app(&env).layer(axum::middleware::from_fn_with_state(
-        requests.clone(),
-        record_request,
-    ));
+    let (streams, stopping) = stop_signal();
+    let app =
+        S::app(&env)
+            .layer(axum::Extension(stopping))
+            .layer(axum::middleware::from_fn_with_state(
+                requests.clone(),
+                record_request,
+            ));
     let task = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(async {
             let _ = rx.await;
@@ -288,6 +297,7 @@ pub fn spawn_env<S: Subgraph>(
         db,
         shards: env.shards.clone(),
         requests,
+        streams,
         shutdown: Some(tx),
         task,
         background,

@@ -8,6 +8,8 @@
 //!   payment ([`payment`]) → confirm, compensating in reverse on failure. A recovery pass at
 //!   start-up (and every few seconds) finishes sagas a crash left pending.
 //! - `OrderPlaced`, `OrderConfirmed` and `OrderCancelled` go out through the outbox.
+//! - `orderStatusChanged(id:)` replays an order's statuses from its events, then follows new
+//!   ones until it settles ([`subscription`]).
 
 pub mod inventory;
 pub mod order;
@@ -16,6 +18,7 @@ pub mod read_model;
 pub mod saga;
 pub mod schema;
 pub mod store;
+pub mod subscription;
 
 use std::time::Duration;
 

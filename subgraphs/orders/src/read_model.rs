@@ -23,16 +23,32 @@ pub struct OrderView {
     pub updated_ms: i64,
 }
 
+impl OrderView {
+    /// The row for `order`.
+    pub fn of(order: &Order) -> OrderView {
+        let status = order.status.unwrap_or(OrderStatus::Pending);
+        OrderView {
+            id: order.id.clone(),
+            user_id: order.user_id.clone(),
+            status,
+            // Only a cancelled order shows why: a pending one may still be compensating.
+            failure_reason: (status == OrderStatus::Cancelled)
+                .then(|| order.failure.clone())
+                .flatten(),
+            items: order.items.clone(),
+            version: order.version,
+            created_ms: order.created_ms,
+            updated_ms: order.updated_ms,
+        }
+    }
+}
+
 const COLUMNS: &str = "id, user_id, status, failure_reason, items, version, created_ms, updated_ms";
 
 /// Writes `order`'s row inside `tx` (the transaction that appended its events).
 pub async fn upsert(tx: &mut Tx, order: &Order) -> Result<(), DbError> {
-    let status = order.status.unwrap_or(OrderStatus::Pending);
-    let items = serde_json::to_string(&order.items).unwrap_or_else(|_| "[]".to_owned());
-    // Only a cancelled order shows why: a pending one may still be compensating.
-    let reason = (status == OrderStatus::Cancelled)
-        .then(|| order.failure.clone())
-        .flatten();
+    let view = OrderView::of(order);
+    let items = serde_json::to_string(&view.items).unwrap_or_else(|_| "[]".to_owned());
     tx.execute(
         &format!(
             "INSERT INTO order_view ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -42,14 +58,14 @@ pub async fn upsert(tx: &mut Tx, order: &Order) -> Result<(), DbError> {
              created_ms = excluded.created_ms, updated_ms = excluded.updated_ms"
         ),
         &[
-            Bind::Text(order.id.clone()),
-            Bind::Text(order.user_id.clone()),
-            Bind::Text(status.as_str().to_owned()),
-            Bind::OptText(reason),
+            Bind::Text(view.id),
+            Bind::Text(view.user_id),
+            Bind::Text(view.status.as_str().to_owned()),
+            Bind::OptText(view.failure_reason),
             Bind::Text(items),
-            Bind::Int(order.version),
-            Bind::Int(order.created_ms),
-            Bind::Int(order.updated_ms),
+            Bind::Int(view.version),
+            Bind::Int(view.created_ms),
+            Bind::Int(view.updated_ms),
         ],
     )
     .await?;

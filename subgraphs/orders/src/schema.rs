@@ -1,12 +1,12 @@
-//! The orders GraphQL schema: queries read the read model; `checkout` runs the saga.
+//! The orders GraphQL schema: queries read the read model; `checkout` runs the saga;
+//! `orderStatusChanged` watches an order's event stream ([`crate::subscription`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    ComplexObject, Context, EmptySubscription, Error, ID, InputObject, Object, Result, Schema,
-    SimpleObject,
+    ComplexObject, Context, Error, ID, InputObject, Object, Result, Schema, SimpleObject,
 };
 use weft_subgraph_kit::{Db, DbError};
 
@@ -14,6 +14,7 @@ use crate::order::{Item, OrderEvent, OrderStatus};
 use crate::read_model::{self, OrderView};
 use crate::saga::Saga;
 use crate::store;
+use crate::subscription::Subscription;
 
 /// An order placed through `checkout`.
 #[derive(Clone, Debug)]
@@ -103,7 +104,7 @@ pub struct CheckoutInput {
     pub payment_token: String,
 }
 
-pub type OrdersSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type OrdersSchema = Schema<Query, Mutation, Subscription>;
 
 /// Batches `User.orders` look-ups into one query.
 pub struct UserOrdersLoader(Db);
@@ -206,8 +207,9 @@ impl Mutation {
 /// The executable schema running sagas with `saga`.
 pub fn build_schema(saga: Saga) -> OrdersSchema {
     let db = saga.db.clone();
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query, Mutation, Subscription)
         .enable_federation()
+        .enable_subscription_in_federation()
         .data(weft_subgraph_kit::loader(UserOrdersLoader(db.clone())))
         .data(weft_subgraph_kit::loader(OrderLoader(db.clone())))
         .data(db)
@@ -217,8 +219,9 @@ pub fn build_schema(saga: Saga) -> OrdersSchema {
 
 /// The federation SDL (what `{ _service { sdl } }` returns).
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query, Mutation, Subscription)
         .enable_federation()
+        .enable_subscription_in_federation()
         .finish()
         .sdl_with_options(async_graphql::SDLExportOptions::new().federation())
 }

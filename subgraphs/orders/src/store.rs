@@ -1,10 +1,11 @@
 //! The order event store: append-only streams, one per order, with optimistic concurrency on
 //! the stream version. Each append also updates the read model and the outbox in the same
-//! transaction, so neither can disagree with the events.
+//! transaction, so neither can disagree with the events, and once committed sends an
+//! [`APPENDED`] notice (in process) for those who watch the stream.
 
 use sqlx::Row;
 use weft_subgraph_kit::events::outbox;
-use weft_subgraph_kit::{Bind, Db, DbError, Event, Tx};
+use weft_subgraph_kit::{Bind, Db, DbError, Event, Notice, Tx};
 
 use crate::order::{Order, OrderEvent};
 use crate::read_model;
@@ -30,15 +31,34 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// The topic of the notice an append sends once committed (key: the order id; payload:
+/// `{"version": <the stream's version now>}`).
+pub const APPENDED: &str = "OrderEventsAppended";
+
 /// The order with id `stream`, folded from its events (version 0: no such order).
 pub async fn load(db: &Db, stream: &str) -> Result<Order, StoreError> {
+    let mut order = Order::new(stream);
+    for (event, at) in events_after(db, stream, 0).await? {
+        order.apply(&event, at);
+    }
+    Ok(order)
+}
+
+/// The events of `stream` after `version`, in order, each with when it happened (milliseconds
+/// since the Unix epoch).
+pub async fn events_after(
+    db: &Db,
+    stream: &str,
+    version: i64,
+) -> Result<Vec<(OrderEvent, i64)>, StoreError> {
     let rows = db
         .fetch_all(
-            "SELECT payload, occurred_ms FROM order_events WHERE stream_id = $1 ORDER BY version",
-            &[Bind::Text(stream.to_owned())],
+            "SELECT payload, occurred_ms FROM order_events WHERE stream_id = $1 AND version > $2 \
+             ORDER BY version",
+            &[Bind::Text(stream.to_owned()), Bind::Int(version)],
         )
         .await?;
-    let mut order = Order::new(stream);
+    let mut events = Vec::with_capacity(rows.len());
     for row in rows {
         let payload: String = row.try_get("payload")?;
         let event: OrderEvent =
@@ -46,9 +66,9 @@ pub async fn load(db: &Db, stream: &str) -> Result<Order, StoreError> {
                 stream: stream.to_owned(),
                 source,
             })?;
-        order.apply(&event, row.try_get("occurred_ms")?);
+        events.push((event, row.try_get("occurred_ms")?));
     }
-    Ok(order)
+    Ok(events)
 }
 
 /// Appends `events` to `order`'s stream, expecting it still at `order.version`; returns the new
@@ -89,6 +109,11 @@ pub async fn append(db: &Db, order: &Order, events: &[OrderEvent]) -> Result<Ord
         publish(&mut tx, &next, event).await?;
     }
     read_model::upsert(&mut tx, &next).await?;
+    tx.notify(Notice {
+        topic: APPENDED,
+        key: next.id.clone(),
+        payload: serde_json::json!({ "version": next.version }),
+    });
     tx.commit().await?;
     Ok(next)
 }
