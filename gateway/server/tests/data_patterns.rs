@@ -331,6 +331,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    a_checkout_is_watched_through_subscriptions,
     checkout_confirms_and_takes_stock,
     failed_checkout_is_compensated_exactly,
     saga_resumes_or_compensates_after_a_crash,
@@ -340,6 +341,81 @@ on_both_backends!(
     users_spread_across_shards_are_found_through_the_gateway,
     saga_steps_in_inventory_are_idempotent,
 );
+
+/// Subscriptions over the reference services, through the gateway: a client watches product
+/// 1's stock (over SSE and over multipart) and, while a checkout of it runs (its payment slowed
+/// to 1.5 s), the order's status from the moment it is found: `PENDING` (replayed from the
+/// order's events) then `CONFIRMED` (live), each with fields other subgraphs resolve.
+async fn a_checkout_is_watched_through_subscriptions(backend: Backend) {
+    let infra = Infra::new(backend, "watch").await;
+    let stack = Stack::start(&infra, None).await;
+    let product = stack.product("1").await;
+    let stock_before = product["stock"].as_i64().unwrap();
+    let stock_query = "subscription($upc: ID!) { stockChanged(upc: $upc) { upc stock name } }";
+    let mut sse =
+        support::Events::open(&stack.url, stock_query, json!({ "upc": "1" }), false).await;
+    let mut multipart =
+        support::Events::open(&stack.url, stock_query, json!({ "upc": "1" }), true).await;
+    eventually("both stock subscriptions", || async {
+        let metrics = support::metrics(&stack.url).await;
+        (support::sample(&metrics, "weft_subscriptions_active") == 2.0).then_some(())
+    })
+    .await;
+    // The gateway subscribed on inventory: let inventory's stream start.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let known: Vec<Value> = stack
+        .orders_of("1")
+        .await
+        .iter()
+        .map(|o| o["id"].clone())
+        .collect();
+
+    let url = stack.url.clone();
+    let checkout = tokio::spawn(async move {
+        let query = "mutation($input: CheckoutInput!) { checkout(input: $input) { id status } }";
+        let input = json!({ "userId": "1", "items": [{ "upc": "1", "quantity": 1 }],
+                            "paymentToken": "tok_slow_1500" });
+        let (_, body) = support::query_with(&url, query, json!({ "input": input })).await;
+        body
+    });
+    // The order appears, pending, while its payment is being authorized.
+    let id = eventually("the pending order", || async {
+        stack
+            .orders_of("1")
+            .await
+            .into_iter()
+            .find(|o| !known.contains(&o["id"]) && o["status"] == "PENDING")
+            .map(|o| o["id"].clone())
+    })
+    .await;
+    let order_query = "subscription($id: ID!) { orderStatusChanged(id: $id) { id status \
+                       items { quantity product { upc name } } } }";
+    let mut order =
+        support::Events::open(&stack.url, order_query, json!({ "id": id }), false).await;
+    let wait = Duration::from_secs(20);
+    let item = json!([{ "quantity": 1, "product": { "upc": "1", "name": product["name"] } }]);
+    let status = |status: &str| json!({ "data": { "orderStatusChanged": { "id": id, "status": status, "items": item } } });
+    assert_eq!(order.next_within(wait).await, Some(status("PENDING")));
+    assert_eq!(order.next_within(wait).await, Some(status("CONFIRMED")));
+    assert_eq!(
+        order.next_within(wait).await,
+        None,
+        "the stream ends with the saga"
+    );
+    let answer = checkout.await.unwrap();
+    assert_eq!(
+        answer["data"]["checkout"]["status"], "CONFIRMED",
+        "{answer}"
+    );
+
+    // The reservation changed product 1's stock: both watchers got it, with its name.
+    let changed = json!({ "data": { "stockChanged": {
+        "upc": "1", "stock": stock_before - 1, "name": product["name"],
+    } } });
+    assert_eq!(sse.next_within(wait).await, Some(changed.clone()));
+    assert_eq!(multipart.next_within(wait).await, Some(changed));
+    infra.cleanup().await;
+}
 
 async fn checkout_confirms_and_takes_stock(backend: Backend) {
     let infra = Infra::new(backend, "confirm").await;

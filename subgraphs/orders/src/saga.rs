@@ -124,7 +124,7 @@ impl Saga {
                     reason: format!("stock could not be reserved: {err}"),
                 }],
             },
-            Step::Authorize => match payment::authorize(&order.id, &order.payment_token) {
+            Step::Authorize => match payment::authorize(&order.id, &order.payment_token).await {
                 Ok(authorization) => vec![OrderEvent::PaymentAuthorized { authorization }],
                 Err(reason) => vec![OrderEvent::OrderFailed { reason }],
             },

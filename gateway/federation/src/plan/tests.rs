@@ -499,3 +499,17 @@ fn root_fetches_to_one_subgraph_at_one_level_are_one_request() {
          Fetch(service: \"b\") {\n      query Q__b__1($l: Boolean!) { rootB { __typename id } shared { __typename bWrapper @include(if: $l) { __typename label } } }\n    },\n  },\n}"
     );
 }
+
+// Subscriptions: the primary fetch subscribes on inventory; the rest runs per event (Apollo's
+// plans for both, by @apollo/query-planner 2.14.4: the same fetches, printed in
+// tests/fixtures/planner-apollo/subscriptions.txt).
+snapshot!(
+    subscription_alone,
+    "reference",
+    "subscription { stockChanged(upc: \"1\") { upc stock inStock } }"
+);
+snapshot!(
+    subscription_with_entity_fetches_per_event,
+    "reference",
+    "subscription($u: ID!) { stockChanged(upc: $u) { stock name shippingEstimate reviews { body author { username } } } }"
+);

@@ -208,6 +208,18 @@ pub async fn query(url: &str, headers: &[(&str, &str)], query: &str) -> (u16, se
     (res.status().as_u16(), res.json().await.unwrap())
 }
 
+/// POSTs `query` with `variables` as JSON; the status and the JSON answer.
+pub async fn query_with(
+    url: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "query": query, "variables": variables }).to_string();
+    let all = [("content-type", "application/json")];
+    let res = send(url, reqwest::Method::POST, "", &all, Some(body)).await;
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
 /// The sha256 of `text` in hex, from `sha256sum`: the gateway's own hashing is under test, so
 /// the expected hashes come from elsewhere (every test machine has coreutils).
 pub fn sha256(text: &str) -> String {
@@ -463,5 +475,88 @@ pub async fn recording_subgraph(
     Recorded {
         url: format!("http://{addr}/graphql"),
         requests,
+    }
+}
+
+/// A subscription through the gateway, read event by event as a client reads it: over SSE
+/// (`text/event-stream`) or Apollo's multipart (`multipart/mixed;subscriptionSpec="1.0"`).
+pub struct Events {
+    response: reqwest::Response,
+    buffer: String,
+    multipart: bool,
+}
+
+impl Events {
+    /// Subscribes with `query` and `variables`, over multipart when `multipart`, else SSE.
+    pub async fn open(
+        url: &str,
+        query: &str,
+        variables: serde_json::Value,
+        multipart: bool,
+    ) -> Events {
+        let accept = if multipart {
+            "multipart/mixed;subscriptionSpec=\"1.0\""
+        } else {
+            "text/event-stream"
+        };
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .body(serde_json::json!({ "query": query, "variables": variables }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        Events {
+            response,
+            buffer: String::new(),
+            multipart,
+        }
+    }
+
+    /// The next result (`{"data": …}`), or `None` when the stream ended; within `wait`.
+    pub async fn next_within(&mut self, wait: std::time::Duration) -> Option<serde_json::Value> {
+        tokio::time::timeout(wait, self.next())
+            .await
+            .expect("an event within the time allowed")
+    }
+
+    async fn next(&mut self) -> Option<serde_json::Value> {
+        loop {
+            if let Some(event) = self.take() {
+                match event {
+                    Some(result) => return Some(result),
+                    None => continue, // a heartbeat
+                }
+            }
+            let chunk = self.response.chunk().await.ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// A whole event from the buffer: `Some(Some(result))`, `Some(None)` for a heartbeat,
+    /// `None` when none is whole yet. The end of an SSE stream (`complete`) or multipart body
+    /// reads as no more.
+    fn take(&mut self) -> Option<Option<serde_json::Value>> {
+        if self.multipart {
+            let start = self.buffer.find("\r\n\r\n")?;
+            let end = self.buffer[start + 4..].find("\r\n--graphql")? + start + 4;
+            let json: serde_json::Value =
+                serde_json::from_str(&self.buffer[start + 4..end]).unwrap();
+            self.buffer.drain(..end + "\r\n--graphql".len());
+            return Some(json.get("payload").cloned());
+        }
+        let end = self.buffer.find("\n\n")?;
+        let block: String = self.buffer.drain(..end + 2).collect();
+        let data: String = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(str::trim_start)
+            .collect();
+        if block.contains("event: complete") || data.is_empty() {
+            return Some(None);
+        }
+        Some(Some(serde_json::from_str(&data).unwrap()))
     }
 }
