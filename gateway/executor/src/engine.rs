@@ -32,8 +32,8 @@ pub use subscribe::Event;
 pub struct Engine {
     executor: Executor,
     cache: Option<Arc<EntityCache>>,
-    /// The client subscriptions' streams are opened with, made when the first is.
-    streams: std::sync::OnceLock<reqwest::Client>,
+    /// The subgraph streams of subscriptions.
+    streams: subscribe::Streams,
 }
 
 impl Engine {
@@ -60,7 +60,7 @@ impl Engine {
         Ok(Engine {
             executor: Executor::new(subgraphs, metrics, rules, cache.clone(), dedupe, coalescer),
             cache,
-            streams: std::sync::OnceLock::new(),
+            streams: subscribe::Streams::default(),
         })
     }
 

@@ -34,6 +34,8 @@ type Stream = (Vec<i64>, End);
 /// levels as events (for the requested upc), then complete or cut the stream.
 #[derive(Clone)]
 struct Script {
+    /// Levels pushed to every live stream.
+    live: tokio::sync::broadcast::Sender<i64>,
     streams: Arc<Mutex<Vec<Stream>>>,
     /// The requests it received (their JSON bodies).
     seen: Arc<Mutex<Vec<Value>>>,
@@ -45,6 +47,8 @@ enum End {
     Cut,
     /// The stream stays open after its events (until the gateway goes away).
     Hold,
+    /// The stream stays open, and every level pushed ([`Script::push`]) is sent on it.
+    Live,
 }
 
 /// The scripted subgraph on an ephemeral port; its GraphQL URL.
@@ -91,6 +95,27 @@ async fn scripted(script: Script) -> String {
                 });
                 let body = match end {
                     End::Hold => Body::from_stream(first.chain(futures::stream::pending())),
+                    End::Live => {
+                        let pushed = script.live.subscribe();
+                        let upc = upc.clone();
+                        let live = futures::stream::unfold(pushed, move |mut pushed| {
+                            let upc = upc.clone();
+                            async move {
+                                let level = pushed.recv().await.ok()?;
+                                let result = json!({ "data": { "stockChanged": {
+                                    "__typename": "Product", "upc": upc, "stock": level,
+                                } } });
+                                let text = format!("event: next\ndata: {result}\n\n");
+                                Some((
+                                    Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(
+                                        text,
+                                    )),
+                                    pushed,
+                                ))
+                            }
+                        });
+                        Body::from_stream(first.chain(live))
+                    }
                     _ => Body::from_stream(first),
                 };
                 Response::builder()
@@ -120,6 +145,7 @@ async fn setup(streams: Vec<Stream>, stock_url: Option<&str>) -> Setup {
 /// [`setup`] with `yaml` added to the gateway's config, and its files written beside it.
 async fn setup_with(streams: Vec<Stream>, stock_url: Option<&str>, yaml: &str) -> Setup {
     let script = Script {
+        live: tokio::sync::broadcast::channel(16).0,
         streams: Arc::new(Mutex::new(streams)),
         seen: Arc::default(),
     };
@@ -422,13 +448,15 @@ async fn a_client_that_stops_early_gets_no_more_and_keeps_what_it_had() {
 
 #[tokio::test]
 async fn one_socket_carries_several_subscriptions_and_queries() {
-    let setup = setup(
+    // Each of the socket's subscriptions on a stream of its own (shared streams: below).
+    let setup = setup_with(
         vec![
             (vec![1, 2], End::Complete),
             (vec![1, 2], End::Complete),
             (vec![1, 2], End::Complete),
         ],
         None,
+        "dedupe:\n  subscriptions: false\n",
     )
     .await;
     let name = name_of_product_1(&setup.stack).await;
@@ -587,7 +615,7 @@ async fn a_socket_runs_at_most_its_limit_of_operations() {
             (vec![1], End::Hold),
         ],
         None,
-        "limits:\n  max_operations_per_connection: 2\n",
+        "limits:\n  max_operations_per_connection: 2\ndedupe:\n  subscriptions: false\n",
     )
     .await;
     let got = client(
@@ -753,4 +781,74 @@ async fn a_subscription_ends_when_its_token_expires() {
         started.elapsed() >= Duration::from_secs(1),
         "not before it expired"
     );
+}
+
+/// `count` identical subscriptions over SSE, all established (the gateway counts them).
+async fn subscribers(url: &str, count: usize) -> Vec<support::Events> {
+    let mut all = Vec::new();
+    for _ in 0..count {
+        all.push(support::Events::open(url, OPERATION, json!({ "upc": "1" }), false).await);
+    }
+    for _ in 0..200 {
+        let active = support::sample(&support::metrics(url).await, "weft_subscriptions_active");
+        if active == count as f64 {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{count} subscriptions were not established");
+}
+
+#[tokio::test]
+async fn identical_subscriptions_share_one_subgraph_stream() {
+    let setup = setup(vec![(Vec::new(), End::Live)], None).await;
+    let name = name_of_product_1(&setup.stack).await;
+    let mut watchers = subscribers(&setup.stack.url, 3).await;
+    // One stream to the subgraph for the three (its script had only one to give).
+    for _ in 0..100 {
+        if setup.script.live.receiver_count() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(setup.script.seen.lock().unwrap().len(), 1);
+    assert_eq!(setup.script.live.receiver_count(), 1);
+    for level in [7, 6] {
+        setup.script.live.send(level).unwrap();
+        for watcher in &mut watchers {
+            let got = watcher.next_within(Duration::from_secs(10)).await;
+            assert_eq!(got, Some(event(level, &name)));
+        }
+    }
+    // The last subscriber gone, the subgraph stream is closed too.
+    drop(watchers);
+    for _ in 0..200 {
+        if setup.script.live.receiver_count() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        setup.script.live.receiver_count(),
+        0,
+        "the subgraph stream was closed"
+    );
+}
+
+#[tokio::test]
+async fn without_dedupe_each_subscription_has_its_own_stream() {
+    let setup = setup_with(
+        vec![(Vec::new(), End::Live), (Vec::new(), End::Live)],
+        None,
+        "dedupe:\n  subscriptions: false\n",
+    )
+    .await;
+    let _watchers = subscribers(&setup.stack.url, 2).await;
+    for _ in 0..100 {
+        if setup.script.live.receiver_count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(setup.script.seen.lock().unwrap().len(), 2);
 }

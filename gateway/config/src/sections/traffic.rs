@@ -19,6 +19,12 @@ pub struct DedupeConfig {
     /// share one execution and its answer. Mutations never do.
     #[schemars(example = serde_json::json!(true))]
     pub client_requests: bool,
+    /// Identical subscriptions (same subgraph, operation, variables and headers) share one
+    /// subgraph stream: each event is received once and run for every subscriber. A
+    /// subscriber that joins a running stream gets the events from then on, not those before
+    /// (a subgraph field that replays history to each new subscriber wants this off).
+    #[schemars(example = serde_json::json!(false))]
+    pub subscriptions: bool,
 }
 
 impl Default for DedupeConfig {
@@ -28,6 +34,9 @@ impl Default for DedupeConfig {
             // On: bench/README.md shows it multiplies what identical traffic gets through
             // and costs nothing measurable when requests differ.
             client_requests: true,
+            // On, as Apollo Router's `enable_deduplication`: one stream for thousands of
+            // identical subscribers (bench/README.md, subscription-load).
+            subscriptions: true,
         }
     }
 }

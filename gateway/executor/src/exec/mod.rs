@@ -37,6 +37,7 @@ mod outgoing;
 mod representation;
 mod rewrite;
 mod subscription;
+pub(crate) use subscription::SubscriptionRequest;
 mod timing;
 
 pub use incremental::Parts;

@@ -247,6 +247,7 @@ impl SchemaRuntime {
                 }),
             )?
             .with_propagation(telemetry::inject)
+            .with_subscription_dedupe(config.dedupe.subscriptions)
             .with_subgraph_rate_limits(|name| rate_limits.subgraph(&config.rate_limit, name)),
             metrics,
             prepared: plan_cache::prepared(&config.query_plan),
