@@ -744,3 +744,62 @@ async fn bundle_files_are_compressed_once_not_per_request() {
     let (refused_coding, _) = fetch("gzip;q=0").await;
     assert_eq!(refused_coding, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_runs_over_websocket_in_graphiql_in_chromium() {
+    let demo = Demo::start();
+    let origin = demo.origin.clone();
+    let query = "subscription { stockChanged(upc: \"1\") { upc stock name } }";
+    let url = format!("{origin}/?query={}", support::encode(query));
+    let profile = scratch("profile-subscription");
+    let runtime = tokio::runtime::Handle::current();
+    let (before, shown) = tokio::task::spawn_blocking(move || {
+        let graphql = format!("{origin}/graphql");
+        let mut b = Browser::launch(&profile);
+        b.navigate(&url);
+        wait_until_ready(&mut b);
+        let before = runtime.block_on(async {
+            let (_, body) =
+                support::query(&graphql, &[], "{ product(upc: \"1\") { stock } }").await;
+            body["data"]["product"]["stock"].as_i64().unwrap()
+        });
+        b.click(".graphiql-execute-button");
+        // Subscribed (over graphql-ws, the page's own origin), and inventory's stream open.
+        runtime.block_on(async {
+            for _ in 0..200 {
+                let metrics = support::metrics(&graphql).await;
+                if support::sample(&metrics, "weft_subscriptions_active") == 1.0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("GraphiQL did not subscribe");
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        // A checkout of product 1 changes its stock: the event shows in the response pane.
+        runtime.block_on(async {
+            let checkout = "mutation { checkout(input: { userId: \"1\", items: [{ upc: \"1\", \
+                            quantity: 1 }], paymentToken: \"tok_ok\" }) { status } }";
+            let (_, body) = support::query(&graphql, &[], checkout).await;
+            assert_eq!(body["data"]["checkout"]["status"], "CONFIRMED", "{body}");
+        });
+        let shown = b.wait_for(
+            "the subscription's event",
+            &format!(
+                "(() => {{ const v = {}; return v && v.includes('stockChanged') ? v : null; }})()",
+                model("response.json")
+            ),
+            30,
+        );
+        let shown: Value = serde_json::from_str(shown.as_str().unwrap()).unwrap();
+        assert_clean(&mut b, &origin, "graphql.worker.js");
+        (before, shown)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        shown["data"]["stockChanged"],
+        serde_json::json!({ "upc": "1", "stock": before - 1, "name": demo_product(1).name }),
+        "{shown}"
+    );
+}
