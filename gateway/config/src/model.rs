@@ -23,7 +23,8 @@ pub use crate::sections::rate_limit::{
 };
 pub use crate::sections::subgraphs::{
     AllSubgraphs, BreakerConfig, BreakerOverride, Http2, RetryConfig, RetryOverride,
-    SubgraphOverride, SubgraphPolicy, Subgraphs, TlsConfig, TlsOverride, env_segment,
+    SubgraphOverride, SubgraphPolicy, Subgraphs, SubscriptionTransport, TlsConfig, TlsOverride,
+    env_segment,
 };
 pub use crate::sections::supergraph::{
     HiveCdnConfig, SourceChoiceError, SupergraphConfig, SupergraphSource,

@@ -852,3 +852,163 @@ async fn without_dedupe_each_subscription_has_its_own_stream() {
     }
     assert_eq!(setup.script.seen.lock().unwrap().len(), 2);
 }
+
+// ---- Subgraphs subscribed to over WebSocket (`subscription_transport: websocket`).
+
+/// What the scripted WebSocket subgraph does on each connection, in turn: after
+/// `connection_ack` and `subscribe`, send these levels as `next`, then `complete`, close the
+/// socket without it (`Cut`), or answer `error` instead of any event (`Refuse`).
+#[derive(Clone, Copy)]
+enum WsEnd {
+    Complete,
+    Cut,
+    Refuse,
+}
+
+type WsScript = Arc<Mutex<Vec<(Vec<i64>, WsEnd)>>>;
+
+/// The scripted subgraph speaking `graphql-transport-ws` at `/graphql`; its HTTP URL, and the
+/// messages it received (each connection's, in order).
+async fn scripted_ws(script: WsScript) -> (String, Arc<Mutex<Vec<Value>>>) {
+    use axum::extract::ws::{Message, WebSocketUpgrade};
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let received = seen.clone();
+    let app = axum::Router::new().route(
+        "/graphql",
+        axum::routing::get(move |ws: WebSocketUpgrade| {
+            let script = script.clone();
+            let seen = seen.clone();
+            async move {
+                ws.protocols(["graphql-transport-ws"])
+                    .on_upgrade(move |mut socket| async move {
+                        let (levels, end) = {
+                            let mut s = script.lock().unwrap();
+                            if s.is_empty() {
+                                (Vec::new(), WsEnd::Complete)
+                            } else {
+                                s.remove(0)
+                            }
+                        };
+                        while let Some(Ok(Message::Text(text))) = socket.recv().await {
+                            let message: Value = serde_json::from_str(text.as_str()).unwrap();
+                            seen.lock().unwrap().push(message.clone());
+                            match message["type"].as_str() {
+                                Some("connection_init") => {
+                                    let ack = json!({ "type": "connection_ack" }).to_string();
+                                    socket.send(Message::Text(ack.into())).await.unwrap();
+                                }
+                                Some("subscribe") => {
+                                    let id = message["id"].clone();
+                                    let upc = message["payload"]["variables"]
+                                        .as_object()
+                                        .and_then(|v| v.values().next().cloned())
+                                        .unwrap_or(json!("1"));
+                                    if let WsEnd::Refuse = end {
+                                        let error = json!({ "id": id, "type": "error",
+                                            "payload": [{ "message": "no such product" }] });
+                                        let _ = socket
+                                            .send(Message::Text(error.to_string().into()))
+                                            .await;
+                                        continue;
+                                    }
+                                    for level in &levels {
+                                        let next = json!({ "id": id, "type": "next", "payload": {
+                                            "data": { "stockChanged": {
+                                                "__typename": "Product", "upc": upc, "stock": level,
+                                            } } } });
+                                        socket
+                                            .send(Message::Text(next.to_string().into()))
+                                            .await
+                                            .unwrap();
+                                    }
+                                    match end {
+                                        WsEnd::Complete => {
+                                            let done = json!({ "id": id, "type": "complete" });
+                                            let _ = socket
+                                                .send(Message::Text(done.to_string().into()))
+                                                .await;
+                                        }
+                                        _ => return, // cut: the socket is dropped
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    })
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/graphql"), received)
+}
+
+async fn ws_setup(script: Vec<(Vec<i64>, WsEnd)>) -> (Setup, Arc<Mutex<Vec<Value>>>) {
+    let (url, seen) = scripted_ws(Arc::new(Mutex::new(script))).await;
+    let yaml = "subgraphs:\n  stock:\n    subscription_transport: websocket\n";
+    (setup_with(Vec::new(), Some(&url), yaml).await, seen)
+}
+
+#[tokio::test]
+async fn a_subgraph_is_subscribed_to_over_websocket_when_configured() {
+    let (setup, seen) = ws_setup(vec![(vec![4, 3], WsEnd::Complete)]).await;
+    let name = name_of_product_1(&setup.stack).await;
+    let (_, _, text) = subscribe(&setup.stack.url, "text/event-stream", OPERATION).await;
+    assert_eq!(
+        sse_events(&text),
+        vec![
+            ("next".to_owned(), event(4, &name)),
+            ("next".to_owned(), event(3, &name)),
+            ("complete".to_owned(), Value::Null),
+        ],
+        "{text}"
+    );
+    // What the gateway said: connection_init, then the subscription with the variables.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen[0]["type"], "connection_init", "{seen:?}");
+    assert_eq!(seen[1]["type"], "subscribe", "{seen:?}");
+    assert!(
+        seen[1]["payload"]["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("subscription"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[1]["payload"]["variables"], json!({ "upc": "1" }));
+}
+
+#[tokio::test]
+async fn a_subgraph_socket_that_drops_is_reconnected_and_an_error_ends_the_stream() {
+    let (setup, seen) = ws_setup(vec![
+        (vec![9], WsEnd::Cut),
+        (vec![8], WsEnd::Complete),
+        (Vec::new(), WsEnd::Refuse),
+    ])
+    .await;
+    let name = name_of_product_1(&setup.stack).await;
+    let (_, _, text) = subscribe(&setup.stack.url, "text/event-stream", OPERATION).await;
+    assert_eq!(
+        sse_events(&text),
+        vec![
+            ("next".to_owned(), event(9, &name)),
+            ("next".to_owned(), event(8, &name)),
+            ("complete".to_owned(), Value::Null),
+        ],
+        "{text}"
+    );
+    let inits = |seen: &[Value]| {
+        seen.iter()
+            .filter(|m| m["type"] == "connection_init")
+            .count()
+    };
+    assert_eq!(inits(&seen.lock().unwrap()), 2);
+    // The subgraph refuses the next one: its errors, then the end.
+    let (_, _, text) = subscribe(&setup.stack.url, "text/event-stream", OPERATION).await;
+    let events = sse_events(&text);
+    assert_eq!(
+        events[0].1["errors"][0]["message"], "no such product",
+        "{text}"
+    );
+    assert_eq!(events[1].0, "complete", "{text}");
+}

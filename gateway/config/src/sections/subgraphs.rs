@@ -49,6 +49,23 @@ pub struct AllSubgraphs {
     #[schemars(example = serde_json::json!("negotiate"))]
     pub http2: Http2,
     pub tls: TlsConfig,
+    /// How the gateway subscribes to a subscription field of the subgraph
+    /// (docs/subscriptions.md): `sse` (GraphQL over SSE, a POST to its URL) or `websocket`
+    /// (`graphql-transport-ws` at its URL as `ws://`/`wss://`).
+    #[schemars(example = serde_json::json!("websocket"))]
+    pub subscription_transport: SubscriptionTransport,
+}
+
+/// The protocol the gateway subscribes to subgraphs with.
+// The variants' comments are `//`: see `Http2`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionTransport {
+    // GraphQL over SSE, distinct connections mode: a POST accepting `text/event-stream`.
+    #[default]
+    Sse,
+    // `graphql-transport-ws` (the `graphql-ws` library's protocol) over a WebSocket.
+    Websocket,
 }
 
 /// Which HTTP versions the gateway speaks to a subgraph (Apollo Router's
@@ -198,6 +215,7 @@ pub struct SubgraphPolicy {
     pub include_errors: bool,
     pub http2: Http2,
     pub tls: TlsConfig,
+    pub subscription_transport: SubscriptionTransport,
 }
 
 const DEFAULT_TIMEOUT_MS: NonZeroU64 = match NonZeroU64::new(30_000) {
@@ -215,6 +233,7 @@ impl Default for AllSubgraphs {
             include_errors: true,
             http2: Http2::Off,
             tls: TlsConfig::default(),
+            subscription_transport: SubscriptionTransport::Sse,
         }
     }
 }
@@ -250,6 +269,9 @@ pub struct SubgraphOverride {
     #[schemars(example = serde_json::json!("only"))]
     pub http2: Option<Http2>,
     pub tls: TlsOverride,
+    /// `subgraphs.all.subscription_transport` for this subgraph.
+    #[schemars(example = serde_json::json!("websocket"))]
+    pub subscription_transport: Option<SubscriptionTransport>,
 }
 
 impl Subgraphs {
@@ -274,6 +296,7 @@ impl Subgraphs {
                 include_errors: all.include_errors,
                 http2: all.http2,
                 tls: all.tls.clone(),
+                subscription_transport: all.subscription_transport,
             };
         };
         let (r, b) = (&own.retry, &own.circuit_breaker);
@@ -295,6 +318,9 @@ impl Subgraphs {
             max_response_bytes: own.max_response_bytes.unwrap_or(all.max_response_bytes),
             include_errors: own.include_errors.unwrap_or(all.include_errors),
             http2: own.http2.unwrap_or(all.http2),
+            subscription_transport: own
+                .subscription_transport
+                .unwrap_or(all.subscription_transport),
             tls: match &own.tls.ca_file {
                 Some(file) => TlsConfig {
                     ca_file: Some(file.clone()),

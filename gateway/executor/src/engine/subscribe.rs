@@ -48,6 +48,7 @@ pub(super) struct Streams {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct StreamKey {
+    transport: crate::subscription::Transport,
     url: String,
     body: Vec<u8>,
     headers: Vec<(HeaderName, HeaderValue)>,
@@ -100,6 +101,7 @@ impl Streams {
         request: SubscriptionRequest,
     ) -> (Arc<Stream>, broadcast::Receiver<Item>) {
         let key = StreamKey {
+            transport: request.transport,
             url: request.url.clone(),
             body: request.body.clone(),
             headers: request.headers.clone(),
@@ -157,6 +159,7 @@ async fn pump(
     loop {
         let opened = Source::open(
             &client,
+            request.transport,
             &request.url,
             request.body.clone(),
             &request.headers,

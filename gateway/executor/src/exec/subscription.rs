@@ -52,6 +52,7 @@ impl Executor {
         })
         .unwrap_or_default();
         Some(SubscriptionRequest {
+            transport: target.traffic.subscription_transport(),
             url: target.traffic.url().to_owned(),
             body,
             headers: sent,
@@ -115,6 +116,7 @@ impl Executor {
 
 /// What subscribing sends, owned (the stream outlives the call that opens it).
 pub struct SubscriptionRequest {
+    pub transport: crate::subscription::Transport,
     pub url: String,
     pub body: Vec<u8>,
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,

@@ -9,6 +9,7 @@
 //! reads ([`IDLE`]: subgraphs send heartbeats more often than that).
 
 pub mod sse;
+mod websocket;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -19,7 +20,10 @@ use http::{HeaderName, HeaderValue};
 /// The longest a subscription's stream may stay silent (no event, no heartbeat) before it is
 /// taken as broken.
 pub const IDLE: Duration = Duration::from_secs(60);
-const CONNECT: Duration = Duration::from_secs(10);
+pub(super) const CONNECT: Duration = Duration::from_secs(10);
+
+/// How subgraph streams are opened (`subgraphs.*.subscription_transport`).
+pub use weft_config::model::SubscriptionTransport as Transport;
 
 /// Why a subgraph subscription could not be opened or went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -45,20 +49,64 @@ pub fn client() -> Result<reqwest::Client, crate::ClientError> {
         .map_err(crate::ClientError::Build)
 }
 
-/// An open subscription on a subgraph: its results as they come.
-pub struct Source {
+/// An open subscription on a subgraph: its results as they come, over SSE or WebSocket.
+pub enum Source {
+    Sse(SseSource),
+    Ws(websocket::WsSource),
+}
+
+impl Source {
+    /// Subscribes with `body` (the encoded GraphQL request) at `url` over `transport`.
+    pub async fn open(
+        client: &reqwest::Client,
+        transport: Transport,
+        url: &str,
+        body: Vec<u8>,
+        headers: &[(HeaderName, HeaderValue)],
+        max_event_bytes: usize,
+    ) -> Result<Source, SourceError> {
+        match transport {
+            Transport::Sse => SseSource::open(client, url, body, headers, max_event_bytes)
+                .await
+                .map(Source::Sse),
+            Transport::Websocket => websocket::WsSource::open(url, &body, headers, max_event_bytes)
+                .await
+                .map(Source::Ws),
+        }
+    }
+
+    /// The next result (an execution result's JSON text); `None` once the subgraph completed
+    /// the subscription or the stream was cut (`completed` tells which).
+    pub async fn next(&mut self) -> Option<Result<Bytes, SourceError>> {
+        match self {
+            Source::Sse(s) => s.next().await,
+            Source::Ws(s) => s.next().await,
+        }
+    }
+
+    /// Whether the subgraph ended the subscription (not a cut stream).
+    pub fn completed(&self) -> bool {
+        match self {
+            Source::Sse(s) => s.completed,
+            Source::Ws(s) => s.completed,
+        }
+    }
+}
+
+/// An open subscription over server-sent events.
+pub struct SseSource {
     response: reqwest::Response,
     /// `None`: the subgraph answered with one JSON document, not a stream.
     reader: Option<sse::Reader>,
     events: VecDeque<sse::Event>,
     max_event_bytes: usize,
-    done: bool,
+    pub(super) done: bool,
     /// The subgraph said the subscription is over (`complete`, or its one JSON answer was
     /// read): not a broken stream.
-    completed: bool,
+    pub(super) completed: bool,
 }
 
-impl Source {
+impl SseSource {
     /// Sends `body` (the encoded GraphQL request) to `url` asking for a stream.
     pub async fn open(
         client: &reqwest::Client,
@@ -66,7 +114,7 @@ impl Source {
         body: Vec<u8>,
         headers: &[(HeaderName, HeaderValue)],
         max_event_bytes: usize,
-    ) -> Result<Source, SourceError> {
+    ) -> Result<SseSource, SourceError> {
         let mut request = client
             .post(url)
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -98,7 +146,7 @@ impl Source {
                 return Err(SourceError::Status(response.status().as_u16()));
             }
         }
-        Ok(Source {
+        Ok(SseSource {
             response,
             reader: streaming.then(|| sse::Reader::new(max_event_bytes)),
             events: VecDeque::new(),
@@ -151,12 +199,6 @@ impl Source {
                 }
             }
         }
-    }
-
-    /// Whether the subscription ended because the subgraph ended it (after [`Source::next`]
-    /// gave `None`); otherwise the stream was cut.
-    pub fn completed(&self) -> bool {
-        self.completed
     }
 
     /// A JSON answer read whole, within the size limit.

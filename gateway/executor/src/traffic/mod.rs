@@ -44,6 +44,7 @@ pub struct Answer {
 
 /// One subgraph as the executor reaches it.
 pub struct Subgraph {
+    subscription_transport: crate::subscription::Transport,
     name: String,
     url: String,
     client: SubgraphClient,
@@ -136,6 +137,7 @@ impl Subgraph {
                 policy.retry.budget_min_per_sec.get(),
             )),
             started: Instant::now(),
+            subscription_transport: policy.subscription_transport,
             failures: failure_log::FailureLog::default(),
             rate: std::sync::OnceLock::new(),
         })
@@ -166,6 +168,11 @@ impl Subgraph {
     /// event of a subscription.
     pub fn max_response_bytes(&self) -> u64 {
         self.client.max_response_bytes()
+    }
+
+    /// How this subgraph's subscriptions are opened.
+    pub fn subscription_transport(&self) -> crate::subscription::Transport {
+        self.subscription_transport
     }
 
     pub fn include_errors(&self) -> bool {
