@@ -23,6 +23,7 @@ pub mod persisted;
 pub mod schema;
 mod sections;
 pub mod server;
+pub mod subscription_sources;
 pub mod values;
 
 use std::net::SocketAddr;

@@ -78,6 +78,16 @@ pub struct Config {
     ]))]
     #[schemars(extend("default" = []))]
     pub override_labels: Vec<crate::override_labels::LabelRule>,
+    /// `Subscription` fields fed by a broker at the gateway rather than by their subgraph
+    /// (docs/subscriptions.md#event-sources).
+    #[schemars(example = serde_json::json!([{
+        "field": "stockChanged",
+        "rabbitmq": {"url": "amqp://guest:guest@127.0.0.1:5672/%2f", "exchange": "weft.events",
+                     "routing_key": "stock.changed"},
+        "arguments": {"upc": "upc"}
+    }]))]
+    #[schemars(extend("default" = []))]
+    pub subscription_sources: Vec<crate::subscription_sources::SubscriptionSource>,
 }
 
 impl Default for Config {
@@ -107,6 +117,7 @@ impl Default for Config {
             demand_control: DemandControlConfig::default(),
             rate_limit: RateLimitConfig::default(),
             override_labels: Vec::new(),
+            subscription_sources: Vec::new(),
         }
     }
 }

@@ -386,7 +386,7 @@ mod tests {
                 },
                 "number" => ty.starts_with("number"),
                 "boolean" => ty == "boolean",
-                "array" if node["items"]["type"] == "object" => ty == "list of rules",
+                "array" if node["items"]["type"] == "object" => ty.starts_with("list of "),
                 "array" => ty == "list of strings",
                 _ => match node["enum"].as_array() {
                     Some(values) => values

@@ -34,6 +34,8 @@ pub struct Engine {
     cache: Option<Arc<EntityCache>>,
     /// The subgraph streams of subscriptions.
     streams: subscribe::Streams,
+    /// `Subscription` fields fed by a broker (`subscription_sources`).
+    sources: Vec<crate::subscription::broker::EventSource>,
 }
 
 impl Engine {
@@ -61,6 +63,7 @@ impl Engine {
             executor: Executor::new(subgraphs, metrics, rules, cache.clone(), dedupe, coalescer),
             cache,
             streams: subscribe::Streams::default(),
+            sources: Vec::new(),
         })
     }
 

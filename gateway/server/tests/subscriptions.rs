@@ -1012,3 +1012,99 @@ async fn a_subgraph_socket_that_drops_is_reconnected_and_an_error_ends_the_strea
     );
     assert_eq!(events[1].0, "complete", "{text}");
 }
+
+// ---- A subscription field fed by RabbitMQ at the gateway (`subscription_sources`).
+
+fn amqp_url() -> String {
+    std::env::var("WEFT_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+}
+
+#[tokio::test]
+async fn a_subscription_field_fed_by_rabbitmq_gets_its_fields_from_the_subgraphs() {
+    let subgraphs = support::reference_subgraphs().await;
+    let exchange = format!("weft.test.sources.{}", std::process::id());
+    let yaml = format!(
+        "subscription_sources:\n  - field: stockChanged\n    rabbitmq:\n      url: \"{}\"\n      \
+         exchange: {exchange}\n      routing_key: StockCounted\n    key: {{ upc: key }}\n    \
+         arguments: {{ upc: key }}\n",
+        amqp_url()
+    );
+    let config = support::config_file("sources", &subgraphs, &yaml);
+    let arg = config.display().to_string();
+    let stack = Stack::serve(subgraphs, ["--config", arg.as_str()]);
+    let (_, body) = support::query(
+        &stack.url,
+        &[],
+        "{ topProducts(first: 2) { upc name stock } }",
+    )
+    .await;
+    let products = body["data"]["topProducts"].clone();
+    let query = "subscription($upc: ID!) { stockChanged(upc: $upc) { upc stock name } }";
+    let mut watch = support::Events::open(&stack.url, query, json!({ "upc": "1" }), false).await;
+    for _ in 0..200 {
+        let metrics = support::metrics(&stack.url).await;
+        if support::sample(&metrics, "weft_subscriptions_active") == 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The gateway's queue is bound once its consumer started: publish until one arrives.
+    let bus = weft_subgraph_kit::Bus::rabbit(&amqp_url(), &exchange)
+        .await
+        .expect("RabbitMQ (start it with `rabbitmq-server -detached`)");
+    let publish = |upc: &str| weft_subgraph_kit::Event::new("StockCounted", upc, json!({}));
+    let mut first = None;
+    for _ in 0..50 {
+        // Another product's event first: never delivered to this subscription.
+        bus.publish(&publish("2")).await.unwrap();
+        bus.publish(&publish("1")).await.unwrap();
+        if let Ok(event) = tokio::time::timeout(
+            Duration::from_millis(200),
+            watch.next_within(Duration::from_secs(5)),
+        )
+        .await
+        {
+            first = event;
+            break;
+        }
+    }
+    let expected = json!({ "data": { "stockChanged": {
+        "upc": "1", "stock": products[0]["stock"], "name": products[0]["name"],
+    } } });
+    assert_eq!(first, Some(expected.clone()));
+    // Each later message for product 1 is an event; product 2's are not.
+    bus.publish(&publish("2")).await.unwrap();
+    bus.publish(&publish("1")).await.unwrap();
+    // (Messages published before the first arrived may still be queued: all product 1's.)
+    let next = watch.next_within(Duration::from_secs(10)).await;
+    assert_eq!(next, Some(expected));
+    // The subgraph was never subscribed to: inventory's stream is not where events come from.
+    let subscribed = stack
+        .subgraphs
+        .iter()
+        .flat_map(|s| s.requests.headers())
+        .any(|h| {
+            h.get("accept")
+                .is_some_and(|a| a.to_str().unwrap_or("").contains("text/event-stream"))
+        });
+    assert!(!subscribed);
+}
+
+#[tokio::test]
+async fn a_source_that_does_not_fit_the_supergraph_stops_the_gateway_saying_why() {
+    let subgraphs = support::reference_subgraphs().await;
+    let yaml = "subscription_sources:\n  - field: stockChanged\n    rabbitmq: { url: \"amqp://x\", \
+                exchange: e, routing_key: k }\n    arguments: { sku: key }\n";
+    let config = support::config_file("sources-bad", &subgraphs, yaml);
+    let output = support::weft_command()
+        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("subscription_sources: `stockChanged` has no argument `sku`"),
+        "{stderr}"
+    );
+}

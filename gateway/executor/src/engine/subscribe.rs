@@ -21,6 +21,7 @@ use crate::error::{ErrorCode, GraphQLError};
 use crate::exec::{Executor, SubscriptionRequest};
 use crate::shape::shape;
 use crate::subscription::Source;
+use crate::subscription::broker::EventSource;
 
 /// One event of a subscription, shaped: the client's `data` and the errors met.
 pub struct Event {
@@ -91,26 +92,56 @@ impl Drop for Stream {
     }
 }
 
-impl Streams {
-    /// The stream for `request` (`subgraph` names it in messages): a running one when
-    /// identical subscriptions share streams, else a new pump; with a receiver of its events.
-    fn join(
-        &self,
+/// Where a stream's events come from.
+enum Feed {
+    /// The subgraph's own stream (`subgraph` names it in messages).
+    Subgraph {
         client: reqwest::Client,
-        subgraph: &str,
+        subgraph: String,
         request: SubscriptionRequest,
-    ) -> (Arc<Stream>, broadcast::Receiver<Item>) {
-        let key = StreamKey {
-            transport: request.transport,
-            url: request.url.clone(),
-            body: request.body.clone(),
-            headers: request.headers.clone(),
-            unique: if self.dedupe {
-                0
-            } else {
-                self.next.fetch_add(1, Ordering::Relaxed) + 1
+    },
+    /// A broker (`subscription_sources`), its messages kept when they match `filter` (the
+    /// subscription's argument values), each event a representation.
+    Broker {
+        source: EventSource,
+        filter: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+impl Feed {
+    fn key(&self) -> StreamKey {
+        match self {
+            Feed::Subgraph { request, .. } => StreamKey {
+                transport: request.transport,
+                url: request.url.clone(),
+                body: request.body.clone(),
+                headers: request.headers.clone(),
+                unique: 0,
             },
-        };
+            Feed::Broker { source, filter } => StreamKey {
+                transport: crate::subscription::Transport::Sse,
+                url: format!("{} {} {}", source.url, source.exchange, source.routing_key),
+                body: format!(
+                    "{} {}",
+                    source.field,
+                    serde_json::Value::Object(filter.clone())
+                )
+                .into_bytes(),
+                headers: Vec::new(),
+                unique: 0,
+            },
+        }
+    }
+}
+
+impl Streams {
+    /// The stream `feed` gives: a running one when identical subscriptions share streams,
+    /// else a new pump; with a receiver of its events.
+    fn join(&self, feed: Feed) -> (Arc<Stream>, broadcast::Receiver<Item>) {
+        let mut key = feed.key();
+        if !self.dedupe {
+            key.unique = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        }
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(stream) = open.get(&key).and_then(Weak::upgrade)
             && !stream.ended.load(Ordering::Acquire)
@@ -120,13 +151,22 @@ impl Streams {
         }
         let (events, first) = broadcast::channel(BEHIND);
         let ended = Arc::new(AtomicBool::new(false));
-        let pump = tokio::spawn(pump(
-            client,
-            subgraph.to_owned(),
-            request,
-            events.clone(),
-            ended.clone(),
-        ));
+        let pump = match feed {
+            Feed::Subgraph {
+                client,
+                subgraph,
+                request,
+            } => tokio::spawn(pump(
+                client,
+                subgraph,
+                request,
+                events.clone(),
+                ended.clone(),
+            )),
+            Feed::Broker { source, filter } => {
+                tokio::spawn(consume(source, filter, events.clone(), ended.clone()))
+            }
+        };
         let stream = Arc::new(Stream {
             events,
             ended,
@@ -208,7 +248,58 @@ async fn pump(
     }
 }
 
+/// Reads a broker's matching messages into `events` (as representations), reconnecting with
+/// backoff when the connection breaks, until no subscriber is left or the broker cannot be
+/// reached again.
+async fn consume(
+    source: EventSource,
+    filter: serde_json::Map<String, serde_json::Value>,
+    events: broadcast::Sender<Item>,
+    ended: Arc<AtomicBool>,
+) {
+    let mut attempt: u32 = 0;
+    loop {
+        let mut delivered = false;
+        let mut deliver = |representation: serde_json::Value| {
+            delivered = true;
+            events
+                .send(Item::Event(Bytes::from(representation.to_string())))
+                .is_ok()
+        };
+        let why = match source.consume(&filter, &mut deliver).await {
+            Ok(()) => return, // no subscriber left
+            Err(why) => why,
+        };
+        if delivered {
+            attempt = 0;
+        }
+        attempt += 1;
+        if attempt > RECONNECTS {
+            ended.store(true, Ordering::Release);
+            let _ = events.send(Item::Failed(format!(
+                "the source of `{}` failed: {why} ({RECONNECTS} attempts to reconnect failed)",
+                source.field
+            )));
+            return;
+        }
+        tracing::warn!(field = %source.field, attempt, "subscription source: {why}; reconnecting");
+        let pause = crate::traffic::backoff(
+            std::time::Duration::from_millis(200),
+            attempt,
+            crate::traffic::random_unit(),
+        );
+        tokio::time::sleep(pause).await;
+    }
+}
+
 impl Engine {
+    /// The engine with `sources` feeding their `Subscription` fields instead of the
+    /// subgraphs (`subscription_sources`).
+    pub fn with_event_sources(mut self, sources: Vec<EventSource>) -> Engine {
+        self.sources = sources;
+        self
+    }
+
     /// The engine with identical subscriptions sharing one subgraph stream, or not
     /// (`dedupe.subscriptions`).
     pub fn with_subscription_dedupe(mut self, on: bool) -> Engine {
@@ -262,8 +353,35 @@ impl Engine {
                 self.streams.client.get_or_init(|| made).clone()
             }
         };
+        // A field fed by a broker: each event is a representation, whose fields come from
+        // the subgraphs.
+        let root = operation.selection_set.items.iter().find_map(|s| match s {
+            weft_federation::operation::Selection::Field(f) if !f.name.starts_with("__") => Some(f),
+            _ => None,
+        });
+        let brokered = root.and_then(|f| self.sources.iter().find(|s| s.field == f.name));
+        let (feed, fetches) = match (brokered, root) {
+            (Some(source), Some(root)) => {
+                let fetches = crate::subscription::broker::entity_fetch(primary, source)
+                    .map_err(|e| GraphQLError::new(ErrorCode::InternalServerError, e))?;
+                let filter = argument_values(&root.arguments, variables);
+                let feed = Feed::Broker {
+                    source: source.clone(),
+                    filter,
+                };
+                (feed, Some(fetches))
+            }
+            _ => (
+                Feed::Subgraph {
+                    client,
+                    subgraph: primary.subgraph.clone(),
+                    request,
+                },
+                None,
+            ),
+        };
         // Held while this subscriber reads: the last one out stops the pump.
-        let (_stream, mut events) = self.streams.join(client, &primary.subgraph, request);
+        let (_stream, mut events) = self.streams.join(feed);
         loop {
             let event = match events.recv().await {
                 Ok(Item::Event(event)) => event,
@@ -282,14 +400,24 @@ impl Engine {
                     return Err(failed("the subscription's stream stopped".to_owned()));
                 }
             };
-            let output = self
-                .executor
-                .execute_event(plan, event, variables, headers, forwarded)
-                .instrument(tracing::info_span!(
-                    "graphql.subscription.event",
-                    graphql.operation.name = operation.name.as_deref().unwrap_or(""),
-                ))
-                .await;
+            let span = tracing::info_span!(
+                "graphql.subscription.event",
+                graphql.operation.name = operation.name.as_deref().unwrap_or(""),
+            );
+            let output = match &fetches {
+                Some(fetches) => {
+                    self.executor
+                        .execute_message(plan, fetches, event, variables, headers, forwarded)
+                        .instrument(span)
+                        .await
+                }
+                None => {
+                    self.executor
+                        .execute_event(plan, event, variables, headers, forwarded)
+                        .instrument(span)
+                        .await
+                }
+            };
             let mut errors = output.errors;
             let mut data = shape(
                 operation,
@@ -320,4 +448,38 @@ impl Engine {
             }
         }
     }
+}
+
+/// The root field's arguments as JSON, variables replaced by their values.
+fn argument_values(
+    arguments: &[(String, apollo_compiler::Node<apollo_compiler::ast::Value>)],
+    variables: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    fn json(
+        v: &apollo_compiler::ast::Value,
+        variables: &serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Value {
+        use apollo_compiler::ast::Value as V;
+        use serde_json::Value as J;
+        match v {
+            V::Null => J::Null,
+            V::Variable(name) => variables.get(name.as_str()).cloned().unwrap_or(J::Null),
+            V::Enum(e) => J::String(e.to_string()),
+            V::String(s) => J::String(s.clone()),
+            V::Boolean(b) => J::Bool(*b),
+            V::Int(i) => serde_json::from_str(i.as_str()).unwrap_or(J::Null),
+            V::Float(f) => serde_json::from_str(f.as_str()).unwrap_or(J::Null),
+            V::List(items) => J::Array(items.iter().map(|i| json(i, variables)).collect()),
+            V::Object(fields) => J::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), json(v, variables)))
+                    .collect(),
+            ),
+        }
+    }
+    arguments
+        .iter()
+        .map(|(name, value)| (name.clone(), json(value, variables)))
+        .collect()
 }

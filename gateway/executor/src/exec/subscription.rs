@@ -114,6 +114,72 @@ impl Executor {
     }
 }
 
+impl Executor {
+    /// Runs one message of a broker-fed subscription: `representation` (the entity's key)
+    /// stands where the subscription's object goes, the entity fetch gets the fields the
+    /// client selected from the field's subgraph, then the plan's rest runs.
+    pub async fn execute_message(
+        &self,
+        plan: &QueryPlan,
+        fetches: &crate::subscription::broker::MessageFetches,
+        representation: Bytes,
+        variables: &Map<String, Value>,
+        headers: &HeaderMap,
+        forwarded: &Forwarded,
+    ) -> Output {
+        let mut out = Output {
+            data: Store::for_plan(plan),
+            errors: Vec::new(),
+            timings: Vec::new(),
+        };
+        let Some(PlanNode::Subscription { rest, .. }) = &plan.node else {
+            return out;
+        };
+        let request = Request {
+            variables,
+            headers,
+            forwarded,
+            clock: None,
+        };
+        let keys = Ready {
+            fetch: &fetches.keys,
+            slots: Vec::new(),
+            sent: Vec::new(),
+            hits: Vec::new(),
+            cache_keys: Vec::new(),
+            entity: false,
+            variables: Map::new(),
+            path: &[],
+        };
+        let mut body = b"{\"data\":{".to_vec();
+        body.extend_from_slice(
+            serde_json::to_string(&fetches.root_key)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        body.push(b':');
+        body.extend_from_slice(&representation);
+        body.extend_from_slice(b"}}");
+        self.merge(
+            &keys,
+            Ok(Fetched {
+                body: Bytes::from(body),
+                ttl: None,
+            }),
+            &mut out,
+        );
+        let entity = PlanNode::Flatten(weft_federation::plan::model::FlattenNode {
+            path: vec![fetches.root_key.clone()],
+            node: Box::new(PlanNode::Fetch(fetches.entity.clone())),
+        });
+        self.run(&entity, request, &mut out).await;
+        if let Some(rest) = rest {
+            self.run(rest, request, &mut out).await;
+        }
+        out
+    }
+}
+
 /// What subscribing sends, owned (the stream outlives the call that opens it).
 pub struct SubscriptionRequest {
     pub transport: crate::subscription::Transport,

@@ -8,6 +8,7 @@
 //! which a subscription outlives. This one bounds connecting, and the silence between two
 //! reads ([`IDLE`]: subgraphs send heartbeats more often than that).
 
+pub mod broker;
 pub mod sse;
 mod websocket;
 

@@ -172,6 +172,9 @@ pub enum RuntimeError {
     Keys(#[from] auth::keys::JwksError),
     #[error(transparent)]
     SubgraphClient(#[from] weft_executor::traffic::ClientBuildError),
+    /// A `subscription_sources` entry does not fit the supergraph.
+    #[error("subscription_sources: {0}")]
+    Sources(String),
 }
 
 impl SchemaRuntime {
@@ -228,6 +231,8 @@ impl SchemaRuntime {
             .enabled
             .then(|| entity_cache::redis::build(&config.entity_cache, &executor_metrics(&metrics)));
         let rate_limits = Arc::new(rate_limits::RateLimits::new(&config.rate_limit));
+        let sources =
+            subscriptions::event_sources(&config, &supergraph).map_err(RuntimeError::Sources)?;
         Ok(SchemaRuntime {
             implementers: supergraph.api_schema().implementers_map(),
             labels,
@@ -248,6 +253,7 @@ impl SchemaRuntime {
             )?
             .with_propagation(telemetry::inject)
             .with_subscription_dedupe(config.dedupe.subscriptions)
+            .with_event_sources(sources)
             .with_subgraph_rate_limits(|name| rate_limits.subgraph(&config.rate_limit, name)),
             metrics,
             prepared: plan_cache::prepared(&config.query_plan),

@@ -387,3 +387,90 @@ fn result_json(data: &[u8], errors: &[ResponseError]) -> Vec<u8> {
     out.push(b'}');
     out
 }
+
+/// The `subscription_sources` of `config`, checked against `supergraph`: each names a
+/// `Subscription` field whose type is an entity its subgraph resolves by a key of top-level
+/// fields (what a message's representation is made of). Why not, for the first that fails.
+pub fn event_sources(
+    config: &weft_config::model::Config,
+    supergraph: &weft_federation::supergraph::Supergraph,
+) -> Result<Vec<weft_executor::subscription::broker::EventSource>, String> {
+    use weft_federation::graph::selection::{FieldSetItem, parse_field_set};
+    let path = |text: &str| text.split('.').map(str::to_owned).collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for source in &config.subscription_sources {
+        let field = &source.field;
+        let root = supergraph
+            .root(apollo_compiler::ast::OperationType::Subscription)
+            .ok_or_else(|| format!("`{field}`: the supergraph has no Subscription type"))?;
+        let fid = supergraph
+            .field_id(root, field)
+            .ok_or_else(|| format!("the supergraph's Subscription type has no field `{field}`"))?;
+        let type_name = supergraph.field(fid).ty.inner_named_type().to_string();
+        let ty = supergraph
+            .type_id(&type_name)
+            .ok_or_else(|| format!("`{field}`: unknown type `{type_name}`"))?;
+        let graph = supergraph
+            .field_subgraphs(fid)
+            .first()
+            .map(|f| f.graph)
+            .ok_or_else(|| format!("`{field}`: no subgraph resolves it"))?;
+        let key = supergraph
+            .keys(ty, graph)
+            .filter(|j| j.resolvable)
+            .filter_map(|j| j.key.as_deref())
+            .map(parse_field_set)
+            .find(|items| {
+                items.iter().all(
+                    |i| matches!(i, FieldSetItem::Field { children, .. } if children.is_empty()),
+                )
+            })
+            .ok_or_else(|| {
+                format!(
+                    "`{field}` returns `{type_name}`, which subgraph `{}` does not resolve by a \
+                     key of top-level fields: a message's key could not be read into it",
+                    supergraph.subgraph(graph).name
+                )
+            })?;
+        let key = key
+            .iter()
+            .filter_map(|i| match i {
+                FieldSetItem::Field { name, .. } => Some(name.clone()),
+                FieldSetItem::Fragment { .. } => None,
+            })
+            .map(|name| {
+                let at = source
+                    .key
+                    .get(&name)
+                    .map_or_else(|| vec![name.clone()], |p| path(p));
+                (name, at)
+            })
+            .collect();
+        let arguments = source
+            .arguments
+            .iter()
+            .map(|(name, at)| {
+                let known = supergraph
+                    .field(fid)
+                    .arguments
+                    .iter()
+                    .any(|a| a.name == name.as_str());
+                if known {
+                    Ok((name.clone(), path(at)))
+                } else {
+                    Err(format!("`{field}` has no argument `{name}`"))
+                }
+            })
+            .collect::<Result<_, String>>()?;
+        out.push(weft_executor::subscription::broker::EventSource {
+            field: field.clone(),
+            type_name,
+            key,
+            arguments,
+            url: source.rabbitmq.url.clone(),
+            exchange: source.rabbitmq.exchange.clone(),
+            routing_key: source.rabbitmq.routing_key.clone(),
+        });
+    }
+    Ok(out)
+}
