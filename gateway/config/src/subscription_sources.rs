@@ -15,8 +15,12 @@ pub struct SubscriptionSource {
     /// The `Subscription` root field of the supergraph it feeds. Its type must be an entity
     /// its subgraph resolves by a key of top-level fields.
     pub field: String,
-    /// Messages from RabbitMQ.
-    pub rabbitmq: RabbitSource,
+    /// Messages from RabbitMQ (this or `nats`).
+    #[serde(default)]
+    pub rabbitmq: Option<RabbitSource>,
+    /// Messages from NATS (this or `rabbitmq`).
+    #[serde(default)]
+    pub nats: Option<NatsSource>,
     /// Where each key field's value is in a message (a path of object keys, dot-separated),
     /// by key field. A key field not listed is read from the message's top-level field of
     /// the same name.
@@ -26,6 +30,16 @@ pub struct SubscriptionSource {
     /// messages whose value at the path (dot-separated) equals the argument's value.
     #[serde(default)]
     pub arguments: BTreeMap<String, String>,
+}
+
+/// A NATS subject (core NATS: messages published while the gateway is subscribed).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSource {
+    /// The server (`nats://127.0.0.1:4222`).
+    pub url: String,
+    /// The subject, or a pattern with `*` and `>`.
+    pub subject: String,
 }
 
 /// A RabbitMQ topic exchange and the routing keys of the messages to consume.

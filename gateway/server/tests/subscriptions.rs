@@ -1098,7 +1098,13 @@ async fn a_source_that_does_not_fit_the_supergraph_stops_the_gateway_saying_why(
                 exchange: e, routing_key: k }\n    arguments: { sku: key }\n";
     let config = support::config_file("sources-bad", &subgraphs, yaml);
     let output = support::weft_command()
-        .args(["serve", "--config", config.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -1106,5 +1112,71 @@ async fn a_source_that_does_not_fit_the_supergraph_stops_the_gateway_saying_why(
     assert!(
         stderr.contains("subscription_sources: `stockChanged` has no argument `sku`"),
         "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_subscription_field_fed_by_nats_gets_its_fields_from_the_subgraphs() {
+    let url =
+        std::env::var("WEFT_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    let subgraphs = support::reference_subgraphs().await;
+    let subject = format!("weft.test.{}.stock", std::process::id());
+    let yaml = format!(
+        "subscription_sources:\n  - field: stockChanged\n    nats:\n      url: \"{url}\"\n      \
+         subject: \"{subject}.*\"\n    key: {{ upc: product.upc }}\n    \
+         arguments: {{ upc: product.upc }}\n"
+    );
+    let config = support::config_file("sources-nats", &subgraphs, &yaml);
+    let arg = config.display().to_string();
+    let stack = Stack::serve(subgraphs, ["--config", arg.as_str()]);
+    let (_, body) = support::query(
+        &stack.url,
+        &[],
+        "{ topProducts(first: 1) { upc name stock } }",
+    )
+    .await;
+    let product = body["data"]["topProducts"][0].clone();
+    let query = "subscription($upc: ID!) { stockChanged(upc: $upc) { upc stock name } }";
+    let mut watch = support::Events::open(&stack.url, query, json!({ "upc": "1" }), false).await;
+    let nats = async_nats::connect(&url)
+        .await
+        .expect("NATS (start it with `nats-server -a 127.0.0.1 -p 4222 -js &`)");
+    let message = |upc: &str| {
+        axum::body::Bytes::from(json!({ "product": { "upc": upc }, "stock": 0 }).to_string())
+    };
+    // Core NATS keeps nothing for a subscriber not there yet: publish until one arrives.
+    let mut first = None;
+    for _ in 0..50 {
+        nats.publish(format!("{subject}.counted"), message("2"))
+            .await
+            .unwrap();
+        nats.publish(format!("{subject}.counted"), message("1"))
+            .await
+            .unwrap();
+        nats.flush().await.unwrap();
+        if let Ok(event) = tokio::time::timeout(
+            Duration::from_millis(200),
+            watch.next_within(Duration::from_secs(5)),
+        )
+        .await
+        {
+            first = event;
+            break;
+        }
+    }
+    let expected = json!({ "data": { "stockChanged": {
+        "upc": "1", "stock": product["stock"], "name": product["name"],
+    } } });
+    assert_eq!(first, Some(expected.clone()));
+    nats.publish(format!("{subject}.counted"), message("2"))
+        .await
+        .unwrap();
+    nats.publish(format!("{subject}.counted"), message("1"))
+        .await
+        .unwrap();
+    nats.flush().await.unwrap();
+    assert_eq!(
+        watch.next_within(Duration::from_secs(10)).await,
+        Some(expected)
     );
 }

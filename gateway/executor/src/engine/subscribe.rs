@@ -120,7 +120,7 @@ impl Feed {
             },
             Feed::Broker { source, filter } => StreamKey {
                 transport: crate::subscription::Transport::Sse,
-                url: format!("{} {} {}", source.url, source.exchange, source.routing_key),
+                url: source.broker.describe(),
                 body: format!(
                     "{} {}",
                     source.field,

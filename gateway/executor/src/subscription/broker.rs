@@ -26,9 +26,34 @@ pub struct EventSource {
     pub key: Vec<(String, Vec<String>)>,
     /// Each argument and where the value it must equal is in a message.
     pub arguments: Vec<(String, Vec<String>)>,
-    pub url: String,
-    pub exchange: String,
-    pub routing_key: String,
+    pub broker: Broker,
+}
+
+/// Where the messages come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Broker {
+    /// A RabbitMQ topic exchange, the messages of a binding key.
+    Rabbit {
+        url: String,
+        exchange: String,
+        routing_key: String,
+    },
+    /// A NATS subject (or pattern).
+    Nats { url: String, subject: String },
+}
+
+impl Broker {
+    /// What tells two sources apart (for streams shared by identical subscriptions).
+    pub fn describe(&self) -> String {
+        match self {
+            Broker::Rabbit {
+                url,
+                exchange,
+                routing_key,
+            } => format!("amqp {url} {exchange} {routing_key}"),
+            Broker::Nats { url, subject } => format!("nats {url} {subject}"),
+        }
+    }
 }
 
 /// The value at `path` in `message`.
@@ -72,23 +97,68 @@ impl EventSource {
         Some(Value::Object(representation))
     }
 
-    /// Consumes the exchange's messages for the routing key until the connection breaks (an
-    /// error) or `deliver` says no one is listening (`false`); each message matching `filter`
-    /// is delivered as its representation.
+    /// Consumes the broker's messages until the connection breaks (an error) or `deliver`
+    /// says no one is listening (`false`); each message matching `filter` is delivered as its
+    /// representation.
     pub async fn consume(
         &self,
         filter: &Map<String, Value>,
         deliver: &mut (dyn FnMut(Value) -> bool + Send),
     ) -> Result<(), String> {
+        match &self.broker {
+            Broker::Rabbit {
+                url,
+                exchange,
+                routing_key,
+            } => {
+                self.consume_rabbit(url, exchange, routing_key, filter, deliver)
+                    .await
+            }
+            Broker::Nats { url, subject } => self.consume_nats(url, subject, filter, deliver).await,
+        }
+    }
+
+    async fn consume_nats(
+        &self,
+        url: &str,
+        subject: &str,
+        filter: &Map<String, Value>,
+        deliver: &mut (dyn FnMut(Value) -> bool + Send),
+    ) -> Result<(), String> {
+        let client = async_nats::connect(url)
+            .await
+            .map_err(|e| format!("NATS: {e}"))?;
+        let mut messages = client
+            .subscribe(subject.to_owned())
+            .await
+            .map_err(|e| format!("NATS: {e}"))?;
+        while let Some(message) = messages.next().await {
+            if let Some(representation) = self.representation(&message.payload, filter)
+                && !deliver(representation)
+            {
+                return Ok(());
+            }
+        }
+        Err("NATS: the subscription ended".to_owned())
+    }
+
+    async fn consume_rabbit(
+        &self,
+        url: &str,
+        exchange: &str,
+        routing_key: &str,
+        filter: &Map<String, Value>,
+        deliver: &mut (dyn FnMut(Value) -> bool + Send),
+    ) -> Result<(), String> {
         let failed = |e: lapin::Error| format!("RabbitMQ: {e}");
-        let connection = Connection::connect(&self.url, ConnectionProperties::default())
+        let connection = Connection::connect(url, ConnectionProperties::default())
             .await
             .map_err(failed)?;
         let channel = connection.create_channel().await.map_err(failed)?;
         // Declared as the services declare theirs, so the gateway may start first.
         channel
             .exchange_declare(
-                self.exchange.as_str().into(),
+                exchange.into(),
                 ExchangeKind::Topic,
                 ExchangeDeclareOptions {
                     durable: true,
@@ -113,8 +183,8 @@ impl EventSource {
         channel
             .queue_bind(
                 queue.name().as_str().into(),
-                self.exchange.as_str().into(),
-                self.routing_key.as_str().into(),
+                exchange.into(),
+                routing_key.into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
@@ -292,9 +362,10 @@ mod tests {
                 "upc".to_owned(),
                 vec!["product".to_owned(), "upc".to_owned()],
             )],
-            url: String::new(),
-            exchange: String::new(),
-            routing_key: String::new(),
+            broker: Broker::Nats {
+                url: String::new(),
+                subject: String::new(),
+            },
         }
     }
 

@@ -462,14 +462,25 @@ pub fn event_sources(
                 }
             })
             .collect::<Result<_, String>>()?;
+        use weft_executor::subscription::broker::Broker;
+        let broker = match (&source.rabbitmq, &source.nats) {
+            (Some(r), None) => Broker::Rabbit {
+                url: r.url.clone(),
+                exchange: r.exchange.clone(),
+                routing_key: r.routing_key.clone(),
+            },
+            (None, Some(n)) => Broker::Nats {
+                url: n.url.clone(),
+                subject: n.subject.clone(),
+            },
+            _ => return Err(format!("`{field}`: name one broker, `rabbitmq` or `nats`")),
+        };
         out.push(weft_executor::subscription::broker::EventSource {
             field: field.clone(),
             type_name,
             key,
             arguments,
-            url: source.rabbitmq.url.clone(),
-            exchange: source.rabbitmq.exchange.clone(),
-            routing_key: source.rabbitmq.routing_key.clone(),
+            broker,
         });
     }
     Ok(out)
