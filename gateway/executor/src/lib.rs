@@ -13,6 +13,7 @@
 // (Not in test builds: the dev-dependencies serve tests/ and would count as unused.)
 #![cfg_attr(not(test), deny(unused_crate_dependencies))]
 
+mod amqp;
 pub mod batch;
 pub mod engine;
 pub mod entity_cache;

@@ -356,11 +356,7 @@ async fn a_checkout_is_watched_through_subscriptions(backend: Backend) {
         support::Events::open(&stack.url, stock_query, json!({ "upc": "1" }), false).await;
     let mut multipart =
         support::Events::open(&stack.url, stock_query, json!({ "upc": "1" }), true).await;
-    eventually("both stock subscriptions", || async {
-        let metrics = support::metrics(&stack.url).await;
-        (support::sample(&metrics, "weft_subscriptions_active") == 2.0).then_some(())
-    })
-    .await;
+    support::until_subscriptions(&stack.url, 2).await;
     // The gateway subscribed on inventory: let inventory's stream start.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let known: Vec<Value> = stack

@@ -765,16 +765,7 @@ async fn a_subscription_runs_over_websocket_in_graphiql_in_chromium() {
         });
         b.click(".graphiql-execute-button");
         // Subscribed (over graphql-ws, the page's own origin), and inventory's stream open.
-        runtime.block_on(async {
-            for _ in 0..200 {
-                let metrics = support::metrics(&graphql).await;
-                if support::sample(&metrics, "weft_subscriptions_active") == 1.0 {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("GraphiQL did not subscribe");
-        });
+        runtime.block_on(support::until_subscriptions(&graphql, 1));
         std::thread::sleep(Duration::from_millis(500));
         // A checkout of product 1 changes its stock: the event shows in the response pane.
         runtime.block_on(async {

@@ -578,15 +578,7 @@ async fn the_gateways_subscriptions_are_limited_and_counted() {
     );
     // The first one's client leaves: its place is free again.
     drop(held);
-    let mut active = 1.0;
-    for _ in 0..100 {
-        active = support::sample(&support::metrics(&url).await, "weft_subscriptions_active");
-        if active == 0.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(active, 0.0);
+    support::until_subscriptions(&url, 0).await;
     let (status, _, text) = subscribe(&url, "text/event-stream", OPERATION).await;
     assert_eq!(status, 200, "{text}");
     assert_eq!(
@@ -709,12 +701,7 @@ async fn shutdown_tells_subscribers_and_does_not_wait_for_them() {
         .unwrap();
     let mut text = String::from_utf8_lossy(&held.chunk().await.unwrap().unwrap()).into_owned();
     // Both are subscribed.
-    for _ in 0..100 {
-        if support::sample(&support::metrics(&url).await, "weft_subscriptions_active") == 2.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::until_subscriptions(&url, 2).await;
     let pid = setup.stack.pid().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -789,14 +776,8 @@ async fn subscribers(url: &str, count: usize) -> Vec<support::Events> {
     for _ in 0..count {
         all.push(support::Events::open(url, OPERATION, json!({ "upc": "1" }), false).await);
     }
-    for _ in 0..200 {
-        let active = support::sample(&support::metrics(url).await, "weft_subscriptions_active");
-        if active == count as f64 {
-            return all;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{count} subscriptions were not established");
+    support::until_subscriptions(url, count).await;
+    all
 }
 
 #[tokio::test]
@@ -1042,13 +1023,7 @@ async fn a_subscription_field_fed_by_rabbitmq_gets_its_fields_from_the_subgraphs
     let products = body["data"]["topProducts"].clone();
     let query = "subscription($upc: ID!) { stockChanged(upc: $upc) { upc stock name } }";
     let mut watch = support::Events::open(&stack.url, query, json!({ "upc": "1" }), false).await;
-    for _ in 0..200 {
-        let metrics = support::metrics(&stack.url).await;
-        if support::sample(&metrics, "weft_subscriptions_active") == 1.0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::until_subscriptions(&stack.url, 1).await;
     // The gateway's queue is bound once its consumer started: publish until one arrives.
     let bus = weft_subgraph_kit::Bus::rabbit(&amqp_url(), &exchange)
         .await

@@ -10,11 +10,6 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Map, Value};
 use weft_config::entity_cache::EntityEventsConfig;
 
@@ -67,51 +62,8 @@ pub fn listen(config: &EntityEventsConfig, cache: &Arc<EntityCache>) {
 
 /// One connection's worth of events; returns when it breaks or the cache is gone.
 async fn consume(url: &str, exchange: &str, cache: &Weak<EntityCache>) -> Result<(), lapin::Error> {
-    let connection = Connection::connect(url, ConnectionProperties::default()).await?;
-    let channel = connection.create_channel().await?;
-    // Declared as the services declare it, so the gateway may start first.
-    channel
-        .exchange_declare(
-            exchange.into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    let queue = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    channel
-        .queue_bind(
-            queue.name().as_str().into(),
-            exchange.into(),
-            ENTITY_CHANGED.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    let mut deliveries = channel
-        .basic_consume(
-            queue.name().as_str().into(),
-            "weft-gateway".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
+    let (_connection, mut deliveries) =
+        crate::amqp::consumer(url, exchange, ENTITY_CHANGED, "weft-gateway").await?;
     tracing::info!(exchange, "entity_cache.events: listening for EntityChanged");
     let mut alive = tokio::time::interval(Duration::from_secs(5));
     loop {

@@ -71,17 +71,8 @@ impl Executor {
         headers: &HeaderMap,
         forwarded: &Forwarded,
     ) -> Output {
-        let mut out = Output {
-            data: Store::for_plan(plan),
-            errors: Vec::new(),
-            timings: Vec::new(),
-        };
-        let Some(PlanNode::Subscription { primary, rest }) = &plan.node else {
-            out.errors.push(
-                GraphQLError::new(ErrorCode::InternalServerError, "not a subscription's plan")
-                    .into(),
-            );
-            return out;
+        let Some(PlanNode::Subscription { primary, .. }) = &plan.node else {
+            return not_a_subscription(plan);
         };
         let request = Request {
             variables,
@@ -89,32 +80,9 @@ impl Executor {
             forwarded,
             clock: None,
         };
-        let ready = Ready {
-            fetch: primary,
-            slots: Vec::new(),
-            sent: Vec::new(),
-            hits: Vec::new(),
-            cache_keys: Vec::new(),
-            entity: false,
-            variables: Map::new(),
-            path: &[],
-        };
-        self.merge(
-            &ready,
-            Ok(Fetched {
-                body: event,
-                ttl: None,
-            }),
-            &mut out,
-        );
-        if let Some(rest) = rest {
-            self.run(rest, request, &mut out).await;
-        }
-        out
+        self.run_event(plan, primary, event, None, request).await
     }
-}
 
-impl Executor {
     /// Runs one message of a broker-fed subscription: `representation` (the entity's key)
     /// stands where the subscription's object goes, the entity fetch gets the fields the
     /// client selected from the field's subgraph, then the plan's rest runs.
@@ -127,29 +95,11 @@ impl Executor {
         headers: &HeaderMap,
         forwarded: &Forwarded,
     ) -> Output {
-        let mut out = Output {
-            data: Store::for_plan(plan),
-            errors: Vec::new(),
-            timings: Vec::new(),
-        };
-        let Some(PlanNode::Subscription { rest, .. }) = &plan.node else {
-            return out;
-        };
         let request = Request {
             variables,
             headers,
             forwarded,
             clock: None,
-        };
-        let keys = Ready {
-            fetch: &fetches.keys,
-            slots: Vec::new(),
-            sent: Vec::new(),
-            hits: Vec::new(),
-            cache_keys: Vec::new(),
-            entity: false,
-            variables: Map::new(),
-            path: &[],
         };
         let mut body = b"{\"data\":{".to_vec();
         body.extend_from_slice(
@@ -160,23 +110,75 @@ impl Executor {
         body.push(b':');
         body.extend_from_slice(&representation);
         body.extend_from_slice(b"}}");
-        self.merge(
-            &keys,
-            Ok(Fetched {
-                body: Bytes::from(body),
-                ttl: None,
-            }),
-            &mut out,
-        );
         let entity = PlanNode::Flatten(weft_federation::plan::model::FlattenNode {
             path: vec![fetches.root_key.clone()],
             node: Box::new(PlanNode::Fetch(fetches.entity.clone())),
         });
-        self.run(&entity, request, &mut out).await;
-        if let Some(rest) = rest {
+        self.run_event(
+            plan,
+            &fetches.keys,
+            Bytes::from(body),
+            Some(&entity),
+            request,
+        )
+        .await
+    }
+
+    /// An event's run: `answer` read as the answer to the root fetch `first` (kept to what
+    /// it asked for, coerced, its errors made the client's), then `then`, then the plan's
+    /// rest.
+    async fn run_event(
+        &self,
+        plan: &QueryPlan,
+        first: &FetchNode,
+        answer: Bytes,
+        then: Option<&PlanNode>,
+        request: Request<'_>,
+    ) -> Output {
+        let mut out = Output {
+            data: Store::for_plan(plan),
+            errors: Vec::new(),
+            timings: Vec::new(),
+        };
+        let ready = Ready {
+            fetch: first,
+            slots: Vec::new(),
+            sent: Vec::new(),
+            hits: Vec::new(),
+            cache_keys: Vec::new(),
+            entity: false,
+            variables: Map::new(),
+            path: &[],
+        };
+        self.merge(
+            &ready,
+            Ok(Fetched {
+                body: answer,
+                ttl: None,
+            }),
+            &mut out,
+        );
+        if let Some(node) = then {
+            self.run(node, request, &mut out).await;
+        }
+        if let Some(PlanNode::Subscription {
+            rest: Some(rest), ..
+        }) = &plan.node
+        {
             self.run(rest, request, &mut out).await;
         }
         out
+    }
+}
+
+/// The output for a plan that is not a subscription's (never the server's doing).
+fn not_a_subscription(plan: &QueryPlan) -> Output {
+    Output {
+        data: Store::for_plan(plan),
+        errors: vec![
+            GraphQLError::new(ErrorCode::InternalServerError, "not a subscription's plan").into(),
+        ],
+        timings: Vec::new(),
     }
 }
 

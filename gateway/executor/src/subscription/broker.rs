@@ -7,11 +7,6 @@
 
 use apollo_compiler::ast;
 use futures::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties, ExchangeKind};
 use serde_json::{Map, Value};
 use weft_federation::plan::model::{FetchNode, OperationKind, Selection};
 
@@ -151,57 +146,10 @@ impl EventSource {
         deliver: &mut (dyn FnMut(Value) -> bool + Send),
     ) -> Result<(), String> {
         let failed = |e: lapin::Error| format!("RabbitMQ: {e}");
-        let connection = Connection::connect(url, ConnectionProperties::default())
-            .await
-            .map_err(failed)?;
-        let channel = connection.create_channel().await.map_err(failed)?;
-        // Declared as the services declare theirs, so the gateway may start first.
-        channel
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(failed)?;
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(failed)?;
-        channel
-            .queue_bind(
-                queue.name().as_str().into(),
-                exchange.into(),
-                routing_key.into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(failed)?;
-        let mut deliveries = channel
-            .basic_consume(
-                queue.name().as_str().into(),
-                "weft-subscription".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(failed)?;
+        let (_connection, mut deliveries) =
+            crate::amqp::consumer(url, exchange, routing_key, "weft-subscription")
+                .await
+                .map_err(failed)?;
         while let Some(delivery) = deliveries.next().await {
             let delivery = delivery.map_err(failed)?;
             if let Some(representation) = self.representation(&delivery.data, filter)

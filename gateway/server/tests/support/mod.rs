@@ -478,6 +478,20 @@ pub async fn recording_subgraph(
     }
 }
 
+/// Waits (10 s at most) until the gateway at `graphql_url` serves `count` subscriptions, as
+/// its metrics say; panics if it never does.
+pub async fn until_subscriptions(graphql_url: &str, count: usize) {
+    let mut active = 0.0;
+    for _ in 0..200 {
+        active = sample(&metrics(graphql_url).await, "weft_subscriptions_active");
+        if active == count as f64 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the gateway serves {active} subscriptions, not {count}");
+}
+
 /// A subscription through the gateway, read event by event as a client reads it: over SSE
 /// (`text/event-stream`) or Apollo's multipart (`multipart/mixed;subscriptionSpec="1.0"`).
 pub struct Events {
