@@ -1155,3 +1155,70 @@ async fn a_subscription_field_fed_by_nats_gets_its_fields_from_the_subgraphs() {
         Some(expected)
     );
 }
+
+#[tokio::test]
+async fn a_quiet_subscription_outlives_the_connection_idle_timeout() {
+    let setup = setup_with(
+        vec![(Vec::new(), End::Live)],
+        None,
+        "server:\n  idle_timeout_ms: 300\n",
+    )
+    .await;
+    let name = name_of_product_1(&setup.stack).await;
+    let mut watchers = subscribers(&setup.stack.url, 1).await;
+    // Quiet for over three idle timeouts: the stream is being written, not idle.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    setup.script.live.send(5).unwrap();
+    let got = watchers[0].next_within(Duration::from_secs(10)).await;
+    assert_eq!(got, Some(event(5, &name)));
+}
+
+#[tokio::test]
+async fn socket_operations_pass_the_same_admission_and_size_checks_as_http() {
+    // One request a minute for the whole gateway, and answers of at most 60 bytes.
+    let yaml = "rate_limit:\n  global:\n    requests: 1\n    interval_ms: 60000\nserver:\n  \
+                max_response_bytes: 60\n";
+    let setup = setup_with(vec![(vec![1], End::Complete)], None, yaml).await;
+    let query = json!({ "query": "{ topProducts(first: 5) { upc name } }" });
+    let got = client("ws", &setup.stack.url, query, json!({ "requests": 2 })).await;
+    let codes: Vec<&Value> = got
+        .iter()
+        .filter_map(|l| {
+            l.get("error")
+                .map(|e| &e[0]["extensions"]["code"])
+                .or_else(|| l.get("next").map(|n| &n["errors"][0]["extensions"]["code"]))
+        })
+        .collect();
+    // One is rate limited; the other ran, and its answer was too large to send.
+    assert!(codes.contains(&&json!("REQUEST_RATE_LIMITED")), "{got:?}");
+    assert!(codes.contains(&&json!("RESPONSE_TOO_LARGE")), "{got:?}");
+}
+
+/// A WebSocket upgrade of the GraphQL path from `origin`: its status.
+async fn upgrade_from(url: &str, origin: &str) -> u16 {
+    reqwest::Client::new()
+        .get(url)
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-protocol", "graphql-transport-ws")
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_browser_socket_from_another_origin_is_refused_even_with_a_cors_wildcard() {
+    let yaml = "cors:\n  allow_origins: [\"*\", \"https://app.example.com\"]\n";
+    let setup = setup_with(Vec::new(), None, yaml).await;
+    let url = &setup.stack.url;
+    assert_eq!(upgrade_from(url, "https://evil.example").await, 403);
+    assert_eq!(upgrade_from(url, "https://app.example.com").await, 101);
+    // The gateway's own origin (the playground's page).
+    let own = url.trim_end_matches("/graphql");
+    assert_eq!(upgrade_from(url, own).await, 101);
+}

@@ -111,11 +111,18 @@ enum Feed {
 impl Feed {
     fn key(&self) -> StreamKey {
         match self {
+            // Trace context differs per client request and changes no event: left out, or
+            // no two subscriptions would ever share a stream.
             Feed::Subgraph { request, .. } => StreamKey {
                 transport: request.transport,
                 url: request.url.clone(),
                 body: request.body.clone(),
-                headers: request.headers.clone(),
+                headers: request
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| n != "traceparent" && n != "tracestate")
+                    .cloned()
+                    .collect(),
                 unique: 0,
             },
             Feed::Broker { source, filter } => StreamKey {
@@ -143,11 +150,17 @@ impl Streams {
             key.unique = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         }
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(stream) = open.get(&key).and_then(Weak::upgrade)
-            && !stream.ended.load(Ordering::Acquire)
-        {
-            let events = stream.events.subscribe();
-            return (stream, events);
+        let running = open.get(&key).and_then(Weak::upgrade);
+        if let Some(stream) = running {
+            if !stream.ended.load(Ordering::Acquire) && !stream.pump.is_finished() {
+                let events = stream.events.subscribe();
+                return (stream, events);
+            }
+            // An ended stream may be the last reference now: dropped (its `Drop` locks the
+            // map) once the lock is released.
+            drop(open);
+            drop(stream);
+            open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         }
         let (events, first) = broadcast::channel(BEHIND);
         let ended = Arc::new(AtomicBool::new(false));
@@ -215,6 +228,7 @@ async fn pump(
                             attempt = 0;
                             // No subscriber left: nothing more to read for.
                             if events.send(Item::Event(event)).is_err() {
+                                ended.store(true, Ordering::Release);
                                 return;
                             }
                         }
@@ -267,7 +281,11 @@ async fn consume(
                 .is_ok()
         };
         let why = match source.consume(&filter, &mut deliver).await {
-            Ok(()) => return, // no subscriber left
+            Ok(()) => {
+                // No subscriber left.
+                ended.store(true, Ordering::Release);
+                return;
+            }
             Err(why) => why,
         };
         if delivered {

@@ -268,6 +268,15 @@ async fn accept_failed(e: io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
+/// Whether `response`'s body is written as it is made, for as long as its work goes on.
+fn streamed(response: &axum::response::Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/event-stream") || t.starts_with("multipart/mixed"))
+}
+
 /// One connection, closed when its timeouts say so; `stop` closes on shutdown, and `done` is
 /// dropped when the connection ends.
 async fn connection(
@@ -291,8 +300,24 @@ async fn connection(
         let mut router = router.clone();
         async move {
             let response = router.call(request.map(Body::new)).await;
-            drop(handling);
-            response
+            // A response written as it is made (a subscription's events, `@defer`'s parts)
+            // is still being handled until its body ends: no idle timeout closes the
+            // connection under it (the stream's heartbeats are writes, which the idle clock
+            // does not count).
+            Ok::<_, std::convert::Infallible>(match response {
+                Ok(response) if streamed(&response) => response.map(|body| {
+                    use futures::StreamExt;
+                    Body::from_stream(body.into_data_stream().map(move |chunk| {
+                        let _handling = &handling;
+                        chunk
+                    }))
+                }),
+                Ok(response) => {
+                    drop(handling);
+                    response
+                }
+                Err(never) => match never {},
+            })
         }
     });
     let mut conn = pin!(

@@ -80,6 +80,10 @@ pub async fn intercept(State(live): State<Arc<Live>>, request: Request, next: Ne
             .into_response();
     };
     let (mut parts, _body) = request.into_parts();
+    let peer = parts
+        .extensions
+        .get::<super::connections::ClientAddr>()
+        .map(|a| a.0);
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
@@ -88,7 +92,8 @@ pub async fn intercept(State(live): State<Arc<Live>>, request: Request, next: Ne
     let max = usize::try_from(schema.config.limits.max_body_bytes.get()).unwrap_or(usize::MAX);
     ws.protocols([protocol.name()])
         .max_message_size(max)
-        .on_upgrade(move |socket| connection(socket, live, headers, protocol))
+        .max_frame_size(max)
+        .on_upgrade(move |socket| connection(socket, live, headers, protocol, peer))
 }
 
 /// A browser's origin may connect if it is the gateway's own (its `Host`) or allowed by CORS.
@@ -109,30 +114,43 @@ fn origin_allowed(
                 .split_once("://")
                 .is_some_and(|(_, authority)| authority == host)
         });
+    // `*` admits no cross-origin socket: browsers send cookies on every WebSocket, so only an
+    // origin named in the list may open one.
     own || schema
         .config
         .cors
         .allow_origins
         .iter()
-        .any(|o| o.is_any() || *o == *origin)
+        .any(|o| !o.is_any() && *o == *origin)
 }
 
-/// What operations hand the connection to write.
+/// What operations hand the connection to write, each tagged with the operation's id and
+/// its sequence number: an id the client completed and used again is another operation, whose
+/// messages the old one's must not be taken for.
 enum Out {
-    Text(String),
+    Text {
+        id: String,
+        seq: u64,
+        text: String,
+    },
     /// Operation `id` ended; `complete` is sent when `true` (not after `error`).
     Done {
         id: String,
+        seq: u64,
         complete: bool,
     },
 }
 
-/// An operation's task, aborted when the entry is dropped (the client completed it, or left).
-struct Running(tokio::task::JoinHandle<()>);
+/// An operation's task (aborted when the entry is dropped: the client completed it, or left)
+/// and its sequence number.
+struct Running {
+    task: tokio::task::JoinHandle<()>,
+    seq: u64,
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -142,15 +160,39 @@ struct Session {
     identity: Identity,
 }
 
-async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, protocol: Protocol) {
+/// How long a write to the client may take before the socket is taken as dead: a client that
+/// stops reading holds nothing past it.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a `graphql-transport-ws` client may stay silent (the gateway pings it after
+/// [`KEEP_ALIVE`]; its pongs count) before the socket is closed.
+const SILENT: Duration = Duration::from_secs(60);
+
+async fn connection(
+    socket: WebSocket,
+    live: Arc<Live>,
+    upgrade: HeaderMap,
+    protocol: Protocol,
+    peer: Option<std::net::IpAddr>,
+) {
     let (mut sink, mut incoming) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Out>(OUTGOING);
     let mut session: Option<Session> = None;
     let mut running: HashMap<String, Running> = HashMap::new();
+    let mut next_seq: u64 = 0;
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     tokio::pin!(init_deadline);
     let mut keep_alive = tokio::time::interval(KEEP_ALIVE);
+    let mut heard = tokio::time::Instant::now();
     let mut ending = live.current().subscriptions.ending();
+    // Writes one message; `false` when the client is gone or too slow to take it.
+    macro_rules! write {
+        ($text:expr) => {
+            matches!(
+                tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text($text.into()))).await,
+                Ok(Ok(()))
+            )
+        };
+    }
     let close = loop {
         tokio::select! {
             // On shutdown the socket closes as "going away" (clients reconnect elsewhere); on
@@ -163,26 +205,42 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
             () = &mut init_deadline, if session.is_none() => {
                 break Some(Close::new(4408, "Connection initialisation timeout"));
             }
-            _ = keep_alive.tick(), if protocol == Protocol::Legacy && session.is_some() => {
-                if sink.send(Message::Text(protocol::keep_alive().into())).await.is_err() {
+            _ = keep_alive.tick(), if session.is_some() => {
+                let text = match protocol {
+                    Protocol::Legacy => protocol::keep_alive(),
+                    Protocol::TransportWs if heard.elapsed() >= SILENT => {
+                        break Some(Close::new(4408, "The client stopped answering pings"));
+                    }
+                    Protocol::TransportWs if heard.elapsed() >= KEEP_ALIVE => protocol::ping(),
+                    Protocol::TransportWs => continue,
+                };
+                if !write!(text) {
                     break None;
                 }
             }
             Some(out) = out_rx.recv() => {
+                let current = |id: &str, seq: u64| running.get(id).is_some_and(|r| r.seq == seq);
                 let text = match out {
-                    Out::Text(text) => text,
-                    Out::Done { id, complete } => {
-                        if running.remove(&id).is_none() || !complete {
-                            continue; // completed by the client meanwhile: nothing to say
+                    // An operation the client completed (or replaced): nothing more of it.
+                    Out::Text { id, seq, .. } if !current(&id, seq) => continue,
+                    Out::Text { text, .. } => text,
+                    Out::Done { id, seq, complete } => {
+                        if !current(&id, seq) {
+                            continue;
+                        }
+                        running.remove(&id);
+                        if !complete {
+                            continue;
                         }
                         protocol::complete(&id)
                     }
                 };
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                if !write!(text) {
                     break None;
                 }
             }
             message = incoming.next() => {
+                heard = tokio::time::Instant::now();
                 let text = match message {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(Message::Binary(_))) => {
@@ -204,13 +262,12 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
                             Ok(s) => session = Some(s),
                             Err(close) => break Some(close),
                         }
-                        if sink.send(Message::Text(protocol::ack().into())).await.is_err() {
+                        if !write!(protocol::ack()) {
                             break None;
                         }
                     }
                     Incoming::Ping(payload) => {
-                        let pong = protocol::pong(payload);
-                        if sink.send(Message::Text(pong.into())).await.is_err() {
+                        if !write!(protocol::pong(payload)) {
                             break None;
                         }
                     }
@@ -223,6 +280,13 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
                         let Some(s) = &session else {
                             break Some(Close::new(4401, "Unauthorized"));
                         };
+                        // The token of `connection_init` authorizes nothing past its expiry.
+                        if s.identity
+                            .expires()
+                            .is_some_and(|at| at <= std::time::SystemTime::now())
+                        {
+                            break Some(Close::new(4403, "Forbidden: the token expired"));
+                        }
                         if running.contains_key(&id) {
                             break Some(Close::new(4409, format!("Subscriber for {id} already exists")));
                         }
@@ -237,22 +301,26 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
                                 ),
                             );
                             let errors = serde_json::to_value(vec![error]).unwrap_or(Value::Null);
-                            let text = protocol::error(protocol, &id, errors);
-                            if sink.send(Message::Text(text.into())).await.is_err() {
+                            if !write!(protocol::error(protocol, &id, errors)) {
                                 break None;
                             }
                             continue;
                         }
+                        next_seq += 1;
                         let task = tokio::spawn(operation(
-                            schema,
-                            s.headers.clone(),
-                            s.identity.clone(),
-                            protocol,
-                            id.clone(),
+                            Operation {
+                                schema,
+                                headers: s.headers.clone(),
+                                identity: s.identity.clone(),
+                                peer,
+                                protocol,
+                                id: id.clone(),
+                                seq: next_seq,
+                            },
                             request,
                             out_tx.clone(),
                         ));
-                        running.insert(id, Running(task));
+                        running.insert(id, Running { task, seq: next_seq });
                     }
                 }
             }
@@ -264,11 +332,13 @@ async fn connection(socket: WebSocket, live: Arc<Live>, upgrade: HeaderMap, prot
             code,
             reason: reason.into(),
         };
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
     }
 }
 
-/// Accepts `connection_init`: its payload's headers over the upgrade's, the token verified.
+/// Accepts `connection_init`: its payload's headers added to the upgrade's (never replacing
+/// one the upgrade request has, which a proxy may have set; within `limits.max_header_bytes`
+/// together), the token verified.
 async fn accept(
     live: &Live,
     upgrade: &HeaderMap,
@@ -276,13 +346,32 @@ async fn accept(
 ) -> Result<Session, Close> {
     let schema = live.current();
     let mut headers = upgrade.clone();
+    let budget = usize::try_from(schema.config.limits.max_header_bytes.get()).unwrap_or(usize::MAX);
+    let mut size: usize = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum();
     let nested = payload.get("headers").and_then(Value::as_object).cloned();
     for (name, value) in payload.iter().chain(nested.iter().flatten()) {
         let (Some(value), Ok(name)) = (value.as_str(), HeaderName::try_from(name.as_str())) else {
             continue;
         };
-        if let Ok(value) = HeaderValue::from_str(value) {
-            headers.insert(name, value);
+        if headers.contains_key(&name) {
+            continue;
+        }
+        size = size.saturating_add(name.as_str().len() + value.len());
+        if size > budget {
+            return Err(Close::new(
+                4400,
+                format!(
+                    "connection_init's headers are over {budget} bytes (`limits.max_header_bytes`)"
+                ),
+            ));
+        }
+        if let Ok(value) = HeaderValue::from_str(value)
+            && headers.try_insert(name, value).is_err()
+        {
+            return Err(Close::new(4400, "connection_init has too many headers"));
         }
     }
     let identity = schema
@@ -295,21 +384,92 @@ async fn accept(
     Ok(Session { headers, identity })
 }
 
-/// Runs one operation of the socket and hands what it sends to the connection.
-async fn operation(
+/// One operation of a socket, as its task has it.
+struct Operation {
     schema: Arc<SchemaRuntime>,
     headers: HeaderMap,
     identity: Identity,
+    peer: Option<std::net::IpAddr>,
     protocol: Protocol,
     id: String,
+    seq: u64,
+}
+
+/// Runs one operation of the socket and hands what it sends to the connection: through the
+/// same admission as an HTTP request (rate limits, `server.max_in_flight` while it is being
+/// answered, `server.request_timeout_ms` until it answers or starts streaming).
+async fn operation(
+    op: Operation,
     request: crate::runtime::request::GraphQLRequest,
     out: mpsc::Sender<Out>,
 ) {
+    let Operation {
+        schema,
+        headers,
+        identity,
+        peer,
+        protocol,
+        id,
+        seq,
+    } = op;
+    let text = |text: String| Out::Text {
+        id: id.clone(),
+        seq,
+        text,
+    };
+    let refuse = |error: GraphQLError| {
+        let errors = serde_json::to_value(vec![error]).unwrap_or(Value::Null);
+        protocol::error(protocol, &id, errors)
+    };
+    let metrics: &dyn weft_executor::ExecutorMetrics = schema.metrics.as_ref();
+    if let Err(refused) = schema
+        .rate_limits
+        .admit(&headers, &identity, peer, metrics)
+        .await
+    {
+        let secs = weft_executor::rate_limit::retry_after_secs(refused.wait);
+        let error = GraphQLError::new(
+            ErrorCode::RequestRateLimited,
+            format!(
+                "Too many requests: the {} rate limit (`rate_limit.{}`) is reached; try again \
+                 in {secs} s.",
+                refused.limit, refused.limit
+            ),
+        );
+        let _ = out.send(text(refuse(error))).await;
+        let _ = out
+            .send(Out::Done {
+                id,
+                seq,
+                complete: false,
+            })
+            .await;
+        return;
+    }
+    let server = &schema.config.server;
+    let Some(admitted) = super::shedding::admit(server.max_in_flight()) else {
+        let error = GraphQLError::new(
+            ErrorCode::ServerOverloaded,
+            format!(
+                "The gateway is handling its limit of {} requests at once (`server.max_in_flight`).",
+                server.max_in_flight
+            ),
+        );
+        let _ = out.send(text(refuse(error))).await;
+        let _ = out
+            .send(Out::Done {
+                id,
+                seq,
+                complete: false,
+            })
+            .await;
+        return;
+    };
     let delivery = Delivery {
         incremental: false,
         stream: Some(Format::Raw),
     };
-    let outcome = pipeline::run(
+    let running = pipeline::run(
         &schema,
         &Method::POST,
         request,
@@ -318,16 +478,41 @@ async fn operation(
         &headers,
         &identity,
         delivery,
-    )
-    .await;
+    );
+    let outcome = match server.request_timeout() {
+        Some(limit) => match tokio::time::timeout(limit, running).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                let error = GraphQLError::new(
+                    ErrorCode::GatewayTimeout,
+                    format!(
+                        "The operation took longer than {} ms (`server.request_timeout_ms`).",
+                        server.request_timeout_ms
+                    ),
+                );
+                let _ = out.send(text(refuse(error))).await;
+                let _ = out
+                    .send(Out::Done {
+                        id,
+                        seq,
+                        complete: false,
+                    })
+                    .await;
+                return;
+            }
+        },
+        None => running.await,
+    };
     let complete = match outcome.body {
         ResponseBody::Events(mut payloads) => {
+            // A subscription holds a place among the subscriptions, not among requests.
+            drop(admitted);
             while let Some(result) = payloads.next().await {
                 if result.is_empty() {
                     continue; // a heartbeat: the socket has its own
                 }
-                let text = protocol::next(protocol, &id, &result);
-                if out.send(Out::Text(text)).await.is_err() {
+                let message = protocol::next(protocol, &id, &result);
+                if out.send(text(message)).await.is_err() {
                     return;
                 }
             }
@@ -336,19 +521,35 @@ async fn operation(
         // Refused before it ran: `error`, which ends the operation.
         ResponseBody::Errors { errors, .. } => {
             let errors = serde_json::to_value(errors).unwrap_or(Value::Null);
-            let _ = out
-                .send(Out::Text(protocol::error(protocol, &id, errors)))
-                .await;
+            let _ = out.send(text(protocol::error(protocol, &id, errors))).await;
             false
         }
         body => {
-            let result = body.chunks().concat();
-            let text = protocol::next(protocol, &id, &result);
-            if out.send(Out::Text(text)).await.is_err() {
+            let mut result = body.chunks().concat();
+            // Data written past `server.max_response_bytes` is cut (not JSON): said instead.
+            if let Some(cap) = server.max_response_bytes()
+                && result.len() as u64 > cap
+            {
+                let error = GraphQLError::new(
+                    ErrorCode::ResponseTooLarge,
+                    format!(
+                        "The response is over the limit of {cap} bytes \
+                         (`server.max_response_bytes`)."
+                    ),
+                );
+                result = serde_json::to_vec(&serde_json::json!({ "errors": [error] }))
+                    .unwrap_or_default();
+            }
+            drop(admitted);
+            if out
+                .send(text(protocol::next(protocol, &id, &result)))
+                .await
+                .is_err()
+            {
                 return;
             }
             true
         }
     };
-    let _ = out.send(Out::Done { id, complete }).await;
+    let _ = out.send(Out::Done { id, seq, complete }).await;
 }

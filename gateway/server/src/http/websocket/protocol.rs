@@ -140,6 +140,11 @@ pub fn pong(payload: Option<Value>) -> String {
     }
 }
 
+/// `ping`: the gateway asks a silent client to show it is there.
+pub fn ping() -> String {
+    json!({ "type": "ping" }).to_string()
+}
+
 /// The legacy protocol's keep-alive (`ka`); the current one has pings instead.
 pub fn keep_alive() -> String {
     json!({ "type": "ka" }).to_string()

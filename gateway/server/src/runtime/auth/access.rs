@@ -49,8 +49,9 @@ impl Identity {
     /// without a token or an `exp`.
     pub fn expires(&self) -> Option<std::time::SystemTime> {
         let exp = self.claims.as_ref()?.get("exp")?.as_f64()?;
-        (exp.is_finite() && exp >= 0.0)
-            .then(|| std::time::UNIX_EPOCH + std::time::Duration::from_secs_f64(exp))
+        // An `exp` too far out to represent is no expiry worth waiting for.
+        let after = std::time::Duration::try_from_secs_f64(exp).ok()?;
+        std::time::UNIX_EPOCH.checked_add(after)
     }
 
     /// The token's scopes: the `scope` claim (space-separated, OAuth 2.0) or `scp` (a list or
