@@ -83,11 +83,27 @@ async fn connect(uri: &http::Uri) -> Result<Box<dyn Io>, SourceError> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(failed)?;
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .map_err(failed)?;
+    let tls = tokio::time::timeout(
+        CONNECT,
+        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp),
+    )
+    .await
+    .map_err(|_| failed("the TLS handshake timed out"))?
+    .map_err(failed)?;
     Ok(Box::new(tls))
+}
+
+/// Sends `text` on `socket` within [`CONNECT`]: a subgraph that stops reading is taken as
+/// broken, not waited for.
+async fn send(
+    socket: &mut WebSocketStream<Box<dyn Io>>,
+    text: impl Into<String>,
+) -> Result<(), SourceError> {
+    let text: String = text.into();
+    tokio::time::timeout(CONNECT, socket.send(Message::Text(text.into())))
+        .await
+        .map_err(|_| failed("writing to the subgraph timed out"))?
+        .map_err(failed)
 }
 
 impl WsSource {
@@ -128,10 +144,7 @@ impl WsSource {
             .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.into())))
             .collect();
         let init = serde_json::json!({ "type": "connection_init", "payload": payload });
-        socket
-            .send(Message::Text(init.to_string().into()))
-            .await
-            .map_err(failed)?;
+        send(&mut socket, init.to_string()).await?;
         // Acknowledged (pings answered meanwhile), or refused.
         let acknowledged = tokio::time::timeout(ACK_TIMEOUT, async {
             while let Some(message) = socket.next().await {
@@ -148,13 +161,7 @@ impl WsSource {
                 let message: Incoming<'_> = serde_json::from_str(text.as_str()).map_err(failed)?;
                 match message.kind {
                     "connection_ack" => return Ok(()),
-                    "ping" => {
-                        let pong = r#"{"type":"pong"}"#;
-                        socket
-                            .send(Message::Text(pong.into()))
-                            .await
-                            .map_err(failed)?;
-                    }
+                    "ping" => send(&mut socket, r#"{"type":"pong"}"#).await?,
                     _ => {}
                 }
             }
@@ -169,10 +176,7 @@ impl WsSource {
         subscribe.extend_from_slice(body);
         subscribe.push(b'}');
         let subscribe = String::from_utf8(subscribe).map_err(failed)?;
-        socket
-            .send(Message::Text(subscribe.into()))
-            .await
-            .map_err(failed)?;
+        send(&mut socket, subscribe).await?;
         Ok(WsSource {
             socket,
             done: false,
@@ -200,8 +204,7 @@ impl WsSource {
                 }
                 Err(_) if !pinged => {
                     pinged = true;
-                    let ping = r#"{"type":"ping"}"#;
-                    if self.socket.send(Message::Text(ping.into())).await.is_err() {
+                    if send(&mut self.socket, r#"{"type":"ping"}"#).await.is_err() {
                         self.done = true;
                         return None;
                     }
@@ -240,12 +243,12 @@ impl WsSource {
                 "complete" => {
                     self.done = true;
                     self.completed = true;
-                    let _ = self.socket.close(None).await;
+                    let _ = tokio::time::timeout(CONNECT, self.socket.close(None)).await;
                     return None;
                 }
                 "ping" => {
-                    let pong = r#"{"type":"pong"}"#;
-                    if self.socket.send(Message::Text(pong.into())).await.is_err() {
+                    let answered = send(&mut self.socket, r#"{"type":"pong"}"#).await;
+                    if answered.is_err() {
                         self.done = true;
                         return None;
                     }

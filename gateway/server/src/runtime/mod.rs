@@ -162,6 +162,8 @@ pub struct SchemaRuntime {
     pub config: Arc<Config>,
     /// The process's subscriptions (the same across reloads).
     pub subscriptions: Arc<subscriptions::Registry>,
+    /// The subscriptions' generation this runtime serves ([`subscriptions::Registry::end_all`]).
+    pub generation: u64,
 }
 
 /// Why a runtime cannot be built for a supergraph and a configuration.
@@ -271,6 +273,7 @@ impl SchemaRuntime {
             rate_limits,
             config,
             subscriptions: Arc::default(),
+            generation: 0,
         })
     }
 }

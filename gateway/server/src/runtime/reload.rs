@@ -280,8 +280,10 @@ impl Reloader {
         let built = tokio::task::spawn_blocking(move || {
             // Counters live on across reloads.
             let mut new = SchemaRuntime::new(supergraph, config, old.metrics.clone())?;
-            // So are the subscriptions served (their limit is the process's).
+            // So are the subscriptions served (their limit is the process's); the new runtime
+            // serves the generation the swap starts.
             new.subscriptions = old.subscriptions.clone();
+            new.generation = old.subscriptions.generation() + 1;
             // The clients' counts go on (the subgraphs' start again with the new engine).
             if new.config.rate_limit == old.config.rate_limit {
                 new.rate_limits = old.rate_limits.clone();

@@ -154,6 +154,9 @@ impl Drop for Payloads {
 pub struct Registry {
     active: std::sync::atomic::AtomicU64,
     ending: tokio::sync::watch::Sender<Option<Ending>>,
+    /// How many times every subscription was ended: a runtime built for an earlier
+    /// generation starts none (a request planned on it while a reload swapped it out).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Default for Registry {
@@ -161,6 +164,7 @@ impl Default for Registry {
         Registry {
             active: Default::default(),
             ending: tokio::sync::watch::Sender::new(None),
+            generation: Default::default(),
         }
     }
 }
@@ -233,9 +237,17 @@ impl Registry {
         self.active.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Ends every subscription running now, each with `why`'s error.
+    /// Ends every subscription running now, each with `why`'s error, and any about to start
+    /// on a runtime of the generation before.
     pub fn end_all(&self, why: Ending) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.ending.send_replace(Some(why));
+    }
+
+    /// The current generation (see [`Registry::end_all`]).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// What running subscriptions listen to, to be ended.
@@ -324,6 +336,19 @@ pub fn start(start: Start) -> Payloads {
             }
         };
         let mut ending = rt.subscriptions.ending();
+        // Ended before it started: planned on a runtime a reload (or shutdown) has replaced.
+        let superseded = || rt.generation < rt.subscriptions.generation();
+        let stale = superseded().then(|| (*ending.borrow()).unwrap_or(Ending::Reload));
+        // An ending meant for the runtimes before this one (a subscription on the new runtime
+        // started between the swap and the signal) is not this subscription's.
+        let ending = async {
+            loop {
+                let why = ended(&mut ending).await;
+                if superseded() {
+                    break why;
+                }
+            }
+        };
         let expiry = async {
             match expires {
                 Some(at) => {
@@ -335,14 +360,17 @@ pub fn start(start: Start) -> Payloads {
                 None => std::future::pending().await,
             }
         };
-        let ended = tokio::select! {
+        let ended = match stale {
+            Some(why) => Err(why.error()),
+            None => tokio::select! {
             ended = rt.engine.subscribe(run, &mut send) => ended,
-            why = ended(&mut ending) => Err(why.error()),
+            why = ending => Err(why.error()),
             () = expiry => Err(GraphQLError::new(
                 ErrorCode::AuthError,
                 "The token this subscription was authorized with expired: subscribe again \
                  with a new one.",
             )),
+            },
         };
         let ended = match ended {
             Ok(()) if slow => Err(GraphQLError::new(
