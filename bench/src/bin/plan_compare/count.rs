@@ -47,6 +47,8 @@ pub fn fetches(node: Option<&PlanNode>, rule: Branches) -> usize {
                     .map(|d| fetches(d.node.as_deref(), rule))
                     .sum::<usize>()
         }
+        // The request that subscribes, then what runs for each event (counted once).
+        PlanNode::Subscription { rest, .. } => 1 + fetches(rest.as_deref(), rule),
     }
 }
 
@@ -74,6 +76,10 @@ pub fn by_subgraph(node: Option<&PlanNode>, into: &mut BTreeMap<String, usize>) 
             for d in deferred {
                 by_subgraph(d.node.as_deref(), into);
             }
+        }
+        PlanNode::Subscription { primary, rest } => {
+            *into.entry(primary.subgraph.clone()).or_default() += 1;
+            by_subgraph(rest.as_deref(), into);
         }
     }
 }
