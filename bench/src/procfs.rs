@@ -1,4 +1,5 @@
-//! What /proc says about a process: peak resident memory and CPU time; and CPU pinning.
+//! What /proc says about a process: resident memory (now and peak) and CPU time; and CPU
+//! pinning. Shared by the load programs (`#[path]`), each using part of it.
 
 use std::process::Command;
 
@@ -17,9 +18,18 @@ pub fn pin_self_to_cpu(cpu: u32) {
 /// Peak resident set size in KiB (`VmHWM`) of `pid` and its children is not summed: the
 /// gateways are single processes.
 pub fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// Resident set size now (`VmRSS`) of `pid`, in KiB; 0 when it cannot be read.
+pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+fn status_kib(pid: u32, key: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     text.lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
