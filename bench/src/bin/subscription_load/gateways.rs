@@ -1,8 +1,7 @@
 //! Starting a gateway with subscriptions on, pinned to CPU 0 as in `gateway-load`: Weft (built
 //! from this workspace; `WEFT_BIN`) with no limit on subscriptions, and Hive Router
-//! (`HIVE_ROUTER_BIN`) with subscriptions and WebSockets switched on and its limits on
-//! long-lived clients and on connections per subgraph raised above the run's. Each is stopped
-//! when its [`Gateway`] is dropped.
+//! (`HIVE_ROUTER_BIN`) with subscriptions and WebSockets switched on and its limit on
+//! long-lived clients raised above the run's. Each is stopped when its [`Gateway`] is dropped.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -58,12 +57,15 @@ fn free_port() -> Result<u16, StartError> {
 }
 
 /// Starts gateway `name` on `supergraph`, its files in `work`; `max_clients` sizes the
-/// limits a gateway has on long-lived connections.
+/// limits a gateway has on long-lived connections. With `share`, identical subscriptions
+/// share one subgraph stream in each gateway (Weft does by default, `dedupe.subscriptions`;
+/// Hive Router with its router-level de-duplication on); without, in Weft's default only.
 pub async fn start(
     name: &str,
     supergraph: &Path,
     work: &Path,
     max_clients: usize,
+    share: bool,
 ) -> Result<Gateway, StartError> {
     let port = free_port()?;
     let mut command = Command::new("taskset");
@@ -102,13 +104,21 @@ pub async fn start(
                 return Err(StartError::NotInstalled(bin));
             }
             let config = work.join("hive-router.yaml");
-            // Subscriptions and WebSockets are off by default; at most 128 long-lived clients
-            // and 100 connections per subgraph host by default, far below the run's.
+            // Subscriptions and WebSockets are off by default, and at most 128 long-lived
+            // clients. Its 100 connections per subgraph host stay: they bound entity fetches,
+            // not subscription streams (a run of 300 opened 300 streams with it).
             let limit = max_clients.max(1) * 2 + 1024;
+            // Sharing: the router's de-duplication keyed, like Weft's, on what is sent to the
+            // subgraph (no client header is forwarded here), not on each client's headers.
+            let dedupe = if share {
+                "    dedupe:\n      enabled: true\n      headers: none\n"
+            } else {
+                ""
+            };
             let yaml = format!(
                 "subscriptions:\n  enabled: true\nwebsocket:\n  enabled: true\n\
-                 traffic_shaping:\n  max_connections_per_host: {limit}\n  router:\n    \
-                 max_long_lived_clients: {limit}\n"
+                 traffic_shaping:\n  router:\n    \
+                 max_long_lived_clients: {limit}\n{dedupe}"
             );
             std::fs::write(&config, yaml).map_err(io("hive-router.yaml"))?;
             command

@@ -32,7 +32,7 @@ use weft_subgraph_kit::{Bind, Db, DbError, Running, Subgraph, spawn, subgraph::o
 use crate::clients::Transport;
 use crate::gateways::Gateway;
 use crate::report::Row;
-use crate::stock::Stock;
+use crate::stock::{Pace, Stock};
 use crate::tally::Tally;
 
 /// Subscriptions through a gateway: events delivered, CPU and memory per subscription.
@@ -49,16 +49,21 @@ struct Options {
     /// Seconds measured per run, once every subscription is established.
     #[arg(long, default_value_t = 20)]
     duration: u64,
-    /// Milliseconds between two ticks of the stock subgraph (one event per stream per tick).
+    /// Milliseconds between two events of one subgraph stream.
     #[arg(long, default_value_t = 1000)]
     interval_ms: u64,
+    /// When the streams send: `spread` (each on its own phase, evenly over the interval: a
+    /// steady flow) or `burst` (all on one tick: N events at once, a broadcast).
+    #[arg(long, value_enum, default_value = "spread")]
+    pace: Pace,
     /// The gateways, in turn for each count (`weft`, `hive`); one not installed is skipped.
     #[arg(long, value_delimiter = ',', default_value = "weft,hive")]
     gateways: Vec<String>,
     /// How many products the subscriptions watch: 0, one each (no two subscriptions alike,
     /// so no gateway can share a subgraph stream or an entity fetch between them); K, the
     /// first K in turn (30: the demo catalogue), where a gateway that shares identical
-    /// subscriptions opens K streams.
+    /// subscriptions opens K streams; Hive Router then runs with its router de-duplication
+    /// on, so that both share.
     #[arg(long, default_value_t = 0)]
     products: usize,
     /// The products subgraph's DataLoader window (as in gateway-load: async-graphql's 1 ms).
@@ -132,7 +137,9 @@ async fn run(options: &Options, nofile: u64) -> Result<(), RunError> {
         })?;
     let products = spawn::<weft_products::Products>(listener, db)
         .map_err(|e| RunError::Products(e.to_string()))?;
-    let stock = stock::start(interval).await.map_err(RunError::Stock)?;
+    let stock = stock::start(interval, options.pace)
+        .await
+        .map_err(RunError::Stock)?;
     let work = std::env::temp_dir().join(format!("weft-subscription-load-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|source| RunError::Io {
         what: "the work folder",
@@ -145,7 +152,8 @@ async fn run(options: &Options, nofile: u64) -> Result<(), RunError> {
     counts.sort_unstable();
     for &n in &counts {
         for name in &options.gateways {
-            let gateway = match gateways::start(name, &supergraph, &work, n).await {
+            let share = options.products > 0;
+            let gateway = match gateways::start(name, &supergraph, &work, n, share).await {
                 Ok(gateway) => gateway,
                 Err(e) => {
                     eprintln!("skipping {name}: {e}");
@@ -165,12 +173,13 @@ async fn run(options: &Options, nofile: u64) -> Result<(), RunError> {
     }
     let setup = format!(
         "{} s measured per run once all subscriptions are established; one event per \
-         subscription every {} ms; clients over {} (one subscription per connection), \
+         subscription every {} ms, {}; clients over {} (one subscription per connection), \
          {}; gateway pinned to CPU 0, clients and \
          subgraphs to CPU 1; open-file limit {nofile}; load average {load_before} before, {} \
          after",
         options.duration,
         options.interval_ms,
+        options.pace.name(),
         options.transport.name(),
         match options.products {
             0 => "each subscription on a product of its own".to_owned(),
@@ -341,7 +350,11 @@ async fn measure(
         streams,
         setup_secs,
         window_secs,
-        expected: (after.ticks - before.ticks) * established as u64,
+        expected: match options.pace {
+            Pace::Burst => (after.ticks - before.ticks) * established as u64,
+            // Each stream on its own phase: window / interval events each, give or take one.
+            Pace::Spread => (window_secs / interval.as_secs_f64() * established as f64) as u64,
+        },
         subgraph_events: after.emitted - before.emitted,
         delivered: after.delivered - before.delivered,
         gateway_cpu_secs: after.gateway_cpu - before.gateway_cpu,

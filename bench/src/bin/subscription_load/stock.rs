@@ -1,13 +1,14 @@
 //! The `stock` subgraph: `stockChanged(upc:)` over GraphQL over SSE (a `POST`, distinct
-//! connections), every open stream fed by one ticker. Each tick sends one event on every
-//! stream; the event carries the tick's number as `stock` (so a reader sees gaps) and the
-//! moment its bytes were made, in microseconds on [`clock`], as `emittedAt` (so a reader
-//! measures the delivery latency through the gateway).
+//! connections). Every open stream sends one event per interval: each at its own moment,
+//! spread evenly over the interval ([`Pace::Spread`], a steady load), or all at once on one
+//! ticker ([`Pace::Burst`], a broadcast). The event carries the stream's tick number as
+//! `stock` (so a reader sees gaps) and the moment its bytes were made, in microseconds on
+//! [`clock`], as `emittedAt` (so a reader measures the delivery latency through the gateway).
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::response::Response;
@@ -62,14 +63,45 @@ impl Counters {
     }
 }
 
+/// When the streams send their events.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Pace {
+    /// Each stream on its own phase, the phases spread evenly over the interval: the gateway
+    /// sees a steady flow of N events per interval.
+    Spread,
+    /// Every stream on the same tick: N events at once, once per interval.
+    Burst,
+}
+
+impl Pace {
+    pub fn name(self) -> &'static str {
+        match self {
+            Pace::Spread => "spread over the interval",
+            Pace::Burst => "all at once (burst)",
+        }
+    }
+}
+
+/// What every stream shares.
+#[derive(Clone)]
+struct Shared {
+    pace: Pace,
+    interval: Duration,
+    /// The burst ticker's count.
+    ticks: watch::Sender<u64>,
+    counters: Arc<Counters>,
+    /// Streams opened so far: the next one's phase.
+    opened: Arc<AtomicU64>,
+}
+
 /// The running subgraph.
 pub struct Stock {
     pub url: String,
     pub counters: Arc<Counters>,
 }
 
-/// Starts the subgraph on an ephemeral port, ticking every `interval`.
-pub async fn start(interval: Duration) -> std::io::Result<Stock> {
+/// Starts the subgraph on an ephemeral port, each stream sending every `interval`.
+pub async fn start(interval: Duration, pace: Pace) -> std::io::Result<Stock> {
     let counters = Arc::new(Counters::default());
     let (ticks, _) = watch::channel(0u64);
     let ticker = ticks.clone();
@@ -85,12 +117,18 @@ pub async fn start(interval: Duration) -> std::io::Result<Stock> {
             counting.ticks.fetch_add(1, Ordering::Relaxed);
         }
     });
-    let state = (ticks, counters.clone());
+    let shared = Shared {
+        pace,
+        interval,
+        ticks,
+        counters: counters.clone(),
+        opened: Arc::default(),
+    };
     let app = axum::Router::new().route(
         "/graphql",
         post(move |body: Bytes| {
-            let (ticks, counters) = state.clone();
-            async move { subscribe(&body, &ticks, counters) }
+            let shared = shared.clone();
+            async move { subscribe(&body, &shared) }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -105,22 +143,34 @@ pub async fn start(interval: Duration) -> std::io::Result<Stock> {
 /// Answers one request: a `stockChanged` subscription gets a stream that lives until the
 /// gateway closes it; anything else a GraphQL error (nothing in this load asks stock for
 /// more than the subscription).
-fn subscribe(body: &[u8], ticks: &watch::Sender<u64>, counters: Arc<Counters>) -> Response {
+fn subscribe(body: &[u8], shared: &Shared) -> Response {
+    let counters = shared.counters.clone();
     let Some(upc) = requested_upc(body) else {
         counters.refused.fetch_add(1, Ordering::Relaxed);
         let error =
             r#"{"data":null,"errors":[{"message":"stock serves stockChanged(upc:) only"}]}"#;
         return response("application/json", Body::from(error));
     };
+    let clock = match shared.pace {
+        Pace::Burst => Clock::Burst(shared.ticks.subscribe()),
+        Pace::Spread => {
+            // The golden ratio's multiples spread any number of phases evenly.
+            let k = shared.opened.fetch_add(1, Ordering::Relaxed);
+            let phase = (k as f64 * 0.618_033_988_749_895).fract();
+            Clock::Spread {
+                first: Instant::now() + shared.interval.mul_f64(phase),
+                interval: shared.interval,
+            }
+        }
+    };
     let feed = Feed {
-        ticks: ticks.subscribe(),
+        clock,
         upc: Value::String(upc).to_string(),
         last: None,
         open: Open::new(counters),
     };
     let events = futures::stream::unfold(feed, |mut feed| async move {
-        feed.ticks.changed().await.ok()?;
-        let tick = *feed.ticks.borrow_and_update();
+        let tick = feed.clock.next(feed.last).await?;
         let counters = &feed.open.0;
         if let Some(last) = feed.last {
             let missed = tick.saturating_sub(last + 1);
@@ -164,9 +214,41 @@ fn requested_upc(body: &[u8]) -> Option<String> {
     from_variables.or_else(inline).map(str::to_owned)
 }
 
+/// When a stream's next event is due.
+enum Clock {
+    Burst(watch::Receiver<u64>),
+    /// Tick `n` (from 1) is due at `first + (n - 1) * interval`.
+    Spread {
+        first: Instant,
+        interval: Duration,
+    },
+}
+
+impl Clock {
+    /// Waits for the tick after `last` and gives its number: a later one when the stream
+    /// was read too late for it (the gateway had not taken the previous event yet).
+    async fn next(&mut self, last: Option<u64>) -> Option<u64> {
+        match self {
+            Clock::Burst(ticks) => {
+                ticks.changed().await.ok()?;
+                Some(*ticks.borrow_and_update())
+            }
+            Clock::Spread { first, interval } => {
+                let n = last.map_or(1, |l| l + 1);
+                let steps = u32::try_from(n - 1).unwrap_or(u32::MAX);
+                let due = *first + interval.saturating_mul(steps);
+                tokio::time::sleep_until(due.into()).await;
+                let elapsed = first.elapsed().as_nanos();
+                let now = 1 + elapsed / interval.as_nanos().max(1);
+                Some(u64::try_from(now).unwrap_or(u64::MAX).max(n))
+            }
+        }
+    }
+}
+
 /// One stream's state.
 struct Feed {
-    ticks: watch::Receiver<u64>,
+    clock: Clock,
     /// The upc as a JSON string.
     upc: String,
     last: Option<u64>,
