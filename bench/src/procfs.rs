@@ -35,18 +35,29 @@ fn status_kib(pid: u32, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// User + system CPU time of `pid` so far, in seconds.
+/// Descriptors `pid` holds open now; `None` when they cannot be listed.
+pub fn open_fds(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// User + system CPU time of `pid` so far, in seconds; 0 when it cannot be read.
 pub fn cpu_seconds(pid: u32) -> f64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    cpu_seconds_read(pid).unwrap_or(0.0)
+}
+
+/// User + system CPU time of `pid` so far, in seconds; `None` when /proc cannot be read (the
+/// process is gone, or this one is out of descriptors).
+pub fn cpu_seconds_read(pid: u32) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
-    let ticks: u64 = [11, 12]
-        .iter()
-        .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<u64>().ok()))
-        .sum();
-    ticks as f64 / clock_ticks()
+    let mut ticks = 0u64;
+    for i in [11, 12] {
+        ticks += fields.get(i)?.parse::<u64>().ok()?;
+    }
+    Some(ticks as f64 / clock_ticks())
 }
 
 /// Asked once: a process out of descriptors (subscription-load near its limit) cannot start

@@ -339,6 +339,7 @@ async fn measure(
     let window_secs = window.elapsed().as_secs_f64();
     let rss_kib = procfs::rss_kib(gateway.pid);
     let streams = stock.counters.open();
+    let gateway_fds = procfs::open_fds(gateway.pid);
     drop(clients);
 
     let latencies = tally.latencies_sorted();
@@ -348,6 +349,7 @@ async fn measure(
         subscriptions: n,
         established,
         streams,
+        gateway_fds,
         setup_secs,
         window_secs,
         expected: match options.pace {
@@ -357,8 +359,14 @@ async fn measure(
         },
         subgraph_events: after.emitted - before.emitted,
         delivered: after.delivered - before.delivered,
-        gateway_cpu_secs: after.gateway_cpu - before.gateway_cpu,
-        harness_cpu_secs: after.harness_cpu - before.harness_cpu,
+        gateway_cpu_secs: after
+            .gateway_cpu
+            .zip(before.gateway_cpu)
+            .map(|(a, b)| a - b),
+        harness_cpu_secs: after
+            .harness_cpu
+            .zip(before.harness_cpu)
+            .map(|(a, b)| a - b),
         products_requests: after.products_requests - before.products_requests,
         rss_idle_kib,
         rss_kib,
@@ -379,8 +387,8 @@ async fn measure(
 
 /// The counters a window is measured between.
 struct Snapshot {
-    gateway_cpu: f64,
-    harness_cpu: f64,
+    gateway_cpu: Option<f64>,
+    harness_cpu: Option<f64>,
     delivered: u64,
     ticks: u64,
     emitted: u64,
@@ -398,8 +406,8 @@ impl Snapshot {
         products: &Running,
     ) -> Snapshot {
         Snapshot {
-            gateway_cpu: procfs::cpu_seconds(gateway),
-            harness_cpu: procfs::cpu_seconds(harness),
+            gateway_cpu: procfs::cpu_seconds_read(gateway),
+            harness_cpu: procfs::cpu_seconds_read(harness),
             delivered: tally.delivered(),
             ticks: stock.counters.ticks(),
             emitted: stock.counters.emitted(),

@@ -13,6 +13,9 @@ pub struct Row {
     /// Streams the stock subgraph served at the end of the window: one per subscription,
     /// unless the gateway shares a stream between identical subscriptions.
     pub streams: usize,
+    /// Descriptors the gateway held at the end of the window (sockets to clients, to the
+    /// stock subgraph, and its pool to products).
+    pub gateway_fds: Option<usize>,
     /// Seconds from the first connection to the last subscription's first event.
     pub setup_secs: f64,
     pub window_secs: f64,
@@ -22,10 +25,11 @@ pub struct Row {
     pub delivered: u64,
     /// Events the stock subgraph sent in the window, over every stream.
     pub subgraph_events: u64,
-    /// Gateway CPU time (user + system) in the window, seconds.
-    pub gateway_cpu_secs: f64,
+    /// Gateway CPU time (user + system) in the window, seconds; `None` when /proc could not
+    /// be read (this process out of descriptors).
+    pub gateway_cpu_secs: Option<f64>,
     /// This process's CPU time in the window (clients and subgraphs, pinned to one core).
-    pub harness_cpu_secs: f64,
+    pub harness_cpu_secs: Option<f64>,
     /// Requests the products subgraph received in the window (the entity fetches).
     pub products_requests: u64,
     /// Gateway RSS before subscribing and at the end of the window, KiB.
@@ -51,6 +55,18 @@ impl Row {
         (self.delivered > 0).then(|| x / self.delivered as f64)
     }
 
+    fn gateway_cpu_per_event(&self) -> String {
+        self.gateway_cpu_secs
+            .and_then(|cpu| self.per_event(cpu * 1e6))
+            .map_or("–".into(), |v| format!("{v:.0}"))
+    }
+
+    fn percent_of_window(&self, cpu: Option<f64>) -> String {
+        cpu.map_or("–".into(), |cpu| {
+            format!("{:.0}", 100.0 * cpu / self.window_secs.max(f64::EPSILON))
+        })
+    }
+
     fn kib_per_subscription(&self) -> f64 {
         self.rss_kib.saturating_sub(self.rss_idle_kib) as f64 / self.subscriptions.max(1) as f64
     }
@@ -63,8 +79,7 @@ impl Row {
             self.per_sec(self.delivered),
             100.0 * self.delivered as f64 / self.expected.max(1) as f64,
             self.per_sec(self.subgraph_events),
-            self.per_event(self.gateway_cpu_secs * 1e6)
-                .map_or("–".into(), |v| format!("{v:.0}")),
+            self.gateway_cpu_per_event(),
             self.kib_per_subscription(),
             ms(self.p99_us),
         )
@@ -84,11 +99,11 @@ pub fn markdown(rows: &[Row], setup: &str) -> String {
     let _ = writeln!(out, "{setup}\n");
     let _ = writeln!(
         out,
-        "| gateway | transport | subscriptions | subgraph streams | set up s | events/s delivered \
-         | of expected | gateway CPU µs/event | gateway CPU % | RSS idle MiB | RSS MiB | \
+        "| gateway | transport | subscriptions | subgraph streams | gateway fds | set up s | \
+         events/s delivered | of expected | gateway CPU µs/event | gateway CPU % | RSS idle MiB | RSS MiB | \
          KiB/subscription | p50 ms | p99 ms | products req/event | drops | errors | harness CPU % |"
     );
-    let _ = writeln!(out, "|{}", "---|".repeat(18));
+    let _ = writeln!(out, "|{}", "---|".repeat(19));
     for r in rows {
         let subscriptions = if r.established == r.subscriptions {
             r.subscriptions.to_string()
@@ -111,18 +126,18 @@ pub fn markdown(rows: &[Row], setup: &str) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} | {:.0} | {:.1}% | {} | {:.0} | {} | {} | {:.1} | {} | {} \
-             | {} | {} | {} | {:.0} |",
+            "| {} | {} | {} | {} | {} | {:.1} | {:.0} | {:.1}% | {} | {} | {} | {} | {:.1} | {} \
+             | {} | {} | {} | {} | {} |",
             r.gateway,
             r.transport,
             subscriptions,
             r.streams,
+            r.gateway_fds.map_or("–".into(), |n| n.to_string()),
             r.setup_secs,
             r.per_sec(r.delivered),
             100.0 * r.delivered as f64 / r.expected.max(1) as f64,
-            r.per_event(r.gateway_cpu_secs * 1e6)
-                .map_or("–".into(), |v| format!("{v:.0}")),
-            100.0 * r.gateway_cpu_secs / r.window_secs.max(f64::EPSILON),
+            r.gateway_cpu_per_event(),
+            r.percent_of_window(r.gateway_cpu_secs),
             mib(r.rss_idle_kib),
             mib(r.rss_kib),
             r.kib_per_subscription(),
@@ -132,7 +147,7 @@ pub fn markdown(rows: &[Row], setup: &str) -> String {
                 .map_or("–".into(), |v| format!("{v:.2}")),
             drops,
             errors,
-            100.0 * r.harness_cpu_secs / r.window_secs.max(f64::EPSILON),
+            r.percent_of_window(r.harness_cpu_secs),
         );
     }
     out
