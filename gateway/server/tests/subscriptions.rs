@@ -1222,3 +1222,72 @@ async fn a_browser_socket_from_another_origin_is_refused_even_with_a_cors_wildca
     let own = url.trim_end_matches("/graphql");
     assert_eq!(upgrade_from(url, own).await, 101);
 }
+
+// ---- The client libraries against the reference subgraphs.
+
+/// Each client library, subscribed to `stockChanged` through the gateway over the reference
+/// subgraphs, gets the event a stock reservation in inventory causes (as the checkout saga
+/// makes them), with products' `name`.
+#[tokio::test]
+async fn each_client_library_gets_a_reference_subgraphs_event_with_fields_of_another() {
+    let subgraphs = support::reference_subgraphs().await;
+    let inventory = subgraphs
+        .iter()
+        .find(|s| s.name == "inventory")
+        .unwrap()
+        .url();
+    let config = support::config_file("clients-reference", &subgraphs, "");
+    let arg = config.display().to_string();
+    let stack = Stack::serve(subgraphs, ["--config", arg.as_str()]);
+    let query = "subscription($upc: ID!) { stockChanged(upc: $upc) { upc stock name } }";
+    for (n, protocol) in ["ws", "legacy-ws", "sse", "multipart"].into_iter().enumerate() {
+        let (_, body) =
+            support::query(&stack.url, &[], "{ product(upc: \"1\") { name stock } }").await;
+        let before = body["data"]["product"].clone();
+        let url = stack.url.clone();
+        let request = json!({ "query": query, "variables": { "upc": "1" } });
+        let reading =
+            tokio::spawn(async move { client(protocol, &url, request, json!({ "take": 1 })).await });
+        support::until_subscriptions(&stack.url, 1).await;
+        // Inventory's stream is opened once the gateway subscribed: give it a moment.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let reserve = "mutation($id: ID!, $items: [StockItemInput!]!) { \
+                       reserveStock(orderId: $id, items: $items) { reserved } }";
+        let variables = json!({ "id": format!("order-{n}"), "items": [{ "upc": "1", "quantity": 1 }] });
+        let (_, reserved) = support::query_with(&inventory, reserve, variables).await;
+        assert_eq!(reserved["data"]["reserveStock"]["reserved"], true, "{reserved}");
+        let got = tokio::time::timeout(Duration::from_secs(30), reading)
+            .await
+            .unwrap()
+            .unwrap();
+        let stock = before["stock"].as_i64().unwrap() - 1;
+        assert_eq!(
+            got,
+            vec![
+                json!({ "next": { "data": { "stockChanged": {
+                    "upc": "1", "stock": stock, "name": before["name"],
+                } } } }),
+                json!({ "stopped": true }),
+            ],
+            "{protocol}"
+        );
+        support::until_subscriptions(&stack.url, 0).await;
+    }
+}
+
+/// An event whose entity fetch fails (products unreachable) is still delivered: with what
+/// could be had and the error at its path, not dropped.
+#[tokio::test]
+async fn an_event_whose_entity_fetch_fails_is_delivered_with_its_error() {
+    let yaml = "subgraphs:\n  products:\n    url: http://127.0.0.1:9/graphql\n    retry:\n      \
+                max_attempts: 1\n";
+    let setup = setup_with(vec![(vec![3], End::Complete)], None, yaml).await;
+    let (_, _, text) = subscribe(&setup.stack.url, "text/event-stream", OPERATION).await;
+    let events = sse_events(&text);
+    assert_eq!(events.len(), 2, "{text}");
+    assert_eq!(events[0].0, "next");
+    let error = &events[0].1["errors"][0];
+    assert_eq!(error["extensions"]["code"], "SUBREQUEST_HTTP_ERROR", "{text}");
+    assert_eq!(error["path"][0], "stockChanged", "{text}");
+    assert_eq!(events[1].0, "complete");
+}

@@ -14,6 +14,8 @@
 mod drive;
 mod forwarder;
 mod gateways;
+#[path = "../../procfs.rs"]
+#[allow(dead_code)] // shared with subscription-load, which reads the current RSS too
 mod procfs;
 mod public;
 mod report;
