@@ -1240,22 +1240,31 @@ async fn each_client_library_gets_a_reference_subgraphs_event_with_fields_of_ano
     let arg = config.display().to_string();
     let stack = Stack::serve(subgraphs, ["--config", arg.as_str()]);
     let query = "subscription($upc: ID!) { stockChanged(upc: $upc) { upc stock name } }";
-    for (n, protocol) in ["ws", "legacy-ws", "sse", "multipart"].into_iter().enumerate() {
+    for (n, protocol) in ["ws", "legacy-ws", "sse", "multipart"]
+        .into_iter()
+        .enumerate()
+    {
         let (_, body) =
             support::query(&stack.url, &[], "{ product(upc: \"1\") { name stock } }").await;
         let before = body["data"]["product"].clone();
         let url = stack.url.clone();
         let request = json!({ "query": query, "variables": { "upc": "1" } });
         let reading =
-            tokio::spawn(async move { client(protocol, &url, request, json!({ "take": 1 })).await });
+            tokio::spawn(
+                async move { client(protocol, &url, request, json!({ "take": 1 })).await },
+            );
         support::until_subscriptions(&stack.url, 1).await;
         // Inventory's stream is opened once the gateway subscribed: give it a moment.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let reserve = "mutation($id: ID!, $items: [StockItemInput!]!) { \
                        reserveStock(orderId: $id, items: $items) { reserved } }";
-        let variables = json!({ "id": format!("order-{n}"), "items": [{ "upc": "1", "quantity": 1 }] });
+        let variables =
+            json!({ "id": format!("order-{n}"), "items": [{ "upc": "1", "quantity": 1 }] });
         let (_, reserved) = support::query_with(&inventory, reserve, variables).await;
-        assert_eq!(reserved["data"]["reserveStock"]["reserved"], true, "{reserved}");
+        assert_eq!(
+            reserved["data"]["reserveStock"]["reserved"], true,
+            "{reserved}"
+        );
         let got = tokio::time::timeout(Duration::from_secs(30), reading)
             .await
             .unwrap()
@@ -1287,7 +1296,10 @@ async fn an_event_whose_entity_fetch_fails_is_delivered_with_its_error() {
     assert_eq!(events.len(), 2, "{text}");
     assert_eq!(events[0].0, "next");
     let error = &events[0].1["errors"][0];
-    assert_eq!(error["extensions"]["code"], "SUBREQUEST_HTTP_ERROR", "{text}");
+    assert_eq!(
+        error["extensions"]["code"], "SUBREQUEST_HTTP_ERROR",
+        "{text}"
+    );
     assert_eq!(error["path"][0], "stockChanged", "{text}");
     assert_eq!(events[1].0, "complete");
 }

@@ -43,6 +43,8 @@ use protocol::{Close, Incoming, Protocol};
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Messages waiting to be written to a client.
 const OUTGOING: usize = 64;
+/// A socket's read buffer.
+const READ_BUFFER: usize = 8 * 1024;
 /// The legacy protocol's keep-alive period.
 const KEEP_ALIVE: Duration = Duration::from_secs(12);
 
@@ -90,7 +92,11 @@ pub async fn intercept(State(live): State<Arc<Live>>, request: Request, next: Ne
     };
     let headers = parts.headers;
     let max = usize::try_from(schema.config.limits.max_body_bytes.get()).unwrap_or(usize::MAX);
+    // tungstenite's default read buffer (128 KiB, kept for the socket's life) was most of a
+    // subscription's memory over WebSocket (bench/README.md, subscription-load): GraphQL
+    // messages are small, and a larger one is read in several reads.
     ws.protocols([protocol.name()])
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| connection(socket, live, headers, protocol, peer))
