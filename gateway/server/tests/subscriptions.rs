@@ -223,6 +223,19 @@ fn sse_events(text: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// `OPERATION` for product 1 over SSE, its response held open to be read chunk by chunk.
+async fn held_open(url: &str) -> reqwest::Response {
+    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
+    reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "text/event-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Product 1's name as products resolves it.
 async fn name_of_product_1(stack: &Stack) -> Value {
     let (_, body) = support::query(&stack.url, &[], "{ topProducts(first: 1) { upc name } }").await;
@@ -547,15 +560,7 @@ async fn the_gateways_subscriptions_are_limited_and_counted() {
     .await;
     let url = setup.stack.url.clone();
     // The first holds the only place while its client reads.
-    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
-    let mut held = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("accept", "text/event-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let mut held = held_open(&url).await;
     let first = held.chunk().await.unwrap().unwrap();
     assert!(
         String::from_utf8_lossy(&first).contains("event: next"),
@@ -631,15 +636,7 @@ async fn a_socket_runs_at_most_its_limit_of_operations() {
 async fn a_reload_ends_running_subscriptions_with_a_reason_and_serves_new_ones() {
     let setup = setup(vec![(vec![1], End::Hold), (vec![2], End::Complete)], None).await;
     let url = setup.stack.url.clone();
-    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
-    let mut held = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("accept", "text/event-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let mut held = held_open(&url).await;
     let mut text = String::from_utf8_lossy(&held.chunk().await.unwrap().unwrap()).into_owned();
     assert!(text.contains("event: next"), "{text}");
     // A configuration change: the gateway reloads.
@@ -690,15 +687,7 @@ async fn shutdown_tells_subscribers_and_does_not_wait_for_them() {
         let url = url.clone();
         async move { client("ws", &url, request("1"), json!({})).await }
     });
-    let body = json!({ "query": OPERATION, "variables": { "upc": "1" } }).to_string();
-    let mut held = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("accept", "text/event-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let mut held = held_open(&url).await;
     let mut text = String::from_utf8_lossy(&held.chunk().await.unwrap().unwrap()).into_owned();
     // Both are subscribed.
     support::until_subscriptions(&url, 2).await;

@@ -423,34 +423,22 @@ async fn operation(
         seq,
         text,
     };
-    let refuse = |error: GraphQLError| {
-        let errors = serde_json::to_value(vec![error]).unwrap_or(Value::Null);
-        protocol::error(protocol, &id, errors)
-    };
     let metrics: &dyn weft_executor::ExecutorMetrics = schema.metrics.as_ref();
-    if let Err(refused) = schema
+    if let Err(limited) = schema
         .rate_limits
         .admit(&headers, &identity, peer, metrics)
         .await
     {
-        let secs = weft_executor::rate_limit::retry_after_secs(refused.wait);
+        let secs = weft_executor::rate_limit::retry_after_secs(limited.wait);
         let error = GraphQLError::new(
             ErrorCode::RequestRateLimited,
             format!(
                 "Too many requests: the {} rate limit (`rate_limit.{}`) is reached; try again \
                  in {secs} s.",
-                refused.limit, refused.limit
+                limited.limit, limited.limit
             ),
         );
-        let _ = out.send(text(refuse(error))).await;
-        let _ = out
-            .send(Out::Done {
-                id,
-                seq,
-                complete: false,
-            })
-            .await;
-        return;
+        return refused(&out, protocol, id, seq, error).await;
     }
     let server = &schema.config.server;
     let Some(admitted) = super::shedding::admit(server.max_in_flight()) else {
@@ -461,15 +449,7 @@ async fn operation(
                 server.max_in_flight
             ),
         );
-        let _ = out.send(text(refuse(error))).await;
-        let _ = out
-            .send(Out::Done {
-                id,
-                seq,
-                complete: false,
-            })
-            .await;
-        return;
+        return refused(&out, protocol, id, seq, error).await;
     };
     let delivery = Delivery {
         incremental: false,
@@ -496,15 +476,7 @@ async fn operation(
                         server.request_timeout_ms
                     ),
                 );
-                let _ = out.send(text(refuse(error))).await;
-                let _ = out
-                    .send(Out::Done {
-                        id,
-                        seq,
-                        complete: false,
-                    })
-                    .await;
-                return;
+                return refused(&out, protocol, id, seq, error).await;
             }
         },
         None => running.await,
@@ -558,4 +530,30 @@ async fn operation(
         }
     };
     let _ = out.send(Out::Done { id, seq, complete }).await;
+}
+
+/// Operation `id` refused before it ran: `error` with `error`, which ends it (no `complete`).
+async fn refused(
+    out: &mpsc::Sender<Out>,
+    protocol: Protocol,
+    id: String,
+    seq: u64,
+    error: GraphQLError,
+) {
+    let errors = serde_json::to_value(vec![error]).unwrap_or(Value::Null);
+    let text = protocol::error(protocol, &id, errors);
+    let _ = out
+        .send(Out::Text {
+            id: id.clone(),
+            seq,
+            text,
+        })
+        .await;
+    let _ = out
+        .send(Out::Done {
+            id,
+            seq,
+            complete: false,
+        })
+        .await;
 }
