@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use weft_inventory::Inventory;
 use weft_inventory::data::demo_stock;
+use weft_subgraph_kit::sse::{Frame, take_frame};
 use weft_subgraph_kit::subgraph::open;
 use weft_subgraph_kit::{Running, spawn};
 
@@ -26,14 +27,6 @@ async fn start() -> Running {
 struct Events {
     response: reqwest::Response,
     buffer: Vec<u8>,
-}
-
-/// What one frame is.
-#[derive(Debug, PartialEq)]
-enum Frame {
-    Next(Value),
-    Complete,
-    Heartbeat,
 }
 
 impl Events {
@@ -61,20 +54,8 @@ impl Events {
     /// The next frame; `None` when the body ended.
     async fn frame(&mut self) -> Option<Frame> {
         loop {
-            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-                let raw: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                let raw = String::from_utf8(raw).unwrap();
-                return Some(if raw == ":\n\n" {
-                    Frame::Heartbeat
-                } else if raw == "event: complete\ndata:\n\n" {
-                    Frame::Complete
-                } else {
-                    let data = raw
-                        .strip_prefix("event: next\ndata: ")
-                        .and_then(|r| r.strip_suffix("\n\n"))
-                        .unwrap_or_else(|| panic!("not an SSE frame of the protocol: {raw:?}"));
-                    Frame::Next(serde_json::from_str(data).unwrap())
-                });
+            if let Some(frame) = take_frame(&mut self.buffer) {
+                return Some(frame.unwrap());
             }
             let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
                 .await

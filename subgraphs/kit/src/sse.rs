@@ -166,6 +166,38 @@ pub fn response(
     response
 }
 
+/// One frame of a stream as this module writes it, read back (by a client: the tests).
+#[derive(Debug, PartialEq)]
+pub enum Frame {
+    /// A result, parsed.
+    Next(serde_json::Value),
+    Complete,
+    Heartbeat,
+}
+
+/// Takes the first whole frame off the front of `buffer` (bytes read so far): `None` until one
+/// is whole; an error for text that is not a frame of this module's framing.
+pub fn take_frame(buffer: &mut Vec<u8>) -> Option<Result<Frame, String>> {
+    let end = buffer.windows(2).position(|w| w == b"\n\n")?;
+    let raw: Vec<u8> = buffer.drain(..end + 2).collect();
+    if raw == HEARTBEAT_COMMENT {
+        return Some(Ok(Frame::Heartbeat));
+    }
+    if raw == COMPLETE {
+        return Some(Ok(Frame::Complete));
+    }
+    let text = String::from_utf8_lossy(&raw);
+    let parsed = text
+        .strip_prefix("event: next\ndata: ")
+        .and_then(|r| r.strip_suffix("\n\n"))
+        .and_then(|data| serde_json::from_str(data).ok());
+    Some(
+        parsed
+            .map(Frame::Next)
+            .ok_or_else(|| format!("not a frame of the protocol: {text:?}")),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use weft_inventory::Inventory;
 use weft_orders::inventory::Inventory as InventoryClient;
 use weft_orders::{Orders, Saga};
+use weft_subgraph_kit::sse::{Frame, take_frame};
 use weft_subgraph_kit::subgraph::open;
 use weft_subgraph_kit::{Bus, Db, Env, Running, spawn, spawn_env};
 
@@ -71,13 +72,6 @@ struct Events {
     buffer: Vec<u8>,
 }
 
-#[derive(Debug, PartialEq)]
-enum Frame {
-    Next(Value),
-    Complete,
-    Heartbeat,
-}
-
 impl Events {
     async fn open(url: &str, id: &str) -> Events {
         let response = reqwest::Client::new()
@@ -98,20 +92,8 @@ impl Events {
     /// The next frame; `None` when the body ended.
     async fn frame(&mut self) -> Option<Frame> {
         loop {
-            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
-                let raw: Vec<u8> = self.buffer.drain(..end + 2).collect();
-                let raw = String::from_utf8(raw).unwrap();
-                return Some(if raw == ":\n\n" {
-                    Frame::Heartbeat
-                } else if raw == "event: complete\ndata:\n\n" {
-                    Frame::Complete
-                } else {
-                    let data = raw
-                        .strip_prefix("event: next\ndata: ")
-                        .and_then(|r| r.strip_suffix("\n\n"))
-                        .unwrap_or_else(|| panic!("not an SSE frame of the protocol: {raw:?}"));
-                    Frame::Next(serde_json::from_str(data).unwrap())
-                });
+            if let Some(frame) = take_frame(&mut self.buffer) {
+                return Some(frame.unwrap());
             }
             let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
                 .await
