@@ -305,21 +305,27 @@ impl QueryGraph {
         if node.graph == target {
             return Some(Vec::new());
         }
-        let mut previous: HashMap<SubgraphId, (SubgraphId, Vec<FieldSetItem>)> = HashMap::new();
+        // Per subgraph: the hop that reached it first (the previous subgraph, the key), by
+        // subgraph id; keys are borrowed until the path is found (only its own are copied).
+        let mut previous: Vec<Option<(SubgraphId, &[FieldSetItem])>> =
+            vec![None; self.sg.subgraphs().len()];
         let mut queue = std::collections::VecDeque::from([node]);
-        let mut seen = HashSet::from([node.graph]);
+        let reached = |previous: &[Option<_>], g: SubgraphId| {
+            g == node.graph || previous.get(g.0 as usize).is_some_and(Option::is_some)
+        };
         while let Some(n) = queue.pop_front() {
             for (g, key) in self.direct_keys(n) {
-                if !seen.insert(g) {
+                if reached(&previous, g) {
                     continue;
                 }
-                previous.insert(g, (n.graph, key.to_vec()));
+                let slot = previous.get_mut(g.0 as usize)?;
+                *slot = Some((n.graph, key));
                 if g == target {
                     let mut hops = Vec::new();
                     let mut at = g;
                     while at != node.graph {
-                        let (from, key) = previous.remove(&at)?;
-                        hops.push((at, key));
+                        let (from, key) = previous.get(at.0 as usize).copied().flatten()?;
+                        hops.push((at, key.to_vec()));
                         at = from;
                     }
                     hops.reverse();

@@ -1,7 +1,6 @@
 //! Fetch steps under construction: one request to one subgraph each, with its selections
 //! as a tree we can keep adding to, and the representation it needs (entity fetches).
 
-use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::sync::OnceLock;
@@ -27,12 +26,17 @@ pub enum SubSel {
     },
 }
 
-/// Selections under one parent, in order. Once the list is long it also keeps an index from
-/// each selection's key hash to its places, so finding a selection by key costs the same
-/// however wide the list is (ten thousand aliases at one level are planned in linear time).
+/// Selections under one parent, in order, each with the hash of its key (computed once, when
+/// it is added): a look-up compares hashes and only compares names where a hash matches, so
+/// planning a deep operation does not compare strings at every level of every insert. Once
+/// the list is long it also keeps an index from each key hash to its places, so finding a
+/// selection by key costs the same however wide the list is (ten thousand aliases at one
+/// level are planned in linear time).
 #[derive(Clone, Debug, Default)]
 pub struct SelList {
     items: Vec<SubSel>,
+    /// `hashes[i]` is `items[i]`'s key hash.
+    hashes: Vec<u64>,
     index: Option<HashMap<u64, Vec<usize>>>,
 }
 
@@ -40,9 +44,9 @@ pub struct SelList {
 const INDEX_FROM: usize = 16;
 
 /// Keys are hashed with per-process random keys: a client cannot choose names that collide.
-fn key_hasher() -> &'static RandomState {
-    static STATE: OnceLock<RandomState> = OnceLock::new();
-    STATE.get_or_init(RandomState::new)
+fn key_hasher() -> &'static foldhash::fast::RandomState {
+    static STATE: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
+    STATE.get_or_init(foldhash::fast::RandomState::default)
 }
 
 fn field_key_hash(response_key: &str, name: &str, args: &str) -> u64 {
@@ -51,15 +55,6 @@ fn field_key_hash(response_key: &str, name: &str, args: &str) -> u64 {
 
 fn fragment_key_hash(on: Option<&str>, directives: &str) -> u64 {
     key_hasher().hash_one((1u8, on, directives))
-}
-
-impl SelKey {
-    fn key_hash(&self) -> u64 {
-        match self {
-            SelKey::Field(k, n, a) => field_key_hash(k, n, a),
-            SelKey::Fragment(on, d) => fragment_key_hash(on.as_deref(), d),
-        }
-    }
 }
 
 impl PartialEq for SelList {
@@ -75,9 +70,9 @@ impl std::ops::Deref for SelList {
     }
 }
 
-/// Changing a selection's key through this leaves the index behind: lookups then miss it (a
-/// later insert adds a second one) but never find a wrong one. Only the alias rewriting of
-/// finished steps (`conflicts`) uses it.
+/// Changing a selection's key through this leaves its hash (and the index) behind: lookups
+/// then miss it (a later insert adds a second one) but never find a wrong one. Only the
+/// alias rewriting of finished steps (`conflicts`, on a copy made to be printed) uses it.
 impl std::ops::DerefMut for SelList {
     fn deref_mut(&mut self) -> &mut [SubSel] {
         &mut self.items
@@ -123,14 +118,20 @@ impl SelList {
 
     /// Appends `sel` (no merging: see [`insert`]).
     pub fn push(&mut self, sel: SubSel) {
+        let hash = sel.key_hash();
+        self.push_hashed(sel, hash);
+    }
+
+    fn push_hashed(&mut self, sel: SubSel, hash: u64) {
         self.items.push(sel);
+        self.hashes.push(hash);
         let at = self.items.len() - 1;
         match &mut self.index {
-            Some(index) => index.entry(self.items[at].key_hash()).or_default().push(at),
+            Some(index) => index.entry(hash).or_default().push(at),
             None if self.items.len() > INDEX_FROM => {
                 let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
-                for (i, s) in self.items.iter().enumerate() {
-                    index.entry(s.key_hash()).or_default().push(i);
+                for (i, h) in self.hashes.iter().enumerate() {
+                    index.entry(*h).or_default().push(i);
                 }
                 self.index = Some(index);
             }
@@ -140,64 +141,106 @@ impl SelList {
 
     /// The place of the first selection whose key hashes to `hash` and that `matches`
     /// (through the index when the list has one, else from end to end).
-    fn find(&self, hash: impl FnOnce() -> u64, matches: impl Fn(&SubSel) -> bool) -> Option<usize> {
+    fn find(&self, hash: u64, matches: impl Fn(&SubSel) -> bool) -> Option<usize> {
         match &self.index {
             Some(index) => index
-                .get(&hash())?
+                .get(&hash)?
                 .iter()
                 .copied()
                 .find(|&i| matches(&self.items[i])),
-            None => self.items.iter().position(matches),
+            None => self
+                .hashes
+                .iter()
+                .zip(&self.items)
+                .position(|(h, s)| *h == hash && matches(s)),
         }
     }
 
     /// The first selection with key `key`.
     fn find_key_mut(&mut self, key: &SelKey) -> Option<&mut SubSel> {
-        let at = self.find(|| key.key_hash(), |s| s.has_key(key))?;
+        let at = self.find(key.hash, |s| s.has_key(key))?;
         self.items.get_mut(at)
     }
 
-    /// The first selection that `sel` merges with.
-    fn find_same_mut(&mut self, sel: &SubSel) -> Option<&mut SubSel> {
-        let at = self.find(|| sel.key_hash(), |s| s.same_selection(sel))?;
+    /// The first selection that `sel` (whose key hashes to `hash`) merges with.
+    fn find_same_mut(&mut self, sel: &SubSel, hash: u64) -> Option<&mut SubSel> {
+        let at = self.find(hash, |s| s.same_selection(sel))?;
         self.items.get_mut(at)
     }
 }
 
+/// Whether `a` and `b` are the same text. Names and printed arguments are short, and are
+/// compared at every level of every insert: word by word here, not through a `memcmp` call
+/// per pair (whose fixed cost, on some CPUs, is many times the comparison itself).
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut words_a = a.chunks_exact(8);
+    let mut words_b = b.chunks_exact(8);
+    for (x, y) in (&mut words_a).zip(&mut words_b) {
+        if u64::from_ne_bytes(x.try_into().unwrap_or_default())
+            != u64::from_ne_bytes(y.try_into().unwrap_or_default())
+        {
+            return false;
+        }
+    }
+    words_a
+        .remainder()
+        .iter()
+        .zip(words_b.remainder())
+        .all(|(x, y)| x == y)
+}
+
 /// Identifies a selection within its parent: fields by response key (and what they fetch),
-/// fragments by type condition and directives.
+/// fragments by type condition and directives; with the key's hash, computed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SelKey {
+pub struct SelKey {
+    hash: u64,
+    of: KeyOf,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum KeyOf {
     Field(String, String, String),
     Fragment(Option<String>, String),
 }
 
 impl SubSel {
     pub fn key(&self) -> SelKey {
-        match self {
+        let of = match self {
             SubSel::Field {
                 alias, name, args, ..
-            } => SelKey::Field(
+            } => KeyOf::Field(
                 alias.clone().unwrap_or_else(|| name.clone()),
                 name.clone(),
                 args.clone(),
             ),
             SubSel::Fragment { on, directives, .. } => {
-                SelKey::Fragment(on.clone(), directives.clone())
+                KeyOf::Fragment(on.clone(), directives.clone())
             }
+        };
+        SelKey {
+            hash: self.key_hash(),
+            of,
         }
     }
 
     /// Whether [`Self::key`] equals `key`, without building the key.
     pub fn has_key(&self, key: &SelKey) -> bool {
-        match (self, key) {
+        match (self, &key.of) {
             (
                 SubSel::Field {
                     alias, name, args, ..
                 },
-                SelKey::Field(k, n, a),
-            ) => alias.as_ref().unwrap_or(name) == k && name == n && args == a,
-            (SubSel::Fragment { on, directives, .. }, SelKey::Fragment(o, d)) => {
+                KeyOf::Field(k, n, a),
+            ) => {
+                same_text(alias.as_ref().unwrap_or(name), k)
+                    && same_text(name, n)
+                    && same_text(args, a)
+            }
+            (SubSel::Fragment { on, directives, .. }, KeyOf::Fragment(o, d)) => {
                 on == o && directives == d
             }
             _ => false,
@@ -224,10 +267,10 @@ impl SubSel {
                     ..
                 },
             ) => {
-                a1.as_ref().unwrap_or(n1) == a2.as_ref().unwrap_or(n2)
-                    && n1 == n2
-                    && r1 == r2
-                    && d1 == d2
+                same_text(a1.as_ref().unwrap_or(n1), a2.as_ref().unwrap_or(n2))
+                    && same_text(n1, n2)
+                    && same_text(r1, r2)
+                    && same_text(d1, d2)
             }
             (
                 SubSel::Fragment {
@@ -286,7 +329,8 @@ pub fn insert(list: &mut SelList, at: &[SelKey], sel: SubSel) -> bool {
 }
 
 fn merge_into(list: &mut SelList, sel: SubSel) {
-    match list.find_same_mut(&sel) {
+    let hash = sel.key_hash();
+    match list.find_same_mut(&sel, hash) {
         Some(existing) => {
             let children = match sel {
                 SubSel::Field { children, .. } | SubSel::Fragment { children, .. } => children,
@@ -295,7 +339,7 @@ fn merge_into(list: &mut SelList, sel: SubSel) {
                 merge_into(existing.children_mut(), c);
             }
         }
-        None => list.push(sel),
+        None => list.push_hashed(sel, hash),
     }
 }
 
@@ -346,4 +390,46 @@ pub struct ContextArg {
     pub selection: String,
     pub ty: String,
     pub rewrites: Vec<crate::plan::model::ContextRewrite>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_text_agrees_with_string_equality_at_every_length_and_place() {
+        for len in 0..40 {
+            let a: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+            assert!(same_text(&a, &a.clone()));
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'Z';
+                let b = String::from_utf8(b).unwrap_or_default();
+                assert!(!same_text(&a, &b), "{a} vs {b}");
+            }
+            assert!(!same_text(&a, &format!("{a}x")));
+        }
+    }
+
+    #[test]
+    fn a_selection_is_found_by_key_in_short_and_indexed_lists() {
+        for width in [3, INDEX_FROM * 2] {
+            let mut list: SelList = (0..width)
+                .map(|i| SubSel::plain(&format!("f{i}")))
+                .collect();
+            let key = SubSel::plain("f2").key();
+            assert!(insert(&mut list, &[key], SubSel::plain("inner")));
+            assert!(!insert(
+                &mut list,
+                &[SubSel::plain("absent").key()],
+                SubSel::plain("x")
+            ));
+            merge_into(&mut list, SubSel::plain("f1"));
+            assert_eq!(list.len(), width, "merged, not added twice");
+            let SubSel::Field { children, .. } = &list[2] else {
+                unreachable!("a field")
+            };
+            assert_eq!(children.len(), 1);
+        }
+    }
 }

@@ -320,9 +320,16 @@ impl Builder<'_> {
         for _ in 0..list_depth(&f.ty) {
             child_path.push(crate::plan::model::LIST.to_owned());
         }
+        // The field without its sub-selections, which are not cloned (a clone per level
+        // would make planning grow with the depth times the size of the operation).
         let link = LinkKind::Field(op::Field {
+            response_key: f.response_key.clone(),
+            name: f.name.clone(),
+            arguments: f.arguments.clone(),
+            ty: f.ty.clone(),
+            conditions: f.conditions.clone(),
+            directives: f.directives.clone(),
             selection_set: None,
-            ..f.clone()
         });
         self.plan_inside(step, at, sel, Some((link, node, path)), |b, inner| {
             // Entity fetches below need `__typename` to build representations; it is cheap.
