@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use apollo_compiler::ast::{Definition, Document, Selection};
 use rustc_hash::FxHashMap;
+use weft_federation::text::same;
 
 /// The response keys an object keeps, each with what it keeps inside (`None`: everything —
 /// a leaf, whose value the shaping checks, or the subgraph's `errors`).
@@ -64,7 +65,7 @@ impl Projection {
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(index) => index.get(key).copied(),
-            None => self.keys.iter().position(|(k, _)| &**k == key),
+            None => self.keys.iter().position(|(k, _)| same(k, key)),
         }
     }
 

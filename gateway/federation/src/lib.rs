@@ -8,5 +8,6 @@ pub mod graph;
 pub mod operation;
 pub mod plan;
 pub mod supergraph;
+pub mod text;
 
 pub use supergraph::{Supergraph, SupergraphError};

@@ -19,6 +19,7 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::{FxHashMap, FxHasher};
 use serde_json::{Map, Number, Value, json};
 use weft_federation::plan::model::LIST;
+use weft_federation::text::same;
 
 pub use read::ReadError;
 
@@ -224,7 +225,7 @@ impl Store {
             [only] => (31 + *only as usize * 8) & 63,
         };
         let recent = self.recent[slot];
-        if self.keys.get(recent as usize).is_some_and(|k| **k == *key) {
+        if self.keys.get(recent as usize).is_some_and(|k| same(k, key)) {
             return recent;
         }
         if let Some(id) = self.key_ids.get(key) {
@@ -450,8 +451,8 @@ impl Store {
             (Val::List(x), Val::List(y)) => {
                 x.len() == y.len() && x.iter().zip(y).all(|(a, b)| self.same(a, b))
             }
-            (Val::Str(x), Val::Str(y)) => self.text(*x) == self.text(*y),
-            (Val::Num(x), Val::Num(y)) => self.text(*x) == self.text(*y),
+            (Val::Str(x), Val::Str(y)) => same(self.text(*x), self.text(*y)),
+            (Val::Num(x), Val::Num(y)) => same(self.text(*x), self.text(*y)),
             (Val::Bool(x), Val::Bool(y)) => x == y,
             (Val::Null, Val::Null) => true,
             _ => false,

@@ -6,6 +6,7 @@ use std::hash::BuildHasher;
 use std::sync::OnceLock;
 
 use crate::supergraph::{SubgraphId, TypeId};
+use crate::text;
 
 /// A selection in a subgraph operation.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,30 +170,6 @@ impl SelList {
     }
 }
 
-/// Whether `a` and `b` are the same text. Names and printed arguments are short, and are
-/// compared at every level of every insert: word by word here, not through a `memcmp` call
-/// per pair (whose fixed cost, on some CPUs, is many times the comparison itself).
-fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut words_a = a.chunks_exact(8);
-    let mut words_b = b.chunks_exact(8);
-    for (x, y) in (&mut words_a).zip(&mut words_b) {
-        if u64::from_ne_bytes(x.try_into().unwrap_or_default())
-            != u64::from_ne_bytes(y.try_into().unwrap_or_default())
-        {
-            return false;
-        }
-    }
-    words_a
-        .remainder()
-        .iter()
-        .zip(words_b.remainder())
-        .all(|(x, y)| x == y)
-}
-
 /// Identifies a selection within its parent: fields by response key (and what they fetch),
 /// fragments by type condition and directives; with the key's hash, computed once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -236,9 +213,9 @@ impl SubSel {
                 },
                 KeyOf::Field(k, n, a),
             ) => {
-                same_text(alias.as_ref().unwrap_or(name), k)
-                    && same_text(name, n)
-                    && same_text(args, a)
+                text::same(alias.as_ref().unwrap_or(name), k)
+                    && text::same(name, n)
+                    && text::same(args, a)
             }
             (SubSel::Fragment { on, directives, .. }, KeyOf::Fragment(o, d)) => {
                 on == o && directives == d
@@ -267,10 +244,10 @@ impl SubSel {
                     ..
                 },
             ) => {
-                same_text(a1.as_ref().unwrap_or(n1), a2.as_ref().unwrap_or(n2))
-                    && same_text(n1, n2)
-                    && same_text(r1, r2)
-                    && same_text(d1, d2)
+                text::same(a1.as_ref().unwrap_or(n1), a2.as_ref().unwrap_or(n2))
+                    && text::same(n1, n2)
+                    && text::same(r1, r2)
+                    && text::same(d1, d2)
             }
             (
                 SubSel::Fragment {
@@ -395,21 +372,6 @@ pub struct ContextArg {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn same_text_agrees_with_string_equality_at_every_length_and_place() {
-        for len in 0..40 {
-            let a: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
-            assert!(same_text(&a, &a.clone()));
-            for at in 0..len {
-                let mut b = a.clone().into_bytes();
-                b[at] = b'Z';
-                let b = String::from_utf8(b).unwrap_or_default();
-                assert!(!same_text(&a, &b), "{a} vs {b}");
-            }
-            assert!(!same_text(&a, &format!("{a}x")));
-        }
-    }
 
     #[test]
     fn a_selection_is_found_by_key_in_short_and_indexed_lists() {

@@ -204,7 +204,7 @@ pub struct Refused {
 /// metrics either way.
 pub fn demand_control(
     rt: &crate::runtime::SchemaRuntime,
-    operation: &Operation,
+    prepared: &crate::runtime::Prepared,
     variables: &Map<String, Value>,
 ) -> Result<Option<u64>, Refused> {
     let config = &rt.config.demand_control;
@@ -215,12 +215,20 @@ pub fn demand_control(
     if config.mode.is_none() && safety.is_none() {
         return Ok(None);
     }
-    let (estimated, slicing) = estimate(
-        &rt.supergraph,
-        operation,
-        variables,
-        u64::from(config.list_size.get()),
-    );
+    let operation = &prepared.operation;
+    let list_size = u64::from(config.list_size.get());
+    // Without variables the estimate is the operation's own: computed once, with the cached
+    // operation (this runtime's configuration is fixed; a reload makes a new cache).
+    let computed;
+    let (estimated, slicing) = if operation.variables.is_empty() {
+        let (estimated, slicing) = prepared
+            .cost
+            .get_or_init(|| estimate(&rt.supergraph, operation, variables, list_size));
+        (*estimated, slicing.as_ref())
+    } else {
+        computed = estimate(&rt.supergraph, operation, variables, list_size);
+        (computed.0, computed.1.as_ref())
+    };
     let metrics = &rt.metrics;
     if let Some(max) = safety
         && estimated > u64::from(max.get())

@@ -78,6 +78,9 @@ pub struct Prepared {
     hits: AtomicU64,
     /// Its estimated memory, in bytes (`plan_cache::operation_weight`).
     weight: u32,
+    /// Its estimated cost and slicing error (`cost::estimate`), once computed: kept only for
+    /// an operation without variables, whose estimate they cannot change.
+    pub cost: std::sync::OnceLock<(u64, Option<cost::SlicingError>)>,
 }
 
 impl Prepared {
@@ -107,6 +110,7 @@ impl Prepared {
             plan,
             query: query.into(),
             hits: AtomicU64::new(0),
+            cost: std::sync::OnceLock::new(),
         }
     }
 

@@ -282,7 +282,7 @@ pub async fn run(
     };
     let plan = restricted.as_ref().map_or(&prepared.plan, |r| &r.plan);
 
-    let cost = match crate::runtime::cost::demand_control(rt, &prepared.operation, &variables) {
+    let cost = match crate::runtime::cost::demand_control(rt, &prepared, &variables) {
         Ok(cost) => cost,
         Err(refused) => {
             let mut outcome = request_error(media, refused.code, vec![message(refused.message)]);
