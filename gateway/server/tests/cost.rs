@@ -114,6 +114,35 @@ async fn enforce_refuses_operations_over_the_max_before_any_subgraph_request() {
     // `@cost` on the field wins over its type's default.
     let body = post(&gw, "{ bestseller { title } }", json!({})).await;
     assert_eq!(body["extensions"]["cost"]["estimated"], 7, "{body}");
+
+    // Without variables the estimate is kept with the cached operation: the second request
+    // of each document is judged as the first was.
+    let before = requests.load(Ordering::SeqCst);
+    for _ in 0..2 {
+        let body = post(
+            &gw,
+            "{ books(first: 50) { title author { name } } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "COST_ESTIMATED_TOO_EXPENSIVE",
+            "{body}"
+        );
+        assert_eq!(body["extensions"]["cost"]["estimated"], 200, "{body}");
+        let body = post(
+            &gw,
+            "{ books(first: 5) { title author { name } } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(body["extensions"]["cost"]["estimated"], 20, "{body}");
+    }
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        before + 2,
+        "only the allowed ones were sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

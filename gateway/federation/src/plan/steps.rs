@@ -45,7 +45,7 @@ pub struct SelList {
 const INDEX_FROM: usize = 16;
 
 /// Keys are hashed with per-process random keys: a client cannot choose names that collide.
-fn key_hasher() -> &'static foldhash::fast::RandomState {
+pub(crate) fn key_hasher() -> &'static foldhash::fast::RandomState {
     static STATE: OnceLock<foldhash::fast::RandomState> = OnceLock::new();
     STATE.get_or_init(foldhash::fast::RandomState::default)
 }

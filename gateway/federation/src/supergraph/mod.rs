@@ -173,7 +173,7 @@ impl Supergraph {
             .fields
             .iter()
             .copied()
-            .find(|f| self.field(*f).name == name)
+            .find(|f| crate::text::same(&self.field(*f).name, name))
     }
 
     /// The root type for an operation kind, if the schema has one.

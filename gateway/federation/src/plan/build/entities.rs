@@ -243,7 +243,10 @@ impl Builder<'_> {
                 found
                     .iter()
                     .copied()
-                    .filter(|&i| self.steps[i].defer == self.defer && self.steps[i].path == path)
+                    .filter(|&i| {
+                        self.steps[i].defer == self.defer
+                            && super::same_path(&self.steps[i].path, path)
+                    })
                     .collect()
             })
     }

@@ -375,6 +375,11 @@ fn collect_variables(value: &Value, out: &mut BTreeSet<String>) {
 
 /// The key [`Builder::entity_steps`] files a path under.
 fn path_hash(path: &[String]) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(path)
+    use std::hash::BuildHasher;
+    super::steps::key_hasher().hash_one(path)
+}
+
+/// Whether two response paths are the same, compared as `text::same` does.
+fn same_path(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| crate::text::same(x, y))
 }
