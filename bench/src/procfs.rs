@@ -26,13 +26,24 @@ pub fn rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmRSS:")
 }
 
+/// Resident set size now (`VmRSS`) of `pid`, in KiB; `None` once the process is gone.
+pub fn rss_kib_read(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status_kib(&text, "VmRSS:")
+}
+
 fn status_kib(pid: u32, key: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    text.lines()
+    parse_status_kib(&text, key).unwrap_or(0)
+}
+
+/// The KiB figure of line `key` of a `/proc/<pid>/status` text.
+fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
+    status
+        .lines()
         .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Descriptors `pid` holds open now; `None` when they cannot be listed.
@@ -49,15 +60,18 @@ pub fn cpu_seconds(pid: u32) -> f64 {
 /// process is gone, or this one is out of descriptors).
 pub fn cpu_seconds_read(pid: u32) -> Option<f64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = text.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(parse_stat_ticks(&text)? as f64 / clock_ticks())
+}
+
+/// User + system CPU time, in clock ticks, of a `/proc/<pid>/stat` text.
+fn parse_stat_ticks(stat: &str) -> Option<u64> {
+    // Fields after the command name (which may hold spaces) start after the last ')';
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after ')'.
-    let mut ticks = 0u64;
-    for i in [11, 12] {
-        ticks += fields.get(i)?.parse::<u64>().ok()?;
-    }
-    Some(ticks as f64 / clock_ticks())
+    let rest = stat.rsplit_once(')').map(|(_, r)| r)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// Asked once: a process out of descriptors (subscription-load near its limit) cannot start
@@ -84,5 +98,20 @@ pub fn load_average() -> String {
         "unknown".to_owned()
     } else {
         fields.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_vmrss_and_cpu_ticks() {
+        let status = "Name:\tweft\nVmHWM:\t  90000 kB\nVmRSS:\t   51234 kB\n";
+        assert_eq!(parse_status_kib(status, "VmRSS:"), Some(51234));
+        let stat = "4242 (weft (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 17 0 0 20 0 9";
+        assert_eq!(parse_stat_ticks(stat), Some(267));
+        assert!(rss_kib_read(std::process::id()).is_some_and(|k| k > 0));
+        assert!(cpu_seconds_read(std::process::id()).is_some());
     }
 }

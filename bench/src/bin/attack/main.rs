@@ -8,6 +8,8 @@ mod attacks;
 mod gateway;
 mod judge;
 mod modes;
+#[path = "../../procfs.rs"]
+#[allow(dead_code)] // shared with the other load programs, each using part of it
 mod procfs;
 mod report;
 mod run;

@@ -48,12 +48,11 @@ pub async fn run(
             let started = std::time::Instant::now();
             let ending = raw::send_and_leave(gateway.addr, body, *after).await;
             let elapsed = started.elapsed();
-            let ticks = procfs::ticks_per_second();
-            let before = procfs::cpu_ticks(gateway.pid);
+            let before = procfs::cpu_seconds_read(gateway.pid);
             tokio::time::sleep(*watch).await;
-            let after_ticks = procfs::cpu_ticks(gateway.pid);
-            if let (Some(b), Some(a)) = (before, after_ticks) {
-                cpu_after = Some(a.saturating_sub(b) as f64 / ticks);
+            let after = procfs::cpu_seconds_read(gateway.pid);
+            if let (Some(b), Some(a)) = (before, after) {
+                cpu_after = Some((a - b).max(0.0));
             }
             (ending, elapsed)
         }

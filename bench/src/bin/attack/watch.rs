@@ -33,7 +33,7 @@ impl RssWatch {
         let (s, p, k) = (Arc::clone(&stop), Arc::clone(&peak), Arc::clone(&killed_at));
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                let Some(rss) = procfs::rss_kib(pid) else {
+                let Some(rss) = procfs::rss_kib_read(pid) else {
                     break;
                 };
                 p.fetch_max(rss, Ordering::Relaxed);

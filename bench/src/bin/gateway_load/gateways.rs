@@ -5,7 +5,6 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use weft_federation::compose::{SubgraphInput, compose as weft_compose};
 use weft_subgraph_kit::{Running, Subgraph};
@@ -142,31 +141,8 @@ pub async fn start(
         pid: child.id(),
         child,
     };
-    wait_ready(&gateway.url).await;
-    Some(gateway)
-}
-
-/// Waits (up to 60 s) until the gateway answers `{ __typename }` with a 200. Asynchronous:
-/// a gateway may send that query to a subgraph (Hive Router does), and the subgraphs or the
-/// counting forwarder run on this same single-threaded runtime, so blocking it here would
-/// hold that subgraph request until the probe gave up.
-async fn wait_ready(url: &str) {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("client");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        let answer = http
-            .post(url)
-            .header("content-type", "application/json")
-            .body("{\"query\":\"{ __typename }\"}")
-            .send()
-            .await;
-        if answer.is_ok_and(|r| r.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    if !crate::ready::answers(&gateway.url).await {
+        panic!("{} did not come up within 60 s", gateway.url);
     }
-    panic!("{url} did not come up within 60 s");
+    Some(gateway)
 }

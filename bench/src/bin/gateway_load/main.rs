@@ -18,6 +18,8 @@ mod gateways;
 #[allow(dead_code)] // shared with subscription-load, which reads the current RSS too
 mod procfs;
 mod public;
+#[path = "../../ready.rs"]
+mod ready;
 mod report;
 mod scenarios;
 

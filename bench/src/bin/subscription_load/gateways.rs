@@ -6,7 +6,6 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct Gateway {
     /// Its GraphQL endpoint (`http://127.0.0.1:PORT/graphql`).
@@ -143,31 +142,10 @@ pub async fn start(
         weft_metrics,
         child,
     };
-    wait_ready(&gateway.url).await?;
-    Ok(gateway)
-}
-
-/// Waits (up to 60 s) until the gateway answers `{ __typename }` with a 200; asynchronously,
-/// since the subgraphs run on this same single-threaded runtime.
-async fn wait_ready(url: &str) -> Result<(), StartError> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_default();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        let answer = http
-            .post(url)
-            .header("content-type", "application/json")
-            .body("{\"query\":\"{ __typename }\"}")
-            .send()
-            .await;
-        if answer.is_ok_and(|r| r.status().is_success()) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    if !crate::ready::answers(&gateway.url).await {
+        return Err(StartError::NotReady(gateway.url.clone()));
     }
-    Err(StartError::NotReady(url.to_owned()))
+    Ok(gateway)
 }
 
 /// `weft_subscriptions_active` as Weft's `/metrics` gives it; `None` when it cannot be read.

@@ -285,7 +285,7 @@ fn sample_rss(
     std::thread::spawn(move || {
         let started = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            let Some(rss) = procfs::rss_kib(pid) else {
+            let Some(rss) = procfs::rss_kib_read(pid) else {
                 break;
             };
             if let Ok(mut s) = samples.lock() {
