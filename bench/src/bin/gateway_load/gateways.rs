@@ -48,13 +48,6 @@ pub fn compose(subgraphs: &[Running], work: &Path) -> PathBuf {
     path
 }
 
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace")
-        .to_path_buf()
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -76,9 +69,7 @@ pub async fn start(
     command.args(["-c", "0"]);
     match name {
         "weft" => {
-            let bin = std::env::var("WEFT_BIN")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| workspace_root().join("target/release/weft"));
+            let bin = crate::launch::weft_bin();
             if !bin.exists() {
                 return None;
             }
@@ -119,7 +110,7 @@ pub async fn start(
             }
         }
         "apollo" => {
-            let peers = workspace_root().join("bench/peers");
+            let peers = crate::launch::workspace_root().join("bench/peers");
             if !peers.join("node_modules/@apollo/gateway").exists() {
                 return None;
             }
@@ -141,7 +132,7 @@ pub async fn start(
         pid: child.id(),
         child,
     };
-    if !crate::ready::answers(&gateway.url).await {
+    if !crate::launch::answers(&gateway.url).await {
         panic!("{} did not come up within 60 s", gateway.url);
     }
     Some(gateway)

@@ -14,12 +14,12 @@
 mod drive;
 mod forwarder;
 mod gateways;
+#[path = "../../launch.rs"]
+mod launch;
 #[path = "../../procfs.rs"]
 #[allow(dead_code)] // shared with subscription-load, which reads the current RSS too
 mod procfs;
 mod public;
-#[path = "../../ready.rs"]
-mod ready;
 mod report;
 mod scenarios;
 

@@ -4,7 +4,7 @@
 //! long-lived clients raised above the run's. Each is stopped when its [`Gateway`] is dropped.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 pub struct Gateway {
@@ -43,11 +43,6 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
     move |source| StartError::Io { what, source }
 }
 
-fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
-}
-
 fn free_port() -> Result<u16, StartError> {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -72,9 +67,7 @@ pub async fn start(
     let mut weft_metrics = None;
     match name {
         "weft" => {
-            let bin = std::env::var("WEFT_BIN")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| workspace_root().join("target/release/weft"));
+            let bin = crate::launch::weft_bin();
             if !bin.exists() {
                 return Err(StartError::NotInstalled(bin.display().to_string()));
             }
@@ -142,7 +135,7 @@ pub async fn start(
         weft_metrics,
         child,
     };
-    if !crate::ready::answers(&gateway.url).await {
+    if !crate::launch::answers(&gateway.url).await {
         return Err(StartError::NotReady(gateway.url.clone()));
     }
     Ok(gateway)

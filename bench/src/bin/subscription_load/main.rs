@@ -13,12 +13,12 @@
 mod clients;
 mod clock;
 mod gateways;
+#[path = "../../launch.rs"]
+mod launch;
 mod nofile;
 #[path = "../../procfs.rs"]
 #[allow(dead_code)] // shared with gateway-load, which pins and reads the peak RSS only
 mod procfs;
-#[path = "../../ready.rs"]
-mod ready;
 mod report;
 mod stock;
 mod tally;

@@ -1,6 +1,21 @@
-//! Waiting for a gateway to serve. Shared by the load programs (`#[path]`).
+//! Starting gateways: which Weft binary, and waiting until a gateway serves. Shared by the
+//! load programs (`#[path]`).
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// This repository's root (the bench crate's parent).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// The Weft binary to run: `WEFT_BIN`, else this workspace's release build.
+pub fn weft_bin() -> PathBuf {
+    std::env::var("WEFT_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join("target/release/weft"))
+}
 
 /// Whether the gateway at `url` answered `{ __typename }` with a 200 within 60 s.
 /// Asynchronous: a gateway may send that query to a subgraph (Hive Router does), and the
