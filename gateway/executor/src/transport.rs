@@ -18,7 +18,7 @@ pub struct GraphQLRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub variables: Option<&'a serde_json::Value>,
+    pub variables: Option<&'a serde_json::Map<String, serde_json::Value>>,
     /// Request extensions (e.g. forwarded token claims).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extensions: Option<&'a serde_json::Value>,

@@ -85,7 +85,7 @@ impl Executor {
             graph: a.fetch.graph,
             operation: &a.operation,
             kind: OperationKind::Query,
-            variables: a.variables.clone(),
+            variables: &a.variables,
             coalesce: false,
         };
         self.send(call, client).await

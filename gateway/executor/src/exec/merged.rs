@@ -181,7 +181,7 @@ impl Executor {
             graph: m.node.graph,
             operation: &m.node.operation,
             kind: OperationKind::Query,
-            variables: m.variables.clone(),
+            variables: &m.variables,
             // One `$representations` list, as a fetch alone sends: it may join other
             // requests' batches.
             coalesce: m.sections.len() == 1,

@@ -187,7 +187,9 @@ struct Call<'a> {
     graph: SubgraphId,
     operation: &'a str,
     kind: OperationKind,
-    variables: Map<String, Value>,
+    /// Borrowed: most requests are encoded straight from them (representations can be many;
+    /// only the cross-request batcher needs its own copy).
+    variables: &'a Map<String, Value>,
     /// An entity fetch with one `$representations` list, which may join the cross-request
     /// batcher.
     coalesce: bool,
@@ -780,7 +782,7 @@ impl Executor {
             graph: r.fetch.graph,
             operation: &r.fetch.operation,
             kind: r.fetch.operation_kind,
-            variables: r.variables.clone(),
+            variables: &r.variables,
             // Cross-request batches share one operation's variables: not for context values.
             coalesce: r.entity && r.fetch.context_rewrites.is_empty(),
         };
@@ -820,10 +822,9 @@ impl Executor {
         let span = trace::fetch_span(name, kind_name(kind), subgraph.url());
         (self.propagate)(&span, &mut headers);
         let query = kind == OperationKind::Query;
-        let mut outgoing = Outgoing {
+        let outgoing = Outgoing {
             subgraph: subgraph.clone(),
             operation: call.operation.to_owned(),
-            variables: call.variables,
             extensions: client.forwarded.extensions.clone(),
             headers,
             idempotent: query,
@@ -832,14 +833,14 @@ impl Executor {
         let answer = match (&self.coalescer, &self.dedupe) {
             (Some(coalescer), _) if call.coalesce && query => {
                 return self
-                    .coalesced(coalescer, outgoing)
+                    .coalesced(coalescer, outgoing, call.variables.clone())
                     .instrument(span.clone())
                     .await
                     .inspect_err(|f| log_failure(subgraph, f, &span));
             }
             (_, Some(inflight)) if query => {
                 // Encoded once: the key compares it, and it is what goes out.
-                let body = outgoing.encode();
+                let body = outgoing.encode(call.variables);
                 let key = SubgraphRequestKey {
                     url: outgoing.subgraph.url().to_owned(),
                     body: body.clone(),
@@ -851,7 +852,10 @@ impl Executor {
                     .await
                     .0
             }
-            _ => outgoing.send().instrument(span.clone()).await,
+            _ => {
+                let body = outgoing.encode(call.variables);
+                outgoing.send_encoded(body).instrument(span.clone()).await
+            }
         };
         match answer {
             Ok(answer) => Ok(Fetched {
@@ -878,13 +882,14 @@ impl Executor {
     async fn coalesced(
         &self,
         coalescer: &Coalescer,
-        mut outgoing: Outgoing,
+        outgoing: Outgoing,
+        mut variables: Map<String, Value>,
     ) -> Result<Fetched, FetchFailure> {
-        let representations = match outgoing.variables.remove("representations") {
+        let representations = match variables.remove("representations") {
             Some(Value::Array(list)) => list,
             _ => Vec::new(),
         };
-        let mut rest = Value::Object(outgoing.variables.clone()).to_string();
+        let mut rest = Value::Object(variables.clone()).to_string();
         if let Some(e) = &outgoing.extensions {
             rest.push_str(&e.to_string());
         }
@@ -895,10 +900,9 @@ impl Executor {
             headers: outgoing.shared_headers(),
         };
         let send: batch::Send = Box::new(move |all| {
-            outgoing
-                .variables
-                .insert("representations".to_owned(), Value::Array(all));
-            outgoing.send().boxed()
+            variables.insert("representations".to_owned(), Value::Array(all));
+            let body = outgoing.encode(&variables);
+            outgoing.send_encoded(body).boxed()
         });
         match coalescer.submit(batch, representations, send).await {
             Ok((body, answer)) => Ok(Fetched {

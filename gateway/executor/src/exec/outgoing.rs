@@ -24,7 +24,6 @@ pub(super) type SharedAnswer = Result<Arc<traffic::Answer>, Arc<traffic::Failure
 pub(super) struct Outgoing {
     pub(super) subgraph: Arc<traffic::Subgraph>,
     pub(super) operation: String,
-    pub(super) variables: Map<String, Value>,
     pub(super) extensions: Option<Value>,
     pub(super) headers: Vec<(HeaderName, HeaderValue)>,
     pub(super) idempotent: bool,
@@ -42,26 +41,15 @@ impl Outgoing {
             .collect()
     }
 
-    /// The request as sent: `{query, variables, extensions}` in JSON.
-    pub(super) fn encode(&mut self) -> Vec<u8> {
-        // Borrowed into a `Value` and back: representations can be large, so no copy.
-        let variables = Value::Object(std::mem::take(&mut self.variables));
+    /// The request as sent, with `variables`: `{query, variables, extensions}` in JSON.
+    pub(super) fn encode(&self, variables: &Map<String, Value>) -> Vec<u8> {
         let request = GraphQLRequest {
             query: &self.operation,
             operation_name: None,
-            variables: Some(&variables),
+            variables: Some(variables),
             extensions: self.extensions.as_ref(),
         };
-        let body = serde_json::to_vec(&request).unwrap_or_default();
-        if let Value::Object(map) = variables {
-            self.variables = map;
-        }
-        body
-    }
-
-    pub(super) async fn send(mut self) -> SharedAnswer {
-        let body = self.encode();
-        self.send_encoded(body).await
+        serde_json::to_vec(&request).unwrap_or_default()
     }
 
     pub(super) async fn send_encoded(self, body: Vec<u8>) -> SharedAnswer {

@@ -43,7 +43,7 @@ impl Executor {
             sent.retain(|(n, _)| n != header);
             sent.push((header.clone(), value.clone()));
         }
-        let vars = Value::Object(client_variables(primary, request));
+        let vars = client_variables(primary, request);
         let body = serde_json::to_vec(&crate::GraphQLRequest {
             query: &primary.operation,
             operation_name: None,

@@ -5,9 +5,9 @@
 //!
 //! The runtime layer of the server: below `http` (which decodes requests and serves these),
 //! above `observability`. Its modules: the operation `pipeline` with what it calls (`auth`,
-//! `limits`, `cost`, `apq`, `shared_exec`, `shared_plans`, `labels`) and what it takes and
-//! gives (`request`, `response_body`); `reload` and `watch` (the files, read again when they
-//! change);
+//! `limits`, `cost`, `apq`, `shared_exec`, `shared_plans`, `labels`, the plan cache
+//! `plan_cache` with its `doorkeeper`) and what it takes and gives (`request`,
+//! `response_body`); `reload` and `watch` (the files, read again when they change);
 //! `composed` (a supergraph from running subgraphs); `validation` (apollo-compiler's
 //! diagnostics as told); `preflight` (what is checked before serving, by `weft serve` and
 //! `weft config check`).
@@ -16,6 +16,7 @@ pub(crate) mod apq;
 pub(crate) mod auth;
 pub(crate) mod composed;
 pub(crate) mod cost;
+pub(crate) mod doorkeeper;
 pub(crate) mod incremental;
 pub(crate) mod labels;
 pub(crate) mod limits;
@@ -148,7 +149,7 @@ pub struct SchemaRuntime {
     pub engine: Engine,
     /// The process's metrics (the engine reports into the same registry).
     pub metrics: Arc<Metrics>,
-    pub prepared: moka::sync::Cache<CacheKey, Arc<Prepared>>,
+    pub prepared: plan_cache::PreparedCache,
     pub restricted: moka::sync::Cache<(CacheKey, Vec<Vec<String>>), Arc<Restricted>>,
     /// The plan cache's second level in Redis, shared by gateways (`query_plan.redis`).
     pub shared_plans: Option<shared_plans::SharedPlans>,
@@ -262,7 +263,7 @@ impl SchemaRuntime {
             .with_event_sources(sources)
             .with_subgraph_rate_limits(|name| rate_limits.subgraph(&config.rate_limit, name)),
             metrics,
-            prepared: plan_cache::prepared(&config.query_plan),
+            prepared: plan_cache::PreparedCache::new(&config.query_plan),
             restricted: plan_cache::restricted(&config.query_plan),
             shared_plans: shared_plans::SharedPlans::new(
                 &config.query_plan.redis,

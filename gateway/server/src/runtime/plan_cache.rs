@@ -8,10 +8,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use moka::policy::EvictionPolicy;
 use weft_config::model::QueryPlanConfig;
 use weft_federation::operation::{Operation, Selection};
 use weft_federation::plan::model::{PlanNode, QueryPlan};
 
+use super::doorkeeper::Doorkeeper;
 use super::pipeline;
 use super::{CacheKey, Prepared, Restricted, SchemaRuntime};
 
@@ -142,12 +144,109 @@ fn capacity(mb: u32) -> u64 {
     u64::from(mb) * 1024 * 1024
 }
 
-/// The cache of prepared operations: `query_plan.cache_mb`.
-pub fn prepared(config: &QueryPlanConfig) -> moka::sync::Cache<CacheKey, Arc<Prepared>> {
-    moka::sync::Cache::builder()
-        .max_capacity(capacity(config.cache_mb.get()))
-        .weigher(|_, p: &Arc<Prepared>| p.weight())
-        .build()
+/// The share of `query_plan.cache_mb` given to the window, as a divisor: 1/16 (2 MiB of the
+/// default 32) holds the few dozen largest operations or thousands of small ones.
+const WINDOW_DIVISOR: u64 = 16;
+
+/// Documents the doorkeeper remembers per MiB of `query_plan.cache_mb` (8 bytes each: 8 KiB
+/// per MiB, 256 KiB for the default), many more than the cache holds plans.
+const SEEN_PER_MB: usize = 1024;
+
+/// The cache of prepared operations (`query_plan.cache_mb`).
+pub type PreparedCache = TwoPartCache<Arc<Prepared>>;
+
+/// A cache in two parts, as W-TinyLFU caches are: a small window that every newly planned
+/// document enters, and the main part, for documents asked for more than once: found in the
+/// window (a second request while it is there) or planned again after leaving it (the
+/// doorkeeper remembers documents planned before). A stream of documents each sent once —
+/// generated queries, values written into the text, a scan — churns the window only: it does
+/// not push the documents in use out of the main part, and the memory it takes is the
+/// window's, reused while it is still in the processor's caches, not the whole cache's
+/// (docs/decisions.md, "A window before the plan cache").
+pub struct TwoPartCache<V> {
+    main: moka::sync::Cache<CacheKey, V>,
+    window: moka::sync::Cache<CacheKey, V>,
+    seen: Doorkeeper,
+}
+
+impl PreparedCache {
+    pub fn new(config: &QueryPlanConfig) -> PreparedCache {
+        TwoPartCache::with_capacity(config.cache_mb.get(), |p: &Arc<Prepared>| p.weight())
+    }
+}
+
+impl<V: Clone + Send + Sync + 'static> TwoPartCache<V> {
+    /// `mb` MiB in all, entries weighed in bytes by `weigh`.
+    fn with_capacity(mb: u32, weigh: fn(&V) -> u32) -> TwoPartCache<V> {
+        let total = capacity(mb);
+        let window = total / WINDOW_DIVISOR;
+        let part = |bytes: u64, policy: EvictionPolicy| {
+            moka::sync::Cache::builder()
+                .max_capacity(bytes)
+                .weigher(move |_, v: &V| weigh(v))
+                .eviction_policy(policy)
+                .build()
+        };
+        TwoPartCache {
+            // The main part admits by frequency (moka's TinyLFU); the window by recency
+            // alone: a new document must get in, to be found by its second request.
+            main: part(total - window, EvictionPolicy::tiny_lfu()),
+            window: part(window, EvictionPolicy::lru()),
+            seen: Doorkeeper::new(mb as usize * SEEN_PER_MB),
+        }
+    }
+
+    /// The entry under `key`. Found in the window, it is asked for a second time: it moves
+    /// to the main part.
+    pub fn get(&self, key: &CacheKey) -> Option<V> {
+        if let Some(hit) = self.main.get(key) {
+            return Some(hit);
+        }
+        match self.window.remove(key) {
+            Some(hit) => {
+                self.seen.check_and_mark(key_hash(key));
+                self.main.insert(key.clone(), hit.clone());
+                Some(hit)
+            }
+            // Another request may have just moved it.
+            None => self.main.get(key),
+        }
+    }
+
+    /// Caches a newly planned entry: in the main part if it was planned before, else in the
+    /// window.
+    pub fn insert(&self, key: CacheKey, value: V) {
+        if self.seen.check_and_mark(key_hash(&key)) {
+            self.main.insert(key, value);
+        } else {
+            self.window.insert(key, value);
+        }
+    }
+
+    /// Caches an entry known to be in use (a warm-up's: it was used under the replaced
+    /// schema) in the main part.
+    pub fn admit(&self, key: CacheKey, value: V) {
+        self.seen.check_and_mark(key_hash(&key));
+        self.main.insert(key, value);
+    }
+
+    /// Every entry, both parts.
+    pub fn iter(&self) -> impl Iterator<Item = (Arc<CacheKey>, V)> + '_ {
+        self.main.iter().chain(self.window.iter())
+    }
+
+    /// Runs the parts' pending evictions now (moka applies them lazily).
+    #[cfg(test)]
+    fn settle(&self) {
+        self.main.run_pending_tasks();
+        self.window.run_pending_tasks();
+    }
+}
+
+/// A hash of the whole key (document, operation name, override labels) for the doorkeeper.
+fn key_hash(key: &CacheKey) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key)
 }
 
 /// The cache of restricted plans: a quarter of `query_plan.cache_mb` (a plan without the
@@ -196,8 +295,7 @@ pub fn warm_up(old: &SchemaRuntime, new: &SchemaRuntime) -> WarmUp {
         match pipeline::build(new, &old_prepared.query, operation_name.as_deref(), &labels) {
             Ok(prepared) => {
                 // The same text, name and labels: the same key in the new cache.
-                new.prepared
-                    .insert(key.as_ref().clone(), Arc::new(prepared));
+                new.prepared.admit(key.as_ref().clone(), Arc::new(prepared));
                 done.prepared += 1;
             }
             Err(_) => done.refused += 1,
@@ -211,4 +309,68 @@ pub fn warm_up(old: &SchemaRuntime, new: &SchemaRuntime) -> WarmUp {
         "plan cache warmed up before taking traffic"
     );
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u64) -> CacheKey {
+        (n, None, Vec::new())
+    }
+
+    /// 1 MiB in all: a 64 KiB window; entries of 16 KiB (four fit in the window).
+    fn cache() -> TwoPartCache<u32> {
+        TwoPartCache::with_capacity(1, |w: &u32| *w)
+    }
+
+    const ENTRY: u32 = 16 * 1024;
+
+    #[test]
+    fn the_second_request_hits_and_moves_the_entry_to_the_main_part() {
+        let cache = cache();
+        cache.insert(key(1), ENTRY);
+        assert_eq!(cache.get(&key(1)), Some(ENTRY), "found in the window");
+        // A flood of one-off documents churns the window, not the main part.
+        for n in 100..200 {
+            cache.insert(key(n), ENTRY);
+            cache.settle();
+        }
+        assert_eq!(cache.get(&key(1)), Some(ENTRY), "kept in the main part");
+        let kept = cache.iter().filter(|(k, _)| k.0 >= 100).count();
+        assert!(
+            kept <= 4,
+            "{kept} one-off entries kept: more than the window holds"
+        );
+    }
+
+    #[test]
+    fn a_document_planned_again_after_leaving_the_window_goes_to_the_main_part() {
+        let cache = cache();
+        cache.insert(key(1), ENTRY);
+        for n in 100..200 {
+            cache.insert(key(n), ENTRY);
+            cache.settle();
+        }
+        assert_eq!(cache.get(&key(1)), None, "pushed out of the window");
+        // Planned again: the doorkeeper remembers it.
+        cache.insert(key(1), ENTRY);
+        for n in 200..300 {
+            cache.insert(key(n), ENTRY);
+            cache.settle();
+        }
+        assert_eq!(cache.get(&key(1)), Some(ENTRY));
+    }
+
+    #[test]
+    fn warmed_up_entries_go_to_the_main_part() {
+        let cache = cache();
+        cache.admit(key(1), ENTRY);
+        for n in 100..200 {
+            cache.insert(key(n), ENTRY);
+            cache.settle();
+        }
+        assert_eq!(cache.get(&key(1)), Some(ENTRY));
+        assert!(cache.iter().any(|(k, _)| k.0 == 1));
+    }
 }
