@@ -59,7 +59,7 @@ struct BatchData {
 type Shared = Result<Arc<Read>, Arc<Failure>>;
 
 struct Batch {
-    representations: Mutex<Vec<Value>>,
+    representations: Mutex<Vec<Box<RawValue>>>,
     done: watch::Receiver<Option<Shared>>,
 }
 
@@ -69,8 +69,9 @@ pub struct Coalescer {
     open: Arc<Mutex<HashMap<BatchKey, Arc<Batch>>>>,
 }
 
-/// Sends one batch: the representations of everyone in it, in order.
-pub type Send = Box<dyn FnOnce(Vec<Value>) -> BoxFuture<'static, Outcome> + std::marker::Send>;
+/// Sends one batch: the representations of everyone in it (as JSON text), in order.
+pub type Send =
+    Box<dyn FnOnce(Vec<Box<RawValue>>) -> BoxFuture<'static, Outcome> + std::marker::Send>;
 
 impl Coalescer {
     pub fn new(window: Duration, max_size: usize) -> Coalescer {
@@ -87,7 +88,7 @@ impl Coalescer {
     pub async fn submit(
         &self,
         key: BatchKey,
-        representations: Vec<Value>,
+        representations: Vec<Box<RawValue>>,
         send: Send,
     ) -> Result<(Bytes, Arc<Answer>), Arc<Failure>> {
         let count = representations.len();

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use weft_federation::plan::model::{FetchNode, OperationKind};
 
 use super::errors::{FetchFailure, Places, map_error};
+use super::outgoing::{Reps, Variables};
 use super::{Call, Executor, Fetched, Output, Ready, Request};
 use crate::error::ResponseError;
 use crate::store::Val;
@@ -26,9 +27,11 @@ pub(super) struct Aliased<'p> {
     pub(super) path: &'p [String],
     /// The operation sent: the fetch's, with one aliased `_entities` field per group.
     operation: String,
-    /// Each group as it would have been sent alone; its variables are in `variables`.
+    /// Each group as it would have been sent alone; its variables are in `variables`, its
+    /// representations in `lists`.
     groups: Vec<Ready<'p>>,
     variables: Map<String, Value>,
+    lists: Vec<(String, Reps)>,
 }
 
 impl<'p> Aliased<'p> {
@@ -53,7 +56,12 @@ impl<'p> Aliased<'p> {
             return Err(groups);
         };
         let mut variables = Map::new();
+        let mut lists = Vec::with_capacity(groups.len());
         for (i, group) in groups.iter_mut().enumerate() {
+            lists.push((
+                format!("representations{sep}{i}"),
+                std::mem::take(&mut group.representations),
+            ));
             for (name, value) in std::mem::take(&mut group.variables) {
                 if renamed.contains(&name.as_str()) {
                     variables.insert(format!("{name}{sep}{i}"), value);
@@ -69,6 +77,7 @@ impl<'p> Aliased<'p> {
             operation,
             groups,
             variables,
+            lists,
         })
     }
 }
@@ -81,11 +90,19 @@ impl Executor {
         a: &Aliased<'_>,
         client: Request<'_>,
     ) -> Result<Fetched, FetchFailure> {
+        let lists: Vec<(&str, &[_])> = a
+            .lists
+            .iter()
+            .map(|(n, l)| (n.as_str(), l.as_slice()))
+            .collect();
         let call = Call {
             graph: a.fetch.graph,
             operation: &a.operation,
             kind: OperationKind::Query,
-            variables: &a.variables,
+            variables: Variables {
+                map: &a.variables,
+                lists: &lists,
+            },
             coalesce: false,
         };
         self.send(call, client).await

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use weft_federation::plan::model::{BatchFetchNode, OperationKind};
 
 use super::errors::{FetchFailure, Places, map_error};
+use super::outgoing::{Reps, Variables};
 use super::{Call, Executor, Fetched, Output, Ready, Request};
 use crate::error::ResponseError;
 use crate::store::{Store, Val};
@@ -36,7 +37,10 @@ pub(super) struct Merged<'p> {
     positions: Vec<(usize, Vec<usize>)>,
     /// Each section's list length.
     counts: Vec<usize>,
+    /// The members' other variables (the client's: the same in each).
     variables: Map<String, Value>,
+    /// Each section's representations, under its variable's name.
+    lists: Vec<(&'p str, Reps)>,
 }
 
 impl Job<'_> {
@@ -59,9 +63,9 @@ impl<'p> Merged<'p> {
 
 impl Merged<'_> {
     /// Puts the representations the members still send (after the cache look-ups) in their
-    /// sections' lists, each distinct one once.
+    /// sections' lists, each distinct one once (compared as text: each was written once).
     pub(super) fn assemble(&mut self) {
-        let mut lists: Vec<Vec<Value>> = vec![Vec::new(); self.sections.len()];
+        let mut lists: Vec<Reps> = vec![Vec::new(); self.sections.len()];
         let mut seen: Vec<FxHashMap<String, usize>> = vec![FxHashMap::default(); lists.len()];
         // A section of one member needs no look-up: a fetch's own representations are
         // distinct already.
@@ -80,10 +84,7 @@ impl Merged<'_> {
                 self.positions.push((0, Vec::new()));
                 continue;
             };
-            let representations = match r.variables.remove("representations") {
-                Some(Value::Array(list)) => list,
-                _ => Vec::new(),
-            };
+            let representations = std::mem::take(&mut r.representations);
             for (name, value) in &r.variables {
                 self.variables
                     .entry(name.clone())
@@ -97,11 +98,10 @@ impl Merged<'_> {
                     list.push(rep);
                     continue;
                 }
-                let text = rep.to_string();
-                match seen[s].get(&text) {
+                match seen[s].get(rep.get()) {
                     Some(p) => at.push(*p),
                     None => {
-                        seen[s].insert(text, list.len());
+                        seen[s].insert(rep.get().to_owned(), list.len());
                         at.push(list.len());
                         list.push(rep);
                     }
@@ -110,10 +110,12 @@ impl Merged<'_> {
             self.positions.push((s, at));
         }
         self.counts = lists.iter().map(Vec::len).collect();
-        for ((_, variable), list) in self.sections.iter().zip(lists) {
-            self.variables
-                .insert((*variable).to_owned(), Value::Array(list));
-        }
+        self.lists = self
+            .sections
+            .iter()
+            .map(|(_, variable)| *variable)
+            .zip(lists)
+            .collect();
     }
 
     fn section_of(&self, entity: usize) -> Option<usize> {
@@ -162,6 +164,7 @@ impl Executor {
             positions: Vec::new(),
             counts: Vec::new(),
             variables: Map::new(),
+            lists: Vec::new(),
         })
     }
 
@@ -177,11 +180,15 @@ impl Executor {
                 ttl: None,
             });
         }
+        let lists: Vec<(&str, &[_])> = m.lists.iter().map(|(n, l)| (*n, l.as_slice())).collect();
         let call = Call {
             graph: m.node.graph,
             operation: &m.node.operation,
             kind: OperationKind::Query,
-            variables: &m.variables,
+            variables: Variables {
+                map: &m.variables,
+                lists: &lists,
+            },
             // One `$representations` list, as a fetch alone sends: it may join other
             // requests' batches.
             coalesce: m.sections.len() == 1,

@@ -21,6 +21,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, join_all};
 use http::HeaderMap;
 use merged::Job;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tracing::Instrument;
 use weft_config::headers::{HeaderRule, HeaderRules};
@@ -53,7 +54,7 @@ use crate::store::{Frozen, ObjId, Store, Val};
 use crate::trace::{self, Propagate};
 use crate::{Inflight, headers, traffic};
 use errors::{FetchFailure, failure_of, log_failure};
-use outgoing::{Outgoing, SharedAnswer, SubgraphRequestKey};
+use outgoing::{Outgoing, Reps, SharedAnswer, SubgraphRequestKey, Variables};
 use representation::{Twice, select, write_selection};
 use rewrite::rewrite;
 
@@ -168,7 +169,10 @@ struct Ready<'p> {
     cache_keys: Vec<(entity_cache::Key, entity_cache::Identity)>,
     /// Root fetch (`None`) or the concrete paths prefix used for errors.
     entity: bool,
+    /// The client's variables the fetch uses (and a context fetch's arguments).
     variables: Map<String, Value>,
+    /// An entity fetch's `$representations`: the sent slots', in order.
+    representations: Reps,
 }
 
 impl Ready<'_> {
@@ -189,7 +193,7 @@ struct Call<'a> {
     kind: OperationKind,
     /// Borrowed: most requests are encoded straight from them (representations can be many;
     /// only the cross-request batcher needs its own copy).
-    variables: &'a Map<String, Value>,
+    variables: Variables<'a>,
     /// An entity fetch with one `$representations` list, which may join the cross-request
     /// batcher.
     coalesce: bool,
@@ -516,6 +520,7 @@ impl Executor {
                 cache_keys: Vec::new(),
                 entity: false,
                 variables: vars,
+                representations: Vec::new(),
                 path,
             };
             // Root query fields, when configured: keyed by operation and variables.
@@ -558,7 +563,7 @@ impl Executor {
         request: Request<'_>,
         data: &mut Store,
         objects: Vec<(ObjId, crate::store::Reach)>,
-        mut vars: Map<String, Value>,
+        vars: Map<String, Value>,
         cache: Option<&Arc<EntityCache>>,
     ) -> Option<Ready<'p>> {
         // Each distinct representation as a value, when the map path built one; its JSON text
@@ -657,7 +662,7 @@ impl Executor {
                     select(data, slots[slot][0], &fetch.requires).map_or(Value::Null, Value::Object)
                 }
             };
-            let rep = if let (Some(cache), Some(shared)) = (cache, shared) {
+            let text = if let (Some(cache), Some(shared)) = (cache, shared) {
                 let key = (shared, text);
                 if let Some(hit) = cache.get(&key) {
                     hit_count += 1;
@@ -674,19 +679,25 @@ impl Executor {
                         .to_owned(),
                     key: entity_cache::key_fields(&rep, &fetch.key_fields),
                 };
+                let text = key.1.clone();
                 cache_keys.push((key, identity));
-                rep
+                text
             } else {
-                value(rep)
+                text
+            };
+            // The text is JSON as written from the store (or printed from a value): sent as
+            // it is. Were it not, the slot's objects would get nothing rather than a request
+            // the subgraph cannot read.
+            let Ok(raw) = RawValue::from_string(text) else {
+                continue;
             };
             sent.push(slot);
-            to_send.push(rep);
+            to_send.push(raw);
         }
         if cache.is_some() {
             self.metrics
                 .entity_cache(&fetch.subgraph, hit_count, miss_count);
         }
-        vars.insert("representations".to_owned(), Value::Array(to_send));
         Some(Ready {
             fetch,
             slots,
@@ -695,6 +706,7 @@ impl Executor {
             cache_keys,
             entity: true,
             variables: vars,
+            representations: to_send,
             path,
         })
     }
@@ -741,9 +753,7 @@ impl Executor {
             }
             return;
         }
-        let Some(Value::Array(representations)) = r.variables.get_mut("representations") else {
-            return;
-        };
+        let representations = &mut r.representations;
         let mut sent = Vec::new();
         let mut cache_keys = Vec::new();
         let mut still = Vec::new();
@@ -778,11 +788,15 @@ impl Executor {
                 ttl: None,
             });
         }
+        let lists = [("representations", r.representations.as_slice())];
         let call = Call {
             graph: r.fetch.graph,
             operation: &r.fetch.operation,
             kind: r.fetch.operation_kind,
-            variables: &r.variables,
+            variables: Variables {
+                map: &r.variables,
+                lists: if r.entity { &lists } else { &[] },
+            },
             // Cross-request batches share one operation's variables: not for context values.
             coalesce: r.entity && r.fetch.context_rewrites.is_empty(),
         };
@@ -833,7 +847,7 @@ impl Executor {
         let answer = match (&self.coalescer, &self.dedupe) {
             (Some(coalescer), _) if call.coalesce && query => {
                 return self
-                    .coalesced(coalescer, outgoing, call.variables.clone())
+                    .coalesced(coalescer, outgoing, call.variables)
                     .instrument(span.clone())
                     .await
                     .inspect_err(|f| log_failure(subgraph, f, &span));
@@ -883,13 +897,16 @@ impl Executor {
         &self,
         coalescer: &Coalescer,
         outgoing: Outgoing,
-        mut variables: Map<String, Value>,
+        variables: Variables<'_>,
     ) -> Result<Fetched, FetchFailure> {
-        let representations = match variables.remove("representations") {
-            Some(Value::Array(list)) => list,
-            _ => Vec::new(),
-        };
-        let mut rest = Value::Object(variables.clone()).to_string();
+        let representations: Reps = variables
+            .lists
+            .iter()
+            .find(|(name, _)| *name == "representations")
+            .map(|(_, list)| list.to_vec())
+            .unwrap_or_default();
+        let variables = variables.map.clone();
+        let mut rest = serde_json::to_string(&variables).unwrap_or_default();
         if let Some(e) = &outgoing.extensions {
             rest.push_str(&e.to_string());
         }
@@ -900,8 +917,10 @@ impl Executor {
             headers: outgoing.shared_headers(),
         };
         let send: batch::Send = Box::new(move |all| {
-            variables.insert("representations".to_owned(), Value::Array(all));
-            let body = outgoing.encode(&variables);
+            let body = outgoing.encode(Variables {
+                map: &variables,
+                lists: &[("representations", all.as_slice())],
+            });
             outgoing.send_encoded(body).boxed()
         });
         match coalescer.submit(batch, representations, send).await {

@@ -4,10 +4,47 @@
 use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::metrics::ExecutorMetrics;
-use crate::{GraphQLRequest, traffic};
+use crate::traffic;
+
+/// Representations as the JSON text they were written in: built once from the store, sent
+/// as they are, never made into values and printed again.
+pub(super) type Reps = Vec<Box<RawValue>>;
+
+/// A subgraph request's variables: the map (the client's, the context's), and the lists of
+/// representations under their names (`representations`, `representations_0`, …), written
+/// after it as one JSON object.
+#[derive(Clone, Copy)]
+pub(super) struct Variables<'a> {
+    pub(super) map: &'a Map<String, Value>,
+    pub(super) lists: &'a [(&'a str, &'a [Box<RawValue>])],
+}
+
+impl Serialize for Variables<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut out = serializer.serialize_map(Some(self.map.len() + self.lists.len()))?;
+        for (name, value) in self.map {
+            out.serialize_entry(name, value)?;
+        }
+        for (name, list) in self.lists {
+            out.serialize_entry(name, list)?;
+        }
+        out.end()
+    }
+}
+
+/// A subgraph request's body.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    query: &'a str,
+    variables: Variables<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<&'a Value>,
+}
 
 /// What makes two subgraph requests identical: where, what and with which headers.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -42,14 +79,13 @@ impl Outgoing {
     }
 
     /// The request as sent, with `variables`: `{query, variables, extensions}` in JSON.
-    pub(super) fn encode(&self, variables: &Map<String, Value>) -> Vec<u8> {
-        let request = GraphQLRequest {
+    pub(super) fn encode(&self, variables: Variables<'_>) -> Vec<u8> {
+        let body = Body {
             query: &self.operation,
-            operation_name: None,
-            variables: Some(variables),
+            variables,
             extensions: self.extensions.as_ref(),
         };
-        serde_json::to_vec(&request).unwrap_or_default()
+        serde_json::to_vec(&body).unwrap_or_default()
     }
 
     pub(super) async fn send_encoded(self, body: Vec<u8>) -> SharedAnswer {

@@ -148,6 +148,7 @@ impl Executor {
             cache_keys: Vec::new(),
             entity: false,
             variables: Map::new(),
+            representations: Vec::new(),
             path: &[],
         };
         self.merge(
