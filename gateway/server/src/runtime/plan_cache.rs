@@ -326,16 +326,21 @@ mod tests {
 
     const ENTRY: u32 = 16 * 1024;
 
+    /// A stream of one-off documents, `keys`, each planned once.
+    fn flood(cache: &TwoPartCache<u32>, keys: std::ops::Range<u64>) {
+        for n in keys {
+            cache.insert(key(n), ENTRY);
+            cache.settle();
+        }
+    }
+
     #[test]
     fn the_second_request_hits_and_moves_the_entry_to_the_main_part() {
         let cache = cache();
         cache.insert(key(1), ENTRY);
         assert_eq!(cache.get(&key(1)), Some(ENTRY), "found in the window");
         // A flood of one-off documents churns the window, not the main part.
-        for n in 100..200 {
-            cache.insert(key(n), ENTRY);
-            cache.settle();
-        }
+        flood(&cache, 100..200);
         assert_eq!(cache.get(&key(1)), Some(ENTRY), "kept in the main part");
         let kept = cache.iter().filter(|(k, _)| k.0 >= 100).count();
         assert!(
@@ -348,17 +353,11 @@ mod tests {
     fn a_document_planned_again_after_leaving_the_window_goes_to_the_main_part() {
         let cache = cache();
         cache.insert(key(1), ENTRY);
-        for n in 100..200 {
-            cache.insert(key(n), ENTRY);
-            cache.settle();
-        }
+        flood(&cache, 100..200);
         assert_eq!(cache.get(&key(1)), None, "pushed out of the window");
         // Planned again: the doorkeeper remembers it.
         cache.insert(key(1), ENTRY);
-        for n in 200..300 {
-            cache.insert(key(n), ENTRY);
-            cache.settle();
-        }
+        flood(&cache, 200..300);
         assert_eq!(cache.get(&key(1)), Some(ENTRY));
     }
 
@@ -366,10 +365,7 @@ mod tests {
     fn warmed_up_entries_go_to_the_main_part() {
         let cache = cache();
         cache.admit(key(1), ENTRY);
-        for n in 100..200 {
-            cache.insert(key(n), ENTRY);
-            cache.settle();
-        }
+        flood(&cache, 100..200);
         assert_eq!(cache.get(&key(1)), Some(ENTRY));
         assert!(cache.iter().any(|(k, _)| k.0 == 1));
     }
