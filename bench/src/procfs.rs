@@ -28,13 +28,17 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 /// Resident set size now (`VmRSS`) of `pid`, in KiB; `None` once the process is gone.
 pub fn rss_kib_read(pid: u32) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    parse_status_kib(&text, "VmRSS:")
+    status_kib_read(pid, "VmRSS:")
 }
 
 fn status_kib(pid: u32, key: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    parse_status_kib(&text, key).unwrap_or(0)
+    status_kib_read(pid, key).unwrap_or(0)
+}
+
+/// The KiB figure of line `key` of `pid`'s `/proc/<pid>/status`; `None` when it cannot be read.
+fn status_kib_read(pid: u32, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status_kib(&text, key)
 }
 
 /// The KiB figure of line `key` of a `/proc/<pid>/status` text.

@@ -10,15 +10,16 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde::Serialize;
 use weft_config::model::Http2;
 
-/// A GraphQL request as sent to a subgraph.
+/// A GraphQL request as sent to a subgraph. `V`, the variables, is a JSON map, or anything
+/// written as one (a plan's fetches add their representations as text: `exec/outgoing.rs`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GraphQLRequest<'a> {
+pub struct GraphQLRequest<'a, V: ?Sized = serde_json::Map<String, serde_json::Value>> {
     pub query: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub variables: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    pub variables: Option<&'a V>,
     /// Request extensions (e.g. forwarded token claims).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extensions: Option<&'a serde_json::Value>,

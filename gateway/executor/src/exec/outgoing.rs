@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::metrics::ExecutorMetrics;
-use crate::traffic;
+use crate::{GraphQLRequest, traffic};
 
 /// Representations as the JSON text they were written in: built once from the store, sent
 /// as they are, never made into values and printed again.
@@ -35,15 +35,6 @@ impl Serialize for Variables<'_> {
         }
         out.end()
     }
-}
-
-/// A subgraph request's body.
-#[derive(serde::Serialize)]
-struct Body<'a> {
-    query: &'a str,
-    variables: Variables<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    extensions: Option<&'a Value>,
 }
 
 /// What makes two subgraph requests identical: where, what and with which headers.
@@ -80,12 +71,13 @@ impl Outgoing {
 
     /// The request as sent, with `variables`: `{query, variables, extensions}` in JSON.
     pub(super) fn encode(&self, variables: Variables<'_>) -> Vec<u8> {
-        let body = Body {
+        let request = GraphQLRequest {
             query: &self.operation,
-            variables,
+            operation_name: None,
+            variables: Some(&variables),
             extensions: self.extensions.as_ref(),
         };
-        serde_json::to_vec(&body).unwrap_or_default()
+        serde_json::to_vec(&request).unwrap_or_default()
     }
 
     pub(super) async fn send_encoded(self, body: Vec<u8>) -> SharedAnswer {

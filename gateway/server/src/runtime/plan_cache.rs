@@ -152,6 +152,10 @@ const WINDOW_DIVISOR: u64 = 16;
 /// per MiB, 256 KiB for the default), many more than the cache holds plans.
 const SEEN_PER_MB: usize = 1024;
 
+/// At most 2^20 of them (8 MiB): the table is allocated whole at start-up, where the cache
+/// only grows as it fills, and `cache_mb` has no upper bound.
+const MAX_SEEN: usize = 1 << 20;
+
 /// The cache of prepared operations (`query_plan.cache_mb`).
 pub type PreparedCache = TwoPartCache<Arc<Prepared>>;
 
@@ -166,6 +170,9 @@ pub type PreparedCache = TwoPartCache<Arc<Prepared>>;
 pub struct TwoPartCache<V> {
     main: moka::sync::Cache<CacheKey, V>,
     window: moka::sync::Cache<CacheKey, V>,
+    /// The window's capacity, in the weigher's bytes.
+    window_bytes: u64,
+    weigh: fn(&V) -> u32,
     seen: Doorkeeper,
 }
 
@@ -192,7 +199,9 @@ impl<V: Clone + Send + Sync + 'static> TwoPartCache<V> {
             // alone: a new document must get in, to be found by its second request.
             main: part(total - window, EvictionPolicy::tiny_lfu()),
             window: part(window, EvictionPolicy::lru()),
-            seen: Doorkeeper::new(mb as usize * SEEN_PER_MB),
+            window_bytes: window,
+            weigh,
+            seen: Doorkeeper::new((mb as usize).saturating_mul(SEEN_PER_MB).min(MAX_SEEN)),
         }
     }
 
@@ -213,10 +222,11 @@ impl<V: Clone + Send + Sync + 'static> TwoPartCache<V> {
         }
     }
 
-    /// Caches a newly planned entry: in the main part if it was planned before, else in the
-    /// window.
+    /// Caches a newly planned entry: in the main part if it was planned before, or if it is
+    /// larger than the whole window (it could never be found there); else in the window.
     pub fn insert(&self, key: CacheKey, value: V) {
-        if self.seen.check_and_mark(key_hash(&key)) {
+        let seen = self.seen.check_and_mark(key_hash(&key));
+        if seen || u64::from((self.weigh)(&value)) > self.window_bytes {
             self.main.insert(key, value);
         } else {
             self.window.insert(key, value);
@@ -358,6 +368,28 @@ mod tests {
         // Planned again: the doorkeeper remembers it.
         cache.insert(key(1), ENTRY);
         flood(&cache, 200..300);
+        assert_eq!(cache.get(&key(1)), Some(ENTRY));
+    }
+
+    #[test]
+    fn an_entry_larger_than_the_window_goes_to_the_main_part_at_once() {
+        let cache = cache();
+        // 64 KiB is the whole window: an entry one byte larger could never be found there.
+        cache.insert(key(1), 64 * 1024 + 1);
+        cache.settle();
+        assert_eq!(cache.get(&key(1)), Some(64 * 1024 + 1));
+        flood(&cache, 100..200);
+        assert_eq!(
+            cache.get(&key(1)),
+            Some(64 * 1024 + 1),
+            "kept in the main part"
+        );
+    }
+
+    #[test]
+    fn the_doorkeeper_is_bounded_however_large_the_cache() {
+        let cache: TwoPartCache<u32> = TwoPartCache::with_capacity(u32::MAX, |w: &u32| *w);
+        cache.insert(key(1), ENTRY);
         assert_eq!(cache.get(&key(1)), Some(ENTRY));
     }
 
