@@ -38,6 +38,15 @@ use crate::runtime::Live;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+/// A share in the connection's being open (a request extension): graceful shutdown waits
+/// until every share is dropped. A WebSocket upgrade takes one into the socket's task, which
+/// outlives hyper's connection: without it the process could exit before the socket wrote its
+/// "going away" close frame.
+#[derive(Debug, Clone)]
+pub struct Open {
+    _share: watch::Receiver<()>,
+}
+
 /// The two connection timeouts, as read when the connection was accepted.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -293,9 +302,13 @@ async fn connection(
         activity: activity.clone(),
     });
     let requests = activity.clone();
+    let share = done.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         requests.request_began();
         request.extensions_mut().insert(peer);
+        request.extensions_mut().insert(Open {
+            _share: share.clone(),
+        });
         let handling = Handling(requests.clone());
         let mut router = router.clone();
         async move {

@@ -86,6 +86,7 @@ pub async fn intercept(State(live): State<Arc<Live>>, request: Request, next: Ne
         .extensions
         .get::<super::connections::ClientAddr>()
         .map(|a| a.0);
+    let open = parts.extensions.remove::<super::connections::Open>();
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(ws) => ws,
         Err(rejection) => return rejection.into_response(),
@@ -99,7 +100,11 @@ pub async fn intercept(State(live): State<Arc<Live>>, request: Request, next: Ne
         .read_buffer_size(READ_BUFFER)
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| connection(socket, live, headers, protocol, peer))
+        .on_upgrade(move |socket| async move {
+            connection(socket, live, headers, protocol, peer).await;
+            // Shutdown waits for this socket until its close frame is written.
+            drop(open);
+        })
 }
 
 /// A browser's origin may connect if it is the gateway's own (its `Host`) or allowed by CORS.
