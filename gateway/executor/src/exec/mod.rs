@@ -37,6 +37,7 @@ mod merged;
 mod outgoing;
 mod representation;
 mod rewrite;
+mod scheduled;
 mod subscription;
 pub(crate) use subscription::SubscriptionRequest;
 mod timing;
@@ -286,7 +287,15 @@ impl Executor {
                 forwarded,
                 clock: timed.then(std::time::Instant::now),
             };
-            self.run(node, request, &mut out).await;
+            // Fetch by fetch when the plan has a schedule; otherwise level by level.
+            let scheduled = (plan.schedule.as_ref())
+                .map(|s| (s, weft_federation::plan::schedule::leaves(node)));
+            match scheduled {
+                Some((s, fetches)) if s.waits.len() == fetches.len() => {
+                    self.run_scheduled(&fetches, s, request, &mut out).await;
+                }
+                _ => self.run(node, request, &mut out).await,
+            }
         }
         out
     }

@@ -13,10 +13,7 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
     let guards = guards(steps);
     let deferred = crate::operation::defer::deferred(op);
     if deferred.is_empty() {
-        return QueryPlan {
-            node: part_node(sg, op, steps, &guards, None),
-            contextual: contextual(steps),
-        };
+        return QueryPlan::new(part_node(sg, op, steps, &guards, None), contextual(steps));
     }
     // `@defer`: the primary part's steps, then each deferred fragment's; a step's
     // dependencies in another part are met before its part starts.
@@ -44,15 +41,15 @@ pub fn emit(sg: &Supergraph, op: &Operation, steps: &[Step]) -> QueryPlan {
             }
         })
         .collect();
-    QueryPlan {
-        node: Some(PlanNode::Defer {
+    QueryPlan::new(
+        Some(PlanNode::Defer {
             primary: PrimaryNode {
                 node: part_node(sg, op, steps, &guards, None).map(Box::new),
             },
             deferred,
         }),
-        contextual: contextual(steps),
-    }
+        contextual(steps),
+    )
 }
 
 /// Whether a fetch reads `@fromContext` arguments ([`QueryPlan::contextual`]).

@@ -9,6 +9,7 @@ mod conflicts;
 mod display;
 mod emit;
 pub mod model;
+pub mod schedule;
 mod steps;
 
 pub use build::PlanError;
@@ -78,10 +79,10 @@ fn subscription(plan: model::QueryPlan) -> Result<model::QueryPlan, PlanError> {
             return refuse("its root field is fetched under a condition or in a deferred fragment");
         }
     };
-    Ok(model::QueryPlan {
-        node: Some(PlanNode::Subscription { primary, rest }),
-        contextual: plan.contextual,
-    })
+    Ok(model::QueryPlan::new(
+        Some(PlanNode::Subscription { primary, rest }),
+        plan.contextual,
+    ))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::schedule::Schedule;
 use crate::supergraph::{SubgraphId, Supergraph};
 
 /// A plan for one operation. `node` is `None` when nothing needs fetching (e.g. only
@@ -16,6 +17,11 @@ pub struct QueryPlan {
     /// may be sent different arguments, and get different answers).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub contextual: bool,
+    /// When each fetch may start (`plan::schedule`); `None`: level by level. Derived from
+    /// `node`, never written: a plan read back gets it again in
+    /// [`QueryPlan::link_subgraphs`].
+    #[serde(skip)]
+    pub schedule: Option<Schedule>,
 }
 
 /// A plan read back names a subgraph `supergraph` does not have.
@@ -24,8 +30,18 @@ pub struct QueryPlan {
 pub struct UnknownSubgraph(pub String);
 
 impl QueryPlan {
+    /// The plan running `node`, with its schedule.
+    pub fn new(node: Option<PlanNode>, contextual: bool) -> QueryPlan {
+        let schedule = schedule_of(node.as_ref(), contextual);
+        QueryPlan {
+            node,
+            contextual,
+            schedule,
+        }
+    }
+
     /// Gives every fetch of a plan read back (deserialized: ids are not written) the
-    /// [`SubgraphId`] its `serviceName` has in `supergraph`. Walks with a stack, not
+    /// [`SubgraphId`] its `serviceName` has in `supergraph`, and the plan its schedule. Walks with a stack, not
     /// recursion, so no depth of plan is too deep.
     pub fn link_subgraphs(&mut self, supergraph: &Supergraph) -> Result<(), UnknownSubgraph> {
         let id = |name: &str| {
@@ -65,8 +81,15 @@ impl QueryPlan {
                 }
             }
         }
+        self.schedule = schedule_of(self.node.as_ref(), self.contextual);
         Ok(())
     }
+}
+
+/// `@fromContext` arguments are read from ancestors' fields, which the schedule does not
+/// follow: such plans run level by level.
+fn schedule_of(node: Option<&PlanNode>, contextual: bool) -> Option<Schedule> {
+    node.filter(|_| !contextual).and_then(Schedule::of)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use crate::plan::model::{PlanNode, QueryPlan};
 
 /// The plan of `query` over the fixture's supergraph with the progressive-override `labels`
 /// on.
-fn planned(fixture: &str, query: &str, labels: &[&str]) -> QueryPlan {
+pub(super) fn planned(fixture: &str, query: &str, labels: &[&str]) -> QueryPlan {
     let path = format!(
         "{}/tests/fixtures/{fixture}/supergraph.graphql",
         env!("CARGO_MANIFEST_DIR")

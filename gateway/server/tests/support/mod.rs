@@ -455,6 +455,14 @@ impl Recorded {
 pub async fn recording_subgraph(
     answer: impl Fn(&serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
 ) -> Recorded {
+    recording_subgraph_after(std::time::Duration::ZERO, answer).await
+}
+
+/// [`recording_subgraph`], answering each request `delay` after it came.
+pub async fn recording_subgraph_after(
+    delay: std::time::Duration,
+    answer: impl Fn(&serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+) -> Recorded {
     use axum::routing::post;
     let answer = std::sync::Arc::new(answer);
     let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -464,7 +472,10 @@ pub async fn recording_subgraph(
         post(move |axum::Json(request): axum::Json<serde_json::Value>| {
             let answer = answer.clone();
             kept.lock().unwrap().push(request.clone());
-            async move { axum::Json(answer(&request)) }
+            async move {
+                tokio::time::sleep(delay).await;
+                axum::Json(answer(&request))
+            }
         }),
     );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,294 @@
+//! When each fetch of a plan may start (docs/decisions.md, "Fetches start when their data is
+//! there"). A plan is emitted as levels — a `Sequence` of `Parallel` groups — and run level by
+//! level, a fetch waits for every fetch of the levels before it, even those that write
+//! nowhere near the objects it reads: one slow subgraph holds back work that does not need
+//! its answer. The schedule says, for each fetch, which earlier fetches it may read from;
+//! the engine starts a fetch as soon as those are merged.
+//!
+//! A fetch reads the objects at its path and fields under them (keys, `@requires`); it writes
+//! the response keys it selects into the objects at its path. Fetch `b` waits for an earlier
+//! fetch `a` when one of `a`'s written places and one of `b`'s paths are prefixes of one
+//! another (type conditions left out: they only narrow which objects are reached). That is
+//! conservative: when a fetch's keys cannot be read from its operation, its whole path counts
+//! as written. Fetches of one level never wait for each other (the planner put them side by
+//! side). Plans with conditions, `@fromContext` arguments (which read ancestors' fields), a
+//! mutation (whose root fields run in order), `@defer` or a subscription get no schedule and
+//! run level by level.
+
+use apollo_compiler::ast::{Definition, Document, Selection};
+
+use super::model::{FetchNode, OperationKind, PlanNode};
+
+/// Above this many fetches, no schedule: the check is quadratic in them, and a plan this
+/// large runs level by level as before.
+const MAX_FETCHES: usize = 512;
+
+/// For each fetch of the plan, in the order [`leaves`] gives them, the earlier fetches it
+/// waits for (their indices in that order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Schedule {
+    pub waits: Vec<Vec<u32>>,
+}
+
+impl Schedule {
+    /// The schedule of `node`, when it is a sequence of two or more levels of plain fetches
+    /// (see the module's documentation); `None` otherwise.
+    pub fn of(node: &PlanNode) -> Option<Schedule> {
+        let levels = levels(node)?;
+        let count: usize = levels.iter().map(Vec::len).sum();
+        if levels.len() < 2 || count > MAX_FETCHES {
+            return None;
+        }
+        let mut done: Vec<Access> = Vec::with_capacity(count);
+        let mut waits = Vec::with_capacity(count);
+        for level in &levels {
+            let here: Vec<Access> = level.iter().map(|n| access(n)).collect::<Option<_>>()?;
+            for fetch in &here {
+                let on: Vec<u32> = (0..done.len())
+                    .filter(|&j| done[j].writes_under(&fetch.reads))
+                    .map(|j| j as u32)
+                    .collect();
+                waits.push(on);
+            }
+            done.extend(here);
+        }
+        Some(Schedule { waits })
+    }
+}
+
+/// The fetches of a plan [`Schedule::of`] gives a schedule for, levels in order and each
+/// level's in order.
+pub fn leaves(node: &PlanNode) -> Vec<&PlanNode> {
+    levels(node).into_iter().flatten().flatten().collect()
+}
+
+/// The plan's levels, when it is a `Sequence` whose items are fetches or `Parallel` groups of
+/// fetches.
+fn levels(node: &PlanNode) -> Option<Vec<Vec<&PlanNode>>> {
+    let PlanNode::Sequence { nodes } = node else {
+        return None;
+    };
+    nodes
+        .iter()
+        .map(|item| match item {
+            PlanNode::Parallel { nodes } => nodes
+                .iter()
+                .map(|n| is_fetch(n).then_some(n))
+                .collect::<Option<Vec<_>>>(),
+            n => is_fetch(n).then(|| vec![n]),
+        })
+        .collect()
+}
+
+fn is_fetch(node: &PlanNode) -> bool {
+    match node {
+        PlanNode::Fetch(_) | PlanNode::BatchFetch(_) => true,
+        PlanNode::Flatten(f) => matches!(*f.node, PlanNode::Fetch(_)),
+        _ => false,
+    }
+}
+
+/// Where one fetch reads and writes, as paths of response keys.
+struct Access {
+    reads: Vec<Vec<String>>,
+    writes: Vec<Vec<String>>,
+}
+
+impl Access {
+    /// Whether something this fetch writes is on the way to, or under, one of `reads`.
+    fn writes_under(&self, reads: &[Vec<String>]) -> bool {
+        self.writes
+            .iter()
+            .any(|w| reads.iter().any(|r| prefixed(w, r)))
+    }
+}
+
+/// Whether one of `a` and `b` is a prefix of the other.
+fn prefixed(a: &[String], b: &[String]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// A fetch's accesses; `None` when it cannot be scheduled (see the module's documentation).
+fn access(node: &PlanNode) -> Option<Access> {
+    let members: Vec<(&[String], &FetchNode)> = match node {
+        PlanNode::Fetch(f) => vec![(&[][..], f)],
+        PlanNode::Flatten(flatten) => match flatten.node.as_ref() {
+            PlanNode::Fetch(f) => vec![(&flatten.path[..], f)],
+            _ => return None,
+        },
+        PlanNode::BatchFetch(b) => b.entities.iter().map(|e| (&e.path[..], &e.fetch)).collect(),
+        _ => return None,
+    };
+    let mut access = Access {
+        reads: Vec::new(),
+        writes: Vec::new(),
+    };
+    for (path, fetch) in members {
+        if fetch.operation_kind != OperationKind::Query || !fetch.context_rewrites.is_empty() {
+            return None;
+        }
+        let path: Vec<String> = path
+            .iter()
+            .filter(|s| !s.starts_with("... on "))
+            .cloned()
+            .collect();
+        match written_keys(&fetch.operation, !fetch.requires.is_empty()) {
+            Some(keys) => access.writes.extend(keys.into_iter().map(|k| {
+                let mut p = path.clone();
+                p.push(k);
+                p
+            })),
+            None => access.writes.push(path.clone()),
+        }
+        access.reads.push(path);
+    }
+    Some(access)
+}
+
+/// The response keys a fetch's answer puts into the objects at its path: a root fetch's
+/// top-level keys, an entity fetch's keys under `_entities` (however aliased). `None` when
+/// the operation cannot be read that far (then the whole path counts as written).
+fn written_keys(operation: &str, entities: bool) -> Option<Vec<String>> {
+    let doc = Document::parse(operation, "fetch.graphql").ok()?;
+    let mut ops = doc.definitions.iter().filter_map(|d| match d {
+        Definition::OperationDefinition(o) => Some(o),
+        _ => None,
+    });
+    let op = ops.next()?;
+    let mut keys = Vec::new();
+    if entities {
+        for s in &op.selection_set {
+            let Selection::Field(f) = s else {
+                return None;
+            };
+            keys_of(&f.selection_set, &mut keys)?;
+        }
+    } else {
+        keys_of(&op.selection_set, &mut keys)?;
+    }
+    Some(keys)
+}
+
+/// Response keys of a selection, through inline fragments; `None` at a fragment spread (the
+/// planner writes none; if one were there, its keys would be unknown).
+fn keys_of(selection: &[Selection], keys: &mut Vec<String>) -> Option<()> {
+    for s in selection {
+        match s {
+            Selection::Field(f) => keys.push(f.response_name().to_string()),
+            Selection::InlineFragment(i) => keys_of(&i.selection_set, keys)?,
+            Selection::FragmentSpread(_) => return None,
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schedule(fixture: &str, query: &str) -> (Vec<String>, Option<Schedule>) {
+        let plan = super::super::tests::planned(fixture, query, &[]);
+        let node = plan.node.as_ref().expect("a plan");
+        let names = leaves(node)
+            .into_iter()
+            .map(|n| match n {
+                PlanNode::Fetch(f) => format!("{}@", f.subgraph),
+                PlanNode::Flatten(f) => match f.node.as_ref() {
+                    PlanNode::Fetch(x) => format!("{}@{}", x.subgraph, f.path.join(".")),
+                    _ => unreachable!(),
+                },
+                PlanNode::BatchFetch(b) => format!("{}@batch", b.subgraph),
+                _ => unreachable!(),
+            })
+            .collect();
+        (names, Schedule::of(node))
+    }
+
+    #[test]
+    fn a_fetch_waits_only_for_the_fetches_that_write_where_it_reads() {
+        let (names, s) = schedule(
+            "reference",
+            "{ me { username reviews { body product { name inStock } } } \
+               topProducts { name inStock reviews { body author { username } } } }",
+        );
+        assert_eq!(
+            names,
+            [
+                "accounts@",
+                "products@",
+                "reviews@batch",
+                "inventory@topProducts.@",
+                "products@me.reviews.@.product",
+                "inventory@me.reviews.@.product",
+                "accounts@topProducts.@.reviews.@.author",
+            ]
+        );
+        let waits: Vec<Vec<u32>> = vec![
+            vec![],
+            vec![],
+            // Reviews of `me` and of the top products: both root fetches.
+            vec![0, 1],
+            // The top products' stock: not `me`'s fetch.
+            vec![1],
+            // Under `me`'s reviews: `me`, then the reviews.
+            vec![0, 2],
+            vec![0, 2],
+            // The top products' review authors: not held back by their stock.
+            vec![1, 2],
+        ];
+        assert_eq!(s, Some(Schedule { waits }));
+    }
+
+    #[test]
+    fn plans_that_are_not_levels_of_plain_queries_get_none() {
+        // One level: nothing to gain.
+        assert_eq!(schedule("reference", "{ me { username } }").1, None);
+        // A mutation's root fields run in order.
+        let (_, s) = schedule(
+            "reference",
+            "mutation { renameProduct(upc: \"1\", name: \"n\") { name reviews { body } } }",
+        );
+        assert_eq!(s, None);
+        // A condition: run level by level.
+        let (_, s) = schedule(
+            "reference",
+            "query($a: Boolean!) { me { username reviews @include(if: $a) { body } } }",
+        );
+        assert_eq!(s, None);
+    }
+
+    #[test]
+    fn prefixes_in_either_direction_conflict() {
+        let p = |s: &str| -> Vec<String> { s.split('.').map(str::to_owned).collect() };
+        assert!(prefixed(&p("users"), &p("users.@.reviews")));
+        assert!(prefixed(
+            &p("users.@.reviews.@.body"),
+            &p("users.@.reviews")
+        ));
+        assert!(!prefixed(
+            &p("topProducts.@.inStock"),
+            &p("topProducts.@.reviews.@.author")
+        ));
+        assert!(!prefixed(&p("users"), &p("topProducts")));
+    }
+
+    #[test]
+    fn written_keys_are_read_from_the_operation() {
+        assert_eq!(
+            written_keys("query Q { users { id } top: topProducts { upc } }", false),
+            Some(vec!["users".to_owned(), "top".to_owned()])
+        );
+        assert_eq!(
+            written_keys(
+                "query Q($r: [_Any!]!) { _entities(representations: $r) { ... on Product { inStock s: shippingEstimate } } }",
+                true
+            ),
+            Some(vec!["inStock".to_owned(), "s".to_owned()])
+        );
+        assert_eq!(
+            written_keys("query Q { ...F } fragment F on Query { a }", false),
+            None
+        );
+        assert_eq!(written_keys("not graphql", false), None);
+    }
+}
