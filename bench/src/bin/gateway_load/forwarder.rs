@@ -3,7 +3,8 @@
 //! the request on unchanged and counts, per subgraph, the requests and the entity
 //! representations they carry (the length of every list passed as an `_entities`
 //! `representations:` argument, whatever its variable's name). Both gateways go through it, so
-//! both are counted by the same code, not by their own metrics.
+//! both are counted by the same code, not by their own metrics. With a jitter it holds each
+//! request back a random time first (the same sequence of times for every gateway).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,10 @@ struct Route {
 struct Shared {
     routes: Vec<Route>,
     http: reqwest::Client,
+    /// Each request waits a random 0 to this many ms before it is passed on.
+    jitter_ms: u64,
+    /// Requests passed on so far: the n-th waits the n-th time of a fixed sequence.
+    passed: AtomicU64,
 }
 
 /// What one subgraph received so far.
@@ -50,8 +55,12 @@ impl Drop for Forwarder {
 }
 
 impl Forwarder {
-    /// Listens on a free local port; `routes` are (subgraph name, upstream URL) pairs.
-    pub async fn start(routes: Vec<(String, String)>) -> std::io::Result<Forwarder> {
+    /// Listens on a free local port; `routes` are (subgraph name, upstream URL) pairs; each
+    /// request waits a random 0 to `jitter_ms` ms before it is passed on.
+    pub async fn start(
+        routes: Vec<(String, String)>,
+        jitter_ms: u64,
+    ) -> std::io::Result<Forwarder> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -70,6 +79,8 @@ impl Forwarder {
                 .pool_max_idle_per_host(1024)
                 .build()
                 .map_err(std::io::Error::other)?,
+            jitter_ms,
+            passed: AtomicU64::new(0),
         });
         let app = Router::new().fallback(forward).with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -106,6 +117,14 @@ impl Forwarder {
     }
 }
 
+/// The n-th number of a fixed pseudo-random sequence (splitmix64's mix of `n`).
+fn jitter(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// Headers that belong to one connection, not to the request: never passed on.
 fn hop_by_hop(name: &HeaderName) -> bool {
     name == header::CONNECTION
@@ -131,6 +150,11 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request) -> Respons
     route
         .representations
         .fetch_add(representations_in(&body), Ordering::Relaxed);
+    if shared.jitter_ms > 0 {
+        let n = shared.passed.fetch_add(1, Ordering::Relaxed);
+        let ms = jitter(n) % (shared.jitter_ms + 1);
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     let mut upstream = shared.http.request(parts.method, &route.upstream);
     for (k, v) in &parts.headers {
         if !hop_by_hop(k) {
@@ -217,6 +241,15 @@ fn argument_variables<'q>(query: &'q str, name: &str) -> Vec<&'q str> {
 #[cfg(test)]
 mod tests {
     use super::representations_in;
+
+    #[test]
+    fn jitter_spreads_over_the_whole_range() {
+        let mut seen = [0u32; 21];
+        for n in 0..21_000 {
+            seen[(jitter(n) % 21) as usize] += 1;
+        }
+        assert!(seen.iter().all(|&c| (800..1200).contains(&c)), "{seen:?}");
+    }
 
     #[test]
     fn counts_every_list_passed_as_representations() {

@@ -330,7 +330,7 @@ async fn public_round(
     for j in &joined {
         routes.push((j.name.clone(), public::upstream_of(&j.url, subgraphs.addr)?));
     }
-    let forwarder = Forwarder::start(routes)
+    let forwarder = Forwarder::start(routes, load.jitter_ms)
         .await
         .map_err(|e| PublicError::Start(PathBuf::from("counting forwarder"), e))?;
     let (sdl, _) = public::rewrite_urls(&bench.supergraph, |name| {

@@ -174,6 +174,9 @@ pub struct Load {
     pub distinct: bool,
     /// `SUBGRAPH_DELAY_MS` for the subgraphs: 20 makes the load latency-bound.
     pub delay_ms: u64,
+    /// The forwarder holds each subgraph request back a random 0 to `jitter_ms` ms (uneven
+    /// subgraph latency, as in production: siblings of one plan level finish apart).
+    pub jitter_ms: u64,
 }
 
 pub fn loads() -> Vec<Load> {
@@ -183,24 +186,42 @@ pub fn loads() -> Vec<Load> {
             what: "the public benchmark's heavy query (k6.js), the same document every request",
             distinct: false,
             delay_ms: 0,
+            jitter_ms: 0,
         },
         Load {
             name: "public-distinct",
             what: "the same query with a distinct alias per request (`users { n<N>: name`)",
             distinct: true,
             delay_ms: 0,
+            jitter_ms: 0,
         },
         Load {
             name: "public-identical-20ms",
             what: "public-identical, subgraphs answering after SUBGRAPH_DELAY_MS=20",
             distinct: false,
             delay_ms: 20,
+            jitter_ms: 0,
         },
         Load {
             name: "public-distinct-20ms",
             what: "public-distinct, subgraphs answering after SUBGRAPH_DELAY_MS=20",
             distinct: true,
             delay_ms: 20,
+            jitter_ms: 0,
+        },
+        Load {
+            name: "public-identical-jitter",
+            what: "public-identical, each subgraph request held back a random 0-20 ms",
+            distinct: false,
+            delay_ms: 0,
+            jitter_ms: 20,
+        },
+        Load {
+            name: "public-distinct-jitter",
+            what: "public-distinct, each subgraph request held back a random 0-20 ms",
+            distinct: true,
+            delay_ms: 0,
+            jitter_ms: 20,
         },
     ]
 }
@@ -348,6 +369,7 @@ type Query @join__type(graph: ACCOUNTS) { me: User }"#;
             what: "x",
             distinct,
             delay_ms: 0,
+            jitter_ms: 0,
         };
         let same = scenario(&load(false), "query Q { users { id } }");
         assert_eq!((same.body)(1), (same.body)(2));

@@ -6,7 +6,9 @@
 //! the engine starts a fetch as soon as those are merged.
 //!
 //! A fetch reads the objects at its path and fields under them (keys, `@requires`); it writes
-//! the response keys it selects into the objects at its path. Fetch `b` waits for an earlier
+//! the response keys it selects into the objects at its path. A root fetch reads nothing, but
+//! its root fields count as read too, so that two fetches writing the same one keep the
+//! plan's order. Fetch `b` waits for an earlier
 //! fetch `a` when one of `a`'s written places and one of `b`'s paths are prefixes of one
 //! another (type conditions left out: they only narrow which objects are reached). That is
 //! conservative: when a fetch's keys cannot be read from its operation, its whole path counts
@@ -19,9 +21,10 @@ use apollo_compiler::ast::{Definition, Document, Selection};
 
 use super::model::{FetchNode, OperationKind, PlanNode};
 
-/// Above this many fetches, no schedule: the check is quadratic in them, and a plan this
-/// large runs level by level as before.
-const MAX_FETCHES: usize = 512;
+/// Above this many fetches, no schedule: its waits (and the work of finding them) grow with
+/// the square of the fetches, so a plan this large runs level by level as before. At most
+/// 128 × 127 / 2 waits: 32 KiB.
+const MAX_FETCHES: usize = 128;
 
 /// For each fetch of the plan, in the order [`leaves`] gives them, the earlier fetches it
 /// waits for (their indices in that order).
@@ -132,15 +135,26 @@ fn access(node: &PlanNode) -> Option<Access> {
             .filter(|s| !s.starts_with("... on "))
             .cloned()
             .collect();
-        match written_keys(&fetch.operation, !fetch.requires.is_empty()) {
-            Some(keys) => access.writes.extend(keys.into_iter().map(|k| {
-                let mut p = path.clone();
-                p.push(k);
-                p
-            })),
-            None => access.writes.push(path.clone()),
+        let entity = !fetch.requires.is_empty();
+        let writes: Vec<Vec<String>> = match written_keys(&fetch.operation, entity) {
+            Some(keys) => keys
+                .into_iter()
+                .map(|k| {
+                    let mut p = path.clone();
+                    p.push(k);
+                    p
+                })
+                .collect(),
+            None => vec![path.clone()],
+        };
+        // An entity fetch reads the objects at its path; a root fetch reads nothing, but
+        // goes after an earlier one writing the same root fields, as in the plan.
+        if entity || !path.is_empty() {
+            access.reads.push(path);
+        } else {
+            access.reads.extend(writes.iter().cloned());
         }
-        access.reads.push(path);
+        access.writes.extend(writes);
     }
     Some(access)
 }
@@ -255,6 +269,38 @@ mod tests {
             "query($a: Boolean!) { me { username reviews @include(if: $a) { body } } }",
         );
         assert_eq!(s, None);
+    }
+
+    #[test]
+    fn a_plan_of_more_than_128_fetches_runs_level_by_level() {
+        let fetch = |i: usize| {
+            PlanNode::Fetch(FetchNode {
+                subgraph: "a".to_owned(),
+                graph: crate::supergraph::SubgraphId::none(),
+                operation: format!("{{ f{i} }}"),
+                operation_kind: OperationKind::Query,
+                variable_usages: Vec::new(),
+                requires: Vec::new(),
+                key_fields: Vec::new(),
+                input_rewrites: Vec::new(),
+                output_rewrites: Vec::new(),
+                context_rewrites: Vec::new(),
+                id: None,
+            })
+        };
+        let plan = |n: usize| PlanNode::Sequence {
+            nodes: vec![
+                PlanNode::Parallel {
+                    nodes: (0..n - 1).map(fetch).collect(),
+                },
+                fetch(n),
+            ],
+        };
+        let s = Schedule::of(&plan(MAX_FETCHES)).expect("a schedule");
+        assert_eq!(s.waits.len(), MAX_FETCHES);
+        // Root fields apart: nothing to wait for.
+        assert!(s.waits.iter().all(Vec::is_empty));
+        assert_eq!(Schedule::of(&plan(MAX_FETCHES + 1)), None);
     }
 
     #[test]

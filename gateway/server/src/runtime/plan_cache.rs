@@ -137,7 +137,12 @@ fn plan_bytes(plan: &QueryPlan) -> usize {
             }
         }
     }
-    plan.node.as_ref().map_or(0, walk)
+    // The schedule: a few bytes per wait (PER_PLAN_BYTE counts each byte's share of a node).
+    let waits: usize = plan
+        .schedule
+        .as_ref()
+        .map_or(0, |s| s.waits.iter().map(|w| 1 + w.len()).sum());
+    plan.node.as_ref().map_or(0, walk) + waits * std::mem::size_of::<u32>()
 }
 
 fn capacity(mb: u32) -> u64 {
