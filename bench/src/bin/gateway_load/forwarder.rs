@@ -240,7 +240,7 @@ fn argument_variables<'q>(query: &'q str, name: &str) -> Vec<&'q str> {
 
 #[cfg(test)]
 mod tests {
-    use super::representations_in;
+    use super::{jitter, representations_in};
 
     #[test]
     fn jitter_spreads_over_the_whole_range() {
