@@ -5,8 +5,9 @@
 //! its answer. The schedule says, for each fetch, which earlier fetches it may read from;
 //! the engine starts a fetch as soon as those are merged.
 //!
-//! A fetch reads the objects at its path and fields under them (keys, `@requires`); it writes
-//! the response keys it selects into the objects at its path. A root fetch reads nothing, but
+//! An entity fetch reads, in the objects at its path, the fields its representations are made
+//! of (keys, `@requires`) and whatever is under them; it writes the response keys it selects
+//! into those objects. A root fetch reads nothing, but
 //! its root fields count as read too, so that two fetches writing the same one keep the
 //! plan's order. Fetch `b` waits for an earlier
 //! fetch `a` when one of `a`'s written places and one of `b`'s paths are prefixes of one
@@ -19,7 +20,9 @@
 
 use apollo_compiler::ast::{Definition, Document, Selection};
 
-use super::model::{FetchNode, OperationKind, PlanNode};
+use super::model::{FetchNode, OperationKind, PlanNode, Selection as RequiredSelection};
+
+const TYPENAME: &str = "__typename";
 
 /// Above this many fetches, no schedule: its waits (and the work of finding them) grow with
 /// the square of the fetches, so a plan this large runs level by level as before. At most
@@ -130,11 +133,21 @@ fn access(node: &PlanNode) -> Option<Access> {
         if fetch.operation_kind != OperationKind::Query || !fetch.context_rewrites.is_empty() {
             return None;
         }
-        let path: Vec<String> = path
-            .iter()
-            .filter(|s| !s.starts_with("... on "))
-            .cloned()
-            .collect();
+        // Type conditions are left out of the path; the `__typename` each one is checked
+        // against is read (an `@interfaceObject` fetch may have written it).
+        let mut typed = Vec::new();
+        let mut kept: Vec<String> = Vec::with_capacity(path.len());
+        for segment in path {
+            if segment.starts_with("... on ") {
+                let mut at = kept.clone();
+                at.push(TYPENAME.to_owned());
+                typed.push(at);
+            } else {
+                kept.push(segment.clone());
+            }
+        }
+        let path = kept;
+        access.reads.extend(typed);
         let entity = !fetch.requires.is_empty();
         let writes: Vec<Vec<String>> = match written_keys(&fetch.operation, entity) {
             Some(keys) => keys
@@ -147,16 +160,41 @@ fn access(node: &PlanNode) -> Option<Access> {
                 .collect(),
             None => vec![path.clone()],
         };
-        // An entity fetch reads the objects at its path; a root fetch reads nothing, but
-        // goes after an earlier one writing the same root fields, as in the plan.
-        if entity || !path.is_empty() {
-            access.reads.push(path);
-        } else {
+        // An entity fetch reads the fields its representations are made of, in the objects
+        // at its path; a root fetch reads nothing, but goes after an earlier one writing the
+        // same root fields, as in the plan.
+        if entity {
+            // The representation's `__typename` picks its fragments.
+            let mut keys = vec![TYPENAME];
+            required_keys(&fetch.requires, &mut keys);
+            access.reads.extend(keys.into_iter().map(|k| {
+                let mut p = path.clone();
+                p.push(k.to_owned());
+                p
+            }));
+        } else if path.is_empty() {
             access.reads.extend(writes.iter().cloned());
+        } else {
+            access.reads.push(path);
         }
         access.writes.extend(writes);
     }
     Some(access)
+}
+
+/// The response keys a representation reads at the top of its object (what is under them is
+/// theirs), through type conditions.
+fn required_keys<'s>(requires: &'s [RequiredSelection], keys: &mut Vec<&'s str>) {
+    for s in requires {
+        match s {
+            RequiredSelection::Field { name, alias, .. } => {
+                keys.push(alias.as_deref().unwrap_or(name));
+            }
+            RequiredSelection::InlineFragment { selections, .. } => {
+                required_keys(selections, keys);
+            }
+        }
+    }
 }
 
 /// The response keys a fetch's answer puts into the objects at its path: a root fetch's
@@ -271,23 +309,100 @@ mod tests {
         assert_eq!(s, None);
     }
 
+    /// A fetch sending `operation`, with representations of `requires` when there are some.
+    fn fetch_of(operation: &str, requires: &[&str]) -> FetchNode {
+        FetchNode {
+            subgraph: "a".to_owned(),
+            graph: crate::supergraph::SubgraphId::none(),
+            operation: operation.to_owned(),
+            operation_kind: OperationKind::Query,
+            variable_usages: Vec::new(),
+            requires: requires
+                .iter()
+                .map(|name| RequiredSelection::Field {
+                    name: (*name).to_owned(),
+                    alias: None,
+                    selections: Vec::new(),
+                })
+                .collect(),
+            key_fields: Vec::new(),
+            input_rewrites: Vec::new(),
+            output_rewrites: Vec::new(),
+            context_rewrites: Vec::new(),
+            id: None,
+        }
+    }
+
+    /// An entity fetch at `path` (`/` between elements).
+    fn entity_at(path: &str, selected: &str, requires: &[&str]) -> PlanNode {
+        PlanNode::Flatten(super::super::model::FlattenNode {
+            path: path.split('/').map(str::to_owned).collect(),
+            node: Box::new(PlanNode::Fetch(fetch_of(
+                &format!(
+                    "query($r: [_Any!]!) {{ _entities(representations: $r) {{ {selected} }} }}"
+                ),
+                requires,
+            ))),
+        })
+    }
+
+    #[test]
+    fn a_type_condition_in_the_path_reads_the_typename_there() {
+        let plan = |second: &str| PlanNode::Sequence {
+            nodes: vec![
+                PlanNode::Fetch(fetch_of("{ things { id } }", &[])),
+                entity_at("things/@", second, &["id"]),
+                entity_at(
+                    "things/@/... on Book/author",
+                    "... on Author { name }",
+                    &["id"],
+                ),
+            ],
+        };
+        // An `@interfaceObject` fetch answering the concrete type: the third waits for it.
+        let s = Schedule::of(&plan("... on Thing { __typename }")).expect("a schedule");
+        assert_eq!(s.waits[2], [0, 1]);
+        // A fetch writing a field beside `author`: not waited for.
+        let s = Schedule::of(&plan("... on Thing { title }")).expect("a schedule");
+        assert_eq!(s.waits[2], [0]);
+        // One writing `author` itself: waited for.
+        let s = Schedule::of(&plan("... on Book { author { id } }")).expect("a schedule");
+        assert_eq!(s.waits[2], [0, 1]);
+    }
+
+    #[test]
+    fn a_fetch_reads_only_the_fields_of_its_representations() {
+        // Inventory under the products reads their `upc`, not the authors deeper down.
+        let plan = PlanNode::Sequence {
+            nodes: vec![
+                PlanNode::Fetch(fetch_of(
+                    "{ products { upc reviews { author { id } } } }",
+                    &[],
+                )),
+                PlanNode::Parallel {
+                    nodes: vec![
+                        entity_at(
+                            "products/@/reviews/@/author",
+                            "... on User { name }",
+                            &["id"],
+                        ),
+                        entity_at("products/@", "... on Product { price }", &["upc"]),
+                    ],
+                },
+                entity_at(
+                    "products/@",
+                    "... on Product { inStock }",
+                    &["upc", "price"],
+                ),
+            ],
+        };
+        let s = Schedule::of(&plan).expect("a schedule");
+        assert_eq!(s.waits, [vec![], vec![0], vec![0], vec![0, 2]]);
+    }
+
     #[test]
     fn a_plan_of_more_than_128_fetches_runs_level_by_level() {
-        let fetch = |i: usize| {
-            PlanNode::Fetch(FetchNode {
-                subgraph: "a".to_owned(),
-                graph: crate::supergraph::SubgraphId::none(),
-                operation: format!("{{ f{i} }}"),
-                operation_kind: OperationKind::Query,
-                variable_usages: Vec::new(),
-                requires: Vec::new(),
-                key_fields: Vec::new(),
-                input_rewrites: Vec::new(),
-                output_rewrites: Vec::new(),
-                context_rewrites: Vec::new(),
-                id: None,
-            })
-        };
+        let fetch = |i: usize| PlanNode::Fetch(fetch_of(&format!("{{ f{i} }}"), &[]));
         let plan = |n: usize| PlanNode::Sequence {
             nodes: vec![
                 PlanNode::Parallel {
