@@ -9,6 +9,7 @@ mod conflicts;
 mod display;
 mod emit;
 pub mod model;
+mod response_keys;
 pub mod schedule;
 mod steps;
 

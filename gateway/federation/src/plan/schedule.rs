@@ -18,9 +18,8 @@
 //! mutation (whose root fields run in order), `@defer` or a subscription get no schedule and
 //! run level by level.
 
-use apollo_compiler::ast::{Definition, Document, Selection};
-
 use super::model::{FetchNode, OperationKind, PlanNode, Selection as RequiredSelection};
+use super::response_keys::written_keys;
 
 const TYPENAME: &str = "__typename";
 
@@ -94,15 +93,15 @@ fn is_fetch(node: &PlanNode) -> bool {
     }
 }
 
-/// Where one fetch reads and writes, as paths of response keys.
-struct Access {
-    reads: Vec<Vec<String>>,
-    writes: Vec<Vec<String>>,
+/// Where one fetch reads and writes, as paths of response keys (borrowed from the plan).
+struct Access<'p> {
+    reads: Vec<Vec<&'p str>>,
+    writes: Vec<Vec<&'p str>>,
 }
 
-impl Access {
+impl Access<'_> {
     /// Whether something this fetch writes is on the way to, or under, one of `reads`.
-    fn writes_under(&self, reads: &[Vec<String>]) -> bool {
+    fn writes_under(&self, reads: &[Vec<&str>]) -> bool {
         self.writes
             .iter()
             .any(|w| reads.iter().any(|r| prefixed(w, r)))
@@ -110,12 +109,20 @@ impl Access {
 }
 
 /// Whether one of `a` and `b` is a prefix of the other.
-fn prefixed(a: &[String], b: &[String]) -> bool {
+fn prefixed(a: &[&str], b: &[&str]) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// `path` and then `key`.
+fn under<'p>(path: &[&'p str], key: &'p str) -> Vec<&'p str> {
+    let mut p = Vec::with_capacity(path.len() + 1);
+    p.extend_from_slice(path);
+    p.push(key);
+    p
+}
+
 /// A fetch's accesses; `None` when it cannot be scheduled (see the module's documentation).
-fn access(node: &PlanNode) -> Option<Access> {
+fn access(node: &PlanNode) -> Option<Access<'_>> {
     let members: Vec<(&[String], &FetchNode)> = match node {
         PlanNode::Fetch(f) => vec![(&[][..], f)],
         PlanNode::Flatten(flatten) => match flatten.node.as_ref() {
@@ -135,29 +142,18 @@ fn access(node: &PlanNode) -> Option<Access> {
         }
         // Type conditions are left out of the path; the `__typename` each one is checked
         // against is read (an `@interfaceObject` fetch may have written it).
-        let mut typed = Vec::new();
-        let mut kept: Vec<String> = Vec::with_capacity(path.len());
+        let mut kept: Vec<&str> = Vec::with_capacity(path.len());
         for segment in path {
             if segment.starts_with("... on ") {
-                let mut at = kept.clone();
-                at.push(TYPENAME.to_owned());
-                typed.push(at);
+                access.reads.push(under(&kept, TYPENAME));
             } else {
-                kept.push(segment.clone());
+                kept.push(segment);
             }
         }
         let path = kept;
-        access.reads.extend(typed);
         let entity = !fetch.requires.is_empty();
-        let writes: Vec<Vec<String>> = match written_keys(&fetch.operation, entity) {
-            Some(keys) => keys
-                .into_iter()
-                .map(|k| {
-                    let mut p = path.clone();
-                    p.push(k);
-                    p
-                })
-                .collect(),
+        let writes: Vec<Vec<&str>> = match written_keys(&fetch.operation, entity) {
+            Some(keys) => keys.into_iter().map(|k| under(&path, k)).collect(),
             None => vec![path.clone()],
         };
         // An entity fetch reads the fields its representations are made of, in the objects
@@ -167,11 +163,9 @@ fn access(node: &PlanNode) -> Option<Access> {
             // The representation's `__typename` picks its fragments.
             let mut keys = vec![TYPENAME];
             required_keys(&fetch.requires, &mut keys);
-            access.reads.extend(keys.into_iter().map(|k| {
-                let mut p = path.clone();
-                p.push(k.to_owned());
-                p
-            }));
+            access
+                .reads
+                .extend(keys.into_iter().map(|k| under(&path, k)));
         } else if path.is_empty() {
             access.reads.extend(writes.iter().cloned());
         } else {
@@ -195,43 +189,6 @@ fn required_keys<'s>(requires: &'s [RequiredSelection], keys: &mut Vec<&'s str>)
             }
         }
     }
-}
-
-/// The response keys a fetch's answer puts into the objects at its path: a root fetch's
-/// top-level keys, an entity fetch's keys under `_entities` (however aliased). `None` when
-/// the operation cannot be read that far (then the whole path counts as written).
-fn written_keys(operation: &str, entities: bool) -> Option<Vec<String>> {
-    let doc = Document::parse(operation, "fetch.graphql").ok()?;
-    let mut ops = doc.definitions.iter().filter_map(|d| match d {
-        Definition::OperationDefinition(o) => Some(o),
-        _ => None,
-    });
-    let op = ops.next()?;
-    let mut keys = Vec::new();
-    if entities {
-        for s in &op.selection_set {
-            let Selection::Field(f) = s else {
-                return None;
-            };
-            keys_of(&f.selection_set, &mut keys)?;
-        }
-    } else {
-        keys_of(&op.selection_set, &mut keys)?;
-    }
-    Some(keys)
-}
-
-/// Response keys of a selection, through inline fragments; `None` at a fragment spread (the
-/// planner writes none; if one were there, its keys would be unknown).
-fn keys_of(selection: &[Selection], keys: &mut Vec<String>) -> Option<()> {
-    for s in selection {
-        match s {
-            Selection::Field(f) => keys.push(f.response_name().to_string()),
-            Selection::InlineFragment(i) => keys_of(&i.selection_set, keys)?,
-            Selection::FragmentSpread(_) => return None,
-        }
-    }
-    Some(())
 }
 
 #[cfg(test)]
@@ -420,7 +377,7 @@ mod tests {
 
     #[test]
     fn prefixes_in_either_direction_conflict() {
-        let p = |s: &str| -> Vec<String> { s.split('.').map(str::to_owned).collect() };
+        let p = |s: &'static str| -> Vec<&'static str> { s.split('.').collect() };
         assert!(prefixed(&p("users"), &p("users.@.reviews")));
         assert!(prefixed(
             &p("users.@.reviews.@.body"),
@@ -431,25 +388,5 @@ mod tests {
             &p("topProducts.@.reviews.@.author")
         ));
         assert!(!prefixed(&p("users"), &p("topProducts")));
-    }
-
-    #[test]
-    fn written_keys_are_read_from_the_operation() {
-        assert_eq!(
-            written_keys("query Q { users { id } top: topProducts { upc } }", false),
-            Some(vec!["users".to_owned(), "top".to_owned()])
-        );
-        assert_eq!(
-            written_keys(
-                "query Q($r: [_Any!]!) { _entities(representations: $r) { ... on Product { inStock s: shippingEstimate } } }",
-                true
-            ),
-            Some(vec!["inStock".to_owned(), "s".to_owned()])
-        );
-        assert_eq!(
-            written_keys("query Q { ...F } fragment F on Query { a }", false),
-            None
-        );
-        assert_eq!(written_keys("not graphql", false), None);
     }
 }
