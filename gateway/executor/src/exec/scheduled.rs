@@ -61,7 +61,6 @@ impl Executor {
             self.merge_jobs(&jobs, sent, request, out);
             origin.resize(out.errors.len(), i);
             timed.resize(out.timings.len(), i);
-            drop(jobs);
             finish(i, &waiting, &mut pending, &mut ready);
         }
         in_plan_order(&mut out.errors, origin);

@@ -23,6 +23,11 @@ use super::response_keys::written_keys;
 
 const TYPENAME: &str = "__typename";
 
+/// Above this many comparisons of a read place with an earlier written place, no schedule:
+/// an operation of thousands of fields (aliases) would otherwise cost planning time growing
+/// with their square. A plan of ordinary size makes a few hundred or thousand.
+const MAX_COMPARISONS: usize = 1 << 16;
+
 /// Above this many fetches, no schedule: its waits (and the work of finding them) grow with
 /// the square of the fetches, so a plan this large runs level by level as before. At most
 /// 128 × 127 / 2 waits: 32 KiB.
@@ -44,18 +49,33 @@ impl Schedule {
         if levels.len() < 2 || count > MAX_FETCHES {
             return None;
         }
-        let mut done: Vec<Access> = Vec::with_capacity(count);
+        let levels: Vec<Vec<Access>> = levels
+            .iter()
+            .map(|level| level.iter().map(|n| access(n)).collect::<Option<_>>())
+            .collect::<Option<_>>()?;
+        // Each read place is compared with each earlier written place: the count grows with
+        // the square of the operation's fields, so it is bounded (linear work to count).
+        let mut written = 0usize;
+        let mut comparisons = 0usize;
+        for level in &levels {
+            let reads: usize = level.iter().map(|a| a.reads.len()).sum();
+            comparisons = comparisons.saturating_add(reads.saturating_mul(written));
+            written += level.iter().map(|a| a.writes.len()).sum::<usize>();
+        }
+        if comparisons > MAX_COMPARISONS {
+            return None;
+        }
+        let mut done: Vec<&Access> = Vec::with_capacity(count);
         let mut waits = Vec::with_capacity(count);
         for level in &levels {
-            let here: Vec<Access> = level.iter().map(|n| access(n)).collect::<Option<_>>()?;
-            for fetch in &here {
+            for fetch in level {
                 let on: Vec<u32> = (0..done.len())
                     .filter(|&j| done[j].writes_under(&fetch.reads))
                     .map(|j| j as u32)
                     .collect();
                 waits.push(on);
             }
-            done.extend(here);
+            done.extend(level);
         }
         Some(Schedule { waits })
     }
@@ -373,6 +393,20 @@ mod tests {
         // Root fields apart: nothing to wait for.
         assert!(s.waits.iter().all(Vec::is_empty));
         assert_eq!(Schedule::of(&plan(MAX_FETCHES + 1)), None);
+    }
+
+    #[test]
+    fn a_plan_of_too_many_fields_runs_level_by_level() {
+        let root = |fields: std::ops::Range<usize>| {
+            let selected: Vec<String> = fields.map(|i| format!("f{i}")).collect();
+            PlanNode::Fetch(fetch_of(&format!("{{ {} }}", selected.join(" ")), &[]))
+        };
+        let plan = |n: usize| PlanNode::Sequence {
+            nodes: vec![root(0..n), root(n..2 * n)],
+        };
+        // 256 root fields written, then 256 read: 65,536 comparisons, the bound.
+        assert!(Schedule::of(&plan(256)).is_some());
+        assert_eq!(Schedule::of(&plan(257)), None);
     }
 
     #[test]
